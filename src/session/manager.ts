@@ -1,0 +1,336 @@
+/**
+ * The session manager: the library API for embedding Pincer. It routes an inbound message to its
+ * session, applies the lifecycle (lazy, exact resets), records the message durably before
+ * returning, and answers listing and history questions. One store per agent.
+ */
+import { randomUUID } from "node:crypto";
+import * as path from "node:path";
+import { parseEnvelope } from "../keys/envelope-schema.ts";
+import type { InboundEnvelope } from "../keys/envelope.ts";
+import { resolveRoute, type RoutingConfig } from "../keys/routing.ts";
+import { systemClock, type Clock } from "../lifecycle/clock.ts";
+import { evaluateFreshness } from "../lifecycle/freshness.ts";
+import { resolveResetPolicy } from "../lifecycle/policy.ts";
+import { buildResetEntry, detectResetTrigger } from "../lifecycle/reset.ts";
+import type { SessionEntry } from "../store/entry.ts";
+import type { ListFilter, ListOptions, ListPage, SessionStore } from "../store/types.ts";
+import { emptyUsage, type AssistantMessage, type TranscriptEntry, type Usage } from "../transcript/entries.ts";
+import { historyFromLines, type HistoryItem } from "../transcript/history.ts";
+import { TranscriptWriter } from "../transcript/writer.ts";
+import { KeyedLane } from "./keyed-lane.ts";
+
+/** The parts of the config the manager reads (a parsed Pincer config satisfies it). */
+export interface ManagerConfig extends RoutingConfig {
+  session?: RoutingConfig["session"] & {
+    reset?: { mode?: "daily" | "idle" | "none"; atHour?: number; idleMinutes?: number };
+    resetByType?: Record<string, { mode?: "daily" | "idle" | "none"; atHour?: number; idleMinutes?: number } | undefined>;
+    resetByChannel?: Record<string, { mode?: "daily" | "idle" | "none"; atHour?: number; idleMinutes?: number }>;
+    idleMinutes?: number;
+    resetTriggers?: string[];
+    timeZone?: string;
+  };
+}
+
+export interface SessionManagerOptions {
+  config: ManagerConfig;
+  /** The store of one agent (the same instance for the same agent). */
+  storeFor: (agentId: string) => Promise<SessionStore>;
+  clock?: Clock;
+  /** Working directory recorded in new transcript headers (the agent's workspace). */
+  workspaceFor?: (agentId: string) => string;
+}
+
+export type StaleReason = "daily" | "idle";
+export type ResetReason = StaleReason | "new-session" | "trigger" | "manual";
+
+export interface ResolveResult {
+  agentId: string;
+  sessionKey: string;
+  chatType: InboundEnvelope["chatType"];
+  matchedBy: string;
+  sessionId: string | null;
+  fresh: boolean;
+  staleReason: StaleReason | null;
+  nextResetAt: number | null;
+}
+
+export interface InboundResult {
+  agentId: string;
+  sessionKey: string;
+  sessionId: string;
+  entry: SessionEntry;
+  isNewSession: boolean;
+  /** Why a new session id was minted (null when the existing session continued). */
+  resetReason: ResetReason | null;
+  previousSessionId: string | null;
+  /** The message text after a reset trigger was stripped (empty for a bare `/new`). */
+  body: string;
+  /** The transcript entry written for the message (null for a bare trigger or a duplicate). */
+  messageEntry: TranscriptEntry | null;
+  /** True when this message id was already recorded (a retried delivery): nothing was written. */
+  duplicate: boolean;
+}
+
+export interface AssistantReply {
+  text: string;
+  provider?: string;
+  model?: string;
+  api?: string;
+  usage?: Partial<Usage>;
+  stopReason?: AssistantMessage["stopReason"];
+}
+
+export interface InboundOptions {
+  /** Non-interactive turns (cron, heartbeat, system events) never extend idle freshness. */
+  interactive?: boolean;
+  /** Whether the sender may run reset triggers (the gateway's command authorisation). */
+  commandAuthorized?: boolean;
+}
+
+export class SessionManager {
+  private readonly config: ManagerConfig;
+  private readonly storeFor: (agentId: string) => Promise<SessionStore>;
+  private readonly clock: Clock;
+  private readonly workspaceFor: (agentId: string) => string;
+  private readonly writers = new Map<SessionStore, TranscriptWriter>();
+  private readonly lanes = new KeyedLane();
+
+  constructor(options: SessionManagerOptions) {
+    this.config = options.config;
+    this.storeFor = options.storeFor;
+    this.clock = options.clock ?? systemClock;
+    this.workspaceFor = options.workspaceFor ?? (() => process.cwd());
+  }
+
+  /** Explains how a message would be routed and whether it would start a new session. No writes. */
+  async resolve(input: unknown): Promise<ResolveResult> {
+    const envelope = parseEnvelope(input);
+    const route = resolveRoute(envelope, this.config);
+    const store = await this.storeFor(route.agentId);
+    const entry = await store.get(route.sessionKey);
+    const now = this.clock.now();
+    const base = { agentId: route.agentId, sessionKey: route.sessionKey, chatType: route.chatType, matchedBy: route.matchedBy };
+    if (!entry) return { ...base, sessionId: null, fresh: false, staleReason: null, nextResetAt: null };
+    const verdict = this.freshness(entry, route.resetType, route.channel, now);
+    return { ...base, sessionId: entry.sessionId, fresh: verdict.fresh, staleReason: verdict.staleReason, nextResetAt: verdict.nextResetAt };
+  }
+
+  /**
+   * Routes the message, applies the reset rules, and appends it to the session's transcript before
+   * returning — so an acknowledged message survives a crash.
+   */
+  async recordInbound(input: unknown, options: InboundOptions = {}): Promise<InboundResult> {
+    const envelope = parseEnvelope(input);
+    const route = resolveRoute(envelope, this.config);
+    return this.lanes.run(`${route.agentId}\u0000${route.sessionKey}`, async () => {
+      const store = await this.storeFor(route.agentId);
+      const writer = this.writerFor(store);
+      const interactive = options.interactive ?? true;
+      const commandAuthorized = options.commandAuthorized ?? true;
+
+      const current = await store.get(route.sessionKey);
+      if (current && envelope.messageId && (await writer.hasMessageId(current.sessionId, envelope.messageId))) {
+        return {
+          agentId: route.agentId, sessionKey: route.sessionKey, sessionId: current.sessionId, entry: current,
+          isNewSession: false, resetReason: null, previousSessionId: null, body: envelope.text, messageEntry: null, duplicate: true,
+        };
+      }
+
+      const trigger = commandAuthorized ? detectResetTrigger(envelope.text, this.config.session?.resetTriggers) : null;
+      const body = trigger ? trigger.remainder : envelope.text;
+      const now = this.clock.now();
+      let resetReason: ResetReason | null = null;
+      let previousSessionId: string | null = null;
+
+      const result = await store.patch(route.sessionKey, (cur) => {
+        resetReason = null;
+        previousSessionId = null;
+        let next: SessionEntry;
+        if (!cur) resetReason = "new-session";
+        else if (trigger) resetReason = "trigger";
+        else {
+          const verdict = this.freshness(cur, route.resetType, route.channel, now);
+          if (!verdict.fresh) resetReason = verdict.staleReason ?? "daily";
+        }
+        if (resetReason) {
+          previousSessionId = cur?.sessionId ?? null;
+          next = buildResetEntry(cur, { newSessionId: randomUUID(), now });
+        } else {
+          next = { ...cur! };
+        }
+        next.updatedAt = now;
+        if (interactive) next.lastInteractionAt = now;
+        next.sessionStartedAt ??= now;
+        next.chatType = envelope.chatType;
+        if (envelope.chatType !== "direct") {
+          next.channel = route.channel;
+          next.groupId = envelope.groupId ?? envelope.peerId;
+        }
+        const to = `${route.channel}:${envelope.chatType === "direct" ? envelope.senderId : envelope.peerId}`;
+        next.origin = {
+          ...(envelope.senderName ? { label: envelope.senderName } : {}),
+          provider: route.channel,
+          surface: route.channel,
+          chatType: envelope.chatType,
+          from: `${route.channel}:${envelope.senderId}`,
+          to,
+          accountId: route.accountId,
+          ...(envelope.threadId ? { threadId: envelope.threadId } : {}),
+        };
+        next.deliveryContext = { channel: route.channel, to, accountId: route.accountId, ...(envelope.threadId ? { threadId: envelope.threadId } : {}) };
+        next.lastChannel = route.channel;
+        next.lastTo = to;
+        next.lastAccountId = route.accountId;
+        if (envelope.threadId) next.lastThreadId = envelope.threadId;
+        else delete next.lastThreadId;
+        next.sessionFile = this.sessionFileFor(store, next.sessionId);
+        return next;
+      });
+      const entry = result.after!;
+      const cwd = this.workspaceFor(route.agentId);
+
+      if (previousSessionId && previousSessionId !== entry.sessionId) {
+        writer.forget(previousSessionId);
+        await store.archiveTranscript(previousSessionId, "reset", now);
+      }
+      let messageEntry: TranscriptEntry | null = null;
+      if (body.trim() !== "") {
+        const [written] = await writer.append(
+          entry.sessionId,
+          [
+            {
+              type: "message",
+              message: { role: "user", content: body, timestamp: envelope.timestamp ?? now },
+              pincer: {
+                ...(envelope.messageId ? { messageId: envelope.messageId } : {}),
+                channel: route.channel,
+                senderId: envelope.senderId,
+                ...(envelope.senderName ? { senderName: envelope.senderName } : {}),
+              },
+            },
+          ],
+          { now, cwd },
+        );
+        messageEntry = written ?? null;
+      } else {
+        await writer.ensureHeader(entry.sessionId, now, cwd);
+      }
+      return {
+        agentId: route.agentId, sessionKey: route.sessionKey, sessionId: entry.sessionId, entry,
+        isNewSession: resetReason !== null, resetReason, previousSessionId, body, messageEntry, duplicate: false,
+      };
+    });
+  }
+
+  /** Appends the agent's reply to the session's current transcript and records usage on the row. */
+  async appendAssistant(agentId: string, sessionKey: string, reply: AssistantReply): Promise<TranscriptEntry> {
+    return this.lanes.run(`${agentId}\u0000${sessionKey}`, async () => {
+      const store = await this.storeFor(agentId);
+      const entry = await store.get(sessionKey);
+      if (!entry) throw new Error(`no session ${JSON.stringify(sessionKey)} for agent ${agentId}`);
+      const now = this.clock.now();
+      const usage: Usage = { ...emptyUsage(), ...reply.usage, cost: { ...emptyUsage().cost, ...reply.usage?.cost } };
+      const message: AssistantMessage = {
+        role: "assistant",
+        content: [{ type: "text", text: reply.text }],
+        api: reply.api ?? "pincer",
+        provider: reply.provider ?? "pincer",
+        model: reply.model ?? "unknown",
+        usage,
+        stopReason: reply.stopReason ?? "stop",
+        timestamp: now,
+      };
+      const [written] = await this.writerFor(store).append(entry.sessionId, [{ type: "message", message }], { now, cwd: this.workspaceFor(agentId) });
+      await store.patch(sessionKey, (cur) => {
+        if (!cur || cur.sessionId !== entry.sessionId) return undefined;
+        const promptTokens = usage.input + usage.cacheRead + usage.cacheWrite;
+        return {
+          ...cur,
+          updatedAt: now,
+          ...(reply.model ? { model: reply.model } : {}),
+          ...(reply.provider ? { modelProvider: reply.provider } : {}),
+          inputTokens: usage.input,
+          outputTokens: usage.output,
+          cacheRead: usage.cacheRead,
+          cacheWrite: usage.cacheWrite,
+          totalTokens: promptTokens,
+          totalTokensFresh: true,
+        };
+      });
+      return written!;
+    });
+  }
+
+  /** Starts a new session id under the key now (manual reset), archiving the old transcript. */
+  async reset(agentId: string, sessionKey: string): Promise<SessionEntry> {
+    return this.lanes.run(`${agentId}\u0000${sessionKey}`, async () => {
+      const store = await this.storeFor(agentId);
+      const now = this.clock.now();
+      let previous: string | null = null;
+      const res = await store.patch(sessionKey, (cur) => {
+        if (!cur) return undefined;
+        previous = cur.sessionId;
+        const next = buildResetEntry(cur, { newSessionId: randomUUID(), now });
+        next.sessionFile = this.sessionFileFor(store, next.sessionId);
+        return next;
+      });
+      if (!res.after) throw new Error(`no session ${JSON.stringify(sessionKey)} for agent ${agentId}`);
+      if (previous) {
+        this.writerFor(store).forget(previous);
+        await store.archiveTranscript(previous, "reset", now);
+      }
+      await this.writerFor(store).ensureHeader(res.after.sessionId, now, this.workspaceFor(agentId));
+      return res.after;
+    });
+  }
+
+  /** Removes the row; its transcript is archived as `.deleted.<ts>`, not destroyed. */
+  async delete(agentId: string, sessionKey: string): Promise<{ deleted: boolean; archived: string[] }> {
+    return this.lanes.run(`${agentId}\u0000${sessionKey}`, async () => {
+      const store = await this.storeFor(agentId);
+      const res = await store.patch(sessionKey, () => null);
+      if (!res.before) return { deleted: false, archived: [] };
+      const stillUsed = (await store.all()).some((r) => r.entry.sessionId === res.before!.sessionId);
+      const archived: string[] = [];
+      if (!stillUsed) {
+        this.writerFor(store).forget(res.before.sessionId);
+        const name = await store.archiveTranscript(res.before.sessionId, "deleted", this.clock.now());
+        if (name) archived.push(name);
+      }
+      return { deleted: true, archived };
+    });
+  }
+
+  async list(agentId: string, filter?: ListFilter, options?: ListOptions): Promise<ListPage> {
+    return (await this.storeFor(agentId)).list(filter, options);
+  }
+
+  async history(agentId: string, sessionKey: string, options: { limit?: number } = {}): Promise<{ sessionId: string; items: HistoryItem[]; issues: number }> {
+    const store = await this.storeFor(agentId);
+    const entry = await store.get(sessionKey);
+    if (!entry) throw new Error(`no session ${JSON.stringify(sessionKey)} for agent ${agentId}`);
+    // Read a little more than asked: some lines (header, model changes) are not messages.
+    const read = await store.readTranscript(entry.sessionId, options.limit !== undefined ? { tail: options.limit * 2 + 8 } : {});
+    const items = historyFromLines(read.lines);
+    return { sessionId: entry.sessionId, items: options.limit !== undefined ? items.slice(-options.limit) : items, issues: read.issues.length };
+  }
+
+  private freshness(entry: SessionEntry, resetType: "direct" | "group" | "thread", channel: string, now: number) {
+    const policy = resolveResetPolicy(this.config.session ?? {}, resetType, channel);
+    return evaluateFreshness({ entry, now, policy, timeZone: this.config.session?.timeZone });
+  }
+
+  private sessionFileFor(store: SessionStore, sessionId: string): string | undefined {
+    // OpenClaw records the absolute transcript path; only meaningful for the file-system backend.
+    return store.backend === "fs" ? path.join(path.dirname(store.location), `${sessionId}.jsonl`) : undefined;
+  }
+
+  private writerFor(store: SessionStore): TranscriptWriter {
+    let w = this.writers.get(store);
+    if (!w) {
+      w = new TranscriptWriter(store);
+      this.writers.set(store, w);
+    }
+    return w;
+  }
+}

@@ -1,0 +1,636 @@
+/**
+ * The `fs` backend: OpenClaw's layout (`sessions.json` + `<sessionId>.jsonl`) made safe for many
+ * writers and cheap per message.
+ *
+ * - Reads are served from memory (the index is loaded once).
+ * - Each change is one journal line appended beside `sessions.json` (see journal.ts), so a message
+ *   costs O(1) I/O whatever the store size; the snapshot is rewritten in the background once the
+ *   journal outgrows it (amortised O(1)), and on close, so `sessions.json` is complete whenever no
+ *   Pincer process is running.
+ * - Writers in different processes take turns through a fenced lease arbitrated in the journal.
+ */
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { assertValidSessionId } from "../../keys/ids.ts";
+import type { SessionEntry } from "../entry.ts";
+import { compareRows, matchesFilter, pageOf } from "../list-order.ts";
+import {
+  FencedError,
+  LeaseTimeoutError,
+  type ArchiveReason,
+  type Fence,
+  type Lease,
+  type ListFilter,
+  type ListOptions,
+  type ListPage,
+  type PatchMutator,
+  type PatchResult,
+  type ReadIssue,
+  type SessionRow,
+  type SessionStore,
+  type TranscriptLine,
+  type TranscriptRead,
+} from "../types.ts";
+import { INDEX_LEASE, JOURNAL_RE, JournalState, journalName, parseRecord, type JournalRecord, type RecordOutcome } from "./journal.ts";
+import { ensurePrivateDir, FILE_MODE, writeAllSync } from "./secure-fs.ts";
+import { loadSnapshot, writeSnapshot } from "./snapshot.ts";
+import { TranscriptFiles } from "./transcript-files.ts";
+import { classify, type DiskFile } from "./disk-files.ts";
+
+export interface FsStoreOptions {
+  /** Path of `sessions.json`; its directory holds the transcripts. */
+  storePath: string;
+  /** fdatasync every append (survives power loss, slower). Default: survive process crashes. */
+  fsync?: boolean;
+  leaseTtlMs?: number;
+  /** Give the writer lease back after this long without writes, so other processes can write. */
+  idleReleaseMs?: number;
+  /** How long a write may wait for another process's lease. */
+  lockWaitMs?: number;
+  /** Rewrite the snapshot once the journal exceeds max(this, snapshot size). */
+  compactMinBytes?: number;
+  now?: () => number;
+  onIssue?: (issue: ReadIssue) => void;
+  /** Read without creating anything; writes are refused. For listing commands. */
+  readOnly?: boolean;
+}
+
+interface JournalCursor {
+  gen: number;
+  fd: number;
+  /** Bytes of the file consumed as complete lines. */
+  offset: number;
+  /** Bytes after `offset` that do not yet end with a newline. */
+  pending: Buffer;
+}
+
+export class FsSessionStore implements SessionStore {
+  readonly backend = "fs";
+  readonly location: string;
+  readonly dir: string;
+  private readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(6).toString("hex")}`;
+  private readonly rows = new Map<string, SessionEntry>();
+  private invalidRows = new Map<string, unknown>();
+  private state: JournalState;
+  private cursor: JournalCursor | null = null;
+  private readonly transcripts: TranscriptFiles;
+  private readonly ttl: number;
+  private readonly idleReleaseMs: number;
+  private readonly lockWaitMs: number;
+  private readonly compactMinBytes: number;
+  private readonly fsync: boolean;
+  private readonly now: () => number;
+  private readonly issueSink: (issue: ReadIssue) => void;
+  private readonly issueLog: ReadIssue[] = [];
+  private readonly readOnly: boolean;
+  private snapshotBytes = 0;
+  /** Journal bytes holding data not yet folded into the snapshot. */
+  private dirtyBytes = 0;
+  private releaseTimer: NodeJS.Timeout | null = null;
+  private otherWants = false;
+  private compaction: Promise<void> | null = null;
+  private closed = false;
+  /** Lines this process wrote, awaiting their verdict while catching up after an interleaved append. */
+  private awaiting: Map<string, RecordOutcome | null> | null = null;
+
+  private constructor(options: FsStoreOptions) {
+    this.location = path.resolve(options.storePath);
+    this.dir = path.dirname(this.location);
+    this.fsync = options.fsync ?? false;
+    this.ttl = options.leaseTtlMs ?? 5000;
+    this.idleReleaseMs = options.idleReleaseMs ?? 250;
+    this.lockWaitMs = options.lockWaitMs ?? 10_000;
+    this.compactMinBytes = options.compactMinBytes ?? 8 * 1024 * 1024;
+    this.now = options.now ?? Date.now;
+    this.issueSink = options.onIssue ?? (() => {});
+    this.readOnly = options.readOnly ?? false;
+    this.transcripts = new TranscriptFiles(this.dir, this.fsync);
+    this.state = new JournalState(this.rows);
+  }
+
+  /** Opens (creating the directory when needed) and loads the store. Refuses a corrupt index. */
+  static async open(options: FsStoreOptions): Promise<FsSessionStore> {
+    const store = new FsSessionStore(options);
+    store.load();
+    return store;
+  }
+
+  issues(): readonly ReadIssue[] {
+    return this.issueLog;
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  private load(): void {
+    if (!this.readOnly) {
+      ensurePrivateDir(this.dir);
+      this.removeStaleTempFiles();
+    }
+    // A concurrent compaction can delete a journal between listing and opening it; start over then.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.loadOnce();
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  private loadOnce(): void {
+    // Open the journals before reading the snapshot: a snapshot written meanwhile only makes the
+    // replay of those journals redundant (each line carries a whole row), never lossy.
+    const gens = this.listJournalGens();
+    const fds = gens.map((gen) => ({ gen, fd: this.openJournal(gen) }));
+    try {
+      const snap = loadSnapshot(this.location);
+      for (const issue of snap.issues) this.report({ file: this.location, line: 0, byteOffset: 0, reason: issue });
+      this.rows.clear();
+      for (const [k, v] of snap.rows) this.rows.set(k, v);
+      this.invalidRows = snap.invalid;
+      this.snapshotBytes = snap.bytes;
+      this.state = new JournalState(this.rows);
+      this.dirtyBytes = 0;
+      this.cursor = null;
+      for (const { gen, fd } of fds) {
+        if (this.cursor) fs.closeSync(this.cursor.fd);
+        this.cursor = { gen, fd, offset: 0, pending: Buffer.alloc(0) };
+        this.state.sealedTo = null;
+        this.readJournal();
+      }
+      // The last journal may have been sealed by a compaction whose successor we did not list.
+      this.followSeal();
+    } catch (err) {
+      for (const { fd } of fds) if (fd !== this.cursor?.fd) tryClose(fd);
+      throw err;
+    }
+    for (const { fd } of fds) if (fd !== this.cursor?.fd) tryClose(fd);
+  }
+
+  /** Journals are opened for append (and read) unless the store is read-only; never created here. */
+  private openJournal(gen: number): number {
+    const file = path.join(this.dir, journalName(gen));
+    return this.readOnly ? fs.openSync(file, "r") : fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_APPEND);
+  }
+
+  private listJournalGens(): number[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    return names
+      .map((n) => JOURNAL_RE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+  }
+
+  private removeStaleTempFiles(): void {
+    const cutoff = Date.now() - 10 * 60_000;
+    for (const name of fs.readdirSync(this.dir)) {
+      if (!/^sessions\.(json|pincer-meta\.json)\.[0-9a-f]{12}\.tmp$/.test(name)) continue;
+      const file = path.join(this.dir, name);
+      try {
+        if (fs.statSync(file).mtimeMs < cutoff) fs.rmSync(file, { force: true });
+      } catch {
+        // another process removed it first
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- journal reading
+
+  /** Applies every complete line after the cursor; follows seals into the next generation. */
+  private catchUp(): void {
+    if (!this.cursor) {
+      const gens = this.listJournalGens();
+      const last = gens[gens.length - 1];
+      if (last === undefined) return;
+      this.cursor = { gen: last, fd: this.openJournal(last), offset: 0, pending: Buffer.alloc(0) };
+      this.state.sealedTo = null;
+    }
+    this.readJournal();
+    this.followSeal();
+  }
+
+  private followSeal(): void {
+    while (this.cursor && this.state.sealedTo !== null) {
+      const next = this.state.sealedTo;
+      let fd: number;
+      try {
+        fd = this.openJournal(next);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw err;
+      }
+      fs.closeSync(this.cursor.fd);
+      this.cursor = { gen: next, fd, offset: 0, pending: Buffer.alloc(0) };
+      this.state.sealedTo = null;
+      this.readJournal();
+    }
+  }
+
+  private readJournal(): void {
+    const cur = this.cursor;
+    if (!cur) return;
+    const size = fs.fstatSync(cur.fd).size;
+    const from = cur.offset + cur.pending.length;
+    if (size <= from) return;
+    const fresh = Buffer.allocUnsafe(size - from);
+    let got = 0;
+    while (got < fresh.length) {
+      const n = fs.readSync(cur.fd, fresh, got, fresh.length - got, from + got);
+      if (n === 0) break;
+      got += n;
+    }
+    const buf = cur.pending.length ? Buffer.concat([cur.pending, fresh.subarray(0, got)]) : fresh.subarray(0, got);
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(0x0a, start);
+      if (nl < 0) break;
+      this.applyLine(buf.toString("utf8", start, nl), cur.offset + start, cur.gen);
+      start = nl + 1;
+      if (this.state.sealedTo !== null) break;
+    }
+    cur.offset += start;
+    cur.pending = Buffer.from(buf.subarray(start));
+  }
+
+  private applyLine(line: string, byteOffset: number, gen: number): void {
+    if (line.trim() === "") return;
+    const rec = parseRecord(line);
+    if (!rec) {
+      this.report({ file: path.join(this.dir, journalName(gen)), line: 0, byteOffset, reason: "malformed journal line skipped" });
+      return;
+    }
+    const outcome = this.state.apply(rec);
+    if ((rec.op === "put" || rec.op === "del") && outcome === "applied") this.dirtyBytes += line.length + 1;
+    if (rec.op === "want" && rec.o !== this.owner) this.otherWants = true;
+    if (this.awaiting?.has(line) && this.awaiting.get(line) === null) this.awaiting.set(line, outcome);
+  }
+
+  private report(issue: ReadIssue): void {
+    this.issueLog.push(issue);
+    this.issueSink(issue);
+  }
+
+  // ---------------------------------------------------------------- journal writing
+
+  /** Ensures a writable, unsealed current generation exists. */
+  private writableCursor(): JournalCursor {
+    if (this.readOnly) throw new Error(`${this.location}: store was opened read-only`);
+    this.catchUp();
+    if (this.cursor && this.state.sealedTo === null) return this.cursor;
+    const gen = (this.cursor?.gen ?? 0) + 1;
+    const file = path.join(this.dir, journalName(gen));
+    const fd = fs.openSync(file, "a+", FILE_MODE);
+    if (fs.fstatSync(fd).size === 0) {
+      const base: JournalRecord = { op: "base", g: gen, leases: [...this.state.leases.entries()] };
+      writeAllSync(fd, Buffer.from(JSON.stringify(base) + "\n"));
+    }
+    if (this.cursor) fs.closeSync(this.cursor.fd);
+    this.cursor = { gen, fd, offset: 0, pending: Buffer.alloc(0) };
+    this.state.sealedTo = null;
+    this.readJournal();
+    return this.cursor;
+  }
+
+  /** Appends records with one write and returns how the shared rules judged each of them. */
+  private append(records: JournalRecord[]): RecordOutcome[] {
+    const cur = this.writableCursor();
+    const lines = records.map((r) => JSON.stringify(r));
+    // A torn line left by a crashed writer must not swallow ours: terminate it first.
+    const guard = cur.pending.length > 0 ? "\n" : "";
+    const buf = Buffer.from(guard + lines.join("\n") + "\n");
+    const expectedBefore = cur.offset + cur.pending.length;
+    const sizeBefore = fs.fstatSync(cur.fd).size;
+    writeAllSync(cur.fd, buf);
+    if (this.fsync) fs.fdatasyncSync(cur.fd);
+    const sizeAfter = fs.fstatSync(cur.fd).size;
+    if (sizeBefore === expectedBefore && sizeAfter === sizeBefore + buf.length && !guard) {
+      // Nobody else appended in between: our lines are exactly the new bytes.
+      cur.offset = sizeAfter;
+      return lines.map((line, i) => {
+        const outcome = this.state.apply(records[i]!);
+        const rec = records[i]!;
+        if ((rec.op === "put" || rec.op === "del") && outcome === "applied") this.dirtyBytes += line.length + 1;
+        return outcome;
+      });
+    }
+    this.awaiting = new Map(lines.map((l) => [l, null]));
+    try {
+      this.catchUp();
+      return lines.map((l) => this.awaiting?.get(l) ?? "rejected");
+    } finally {
+      this.awaiting = null;
+    }
+  }
+
+  // ---------------------------------------------------------------- leases
+
+  private holds(name: string, margin: number): { epoch: number; expiresAt: number } | null {
+    const st = this.state.leases.get(name);
+    if (!st || st.free || st.owner !== this.owner) return null;
+    if (this.now() >= st.expiresAt - margin) return null;
+    return { epoch: st.epoch, expiresAt: st.expiresAt };
+  }
+
+  private async acquire(name: string, ttl: number, waitMs: number): Promise<Lease> {
+    const deadline = this.now() + waitMs;
+    let wantedEpoch = -1;
+    for (;;) {
+      this.catchUp();
+      const now = this.now();
+      const cur = this.state.leases.get(name);
+      if (cur && !cur.free && cur.owner === this.owner && now < cur.expiresAt) {
+        return { name, owner: this.owner, epoch: cur.epoch, expiresAt: cur.expiresAt };
+      }
+      if (!cur || cur.free || now >= cur.expiresAt) {
+        const epoch = (cur?.epoch ?? 0) + 1;
+        const [outcome] = this.append([{ op: "lease", n: name, o: this.owner, e: epoch, x: now + ttl, t: now }]);
+        if (outcome === "applied") return { name, owner: this.owner, epoch, expiresAt: now + ttl };
+        continue;
+      }
+      if (now >= deadline) {
+        throw new LeaseTimeoutError(
+          `${this.location}: lease ${JSON.stringify(name)} is held by ${cur.owner} (epoch ${cur.epoch}) until ${new Date(cur.expiresAt).toISOString()}; gave up after ${waitMs} ms`,
+        );
+      }
+      // Ask the holder to hand over (once per holder epoch): it releases after its current write.
+      if (wantedEpoch !== cur.epoch) {
+        this.append([{ op: "want", n: name, o: this.owner, t: now }]);
+        wantedEpoch = cur.epoch;
+      }
+      await sleep(Math.min(10, Math.max(1, deadline - now)));
+    }
+  }
+
+  /** The writer lease for the index, renewed early and handed back when idle or asked for. */
+  private async indexFence(): Promise<Fence> {
+    const margin = Math.min(1000, this.ttl / 4);
+    const held = this.holds(INDEX_LEASE, margin);
+    if (held) {
+      if (held.expiresAt - this.now() < this.ttl / 2) {
+        const now = this.now();
+        this.append([{ op: "lease", n: INDEX_LEASE, o: this.owner, e: held.epoch, x: now + this.ttl, t: now }]);
+      }
+      return { name: INDEX_LEASE, owner: this.owner, epoch: held.epoch };
+    }
+    const lease = await this.acquire(INDEX_LEASE, this.ttl, this.lockWaitMs);
+    return { name: INDEX_LEASE, owner: lease.owner, epoch: lease.epoch };
+  }
+
+  private afterWrite(): void {
+    if (this.otherWants && !this.compaction) {
+      this.otherWants = false;
+      this.releaseIndex();
+      return;
+    }
+    if (this.releaseTimer) this.releaseTimer.refresh();
+    else {
+      this.releaseTimer = setTimeout(() => {
+        this.releaseTimer = null;
+        if (!this.compaction && !this.closed) this.releaseIndex();
+      }, this.idleReleaseMs);
+      this.releaseTimer.unref();
+    }
+    this.maybeCompact();
+  }
+
+  private releaseIndex(): void {
+    const st = this.state.leases.get(INDEX_LEASE);
+    if (st && !st.free && st.owner === this.owner) this.append([{ op: "free", n: INDEX_LEASE, o: this.owner, e: st.epoch, t: this.now() }]);
+  }
+
+  async acquireLease(name: string, options: { ttlMs?: number; waitMs?: number } = {}): Promise<Lease> {
+    if (name === INDEX_LEASE) throw new Error(`lease name ${JSON.stringify(INDEX_LEASE)} is reserved`);
+    return this.acquire(name, options.ttlMs ?? this.ttl, options.waitMs ?? this.lockWaitMs);
+  }
+
+  async renewLease(lease: Lease, ttlMs = this.ttl): Promise<Lease> {
+    const now = this.now();
+    const [outcome] = this.append([{ op: "lease", n: lease.name, o: lease.owner, e: lease.epoch, x: now + ttlMs, t: now }]);
+    if (outcome !== "applied") throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
+    return { ...lease, expiresAt: now + ttlMs };
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    this.append([{ op: "free", n: lease.name, o: lease.owner, e: lease.epoch, t: this.now() }]);
+  }
+
+  // ---------------------------------------------------------------- index
+
+  async get(key: string): Promise<SessionEntry | undefined> {
+    this.catchUp();
+    const row = this.rows.get(key);
+    return row ? structuredClone(row) : undefined;
+  }
+
+  async patch(key: string, mutator: PatchMutator): Promise<PatchResult> {
+    for (let attempt = 0; ; attempt++) {
+      const fence = await this.indexFence();
+      this.catchUp();
+      const before = this.rows.get(key);
+      const next = mutator(before ? structuredClone(before) : undefined);
+      if (next === undefined || (next === null && before === undefined)) {
+        return { before: cloneOpt(before), after: cloneOpt(before), changed: false };
+      }
+      const t = this.now();
+      const rec: JournalRecord =
+        next === null ? { op: "del", k: key, o: fence.owner, e: fence.epoch, t } : { op: "put", k: key, v: next, o: fence.owner, e: fence.epoch, t };
+      const [outcome] = this.append([rec]);
+      if (outcome === "applied") {
+        this.afterWrite();
+        return { before: cloneOpt(before), after: next === null ? undefined : structuredClone(next), changed: true };
+      }
+      if (attempt >= 3) throw new FencedError(`${this.location}: write to ${JSON.stringify(key)} refused: the writer lease was lost`);
+    }
+  }
+
+  async putMany(changes: ReadonlyArray<{ key: string; entry: SessionEntry | null }>): Promise<void> {
+    if (changes.length === 0) return;
+    for (let attempt = 0; ; attempt++) {
+      const fence = await this.indexFence();
+      const t = this.now();
+      const recs: JournalRecord[] = changes.map(({ key, entry }) =>
+        entry === null ? { op: "del", k: key, o: fence.owner, e: fence.epoch, t } : { op: "put", k: key, v: entry, o: fence.owner, e: fence.epoch, t },
+      );
+      const outcomes = this.append(recs);
+      if (outcomes.every((o) => o === "applied")) {
+        this.afterWrite();
+        return;
+      }
+      if (outcomes.some((o) => o === "applied")) {
+        // Part landed before the lease was lost: the rest is retried under a new lease.
+        changes = changes.filter((_, i) => outcomes[i] !== "applied");
+      }
+      if (attempt >= 3) throw new FencedError(`${this.location}: batch write refused: the writer lease was lost`);
+    }
+  }
+
+  async list(filter?: ListFilter, options: ListOptions = {}): Promise<ListPage> {
+    const rows = (await this.all()).filter((r) => matchesFilter(r, filter)).sort(compareRows);
+    return pageOf(rows, options.cursor, options.limit ?? Number.MAX_SAFE_INTEGER);
+  }
+
+  async count(): Promise<number> {
+    this.catchUp();
+    return this.rows.size;
+  }
+
+  async all(): Promise<SessionRow[]> {
+    this.catchUp();
+    return [...this.rows].map(([key, entry]) => ({ key, entry }));
+  }
+
+  // ---------------------------------------------------------------- transcripts
+
+  async appendTranscript(sessionId: string, lines: readonly TranscriptLine[], fence?: Fence): Promise<void> {
+    assertValidSessionId(sessionId);
+    if (fence) {
+      this.catchUp();
+      if (!this.state.leases.isCurrent(fence.name, fence, this.now())) {
+        throw new FencedError(`lease ${JSON.stringify(fence.name)} epoch ${fence.epoch} of ${fence.owner} is no longer current`);
+      }
+    } else {
+      await this.indexFence();
+    }
+    this.transcripts.append(sessionId, lines);
+    if (!fence) this.afterWrite();
+  }
+
+  async readTranscript(sessionId: string, options: { tail?: number } = {}): Promise<TranscriptRead> {
+    const read = this.transcripts.read(sessionId, options.tail);
+    for (const issue of read.issues) this.report(issue);
+    return read;
+  }
+
+  async transcriptExists(sessionId: string): Promise<boolean> {
+    return this.transcripts.exists(sessionId);
+  }
+
+  transcriptPath(sessionId: string): string {
+    return this.transcripts.pathFor(sessionId);
+  }
+
+  async archiveTranscript(sessionId: string, reason: ArchiveReason, now = this.now()): Promise<string | null> {
+    assertValidSessionId(sessionId);
+    await this.indexFence();
+    const name = this.transcripts.archive(sessionId, reason, now);
+    this.afterWrite();
+    return name;
+  }
+
+  // ---------------------------------------------------------------- disk (maintenance)
+
+  /** Regular files of the sessions directory with sizes, for the disk budget. */
+  diskInventory(): DiskFile[] {
+    const out: DiskFile[] = [];
+    for (const d of fs.readdirSync(this.dir, { withFileTypes: true })) {
+      if (!d.isFile()) continue;
+      try {
+        const st = fs.statSync(path.join(this.dir, d.name));
+        out.push({ name: d.name, size: st.size, mtimeMs: st.mtimeMs });
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return out;
+  }
+
+  /** Deletes an archive artifact; refuses anything that is not a plain archive name in this dir. */
+  removeArtifact(name: string): void {
+    if (name !== path.basename(name) || classify(name).kind !== "archive") throw new Error(`refusing to remove ${JSON.stringify(name)}: not an archive file`);
+    fs.rmSync(path.join(this.dir, name), { force: true });
+  }
+
+  removeTranscript(sessionId: string): void {
+    this.transcripts.close(sessionId);
+    fs.rmSync(this.transcripts.pathFor(sessionId), { force: true });
+  }
+
+  // ---------------------------------------------------------------- compaction
+
+  private maybeCompact(): void {
+    if (this.compaction || this.closed) return;
+    if (this.dirtyBytes < Math.max(this.compactMinBytes, this.snapshotBytes)) return;
+    this.compaction = this.compact().finally(() => {
+      this.compaction = null;
+    });
+    this.compaction.catch((err: unknown) => this.report({ file: this.location, line: 0, byteOffset: 0, reason: `snapshot rewrite failed: ${String(err)}` }));
+  }
+
+  /**
+   * Seals the current journal, starts the next generation, writes the snapshot as of the seal, then
+   * deletes the sealed journals. A crash at any step leaves snapshot + journals that replay to the
+   * same index.
+   */
+  private async compact(): Promise<void> {
+    const fence = await this.indexFence();
+    const cur = this.writableCursor();
+    const next = cur.gen + 1;
+    const nextFile = path.join(this.dir, journalName(next));
+    const fd = fs.openSync(nextFile, "a+", FILE_MODE);
+    if (fs.fstatSync(fd).size === 0) {
+      const base: JournalRecord = { op: "base", g: next, leases: [...this.state.leases.entries()] };
+      writeAllSync(fd, Buffer.from(JSON.stringify(base) + "\n"));
+    }
+    fs.closeSync(fd);
+    const [outcome] = this.append([{ op: "seal", g: next, o: fence.owner, e: fence.epoch, t: this.now() }]);
+    if (outcome !== "applied") return;
+    this.catchUp();
+    const rows = [...this.rows].map(([key, entry]) => ({ key, entry }));
+    this.dirtyBytes = 0;
+    const meta = await writeSnapshot(this.location, rows, this.invalidRows);
+    this.snapshotBytes = meta.size;
+    for (const gen of this.listJournalGens()) {
+      if (gen < next) fs.rmSync(path.join(this.dir, journalName(gen)), { force: true });
+    }
+  }
+
+  /** Folds the journal into `sessions.json` now (used on close and by the CLI). */
+  async flush(): Promise<void> {
+    if (this.compaction) await this.compaction;
+    if (this.readOnly) return;
+    this.catchUp();
+    if (this.dirtyBytes === 0) return;
+    this.compaction = this.compact().finally(() => {
+      this.compaction = null;
+    });
+    await this.compaction;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      if (this.releaseTimer) clearTimeout(this.releaseTimer);
+      if (!this.readOnly) this.releaseIndex();
+      this.transcripts.closeAll();
+      if (this.cursor) tryClose(this.cursor.fd);
+      this.cursor = null;
+    }
+  }
+}
+
+function cloneOpt(entry: SessionEntry | undefined): SessionEntry | undefined {
+  return entry ? structuredClone(entry) : undefined;
+}
+
+function tryClose(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,168 @@
+/**
+ * Transcript files `<sessionId>.jsonl` (pi v3 format) inside one sessions directory. File names are
+ * only ever built from a validated session id, never from a session key.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { assertValidSessionId } from "../../keys/ids.ts";
+import type { ReadIssue, TranscriptLine, TranscriptRead } from "../types.ts";
+import { archiveTimestamp, FILE_MODE, writeAllSync } from "./secure-fs.ts";
+
+const MAX_OPEN_FILES = 256;
+
+export class TranscriptFiles {
+  /** Open append handles, least recently used first (Map keeps insertion order). */
+  private readonly handles = new Map<string, number>();
+
+  readonly dir: string;
+  private readonly fsync: boolean;
+
+  constructor(dir: string, fsync: boolean) {
+    this.dir = dir;
+    this.fsync = fsync;
+  }
+
+  pathFor(sessionId: string): string {
+    assertValidSessionId(sessionId);
+    return path.join(this.dir, `${sessionId}.jsonl`);
+  }
+
+  append(sessionId: string, lines: readonly TranscriptLine[]): void {
+    if (lines.length === 0) return;
+    const fd = this.handle(sessionId);
+    writeAllSync(fd, Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n"));
+    if (this.fsync) fs.fdatasyncSync(fd);
+  }
+
+  exists(sessionId: string): boolean {
+    return fs.existsSync(this.pathFor(sessionId));
+  }
+
+  sizeOf(sessionId: string): number {
+    try {
+      return fs.statSync(this.pathFor(sessionId)).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  read(sessionId: string, tail?: number): TranscriptRead {
+    const file = this.pathFor(sessionId);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { lines: [], issues: [], truncated: false };
+      throw err;
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      const { text, start } = tail === undefined ? { text: readRange(fd, 0, size), start: 0 } : readTail(fd, size, tail);
+      return parseLines(file, text, start, tail);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Renames the transcript to `<id>.jsonl.<reason>.<ts>`; returns the new base name or null. */
+  archive(sessionId: string, reason: string, now: number): string | null {
+    this.close(sessionId);
+    const file = this.pathFor(sessionId);
+    const target = `${file}.${reason}.${archiveTimestamp(now)}`;
+    try {
+      fs.renameSync(file, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
+    }
+    return path.basename(target);
+  }
+
+  close(sessionId: string): void {
+    const fd = this.handles.get(sessionId);
+    if (fd !== undefined) {
+      this.handles.delete(sessionId);
+      fs.closeSync(fd);
+    }
+  }
+
+  closeAll(): void {
+    for (const id of [...this.handles.keys()]) this.close(id);
+  }
+
+  private handle(sessionId: string): number {
+    const cached = this.handles.get(sessionId);
+    if (cached !== undefined) {
+      this.handles.delete(sessionId);
+      this.handles.set(sessionId, cached);
+      return cached;
+    }
+    const file = this.pathFor(sessionId);
+    const fd = fs.openSync(file, "a+", FILE_MODE);
+    // A line torn by an earlier crash must not swallow the next entry: terminate it first.
+    const size = fs.fstatSync(fd).size;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      fs.readSync(fd, last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) writeAllSync(fd, Buffer.from("\n"));
+    }
+    this.handles.set(sessionId, fd);
+    if (this.handles.size > MAX_OPEN_FILES) {
+      const oldest = this.handles.keys().next().value;
+      if (oldest !== undefined) this.close(oldest);
+    }
+    return fd;
+  }
+}
+
+function readRange(fd: number, start: number, end: number): string {
+  const buf = Buffer.allocUnsafe(end - start);
+  let off = 0;
+  while (off < buf.length) {
+    const n = fs.readSync(fd, buf, off, buf.length - off, start + off);
+    if (n === 0) break;
+    off += n;
+  }
+  return buf.toString("utf8", 0, off);
+}
+
+/** Reads backwards from the end until `n` complete lines are in hand (bounded I/O for long files). */
+function readTail(fd: number, size: number, n: number): { text: string; start: number } {
+  const CHUNK = 64 * 1024;
+  let start = size;
+  let newlines = 0;
+  const probe = Buffer.allocUnsafe(CHUNK);
+  while (start > 0 && newlines <= n) {
+    const from = Math.max(0, start - CHUNK);
+    const len = start - from;
+    fs.readSync(fd, probe, 0, len, from);
+    for (let i = len - 1; i >= 0; i--) if (probe[i] === 0x0a) newlines++;
+    start = from;
+  }
+  return { text: readRange(fd, start, size), start };
+}
+
+export function parseLines(file: string, text: string, startByte: number, tail?: number): TranscriptRead {
+  const issues: ReadIssue[] = [];
+  const lines: TranscriptLine[] = [];
+  let offset = startByte;
+  const parts = text.split("\n");
+  // When reading a tail from mid-file, the first piece may be a partial line: drop it silently.
+  const first = startByte > 0 ? 1 : 0;
+  for (let i = 0; i < parts.length; i++) {
+    const raw = parts[i]!;
+    const lineStart = offset;
+    offset += Buffer.byteLength(raw) + 1;
+    if (i < first || raw.trim() === "") continue;
+    try {
+      const value = JSON.parse(raw) as unknown;
+      if (value && typeof value === "object" && !Array.isArray(value)) lines.push(value as TranscriptLine);
+      else issues.push({ file, line: i + 1, byteOffset: lineStart, reason: "line is not a JSON object" });
+    } catch {
+      const torn = i === parts.length - 1;
+      issues.push({ file, line: i + 1, byteOffset: lineStart, reason: torn ? "torn last line (incomplete write)" : "malformed JSON line" });
+    }
+  }
+  const truncated = tail !== undefined && (startByte > 0 || lines.length > tail);
+  return { lines: tail !== undefined ? lines.slice(-tail) : lines, issues, truncated };
+}

@@ -1,0 +1,132 @@
+/**
+ * The one storage interface every backend implements (spec §4). It is row-level on purpose: no
+ * operation reads or rewrites the whole store per message, so the cost of a message does not grow
+ * with the number of sessions.
+ */
+import type { SessionEntry } from "./entry.ts";
+
+/** Identifies a lease holder at one moment: a write carrying a stale fence is refused. */
+export interface Fence {
+  /** Lease name, e.g. `index` or `session:<key>`. */
+  name: string;
+  owner: string;
+  epoch: number;
+}
+
+export interface Lease extends Fence {
+  expiresAt: number;
+}
+
+/**
+ * Decides the new row from the current one, atomically. Return the new row, `undefined` to leave
+ * the row as it is, or `null` to delete it. Must be synchronous and side-effect free: a backend may
+ * call it again after losing a race.
+ */
+export type PatchMutator = (current: SessionEntry | undefined) => SessionEntry | undefined | null;
+
+export interface PatchResult {
+  before: SessionEntry | undefined;
+  after: SessionEntry | undefined;
+  changed: boolean;
+}
+
+export interface ListFilter {
+  /** Only rows with `updatedAt >= activeSince` (epoch ms). */
+  activeSince?: number;
+  /** Only keys starting with this prefix. */
+  keyPrefix?: string;
+}
+
+export interface ListOptions {
+  /** Opaque cursor returned by the previous page. */
+  cursor?: string | null;
+  limit?: number;
+}
+
+export interface SessionRow {
+  key: string;
+  entry: SessionEntry;
+}
+
+/** Rows ordered by `updatedAt` descending, ties by key ascending. */
+export interface ListPage {
+  rows: SessionRow[];
+  nextCursor: string | null;
+}
+
+/** A problem found while reading stored data: reported, skipped, never fatal. */
+export interface ReadIssue {
+  file: string;
+  line: number;
+  byteOffset: number;
+  reason: string;
+}
+
+/** One transcript line (pi v3 format): the header or an entry; kept as parsed JSON. */
+export type TranscriptLine = Record<string, unknown>;
+
+export interface TranscriptRead {
+  lines: TranscriptLine[];
+  issues: ReadIssue[];
+  /** True when the read stopped before the start of the file because of a tail bound. */
+  truncated: boolean;
+}
+
+export type ArchiveReason = "reset" | "deleted";
+
+export interface SessionStore {
+  /** Backend name (`fs`, `memory`, ...) and where it lives, for status output. */
+  readonly backend: string;
+  readonly location: string;
+
+  get(key: string): Promise<SessionEntry | undefined>;
+  /** Atomic read-modify-write of one row, safe against other writers (threads or processes). */
+  patch(key: string, mutator: PatchMutator): Promise<PatchResult>;
+  /** Several rows in one atomic step (maintenance). `null` deletes. */
+  putMany(changes: ReadonlyArray<{ key: string; entry: SessionEntry | null }>): Promise<void>;
+  list(filter?: ListFilter, options?: ListOptions): Promise<ListPage>;
+  count(): Promise<number>;
+  /** Every row, for maintenance and full listings. Cost is O(store), never on the message path. */
+  all(): Promise<SessionRow[]>;
+
+  /** Appends lines to a transcript, creating it when missing. With a fence, refused unless current. */
+  appendTranscript(sessionId: string, lines: readonly TranscriptLine[], fence?: Fence): Promise<void>;
+  /** The last `tail` lines (all when omitted); torn or garbage lines are skipped and reported. */
+  readTranscript(sessionId: string, options?: { tail?: number }): Promise<TranscriptRead>;
+  transcriptExists(sessionId: string): Promise<boolean>;
+  /** Moves the transcript aside (`.reset.<ts>` / `.deleted.<ts>`); returns the archive name. */
+  archiveTranscript(sessionId: string, reason: ArchiveReason, now?: number): Promise<string | null>;
+
+  /** Named leases with fencing: a holder whose lease expired or was taken over cannot write. */
+  acquireLease(name: string, options?: { ttlMs?: number; waitMs?: number }): Promise<Lease>;
+  renewLease(lease: Lease, ttlMs?: number): Promise<Lease>;
+  releaseLease(lease: Lease): Promise<void>;
+
+  /** Flushes and releases everything; the store is left complete for other tools. */
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  override name = "StoreError";
+}
+
+/** A write was refused because its fence (lease) is no longer current. */
+export class FencedError extends StoreError {
+  override name = "FencedError";
+}
+
+export class LeaseTimeoutError extends StoreError {
+  override name = "LeaseTimeoutError";
+}
+
+/** A stored file cannot be read safely; names the file and byte offset. */
+export class CorruptStoreError extends StoreError {
+  override name = "CorruptStoreError";
+  readonly file: string;
+  readonly byteOffset: number;
+  constructor(file: string, byteOffset: number, reason: string) {
+    super(`${file}: ${reason} (at byte ${byteOffset})`);
+    this.file = file;
+    this.byteOffset = byteOffset;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Appends entries to transcripts, keeping the parent chain: each new entry is a child of the
+ * current leaf. Per-session state (leaf, recent ids, recent inbound message ids) is cached and,
+ * after a restart, recovered from a bounded tail read — never from the whole file.
+ */
+import type { Fence, SessionStore, TranscriptLine } from "../store/types.ts";
+import { makeHeader, newEntryId, type NewEntry, type TranscriptEntry } from "./entries.ts";
+
+const TAIL_FOR_RECOVERY = 64;
+const RECENT_IDS = 256;
+const MAX_CACHED_SESSIONS = 4096;
+
+interface SessionTail {
+  exists: boolean;
+  leafId: string | null;
+  /** Entry ids near the leaf, for collision checks. */
+  ids: Set<string>;
+  /** Inbound message ids recently recorded, so a retried delivery is not recorded twice. */
+  messageIds: Set<string>;
+}
+
+export class TranscriptWriter {
+  private readonly cache = new Map<string, SessionTail>();
+  private readonly store: SessionStore;
+
+  constructor(store: SessionStore) {
+    this.store = store;
+  }
+
+  /** Creates the transcript with its header if it does not exist yet. */
+  async ensureHeader(sessionId: string, now: number, cwd: string, fence?: Fence): Promise<void> {
+    const tail = await this.tail(sessionId);
+    if (tail.exists) return;
+    await this.store.appendTranscript(sessionId, [makeHeader(sessionId, now, cwd) as unknown as TranscriptLine], fence);
+    tail.exists = true;
+  }
+
+  async hasMessageId(sessionId: string, messageId: string): Promise<boolean> {
+    return (await this.tail(sessionId)).messageIds.has(messageId);
+  }
+
+  /** Appends entries in order as one write; returns them with ids and parents filled in. */
+  async append(sessionId: string, entries: readonly NewEntry[], options: { now: number; cwd: string; fence?: Fence }): Promise<TranscriptEntry[]> {
+    const tail = await this.tail(sessionId);
+    const lines: TranscriptLine[] = [];
+    if (!tail.exists) lines.push(makeHeader(sessionId, options.now, options.cwd) as unknown as TranscriptLine);
+    let parent = tail.leafId;
+    const written: TranscriptEntry[] = [];
+    const timestamp = new Date(options.now).toISOString();
+    for (const e of entries) {
+      let id = newEntryId();
+      while (tail.ids.has(id)) id = newEntryId();
+      const full = { ...e, id, parentId: parent, timestamp } as TranscriptEntry;
+      written.push(full);
+      lines.push(full as unknown as TranscriptLine);
+      parent = id;
+    }
+    await this.store.appendTranscript(sessionId, lines, options.fence);
+    tail.exists = true;
+    for (const w of written) this.remember(tail, w);
+    return written;
+  }
+
+  /** Forgets a session's cached state (after archive or delete). */
+  forget(sessionId: string): void {
+    this.cache.delete(sessionId);
+  }
+
+  private remember(tail: SessionTail, entry: TranscriptEntry | TranscriptLine): void {
+    const id = typeof entry.id === "string" ? entry.id : null;
+    if (!id || entry.type === "session") return;
+    tail.leafId = id;
+    tail.ids.add(id);
+    if (tail.ids.size > RECENT_IDS) tail.ids.delete(tail.ids.values().next().value as string);
+    const origin = (entry as { pincer?: { messageId?: unknown } }).pincer;
+    if (origin && typeof origin.messageId === "string") {
+      tail.messageIds.add(origin.messageId);
+      if (tail.messageIds.size > RECENT_IDS) tail.messageIds.delete(tail.messageIds.values().next().value as string);
+    }
+  }
+
+  private async tail(sessionId: string): Promise<SessionTail> {
+    const cached = this.cache.get(sessionId);
+    if (cached) {
+      this.cache.delete(sessionId);
+      this.cache.set(sessionId, cached);
+      return cached;
+    }
+    const read = await this.store.readTranscript(sessionId, { tail: TAIL_FOR_RECOVERY });
+    const exists = read.lines.length > 0 || (await this.store.transcriptExists(sessionId));
+    const state: SessionTail = { exists, leafId: null, ids: new Set(), messageIds: new Set() };
+    for (const line of read.lines) this.remember(state, line);
+    this.cache.set(sessionId, state);
+    if (this.cache.size > MAX_CACHED_SESSIONS) this.cache.delete(this.cache.keys().next().value as string);
+    return state;
+  }
+}
