@@ -513,6 +513,19 @@ export class FsSessionStore implements SessionStore {
     return this.transcripts.exists(sessionId);
   }
 
+  /** Synchronous existence check, for scans over many rows (`cleanup --fix-missing`). */
+  transcriptExistsSync(sessionId: string, sessionFile?: string): boolean {
+    try {
+      if (this.transcripts.exists(sessionId)) return true;
+    } catch {
+      return false;
+    }
+    // OpenClaw may name a transcript differently (`<id>-topic-<thread>.jsonl`) and record it in
+    // `sessionFile`; honour it only when it points inside this directory.
+    if (!sessionFile || path.dirname(path.resolve(this.dir, sessionFile)) !== this.dir) return false;
+    return fs.existsSync(path.resolve(this.dir, sessionFile));
+  }
+
   transcriptPath(sessionId: string): string {
     return this.transcripts.pathFor(sessionId);
   }

@@ -1,0 +1,69 @@
+/**
+ * `ingest`: route + freshness + append user message + append assistant reply + index update, each
+ * durable (written to the kernel) before the turn is acknowledged, against stores of growing size.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { SessionManager } from "../src/session/manager.ts";
+import { FsSessionStore } from "../src/store/fs/fs-store.ts";
+import { makeStore, tempHome } from "./fixtures.ts";
+
+export interface IngestResult {
+  sessions: number;
+  turns: number;
+  concurrency: number;
+  fsync: boolean;
+  seconds: number;
+  turnsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  loadMs: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+}
+
+export async function benchIngest(sessions: number, turns: number, concurrency: number, fsync = false): Promise<IngestResult> {
+  const home = tempHome(`ingest-${sessions}`);
+  try {
+    const storePath = await makeStore(home, sessions);
+    const t0 = performance.now();
+    const store = await FsSessionStore.open({ storePath, fsync });
+    const loadMs = performance.now() - t0;
+    const config = { session: { dmScope: "per-channel-peer" as const, reset: { mode: "daily" as const, atHour: 4, idleMinutes: 10_080 } } };
+    const manager = new SessionManager({ config, storeFor: async () => store, workspaceFor: () => home });
+    const latencies: number[] = [];
+    let next = 0;
+    // Peers are spread over the whole store so every turn touches a different row than the last.
+    const turn = async (i: number): Promise<void> => {
+      const peer = `user${(i * 7919) % sessions}`;
+      const start = performance.now();
+      const res = await manager.recordInbound({ channel: "telegram", chatType: "direct", peerId: peer, senderId: peer, text: `hello ${i}`, messageId: `m${i}` });
+      await manager.appendAssistant(res.agentId, res.sessionKey, { text: `echo: hello ${i}`, provider: "echo", model: "echo", usage: { input: 10, output: 5, totalTokens: 15 } });
+      latencies.push(performance.now() - start);
+    };
+    const worker = async (): Promise<void> => {
+      while (next < turns) await turn(next++);
+    };
+    // Warm up (JIT, file handles) before measuring.
+    for (let i = 0; i < 200; i++) await turn(turns + i);
+    latencies.length = 0;
+    const begin = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    const seconds = (performance.now() - begin) / 1000;
+    await store.close();
+    latencies.sort((a, b) => a - b);
+    return {
+      sessions, turns, concurrency, fsync, seconds: round(seconds), turnsPerSecond: Math.round(turns / seconds),
+      p50Ms: round(percentile(latencies, 0.5)), p99Ms: round(percentile(latencies, 0.99)), loadMs: Math.round(loadMs),
+    };
+  } finally {
+    if (!process.env.PINCER_BENCH_DIR) fs.rmSync(home, { recursive: true, force: true });
+    else fs.rmSync(path.join(home, "agents"), { recursive: true, force: true });
+  }
+}
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

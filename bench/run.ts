@@ -1,0 +1,36 @@
+/**
+ * `npm run bench`: prints one JSON document of measured figures. Benchmarks are separate from the
+ * test suite on purpose: timings belong here, not in pass/fail tests.
+ * `npm run bench -- ingest` or `-- cli` runs one part.
+ */
+import * as os from "node:os";
+import { benchCli } from "./cli.ts";
+import { benchIngest } from "./ingest.ts";
+
+const only = process.argv[2];
+const report: Record<string, unknown> = {
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}` },
+  startedAt: new Date().toISOString(),
+};
+
+if (!only || only === "ingest") {
+  const turns = Number(process.env.PINCER_BENCH_TURNS ?? 20_000);
+  const runs = [];
+  for (const n of [100, 10_000, 100_000]) runs.push(await benchIngest(n, turns, 32));
+  const fsyncRun = await benchIngest(100, Math.min(turns, 2000), 32, true);
+  const small = runs[0]!.turnsPerSecond;
+  const large = runs[2]!.turnsPerSecond;
+  report.ingest = {
+    runs,
+    fsyncEveryAppend: fsyncRun,
+    ratio100kTo100: Math.round((large / small) * 1000) / 1000,
+    targets: { minTurnsPerSecond: 2000, minRatio: 0.8 },
+    pass: large >= 2000 && large / small >= 0.8,
+  };
+}
+if (!only || only === "cli") {
+  const cli = await benchCli(100_000);
+  report.list = { ...cli, targets: { listJsonMs: 2000, listLimit50Ms: 300, cleanupDryRunMs: 3000 } };
+}
+report.finishedAt = new Date().toISOString();
+process.stdout.write(JSON.stringify(report, null, 2) + "\n");

@@ -1,0 +1,119 @@
+/** `pincer sessions cleanup`: preview (`--dry-run`) or apply store maintenance (reference §9.2). */
+import { resolveMaintenance } from "../../config/resolve.ts";
+import { applyMaintenancePlan, diskOpsOf } from "../../maintenance/apply.ts";
+import { planMaintenance, type MaintenancePlan } from "../../maintenance/plan.ts";
+import { FsSessionStore } from "../../store/fs/fs-store.ts";
+import { selectStores, type CliContext, type StoreSelection } from "../context.ts";
+import { progressBar } from "../progress.ts";
+import { displayModel, formatAge, formatFlags, tableLine, truncateKey } from "../session-rows.ts";
+import { displayDefaults } from "./display-defaults.ts";
+import { mainSessionKey } from "./keys.ts";
+
+export interface CleanupOptions extends StoreSelection {
+  dryRun?: boolean;
+  enforce?: boolean;
+  fixMissing?: boolean;
+  json?: boolean;
+  activeKey?: string;
+}
+
+interface StoreSummary extends Record<string, unknown> {
+  agentId: string;
+  storePath: string;
+}
+
+export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Promise<number> {
+  const { targets, aggregate } = selectStores(ctx, opts);
+  const settings = resolveMaintenance(ctx.config);
+  const configuredMode = settings.mode;
+  const mode = opts.enforce ? "enforce" : configuredMode;
+  const now = ctx.io.now();
+  const summaries: StoreSummary[] = [];
+  const text: string[] = [];
+  for (const target of targets) {
+    const store = await FsSessionStore.open({ storePath: target.path, readOnly: !!opts.dryRun, onIssue: (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`) });
+    try {
+      const rows = await store.all();
+      const protectedKeys = new Set([mainSessionKey(ctx, target.agentId)]);
+      if (opts.activeKey) protectedKeys.add(opts.activeKey);
+      // The preview always shows enforce-style maintenance: exactly what `--enforce` would do.
+      const enforcing = opts.dryRun || mode === "enforce";
+      const plan = planMaintenance({
+        rows,
+        now,
+        settings: enforcing ? settings : { ...settings, pruneAfterMs: null, maxEntries: null, maxDiskBytes: null },
+        trigger: "explicit",
+        protectedKeys,
+        ...(opts.fixMissing ? { missingTranscript: (r) => !store.transcriptExistsSync(r.entry.sessionId, r.entry.sessionFile) } : {}),
+        ...(diskOpsOf(store) ? { disk: store.diskInventory() } : {}),
+      });
+      const summary: StoreSummary = {
+        agentId: target.agentId,
+        storePath: target.path,
+        mode,
+        dryRun: !!opts.dryRun,
+        beforeCount: plan.beforeCount,
+        afterCount: plan.afterCount,
+        missing: plan.missing,
+        pruned: plan.pruned,
+        capped: plan.capped,
+        diskBudget: plan.diskBudget,
+        wouldMutate: plan.wouldMutate,
+        archivesPurged: plan.deleteFiles.length,
+      };
+      if (opts.dryRun) {
+        if (!opts.json) text.push(...dryRunText(ctx, target, aggregate, configuredMode, plan, now));
+      } else {
+        const bar = progressBar(ctx.io, "cleanup", plan.beforeCount - plan.afterCount + plan.deleteFiles.length);
+        await applyMaintenancePlan(store, plan, { now, onProgress: (d) => bar.update(d) });
+        bar.done();
+        summary.applied = true;
+        summary.appliedCount = await store.count();
+        if (!opts.json) {
+          if (aggregate) text.push(`Agent: ${target.agentId}`);
+          text.push(`Session store: ${target.path}`, `Applied maintenance. Current entries: ${summary.appliedCount}`);
+        }
+      }
+      summaries.push(summary);
+    } finally {
+      await store.close();
+    }
+  }
+  if (opts.json) {
+    const out = aggregate ? { allAgents: true, mode, dryRun: !!opts.dryRun, stores: summaries } : summaries[0];
+    ctx.io.out(JSON.stringify(out, null, 2));
+  } else ctx.io.out(text.join("\n"));
+  return 0;
+}
+
+function dryRunText(ctx: CliContext, target: { agentId: string; path: string }, aggregate: boolean, configuredMode: string, plan: MaintenancePlan, now: number): string[] {
+  const lines: string[] = [];
+  if (aggregate) lines.push(`Agent: ${target.agentId}`);
+  lines.push(`Session store: ${target.path}`);
+  lines.push(`Maintenance mode: ${configuredMode}`);
+  lines.push(`Entries: ${plan.beforeCount} -> ${plan.afterCount} (remove ${plan.beforeCount - plan.afterCount})`);
+  lines.push(`Would prune missing transcripts: ${plan.missing}`);
+  lines.push(`Would prune stale: ${plan.pruned}`);
+  lines.push(`Would cap overflow: ${plan.capped}`);
+  if (plan.diskBudget?.overBudget) {
+    const d = plan.diskBudget;
+    lines.push(`Would enforce disk budget: ${d.totalBytesBefore} -> ${d.totalBytesAfter} bytes (files ${d.removedFiles}, entries ${d.removedEntries})`);
+  }
+  if (plan.deleteFiles.length) lines.push(`Would purge archives: ${plan.deleteFiles.length}`);
+  lines.push("", "Planned session actions:");
+  lines.push(tableLine([["Action", 12], ["Key", 26], ["Age", 9], ["Model", 14], ["Flags", 0]]));
+  const defaults = displayDefaults(ctx);
+  const ordered = [...plan.actions].sort((a, b) => (b.entry.updatedAt || 0) - (a.entry.updatedAt || 0));
+  for (const a of ordered) {
+    lines.push(
+      tableLine([
+        [a.action, 12],
+        [truncateKey(a.key), 26],
+        [formatAge(a.entry.updatedAt > 0 ? now - a.entry.updatedAt : null), 9],
+        [displayModel(a.entry, defaults), 14],
+        [formatFlags(a.entry), 0],
+      ]),
+    );
+  }
+  return lines;
+}

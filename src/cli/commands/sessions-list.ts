@@ -1,0 +1,85 @@
+/** `pincer sessions`: list sessions (OpenClaw's JSON shape and text table). */
+import { listHeadFromDisk } from "../../store/fs/disk-list.ts";
+import { FsSessionStore } from "../../store/fs/fs-store.ts";
+import { compareRows, matchesFilter } from "../../store/list-order.ts";
+import type { ListFilter, SessionRow } from "../../store/types.ts";
+import { selectStores, type CliContext, type StoreSelection } from "../context.ts";
+import { parsePositiveInt, CliError } from "../io.ts";
+import { displayModel, formatAge, formatFlags, formatTokens, kindOf, projectRow, tableLine, truncateKey, type DisplayDefaults } from "../session-rows.ts";
+import { displayDefaults } from "./display-defaults.ts";
+
+export interface ListOptions extends StoreSelection {
+  json?: boolean;
+  active?: string;
+  limit?: string;
+}
+
+/** Reads the rows of one store file, bounded when a limit or window allows it. */
+export async function readRows(storePath: string, filter: ListFilter, limit: number | undefined, ctx: CliContext): Promise<SessionRow[]> {
+  if (limit !== undefined || filter.activeSince !== undefined) {
+    const head = listHeadFromDisk(storePath, filter, limit ?? Number.MAX_SAFE_INTEGER);
+    if (head) return head;
+  }
+  const store = await FsSessionStore.open({ storePath, readOnly: true, onIssue: (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`) });
+  try {
+    const rows = (await store.all()).filter((r) => matchesFilter(r, filter)).sort(compareRows);
+    return limit !== undefined ? rows.slice(0, limit) : rows;
+  } finally {
+    await store.close();
+  }
+}
+
+export async function sessionsList(ctx: CliContext, opts: ListOptions): Promise<number> {
+  let activeMinutes: number | null = null;
+  if (opts.active !== undefined) {
+    try {
+      activeMinutes = parsePositiveInt(opts.active, "--active");
+    } catch {
+      throw new CliError("--active must be a positive integer (minutes)");
+    }
+  }
+  const limit = opts.limit !== undefined ? parsePositiveInt(opts.limit, "--limit") : undefined;
+  const { targets, aggregate } = selectStores(ctx, opts);
+  const now = ctx.io.now();
+  const filter: ListFilter = activeMinutes !== null ? { activeSince: now - activeMinutes * 60_000 } : {};
+  const defaults: DisplayDefaults = displayDefaults(ctx);
+  const listed: Array<{ agentId: string; row: SessionRow }> = [];
+  for (const t of targets) for (const row of await readRows(t.path, filter, limit, ctx)) listed.push({ agentId: t.agentId, row });
+  listed.sort((a, b) => compareRows(a.row, b.row));
+  const shown = limit !== undefined ? listed.slice(0, limit) : listed;
+
+  if (opts.json) {
+    const out: Record<string, unknown> = { path: aggregate ? null : targets[0]!.path };
+    if (aggregate) out.stores = targets.map((t) => ({ agentId: t.agentId, path: t.path }));
+    if (opts.allAgents) out.allAgents = true;
+    out.count = shown.length;
+    out.activeMinutes = activeMinutes;
+    out.sessions = shown.map(({ agentId, row }) => projectRow(row.key, row.entry, now, agentId, defaults));
+    ctx.io.out(JSON.stringify(out, null, 2));
+    return 0;
+  }
+  const lines: string[] = [];
+  lines.push(aggregate ? `Session stores: ${targets.length} (${targets.map((t) => t.agentId).join(", ")})` : `Session store: ${targets[0]!.path}`);
+  lines.push(`Sessions listed: ${shown.length}`);
+  if (activeMinutes !== null) lines.push(`Filtered to last ${activeMinutes} minute(s)`);
+  if (shown.length === 0) lines.push("No sessions found.");
+  else {
+    const head: Array<[string, number]> = [["Kind", 6], ["Key", 26], ["Age", 9], ["Model", 14], ["Tokens (ctx %)", 20], ["Flags", 0]];
+    lines.push(tableLine(aggregate ? [["Agent", 10], ...head] : head));
+    for (const { agentId, row } of shown) {
+      const e = row.entry;
+      const ctxTokens = e.contextTokens ?? defaults.contextTokens;
+      const cells: Array<[string, number]> = [
+        [kindOf(row.key, e), 6],
+        [truncateKey(row.key), 26],
+        [formatAge(e.updatedAt > 0 ? now - e.updatedAt : null), 9],
+        [displayModel(e, defaults), 14],
+        [formatTokens(e, ctxTokens), 20],
+        [formatFlags(e), 0],
+      ];
+      lines.push(tableLine(aggregate ? [[agentId, 10], ...cells] : cells));
+    }
+  }
+  ctx.io.out(lines.join("\n"));
+  return 0;
+}

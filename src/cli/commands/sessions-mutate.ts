@@ -1,0 +1,46 @@
+/** `pincer sessions reset <key>` and `pincer sessions delete <key>`. */
+import { SessionManager } from "../../session/manager.ts";
+import { StoreRegistry } from "../../session/open-store.ts";
+import { selectStores, type CliContext, type StoreSelection } from "../context.ts";
+import { CliError } from "../io.ts";
+import { cliSessionKey, mainSessionKey } from "./keys.ts";
+
+export interface MutateOptions extends StoreSelection {
+  json?: boolean;
+}
+
+async function withManager<T>(ctx: CliContext, opts: MutateOptions, agentId: string, work: (m: SessionManager) => Promise<T>): Promise<T> {
+  const storePath = opts.store ? selectStores(ctx, { store: opts.store }).targets[0]!.path : undefined;
+  const registry = new StoreRegistry(ctx.config, ctx.home, { storePath, onIssue: (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`), now: ctx.io.now });
+  const manager = new SessionManager({ config: ctx.config, storeFor: registry.storeFor, clock: { now: ctx.io.now } });
+  try {
+    await registry.storeFor(agentId);
+    return await work(manager);
+  } finally {
+    await registry.closeAll();
+  }
+}
+
+export async function sessionsReset(ctx: CliContext, rawKey: string, opts: MutateOptions): Promise<number> {
+  const { key, agentId } = cliSessionKey(ctx, rawKey);
+  return withManager(ctx, opts, agentId, async (m) => {
+    const before = (await m.list(agentId, { keyPrefix: key }, { limit: 1000 })).rows.find((r) => r.key === key);
+    if (!before) throw new CliError(`No session ${JSON.stringify(key)}`);
+    const after = await m.reset(agentId, key);
+    if (opts.json) ctx.io.out(JSON.stringify({ ok: true, key, previousSessionId: before.entry.sessionId, sessionId: after.sessionId }, null, 2));
+    else ctx.io.out(`Reset ${key}: ${before.entry.sessionId} -> ${after.sessionId} (old transcript archived)`);
+    return 0;
+  });
+}
+
+export async function sessionsDelete(ctx: CliContext, rawKey: string, opts: MutateOptions): Promise<number> {
+  const { key, agentId } = cliSessionKey(ctx, rawKey);
+  if (agentId === ctx.defaultAgentId && key === mainSessionKey(ctx, agentId)) throw new CliError(`Cannot delete the main session (${key}).`);
+  return withManager(ctx, opts, agentId, async (m) => {
+    const res = await m.delete(agentId, key);
+    if (!res.deleted) throw new CliError(`No session ${JSON.stringify(key)}`);
+    if (opts.json) ctx.io.out(JSON.stringify({ ok: true, key, deleted: res.deleted, archived: res.archived }, null, 2));
+    else ctx.io.out(`Deleted ${key}${res.archived.length ? ` (transcript archived as ${res.archived.join(", ")})` : ""}`);
+    return 0;
+  });
+}

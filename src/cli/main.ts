@@ -1,0 +1,113 @@
+/** The `pincer` command line. Each subcommand lives in ./commands; this file only wires them. */
+import { Command, CommanderError } from "commander";
+import { loadContext, type CliContext } from "./context.ts";
+import { CliError, processIO, type CliIO } from "./io.ts";
+import { sessionsCleanup } from "./commands/sessions-cleanup.ts";
+import { sessionsHistory } from "./commands/sessions-history.ts";
+import { sessionsList } from "./commands/sessions-list.ts";
+import { sessionsDelete, sessionsReset } from "./commands/sessions-mutate.ts";
+import { sessionsResolve } from "./commands/sessions-resolve.ts";
+import { status } from "./commands/status.ts";
+
+const VERSION = "0.1.0";
+
+/** Collapses any error to the one line a user sees. */
+function oneLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split("\n").map((l) => l.trim()).filter(Boolean).join("; ");
+}
+
+export async function runCli(argv: string[], io: CliIO = processIO): Promise<number> {
+  let exitCode = 0;
+  const program = new Command();
+  let ctx: CliContext | null = null;
+  const context = (): CliContext => (ctx ??= loadContext(io, program.opts<{ config?: string }>().config));
+  const run = (work: () => Promise<number>) => async () => {
+    exitCode = await work();
+  };
+
+  program
+    .name("pincer")
+    .description("Session engine for multi-channel AI agent gateways")
+    .version(VERSION)
+    .option("--config <path>", "config file (default: $PINCER_CONFIG, then $PINCER_HOME/pincer.json)")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showSuggestionAfterError(true);
+
+  const storeOpts = (cmd: Command): Command =>
+    cmd.option("--agent <id>", "agent whose store to use").option("--all-agents", "every agent's store").option("--store <path>", "an explicit sessions.json");
+
+  const sessions = storeOpts(
+    program
+      .command("sessions")
+      .description("list sessions (newest first)")
+      .option("--json", "print JSON")
+      .option("--active <minutes>", "only sessions updated within N minutes")
+      .option("--limit <n>", "at most N sessions"),
+  ).action(async (opts) => run(() => sessionsList(context(), opts))());
+
+  storeOpts(sessions.command("history").description("show a session's messages").argument("<key>").option("--json", "print JSON").option("--limit <n>", "last N messages")).action(
+    async (key: string, opts) => run(() => sessionsHistory(context(), key, opts))(),
+  );
+  sessions
+    .command("reset")
+    .description("start a new session id under the key (old transcript archived)")
+    .argument("<key>")
+    .option("--json", "print JSON")
+    .option("--store <path>", "an explicit sessions.json")
+    .action(async (key: string, opts) => run(() => sessionsReset(context(), key, opts))());
+  sessions
+    .command("delete")
+    .description("remove a session (transcript archived as .deleted)")
+    .argument("<key>")
+    .option("--json", "print JSON")
+    .option("--store <path>", "an explicit sessions.json")
+    .action(async (key: string, opts) => run(() => sessionsDelete(context(), key, opts))());
+  storeOpts(
+    sessions
+      .command("cleanup")
+      .description("run store maintenance now")
+      .option("--dry-run", "print what --enforce would do, change nothing")
+      .option("--enforce", "apply even when maintenance.mode is warn")
+      .option("--fix-missing", "remove rows whose transcript file is gone")
+      .option("--active-key <key>", "never remove this session")
+      .option("--json", "print JSON"),
+  ).action(async (opts) => run(() => sessionsCleanup(context(), opts))());
+  sessions
+    .command("resolve")
+    .description("explain how a message would be routed (envelope JSON on stdin, or flags)")
+    .option("--channel <channel>")
+    .option("--chat-type <type>", "direct | group | channel")
+    .option("--peer <id>")
+    .option("--account <id>")
+    .option("--group <id>")
+    .option("--thread <id>")
+    .option("--sender <id>")
+    .option("--text <text>")
+    .option("--store <path>", "an explicit sessions.json")
+    .action(async (opts) => run(() => sessionsResolve(context(), opts))());
+
+  program
+    .command("status")
+    .description("where state lives and what the session stores hold")
+    .option("--json", "print JSON")
+    .action(async (opts) => run(() => status(context(), opts))());
+
+  try {
+    if (argv.length <= 2) {
+      exitCode = await status(context(), {});
+      io.err("Run `pincer --help` for commands.");
+      return exitCode;
+    }
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successful exits; commander already printed the message.
+      return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 1;
+    }
+    io.err(`error: ${oneLine(err)}`);
+    return err instanceof CliError ? err.exitCode : 1;
+  }
+}

@@ -1,0 +1,58 @@
+/** Opens the configured store backend for one agent. */
+import type { PincerConfig } from "../config/schema.ts";
+import { resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
+import { FsSessionStore } from "../store/fs/fs-store.ts";
+import { MemorySessionStore } from "../store/memory-store.ts";
+import type { ReadIssue, SessionStore } from "../store/types.ts";
+
+export interface OpenStoreOptions {
+  readOnly?: boolean;
+  onIssue?: (issue: ReadIssue) => void;
+  now?: () => number;
+  /** Overrides the configured path (the CLI's --store). */
+  storePath?: string;
+}
+
+export async function openAgentStore(config: PincerConfig, home: string, agentId: string, options: OpenStoreOptions = {}): Promise<SessionStore> {
+  const opts = resolveStoreOptions(config);
+  if (opts.backend === "memory" && !options.storePath) return new MemorySessionStore({ now: options.now, leaseTtlMs: opts.leaseTtlMs });
+  return FsSessionStore.open({
+    storePath: options.storePath ?? resolveStorePath(config, agentId, home),
+    fsync: opts.fsync,
+    leaseTtlMs: opts.leaseTtlMs,
+    readOnly: options.readOnly,
+    onIssue: options.onIssue,
+    now: options.now,
+  });
+}
+
+/** One store per agent (or per store path when agents share one), opened on first use. */
+export class StoreRegistry {
+  private readonly stores = new Map<string, Promise<SessionStore>>();
+  private readonly config: PincerConfig;
+  private readonly home: string;
+  private readonly options: OpenStoreOptions;
+
+  constructor(config: PincerConfig, home: string, options: OpenStoreOptions = {}) {
+    this.config = config;
+    this.home = home;
+    this.options = options;
+  }
+
+  storeFor = (agentId: string): Promise<SessionStore> => {
+    const where = this.options.storePath ?? (resolveStoreOptions(this.config).backend === "memory" ? `memory:${agentId}` : resolveStorePath(this.config, agentId, this.home));
+    let store = this.stores.get(where);
+    if (!store) {
+      store = openAgentStore(this.config, this.home, agentId, this.options);
+      this.stores.set(where, store);
+      store.catch(() => this.stores.delete(where));
+    }
+    return store;
+  };
+
+  async closeAll(): Promise<void> {
+    const all = [...this.stores.values()];
+    this.stores.clear();
+    for (const s of all) await (await s).close();
+  }
+}
