@@ -154,19 +154,21 @@ export class FsSessionStore implements SessionStore {
       this.state = new JournalState(this.rows);
       this.dirtyBytes = 0;
       this.cursor = null;
+      const last = fds[fds.length - 1];
       for (const { gen, fd } of fds) {
-        if (this.cursor) fs.closeSync(this.cursor.fd);
         this.cursor = { gen, fd, offset: 0, pending: Buffer.alloc(0) };
         this.state.sealedTo = null;
         this.readJournal();
+        // Every journal but the last is done with; the last stays open as the live cursor.
+        if (fd !== last?.fd) fs.closeSync(fd);
       }
       // The last journal may have been sealed by a compaction whose successor we did not list.
       this.followSeal();
     } catch (err) {
-      for (const { fd } of fds) if (fd !== this.cursor?.fd) tryClose(fd);
+      for (const { fd } of fds) tryClose(fd);
+      this.cursor = null;
       throw err;
     }
-    for (const { fd } of fds) if (fd !== this.cursor?.fd) tryClose(fd);
   }
 
   /** Journals are opened for append (and read) unless the store is read-only; never created here. */

@@ -1,0 +1,89 @@
+/** Maintenance planning (spec §5): protections, high-water capping, disk budget, retention. */
+import { describe, expect, it } from "vitest";
+import { planMaintenance, type PlanInput } from "../src/maintenance/plan.ts";
+import type { MaintenanceSettings } from "../src/maintenance/settings.ts";
+import type { SessionRow } from "../src/store/types.ts";
+
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 10, 22, 12);
+const base: MaintenanceSettings = { mode: "enforce", pruneAfterMs: 30 * DAY, maxEntries: 500, highWaterEntries: 550, resetArchiveRetentionMs: 30 * DAY, maxDiskBytes: null, highWaterBytes: null };
+const row = (key: string, ageDays: number, extra: Record<string, unknown> = {}): SessionRow => ({ key, entry: { sessionId: `id-${key.replaceAll(":", "-")}`, updatedAt: NOW - ageDays * DAY, ...extra } });
+const plan = (rows: SessionRow[], over: Partial<PlanInput> = {}) =>
+  planMaintenance({ rows, now: NOW, settings: base, trigger: "explicit", protectedKeys: new Set(["agent:main:main"]), ...over });
+const actionOf = (p: ReturnType<typeof plan>, key: string) => p.actions.find((a) => a.key === key)?.action;
+
+describe("maintenance plan", () => {
+  it("prunes rows older than pruneAfter and archives their transcripts", () => {
+    const p = plan([row("a", 31), row("b", 29)]);
+    expect(actionOf(p, "a")).toBe("prune-stale");
+    expect(actionOf(p, "b")).toBe("keep");
+    expect(p.archiveSessionIds).toEqual(["id-a"]);
+    expect(p).toMatchObject({ beforeCount: 2, afterCount: 1, pruned: 1, wouldMutate: true });
+  });
+
+  it("never removes the main session, the active session, running or pinned sessions", () => {
+    const rows = [row("agent:main:main", 90), row("active", 90), row("pinned", 90, { pinned: true }), row("other", 90)];
+    const p = plan(rows, { protectedKeys: new Set(["agent:main:main", "active"]) });
+    expect(p.actions.filter((a) => a.action !== "keep").map((a) => a.key)).toEqual(["other"]);
+  });
+
+  it("treats 0 or negative limits as disabled, never as 'delete everything'", () => {
+    const rows = Array.from({ length: 20 }, (_, i) => row(`k${i}`, 400));
+    const p = plan(rows, { settings: { ...base, pruneAfterMs: null, maxEntries: null } });
+    expect(p.afterCount).toBe(20);
+    expect(p.wouldMutate).toBe(false);
+  });
+
+  it("caps automatically only above the high-water mark, then cleans back to maxEntries oldest first", () => {
+    const settings = { ...base, maxEntries: 10, highWaterEntries: 12 };
+    const twelve = Array.from({ length: 12 }, (_, i) => row(`k${i}`, i));
+    expect(plan(twelve, { settings, trigger: "automatic" }).capped).toBe(0);
+    const thirteen = Array.from({ length: 13 }, (_, i) => row(`k${i}`, i));
+    const p = plan(thirteen, { settings, trigger: "automatic" });
+    expect(p.capped).toBe(3);
+    expect(p.actions.filter((a) => a.action === "cap-overflow").map((a) => a.key).sort()).toEqual(["k10", "k11", "k12"]);
+    // An explicit cleanup caps at maxEntries without waiting for the high-water mark.
+    expect(plan(twelve, { settings, trigger: "explicit" }).capped).toBe(2);
+  });
+
+  it("counts each removed row once, in the first bucket that removes it", () => {
+    const rows = [row("gone", 40), row("kept", 1)];
+    const p = plan(rows, { missingTranscript: (r) => r.key === "gone" });
+    expect(p).toMatchObject({ missing: 1, pruned: 0 });
+  });
+
+  it("keeps a transcript that another remaining row still references", () => {
+    const rows = [row("old", 40, { sessionId: "shared" }), row("new", 1, { sessionId: "shared" })];
+    expect(plan(rows).archiveSessionIds).toEqual([]);
+  });
+
+  it("enforces the disk budget: archives first, then oldest rows, down to the high-water mark", () => {
+    const rows = [row("a", 3), row("b", 2), row("agent:main:main", 9)];
+    const disk = [
+      { name: "sessions.json", size: 1000, mtimeMs: 5 },
+      { name: "id-a.jsonl", size: 4000, mtimeMs: 3 },
+      { name: "id-b.jsonl", size: 4000, mtimeMs: 4 },
+      { name: "id-agent-main-main.jsonl", size: 1000, mtimeMs: 4 },
+      { name: "old.jsonl.reset.2026-11-20T10-00-00.000Z", size: 3000, mtimeMs: 1 },
+      { name: "orphan.jsonl", size: 2000, mtimeMs: 2 },
+    ];
+    const p = plan(rows, { settings: { ...base, pruneAfterMs: null, maxDiskBytes: 10_000, highWaterBytes: 8000 }, disk });
+    expect(p.deleteFiles).toEqual(["old.jsonl.reset.2026-11-20T10-00-00.000Z", "orphan.jsonl"]);
+    expect(actionOf(p, "a")).toBe("evict-budget");
+    expect(actionOf(p, "b")).toBe("keep");
+    expect(actionOf(p, "agent:main:main")).toBe("keep");
+    expect(p.deleteSessionIds).toEqual(["id-a"]);
+    expect(p.diskBudget).toMatchObject({ totalBytesBefore: 15_000, maxBytes: 10_000, highWaterBytes: 8000, overBudget: true });
+    expect(p.diskBudget!.totalBytesAfter).toBeLessThanOrEqual(8000);
+  });
+
+  it("purges archives older than their retention, by the time in their name", () => {
+    const disk = [
+      { name: "x.jsonl.reset.2026-09-01T00-00-00.000Z", size: 1, mtimeMs: 0 },
+      { name: "y.jsonl.reset.2026-11-20T00-00-00.000Z", size: 1, mtimeMs: 0 },
+      { name: "z.jsonl.deleted.2026-09-01T00-00-00.000Z", size: 1, mtimeMs: 0 },
+    ];
+    expect(plan([], { disk }).deleteFiles.sort()).toEqual(["x.jsonl.reset.2026-09-01T00-00-00.000Z", "z.jsonl.deleted.2026-09-01T00-00-00.000Z"]);
+    expect(plan([], { disk, settings: { ...base, resetArchiveRetentionMs: null, pruneAfterMs: null } }).deleteFiles).toEqual([]);
+  });
+});
