@@ -19,6 +19,11 @@ export class KeyedLane {
     return next;
   }
 
+  /** Keys with work queued or running right now. */
+  activeKeys(): IterableIterator<string> {
+    return this.tails.keys();
+  }
+
   get size(): number {
     return this.tails.size;
   }

@@ -18,6 +18,8 @@ import { emptyUsage, type AssistantMessage, type TranscriptEntry, type Usage } f
 import { historyFromLines, type HistoryItem } from "../transcript/history.ts";
 import { TranscriptWriter } from "../transcript/writer.ts";
 import { KeyedLane } from "./keyed-lane.ts";
+import { MaintenanceRunner, type MaintenanceWarning } from "../maintenance/runner.ts";
+import type { MaintenanceSettings } from "../maintenance/settings.ts";
 
 /** The parts of the config the manager reads (a parsed Pincer config satisfies it). */
 export interface ManagerConfig extends RoutingConfig {
@@ -38,6 +40,10 @@ export interface SessionManagerOptions {
   clock?: Clock;
   /** Working directory recorded in new transcript headers (the agent's workspace). */
   workspaceFor?: (agentId: string) => string;
+  /** Automatic maintenance (time-based, in the background); off when omitted. */
+  maintenance?: MaintenanceSettings & { intervalMs?: number };
+  onMaintenanceWarning?: (warning: MaintenanceWarning) => void;
+  onBackgroundError?: (err: unknown) => void;
 }
 
 export type StaleReason = "daily" | "idle";
@@ -94,12 +100,33 @@ export class SessionManager {
   private readonly workspaceFor: (agentId: string) => string;
   private readonly writers = new Map<SessionStore, TranscriptWriter>();
   private readonly lanes = new KeyedLane();
+  private readonly maintenance: MaintenanceRunner | null;
 
   constructor(options: SessionManagerOptions) {
     this.config = options.config;
     this.storeFor = options.storeFor;
     this.clock = options.clock ?? systemClock;
     this.workspaceFor = options.workspaceFor ?? (() => process.cwd());
+    this.maintenance = options.maintenance
+      ? new MaintenanceRunner({
+          settings: options.maintenance,
+          intervalMs: options.maintenance.intervalMs,
+          now: () => this.clock.now(),
+          protectedKeys: () => this.protectedKeys(),
+          onWarning: options.onMaintenanceWarning,
+          onError: options.onBackgroundError,
+        })
+      : null;
+  }
+
+  /** Never removed by maintenance: every agent's main session and sessions with work in flight. */
+  protectedKeys(): Set<string> {
+    const mainKey = this.config.session?.mainKey ?? "main";
+    const keys = new Set<string>();
+    for (const a of this.config.agents?.list ?? []) keys.add(`agent:${a.id.toLowerCase()}:${mainKey}`);
+    keys.add(`agent:main:${mainKey}`);
+    for (const laneKey of this.lanes.activeKeys()) keys.add(laneKey.slice(laneKey.indexOf("\u0000") + 1));
+    return keys;
   }
 
   /** Explains how a message would be routed and whether it would start a new session. No writes. */
@@ -215,6 +242,7 @@ export class SessionManager {
       } else {
         await writer.ensureHeader(entry.sessionId, now, cwd);
       }
+      this.maintenance?.poke(store);
       return {
         agentId: route.agentId, sessionKey: route.sessionKey, sessionId: entry.sessionId, entry,
         isNewSession: resetReason !== null, resetReason, previousSessionId, body, messageEntry, duplicate: false,

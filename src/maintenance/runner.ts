@@ -1,0 +1,77 @@
+/**
+ * Automatic maintenance for a running process: at most once per interval per store (time-based,
+ * so its cost per message does not grow with the store), in the background, never on the message
+ * path. Warn mode only reports what enforce would remove.
+ */
+import { diskOpsOf, applyMaintenancePlan } from "./apply.ts";
+import { planMaintenance, type MaintenancePlan } from "./plan.ts";
+import type { MaintenanceSettings } from "./settings.ts";
+import type { SessionStore } from "../store/types.ts";
+
+export interface MaintenanceWarning {
+  store: string;
+  /** Sessions that enforce mode would remove, with why. */
+  wouldRemove: Array<{ key: string; action: string }>;
+}
+
+export interface RunnerOptions {
+  settings: MaintenanceSettings;
+  intervalMs?: number;
+  now: () => number;
+  /** Keys that must survive this run: main sessions, active sessions, runs in progress. */
+  protectedKeys: () => ReadonlySet<string>;
+  onWarning?: (warning: MaintenanceWarning) => void;
+  onApplied?: (store: SessionStore, plan: MaintenancePlan) => void;
+  onError?: (err: unknown) => void;
+}
+
+export class MaintenanceRunner {
+  private readonly lastRun = new Map<SessionStore, number>();
+  private readonly running = new Set<SessionStore>();
+  private readonly options: RunnerOptions;
+
+  constructor(options: RunnerOptions) {
+    this.options = options;
+  }
+
+  /** Called after writes; starts a background run when the interval has passed. */
+  poke(store: SessionStore): void {
+    const now = this.options.now();
+    const last = this.lastRun.get(store);
+    if (last === undefined) {
+      // The first poke only starts the clock: maintenance never runs during startup bursts.
+      this.lastRun.set(store, now);
+      return;
+    }
+    if (this.running.has(store) || now - last < (this.options.intervalMs ?? 5 * 60_000)) return;
+    this.lastRun.set(store, now);
+    this.running.add(store);
+    this.run(store)
+      .catch((err: unknown) => this.options.onError?.(err))
+      .finally(() => this.running.delete(store));
+  }
+
+  async run(store: SessionStore): Promise<MaintenancePlan> {
+    const { settings } = this.options;
+    const now = this.options.now();
+    const disk = diskOpsOf(store);
+    const plan = planMaintenance({
+      rows: await store.all(),
+      now,
+      settings,
+      trigger: "automatic",
+      protectedKeys: this.options.protectedKeys(),
+      ...(disk ? { disk: disk.diskInventory() } : {}),
+    });
+    if (settings.mode === "enforce") {
+      if (plan.wouldMutate) {
+        await applyMaintenancePlan(store, plan, { now });
+        this.options.onApplied?.(store, plan);
+      }
+    } else {
+      const wouldRemove = plan.actions.filter((a) => a.action !== "keep").map((a) => ({ key: a.key, action: a.action }));
+      if (wouldRemove.length) this.options.onWarning?.({ store: store.location, wouldRemove });
+    }
+    return plan;
+  }
+}
