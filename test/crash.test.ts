@@ -11,10 +11,16 @@ import { FsSessionStore } from "../src/store/fs/fs-store.ts";
 
 const CHILD = path.join(import.meta.dirname, "fixtures", "ingest-child.ts");
 
-function runUntilKilled(home: string, firstSeq: number, killAfterMs: number): Promise<number[]> {
+interface RoundResult {
+  acks: number[];
+  dups: number[];
+}
+
+function runUntilKilled(home: string, firstSeq: number, killAfterMs: number): Promise<RoundResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, home, String(firstSeq)], { stdio: ["ignore", "pipe", "pipe"] });
     const acks: number[] = [];
+    const dups: number[] = [];
     let buf = "";
     let stderr = "";
     let timer: NodeJS.Timeout | null = null;
@@ -25,13 +31,14 @@ function runUntilKilled(home: string, firstSeq: number, killAfterMs: number): Pr
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line.startsWith("ack ")) acks.push(Number(line.slice(4)));
+        if (line.startsWith("dup ")) dups.push(Number(line.slice(4)));
         // Start the kill timer once the child is really ingesting.
         if (!timer) timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
       }
     });
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("exit", (code, signal) => {
-      if (signal === "SIGKILL") resolve(acks);
+      if (signal === "SIGKILL") resolve({ acks, dups });
       else reject(new Error(`child exited ${code} ${signal}: ${stderr}`));
     });
     setTimeout(() => child.kill("SIGKILL"), 20_000).unref();
@@ -64,13 +71,15 @@ describe("crash safety", () => {
     fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify({ session: { dmScope: "per-channel-peer", reset: { mode: "none" }, store: { backend: "fs", leaseTtlMs: 300 } } }));
     const storePath = path.join(home, "agents", "main", "sessions", "sessions.json");
     const acked: number[] = [];
+    const deduped: number[] = [];
     let next = 1;
     try {
       for (let round = 0; round < 20; round++) {
-        const acks = await runUntilKilled(home, next, 20 + Math.floor(Math.random() * 250));
+        const { acks, dups } = await runUntilKilled(home, next, 20 + Math.floor(Math.random() * 250));
         acked.push(...acks);
+        deduped.push(...dups);
         // A real bridge re-sends what was not acknowledged: start again at the first unacked message.
-        next = (acked.length ? Math.max(...acked) : 0) + 1;
+        next = Math.max(0, ...acked, ...dups) + 1;
         const { texts } = await recordedTexts(storePath);
         const counts = new Map<string, number>();
         for (const t of texts) counts.set(t, (counts.get(t) ?? 0) + 1);
@@ -78,6 +87,8 @@ describe("crash safety", () => {
           expect(counts.get(`m${seq}`), `user message ${seq} after round ${round}`).toBe(1);
           expect(counts.get(`r${seq}`), `reply ${seq} after round ${round}`).toBe(1);
         }
+        // A retried delivery that had already been recorded is recorded once, not twice.
+        for (const seq of deduped) expect(counts.get(`m${seq}`), `retried message ${seq}`).toBe(1);
         const dupes = [...counts].filter(([, n]) => n > 1);
         expect(dupes).toEqual([]);
       }

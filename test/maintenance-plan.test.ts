@@ -1,7 +1,7 @@
 /** Maintenance planning (spec §5): protections, high-water capping, disk budget, retention. */
 import { describe, expect, it } from "vitest";
 import { planMaintenance, type PlanInput } from "../src/maintenance/plan.ts";
-import type { MaintenanceSettings } from "../src/maintenance/settings.ts";
+import type { MaintenanceSettings } from "../src/config/maintenance-settings.ts";
 import type { SessionRow } from "../src/store/types.ts";
 
 const DAY = 86_400_000;

@@ -15,7 +15,9 @@ const available = fs.existsSync(TOOL);
 if (!available) console.warn(`OpenClaw compatibility tests skipped: ${TOOL} not found (it sits in ../shared beside the repo in CI).`);
 
 function openclaw(args: string[], home: string): string {
-  return execFileSync(TOOL, args, { env: { ...process.env, HOME_FOR_OPENCLAW: home, OPENCLAW_STATE_DIR: path.join(home, ".openclaw") }, encoding: "utf8", timeout: 180_000 });
+  // A clean environment: the test runner's own variables (NODE_OPTIONS, VITEST...) must not leak in.
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME_FOR_OPENCLAW: home, OPENCLAW_STATE_DIR: path.join(home, ".openclaw"), TMPDIR: os.tmpdir() };
+  return execFileSync(TOOL, args, { env, encoding: "utf8", timeout: 180_000 });
 }
 
 describe.runIf(available)("OpenClaw 2026.3.13 compatibility", () => {
@@ -41,7 +43,9 @@ describe.runIf(available)("OpenClaw 2026.3.13 compatibility", () => {
     );
     fs.writeFileSync(path.join(dir, `${ids[0]}.jsonl`), `${JSON.stringify({ type: "session", version: 3, id: ids[0], timestamp: new Date(now).toISOString(), cwd: "/tmp" })}\n`);
     // OpenClaw rewrites the store itself (prunes the 40-day-old row, archives its transcript).
-    const out = JSON.parse(openclaw(["sessions", "cleanup", "--enforce", "--json", "--store", storePath], home)) as { afterCount: number };
+    // OpenClaw logs "[sessions/store] pruned ..." on stdout before the JSON: parse from the JSON on.
+    const raw = openclaw(["sessions", "cleanup", "--enforce", "--json", "--store", storePath], home);
+    const out = JSON.parse(raw.slice(raw.search(/^\{/m))) as { afterCount: number };
     expect(out.afterCount).toBe(2);
     const store = await FsSessionStore.open({ storePath, readOnly: true });
     const rows = await store.all();

@@ -31,6 +31,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .description("Session engine for multi-channel AI agent gateways")
     .version(VERSION)
     .option("--config <path>", "config file (default: $PINCER_CONFIG, then $PINCER_HOME/pincer.json)")
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showSuggestionAfterError(true);
@@ -44,7 +45,8 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
       .description("list sessions (newest first)")
       .option("--json", "print JSON")
       .option("--active <minutes>", "only sessions updated within N minutes")
-      .option("--limit <n>", "at most N sessions"),
+      .option("--limit <n>", "at most N sessions")
+      .enablePositionalOptions(),
   ).action(async (opts) => run(() => sessionsList(context(), opts))());
 
   storeOpts(sessions.command("history").description("show a session's messages").argument("<key>").option("--json", "print JSON").option("--limit <n>", "last N messages")).action(

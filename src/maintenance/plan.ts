@@ -8,7 +8,7 @@
 import type { SessionEntry } from "../store/entry.ts";
 import type { SessionRow } from "../store/types.ts";
 import { classify, type DiskFile } from "../store/fs/disk-files.ts";
-import type { MaintenanceSettings } from "./settings.ts";
+import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
 
 export type MaintenanceAction = "prune-missing" | "prune-stale" | "cap-overflow" | "evict-budget" | "keep";
 

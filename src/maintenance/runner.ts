@@ -5,7 +5,7 @@
  */
 import { diskOpsOf, applyMaintenancePlan } from "./apply.ts";
 import { planMaintenance, type MaintenancePlan } from "./plan.ts";
-import type { MaintenanceSettings } from "./settings.ts";
+import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
 import type { SessionStore } from "../store/types.ts";
 
 export interface MaintenanceWarning {

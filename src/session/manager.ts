@@ -19,7 +19,7 @@ import { historyFromLines, type HistoryItem } from "../transcript/history.ts";
 import { TranscriptWriter } from "../transcript/writer.ts";
 import { KeyedLane } from "./keyed-lane.ts";
 import { MaintenanceRunner, type MaintenanceWarning } from "../maintenance/runner.ts";
-import type { MaintenanceSettings } from "../maintenance/settings.ts";
+import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
 
 /** The parts of the config the manager reads (a parsed Pincer config satisfies it). */
 export interface ManagerConfig extends RoutingConfig {

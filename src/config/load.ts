@@ -1,0 +1,164 @@
+/**
+ * Finding, reading and validating the config. A bad value fails with one line per problem:
+ * `<key path>: got <value>, expected <what>`. An unknown key is a warning naming its path.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import JSON5 from "json5";
+import type { z } from "zod";
+import { validateIdentityLinks } from "../keys/routing.ts";
+import { configSchema, type PincerConfig } from "./schema.ts";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  readonly issues: string[];
+  readonly file: string | null;
+  constructor(file: string | null, issues: string[]) {
+    super(`${file ?? "config"}: invalid config\n${issues.map((i) => `  ${i}`).join("\n")}`);
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+export interface LoadedConfig {
+  config: PincerConfig;
+  /** The file read, or null when running on built-in defaults. */
+  path: string | null;
+  home: string;
+  warnings: string[];
+}
+
+export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
+  const raw = env.PINCER_HOME?.trim();
+  if (!raw) return path.join(os.homedir(), ".pincer");
+  return path.resolve(raw.startsWith("~") ? path.join(os.homedir(), raw.slice(1)) : raw);
+}
+
+function pickConfigFile(configPath: string | undefined, env: NodeJS.ProcessEnv, home: string): { file: string | null; explicit: boolean } {
+  const explicit = configPath?.trim() || env.PINCER_CONFIG?.trim();
+  if (explicit) return { file: path.resolve(explicit), explicit: true };
+  for (const name of ["pincer.json", "openclaw.json"]) {
+    const candidate = path.join(home, name);
+    if (fs.existsSync(candidate)) return { file: candidate, explicit: false };
+  }
+  return { file: null, explicit: false };
+}
+
+type PathKey = string | number | symbol;
+
+function keyPath(p: readonly PathKey[]): string {
+  let out = "";
+  for (const k of p) out += typeof k === "number" ? `[${k}]` : out ? `.${String(k)}` : String(k);
+  return out || "(root)";
+}
+
+function valueAt(root: unknown, p: readonly PathKey[]): unknown {
+  let cur = root;
+  for (const k of p) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PathKey, unknown>)[k as string];
+  }
+  return cur;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function expectation(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "invalid_value":
+      return `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "invalid_type":
+      return `a ${issue.expected}`;
+    case "too_small":
+      return `${issue.origin === "array" || issue.origin === "string" ? "length " : ""}${issue.inclusive ? ">=" : ">"} ${String(issue.minimum)}`;
+    case "too_big":
+      return `${issue.origin === "array" || issue.origin === "string" ? "length " : ""}${issue.inclusive ? "<=" : "<"} ${String(issue.maximum)}`;
+    case "invalid_union":
+      return "a value of one of the accepted forms (see the docs for this key)";
+    case "invalid_format":
+      return issue.message.replace(/^Invalid string: must match pattern /, "a string matching ");
+    default:
+      return issue.message;
+  }
+}
+
+function deleteAt(root: unknown, p: readonly PathKey[], key: string): void {
+  const parent = valueAt(root, p);
+  if (parent && typeof parent === "object") delete (parent as Record<string, unknown>)[key];
+}
+
+/** Validates a parsed config object; returns the config and warnings, or throws ConfigError. */
+export function validateConfig(raw: unknown, file: string | null): { config: PincerConfig; warnings: string[] } {
+  const warnings: string[] = [];
+  const input = structuredClone(raw ?? {});
+  for (let round = 0; round < 50; round++) {
+    const result = configSchema.safeParse(input);
+    const unknownKeys = result.success ? [] : result.error.issues.filter((i) => i.code === "unrecognized_keys");
+    if (unknownKeys.length === 0) {
+      if (!result.success) {
+        throw new ConfigError(file, result.error.issues.map((i) => `${keyPath(i.path)}: got ${show(valueAt(input, i.path))}, expected ${expectation(i)}`));
+      }
+      return { config: finish(result.data, file, warnings), warnings };
+    }
+    // Unknown keys are reported and left out, so the rest can still be checked.
+    for (const issue of unknownKeys) {
+      for (const key of issue.code === "unrecognized_keys" ? issue.keys : []) {
+        warnings.push(`unknown key ${keyPath([...issue.path, key])} (ignored)`);
+        deleteAt(input, issue.path, key);
+      }
+    }
+  }
+  throw new ConfigError(file, ["(root): too many unknown keys"]);
+}
+
+function finish(config: PincerConfig, file: string | null, warnings: string[]): PincerConfig {
+  const problems: string[] = [];
+  const session = config.session;
+  if (session?.identityLinks) for (const p of validateIdentityLinks(session.identityLinks)) problems.push(`session.identityLinks: ${p}`);
+  const seen = new Map<string, number>();
+  (config.agents?.list ?? []).forEach((a, i) => {
+    const id = a.id.toLowerCase();
+    if (seen.has(id)) problems.push(`agents.list[${i}].id: got ${JSON.stringify(a.id)}, expected an id not already used by agents.list[${seen.get(id)}]`);
+    else seen.set(id, i);
+  });
+  if ((config.agents?.list ?? []).filter((a) => a.default).length > 1) warnings.push("agents.list: more than one agent has default: true; the first one is used");
+  for (const [i, rule] of (session?.sendPolicy?.rules ?? []).entries()) {
+    if (rule.match?.provider !== undefined) {
+      warnings.push(`session.sendPolicy.rules[${i}].match.provider is deprecated; read as match.channel`);
+      rule.match.channel ??= rule.match.provider;
+      delete rule.match.provider;
+    }
+  }
+  if (problems.length) throw new ConfigError(file, problems);
+  return config;
+}
+
+export function loadConfig(options: { configPath?: string; env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const home = resolveHome(env);
+  const { file, explicit } = pickConfigFile(options.configPath, env, home);
+  if (!file) return { config: {}, path: null, home, warnings: [] };
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" && !explicit) return { config: {}, path: null, home, warnings: [] };
+    throw new ConfigError(file, [code === "ENOENT" ? "the config file does not exist" : `cannot read the config file: ${(err as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = text.trim() === "" ? {} : JSON5.parse(text);
+  } catch (err) {
+    const e = err as { lineNumber?: number; columnNumber?: number; message: string };
+    throw new ConfigError(file, [`not valid JSON5 at line ${e.lineNumber ?? "?"}, column ${e.columnNumber ?? "?"}: ${e.message.replace(/^JSON5: /, "")}`]);
+  }
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(file, [`(root): got ${show(raw)}, expected an object`]);
+  const { config, warnings } = validateConfig(raw, file);
+  return { config, path: file, home, warnings };
+}
