@@ -10,6 +10,8 @@ import { makeStore, tempHome } from "./fixtures.ts";
 
 export interface IngestResult {
   sessions: number;
+  /** How many distinct sessions the turns go to (spread over the whole store). */
+  activeSessions: number;
   turns: number;
   concurrency: number;
   fsync: boolean;
@@ -24,7 +26,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 }
 
-export async function benchIngest(sessions: number, turns: number, concurrency: number, fsync = false): Promise<IngestResult> {
+export async function benchIngest(sessions: number, turns: number, concurrency: number, fsync = false, activeSessions = sessions): Promise<IngestResult> {
   const home = tempHome(`ingest-${sessions}`);
   try {
     const storePath = await makeStore(home, sessions);
@@ -35,9 +37,10 @@ export async function benchIngest(sessions: number, turns: number, concurrency: 
     const manager = new SessionManager({ config, storeFor: async () => store, workspaceFor: () => home });
     const latencies: number[] = [];
     let next = 0;
-    // Peers are spread over the whole store so every turn touches a different row than the last.
+    // The active sessions are spread evenly over the whole store; consecutive turns hit different ones.
+    const stride = Math.max(1, Math.floor(sessions / activeSessions));
     const turn = async (i: number): Promise<void> => {
-      const peer = `user${(i * 7919) % sessions}`;
+      const peer = `user${((i * 7919) % activeSessions) * stride}`;
       const start = performance.now();
       const res = await manager.recordInbound({ channel: "telegram", chatType: "direct", peerId: peer, senderId: peer, text: `hello ${i}`, messageId: `m${i}` });
       await manager.appendAssistant(res.agentId, res.sessionKey, { text: `echo: hello ${i}`, provider: "echo", model: "echo", usage: { input: 10, output: 5, totalTokens: 15 } });
@@ -55,7 +58,7 @@ export async function benchIngest(sessions: number, turns: number, concurrency: 
     await store.close();
     latencies.sort((a, b) => a - b);
     return {
-      sessions, turns, concurrency, fsync, seconds: round(seconds), turnsPerSecond: Math.round(turns / seconds),
+      sessions, activeSessions, turns, concurrency, fsync, seconds: round(seconds), turnsPerSecond: Math.round(turns / seconds),
       p50Ms: round(percentile(latencies, 0.5)), p99Ms: round(percentile(latencies, 0.99)), loadMs: Math.round(loadMs),
     };
   } finally {

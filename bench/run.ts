@@ -15,13 +15,18 @@ const report: Record<string, unknown> = {
 
 if (!only || only === "ingest") {
   const turns = Number(process.env.PINCER_BENCH_TURNS ?? 20_000);
+  // Same traffic (100 active conversations) against stores of growing size: isolates store size.
   const runs = [];
-  for (const n of [100, 10_000, 100_000]) runs.push(await benchIngest(n, turns, 32));
-  const fsyncRun = await benchIngest(100, Math.min(turns, 2000), 32, true);
+  for (const n of [100, 10_000, 100_000]) runs.push(await benchIngest(n, turns, 32, false, 100));
+  // Every turn to a different session across the whole store: the cold-session worst case.
+  const spread = [];
+  for (const n of [10_000, 100_000]) spread.push(await benchIngest(n, turns, 32, false, Math.min(n, turns)));
+  const fsyncRun = await benchIngest(100, Math.min(turns, 2000), 32, true, 100);
   const small = runs[0]!.turnsPerSecond;
   const large = runs[2]!.turnsPerSecond;
   report.ingest = {
     runs,
+    spreadOverStore: spread,
     fsyncEveryAppend: fsyncRun,
     ratio100kTo100: Math.round((large / small) * 1000) / 1000,
     targets: { minTurnsPerSecond: 2000, minRatio: 0.8 },

@@ -1,6 +1,7 @@
 /** Output discipline of the CLI: results to stdout, diagnostics to stderr, one-line errors. */
 export interface CliIO {
-  out(text: string): void;
+  /** Writes to stdout; a trailing newline is added unless `newline` is false. */
+  out(text: string, newline?: boolean): void;
   err(text: string): void;
   isErrTTY: boolean;
   readStdin(): Promise<string>;
@@ -9,7 +10,7 @@ export interface CliIO {
 }
 
 export const processIO: CliIO = {
-  out: (t) => void process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
+  out: (t, newline = true) => void process.stdout.write(!newline || t.endsWith("\n") ? t : `${t}\n`),
   err: (t) => void process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
   isErrTTY: Boolean(process.stderr.isTTY),
   async readStdin() {

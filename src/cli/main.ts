@@ -2,12 +2,16 @@
 import { Command, CommanderError } from "commander";
 import { loadContext, type CliContext } from "./context.ts";
 import { CliError, processIO, type CliIO } from "./io.ts";
-import { sessionsCleanup } from "./commands/sessions-cleanup.ts";
-import { sessionsHistory } from "./commands/sessions-history.ts";
-import { sessionsList } from "./commands/sessions-list.ts";
-import { sessionsDelete, sessionsReset } from "./commands/sessions-mutate.ts";
-import { sessionsResolve } from "./commands/sessions-resolve.ts";
-import { status } from "./commands/status.ts";
+
+// Commands are loaded when they run: a short command does not pay for the others' modules.
+const commands = {
+  list: () => import("./commands/sessions-list.ts"),
+  history: () => import("./commands/sessions-history.ts"),
+  mutate: () => import("./commands/sessions-mutate.ts"),
+  cleanup: () => import("./commands/sessions-cleanup.ts"),
+  resolve: () => import("./commands/sessions-resolve.ts"),
+  status: () => import("./commands/status.ts"),
+};
 
 const VERSION = "0.1.0";
 
@@ -47,10 +51,10 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
       .option("--active <minutes>", "only sessions updated within N minutes")
       .option("--limit <n>", "at most N sessions")
       .enablePositionalOptions(),
-  ).action(async (opts) => run(() => sessionsList(context(), opts))());
+  ).action(async (opts) => run(async () => (await commands.list()).sessionsList(context(), opts))());
 
   storeOpts(sessions.command("history").description("show a session's messages").argument("<key>").option("--json", "print JSON").option("--limit <n>", "last N messages")).action(
-    async (key: string, opts) => run(() => sessionsHistory(context(), key, opts))(),
+    async (key: string, opts) => run(async () => (await commands.history()).sessionsHistory(context(), key, opts))(),
   );
   sessions
     .command("reset")
@@ -58,14 +62,14 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .argument("<key>")
     .option("--json", "print JSON")
     .option("--store <path>", "an explicit sessions.json")
-    .action(async (key: string, opts) => run(() => sessionsReset(context(), key, opts))());
+    .action(async (key: string, opts) => run(async () => (await commands.mutate()).sessionsReset(context(), key, opts))());
   sessions
     .command("delete")
     .description("remove a session (transcript archived as .deleted)")
     .argument("<key>")
     .option("--json", "print JSON")
     .option("--store <path>", "an explicit sessions.json")
-    .action(async (key: string, opts) => run(() => sessionsDelete(context(), key, opts))());
+    .action(async (key: string, opts) => run(async () => (await commands.mutate()).sessionsDelete(context(), key, opts))());
   storeOpts(
     sessions
       .command("cleanup")
@@ -75,7 +79,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
       .option("--fix-missing", "remove rows whose transcript file is gone")
       .option("--active-key <key>", "never remove this session")
       .option("--json", "print JSON"),
-  ).action(async (opts) => run(() => sessionsCleanup(context(), opts))());
+  ).action(async (opts) => run(async () => (await commands.cleanup()).sessionsCleanup(context(), opts))());
   sessions
     .command("resolve")
     .description("explain how a message would be routed (envelope JSON on stdin, or flags)")
@@ -88,17 +92,17 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .option("--sender <id>")
     .option("--text <text>")
     .option("--store <path>", "an explicit sessions.json")
-    .action(async (opts) => run(() => sessionsResolve(context(), opts))());
+    .action(async (opts) => run(async () => (await commands.resolve()).sessionsResolve(context(), opts))());
 
   program
     .command("status")
     .description("where state lives and what the session stores hold")
     .option("--json", "print JSON")
-    .action(async (opts) => run(() => status(context(), opts))());
+    .action(async (opts) => run(async () => (await commands.status()).status(context(), opts))());
 
   try {
     if (argv.length <= 2) {
-      exitCode = await status(context(), {});
+      exitCode = await (await commands.status()).status(context(), {});
       io.err("Run `pincer --help` for commands.");
       return exitCode;
     }

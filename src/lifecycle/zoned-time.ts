@@ -15,8 +15,12 @@ interface WallTime {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
+let hostZone: string | null = null;
+
+/** The host's zone, read once (resolving it costs more than the rest of a freshness check). */
 export function hostTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+  hostZone ??= Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return hostZone;
 }
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
@@ -80,17 +84,29 @@ function shiftDay(year: number, month: number, day: number, delta: number): [num
   return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
 }
 
-/** Per zone and hour, the last boundary interval computed: most calls fall inside it (hot path). */
-const intervalCache = new Map<string, { from: number; to: number }>();
+/**
+ * Per zone and hour, a few recent boundary intervals [from, to): nearly every call on the message
+ * path falls inside one of them, so the Intl arithmetic runs about once a day per zone.
+ */
+const intervalCache = new Map<string, Array<{ from: number; to: number }>>();
+const INTERVALS_KEPT = 4;
+
+function boundaryInterval(ms: number, atHour: number, timeZone: string): { from: number; to: number } {
+  const cacheKey = `${timeZone}|${atHour}`;
+  const list = intervalCache.get(cacheKey) ?? [];
+  const hit = list.find((iv) => ms >= iv.from && ms < iv.to);
+  if (hit) return hit;
+  const from = computeMostRecentBoundary(ms, atHour, timeZone);
+  const iv = { from, to: computeNextBoundary(from, atHour, timeZone) };
+  list.unshift(iv);
+  if (list.length > INTERVALS_KEPT) list.pop();
+  intervalCache.set(cacheKey, list);
+  return iv;
+}
 
 /** The latest instant ≤ now at which the wall clock reached atHour:00 in the zone. */
 export function mostRecentBoundary(nowMs: number, atHour: number, timeZone: string = hostTimeZone()): number {
-  const cacheKey = `${timeZone}|${atHour}`;
-  const hit = intervalCache.get(cacheKey);
-  if (hit && nowMs >= hit.from && nowMs < hit.to) return hit.from;
-  const from = computeMostRecentBoundary(nowMs, atHour, timeZone);
-  intervalCache.set(cacheKey, { from, to: nextBoundary(from, atHour, timeZone) });
-  return from;
+  return boundaryInterval(nowMs, atHour, timeZone).from;
 }
 
 function computeMostRecentBoundary(nowMs: number, atHour: number, timeZone: string): number {
@@ -106,6 +122,10 @@ function computeMostRecentBoundary(nowMs: number, atHour: number, timeZone: stri
 
 /** The first instant strictly after `ms` at which the wall clock reaches atHour:00 in the zone. */
 export function nextBoundary(ms: number, atHour: number, timeZone: string = hostTimeZone()): number {
+  return boundaryInterval(ms, atHour, timeZone).to;
+}
+
+function computeNextBoundary(ms: number, atHour: number, timeZone: string): number {
   const w = wallTime(ms, timeZone);
   for (let delta = -1; delta <= 2; delta++) {
     const [y, m, d] = shiftDay(w.year, w.month, w.day, delta);

@@ -54,8 +54,17 @@ export async function sessionsList(ctx: CliContext, opts: ListOptions): Promise<
     if (opts.allAgents) out.allAgents = true;
     out.count = shown.length;
     out.activeMinutes = activeMinutes;
-    out.sessions = shown.map(({ agentId, row }) => projectRow(row.key, row.entry, now, agentId, defaults));
-    ctx.io.out(JSON.stringify(out, null, 2));
+    // Same bytes as JSON.stringify(out, null, 2), written row by row: a 100k-session listing never
+    // builds one giant string.
+    const head = JSON.stringify(out, null, 2).slice(0, -2);
+    const chunks: string[] = [`${head},\n  "sessions": [`];
+    shown.forEach(({ agentId, row }, i) => {
+      const json = JSON.stringify(projectRow(row.key, row.entry, now, agentId, defaults), null, 2).replaceAll("\n", "\n    ");
+      chunks.push(`${i ? "," : ""}\n    ${json}`);
+      if (chunks.length >= 2000) ctx.io.out(chunks.splice(0).join(""), false);
+    });
+    chunks.push(shown.length ? "\n  ]\n}" : "]\n}");
+    ctx.io.out(chunks.join(""));
     return 0;
   }
   const lines: string[] = [];

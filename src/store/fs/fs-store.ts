@@ -427,17 +427,16 @@ export class FsSessionStore implements SessionStore {
   // ---------------------------------------------------------------- index
 
   async get(key: string): Promise<SessionEntry | undefined> {
-    this.catchUp();
-    const row = this.rows.get(key);
-    return row ? structuredClone(row) : undefined;
+    // While this process holds the writer lease no one else can change rows: skip the disk check.
+    if (!this.holds(INDEX_LEASE, 0)) this.catchUp();
+    return cloneOpt(this.rows.get(key));
   }
 
   async patch(key: string, mutator: PatchMutator): Promise<PatchResult> {
     for (let attempt = 0; ; attempt++) {
       const fence = await this.indexFence();
-      this.catchUp();
       const before = this.rows.get(key);
-      const next = mutator(before ? structuredClone(before) : undefined);
+      const next = mutator(cloneOpt(before));
       if (next === undefined || (next === null && before === undefined)) {
         return { before: cloneOpt(before), after: cloneOpt(before), changed: false };
       }
@@ -447,7 +446,7 @@ export class FsSessionStore implements SessionStore {
       const [outcome] = this.append([rec]);
       if (outcome === "applied") {
         this.afterWrite();
-        return { before: cloneOpt(before), after: next === null ? undefined : structuredClone(next), changed: true };
+        return { before: cloneOpt(before), after: next === null ? undefined : cloneEntry(next), changed: true };
       }
       if (attempt >= 3) throw new FencedError(`${this.location}: write to ${JSON.stringify(key)} refused: the writer lease was lost`);
     }
@@ -634,8 +633,13 @@ export class FsSessionStore implements SessionStore {
   }
 }
 
+/** Rows are plain JSON (that is how they are stored), so a JSON round trip is an exact, fast copy. */
+function cloneEntry(entry: SessionEntry): SessionEntry {
+  return JSON.parse(JSON.stringify(entry)) as SessionEntry;
+}
+
 function cloneOpt(entry: SessionEntry | undefined): SessionEntry | undefined {
-  return entry ? structuredClone(entry) : undefined;
+  return entry ? cloneEntry(entry) : undefined;
 }
 
 function tryClose(fd: number): void {
