@@ -62,6 +62,7 @@ describe("pincer CLI", () => {
       [["sessions", "--agent", "nope"], 'Unknown agent id "nope"'],
       [["sessions", "--agent", "main", "--store", "x.json"], "--store cannot be combined"],
       [["sessions", "--limit", "-3"], "--limit must be a positive integer"],
+      [["sessions", "history", `agent:main:${"x".repeat(600)}`], "512"],
     ] as const) {
       const r = pincer([...args, "--json"]);
       expect(r.code).toBe(1);

@@ -88,12 +88,23 @@ describe("fs store files", () => {
     const issues: ReadIssue[] = [];
     const store = await FsSessionStore.open({ storePath, onIssue: (i) => issues.push(i) });
     expect(await store.count()).toBe(1);
-    expect(issues.map((i) => i.reason).join("\n")).toMatch(/"bad".*not a session entry/);
+    expect(issues.map((i) => i.reason).join("\n")).toMatch(/"bad".*not a usable session entry/);
     await store.patch("good", (cur) => ({ ...cur!, updatedAt: 2 }));
     await store.close();
     const after = JSON.parse(fs.readFileSync(storePath, "utf8")) as Record<string, unknown>;
     expect(after.bad).toEqual({ note: "no session id" });
     expect(after.worse).toBe(42);
+  });
+
+  it("ignores (and keeps) a row whose session id would escape the directory", async () => {
+    writeOpenClawStore({ evil: { sessionId: "../../../etc/passwd", updatedAt: 1 }, fine: { sessionId: "ok-1", updatedAt: 2 } });
+    const issues: ReadIssue[] = [];
+    const store = await FsSessionStore.open({ storePath, onIssue: (i) => issues.push(i) });
+    expect((await store.all()).map((r) => r.key)).toEqual(["fine"]);
+    expect(issues[0]!.reason).toMatch(/"evil" is not a usable session entry/);
+    await store.patch("fine", (cur) => ({ ...cur!, updatedAt: 3 }));
+    await store.close();
+    expect((JSON.parse(fs.readFileSync(storePath, "utf8")) as Record<string, unknown>).evil).toEqual({ sessionId: "../../../etc/passwd", updatedAt: 1 });
   });
 
   it("skips and reports a torn last line and a garbage line in a transcript; later appends stay whole", async () => {

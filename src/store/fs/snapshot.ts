@@ -10,6 +10,7 @@ import { StringDecoder } from "node:string_decoder";
 import { compareRows } from "../list-order.ts";
 import { CorruptStoreError, type SessionRow } from "../types.ts";
 import type { SessionEntry } from "../entry.ts";
+import { isValidSessionId } from "../../keys/ids.ts";
 import { FILE_MODE, fsyncDir, writeAllSync, writeFileAtomicSync } from "./secure-fs.ts";
 
 export interface SnapshotMeta {
@@ -48,10 +49,10 @@ function migrateLegacyFields(entry: Record<string, unknown>): void {
   }
 }
 
+/** A usable row: an object whose sessionId is safe to become a file name (spec §2, key and id safety). */
 export function isSessionEntry(value: unknown): value is SessionEntry {
   if (!value || typeof value !== "object" || Array.isArray(value)) return false;
-  const v = value as Record<string, unknown>;
-  return typeof v.sessionId === "string" && v.sessionId.length > 0;
+  return isValidSessionId((value as Record<string, unknown>).sessionId);
 }
 
 /** Reads and validates the whole snapshot. Missing file = empty store; a broken file is an error. */
@@ -85,7 +86,7 @@ export function loadSnapshot(storePath: string): LoadedSnapshot {
       rows.set(key, value);
     } else {
       invalid.set(key, value);
-      issues.push(`${storePath}: row ${JSON.stringify(key)} is not a session entry (needs a string sessionId); kept as is and ignored`);
+      issues.push(`${storePath}: row ${JSON.stringify(key)} is not a usable session entry (needs a sessionId matching ^[a-z0-9][a-z0-9._-]{0,127}$); kept as is and ignored`);
     }
   }
   return { rows, invalid, issues, bytes: Buffer.byteLength(text) };
