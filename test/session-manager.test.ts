@@ -89,6 +89,18 @@ describe("SessionManager", () => {
     expect((await m.recordInbound(dm("42", "same day"))).isNewSession).toBe(false);
   });
 
+  it("dates a legacy OpenClaw row (no sessionStartedAt) from its transcript header, not from updatedAt", async () => {
+    const m = manager(utcDaily);
+    const id = "legacy-0001";
+    await store.appendTranscript(id, [{ type: "session", version: 3, id, timestamp: "2026-11-19T10:00:00.000Z", cwd: "/" }]);
+    // OpenClaw bumped updatedAt after today's 04:00 boundary, but the session began yesterday.
+    await store.patch("agent:main:telegram:direct:42", () => ({ sessionId: id, updatedAt: Date.UTC(2026, 10, 20, 5, 0) }));
+    now = Date.UTC(2026, 10, 20, 6, 0);
+    expect(await m.resolve(dm("42", "x"))).toMatchObject({ sessionId: id, fresh: false, staleReason: "daily" });
+    const r = await m.recordInbound(dm("42", "x"));
+    expect(r).toMatchObject({ isNewSession: true, resetReason: "daily", previousSessionId: id });
+  });
+
   it("resets after the idle window, measured from the last real interaction only", async () => {
     const m = manager({ session: { dmScope: "per-channel-peer", timeZone: "UTC", reset: { mode: "idle", idleMinutes: 60 } } });
     const first = await m.recordInbound(dm("42", "hi"));

@@ -142,6 +142,8 @@ export function runStoreConformance(name: string, makeHarness: () => StoreHarnes
       expect(await store.transcriptExists("abc-1")).toBe(true);
       expect(await store.transcriptExists("nope")).toBe(false);
       expect((await store.readTranscript("nope")).lines).toEqual([]);
+      expect(await store.transcriptHeader("abc-1")).toEqual(header);
+      expect(await store.transcriptHeader("nope")).toBeNull();
     });
 
     it("archives a transcript under an OpenClaw-style name", async () => {

@@ -138,7 +138,7 @@ export class SessionManager {
     const now = this.clock.now();
     const base = { agentId: route.agentId, sessionKey: route.sessionKey, chatType: route.chatType, matchedBy: route.matchedBy };
     if (!entry) return { ...base, sessionId: null, fresh: false, staleReason: null, nextResetAt: null };
-    const verdict = this.freshness(entry, route.resetType, route.channel, now);
+    const verdict = this.freshness(entry, route.resetType, route.channel, now, await this.legacyStart(store, entry));
     return { ...base, sessionId: entry.sessionId, fresh: verdict.fresh, staleReason: verdict.staleReason, nextResetAt: verdict.nextResetAt };
   }
 
@@ -163,6 +163,7 @@ export class SessionManager {
         };
       }
 
+      const legacyStart = current ? await this.legacyStart(store, current) : undefined;
       const trigger = commandAuthorized ? detectResetTrigger(envelope.text, this.config.session?.resetTriggers) : null;
       const body = trigger ? trigger.remainder : envelope.text;
       const now = this.clock.now();
@@ -176,7 +177,7 @@ export class SessionManager {
         if (!cur) resetReason = "new-session";
         else if (trigger) resetReason = "trigger";
         else {
-          const verdict = this.freshness(cur, route.resetType, route.channel, now);
+          const verdict = this.freshness(cur, route.resetType, route.channel, now, legacyStart);
           if (!verdict.fresh) resetReason = verdict.staleReason ?? "daily";
         }
         if (resetReason) {
@@ -187,7 +188,8 @@ export class SessionManager {
         }
         next.updatedAt = now;
         if (interactive) next.lastInteractionAt = now;
-        next.sessionStartedAt ??= now;
+        // A legacy (OpenClaw) row learns when its session began from the transcript header.
+        next.sessionStartedAt ??= Math.min(legacyStart ?? next.updatedAt, now);
         next.chatType = envelope.chatType;
         if (envelope.chatType !== "direct") {
           next.channel = route.channel;
@@ -343,9 +345,17 @@ export class SessionManager {
     return { sessionId: entry.sessionId, items: options.limit !== undefined ? items.slice(-options.limit) : items, issues: read.issues.length };
   }
 
-  private freshness(entry: SessionEntry, resetType: "direct" | "group" | "thread", channel: string, now: number) {
+  private freshness(entry: SessionEntry, resetType: "direct" | "group" | "thread", channel: string, now: number, transcriptStartedAt?: number) {
     const policy = resolveResetPolicy(this.config.session ?? {}, resetType, channel);
-    return evaluateFreshness({ entry, now, policy, timeZone: this.config.session?.timeZone });
+    return evaluateFreshness({ entry, now, policy, timeZone: this.config.session?.timeZone, transcriptStartedAt });
+  }
+
+  /** For rows written before Pincer (no `sessionStartedAt`): the transcript header's time. */
+  private async legacyStart(store: SessionStore, entry: SessionEntry): Promise<number | undefined> {
+    if (entry.sessionStartedAt !== undefined) return undefined;
+    const header = await store.transcriptHeader(entry.sessionId);
+    const ts = typeof header?.timestamp === "string" ? Date.parse(header.timestamp) : NaN;
+    return Number.isFinite(ts) ? ts : undefined;
   }
 
   private sessionFileFor(store: SessionStore, sessionId: string): string | undefined {

@@ -99,6 +99,12 @@ export class MemorySessionStore implements SessionStore {
     return this.transcripts.has(sessionId);
   }
 
+  async transcriptHeader(sessionId: string): Promise<TranscriptLine | null> {
+    assertValidSessionId(sessionId);
+    const first = this.transcripts.get(sessionId)?.[0];
+    return first ? structuredClone(first) : null;
+  }
+
   async archiveTranscript(sessionId: string, reason: ArchiveReason, now = this.now()): Promise<string | null> {
     assertValidSessionId(sessionId);
     const lines = this.transcripts.get(sessionId);

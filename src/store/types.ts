@@ -94,6 +94,8 @@ export interface SessionStore {
   /** The last `tail` lines (all when omitted); torn or garbage lines are skipped and reported. */
   readTranscript(sessionId: string, options?: { tail?: number }): Promise<TranscriptRead>;
   transcriptExists(sessionId: string): Promise<boolean>;
+  /** The first line (the `session` header) without reading the rest; null when absent or unreadable. */
+  transcriptHeader(sessionId: string): Promise<TranscriptLine | null>;
   /** Moves the transcript aside (`.reset.<ts>` / `.deleted.<ts>`); returns the archive name. */
   archiveTranscript(sessionId: string, reason: ArchiveReason, now?: number): Promise<string | null>;
 

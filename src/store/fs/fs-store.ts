@@ -514,6 +514,10 @@ export class FsSessionStore implements SessionStore {
     return this.transcripts.exists(sessionId);
   }
 
+  async transcriptHeader(sessionId: string): Promise<TranscriptLine | null> {
+    return this.transcripts.header(sessionId);
+  }
+
   /** Synchronous existence check, for scans over many rows (`cleanup --fix-missing`). */
   transcriptExistsSync(sessionId: string, sessionFile?: string): boolean {
     try {

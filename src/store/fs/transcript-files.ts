@@ -64,6 +64,27 @@ export class TranscriptFiles {
     }
   }
 
+  /** Reads only the first line (bounded to 64 KiB); null when missing, empty or not JSON. */
+  header(sessionId: string): TranscriptLine | null {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.pathFor(sessionId), "r");
+    } catch {
+      return null;
+    }
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      const nl = buf.subarray(0, n).indexOf(0x0a);
+      const value = JSON.parse(buf.toString("utf8", 0, nl < 0 ? n : nl)) as unknown;
+      return value && typeof value === "object" && !Array.isArray(value) ? (value as TranscriptLine) : null;
+    } catch {
+      return null;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
   /** Renames the transcript to `<id>.jsonl.<reason>.<ts>`; returns the new base name or null. */
   archive(sessionId: string, reason: string, now: number): string | null {
     this.close(sessionId);
