@@ -376,14 +376,18 @@ export class FsSessionStore implements SessionStore {
     const margin = Math.min(1000, this.ttl / 4);
     const held = this.holds(INDEX_LEASE, margin);
     if (held) {
-      if (held.expiresAt - this.now() < this.ttl / 2) {
-        const now = this.now();
-        this.append([{ op: "lease", n: INDEX_LEASE, o: this.owner, e: held.epoch, x: now + this.ttl, t: now }]);
-      }
+      this.renewIndexIfHeld();
       return { name: INDEX_LEASE, owner: this.owner, epoch: held.epoch };
     }
     const lease = await this.acquire(INDEX_LEASE, this.ttl, this.lockWaitMs);
     return { name: INDEX_LEASE, owner: lease.owner, epoch: lease.epoch };
+  }
+
+  private renewIndexIfHeld(): void {
+    const held = this.holds(INDEX_LEASE, 0);
+    if (!held || held.expiresAt - this.now() >= this.ttl / 2) return;
+    const now = this.now();
+    this.append([{ op: "lease", n: INDEX_LEASE, o: this.owner, e: held.epoch, x: now + this.ttl, t: now }]);
   }
 
   private afterWrite(): void {
@@ -603,7 +607,16 @@ export class FsSessionStore implements SessionStore {
     this.catchUp();
     const rows = [...this.rows].map(([key, entry]) => ({ key, entry }));
     this.dirtyBytes = 0;
-    const meta = await writeSnapshot(this.location, rows, this.invalidRows);
+    const meta = await writeSnapshot(this.location, rows, this.invalidRows, {
+      // Keep the lease for the whole rewrite, and never rename over the snapshot without it: a
+      // writer that stalled past its lease must not replace a newer snapshot with an older one.
+      onSlice: () => this.renewIndexIfHeld(),
+      mayCommit: () => {
+        this.catchUp();
+        return this.holds(INDEX_LEASE, 0) !== null;
+      },
+    });
+    if (!meta) return;
     this.snapshotBytes = meta.size;
     for (const gen of this.listJournalGens()) {
       if (gen < next) fs.rmSync(path.join(this.dir, journalName(gen)), { force: true });

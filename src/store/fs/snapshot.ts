@@ -103,11 +103,19 @@ const ROWS_PER_SLICE = 2000;
  * Writes the snapshot atomically (temp file, fsync, rename) in slices, yielding to the event loop
  * between slices so a large store does not stall message handling while it is written.
  */
+export interface SnapshotHooks {
+  /** Called between slices (e.g. to renew the writer lease on a very large store). */
+  onSlice?: () => void;
+  /** Asked just before the rename; returning false abandons the write (the lease was lost). */
+  mayCommit?: () => boolean;
+}
+
 export async function writeSnapshot(
   storePath: string,
   rows: ReadonlyArray<SessionRow>,
   invalid: ReadonlyMap<string, unknown>,
-): Promise<SnapshotMeta> {
+  hooks: SnapshotHooks = {},
+): Promise<SnapshotMeta | null> {
   const sorted = [...rows].sort(compareRows);
   const tmp = `${storePath}.${randomBytes(6).toString("hex")}.tmp`;
   const fd = fs.openSync(tmp, "wx", FILE_MODE);
@@ -132,6 +140,7 @@ export async function writeSnapshot(
         if ((i + 1) % ROWS_PER_SLICE === 0) {
           flush();
           await new Promise<void>((r) => setImmediate(r));
+          hooks.onSlice?.();
         }
       }
       for (const [key, value] of invalid) emit(key, value);
@@ -145,6 +154,10 @@ export async function writeSnapshot(
     throw err;
   }
   fs.closeSync(fd);
+  if (hooks.mayCommit && !hooks.mayCommit()) {
+    fs.rmSync(tmp, { force: true });
+    return null;
+  }
   fs.renameSync(tmp, storePath);
   fsyncDir(path.dirname(storePath));
   const st = fs.statSync(storePath);
