@@ -331,6 +331,10 @@ export class SessionManager {
     });
   }
 
+  async get(agentId: string, sessionKey: string): Promise<SessionEntry | undefined> {
+    return (await this.storeFor(agentId)).get(sessionKey);
+  }
+
   async list(agentId: string, filter?: ListFilter, options?: ListOptions): Promise<ListPage> {
     return (await this.storeFor(agentId)).list(filter, options);
   }

@@ -24,11 +24,11 @@ async function withManager<T>(ctx: CliContext, opts: MutateOptions, agentId: str
 export async function sessionsReset(ctx: CliContext, rawKey: string, opts: MutateOptions): Promise<number> {
   const { key, agentId } = cliSessionKey(ctx, rawKey);
   return withManager(ctx, opts, agentId, async (m) => {
-    const before = (await m.list(agentId, { keyPrefix: key }, { limit: 1000 })).rows.find((r) => r.key === key);
+    const before = await m.get(agentId, key);
     if (!before) throw new CliError(`No session ${JSON.stringify(key)}`);
     const after = await m.reset(agentId, key);
-    if (opts.json) ctx.io.out(JSON.stringify({ ok: true, key, previousSessionId: before.entry.sessionId, sessionId: after.sessionId }, null, 2));
-    else ctx.io.out(`Reset ${key}: ${before.entry.sessionId} -> ${after.sessionId} (old transcript archived)`);
+    if (opts.json) ctx.io.out(JSON.stringify({ ok: true, key, previousSessionId: before.sessionId, sessionId: after.sessionId }, null, 2));
+    else ctx.io.out(`Reset ${key}: ${before.sessionId} -> ${after.sessionId} (old transcript archived)`);
     return 0;
   });
 }
