@@ -41,7 +41,16 @@ export interface AssistantMessage {
   timestamp: number;
 }
 
-export type AgentMessage = UserMessage | AssistantMessage | { role: string; [k: string]: unknown };
+export interface ToolResultMessage {
+  role: "toolResult";
+  toolCallId: string;
+  toolName: string;
+  content: Array<{ type: "text"; text: string } | { type: "image"; data: string; mimeType: string }>;
+  isError: boolean;
+  timestamp: number;
+}
+
+export type AgentMessage = UserMessage | AssistantMessage | ToolResultMessage;
 
 /** Where a message came from, kept beside the message (ignored by pi, used for dedupe and audits). */
 export interface MessageOrigin {

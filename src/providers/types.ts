@@ -1,0 +1,63 @@
+/**
+ * The one interface the agent runner talks to for model calls. Adapters (the offline `echo`
+ * provider, and Anthropic / OpenAI / OpenAI-compatible servers through the Vercel AI SDK) turn a
+ * pi-format context into a stream of events and one final assistant message in pi format, so the
+ * runner can write it to the transcript unchanged.
+ */
+import type { AgentMessage, AssistantMessage } from "../transcript/entries.ts";
+
+/** A tool the model may call; `parameters` is a JSON Schema object. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+export interface ModelRequest {
+  /** Model id inside the provider, e.g. "claude-sonnet-4-5" or "llama3.1:8b". */
+  model: string;
+  system?: string;
+  /** The context in pi transcript format: user, assistant and toolResult messages. */
+  messages: AgentMessage[];
+  tools?: ToolSpec[];
+  maxOutputTokens?: number;
+  /** Why the call is made; the echo provider answers summaries and memory flushes differently. */
+  purpose?: "turn" | "summary" | "memory-flush";
+  abortSignal?: AbortSignal;
+}
+
+export type ModelEvent =
+  | { type: "text-delta"; text: string }
+  | { type: "tool-call"; id: string; name: string; arguments: unknown }
+  /** Always the last event of a successful stream: the whole reply, ready for the transcript. */
+  | { type: "finish"; message: AssistantMessage };
+
+export interface ModelProvider {
+  /** The configured provider name ("echo", "anthropic", "ollama", ...). */
+  readonly name: string;
+  /** The wire API written into transcript messages ("anthropic-messages", "openai-completions", ...). */
+  readonly api: string;
+  /** True for the built-in offline provider, so /status can label it. */
+  readonly offline: boolean;
+  /** The context window of a model when the config or catalog knows it. */
+  contextWindow(model: string): number | undefined;
+  stream(request: ModelRequest): AsyncIterable<ModelEvent>;
+}
+
+/** The provider said the prompt does not fit the model's context; the runner compacts and retries. */
+export class ContextOverflowError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ContextOverflowError";
+  }
+}
+
+/** Any other provider failure, with the HTTP status when there was one. */
+export class ProviderError extends Error {
+  readonly status: number | undefined;
+  constructor(message: string, status?: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ProviderError";
+    this.status = status;
+  }
+}
