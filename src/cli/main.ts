@@ -11,6 +11,8 @@ const commands = {
   cleanup: () => import("./commands/sessions-cleanup.ts"),
   resolve: () => import("./commands/sessions-resolve.ts"),
   status: () => import("./commands/status.ts"),
+  gateway: () => import("./commands/gateway.ts"),
+  chat: () => import("./commands/chat.ts"),
 };
 
 const VERSION = "0.1.0";
@@ -99,6 +101,24 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .description("where state lives and what the session stores hold")
     .option("--json", "print JSON")
     .action(async (opts) => run(async () => (await commands.status()).status(context(), opts))());
+
+  program
+    .command("gateway")
+    .description("run the gateway (HTTP + WebSocket + WebChat) on 127.0.0.1:18789")
+    .option("--port <port>", "port (default 18789; 0 picks a free one)")
+    .option("--host <host>", "interface (beyond loopback requires gateway.auth.token)")
+    .action(async (opts) => run(async () => (await commands.gateway()).gateway(context(), opts))());
+
+  program
+    .command("chat")
+    .description("send a message to the running gateway and print the reply")
+    .argument("<text...>")
+    .option("--session <key>", "session key (default agent:main:main)")
+    .option("--url <url>", "gateway URL (default http://127.0.0.1:18789)")
+    .option("--token <token>", "gateway token (default: PINCER_GATEWAY_TOKEN or $PINCER_HOME/gateway.token)")
+    .option("--timeout <seconds>", "give up after N seconds (default 120)")
+    .option("--json", "print JSON")
+    .action(async (text: string[], opts) => run(async () => (await commands.chat()).chat(context(), text, opts))());
 
   try {
     if (argv.length <= 2) {

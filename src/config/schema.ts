@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { parseDurationMs, parseSizeBytes } from "./units.ts";
+import { commandsSchema, cronSchema, gatewaySchema, hooksSchema, messagesSchema } from "./gateway-schema.ts";
 
 const AGENT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
 
@@ -156,14 +157,14 @@ export const configSchema = z.strictObject({
     .optional(),
   bindings: z.array(bindingSchema).optional(),
   // Owned by later parts of Pincer (gateway, models, channels, ...): accepted as they are for now.
-  gateway: loose.optional(),
+  gateway: gatewaySchema.optional(),
   models: loose.optional(),
   channels: loose.optional(),
-  hooks: loose.optional(),
-  cron: loose.optional(),
+  hooks: hooksSchema.optional(),
+  cron: cronSchema.optional(),
   tools: loose.optional(),
-  commands: loose.optional(),
-  messages: loose.optional(),
+  commands: commandsSchema.optional(),
+  messages: messagesSchema.optional(),
   logging: loose.optional(),
   plugins: loose.optional(),
   skills: loose.optional(),

@@ -72,6 +72,8 @@ const envelopeSchema = z.strictObject({
   guildId: id.optional(),
   teamId: id.optional(),
   roles: z.array(id).max(MAX_ROLES, `must have at most ${MAX_ROLES} entries`).optional(),
+  /** Groups: whether the bridge saw the agent mentioned (mention gating). */
+  wasMentioned: z.boolean().optional(),
 });
 
 function fieldName(path: readonly PropertyKey[]): string {

@@ -20,4 +20,6 @@ export interface InboundEnvelope {
   guildId?: string;
   teamId?: string;
   roles?: string[];
+  /** Groups: whether the bridge saw the agent mentioned (mention gating). */
+  wasMentioned?: boolean;
 }

@@ -39,7 +39,9 @@ export type MatchedBy =
   | "binding.team"
   | "binding.account"
   | "binding.channel"
-  | "default";
+  | "default"
+  /** A surface named the session itself (hooks, cron, WebChat, an authorised explicit key). */
+  | "explicit";
 
 /** Raised when the config makes a routing decision ambiguous. */
 export class RoutingConfigError extends Error {

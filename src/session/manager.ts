@@ -8,13 +8,14 @@ import * as path from "node:path";
 import { parseEnvelope } from "../keys/envelope-schema.ts";
 import type { InboundEnvelope } from "../keys/envelope.ts";
 import { resolveRoute, type RoutingConfig } from "../keys/routing.ts";
+import { resetTypeForKey } from "../keys/session-key-helpers.ts";
 import { systemClock, type Clock } from "../lifecycle/clock.ts";
 import { evaluateFreshness } from "../lifecycle/freshness.ts";
 import { resolveResetPolicy } from "../lifecycle/policy.ts";
 import { buildResetEntry, detectResetTrigger } from "../lifecycle/reset.ts";
 import type { SessionEntry } from "../store/entry.ts";
-import type { ListFilter, ListOptions, ListPage, SessionStore } from "../store/types.ts";
-import { emptyUsage, type AssistantMessage, type TranscriptEntry, type Usage } from "../transcript/entries.ts";
+import type { ListFilter, ListOptions, ListPage, SessionStore, TranscriptLine } from "../store/types.ts";
+import { emptyUsage, type AssistantMessage, type NewEntry, type TranscriptEntry, type Usage } from "../transcript/entries.ts";
 import { historyFromLines, type HistoryItem } from "../transcript/history.ts";
 import { TranscriptWriter } from "../transcript/writer.ts";
 import { KeyedLane } from "./keyed-lane.ts";
@@ -91,6 +92,16 @@ export interface InboundOptions {
   interactive?: boolean;
   /** Whether the sender may run reset triggers (the gateway's command authorisation). */
   commandAuthorized?: boolean;
+  /** False for command-only messages: the session is touched (and reset if stale) but the text is not recorded. */
+  recordMessage?: boolean;
+  /**
+   * Called synchronously inside the session's lane right after the message is durable, before any
+   * later read or write of the session — the gateway queues the message here, so a run reading the
+   * transcript can never see a message that is not yet in its queue.
+   */
+  onRecorded?: (result: InboundResult) => void;
+  /** Records into this session instead of routing the envelope (hooks, cron, WebChat, explicit keys). */
+  target?: { agentId: string; sessionKey: string };
 }
 
 export class SessionManager {
@@ -148,7 +159,7 @@ export class SessionManager {
    */
   async recordInbound(input: unknown, options: InboundOptions = {}): Promise<InboundResult> {
     const envelope = parseEnvelope(input);
-    const route = resolveRoute(envelope, this.config);
+    const route = this.routeOf(envelope, options.target);
     return this.lanes.run(`${route.agentId}\u0000${route.sessionKey}`, async () => {
       const store = await this.storeFor(route.agentId);
       const writer = this.writerFor(store);
@@ -223,7 +234,7 @@ export class SessionManager {
         await store.archiveTranscript(previousSessionId, "reset", now);
       }
       let messageEntry: TranscriptEntry | null = null;
-      if (body.trim() !== "") {
+      if (body.trim() !== "" && options.recordMessage !== false) {
         const [written] = await writer.append(
           entry.sessionId,
           [
@@ -245,10 +256,12 @@ export class SessionManager {
         await writer.ensureHeader(entry.sessionId, now, cwd);
       }
       this.maintenance?.poke(store);
-      return {
+      const recorded: InboundResult = {
         agentId: route.agentId, sessionKey: route.sessionKey, sessionId: entry.sessionId, entry,
         isNewSession: resetReason !== null, resetReason, previousSessionId, body, messageEntry, duplicate: false,
       };
+      options.onRecorded?.(recorded);
+      return recorded;
     });
   }
 
@@ -291,6 +304,48 @@ export class SessionManager {
     });
   }
 
+  /**
+   * Appends entries to the session's transcript if it still has `sessionId` (a reset in between
+   * makes this a no-op returning null), then applies `patchRow` to the row in the same lane.
+   */
+  async appendToSession(
+    agentId: string,
+    sessionKey: string,
+    sessionId: string,
+    entries: readonly NewEntry[],
+    patchRow?: (cur: SessionEntry, now: number) => SessionEntry,
+  ): Promise<TranscriptEntry[] | null> {
+    return this.lanes.run(`${agentId}\u0000${sessionKey}`, async () => {
+      const store = await this.storeFor(agentId);
+      const entry = await store.get(sessionKey);
+      if (!entry || entry.sessionId !== sessionId) return null;
+      const now = this.clock.now();
+      const written = entries.length > 0 ? await this.writerFor(store).append(sessionId, entries, { now, cwd: this.workspaceFor(agentId) }) : [];
+      if (patchRow) await store.patch(sessionKey, (cur) => (cur && cur.sessionId === sessionId ? patchRow(cur, now) : undefined));
+      return written;
+    });
+  }
+
+  /** Read-modify-write of one row in the session's lane; the mutator may return undefined for "no change". */
+  async patchSession(agentId: string, sessionKey: string, mutator: (cur: SessionEntry | undefined, now: number) => SessionEntry | null | undefined): Promise<SessionEntry | undefined> {
+    return this.lanes.run(`${agentId}\u0000${sessionKey}`, async () => {
+      const store = await this.storeFor(agentId);
+      const now = this.clock.now();
+      const res = await store.patch(sessionKey, (cur) => mutator(cur, now));
+      return res.after ?? undefined;
+    });
+  }
+
+  /** Every line of a session's transcript (torn or corrupt lines are reported and skipped). */
+  async transcriptLines(agentId: string, sessionId: string, sessionKey?: string): Promise<{ lines: TranscriptLine[]; issues: number }> {
+    const read = async () => {
+      const r = await (await this.storeFor(agentId)).readTranscript(sessionId);
+      return { lines: r.lines, issues: r.issues.length };
+    };
+    // Given the key, the read is ordered with the session's writes (see InboundOptions.onRecorded).
+    return sessionKey === undefined ? read() : this.lanes.run(`${agentId}\u0000${sessionKey}`, read);
+  }
+
   /** Starts a new session id under the key now (manual reset), archiving the old transcript. */
   async reset(agentId: string, sessionKey: string): Promise<SessionEntry> {
     return this.lanes.run(`${agentId}\u0000${sessionKey}`, async () => {
@@ -329,6 +384,23 @@ export class SessionManager {
       }
       return { deleted: true, archived };
     });
+  }
+
+  /** The envelope's route, or the explicit target with the envelope's channel details. */
+  routeOf(envelope: InboundEnvelope, target?: { agentId: string; sessionKey: string }): ReturnType<typeof resolveRoute> {
+    const route = resolveRoute(envelope, this.config);
+    if (!target) return route;
+    return { ...route, agentId: target.agentId, sessionKey: target.sessionKey, matchedBy: "explicit", resetType: resetTypeForKey(target.sessionKey) };
+  }
+
+  /** Freshness of a stored session by key (for /status): when it would next reset, if ever. */
+  async freshnessOf(agentId: string, sessionKey: string): Promise<{ fresh: boolean; nextResetAt: number | null } | null> {
+    const store = await this.storeFor(agentId);
+    const entry = await store.get(sessionKey);
+    if (!entry) return null;
+    const channel = entry.lastChannel ?? entry.channel ?? "unknown";
+    const verdict = this.freshness(entry, resetTypeForKey(sessionKey), channel, this.clock.now(), await this.legacyStart(store, entry));
+    return { fresh: verdict.fresh, nextResetAt: verdict.nextResetAt };
   }
 
   async get(agentId: string, sessionKey: string): Promise<SessionEntry | undefined> {

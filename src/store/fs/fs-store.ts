@@ -89,6 +89,8 @@ export class FsSessionStore implements SessionStore {
   /** Journal bytes holding data not yet folded into the snapshot. */
   private dirtyBytes = 0;
   private releaseTimer: NodeJS.Timeout | null = null;
+  /** Times a write had to wait for another process's lease (exported as a metric). */
+  leaseWaits = 0;
   private otherWants = false;
   private compaction: Promise<void> | null = null;
   private closed = false;
@@ -364,6 +366,7 @@ export class FsSessionStore implements SessionStore {
       }
       // Ask the holder to hand over (once per holder epoch): it releases after its current write.
       if (wantedEpoch !== cur.epoch) {
+        this.leaseWaits++;
         this.append([{ op: "want", n: name, o: this.owner, t: now }]);
         wantedEpoch = cur.epoch;
       }

@@ -1,0 +1,82 @@
+/**
+ * Config sections the gateway runtime owns: `gateway`, `messages.queue`, `commands`, `hooks`,
+ * `cron`. Strict where Pincer interprets a key, so a typo is reported with its full path.
+ */
+import { z } from "zod";
+import { parseDurationMs } from "./units.ts";
+
+export const durationString = z.union([z.string(), z.number()]).refine(
+  (v) => {
+    try {
+      parseDurationMs(v, "m");
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "a duration such as \"24h\" or \"90s\"" },
+);
+
+export const QUEUE_MODES = ["collect", "followup", "steer", "steer-backlog", "interrupt"] as const;
+export const QUEUE_DROPS = ["old", "new", "summarize"] as const;
+
+export const gatewaySchema = z.looseObject({
+  /** Interface to listen on; anything but loopback requires a token. */
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(0).max(65535).optional(),
+  auth: z.strictObject({ token: z.string().min(16, "a token of at least 16 characters").optional() }).optional(),
+  /** Largest accepted request body (default 1 MiB). */
+  maxBodyBytes: z.number().int().min(1024).optional(),
+  webSession: z.strictObject({ idleMinutes: z.number().positive().optional(), absoluteHours: z.number().positive().optional() }).optional(),
+});
+
+export const queueSchema = z.strictObject({
+  mode: z.string().optional(),
+  byChannel: z.record(z.string(), z.string()).optional(),
+  debounceMs: z.number().int().min(0).optional(),
+  debounceMsByChannel: z.record(z.string(), z.number().int().min(0)).optional(),
+  cap: z.number().int().min(1).optional(),
+  drop: z.string().optional(),
+});
+
+export const messagesSchema = z.looseObject({ queue: queueSchema.optional() });
+
+export const commandsSchema = z.looseObject({
+  /** Senders allowed to run chat commands, per channel (`*` for every channel). */
+  allowFrom: z.union([z.array(z.string()), z.record(z.string(), z.array(z.string()))]).optional(),
+});
+
+const hookIdPattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export const hooksSchema = z.looseObject({
+  endpoints: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(hookIdPattern, "a hook id matching ^[a-z0-9][a-z0-9_-]{0,63}$"),
+        token: z.string().min(16, "a token of at least 16 characters"),
+        agent: z.string().optional(),
+        name: z.string().optional(),
+      }),
+    )
+    .optional(),
+});
+
+export const cronSchema = z.looseObject({
+  enabled: z.boolean().optional(),
+  sessionRetention: durationString.optional(),
+  jobs: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(hookIdPattern, "a job id matching ^[a-z0-9][a-z0-9_-]{0,63}$"),
+        name: z.string().optional(),
+        schedule: z.string().min(1),
+        tz: z.string().optional(),
+        agent: z.string().optional(),
+        message: z.string().min(1),
+        /** Each run gets its own fresh session (default); false reuses the job's session. */
+        isolated: z.boolean().optional(),
+        enabled: z.boolean().optional(),
+      }),
+    )
+    .optional(),
+});

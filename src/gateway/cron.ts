@@ -1,0 +1,88 @@
+/**
+ * Cron jobs (`cron.jobs[]`, scheduled with croner). An isolated job runs in a fresh session each
+ * time (`agent:<agent>:cron:<job>:run:<uuid>`); others reuse `agent:<agent>:cron:<job>`. Cron turns
+ * are not interactive, so they never extend idle freshness. Run rows older than
+ * `cron.sessionRetention` (default 24h) are reaped and their transcripts archived.
+ */
+import { randomUUID } from "node:crypto";
+import { Cron } from "croner";
+import type { Logger } from "pino";
+import { parseDurationMs } from "../config/units.ts";
+import { cronRunSessionKey, cronSessionKey, isCronRunKey } from "../keys/session-key-helpers.ts";
+import type { AgentRuntime, TurnOutcome } from "../runtime/runtime.ts";
+
+export interface CronJobConfig {
+  id: string;
+  name?: string;
+  schedule: string;
+  tz?: string;
+  agent?: string;
+  message: string;
+  isolated?: boolean;
+  enabled?: boolean;
+}
+
+export class CronScheduler {
+  private readonly jobs: Cron[] = [];
+  private readonly rt: AgentRuntime;
+  private readonly logger: Logger;
+  private readonly retentionMs: number;
+  private reaper: NodeJS.Timeout | null = null;
+  private readonly agentIds = new Set<string>(["main"]);
+
+  constructor(rt: AgentRuntime, logger: Logger, config: { jobs?: CronJobConfig[]; sessionRetention?: string | number; enabled?: boolean } | undefined) {
+    this.rt = rt;
+    this.logger = logger;
+    this.retentionMs = parseDurationMs(config?.sessionRetention ?? "24h", "m");
+    if (config?.enabled === false) return;
+    for (const job of config?.jobs ?? []) {
+      if (job.enabled === false) continue;
+      this.agentIds.add((job.agent ?? "main").toLowerCase());
+      try {
+        this.jobs.push(new Cron(job.schedule, { timezone: job.tz, protect: true, name: job.id }, () => void this.runJob(job)));
+      } catch (err) {
+        throw new Error(`cron.jobs[${job.id}].schedule: got ${JSON.stringify(job.schedule)}, expected a cron expression (${err instanceof Error ? err.message : String(err)})`);
+      }
+    }
+  }
+
+  start(): void {
+    if (this.jobs.length > 0 || this.retentionMs > 0) {
+      this.reaper = setInterval(() => void this.reap().catch((err: unknown) => this.logger.warn({ err }, "cron reaper failed")), 60_000);
+      this.reaper.unref();
+    }
+  }
+
+  stop(): void {
+    for (const j of this.jobs) j.stop();
+    if (this.reaper) clearInterval(this.reaper);
+  }
+
+  /** Runs one job now (also used by tests and `pincer cron run`). */
+  async runJob(job: CronJobConfig): Promise<TurnOutcome> {
+    const agentId = (job.agent ?? "main").toLowerCase();
+    const sessionKey = job.isolated === false ? cronSessionKey(agentId, job.id) : cronRunSessionKey(agentId, job.id, randomUUID());
+    const envelope = { channel: "cron", chatType: "direct", peerId: job.id, senderId: "cron", senderName: job.name ?? `Cron: ${job.id}`, text: job.message };
+    const accepted = await this.rt.submit(envelope, { surface: "cron", interactive: false, commandAuthorized: false, target: { agentId, sessionKey } });
+    const outcome = await accepted.done;
+    this.logger.info({ job: job.id, sessionKey, status: outcome.status }, "cron job ran");
+    return outcome;
+  }
+
+  /** Removes cron run rows older than the retention; their transcripts are archived, not deleted. */
+  async reap(): Promise<number> {
+    if (this.retentionMs <= 0) return 0;
+    const cutoff = this.rt.now() - this.retentionMs;
+    let reaped = 0;
+    for (const agentId of this.agentIds) {
+      const page = await this.rt.manager.list(agentId);
+      for (const row of page.rows) {
+        if (isCronRunKey(row.key) && row.entry.updatedAt < cutoff) {
+          await this.rt.delete(agentId, row.key);
+          reaped++;
+        }
+      }
+    }
+    return reaped;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * A small Prometheus registry (text exposition format 0.0.4): counters, gauges and histograms with
+ * labels. Enough for /metrics without a dependency.
+ */
+type Labels = Record<string, string>;
+
+function labelKey(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  return keys.map((k) => `${k}="${labels[k]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",");
+}
+
+class Counter {
+  readonly values = new Map<string, number>();
+  readonly name: string;
+  readonly help: string;
+  readonly type: "counter" | "gauge";
+  constructor(name: string, help: string, type: "counter" | "gauge") {
+    this.name = name;
+    this.help = help;
+    this.type = type;
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const k = labelKey(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  set(labels: Labels, value: number): void {
+    this.values.set(labelKey(labels), value);
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
+    if (this.values.size === 0) lines.push(`${this.name} 0`);
+    for (const [k, v] of this.values) lines.push(`${this.name}${k ? `{${k}}` : ""} ${v}`);
+    return lines.join("\n");
+  }
+}
+
+class Histogram {
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  readonly name: string;
+  readonly help: string;
+  readonly buckets: number[];
+  constructor(name: string, help: string, buckets: number[]) {
+    this.name = name;
+    this.help = help;
+    this.buckets = buckets;
+  }
+  observe(value: number, labels: Labels = {}): void {
+    const k = labelKey(labels);
+    let s = this.series.get(k);
+    if (!s) {
+      s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(k, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const [k, s] of this.series) {
+      const prefix = k ? `${k},` : "";
+      this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{${prefix}le="${b}"} ${s.counts[i]}`));
+      lines.push(`${this.name}_bucket{${prefix}le="+Inf"} ${s.count}`, `${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}`, `${this.name}_count${k ? `{${k}}` : ""} ${s.count}`);
+    }
+    return lines.join("\n");
+  }
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export class GatewayMetrics {
+  readonly turns = new Counter("pincer_turns_total", "Agent turns finished, by outcome.", "counter");
+  readonly turnSeconds = new Histogram("pincer_turn_duration_seconds", "Time from run start to reply.", LATENCY_BUCKETS);
+  readonly resets = new Counter("pincer_session_resets_total", "New session ids minted, by reason.", "counter");
+  readonly compactions = new Counter("pincer_compactions_total", "Compactions, by trigger and result.", "counter");
+  readonly prunedChars = new Counter("pincer_pruned_chars_total", "Characters of old tool results pruned from model requests.", "counter");
+  readonly memoryFlushes = new Counter("pincer_memory_flushes_total", "Silent pre-compaction memory flush turns.", "counter");
+  readonly queueDepth = new Counter("pincer_queue_depth", "Messages waiting in session queues.", "gauge");
+  readonly leaseWaits = new Counter("pincer_store_lease_waits_total", "Times a store write waited for another writer's lease.", "counter");
+  readonly storeSeconds = new Histogram("pincer_store_operation_seconds", "Session store operation latency, by operation.", LATENCY_BUCKETS);
+  readonly httpRequests = new Counter("pincer_http_requests_total", "HTTP requests, by route and status.", "counter");
+
+  render(): string {
+    return [this.turns, this.turnSeconds, this.resets, this.compactions, this.prunedChars, this.memoryFlushes, this.queueDepth, this.leaseWaits, this.storeSeconds, this.httpRequests]
+      .map((m) => m.render())
+      .join("\n") + "\n";
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * OpenAI-compatible `POST /v1/chat/completions`. The newest user message is the inbound message;
+ * the session keeps the history, so earlier messages in the request are not replayed. The session
+ * is chosen by the `x-pincer-session-key` header (authorised against the caller) or the `user`
+ * field (`agent:<agent>:openai:direct:<user>`); streaming uses chat.completion.chunk SSE frames.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AgentRuntime, ChatEvent } from "../runtime/runtime.ts";
+import { agentIdFromKey } from "../keys/session-key-helpers.ts";
+import { canAccessKey, canUseChannel, type Principal } from "./auth.ts";
+import { HttpError, readJson, sendJson } from "./http-util.ts";
+import { submitOrThrow } from "./inbound-routes.ts";
+
+interface ChatRequest {
+  model?: unknown;
+  messages?: unknown;
+  stream?: unknown;
+  user?: unknown;
+}
+
+function lastUserText(messages: unknown): string {
+  if (!Array.isArray(messages) || messages.length === 0) throw new HttpError(400, "invalid_request", "messages: got nothing, expected a non-empty array of chat messages");
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i] as { role?: unknown; content?: unknown };
+    if (m?.role !== "user") continue;
+    if (typeof m.content === "string") return m.content;
+    if (Array.isArray(m.content)) {
+      return m.content.map((p: { type?: unknown; text?: unknown }) => (p?.type === "text" && typeof p.text === "string" ? p.text : "")).join("\n");
+    }
+    throw new HttpError(400, "invalid_request", `messages[${i}].content: expected a string or an array of content parts`);
+  }
+  throw new HttpError(400, "invalid_request", "messages: expected at least one message with role \"user\"");
+}
+
+export async function handleChatCompletions(req: IncomingMessage, res: ServerResponse, ctx: { rt: AgentRuntime; principal: Principal; limit: number }): Promise<void> {
+  const body = (await readJson(req, ctx.limit)) as ChatRequest;
+  if (!body || typeof body !== "object") throw new HttpError(400, "invalid_request", "expected a JSON object");
+  const text = lastUserText(body.messages);
+  if (body.user !== undefined && (typeof body.user !== "string" || !/^[A-Za-z0-9._@-]{1,128}$/.test(body.user))) {
+    throw new HttpError(400, "invalid_request", `user: got ${JSON.stringify(body.user)}, expected 1-128 characters of letters, digits, . _ @ -`);
+  }
+  const user = typeof body.user === "string" ? body.user : "default";
+  const headerKey = req.headers["x-pincer-session-key"];
+  let target: { agentId: string; sessionKey: string } | undefined;
+  if (typeof headerKey === "string" && headerKey !== "") {
+    const key = headerKey.trim().toLowerCase();
+    const agentId = agentIdFromKey(key);
+    if (!agentId) throw new HttpError(400, "invalid_session_key", `x-pincer-session-key: got ${JSON.stringify(headerKey)}, expected a key like agent:<agentId>:...`);
+    if (!canAccessKey(ctx.principal, key)) throw new HttpError(403, "forbidden", "this token may not use that session");
+    if (!(await ctx.rt.manager.get(agentId, key))) throw new HttpError(404, "session_not_found", `no session ${JSON.stringify(key)}`);
+    target = { agentId, sessionKey: key };
+  } else if (!canUseChannel(ctx.principal, "openai")) {
+    throw new HttpError(403, "forbidden", "this token may not use the openai channel");
+  }
+  const envelope = { channel: "openai", chatType: "direct", peerId: user, senderId: user, text };
+  const stream = body.stream === true;
+  const id = `chatcmpl-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const model = typeof body.model === "string" ? body.model : "pincer";
+  let unsubscribe: (() => void) | null = null;
+  let runIdRef = "";
+  const pendingDeltas: string[] = [];
+  const writeChunk = (delta: Record<string, unknown>, finish: string | null) => {
+    res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+  };
+  if (stream) {
+    // Subscribe before submitting so no delta is missed; deltas before the run id is known are buffered.
+    unsubscribe = ctx.rt.onChat((ev: ChatEvent) => {
+      if (ev.state !== "delta" || !ev.text) return;
+      if (!runIdRef) pendingDeltas.push(JSON.stringify([ev.runIds, ev.text]));
+      else if (ev.runIds.includes(runIdRef)) writeChunk({ content: ev.text }, null);
+    });
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
+    writeChunk({ role: "assistant", content: "" }, null);
+  }
+  try {
+    const accepted = await submitOrThrow(ctx.rt, envelope, { surface: "openai", target, commandAuthorized: ctx.principal.kind === "operator" });
+    runIdRef = accepted.runId;
+    for (const p of pendingDeltas.splice(0)) {
+      const [ids, t] = JSON.parse(p) as [string[], string];
+      if (ids.includes(runIdRef)) writeChunk({ content: t }, null);
+    }
+    const outcome = await accepted.done;
+    unsubscribe?.();
+    const content = outcome.reply ?? "";
+    const headers = { "x-pincer-session-key": outcome.sessionKey, "x-pincer-session-id": outcome.sessionId };
+    if (stream) {
+      writeChunk({}, outcome.status === "error" ? "error" : "stop");
+      res.write("data: [DONE]\n\n");
+      res.end();
+      return;
+    }
+    if (outcome.status === "error") throw new HttpError(502, "model_error", outcome.error ?? "the model call failed");
+    sendJson(res, 200, {
+      id, object: "chat.completion", created, model,
+      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop", logprobs: null }],
+      usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+    }, headers);
+  } catch (err) {
+    unsubscribe?.();
+    if (stream && res.headersSent) {
+      res.write(`data: ${JSON.stringify({ error: { message: err instanceof Error ? err.message : String(err) } })}\n\n`);
+      res.end();
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * The gateway process: HTTP + WebSocket on one port. It wires the runtime (sessions, queue,
+ * model calls) to its surfaces: the inbound API, webhooks, the OpenAI-compatible endpoint, the
+ * WebSocket RPC, the WebChat page, /healthz and /metrics.
+ */
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { Logger } from "pino";
+import type { AgentRuntime, ChatEvent } from "../runtime/runtime.ts";
+import { Authenticator, canAccessKey, type Principal } from "./auth.ts";
+import { HttpError, readJson, sendError, sendJson } from "./http-util.ts";
+import { handleHook, handleInbound, outcomeBody, type HookEndpoint } from "./inbound-routes.ts";
+import type { GatewayMetrics } from "./metrics.ts";
+import { handleChatCompletions } from "./openai-route.ts";
+import { RunRegistry } from "./run-registry.ts";
+import type { GatewaySettings } from "./settings.ts";
+import { cookieSessionId, WebSessions } from "./web-sessions.ts";
+import { callMethod, RpcError } from "./ws-methods.ts";
+import { serveWebAsset } from "./webchat.ts";
+
+export interface GatewayServerOptions {
+  runtime: AgentRuntime;
+  settings: GatewaySettings;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  hooks: HookEndpoint[];
+  agentIds: () => string[];
+}
+
+const MAX_WS_FRAME = 1024 * 1024;
+
+export class GatewayServer {
+  readonly server: http.Server;
+  private readonly wss: WebSocketServer;
+  private readonly opts: GatewayServerOptions;
+  private readonly auth: Authenticator;
+  readonly runs = new RunRegistry();
+  readonly webSessions: WebSessions;
+  private readonly startedAt = Date.now();
+  private closing = false;
+
+  constructor(opts: GatewayServerOptions) {
+    this.opts = opts;
+    this.auth = new Authenticator(opts.settings.token, opts.settings.clients);
+    this.webSessions = new WebSessions({ idleMs: opts.settings.webSession.idleMs, absoluteMs: opts.settings.webSession.absoluteMs });
+    this.server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 30_000;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME });
+    this.server.on("upgrade", (req, socket, head) => {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (url.pathname !== "/ws" || this.closing) {
+        socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
+        return;
+      }
+      // Browsers send the login cookie; bridges a bearer token; others authenticate in the first frame.
+      let principal: Principal | null = this.webSessions.check(cookieSessionId(req)) ? { kind: "operator", id: "operator" } : null;
+      if (!principal && req.headers.authorization) {
+        principal = this.auth.principalFor(/^Bearer\s+(\S+)$/i.exec(req.headers.authorization)?.[1] ?? "");
+        if (!principal) {
+          socket.end("HTTP/1.1 401 Unauthorized\r\n\r\n");
+          return;
+        }
+      }
+      if (!this.sameOrigin(req)) {
+        socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, principal));
+    });
+  }
+
+  /** Cross-site pages must not drive the WebSocket with the operator's cookie. */
+  private sameOrigin(req: http.IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (!origin) return true;
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
+  }
+
+  async listen(): Promise<{ host: string; port: number; url: string }> {
+    const { host, port } = this.opts.settings;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = this.server.address() as AddressInfo;
+    const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+    return { host: addr.address, port: addr.port, url: `http://${shown}:${addr.port}` };
+  }
+
+  /** Stops accepting, lets in-flight turns finish (or aborts them at the deadline), closes sockets. */
+  async close(drainMs = 10_000): Promise<void> {
+    this.closing = true;
+    const stopped = new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeIdleConnections();
+    await this.opts.runtime.drain(drainMs);
+    for (const ws of this.wss.clients) ws.close(1001, "gateway shutting down");
+    this.server.closeAllConnections();
+    await stopped;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const route = `${req.method} ${url.pathname.startsWith("/hooks/") ? "/hooks/:id" : url.pathname}`;
+    res.on("finish", () => this.opts.metrics.httpRequests.inc({ route: routeLabel(route), status: String(res.statusCode) }));
+    try {
+      if (this.closing) throw new HttpError(503, "shutting_down", "the gateway is shutting down");
+      await this.dispatch(req, res, url);
+    } catch (err) {
+      if (err instanceof HttpError) sendError(res, err);
+      else {
+        this.opts.logger.error({ err, route }, "request failed");
+        sendError(res, new HttpError(500, "internal_error", "internal error (see the gateway log)"));
+      }
+    }
+  }
+
+  private principal(req: http.IncomingMessage): Principal {
+    if (this.webSessions.check(cookieSessionId(req))) return { kind: "operator", id: "operator" };
+    return this.auth.require(req);
+  }
+
+  private async dispatch(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const { runtime: rt, settings } = this.opts;
+    const method = req.method ?? "GET";
+    const path = url.pathname;
+    if (path === "/healthz" && method === "GET") {
+      sendJson(res, 200, { ok: true, version: rt.version, uptimeMs: Date.now() - this.startedAt });
+      return;
+    }
+    if (path === "/metrics" && method === "GET") {
+      this.principal(req);
+      this.opts.metrics.queueDepth.set({}, rt.queueDepthTotal());
+      const text = this.opts.metrics.render();
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    if (path === "/v1/inbound") {
+      if (method !== "POST") throw new HttpError(405, "method_not_allowed", "use POST");
+      await handleInbound(req, res, { rt, principal: this.principal(req), limit: settings.maxBodyBytes, runs: this.runs, url });
+      return;
+    }
+    if (path.startsWith("/v1/runs/") && method === "GET") {
+      const principal = this.principal(req);
+      const rec = this.runs.get(decodeURIComponent(path.slice("/v1/runs/".length)));
+      if (!rec || (principal.kind !== "operator" && !canAccessKey(principal, rec.sessionKey))) throw new HttpError(404, "run_not_found", "no such run");
+      if (!rec.outcome) sendJson(res, 200, { status: "running", sessionKey: rec.sessionKey });
+      else sendJson(res, 200, outcomeBody(rec.outcome));
+      return;
+    }
+    if (path === "/v1/chat/completions") {
+      if (method !== "POST") throw new HttpError(405, "method_not_allowed", "use POST");
+      await handleChatCompletions(req, res, { rt, principal: this.principal(req), limit: settings.maxBodyBytes });
+      return;
+    }
+    if (path.startsWith("/hooks/")) {
+      if (method !== "POST") throw new HttpError(405, "method_not_allowed", "use POST");
+      await handleHook(req, res, { rt, hooks: this.opts.hooks, hookId: path.slice("/hooks/".length), limit: settings.maxBodyBytes, runs: this.runs, url });
+      return;
+    }
+    if (path === "/auth/login" && method === "POST") {
+      const body = (await readJson(req, 4096)) as { token?: unknown } | null;
+      const token = typeof body?.token === "string" ? body.token : null;
+      const p = this.auth.principalFor(token);
+      if (!p || p.kind !== "operator") throw new HttpError(401, "unauthorized", "invalid token");
+      const id = this.webSessions.login(cookieSessionId(req));
+      sendJson(res, 200, { ok: true }, { "set-cookie": this.webSessions.cookieHeader(id, false) });
+      return;
+    }
+    if (path === "/auth/logout" && method === "POST") {
+      this.webSessions.logout(cookieSessionId(req));
+      sendJson(res, 200, { ok: true }, { "set-cookie": this.webSessions.clearCookieHeader(false) });
+      return;
+    }
+    if (path === "/auth/session" && method === "GET") {
+      sendJson(res, 200, { loggedIn: this.webSessions.check(cookieSessionId(req)) });
+      return;
+    }
+    if (method === "GET" && (await serveWebAsset(path, res))) return;
+    throw new HttpError(404, "not_found", `no route for ${method} ${path}`);
+  }
+
+  private onSocket(ws: WebSocket, initial: Principal | null): void {
+    let principal = initial;
+    const send = (frame: unknown) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+    };
+    const unsubscribe = this.opts.runtime.onChat((ev: ChatEvent) => {
+      if (principal && canAccessKey(principal, ev.sessionKey)) send({ type: "event", event: "chat", payload: ev });
+    });
+    ws.on("close", unsubscribe);
+    ws.on("message", (data, isBinary) => {
+      void (async () => {
+        let frame: { type?: unknown; id?: unknown; method?: unknown; params?: unknown };
+        try {
+          if (isBinary) throw new Error("binary frames are not supported");
+          frame = JSON.parse(String(data));
+          if (!frame || typeof frame !== "object") throw new Error("expected a JSON object");
+        } catch (err) {
+          send({ type: "res", id: null, ok: false, error: { code: "INVALID_REQUEST", message: `malformed frame: ${err instanceof Error ? err.message : String(err)}` } });
+          return;
+        }
+        const id = typeof frame.id === "string" || typeof frame.id === "number" ? frame.id : null;
+        if (frame.type !== "req" || typeof frame.method !== "string" || id === null) {
+          send({ type: "res", id, ok: false, error: { code: "INVALID_REQUEST", message: 'expected {"type":"req","id":<string|number>,"method":<string>,"params":{...}}' } });
+          return;
+        }
+        const params = (frame.params ?? {}) as Record<string, unknown>;
+        if (typeof params !== "object" || Array.isArray(params)) {
+          send({ type: "res", id, ok: false, error: { code: "INVALID_REQUEST", message: "params: expected an object" } });
+          return;
+        }
+        if (frame.method === "connect") {
+          principal = this.auth.principalFor(typeof params.token === "string" ? params.token : "") ?? null;
+          if (!principal) {
+            send({ type: "res", id, ok: false, error: { code: "UNAUTHORIZED", message: "invalid token" } });
+            ws.close(4401, "unauthorized");
+            return;
+          }
+          send({ type: "res", id, ok: true, payload: { principal: principal.kind, version: this.opts.runtime.version } });
+          return;
+        }
+        if (!principal) {
+          send({ type: "res", id, ok: false, error: { code: "UNAUTHORIZED", message: "send a connect request with the gateway token first" } });
+          return;
+        }
+        try {
+          const payload = await callMethod({ rt: this.opts.runtime, principal, runs: this.runs, agentIds: this.opts.agentIds }, frame.method, params, (event, p) => send({ type: "event", event, payload: p }));
+          send({ type: "res", id, ok: true, payload });
+        } catch (err) {
+          if (err instanceof RpcError) send({ type: "res", id, ok: false, error: { code: err.code, message: err.message } });
+          else if (err instanceof Error && err.name === "EnvelopeError") send({ type: "res", id, ok: false, error: { code: "INVALID_REQUEST", message: err.message } });
+          else {
+            this.opts.logger.error({ err, method: frame.method }, "rpc failed");
+            send({ type: "res", id, ok: false, error: { code: "UNAVAILABLE", message: "internal error (see the gateway log)" } });
+          }
+        }
+      })();
+    });
+  }
+}
+
+function routeLabel(route: string): string {
+  return /^(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) (\/|\/healthz|\/metrics|\/v1\/inbound|\/v1\/chat\/completions|\/hooks\/:id|\/auth\/\w+|\/ws|\/app\.js|\/style\.css)$/.test(route) ? route : "other";
+}

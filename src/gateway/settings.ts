@@ -1,0 +1,90 @@
+/**
+ * Where the gateway listens and which tokens it accepts. Without a configured token the gateway
+ * makes one (CSPRNG, 256 bits) in `$PINCER_HOME/gateway.token` (0600), so it is never open, and
+ * it refuses to listen beyond loopback unless the operator chose the token.
+ */
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { PincerConfig } from "../config/schema.ts";
+import type { ClientToken } from "./auth.ts";
+
+export const DEFAULT_PORT = 18789;
+export const DEFAULT_HOST = "127.0.0.1";
+
+export interface GatewaySettings {
+  host: string;
+  port: number;
+  token: string;
+  /** Where the token came from, for the startup log (never the token itself). */
+  tokenSource: "config" | "env" | "file";
+  clients: ClientToken[];
+  maxBodyBytes: number;
+  webSession: { idleMs: number; absoluteMs: number };
+}
+
+export class GatewaySettingsError extends Error {}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export function tokenFilePath(home: string): string {
+  return path.join(home, "gateway.token");
+}
+
+/** Reads the generated token, creating it on first use. */
+export function ensureTokenFile(home: string): string {
+  const file = tokenFilePath(home);
+  try {
+    const t = fs.readFileSync(file, "utf8").trim();
+    if (t.length >= 16) return t;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  const token = randomBytes(32).toString("base64url");
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${token}\n`, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+  return token;
+}
+
+export function resolveGatewaySettings(config: PincerConfig, home: string, env: NodeJS.ProcessEnv, overrides: { host?: string; port?: number } = {}): GatewaySettings {
+  const g = config.gateway ?? {};
+  const host = overrides.host ?? env.PINCER_GATEWAY_HOST ?? g.host ?? DEFAULT_HOST;
+  const envPort = env.PINCER_GATEWAY_PORT !== undefined ? Number(env.PINCER_GATEWAY_PORT) : undefined;
+  if (envPort !== undefined && (!Number.isInteger(envPort) || envPort < 0 || envPort > 65535)) {
+    throw new GatewaySettingsError(`PINCER_GATEWAY_PORT: got ${JSON.stringify(env.PINCER_GATEWAY_PORT)}, expected a port number 0-65535`);
+  }
+  const port = overrides.port ?? envPort ?? g.port ?? DEFAULT_PORT;
+  const configured = g.auth?.token ?? (env.PINCER_GATEWAY_TOKEN || undefined);
+  if (configured !== undefined && configured.length < 16) throw new GatewaySettingsError("PINCER_GATEWAY_TOKEN: got a token shorter than 16 characters, expected at least 16");
+  if (!configured && !isLoopback(host)) {
+    throw new GatewaySettingsError(
+      `gateway.host: got ${JSON.stringify(host)}, which is beyond loopback; set gateway.auth.token or PINCER_GATEWAY_TOKEN before binding to a non-loopback address`,
+    );
+  }
+  const token = configured ?? ensureTokenFile(home);
+  const clientsRaw = (g as { clients?: unknown }).clients;
+  const clients: ClientToken[] = [];
+  if (clientsRaw !== undefined) {
+    if (!Array.isArray(clientsRaw)) throw new GatewaySettingsError(`gateway.clients: got ${JSON.stringify(clientsRaw)}, expected an array of { id, token, channels }`);
+    clientsRaw.forEach((c: unknown, i) => {
+      const o = c as { id?: unknown; token?: unknown; channels?: unknown };
+      if (typeof o?.id !== "string" || typeof o.token !== "string" || o.token.length < 16 || !Array.isArray(o.channels) || !o.channels.every((x) => typeof x === "string")) {
+        throw new GatewaySettingsError(`gateway.clients[${i}]: got ${JSON.stringify(c)}, expected { id: string, token: string (≥16 chars), channels: string[] }`);
+      }
+      clients.push({ id: o.id, token: o.token, channels: o.channels as string[] });
+    });
+  }
+  return {
+    host,
+    port,
+    token,
+    tokenSource: g.auth?.token ? "config" : env.PINCER_GATEWAY_TOKEN ? "env" : "file",
+    clients,
+    maxBodyBytes: g.maxBodyBytes ?? 1024 * 1024,
+    webSession: { idleMs: (g.webSession?.idleMinutes ?? 60) * 60_000, absoluteMs: (g.webSession?.absoluteHours ?? 24) * 3_600_000 },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * Builds and starts a gateway from a loaded config: stores, session manager, model providers,
+ * runtime, HTTP/WebSocket server, cron. `stop()` shuts down gracefully: no new requests, in-flight
+ * turns finish (or are aborted at the deadline and marked), stores closed so `sessions.json` is
+ * complete.
+ */
+import pino, { type Logger } from "pino";
+import type { PincerConfig } from "../config/schema.ts";
+import { resolveMaintenance } from "../config/resolve.ts";
+import { createProviderRegistry } from "../providers/registry.ts";
+import { AgentRuntime } from "../runtime/runtime.ts";
+import { checkQueueConfig, type QueueConfig } from "../runtime/queue-settings.ts";
+import { SessionManager } from "../session/manager.ts";
+import { StoreRegistry } from "../session/open-store.ts";
+import type { SessionStore } from "../store/types.ts";
+import { resolveAgentSettings } from "../runtime/agent-settings.ts";
+import { CronScheduler, type CronJobConfig } from "./cron.ts";
+import { GatewayMetrics } from "./metrics.ts";
+import { GatewayServer } from "./server.ts";
+import { GatewaySettingsError, resolveGatewaySettings } from "./settings.ts";
+import type { HookEndpoint } from "./inbound-routes.ts";
+import { timedStore } from "./timed-store.ts";
+
+export const PINCER_VERSION = "0.2.0";
+
+export interface StartGatewayOptions {
+  config: PincerConfig;
+  home: string;
+  env?: NodeJS.ProcessEnv;
+  host?: string;
+  port?: number;
+  logger?: Logger;
+  /** Replaces the configured store backend (tests). */
+  storeFor?: (agentId: string) => Promise<SessionStore>;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  host: string;
+  token: string;
+  tokenSource: string;
+  runtime: AgentRuntime;
+  server: GatewayServer;
+  cron: CronScheduler;
+  metrics: GatewayMetrics;
+  stop(drainMs?: number): Promise<void>;
+}
+
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const env = options.env ?? process.env;
+  const { config, home } = options;
+  const queueProblems = checkQueueConfig(config.messages?.queue as QueueConfig | undefined);
+  if (queueProblems.length > 0) throw new GatewaySettingsError(queueProblems.join("\n"));
+  const settings = resolveGatewaySettings(config, home, env, { host: options.host, port: options.port });
+  const logger = options.logger ?? pino({ level: env.PINCER_LOG_LEVEL ?? (config.logging as { level?: string } | undefined)?.level ?? "info", base: { service: "pincer-gateway" } });
+  const metrics = new GatewayMetrics();
+  const registry = new StoreRegistry(config, home, { onIssue: (issue) => logger.warn({ issue }, "store read issue (skipped)") });
+  const rawStoreFor = options.storeFor ?? registry.storeFor;
+  const wrapped = new Map<SessionStore, SessionStore>();
+  const storeFor = async (agentId: string) => {
+    const s = await rawStoreFor(agentId);
+    let w = wrapped.get(s);
+    if (!w) {
+      w = timedStore(s, metrics);
+      wrapped.set(s, w);
+    }
+    return w;
+  };
+  const maintenance = resolveMaintenance(config);
+  const manager = new SessionManager({
+    config,
+    storeFor,
+    workspaceFor: (agentId) => resolveAgentSettings(config.agents as Parameters<typeof resolveAgentSettings>[0], agentId, home).workspace,
+    maintenance,
+    onMaintenanceWarning: (w) => logger.warn({ warning: w }, "session store maintenance"),
+    onBackgroundError: (err) => logger.error({ err }, "background store work failed"),
+  });
+  const providers = createProviderRegistry(config as Parameters<typeof createProviderRegistry>[0], env);
+  const runtime = new AgentRuntime({
+    config,
+    home,
+    manager,
+    version: PINCER_VERSION,
+    resolveModelRef: (ref) => {
+      const r = ref ?? providers.defaultRef();
+      const resolved = providers.resolve(r);
+      return { ...resolved, ref: `${resolved.provider.name}/${resolved.model}` };
+    },
+    observer: {
+      turn: (status, ms) => {
+        metrics.turns.inc({ status });
+        metrics.turnSeconds.observe(ms / 1000);
+      },
+      reset: (reason) => metrics.resets.inc({ reason }),
+      compaction: (o, trigger) => {
+        metrics.compactions.inc({ trigger, status: o.status });
+        logger.info({ trigger, status: o.status, reason: o.reason, tokensBefore: o.tokensBefore, tokensAfter: o.tokensAfter }, "compaction");
+      },
+      pruned: (chars) => metrics.prunedChars.inc({}, chars),
+      memoryFlush: () => metrics.memoryFlushes.inc(),
+    },
+  });
+  const hooks = ((config.hooks as { endpoints?: HookEndpoint[] } | undefined)?.endpoints ?? []).map((h) => ({ ...h }));
+  const agentIds = () => {
+    const ids = new Set(["main"]);
+    for (const a of (config.agents?.list ?? []) as Array<{ id: string }>) ids.add(a.id.toLowerCase());
+    return [...ids];
+  };
+  const server = new GatewayServer({ runtime, settings, metrics, logger, hooks, agentIds });
+  const cron = new CronScheduler(runtime, logger, config.cron as { jobs?: CronJobConfig[]; sessionRetention?: string | number } | undefined);
+  const addr = await server.listen();
+  cron.start();
+  const defaultModel = runtime.modelFor("main", undefined);
+  logger.info(
+    { url: addr.url, tokenSource: settings.tokenSource, model: defaultModel.ref, offline: defaultModel.provider.offline },
+    defaultModel.provider.offline ? "gateway listening (model: built-in offline echo provider)" : "gateway listening",
+  );
+  let stopping: Promise<void> | null = null;
+  return {
+    url: addr.url,
+    port: addr.port,
+    host: addr.host,
+    token: settings.token,
+    tokenSource: settings.tokenSource,
+    runtime,
+    server,
+    cron,
+    metrics,
+    stop(drainMs = 10_000) {
+      stopping ??= (async () => {
+        cron.stop();
+        await server.close(drainMs);
+        await registry.closeAll();
+        logger.info("gateway stopped");
+        logger.flush?.();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+/** Serves the WebChat page: a fixed list of files, never a path taken from the request. */
+import * as fs from "node:fs/promises";
+import type { ServerResponse } from "node:http";
+
+const WEB_DIR = new URL("../web/", import.meta.url);
+const ASSETS: Record<string, { file: string; type: string }> = {
+  "/": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
+  "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+};
+const cache = new Map<string, Buffer>();
+
+export async function serveWebAsset(path: string, res: ServerResponse): Promise<boolean> {
+  const asset = ASSETS[path];
+  if (!asset) return false;
+  let body = cache.get(asset.file);
+  if (!body) {
+    body = await fs.readFile(new URL(asset.file, WEB_DIR));
+    cache.set(asset.file, body);
+  }
+  res.writeHead(200, {
+    "content-type": asset.type,
+    "content-length": body.length,
+    "cache-control": "no-cache",
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+    "referrer-policy": "no-referrer",
+  });
+  res.end(body);
+  return true;
+}

@@ -1,0 +1,254 @@
+/**
+ * What each chat command does (reference §13, §11.2, §12.4). Handlers change the session row
+ * through the manager (in the session's lane) and return the reply text.
+ */
+import type { InboundEnvelope } from "../keys/envelope.ts";
+import type { SessionEntry } from "../store/entry.ts";
+import { buildContext, estimateTokens } from "./context-build.ts";
+import { HELP_TEXT, type ParsedCommand } from "./command-parse.ts";
+import { normalizeQueueDrop, normalizeQueueMode, resolveQueueSettings, type QueueConfig } from "./queue-settings.ts";
+import type { AgentRuntime } from "./runtime.ts";
+
+export interface CommandTarget {
+  agentId: string;
+  sessionKey: string;
+  envelope: InboundEnvelope;
+  channel: string;
+}
+
+const THINK_LEVELS: Record<string, string> = {
+  off: "off", minimal: "minimal", low: "low", on: "low", medium: "medium", high: "high", max: "high", ultrathink: "high", xhigh: "xhigh", adaptive: "adaptive", auto: "adaptive",
+};
+
+function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
+}
+
+function fmtTokens(n: number): string {
+  return n >= 1000 ? `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k` : String(n);
+}
+
+export async function handleCommand(rt: AgentRuntime, cmd: ParsedCommand, t: CommandTarget): Promise<string | null> {
+  const patch = (mutate: (cur: SessionEntry) => SessionEntry | undefined) =>
+    rt.manager.patchSession(t.agentId, t.sessionKey, (cur) => (cur ? mutate(cur) : undefined));
+  const arg = cmd.args.toLowerCase();
+  switch (cmd.name) {
+    case "help":
+      return HELP_TEXT;
+    case "whoami":
+      return `🪪 ${t.envelope.channel}:${t.envelope.senderId}${t.envelope.senderName ? ` (${t.envelope.senderName})` : ""}`;
+    case "status":
+      return statusCard(rt, t.agentId, t.sessionKey);
+    case "stop": {
+      const r = rt.abort(t.agentId, t.sessionKey, "stopped by /stop");
+      await patch((cur) => ({ ...cur, abortedLastRun: r.aborted || cur.abortedLastRun === true }));
+      return `⚙️ Agent was aborted. Stopped ${r.runIds.length} run(s), cleared ${r.cleared} queued message(s).`;
+    }
+    case "compact": {
+      const before = await rt.manager.get(t.agentId, t.sessionKey);
+      if (!before) return "⚙️ Compaction unavailable (missing session id).";
+      const o = await rt.compact(t.agentId, t.sessionKey, cmd.args || undefined);
+      if (o.status === "skipped") return `Compaction skipped${o.reason ? `: ${o.reason}` : ""}`;
+      if (o.status === "failed") return `Compaction failed${o.reason ? `: ${o.reason}` : ""}`;
+      const entry = await rt.manager.get(t.agentId, t.sessionKey);
+      const { provider, model } = rt.modelFor(t.agentId, entry);
+      const window = rt.windowFor(t.agentId, provider, model, entry);
+      return `⚙️ Compacted (${fmtTokens(o.tokensBefore)} → ${fmtTokens(o.tokensAfter)}) • Context ${fmtTokens(o.tokensAfter)}/${fmtTokens(window)} (${Math.round((o.tokensAfter / window) * 100)}%)`;
+    }
+    case "send": {
+      const mode = arg === "on" || arg === "allow" ? "allow" : arg === "off" || arg === "deny" ? "deny" : ["inherit", "default", "reset"].includes(arg) ? "inherit" : null;
+      if (!mode) return "⚙️ Usage: /send on|off|inherit";
+      await patch((cur) => {
+        const next = { ...cur };
+        if (mode === "inherit") delete next.sendPolicy;
+        else next.sendPolicy = mode;
+        return next;
+      });
+      return `⚙️ Send policy set to ${mode === "allow" ? "on" : mode === "deny" ? "off" : "inherit"}.`;
+    }
+    case "activation": {
+      if (t.envelope.chatType === "direct") return "⚙️ Group activation only applies to group chats.";
+      if (arg !== "mention" && arg !== "always") return "⚙️ Usage: /activation mention|always";
+      await patch((cur) => ({ ...cur, groupActivation: arg, groupActivationNeedsSystemIntro: true }));
+      return `⚙️ Group activation set to ${arg}.`;
+    }
+    case "think": {
+      if (!arg) {
+        const e = await rt.manager.get(t.agentId, t.sessionKey);
+        return `⚙️ Thinking level: ${e?.thinkingLevel ?? rt.settingsFor(t.agentId).thinkingDefault}.`;
+      }
+      const level = THINK_LEVELS[arg];
+      if (!level) return `⚙️ Unknown thinking level "${cmd.args}". Use off, minimal, low, medium, high, xhigh, adaptive.`;
+      await patch((cur) => ({ ...cur, thinkingLevel: level }));
+      return `⚙️ Thinking level set to ${level}.`;
+    }
+    case "usage": {
+      const cur = (await rt.manager.get(t.agentId, t.sessionKey))?.responseUsage ?? "off";
+      const aliases: Record<string, string> = { on: "tokens", true: "tokens", yes: "tokens", "1": "tokens", enable: "tokens", tokens: "tokens", full: "full", session: "full", off: "off" };
+      const next = arg === "" ? ({ off: "tokens", tokens: "full", full: "off" } as Record<string, string>)[cur] ?? "off" : aliases[arg];
+      if (!next) return "⚙️ Usage: /usage off|tokens|full";
+      await patch((c) => {
+        const n = { ...c };
+        if (next === "off") delete n.responseUsage;
+        else n.responseUsage = next;
+        return n;
+      });
+      return `⚙️ Usage footer: ${next}.`;
+    }
+    case "model": {
+      const entry = await rt.manager.get(t.agentId, t.sessionKey);
+      if (!arg || arg === "status" || arg === "list") {
+        const m = rt.modelFor(t.agentId, entry);
+        return `🧠 Model: ${m.ref}${m.provider.offline ? " (offline echo provider)" : ""}`;
+      }
+      let resolved;
+      try {
+        resolved = rt.resolveModelRef(cmd.args.trim());
+      } catch (err) {
+        return `⚙️ ${err instanceof Error ? err.message : String(err)}`;
+      }
+      const agentDefault = rt.modelFor(t.agentId, undefined).ref;
+      await patch((cur) => {
+        const next = { ...cur };
+        if (resolved.ref === agentDefault) {
+          delete next.providerOverride;
+          delete next.modelOverride;
+        } else {
+          next.providerOverride = resolved.provider.name;
+          next.modelOverride = resolved.model;
+        }
+        if (next.model !== resolved.model || next.modelProvider !== resolved.provider.name) {
+          delete next.model;
+          delete next.modelProvider;
+          delete next.contextTokens;
+        }
+        return next;
+      });
+      return `⚙️ Model set to ${resolved.ref}.`;
+    }
+    case "queue":
+      return queueCommand(rt, t, cmd.args);
+    case "context":
+      return contextCommand(rt, t, arg);
+    default:
+      return null;
+  }
+}
+
+async function queueCommand(rt: AgentRuntime, t: CommandTarget, args: string): Promise<string> {
+  const cfg = rt.config.messages?.queue as QueueConfig | undefined;
+  const show = async () => {
+    const e = await rt.manager.get(t.agentId, t.sessionKey);
+    const s = resolveQueueSettings(cfg, e, t.channel);
+    return `🪢 Queue: ${s.mode} (depth ${rt.queueFor(t.agentId, t.sessionKey)?.depth ?? 0} · debounce ${s.debounceMs}ms · cap ${s.cap} · drop ${s.drop})`;
+  };
+  if (!args) return show();
+  const tokens = args.split(/\s+/);
+  const first = tokens[0]!.toLowerCase();
+  if (first === "default" || first === "reset" || first === "clear") {
+    await rt.manager.patchSession(t.agentId, t.sessionKey, (cur) => {
+      if (!cur) return undefined;
+      const n = { ...cur };
+      delete n.queueMode;
+      delete n.queueDebounceMs;
+      delete n.queueCap;
+      delete n.queueDrop;
+      return n;
+    });
+    return `⚙️ Queue settings reset. ${await show()}`;
+  }
+  const changes: Partial<SessionEntry> = {};
+  for (const tok of tokens) {
+    const [k, v] = tok.includes(":") ? [tok.slice(0, tok.indexOf(":")).toLowerCase(), tok.slice(tok.indexOf(":") + 1)] : ["mode", tok];
+    if (k === "mode") {
+      const m = normalizeQueueMode(v);
+      if (!m) return `⚙️ Unknown queue mode "${v}". Use collect, followup, steer, steer-backlog or interrupt.`;
+      changes.queueMode = m;
+    } else if (k === "debounce") {
+      const ms = /^(\d+)(ms|s)?$/.exec(v.toLowerCase());
+      if (!ms) return `⚙️ Invalid debounce "${v}" (use e.g. debounce:500ms or debounce:2s).`;
+      changes.queueDebounceMs = Number(ms[1]) * (ms[2] === "s" ? 1000 : 1);
+    } else if (k === "cap") {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) return `⚙️ Invalid cap "${v}" (a whole number ≥ 1).`;
+      changes.queueCap = n;
+    } else if (k === "drop") {
+      const d = normalizeQueueDrop(v);
+      if (!d) return `⚙️ Invalid drop "${v}" (old, new or summarize).`;
+      changes.queueDrop = d;
+    } else return `⚙️ Unknown queue option "${k}".`;
+  }
+  await rt.manager.patchSession(t.agentId, t.sessionKey, (cur) => (cur ? { ...cur, ...changes } : undefined));
+  return `⚙️ Queue updated. ${await show()}`;
+}
+
+async function contextCommand(rt: AgentRuntime, t: CommandTarget, mode: string): Promise<string> {
+  if (mode === "" || mode === "help") return "🧠 /context shows what the model receives each turn.\nUsage: /context list | detail | json";
+  const entry = await rt.manager.get(t.agentId, t.sessionKey);
+  if (!entry) return "No session yet.";
+  const { lines } = await rt.manager.transcriptLines(t.agentId, entry.sessionId, t.sessionKey);
+  const ctx = buildContext(lines);
+  const { provider, model, ref } = rt.modelFor(t.agentId, entry);
+  const window = rt.windowFor(t.agentId, provider, model, entry);
+  const tokens = estimateTokens(ctx.messages);
+  const byRole: Record<string, number> = {};
+  for (const m of ctx.messages) byRole[m.role] = (byRole[m.role] ?? 0) + 1;
+  const settings = rt.settingsFor(t.agentId);
+  if (mode === "json") {
+    return JSON.stringify({
+      report: { model: ref, workspaceDir: settings.workspace, messages: ctx.messages.length, byRole, compacted: ctx.summary !== null, estimatedTokens: tokens },
+      session: { totalTokens: entry.totalTokens ?? null, inputTokens: entry.inputTokens ?? null, outputTokens: entry.outputTokens ?? null, contextTokens: window },
+    });
+  }
+  if (mode !== "list" && mode !== "show" && mode !== "detail" && mode !== "deep") return "Unknown /context mode.\nUsage: /context list | detail | json";
+  const out = [
+    `🧠 Context for ${t.sessionKey}`,
+    `Workspace: ${settings.workspace}`,
+    `Model: ${ref} · window ${window} tokens`,
+    `Messages: ${ctx.messages.length} (${Object.entries(byRole).map(([r, n]) => `${r} ${n}`).join(", ") || "none"})${ctx.summary !== null ? " · starts from a compaction summary" : ""}`,
+    `Estimated: ${tokens * 4} chars (~${tokens} tok)`,
+    `Session tokens (cached): ${entry.totalTokens ?? 0} total / ctx=${window}`,
+  ];
+  if (mode === "detail" || mode === "deep") {
+    const largest = ctx.messages
+      .map((m, i) => ({ i, role: m.role, chars: estimateTokens([m]) * 4 }))
+      .sort((a, b) => b.chars - a.chars)
+      .slice(0, 10);
+    out.push("Largest messages:", ...largest.map((l) => `  #${l.i} ${l.role}: ${l.chars} chars`));
+  }
+  return out.join("\n");
+}
+
+export async function statusCard(rt: AgentRuntime, agentId: string, sessionKey: string): Promise<string> {
+  const entry = await rt.manager.get(agentId, sessionKey);
+  const now = rt.now();
+  const { provider, model, ref } = rt.modelFor(agentId, entry);
+  const window = rt.windowFor(agentId, provider, model, entry);
+  const used = entry?.totalTokens ?? (entry?.inputTokens ?? 0) + (entry?.outputTokens ?? 0);
+  const freshness = await rt.manager.freshnessOf(agentId, sessionKey);
+  const cfg = rt.config.messages?.queue as QueueConfig | undefined;
+  const q = resolveQueueSettings(cfg, entry, entry?.lastChannel);
+  const hasQueueOverride = entry?.queueMode !== undefined || entry?.queueCap !== undefined || entry?.queueDebounceMs !== undefined || entry?.queueDrop !== undefined;
+  const depth = rt.queueFor(agentId, sessionKey)?.depth ?? 0;
+  const send = rt.sendDecision(entry, sessionKey);
+  const tz = rt.config.session?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const isGroup = entry?.chatType === "group" || entry?.chatType === "channel";
+  return [
+    `🦞 Pincer ${rt.version}`,
+    `🕒 Time: ${new Date(now).toISOString()} (${tz})`,
+    `🧠 Model: ${ref}${provider.offline ? " · offline echo provider (no model is called)" : ""}`,
+    `🧮 Tokens: ${entry?.inputTokens ?? 0} in / ${entry?.outputTokens ?? 0} out`,
+    `📚 Context: ${fmtTokens(used)}/${fmtTokens(window)} (${Math.round((used / window) * 100)}%) · 🧹 Compactions: ${entry?.compactionCount ?? 0}`,
+    entry
+      ? `🧵 Session: ${sessionKey} • started ${age(now - (entry.sessionStartedAt ?? entry.updatedAt))} ago • updated ${age(now - entry.updatedAt)} ago`
+      : `🧵 Session: ${sessionKey} • no activity`,
+    `⏭️ Next reset: ${freshness?.nextResetAt ? new Date(freshness.nextResetAt).toISOString() : "none"}`,
+    `📤 Send: ${send === "allow" ? "on" : "off"}${entry?.sendPolicy ? " (session override)" : ""}`,
+    `⚙️ Runtime: direct · Think: ${entry?.thinkingLevel ?? rt.settingsFor(agentId).thinkingDefault}`,
+    `${isGroup ? `👥 Activation: ${entry?.groupActivation ?? "mention"} · ` : ""}🪢 Queue: ${q.mode}${hasQueueOverride || depth > 0 ? ` (depth ${depth} · debounce ${q.debounceMs}ms · cap ${q.cap} · drop ${q.drop})` : ""}`,
+  ].join("\n");
+}

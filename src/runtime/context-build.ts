@@ -1,0 +1,90 @@
+/**
+ * Turns a transcript into the messages sent to the model: the newest compaction's summary, then
+ * the active branch from its `firstKeptEntryId` on. Messages still waiting in the session's queue
+ * are left out, so each run sees exactly the messages it answers.
+ */
+import type { TranscriptLine } from "../store/types.ts";
+import type { AgentMessage } from "../transcript/entries.ts";
+
+export const COMPACTION_SUMMARY_PREFIX = "The conversation history before this point was compacted into the following summary:\n\n";
+
+export interface BuiltContext {
+  messages: AgentMessage[];
+  /** Entry id of each message (the summary message has none). */
+  entryIds: Array<string | null>;
+  /** The summary in effect, if the session was compacted. */
+  summary: string | null;
+  compactionEntryId: string | null;
+}
+
+function isMessageLine(line: TranscriptLine): line is TranscriptLine & { id: string; message: AgentMessage } {
+  if (line.type !== "message" || typeof line.id !== "string") return false;
+  const m = line.message as { role?: unknown } | undefined;
+  return !!m && (m.role === "user" || m.role === "assistant" || m.role === "toolResult");
+}
+
+export function buildContext(lines: readonly TranscriptLine[], exclude: ReadonlySet<string> = new Set()): BuiltContext {
+  let start = 0;
+  let summary: string | null = null;
+  let compactionEntryId: string | null = null;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (line.type === "compaction" && typeof line.summary === "string" && typeof line.firstKeptEntryId === "string") {
+      summary = line.summary;
+      compactionEntryId = typeof line.id === "string" ? line.id : null;
+      const kept = lines.findIndex((l) => l.id === line.firstKeptEntryId);
+      start = kept >= 0 ? kept : i + 1;
+      break;
+    }
+  }
+  const messages: AgentMessage[] = [];
+  const entryIds: Array<string | null> = [];
+  if (summary !== null) {
+    messages.push({ role: "user", content: COMPACTION_SUMMARY_PREFIX + summary, timestamp: 0 });
+    entryIds.push(null);
+  }
+  for (let i = start; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!isMessageLine(line) || exclude.has(line.id)) continue;
+    messages.push(line.message);
+    entryIds.push(line.id);
+  }
+  return { messages, entryIds, summary, compactionEntryId };
+}
+
+/** Rough token estimate (4 characters per token), the same rule as OpenClaw's estimators. */
+export function estimateTokens(messages: readonly AgentMessage[]): number {
+  let chars = 0;
+  for (const m of messages) chars += messageChars(m);
+  return Math.ceil(chars / 4);
+}
+
+export function messageChars(m: AgentMessage): number {
+  if (m.role === "user") return typeof m.content === "string" ? m.content.length : m.content.reduce((n, b) => n + (b.type === "text" ? b.text.length : 8000), 0);
+  if (m.role === "assistant") {
+    let n = 0;
+    for (const b of m.content) {
+      if (b.type === "text") n += b.text.length;
+      else if (b.type === "thinking") n += b.thinking.length;
+      else n += safeJsonLength(b.arguments);
+    }
+    return n;
+  }
+  return m.content.reduce((n, b) => n + (b.type === "text" ? b.text.length : 8000), 0);
+}
+
+function safeJsonLength(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0;
+  } catch {
+    return 128;
+  }
+}
+
+/** The plain text of a message (text blocks joined). */
+export function messageText(m: AgentMessage): string {
+  if (m.role === "user" && typeof m.content === "string") return m.content;
+  const parts: string[] = [];
+  for (const b of m.content as Array<{ type: string; text?: string }>) if (b.type === "text" && typeof b.text === "string") parts.push(b.text);
+  return parts.join("\n");
+}

@@ -1,0 +1,428 @@
+/**
+ * The gateway's agent runtime: every surface (HTTP inbound, WebSocket, webhooks, cron, the
+ * OpenAI-compatible endpoint, WebChat) hands messages to `submit`. It records the message
+ * durably, handles chat commands, queues the message on its session, runs turns one at a time
+ * per session, applies the send policy to the reply and streams `chat` events.
+ */
+import { randomUUID } from "node:crypto";
+import { parseEnvelope } from "../keys/envelope-schema.ts";
+import type { InboundEnvelope } from "../keys/envelope.ts";
+import type { PincerConfig } from "../config/schema.ts";
+import type { SessionManager, InboundResult } from "../session/manager.ts";
+import type { SessionEntry } from "../store/entry.ts";
+import { resolveSendPolicy, type SendPolicyConfig } from "../policy/send-policy.ts";
+import type { ModelProvider } from "../providers/types.ts";
+import { resolveAgentSettings, type AgentSettings } from "./agent-settings.ts";
+import { compactSession, type CompactionOutcome } from "./compaction.ts";
+import { isCommandAuthorized, parseCommand, type ParsedCommand } from "./command-parse.ts";
+import { handleCommand } from "./command-handlers.ts";
+import { resolveQueueSettings, type QueueConfig } from "./queue-settings.ts";
+import { previewOf, SessionQueue, type QueueItem, type QueueOutcome } from "./session-queue.ts";
+import { ToolRegistry } from "./tools.ts";
+import { TurnRunner, type ResolvedModel } from "./turn-runner.ts";
+
+export type Surface = "http" | "ws" | "webchat" | "webhook" | "cron" | "openai" | "cli";
+
+export interface ChatEvent {
+  runId: string;
+  /** Every submission answered by this run (collect mode answers several at once). */
+  runIds: string[];
+  agentId: string;
+  sessionKey: string;
+  seq: number;
+  state: "delta" | "final" | "aborted" | "error";
+  text?: string;
+  message?: string;
+  errorMessage?: string;
+  delivered?: boolean;
+  usage?: { input: number; output: number; totalTokens: number };
+}
+
+export interface TurnOutcome {
+  runId: string;
+  agentId: string;
+  sessionKey: string;
+  sessionId: string;
+  status: QueueOutcome["status"] | "duplicate" | "command" | "not-mentioned";
+  reply: string | null;
+  delivered: boolean;
+  error?: string;
+  resetReason?: string | null;
+}
+
+export interface Accepted {
+  runId: string;
+  agentId: string;
+  sessionKey: string;
+  sessionId: string;
+  done: Promise<TurnOutcome>;
+}
+
+export interface SubmitOptions {
+  surface: Surface;
+  /** Set by surfaces whose caller is the operator (WebChat owner, token-authenticated chat.send). */
+  commandAuthorized?: boolean;
+  /** Cron and heartbeat turns do not extend idle freshness. */
+  interactive?: boolean;
+  runId?: string;
+  /** Records into this session instead of routing (hooks, cron, WebChat, an authorised explicit key). */
+  target?: { agentId: string; sessionKey: string };
+}
+
+export interface RuntimeObserver {
+  turn?(status: string, ms: number): void;
+  reset?(reason: string): void;
+  compaction?(outcome: CompactionOutcome, trigger: string): void;
+  pruned?(chars: number): void;
+  queueDepth?(delta: number): void;
+  memoryFlush?(): void;
+}
+
+export interface RuntimeOptions {
+  config: PincerConfig;
+  home: string;
+  manager: SessionManager;
+  resolveModelRef(ref: string | undefined): ResolvedModel & { ref: string };
+  now?: () => number;
+  observer?: RuntimeObserver;
+  tools?: ToolRegistry;
+  version?: string;
+}
+
+export class AgentRuntime {
+  readonly manager: SessionManager;
+  readonly config: PincerConfig;
+  readonly home: string;
+  readonly version: string;
+  readonly observer: RuntimeObserver;
+  private readonly runner: TurnRunner;
+  private readonly queues = new Map<string, SessionQueue>();
+  private readonly listeners = new Set<(ev: ChatEvent) => void>();
+  private readonly settingsCache = new Map<string, AgentSettings>();
+  private readonly resolveRef: RuntimeOptions["resolveModelRef"];
+  readonly now: () => number;
+  private inFlight = 0;
+  private drainWaiters: Array<() => void> = [];
+
+  constructor(options: RuntimeOptions) {
+    this.manager = options.manager;
+    this.config = options.config;
+    this.home = options.home;
+    this.version = options.version ?? "0.0.0";
+    this.now = options.now ?? Date.now;
+    this.observer = options.observer ?? {};
+    this.resolveRef = options.resolveModelRef;
+    this.runner = new TurnRunner({
+      manager: this.manager,
+      tools: options.tools ?? new ToolRegistry(),
+      settingsFor: (id) => this.settingsFor(id),
+      resolveModel: (id, entry) => this.modelFor(id, entry),
+      timeZone: this.config.session?.timeZone,
+      now: this.now,
+      onCompaction: (o, t) => this.observer.compaction?.(o, t),
+      onPruned: (c) => this.observer.pruned?.(c),
+      onMemoryFlush: () => this.observer.memoryFlush?.(),
+    });
+  }
+
+  settingsFor(agentId: string): AgentSettings {
+    let s = this.settingsCache.get(agentId);
+    if (!s) {
+      s = resolveAgentSettings(this.config.agents as Parameters<typeof resolveAgentSettings>[0], agentId, this.home);
+      this.settingsCache.set(agentId, s);
+    }
+    return s;
+  }
+
+  /** Model precedence (reference §13.5): session override, then the agent's model, then the default. */
+  modelFor(agentId: string, entry: SessionEntry | undefined): ResolvedModel & { ref: string } {
+    if (entry?.providerOverride && entry.modelOverride) {
+      try {
+        return this.resolveRef(`${entry.providerOverride}/${entry.modelOverride}`);
+      } catch {
+        // A provider removed from the config since: fall back to the agent's model.
+      }
+    }
+    return this.resolveRef(this.settingsFor(agentId).modelRef);
+  }
+
+  resolveModelRef(ref: string): ResolvedModel & { ref: string } {
+    return this.resolveRef(ref);
+  }
+
+  windowFor(agentId: string, provider: ModelProvider, model: string, entry?: SessionEntry): number {
+    return this.runner.windowFor(this.settingsFor(agentId), provider, model, entry);
+  }
+
+  onChat(listener: (ev: ChatEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(ev: ChatEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(ev);
+      } catch {
+        // A broken listener (a closed socket) must not break the run.
+      }
+    }
+  }
+
+  sendDecision(entry: SessionEntry | undefined, sessionKey: string, context: { channel?: string; chatType?: string } = {}): "allow" | "deny" {
+    return resolveSendPolicy(this.config.session?.sendPolicy as SendPolicyConfig | undefined, entry, sessionKey, context);
+  }
+
+  queueFor(agentId: string, sessionKey: string): SessionQueue | undefined {
+    return this.queues.get(`${agentId}\u0000${sessionKey}`);
+  }
+
+  /**
+   * Accepts one inbound message. Resolves once the message is durable (and, for commands, handled);
+   * `done` settles when the run that answers it has finished.
+   */
+  async submit(input: unknown, options: SubmitOptions): Promise<Accepted> {
+    const envelope = parseEnvelope(input);
+    const runId = options.runId ?? randomUUID();
+    const authorized =
+      options.commandAuthorized ??
+      isCommandAuthorized(this.config.commands?.allowFrom, { channel: envelope.channel, senderId: envelope.senderId, chatType: envelope.chatType });
+    const command = authorized ? parseCommand(envelope.text) : null;
+    if (command && command.name !== "new" && command.name !== "reset") return this.runCommand(envelope, command, runId, options);
+
+    let done!: Promise<TurnOutcome>;
+    const recorded = await this.manager.recordInbound(envelope, {
+      interactive: options.interactive ?? true,
+      commandAuthorized: authorized,
+      target: options.target,
+      onRecorded: (result) => {
+        done = this.afterRecorded(envelope, result, runId, options);
+      },
+    });
+    if (recorded.isNewSession && recorded.resetReason) this.observer.reset?.(recorded.resetReason);
+    return { runId, agentId: recorded.agentId, sessionKey: recorded.sessionKey, sessionId: recorded.sessionId, done };
+  }
+
+  /** Runs inside the session lane right after the message is durable (see InboundOptions.onRecorded). */
+  private afterRecorded(envelope: InboundEnvelope, result: InboundResult, runId: string, options: SubmitOptions): Promise<TurnOutcome> {
+    const base = { runId, agentId: result.agentId, sessionKey: result.sessionKey, sessionId: result.sessionId, resetReason: result.resetReason };
+    if (result.duplicate) return Promise.resolve({ ...base, status: "duplicate", reply: null, delivered: false });
+    if (!result.messageEntry) {
+      // A bare `/new` or `/reset`: the reset is the whole effect.
+      const reply = result.resetReason ? "✅ New session started." : null;
+      return Promise.resolve({ ...base, status: "command", reply, delivered: reply !== null });
+    }
+    const activation = result.entry.groupActivation ?? "mention";
+    if (envelope.chatType !== "direct" && activation === "mention" && envelope.wasMentioned === false) {
+      // Recorded for context; the agent answers only when mentioned (reference §13.6).
+      return Promise.resolve({ ...base, status: "not-mentioned", reply: null, delivered: false });
+    }
+    const settings = resolveQueueSettings(this.config.messages?.queue as QueueConfig | undefined, result.entry, envelope.channel);
+    return new Promise<TurnOutcome>((resolve) => {
+      const item: QueueItem = {
+        runId,
+        entryId: result.messageEntry!.id,
+        preview: previewOf(result.body),
+        settings,
+        resolve: (o) => resolve({ ...base, ...o, runId }),
+      };
+      this.enqueue(result.agentId, result.sessionKey, item, { channel: envelope.channel, chatType: envelope.chatType });
+      void options;
+    });
+  }
+
+  private enqueue(agentId: string, sessionKey: string, item: QueueItem, route: { channel?: string; chatType?: string }): void {
+    const laneKey = `${agentId}\u0000${sessionKey}`;
+    let q = this.queues.get(laneKey);
+    if (!q) {
+      q = new SessionQueue();
+      this.queues.set(laneKey, q);
+    }
+    const { droppedItems, steered } = q.admit(item, this.now());
+    for (const d of droppedItems) d.resolve({ runId: d.runId, status: "dropped", reply: null, delivered: false, error: "dropped: the session queue is full" });
+    if (steered) return;
+    if (!droppedItems.includes(item)) this.observer.queueDepth?.(1);
+    this.observer.queueDepth?.(-droppedItems.filter((d) => d !== item).length);
+    this.pump(agentId, sessionKey, q, route);
+  }
+
+  private pump(agentId: string, sessionKey: string, q: SessionQueue, route: { channel?: string; chatType?: string }): void {
+    if (q.active || q.pending.length === 0 || q.timer) return;
+    const newest = q.pending[q.pending.length - 1]!;
+    const wait = newest.settings.debounceMs - (this.now() - q.lastEnqueueAt);
+    if (wait > 0 && !newest.task) {
+      q.timer = setTimeout(() => {
+        q.timer = null;
+        this.pump(agentId, sessionKey, q, route);
+      }, wait);
+      return;
+    }
+    const batch = q.takeBatch();
+    this.observer.queueDepth?.(-batch.length);
+    const controller = new AbortController();
+    const exclude = new Set<string>();
+    for (const p of q.pending) if (p.entryId) exclude.add(p.entryId);
+    q.active = { runId: batch[0]!.runId, controller, batch, exclude, round: -1, isTask: !!batch[0]!.task };
+    this.inFlight++;
+    void this.execute(agentId, sessionKey, q, route).finally(() => {
+      q.active = null;
+      this.inFlight--;
+      if (this.inFlight === 0) for (const w of this.drainWaiters.splice(0)) w();
+      if (q.idle) this.queues.delete(`${agentId}\u0000${sessionKey}`);
+      else this.pump(agentId, sessionKey, q, route);
+    });
+  }
+
+  private async execute(agentId: string, sessionKey: string, q: SessionQueue, route: { channel?: string; chatType?: string }): Promise<void> {
+    const active = q.active!;
+    const started = this.now();
+    if (active.isTask) {
+      const item = active.batch[0]!;
+      const outcome = await item.task!(active.controller.signal).catch((err: unknown) => ({ runId: item.runId, status: "error" as const, reply: null, delivered: false, error: String(err) }));
+      item.resolve(outcome);
+      return;
+    }
+    const entry = await this.manager.get(agentId, sessionKey);
+    const runIds = () => active.batch.map((b) => b.runId);
+    let seq = 0;
+    const decision = this.sendDecision(entry, sessionKey, route);
+    const deliverable = decision === "allow";
+    let result;
+    try {
+      result = entry
+        ? await this.runner.run({
+            runId: active.runId,
+            agentId,
+            sessionKey,
+            sessionId: entry.sessionId,
+            exclude: active.exclude,
+            note: q.takeOverflowNote(),
+            signal: active.controller.signal,
+            onDelta: (text) => {
+              if (deliverable) this.emit({ runId: active.runId, runIds: runIds(), agentId, sessionKey, seq: seq++, state: "delta", text });
+            },
+            onRound: (round) => {
+              active.round = round;
+            },
+          })
+        : { status: "aborted" as const, reply: null, silent: true, errorMessage: "the session is gone" };
+    } catch (err) {
+      result = { status: "error" as const, reply: null, silent: true, errorMessage: err instanceof Error ? err.message : String(err) };
+    }
+    if (result.status === "aborted" && entry) {
+      await this.manager.patchSession(agentId, sessionKey, (cur) => (cur && cur.sessionId === entry.sessionId ? { ...cur, abortedLastRun: true } : undefined));
+    }
+    const delivered = result.status === "ok" && !result.silent && deliverable;
+    const status: QueueOutcome["status"] = result.status === "ok" ? (result.silent ? "silent" : "ok") : result.status;
+    const usage = "usage" in result && result.usage ? { input: result.usage.input, output: result.usage.output, totalTokens: result.usage.totalTokens } : undefined;
+    this.emit({
+      runId: active.runId, runIds: runIds(), agentId, sessionKey, seq: seq++,
+      state: result.status === "ok" ? "final" : result.status === "aborted" ? "aborted" : "error",
+      ...(delivered ? { message: result.reply! } : {}),
+      ...(result.errorMessage ? { errorMessage: result.errorMessage } : {}),
+      delivered,
+      ...(usage ? { usage } : {}),
+    });
+    this.observer.turn?.(status, this.now() - started);
+    // Steered items injected after the last model round was read would go unanswered: queue them again.
+    const requeue = active.batch.filter((b) => b.injectedAtRound !== undefined && b.injectedAtRound >= active.round && result.status === "ok");
+    for (const b of active.batch) {
+      if (requeue.includes(b)) continue;
+      b.resolve({ runId: b.runId, status, reply: delivered ? result.reply : null, delivered, ...(result.errorMessage ? { error: result.errorMessage } : {}) });
+    }
+    for (const b of requeue) {
+      b.injectedAtRound = undefined;
+      b.settings = { ...b.settings, mode: "followup" };
+      q.pending.unshift(b);
+      this.observer.queueDepth?.(1);
+    }
+  }
+
+  /** Aborts the active run and clears queued messages (`/stop`, `chat.abort`, resets). */
+  abort(agentId: string, sessionKey: string, reason = "aborted"): { aborted: boolean; runIds: string[]; cleared: number } {
+    const q = this.queues.get(`${agentId}\u0000${sessionKey}`);
+    if (!q) return { aborted: false, runIds: [], cleared: 0 };
+    const runIds: string[] = [];
+    if (q.active && !q.active.controller.signal.aborted) {
+      q.active.controller.abort();
+      runIds.push(...q.active.batch.map((b) => b.runId));
+    }
+    if (q.timer) {
+      clearTimeout(q.timer);
+      q.timer = null;
+    }
+    const cleared = q.pending.splice(0);
+    this.observer.queueDepth?.(-cleared.length);
+    for (const c of cleared) c.resolve({ runId: c.runId, status: "aborted", reply: null, delivered: false, error: reason });
+    return { aborted: runIds.length > 0, runIds, cleared: cleared.length };
+  }
+
+  /** Runs a compaction in the session's run slot (a running turn is aborted first, reference §11.2). */
+  compact(agentId: string, sessionKey: string, instructions?: string): Promise<CompactionOutcome> {
+    const q = this.queues.get(`${agentId}\u0000${sessionKey}`);
+    q?.active?.controller.abort();
+    return new Promise((resolve) => {
+      const runId = randomUUID();
+      const item: QueueItem = {
+        runId,
+        entryId: null,
+        preview: "/compact",
+        settings: { mode: "followup", debounceMs: 0, cap: Number.MAX_SAFE_INTEGER, drop: "new" },
+        resolve: () => undefined,
+        task: async (signal) => {
+          const entry = await this.manager.get(agentId, sessionKey);
+          const { provider, model } = this.modelFor(agentId, entry);
+          const outcome = await compactSession({
+            manager: this.manager, agentId, sessionKey, provider, model,
+            keepRecentTokens: this.settingsFor(agentId).compaction.keepRecentTokens,
+            instructions: instructions ?? this.settingsFor(agentId).compaction.customInstructions,
+            abortSignal: signal,
+          });
+          this.observer.compaction?.(outcome, "manual");
+          resolve(outcome);
+          return { runId, status: "ok", reply: null, delivered: false };
+        },
+      };
+      this.enqueue(agentId, sessionKey, item, {});
+    });
+  }
+
+  /** Manual reset from the gateway API: stops work on the session first. */
+  async reset(agentId: string, sessionKey: string): Promise<SessionEntry> {
+    this.abort(agentId, sessionKey, "session reset");
+    const entry = await this.manager.reset(agentId, sessionKey);
+    this.observer.reset?.("manual");
+    return entry;
+  }
+
+  async delete(agentId: string, sessionKey: string): Promise<{ deleted: boolean; archived: string[] }> {
+    this.abort(agentId, sessionKey, "session deleted");
+    return this.manager.delete(agentId, sessionKey);
+  }
+
+  private async runCommand(envelope: InboundEnvelope, command: ParsedCommand, runId: string, options: SubmitOptions): Promise<Accepted> {
+    // Commands touch the session like any message (it is created or reset if stale) without recording their text.
+    const recorded = await this.manager.recordInbound(envelope, { interactive: options.interactive ?? true, commandAuthorized: true, recordMessage: false, target: options.target });
+    const route = this.manager.routeOf(envelope, options.target);
+    const reply = await handleCommand(this, command, { agentId: recorded.agentId, sessionKey: recorded.sessionKey, envelope, channel: route.channel });
+    const outcome: TurnOutcome = { runId, agentId: recorded.agentId, sessionKey: recorded.sessionKey, sessionId: recorded.sessionId, status: "command", reply, delivered: reply !== null };
+    return { runId, agentId: recorded.agentId, sessionKey: recorded.sessionKey, sessionId: recorded.sessionId, done: Promise.resolve(outcome) };
+  }
+
+  queueDepthTotal(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.depth;
+    return n;
+  }
+
+  /** Resolves when no run is in flight (graceful shutdown); aborts what is still running at the deadline. */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.inFlight === 0) return;
+    const drained = new Promise<void>((r) => this.drainWaiters.push(r));
+    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref());
+    if ((await Promise.race([drained, timer])) === "timeout") {
+      for (const q of this.queues.values()) q.active?.controller.abort();
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
+  }
+}

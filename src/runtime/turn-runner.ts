@@ -1,0 +1,269 @@
+/**
+ * Runs one agent turn for a session: memory flush when due, context build (compaction summary,
+ * queued messages left out, cache-ttl pruning), the model call with its tool loop, the reply and
+ * usage written to the transcript and row, then threshold compaction. Delivery is decided by the
+ * caller from the send policy; this file never talks to a surface.
+ */
+import type { SessionManager } from "../session/manager.ts";
+import type { SessionEntry } from "../store/entry.ts";
+import type { TranscriptLine } from "../store/types.ts";
+import { ContextOverflowError, type ModelProvider, type ToolSpec } from "../providers/types.ts";
+import type { AgentMessage, AssistantMessage, NewEntry, ToolResultMessage } from "../transcript/entries.ts";
+import { applyCacheTtlPruning, lastCacheTouchFromEntries } from "../context/prune.ts";
+import { isCacheTtlEligible, resolvePruneSettings, type PruneSettings } from "../context/prune-settings.ts";
+import type { AgentSettings } from "./agent-settings.ts";
+import { buildContext, estimateTokens, messageText } from "./context-build.ts";
+import { compactSession, type CompactionOutcome } from "./compaction.ts";
+import { localDate, type ToolRegistry } from "./tools.ts";
+
+export const SILENT_REPLY = "NO_REPLY";
+const MAX_TOOL_ROUNDS = 8;
+const MAX_OVERFLOW_ATTEMPTS = 3;
+const DEFAULT_CONTEXT_WINDOW = 200_000;
+
+export interface ResolvedModel {
+  provider: ModelProvider;
+  model: string;
+}
+
+export interface RunnerDeps {
+  manager: SessionManager;
+  tools: ToolRegistry;
+  settingsFor(agentId: string): AgentSettings;
+  resolveModel(agentId: string, entry: SessionEntry | undefined): ResolvedModel;
+  timeZone: string | undefined;
+  now(): number;
+  onCompaction?(outcome: CompactionOutcome, trigger: "threshold" | "overflow" | "manual"): void;
+  onPruned?(chars: number): void;
+  onMemoryFlush?(): void;
+}
+
+export interface RunRequest {
+  runId: string;
+  agentId: string;
+  sessionKey: string;
+  sessionId: string;
+  /** Message entries recorded but not part of this run (still queued); read live between rounds. */
+  exclude: Set<string>;
+  /** Extra context for this run only (e.g. a queue-overflow summary), sent as a final user note. */
+  note?: string;
+  signal: AbortSignal;
+  onDelta(text: string): void;
+  /** Called before each model call (steered messages injected before it are answered in it). */
+  onRound?(round: number): void;
+}
+
+export interface RunResult {
+  status: "ok" | "error" | "aborted";
+  /** The final reply text (null when silent, aborted or failed). */
+  reply: string | null;
+  silent: boolean;
+  errorMessage?: string;
+  usage?: AssistantMessage["usage"];
+  model?: string;
+  provider?: string;
+}
+
+/** True while `text` could still become a silent `NO_REPLY` reply: hold streaming until it cannot. */
+function mightBeSilent(text: string): boolean {
+  const t = text.trimStart();
+  return t.length < SILENT_REPLY.length ? SILENT_REPLY.startsWith(t) : t.startsWith(SILENT_REPLY);
+}
+
+export class TurnRunner {
+  private readonly deps: RunnerDeps;
+  /** Last time the provider's prompt cache was touched, per session id (seeded from the transcript). */
+  private readonly cacheTouch = new Map<string, number>();
+
+  constructor(deps: RunnerDeps) {
+    this.deps = deps;
+  }
+
+  windowFor(settings: AgentSettings, provider: ModelProvider, model: string, entry?: SessionEntry): number {
+    const known = entry?.contextTokens ?? provider.contextWindow(model) ?? DEFAULT_CONTEXT_WINDOW;
+    return settings.contextTokens !== undefined ? Math.min(known, settings.contextTokens) : known;
+  }
+
+  async run(req: RunRequest): Promise<RunResult> {
+    const { manager } = this.deps;
+    const settings = this.deps.settingsFor(req.agentId);
+    let entry = await manager.get(req.agentId, req.sessionKey);
+    if (!entry || entry.sessionId !== req.sessionId) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
+    const { provider, model } = this.deps.resolveModel(req.agentId, entry);
+    const window = this.windowFor(settings, provider, model, entry);
+    const pruneSettings = resolvePruneSettings(settings.contextPruning);
+
+    // One read serves the flush check and the first round (the flush writes nothing to the transcript).
+    req.onRound?.(0);
+    let lines: TranscriptLine[] | null = (await manager.transcriptLines(req.agentId, req.sessionId, req.sessionKey)).lines;
+    await this.maybeFlushMemory(req, entry, settings, provider, model, window, lines).catch(() => undefined);
+
+    let compactedThisRun = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.runRounds(req, settings, provider, model, window, pruneSettings, lines);
+        lines = null;
+        if (result.status === "ok" && result.usage) {
+          const used = result.usage.input + result.usage.cacheRead + result.usage.cacheWrite + result.usage.output;
+          const reserve = Math.max(settings.compaction.reserveTokens, settings.compaction.reserveTokensFloor);
+          if (!compactedThisRun && used > window - reserve) {
+            const outcome = await compactSession({ manager, agentId: req.agentId, sessionKey: req.sessionKey, provider, model, keepRecentTokens: settings.compaction.keepRecentTokens, instructions: settings.compaction.customInstructions });
+            this.deps.onCompaction?.(outcome, "threshold");
+          }
+        }
+        return result;
+      } catch (err) {
+        if (req.signal.aborted) return { status: "aborted", reply: null, silent: true };
+        if (err instanceof ContextOverflowError && attempt < MAX_OVERFLOW_ATTEMPTS) {
+          if (!compactedThisRun) {
+            const outcome = await compactSession({ manager, agentId: req.agentId, sessionKey: req.sessionKey, provider, model, keepRecentTokens: settings.compaction.keepRecentTokens, instructions: settings.compaction.customInstructions });
+            this.deps.onCompaction?.(outcome, "overflow");
+            compactedThisRun = outcome.status === "compacted";
+          }
+          lines = null;
+          entry = await manager.get(req.agentId, req.sessionKey);
+          if (!entry || entry.sessionId !== req.sessionId) return { status: "aborted", reply: null, silent: true };
+          continue;
+        }
+        const message = err instanceof Error ? err.message : String(err);
+        await manager.patchSession(req.agentId, req.sessionKey, (cur) => (cur && cur.sessionId === req.sessionId ? { ...cur, abortedLastRun: false } : undefined));
+        return { status: "error", reply: null, silent: true, errorMessage: message };
+      }
+    }
+  }
+
+  /** The model call and its tool loop; each round re-reads the transcript so steered messages join. */
+  private async runRounds(
+    req: RunRequest,
+    settings: AgentSettings,
+    provider: ModelProvider,
+    model: string,
+    window: number,
+    pruneSettings: PruneSettings,
+    firstLines: TranscriptLine[] | null,
+  ): Promise<RunResult> {
+    const { manager } = this.deps;
+    let final: AssistantMessage | null = null;
+    const toolSpecs: ToolSpec[] = this.deps.tools.specs();
+    for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
+      if (!(round === 0 && firstLines)) req.onRound?.(round);
+      const lines = round === 0 && firstLines ? firstLines : (await manager.transcriptLines(req.agentId, req.sessionId, req.sessionKey)).lines;
+      let messages: AgentMessage[] = buildContext(lines, req.exclude).messages;
+      if (req.note) messages = [...messages, { role: "user", content: req.note, timestamp: this.deps.now() }];
+      if (!this.cacheTouch.has(req.sessionId)) {
+        const seeded = lastCacheTouchFromEntries(lines);
+        if (seeded !== undefined) this.cacheTouch.set(req.sessionId, seeded);
+      }
+      const pruned = applyCacheTtlPruning({
+        messages, settings: pruneSettings, contextWindowTokens: window, now: this.deps.now(),
+        lastCacheTouchAt: this.cacheTouch.get(req.sessionId), provider: provider.name, modelId: model,
+      });
+      if (pruned.pruned) {
+        this.deps.onPruned?.(pruned.prunedChars);
+        if (pruned.lastCacheTouchAt !== undefined) this.cacheTouch.set(req.sessionId, pruned.lastCacheTouchAt);
+      }
+
+      let streamed = "";
+      let released = false;
+      let message: AssistantMessage | null = null;
+      for await (const event of provider.stream({ model, messages: pruned.messages, tools: toolSpecs, purpose: "turn", abortSignal: req.signal })) {
+        if (event.type === "text-delta") {
+          streamed += event.text;
+          if (released) req.onDelta(event.text);
+          else if (!mightBeSilent(streamed)) {
+            released = true;
+            req.onDelta(streamed);
+          }
+        } else if (event.type === "finish") message = event.message;
+      }
+      if (req.signal.aborted) throw new Error("aborted");
+      if (!message) throw new Error("the model stream ended without a reply");
+      final = message;
+
+      const calls = message.content.filter((b): b is Extract<AssistantMessage["content"][number], { type: "toolCall" }> => b.type === "toolCall");
+      const touchEntry: NewEntry[] = pruneSettings.mode === "cache-ttl" && isCacheTtlEligible(provider.name, model) ? [{ type: "custom", customType: "openclaw.cache-ttl", data: { timestamp: this.deps.now(), provider: provider.name, modelId: model } }] : [];
+      if (calls.length === 0 || message.stopReason !== "toolUse") {
+        const usage = message.usage;
+        const written = await manager.appendToSession(req.agentId, req.sessionKey, req.sessionId, [{ type: "message", message }, ...touchEntry], (cur, now) => ({
+          ...cur,
+          updatedAt: now,
+          model,
+          modelProvider: provider.name,
+          contextTokens: window,
+          inputTokens: usage.input,
+          outputTokens: usage.output,
+          cacheRead: usage.cacheRead,
+          cacheWrite: usage.cacheWrite,
+          totalTokens: usage.input + usage.cacheRead + usage.cacheWrite,
+          totalTokensFresh: true,
+          abortedLastRun: false,
+        }));
+        if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
+        if (touchEntry.length > 0) this.cacheTouch.set(req.sessionId, this.deps.now());
+        const text = messageText(message);
+        const silent = text.trimStart().startsWith(SILENT_REPLY) || text.trim() === "";
+        return { status: "ok", reply: silent ? null : text, silent, usage, model, provider: provider.name };
+      }
+
+      const results: NewEntry[] = [];
+      for (const call of calls) {
+        const out = await this.deps.tools.run(call.name, call.arguments, { agentId: req.agentId, sessionKey: req.sessionKey, workspace: settings.workspace, now: this.deps.now(), timeZone: this.deps.timeZone });
+        const result: ToolResultMessage = { role: "toolResult", toolCallId: call.id, toolName: call.name, content: [{ type: "text", text: out.text }], isError: out.isError, timestamp: this.deps.now() };
+        results.push({ type: "message", message: result });
+      }
+      const written = await manager.appendToSession(req.agentId, req.sessionKey, req.sessionId, [{ type: "message", message }, ...results]);
+      if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
+    }
+    return { status: "error", reply: null, silent: true, errorMessage: `stopped after ${MAX_TOOL_ROUNDS} tool rounds`, usage: final?.usage };
+  }
+
+  /** Silent pre-compaction turn (reference §11.4): the agent may save notes; its reply is never delivered. */
+  private async maybeFlushMemory(
+    req: RunRequest,
+    entry: SessionEntry,
+    settings: AgentSettings,
+    provider: ModelProvider,
+    model: string,
+    window: number,
+    lines: readonly TranscriptLine[],
+  ): Promise<void> {
+    const flush = settings.compaction.memoryFlush;
+    if (!flush.enabled) return;
+    const compactions = entry.compactionCount ?? 0;
+    if (entry.memoryFlushCompactionCount === compactions && entry.memoryFlushAt !== undefined) return;
+    const context = buildContext(lines, req.exclude).messages;
+    const stored = entry.totalTokensFresh ? (entry.totalTokens ?? 0) + (entry.outputTokens ?? 0) : 0;
+    const estimated = estimateTokens(context);
+    const projected = Math.max(stored, estimated);
+    const threshold = window - settings.compaction.reserveTokensFloor - flush.softThresholdTokens;
+    // Characters of context stand in for the transcript's size on disk (no extra stat per turn).
+    if (projected < threshold && estimated * 4 < flush.forceFlushTranscriptBytes) return;
+
+    const now = this.deps.now();
+    const date = localDate(now, this.deps.timeZone);
+    const prompt = (flush.prompt ?? DEFAULT_FLUSH_PROMPT).replaceAll("YYYY-MM-DD", date) + `\nCurrent time: ${new Date(now).toISOString()}`;
+    const messages: AgentMessage[] = [...context, { role: "user", content: prompt, timestamp: now }];
+    const memoryTool = this.deps.tools.specs().filter((t) => t.name === "memory_append");
+    for (let round = 0; round < 4; round++) {
+      let final: AssistantMessage | null = null;
+      for await (const ev of provider.stream({ model, messages, tools: memoryTool, purpose: "memory-flush", abortSignal: req.signal })) if (ev.type === "finish") final = ev.message;
+      if (!final) break;
+      messages.push(final);
+      const calls = final.content.filter((b): b is Extract<AssistantMessage["content"][number], { type: "toolCall" }> => b.type === "toolCall");
+      if (calls.length === 0) break;
+      for (const call of calls) {
+        const out = await this.deps.tools.run(call.name, call.arguments, { agentId: req.agentId, sessionKey: req.sessionKey, workspace: settings.workspace, now, timeZone: this.deps.timeZone });
+        messages.push({ role: "toolResult", toolCallId: call.id, toolName: call.name, content: [{ type: "text", text: out.text }], isError: out.isError, timestamp: now });
+      }
+    }
+    this.deps.onMemoryFlush?.();
+    await this.deps.manager.patchSession(req.agentId, req.sessionKey, (cur, at) =>
+      cur && cur.sessionId === req.sessionId ? { ...cur, memoryFlushAt: at, memoryFlushCompactionCount: cur.compactionCount ?? 0 } : undefined,
+    );
+  }
+}
+
+export const DEFAULT_FLUSH_PROMPT =
+  "Pre-compaction memory flush: the conversation will soon be compacted. Store durable memories now with the memory_append tool " +
+  "(it writes memory/YYYY-MM-DD.md in your workspace, append-only). Treat MEMORY.md, SOUL.md, TOOLS.md and AGENTS.md as read-only " +
+  "and do not create timestamped variants. If there is nothing to store, reply exactly NO_REPLY.";
