@@ -6,6 +6,7 @@
 import * as os from "node:os";
 import { benchCli } from "./cli.ts";
 import { benchIngest } from "./ingest.ts";
+import { benchGateway } from "./gateway.ts";
 
 const only = process.argv[2];
 const report: Record<string, unknown> = {
@@ -36,6 +37,17 @@ if (!only || only === "ingest") {
 if (!only || only === "cli") {
   const cli = await benchCli(100_000);
   report.list = { ...cli, targets: { listJsonMs: 2000, listLimit50Ms: 300, cleanupDryRunMs: 3000 } };
+}
+if (!only || only === "gateway") {
+  const duration = Number(process.env.PINCER_BENCH_SECONDS ?? 10);
+  const one = await benchGateway(1, duration, 10);
+  const many = await benchGateway(1000, duration, 50);
+  report.gateway = {
+    oneSession: one,
+    thousandSessions: many,
+    targets: { minTurnsPerSecond: 1500, maxP99Ms: 50 },
+    pass: (many.turnsPerSecond as number) >= 1500 && (many.latencyMs as { p99: number }).p99 < 50 && (many.ordering as { violations: number }).violations === 0,
+  };
 }
 report.finishedAt = new Date().toISOString();
 process.stdout.write(JSON.stringify(report, null, 2) + "\n");

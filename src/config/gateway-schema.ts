@@ -56,6 +56,8 @@ export const hooksSchema = z.looseObject({
         token: z.string().min(16, "a token of at least 16 characters"),
         agent: z.string().optional(),
         name: z.string().optional(),
+        /** Deliver into this session instead of the hook's own (`agent:<agent>:hook:<id>`). */
+        sessionKey: z.string().optional(),
       }),
     )
     .optional(),

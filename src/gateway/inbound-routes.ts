@@ -48,6 +48,7 @@ export interface HookEndpoint {
   token: string;
   agent?: string;
   name?: string;
+  sessionKey?: string;
 }
 
 /** `POST /hooks/<id>`: its own token, one session per hook (`agent:<agent>:hook:<id>`). */
@@ -71,7 +72,7 @@ export async function handleHook(req: IncomingMessage, res: ServerResponse, ctx:
     text,
     ...(typeof b.messageId === "string" ? { messageId: b.messageId } : {}),
   };
-  const accepted = await submitOrThrow(ctx.rt, envelope, { surface: "webhook", commandAuthorized: false, interactive: false, target: { agentId, sessionKey: hookSessionKey(agentId, hook.id) } });
+  const accepted = await submitOrThrow(ctx.rt, envelope, { surface: "webhook", commandAuthorized: false, interactive: false, target: { agentId, sessionKey: hook.sessionKey?.toLowerCase() ?? hookSessionKey(agentId, hook.id) } });
   ctx.runs.track(accepted);
   if (ctx.url.searchParams.get("async") === "1") {
     sendJson(res, 202, { runId: accepted.runId, sessionKey: accepted.sessionKey, sessionId: accepted.sessionId, status: "accepted" });

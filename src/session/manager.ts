@@ -338,10 +338,7 @@ export class SessionManager {
 
   /** Every line of a session's transcript (torn or corrupt lines are reported and skipped). */
   async transcriptLines(agentId: string, sessionId: string, sessionKey?: string): Promise<{ lines: TranscriptLine[]; issues: number }> {
-    const read = async () => {
-      const r = await (await this.storeFor(agentId)).readTranscript(sessionId);
-      return { lines: r.lines, issues: r.issues.length };
-    };
+    const read = async () => this.writerFor(await this.storeFor(agentId)).readAll(sessionId);
     // Given the key, the read is ordered with the session's writes (see InboundOptions.onRecorded).
     return sessionKey === undefined ? read() : this.lanes.run(`${agentId}\u0000${sessionKey}`, read);
   }

@@ -9,6 +9,8 @@ import { makeHeader, newEntryId, type NewEntry, type TranscriptEntry } from "./e
 const TAIL_FOR_RECOVERY = 64;
 const RECENT_IDS = 256;
 const MAX_CACHED_SESSIONS = 4096;
+/** Whole transcripts kept parsed in memory for context builds, bounded by total lines. */
+const MAX_CACHED_LINES = 200_000;
 
 interface SessionTail {
   exists: boolean;
@@ -21,6 +23,8 @@ interface SessionTail {
 
 export class TranscriptWriter {
   private readonly cache = new Map<string, SessionTail>();
+  private readonly full = new Map<string, TranscriptLine[]>();
+  private fullLines = 0;
   private readonly store: SessionStore;
 
   constructor(store: SessionStore) {
@@ -57,6 +61,11 @@ export class TranscriptWriter {
     }
     await this.store.appendTranscript(sessionId, lines, options.fence);
     tail.exists = true;
+    const full = this.full.get(sessionId);
+    if (full) {
+      full.push(...lines);
+      this.fullLines += lines.length;
+    }
     for (const w of written) this.remember(tail, w);
     return written;
   }
@@ -64,6 +73,35 @@ export class TranscriptWriter {
   /** Forgets a session's cached state (after archive or delete). */
   forget(sessionId: string): void {
     this.cache.delete(sessionId);
+    this.dropFull(sessionId);
+  }
+
+  /**
+   * The whole transcript, parsed. Like the leaf cache above, this relies on every append to the
+   * session going through this writer while the process holds it, so a read costs the file once
+   * and then only what was appended since. Returns a snapshot the caller may keep.
+   */
+  async readAll(sessionId: string): Promise<{ lines: TranscriptLine[]; issues: number }> {
+    const cached = this.full.get(sessionId);
+    if (cached) {
+      this.full.delete(sessionId);
+      this.full.set(sessionId, cached);
+      return { lines: cached.slice(), issues: 0 };
+    }
+    const read = await this.store.readTranscript(sessionId);
+    if (read.lines.length < MAX_CACHED_LINES / 4) {
+      this.full.set(sessionId, read.lines.slice());
+      this.fullLines += read.lines.length;
+      while (this.fullLines > MAX_CACHED_LINES && this.full.size > 1) this.dropFull(this.full.keys().next().value as string);
+    }
+    return { lines: read.lines, issues: read.issues.length };
+  }
+
+  private dropFull(sessionId: string): void {
+    const lines = this.full.get(sessionId);
+    if (!lines) return;
+    this.fullLines -= lines.length;
+    this.full.delete(sessionId);
   }
 
   private remember(tail: SessionTail, entry: TranscriptEntry | TranscriptLine): void {
