@@ -13,6 +13,7 @@ import { checkQueueConfig, type QueueConfig } from "../runtime/queue-settings.ts
 import { SessionManager } from "../session/manager.ts";
 import { StoreRegistry } from "../session/open-store.ts";
 import type { SessionStore } from "../store/types.ts";
+import type { ModelProvider } from "../providers/types.ts";
 import { resolveAgentSettings } from "../runtime/agent-settings.ts";
 import { CronScheduler, type CronJobConfig } from "./cron.ts";
 import { GatewayMetrics } from "./metrics.ts";
@@ -32,6 +33,8 @@ export interface StartGatewayOptions {
   logger?: Logger;
   /** Replaces the configured store backend (tests). */
   storeFor?: (agentId: string) => Promise<SessionStore>;
+  /** Replaces the configured model providers (tests drive the queue with a controllable model). */
+  resolveModelRef?: (ref: string | undefined) => { provider: ModelProvider; model: string; ref: string };
 }
 
 export interface RunningGateway {
@@ -82,11 +85,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     home,
     manager,
     version: PINCER_VERSION,
-    resolveModelRef: (ref) => {
+    resolveModelRef: options.resolveModelRef ?? ((ref) => {
       const r = ref ?? providers.defaultRef();
       const resolved = providers.resolve(r);
       return { ...resolved, ref: `${resolved.provider.name}/${resolved.model}` };
-    },
+    }),
     observer: {
       turn: (status, ms) => {
         metrics.turns.inc({ status });
