@@ -41,8 +41,8 @@ describe("queue modes while a run is active", () => {
     expect(userTexts(provider.requests[0]!)).toEqual(["first"]);
     expect(userTexts(provider.requests[1]!)).toEqual(["first", "second", "third"]);
     expect(a.json.reply).toBe("re: first");
-    expect(b.json.reply).toBe("re: third");
-    expect(c.json.reply).toBe("re: third");
+    expect(b!.json.reply).toBe("re: third");
+    expect(c!.json.reply).toBe("re: third");
   });
 
   it("followup: each queued message gets its own run, in order", async () => {
