@@ -217,3 +217,18 @@ describe("shutdown", () => {
     expect(health).toBeNull();
   });
 });
+
+describe("/new with a model", () => {
+  it("resets, sets the session's model, and runs the rest of the message", async () => {
+    gw = await startTestGateway();
+    const a = await post(`${gw.url}/v1/inbound`, dm("one"));
+    const b = await post(`${gw.url}/v1/inbound`, dm("/new echo/other-model tell me"));
+    expect(b.json.sessionId).not.toBe(a.json.sessionId);
+    expect(b.json.reply).toBe("echo: tell me");
+    const row = await gw.runtime.manager.get("main", "agent:main:main");
+    expect(row).toMatchObject({ providerOverride: "echo", modelOverride: "other-model" });
+    const c = await post(`${gw.url}/v1/inbound`, dm("/new echo/third"));
+    expect(c.json.reply).toBe("✅ New session started with model echo/third.");
+    expect(c.json.sessionId).not.toBe(b.json.sessionId);
+  });
+});

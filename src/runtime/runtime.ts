@@ -189,6 +189,15 @@ export class AgentRuntime {
       isCommandAuthorized(this.config.commands?.allowFrom, { channel: envelope.channel, senderId: envelope.senderId, chatType: envelope.chatType });
     const command = authorized ? parseCommand(envelope.text) : null;
     if (command && command.name !== "new" && command.name !== "reset") return this.runCommand(envelope, command, runId, options);
+    if (command && command.args !== "") {
+      const withModel = await this.newWithModel(envelope, command, options);
+      if (withModel?.remaining) return this.submit({ ...envelope, text: withModel.remaining }, { ...options, commandAuthorized: authorized });
+      if (withModel) {
+        const r = withModel.recorded;
+        const done = Promise.resolve<TurnOutcome>({ runId, agentId: r.agentId, sessionKey: r.sessionKey, sessionId: r.sessionId, status: "command", reply: `✅ New session started with model ${withModel.ref}.`, delivered: true, resetReason: r.resetReason });
+        return { runId, agentId: r.agentId, sessionKey: r.sessionKey, sessionId: r.sessionId, done };
+      }
+    }
 
     let done!: Promise<TurnOutcome>;
     const recorded = await this.manager.recordInbound(envelope, {
@@ -398,6 +407,25 @@ export class AgentRuntime {
   async delete(agentId: string, sessionKey: string): Promise<{ deleted: boolean; archived: string[] }> {
     this.abort(agentId, sessionKey, "session deleted");
     return this.manager.delete(agentId, sessionKey);
+  }
+
+  /**
+   * `/new <provider/model> [text]`: resets and sets the session's model; the remaining text (if
+   * any) then runs as a normal message. Null when the first word is not a known model.
+   */
+  private async newWithModel(envelope: InboundEnvelope, command: ParsedCommand, options: SubmitOptions): Promise<{ remaining: string; recorded: InboundResult; ref: string } | null> {
+    const [first = "", ...rest] = command.args.split(/\s+/);
+    if (!first.includes("/")) return null;
+    let resolved;
+    try {
+      resolved = this.resolveRef(first);
+    } catch {
+      return null;
+    }
+    const recorded = await this.manager.recordInbound({ ...envelope, text: `/${command.name}`, messageId: undefined }, { interactive: options.interactive ?? true, commandAuthorized: true, target: options.target });
+    if (recorded.resetReason) this.observer.reset?.(recorded.resetReason);
+    await this.manager.patchSession(recorded.agentId, recorded.sessionKey, (cur) => (cur ? { ...cur, providerOverride: resolved.provider.name, modelOverride: resolved.model } : undefined));
+    return { remaining: rest.join(" ").trim(), recorded, ref: resolved.ref };
   }
 
   private async runCommand(envelope: InboundEnvelope, command: ParsedCommand, runId: string, options: SubmitOptions): Promise<Accepted> {
