@@ -9,6 +9,7 @@ import type { PincerConfig } from "../config/schema.ts";
 import { resolveMaintenance } from "../config/resolve.ts";
 import { createProviderRegistry } from "../providers/registry.ts";
 import { AgentRuntime } from "../runtime/runtime.ts";
+import type { ToolRegistry } from "../runtime/tools.ts";
 import { checkQueueConfig, type QueueConfig } from "../runtime/queue-settings.ts";
 import { SessionManager } from "../session/manager.ts";
 import { StoreRegistry } from "../session/open-store.ts";
@@ -35,6 +36,8 @@ export interface StartGatewayOptions {
   storeFor?: (agentId: string) => Promise<SessionStore>;
   /** Replaces the configured model providers (tests drive the queue with a controllable model). */
   resolveModelRef?: (ref: string | undefined) => { provider: ModelProvider; model: string; ref: string };
+  /** The agent tools (default: the built-in registry). */
+  tools?: ToolRegistry;
 }
 
 export interface RunningGateway {
@@ -84,6 +87,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     config,
     home,
     manager,
+    tools: options.tools,
     version: PINCER_VERSION,
     resolveModelRef: options.resolveModelRef ?? ((ref) => {
       const r = ref ?? providers.defaultRef();

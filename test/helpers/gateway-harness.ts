@@ -8,10 +8,11 @@ import { startGateway, type RunningGateway } from "../../src/gateway/start.ts";
 import type { PincerConfig } from "../../src/config/schema.ts";
 import type { ModelProvider, ModelRequest, ModelEvent } from "../../src/providers/types.ts";
 import { emptyUsage, type AssistantMessage } from "../../src/transcript/entries.ts";
+import type { ToolRegistry } from "../../src/runtime/tools.ts";
 
 export const TOKEN = "test-operator-token-0123456789";
 
-export async function startTestGateway(config: PincerConfig = {}, extra: { provider?: ModelProvider } = {}): Promise<RunningGateway & { home: string; cleanup(): Promise<void> }> {
+export async function startTestGateway(config: PincerConfig = {}, extra: { provider?: ModelProvider; tools?: ToolRegistry } = {}): Promise<RunningGateway & { home: string; cleanup(): Promise<void> }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-gw-test-"));
   const gw = await startGateway({
     config: { ...config, gateway: { auth: { token: TOKEN }, ...(config.gateway ?? {}) } },
@@ -19,6 +20,7 @@ export async function startTestGateway(config: PincerConfig = {}, extra: { provi
     port: 0,
     env: { PINCER_HOME: home },
     logger: pino({ level: "silent" }),
+    tools: extra.tools,
     ...(extra.provider ? { resolveModelRef: () => ({ provider: extra.provider!, model: "scripted", ref: `${extra.provider!.name}/scripted` }) } : {}),
   });
   return Object.assign(gw, {
@@ -95,7 +97,7 @@ export class WsClient {
  * once when `autoRelease`), then replies `reply(request)`.
  */
 export class ScriptedProvider implements ModelProvider {
-  readonly name = "scripted";
+  readonly name: string = "scripted";
   readonly api = "scripted";
   readonly offline = true;
   readonly requests: ModelRequest[] = [];
