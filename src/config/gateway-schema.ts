@@ -3,19 +3,24 @@
  * `cron`. Strict where Pincer interprets a key, so a typo is reported with its full path.
  */
 import { z } from "zod";
-import { parseDurationMs } from "./units.ts";
+import { parseDurationMs, type DurationUnit } from "./units.ts";
 
-export const durationString = z.union([z.string(), z.number()]).refine(
-  (v) => {
-    try {
-      parseDurationMs(v, "m");
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: "a duration such as \"24h\" or \"90s\"" },
-);
+/** A duration as a string (`24h`, `1d12h`) or a number in `defaultUnit`. */
+export function durationSchema(defaultUnit: DurationUnit, message: string) {
+  return z.union([z.string(), z.number()]).refine(
+    (v) => {
+      try {
+        parseDurationMs(v, defaultUnit);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message },
+  );
+}
+
+export const durationString = durationSchema("m", "a duration such as \"24h\" or \"90s\"");
 
 export const QUEUE_MODES = ["collect", "followup", "steer", "steer-backlog", "interrupt"] as const;
 export const QUEUE_DROPS = ["old", "new", "summarize"] as const;

@@ -3,22 +3,12 @@
  * is reported, see load.ts); sections later parts of Pincer will own are accepted as they are.
  */
 import { z } from "zod";
-import { parseDurationMs, parseSizeBytes } from "./units.ts";
-import { commandsSchema, cronSchema, gatewaySchema, hooksSchema, messagesSchema } from "./gateway-schema.ts";
+import { parseSizeBytes } from "./units.ts";
+import { commandsSchema, cronSchema, durationSchema, gatewaySchema, hooksSchema, messagesSchema } from "./gateway-schema.ts";
 
 const AGENT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
 
-const duration = z.union([z.string(), z.number()]).refine(
-  (v) => {
-    try {
-      parseDurationMs(v, "d");
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: "invalid duration (use ms, s, m, h, d)" },
-);
+const duration = durationSchema("d", "invalid duration (use ms, s, m, h, d)");
 
 const size = z.union([z.string(), z.number()]).refine(
   (v) => {
