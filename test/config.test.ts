@@ -81,6 +81,16 @@ describe("config loading", () => {
     expect(issues.some((i) => i.startsWith('agents.list[0].id: got "Bad Id!"'))).toBe(true);
   });
 
+  it("checks the gateway's sections the same way", () => {
+    write("pincer.json", `{ gateway: { port: "http", auth: { token: "short" } }, hooks: { endpoints: [{ id: "Bad Hook", token: "t" }] }, cron: { jobs: [{ id: "j", schedule: "* * * * *" }] }, messages: { queue: { cap: 0 } } }`);
+    const issues = issuesOf(load);
+    expect(issues).toContain('gateway.port: got "http", expected a number');
+    expect(issues).toContain('gateway.auth.token: got "short", expected length >= 16');
+    expect(issues).toContain('hooks.endpoints[0].id: got "Bad Hook", expected a hook id matching ^[a-z0-9][a-z0-9_-]{0,63}$');
+    expect(issues).toContain("cron.jobs[0].message: got nothing, expected a string");
+    expect(issues).toContain("messages.queue.cap: got 0, expected >= 1");
+  });
+
   it("reports unknown keys by path instead of ignoring them silently", () => {
     write("pincer.json", `{ session: { resetByTyp: {}, maintenance: { mode: "warn", maxEntrys: 5 } }, bogusSection: 1 }`);
     const { warnings } = load();
