@@ -220,3 +220,36 @@ describe("compaction and memory flush", () => {
     expect(fs.statSync(path.join(memDir, files[0]!)).mode & 0o777).toBe(0o600);
   });
 });
+
+describe("graceful shutdown", () => {
+  it("lets an in-flight turn and its queued follow-up finish before the stores close", async () => {
+    const provider = await withMode("followup");
+    provider.autoRelease = false;
+    const first = post(`${gw!.url}/v1/inbound`, dm("in flight"));
+    await until(() => provider.waiting === 1);
+    const second = post(`${gw!.url}/v1/inbound`, dm("queued"));
+    await until(() => (gw!.runtime.queueFor("main", "agent:main:main")?.depth ?? 0) === 1);
+    const stopping = gw!.stop(10_000);
+    provider.autoRelease = true;
+    provider.release();
+    const [a, b] = await Promise.all([first, second]);
+    await stopping;
+    expect(a.json.reply).toBe("re: in flight");
+    expect(b.json.reply).toBe("re: queued");
+    const index = JSON.parse(fs.readFileSync(path.join(gw!.home, "agents", "main", "sessions", "sessions.json"), "utf8")) as Record<string, { sessionId: string; outputTokens?: number }>;
+    const row = index["agent:main:main"]!;
+    const transcript = fs.readFileSync(path.join(gw!.home, "agents", "main", "sessions", `${row.sessionId}.jsonl`), "utf8");
+    expect(transcript.match(/"role":"assistant"/g)).toHaveLength(2);
+  });
+
+  it("aborts what still runs at the deadline and marks the session", async () => {
+    const provider = await withMode("followup");
+    provider.autoRelease = false;
+    const first = post(`${gw!.url}/v1/inbound`, dm("stuck"));
+    await until(() => provider.waiting === 1);
+    await gw!.stop(200);
+    expect((await first).json.status).toBe("aborted");
+    const index = JSON.parse(fs.readFileSync(path.join(gw!.home, "agents", "main", "sessions", "sessions.json"), "utf8")) as Record<string, { abortedLastRun?: boolean }>;
+    expect(index["agent:main:main"]!.abortedLastRun).toBe(true);
+  });
+});

@@ -276,9 +276,10 @@ export class AgentRuntime {
     void this.execute(agentId, sessionKey, q, route).finally(() => {
       q.active = null;
       this.inFlight--;
-      if (this.inFlight === 0) for (const w of this.drainWaiters.splice(0)) w();
       if (q.idle) this.queues.delete(`${agentId}\u0000${sessionKey}`);
       else this.pump(agentId, sessionKey, q, route);
+      // Drained only when nothing runs and nothing waits (a queued follow-up starts right above).
+      if (this.inFlight === 0 && this.queueDepthTotal() === 0) for (const w of this.drainWaiters.splice(0)) w();
     });
   }
 
@@ -445,11 +446,15 @@ export class AgentRuntime {
 
   /** Resolves when no run is in flight (graceful shutdown); aborts what is still running at the deadline. */
   async drain(timeoutMs: number): Promise<void> {
-    if (this.inFlight === 0) return;
+    if (this.inFlight === 0 && this.queueDepthTotal() === 0) return;
     const drained = new Promise<void>((r) => this.drainWaiters.push(r));
     const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref());
     if ((await Promise.race([drained, timer])) === "timeout") {
-      for (const q of this.queues.values()) q.active?.controller.abort();
+      // Past the deadline: queued messages stay recorded (durable) but unanswered; running turns are aborted and marked.
+      for (const [laneKey] of this.queues) {
+        const [agentId, sessionKey] = laneKey.split("\u0000") as [string, string];
+        this.abort(agentId, sessionKey, "gateway shutting down");
+      }
       await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
     }
   }
