@@ -236,3 +236,37 @@ describe("/new with a model", () => {
     expect(c.json.sessionId).not.toBe(b.json.sessionId);
   });
 });
+
+describe("every chat command answers", () => {
+  it("/help /whoami /model /think /usage /queue /activation /context", async () => {
+    gw = await startTestGateway();
+    const say = async (text: string, extra: Record<string, unknown> = {}) => (await post(`${gw!.url}/v1/inbound`, dm(text, extra))).json.reply as string;
+    await say("hello");
+    expect(await say("/help")).toMatch(/^Commands:/);
+    expect(await say("/whoami")).toBe("🪪 telegram:alice");
+    expect(await say("/model")).toBe("🧠 Model: echo/echo (offline echo provider)");
+    expect(await say("/model ghost/x")).toMatch(/unknown model provider "ghost"/);
+    expect(await say("/model echo/mini")).toBe("⚙️ Model set to echo/mini.");
+    expect(await say("/think high")).toBe("⚙️ Thinking level set to high.");
+    expect(await say("/think sideways")).toMatch(/Unknown thinking level/);
+    expect(await say("/usage")).toBe("⚙️ Usage footer: tokens.");
+    expect(await say("/usage off")).toBe("⚙️ Usage footer: off.");
+    expect(await say("/queue followup debounce:250ms cap:5 drop:old")).toBe("⚙️ Queue updated. 🪢 Queue: followup (depth 0 · debounce 250ms · cap 5 · drop old)");
+    expect(await say("/queue sideways")).toMatch(/Unknown queue mode/);
+    expect(await say("/queue reset")).toMatch(/Queue settings reset\. 🪢 Queue: collect/);
+    expect(await say("/activation always")).toBe("⚙️ Group activation only applies to group chats.");
+    const groupSay = async (text: string) => (await post(`${gw!.url}/v1/inbound`, { channel: "telegram", chatType: "group", peerId: "g9", senderId: "alice", text, wasMentioned: true })).json.reply as string;
+    await gw.cleanup();
+    gw = await startTestGateway({ commands: { allowFrom: { telegram: ["alice"] } } });
+    expect(await groupSay("/activation always")).toBe("⚙️ Group activation set to always.");
+    expect((await post(`${gw.url}/v1/inbound`, { channel: "telegram", chatType: "group", peerId: "g9", senderId: "bob", text: "no mention", wasMentioned: false })).json.reply).toBe("echo: no mention");
+    expect(await groupSay("/status")).toMatch(/👥 Activation: always · 🪢 Queue: collect/);
+    expect(await say("/context")).toMatch(/Usage: \/context list \| detail \| json/);
+    await say("hi");
+    expect(await say("/context list")).toMatch(/Messages: 2 \(user 1, assistant 1\)/);
+    expect(JSON.parse(await say("/context json"))).toMatchObject({ report: { messages: 2 }, session: { contextTokens: 200000 } });
+    expect(await say("/context sideways")).toMatch(/^Unknown \/context mode\./);
+    const row = await gw.runtime.manager.get("main", "agent:main:main");
+    expect(row?.thinkingLevel).toBeUndefined();
+  });
+});
