@@ -196,7 +196,13 @@ export class GatewayServer {
     const unsubscribe = this.opts.runtime.onChat((ev: ChatEvent) => {
       if (principal && canAccessKey(principal, ev.sessionKey)) send({ type: "event", event: "chat", payload: ev });
     });
-    ws.on("close", unsubscribe);
+    const unsubscribeOutbound = this.opts.runtime.onOutbound((msg) => {
+      if (principal && canAccessKey(principal, msg.sessionKey)) send({ type: "event", event: "outbound", payload: msg });
+    });
+    ws.on("close", () => {
+      unsubscribe();
+      unsubscribeOutbound();
+    });
     ws.on("message", (data, isBinary) => {
       void (async () => {
         let frame: { type?: unknown; id?: unknown; method?: unknown; params?: unknown };

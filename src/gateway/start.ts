@@ -9,7 +9,9 @@ import type { PincerConfig } from "../config/schema.ts";
 import { resolveMaintenance } from "../config/resolve.ts";
 import { createProviderRegistry } from "../providers/registry.ts";
 import { AgentRuntime } from "../runtime/runtime.ts";
-import type { ToolRegistry } from "../runtime/tools.ts";
+import { ToolRegistry } from "../runtime/tools.ts";
+import { registerSessionTools } from "../tools/session-tools.ts";
+import type { SubagentManager } from "../tools/subagents.ts";
 import { checkQueueConfig, type QueueConfig } from "../runtime/queue-settings.ts";
 import { SessionManager } from "../session/manager.ts";
 import { StoreRegistry } from "../session/open-store.ts";
@@ -50,6 +52,7 @@ export interface RunningGateway {
   server: GatewayServer;
   cron: CronScheduler;
   metrics: GatewayMetrics;
+  subagents: SubagentManager;
   stop(drainMs?: number): Promise<void>;
 }
 
@@ -82,12 +85,13 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     onMaintenanceWarning: (w) => logger.warn({ warning: w }, "session store maintenance"),
     onBackgroundError: (err) => logger.error({ err }, "background store work failed"),
   });
+  const tools = options.tools ?? new ToolRegistry();
   const providers = createProviderRegistry(config as Parameters<typeof createProviderRegistry>[0], env);
   const runtime = new AgentRuntime({
     config,
     home,
     manager,
-    tools: options.tools,
+    tools,
     version: PINCER_VERSION,
     resolveModelRef: options.resolveModelRef ?? ((ref) => {
       const r = ref ?? providers.defaultRef();
@@ -108,6 +112,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       memoryFlush: () => metrics.memoryFlushes.inc(),
     },
   });
+  const subagents = registerSessionTools(tools, { rt: runtime, agentIds: () => agentIds() });
   const hooks = ((config.hooks as { endpoints?: HookEndpoint[] } | undefined)?.endpoints ?? []).map((h) => ({ ...h }));
   const agentIds = () => {
     const ids = new Set(["main"]);
@@ -118,6 +123,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const cron = new CronScheduler(runtime, logger, config.cron as { jobs?: CronJobConfig[]; sessionRetention?: string | number } | undefined);
   const addr = await server.listen();
   cron.start();
+  // Sub-agents interrupted by the last stop run again; finished ones announce (exactly once).
+  const recovered = await subagents.recover();
+  if (recovered.resumed + recovered.announced > 0) logger.info(recovered, "sub-agents recovered after restart");
   const defaultModel = runtime.modelFor("main", undefined);
   logger.info(
     { url: addr.url, tokenSource: settings.tokenSource, model: defaultModel.ref, offline: defaultModel.provider.offline },
@@ -134,6 +142,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     server,
     cron,
     metrics,
+    subagents,
     stop(drainMs = 10_000) {
       stopping ??= (async () => {
         cron.stop();

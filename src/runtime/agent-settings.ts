@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import { parseSizeBytes } from "../config/units.ts";
+import type { ToolPolicy } from "./tools.ts";
 
 export interface CompactionSettings {
   reserveTokens: number;
@@ -24,6 +25,10 @@ export interface AgentSettings {
   thinkingDefault: string;
   /** Raw `contextPruning` block, parsed by the context layer. */
   contextPruning: unknown;
+  /** Which tools this agent is offered (`agents.list[].tools`, else `agents.defaults.tools`). */
+  tools: ToolPolicy | undefined;
+  /** `agents.defaults.subagents` merged with the agent's own `subagents`. */
+  subagents: { maxSpawnDepth: number; maxChildrenPerAgent: number; runTimeoutSeconds: number; model: string | undefined; allowAgents: string[] };
 }
 
 interface AgentsConfig {
@@ -70,5 +75,23 @@ export function resolveAgentSettings(agents: AgentsConfig | undefined, agentId: 
     workspace,
     thinkingDefault: typeof defaults.thinkingDefault === "string" ? defaults.thinkingDefault : "off",
     contextPruning: defaults.contextPruning,
+    tools: (own.tools ?? defaults.tools) as ToolPolicy | undefined,
+    subagents: subagentSettings(defaults.subagents, own.subagents, agentId),
+  };
+}
+
+function subagentSettings(defaults: unknown, own: unknown, agentId: string): AgentSettings["subagents"] {
+  const d = (defaults ?? {}) as Record<string, unknown>;
+  const o = (own ?? {}) as Record<string, unknown>;
+  const pick = (k: string) => (o[k] !== undefined ? o[k] : d[k]);
+  const clampInt = (v: unknown, lo: number, hi: number, fallback: number) => (typeof v === "number" && Number.isInteger(v) ? Math.min(hi, Math.max(lo, v)) : fallback);
+  const allow = pick("allowAgents");
+  return {
+    maxSpawnDepth: clampInt(pick("maxSpawnDepth"), 1, 5, 1),
+    maxChildrenPerAgent: clampInt(pick("maxChildrenPerAgent"), 1, 100, 5),
+    runTimeoutSeconds: clampInt(pick("runTimeoutSeconds"), 0, 86_400, 0),
+    model: typeof pick("model") === "string" ? (pick("model") as string) : undefined,
+    // By default an agent may only spawn sub-agents of itself.
+    allowAgents: Array.isArray(allow) ? allow.filter((x): x is string => typeof x === "string").map((x) => x.toLowerCase()) : [agentId],
   };
 }

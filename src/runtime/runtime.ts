@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { parseEnvelope } from "../keys/envelope-schema.ts";
 import type { InboundEnvelope } from "../keys/envelope.ts";
 import type { PincerConfig } from "../config/schema.ts";
-import type { SessionManager, InboundResult } from "../session/manager.ts";
+import type { SessionManager, InboundOptions, InboundResult } from "../session/manager.ts";
 import type { SessionEntry } from "../store/entry.ts";
 import { resolveSendPolicy, type SendPolicyConfig } from "../policy/send-policy.ts";
 import type { ModelProvider } from "../providers/types.ts";
@@ -21,7 +21,7 @@ import { previewOf, SessionQueue, type QueueItem, type QueueOutcome } from "./se
 import { ToolRegistry } from "./tools.ts";
 import { TurnRunner, type ResolvedModel } from "./turn-runner.ts";
 
-export type Surface = "http" | "ws" | "webchat" | "webhook" | "cron" | "openai" | "cli";
+export type Surface = "http" | "ws" | "webchat" | "webhook" | "cron" | "openai" | "cli" | "internal";
 
 export interface ChatEvent {
   runId: string;
@@ -67,6 +67,17 @@ export interface SubmitOptions {
   runId?: string;
   /** Records into this session instead of routing (hooks, cron, WebChat, an authorised explicit key). */
   target?: { agentId: string; sessionKey: string };
+  /** False for internal traffic: the session's last route is kept (see InboundOptions.touchRoute). */
+  touchRoute?: boolean;
+  provenance?: InboundOptions["provenance"];
+}
+
+/** A reply meant for a session's channel outside a request/response exchange (announces). */
+export interface OutboundMessage {
+  agentId: string;
+  sessionKey: string;
+  route: { channel?: string; to?: string; accountId?: string; threadId?: string };
+  text: string;
 }
 
 export interface RuntimeObserver {
@@ -98,10 +109,13 @@ export class AgentRuntime {
   private readonly runner: TurnRunner;
   private readonly queues = new Map<string, SessionQueue>();
   private readonly listeners = new Set<(ev: ChatEvent) => void>();
+  private readonly outboundListeners = new Set<(msg: OutboundMessage) => void>();
   private readonly settingsCache = new Map<string, AgentSettings>();
   private readonly resolveRef: RuntimeOptions["resolveModelRef"];
   readonly now: () => number;
   private inFlight = 0;
+  /** Set once shutdown begins: background work (announces) leaves its durable state for the next start. */
+  shuttingDown = false;
   private drainWaiters: Array<() => void> = [];
 
   constructor(options: RuntimeOptions) {
@@ -159,6 +173,28 @@ export class AgentRuntime {
     return () => this.listeners.delete(listener);
   }
 
+  /** Bridges subscribe here to deliver announces to a session's channel. */
+  onOutbound(listener: (msg: OutboundMessage) => void): () => void {
+    this.outboundListeners.add(listener);
+    return () => this.outboundListeners.delete(listener);
+  }
+
+  /** Sends text to a session's last route, unless its send policy denies delivery. */
+  async deliverToRoute(agentId: string, sessionKey: string, text: string): Promise<boolean> {
+    const entry = await this.manager.get(agentId, sessionKey);
+    if (!entry || this.sendDecision(entry, sessionKey) === "deny") return false;
+    const route = { ...entry.deliveryContext, channel: entry.deliveryContext?.channel ?? entry.lastChannel, to: entry.deliveryContext?.to ?? entry.lastTo };
+    if (!route.channel) return false;
+    for (const l of this.outboundListeners) {
+      try {
+        l({ agentId, sessionKey, route, text });
+      } catch {
+        // A failing bridge must not break the runtime.
+      }
+    }
+    return true;
+  }
+
   private emit(ev: ChatEvent): void {
     for (const l of this.listeners) {
       try {
@@ -204,6 +240,8 @@ export class AgentRuntime {
       interactive: options.interactive ?? true,
       commandAuthorized: authorized,
       target: options.target,
+      touchRoute: options.touchRoute,
+      provenance: options.provenance,
       onRecorded: (result) => {
         done = this.afterRecorded(envelope, result, runId, options);
       },
@@ -348,6 +386,25 @@ export class AgentRuntime {
     }
   }
 
+  /**
+   * Runs a turn on messages already in the transcript (nothing new recorded): used after a restart
+   * for announces that were recorded but not yet answered, and for interrupted sub-agent runs.
+   */
+  resume(agentId: string, sessionKey: string): Promise<TurnOutcome> {
+    return new Promise((resolve) => {
+      const runId = randomUUID();
+      void this.manager.get(agentId, sessionKey).then((entry) => {
+        const base = { runId, agentId, sessionKey, sessionId: entry?.sessionId ?? "" };
+        if (!entry) {
+          resolve({ ...base, status: "error", reply: null, delivered: false, error: "no such session" });
+          return;
+        }
+        const settings = resolveQueueSettings(this.config.messages?.queue as QueueConfig | undefined, entry, entry.lastChannel);
+        this.enqueue(agentId, sessionKey, { runId, entryId: null, preview: "(resume)", settings, resolve: (o) => resolve({ ...base, ...o, runId }) }, { channel: entry.lastChannel, chatType: entry.chatType });
+      });
+    });
+  }
+
   /** Aborts the active run and clears queued messages (`/stop`, `chat.abort`, resets). */
   abort(agentId: string, sessionKey: string, reason = "aborted"): { aborted: boolean; runIds: string[]; cleared: number } {
     const q = this.queues.get(`${agentId}\u0000${sessionKey}`);
@@ -446,6 +503,7 @@ export class AgentRuntime {
 
   /** Resolves when no run is in flight (graceful shutdown); aborts what is still running at the deadline. */
   async drain(timeoutMs: number): Promise<void> {
+    this.shuttingDown = true;
     if (this.inFlight === 0 && this.queueDepthTotal() === 0) return;
     const drained = new Promise<void>((r) => this.drainWaiters.push(r));
     const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref());

@@ -14,9 +14,31 @@ export interface ToolContext {
   timeZone: string | undefined;
 }
 
+export interface ToolOutput {
+  text: string;
+  /** Ends the turn after this round (sessions_yield): no further model call. */
+  endTurn?: boolean;
+}
+
 export interface AgentTool {
   spec: ToolSpec;
-  run(args: unknown, ctx: ToolContext): Promise<string>;
+  run(args: unknown, ctx: ToolContext): Promise<string | ToolOutput>;
+}
+
+/** `agents.list[].tools` / `agents.defaults.tools`: which tools an agent is offered (globs, deny wins). */
+export interface ToolPolicy {
+  allow?: string[];
+  deny?: string[];
+}
+
+function globMatch(pattern: string, name: string): boolean {
+  const re = new RegExp(`^${pattern.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
+  return re.test(name.toLowerCase());
+}
+
+export function toolAllowed(policy: ToolPolicy | undefined, name: string): boolean {
+  if (policy?.deny?.some((p) => globMatch(p, name))) return false;
+  return !policy?.allow || policy.allow.length === 0 || policy.allow.some((p) => globMatch(p, name));
 }
 
 /** `YYYY-MM-DD` in the given zone (the memory file's name). */
@@ -53,17 +75,19 @@ export class ToolRegistry {
     this.tools.set(tool.spec.name, tool);
   }
 
-  specs(): ToolSpec[] {
-    return [...this.tools.values()].map((t) => t.spec);
+  specs(policy?: ToolPolicy): ToolSpec[] {
+    return [...this.tools.values()].filter((t) => toolAllowed(policy, t.spec.name)).map((t) => t.spec);
   }
 
-  async run(name: string, args: unknown, ctx: ToolContext): Promise<{ text: string; isError: boolean }> {
+  /** Runs a tool; any failure (bad arguments included) becomes an error result the model can read. */
+  async run(name: string, args: unknown, ctx: ToolContext, policy?: ToolPolicy): Promise<{ text: string; isError: boolean; endTurn: boolean }> {
     const tool = this.tools.get(name);
-    if (!tool) return { text: `unknown tool: ${name}`, isError: true };
+    if (!tool || !toolAllowed(policy, name)) return { text: `unknown tool: ${name}`, isError: true, endTurn: false };
     try {
-      return { text: await tool.run(args, ctx), isError: false };
+      const out = await tool.run(args, ctx);
+      return typeof out === "string" ? { text: out, isError: false, endTurn: false } : { text: out.text, isError: false, endTurn: out.endTurn === true };
     } catch (err) {
-      return { text: err instanceof Error ? err.message : String(err), isError: true };
+      return { text: err instanceof Error ? err.message : String(err), isError: true, endTurn: false };
     }
   }
 }

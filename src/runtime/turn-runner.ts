@@ -144,7 +144,7 @@ export class TurnRunner {
   ): Promise<RunResult> {
     const { manager } = this.deps;
     let final: AssistantMessage | null = null;
-    const toolSpecs: ToolSpec[] = this.deps.tools.specs();
+    const toolSpecs: ToolSpec[] = this.deps.tools.specs(settings.tools);
     for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
       if (!(round === 0 && firstLines)) req.onRound?.(round);
       const lines = round === 0 && firstLines ? firstLines : (await manager.transcriptLines(req.agentId, req.sessionId, req.sessionKey)).lines;
@@ -206,13 +206,17 @@ export class TurnRunner {
       }
 
       const results: NewEntry[] = [];
+      let endTurn = false;
       for (const call of calls) {
-        const out = await this.deps.tools.run(call.name, call.arguments, { agentId: req.agentId, sessionKey: req.sessionKey, workspace: settings.workspace, now: this.deps.now(), timeZone: this.deps.timeZone });
+        const out = await this.deps.tools.run(call.name, call.arguments, { agentId: req.agentId, sessionKey: req.sessionKey, workspace: settings.workspace, now: this.deps.now(), timeZone: this.deps.timeZone }, settings.tools);
         const result: ToolResultMessage = { role: "toolResult", toolCallId: call.id, toolName: call.name, content: [{ type: "text", text: out.text }], isError: out.isError, timestamp: this.deps.now() };
         results.push({ type: "message", message: result });
+        endTurn ||= out.endTurn;
       }
-      const written = await manager.appendToSession(req.agentId, req.sessionKey, req.sessionId, [{ type: "message", message }, ...results]);
+      const written = await manager.appendToSession(req.agentId, req.sessionKey, req.sessionId, [{ type: "message", message }, ...results], (cur, now) => ({ ...cur, updatedAt: now }));
       if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
+      // sessions_yield: the turn ends here; what the agent waits for arrives as the next message.
+      if (endTurn) return { status: "ok", reply: null, silent: true, usage: message.usage, model, provider: provider.name };
     }
     return { status: "error", reply: null, silent: true, errorMessage: `stopped after ${MAX_TOOL_ROUNDS} tool rounds`, usage: final?.usage };
   }

@@ -15,7 +15,7 @@ import { resolveResetPolicy } from "../lifecycle/policy.ts";
 import { buildResetEntry, detectResetTrigger } from "../lifecycle/reset.ts";
 import type { SessionEntry } from "../store/entry.ts";
 import type { ListFilter, ListOptions, ListPage, SessionStore, TranscriptLine } from "../store/types.ts";
-import { emptyUsage, type AssistantMessage, type NewEntry, type TranscriptEntry, type Usage } from "../transcript/entries.ts";
+import { emptyUsage, type AssistantMessage, type NewEntry, type TranscriptEntry, type Usage, type UserMessage } from "../transcript/entries.ts";
 import { historyFromLines, type HistoryItem } from "../transcript/history.ts";
 import { TranscriptWriter } from "../transcript/writer.ts";
 import { KeyedLane } from "./keyed-lane.ts";
@@ -102,6 +102,14 @@ export interface InboundOptions {
   onRecorded?: (result: InboundResult) => void;
   /** Records into this session instead of routing the envelope (hooks, cron, WebChat, explicit keys). */
   target?: { agentId: string; sessionKey: string };
+  /**
+   * False for internal traffic (agent-to-agent messages, sub-agent announces, WebChat): the
+   * session's chat type, origin and last route are left as they are, so replies meant for the
+   * session's real channel still find it.
+   */
+  touchRoute?: boolean;
+  /** Where the message came from when it is not an external user (stored on the message). */
+  provenance?: UserMessage["provenance"];
 }
 
 export class SessionManager {
@@ -201,6 +209,10 @@ export class SessionManager {
         if (interactive) next.lastInteractionAt = now;
         // A legacy (OpenClaw) row learns when its session began from the transcript header.
         next.sessionStartedAt ??= Math.min(legacyStart ?? next.updatedAt, now);
+        if (options.touchRoute === false) {
+          next.sessionFile = this.sessionFileFor(store, next.sessionId);
+          return next;
+        }
         next.chatType = envelope.chatType;
         if (envelope.chatType !== "direct") {
           next.channel = route.channel;
@@ -240,7 +252,7 @@ export class SessionManager {
           [
             {
               type: "message",
-              message: { role: "user", content: body, timestamp: envelope.timestamp ?? now },
+              message: { role: "user", content: body, timestamp: envelope.timestamp ?? now, ...(options.provenance ? { provenance: options.provenance } : {}) },
               pincer: {
                 ...(envelope.messageId ? { messageId: envelope.messageId } : {}),
                 channel: route.channel,
