@@ -40,6 +40,8 @@ describe("queue modes while a run is active", () => {
     // The first run did not see the queued messages; the follow-up saw all three.
     expect(userTexts(provider.requests[0]!)).toEqual(["first"]);
     expect(userTexts(provider.requests[1]!)).toEqual(["first", "second", "third"]);
+    // The first run's reply sits right after the message it answered, though it was written after the others.
+    expect(provider.requests[1]!.messages.map((m) => m.role)).toEqual(["user", "assistant", "user", "user"]);
     expect(a.json.reply).toBe("re: first");
     expect(b!.json.reply).toBe("re: third");
     expect(c!.json.reply).toBe("re: third");

@@ -43,13 +43,34 @@ export function buildContext(lines: readonly TranscriptLine[], exclude: Readonly
     messages.push({ role: "user", content: COMPACTION_SUMMARY_PREFIX + summary, timestamp: 0 });
     entryIds.push(null);
   }
+  // Where the next output anchored to an entry goes: right after the entry and what is already anchored to it.
+  const anchorEnd = new Map<string, number>();
   for (let i = start; i < lines.length; i++) {
     const line = lines[i]!;
     if (!isMessageLine(line) || exclude.has(line.id)) continue;
-    messages.push(line.message);
-    entryIds.push(line.id);
+    const after = (line.pincer as { after?: unknown } | undefined)?.after;
+    let at = messages.length;
+    if (typeof after === "string") {
+      const anchored = anchorEnd.get(after) ?? entryIds.lastIndexOf(after) + 1;
+      if (anchored > 0) at = anchored;
+    }
+    if (at === messages.length) {
+      messages.push(line.message);
+      entryIds.push(line.id);
+    } else {
+      messages.splice(at, 0, line.message);
+      entryIds.splice(at, 0, line.id);
+      for (const [k, v] of anchorEnd) if (v >= at) anchorEnd.set(k, v + 1);
+    }
+    if (typeof after === "string") anchorEnd.set(after, at + 1);
   }
   return { messages, entryIds, summary, compactionEntryId };
+}
+
+/** The last transcript entry in a context: a run's output is anchored to it (see MessageOrigin.after). */
+export function contextAnchor(ctx: BuiltContext): string | undefined {
+  for (let i = ctx.entryIds.length - 1; i >= 0; i--) if (ctx.entryIds[i]) return ctx.entryIds[i]!;
+  return undefined;
 }
 
 /** Rough token estimate (4 characters per token), the same rule as OpenClaw's estimators. */

@@ -40,6 +40,8 @@ export interface ChatEvent {
 
 export interface TurnOutcome {
   runId: string;
+  /** The run that answered (several submissions share one run in collect mode). */
+  batchRunId?: string;
   agentId: string;
   sessionKey: string;
   sessionId: string;
@@ -235,7 +237,7 @@ export class AgentRuntime {
       }
     }
 
-    let done!: Promise<TurnOutcome>;
+    let done: Promise<TurnOutcome> | undefined;
     const recorded = await this.manager.recordInbound(envelope, {
       interactive: options.interactive ?? true,
       commandAuthorized: authorized,
@@ -247,6 +249,8 @@ export class AgentRuntime {
       },
     });
     if (recorded.isNewSession && recorded.resetReason) this.observer.reset?.(recorded.resetReason);
+    // A duplicate returns before the lane callback runs: answer it here.
+    done ??= this.afterRecorded(envelope, recorded, runId, options);
     return { runId, agentId: recorded.agentId, sessionKey: recorded.sessionKey, sessionId: recorded.sessionId, done };
   }
 
@@ -376,7 +380,7 @@ export class AgentRuntime {
     const requeue = active.batch.filter((b) => b.injectedAtRound !== undefined && b.injectedAtRound >= active.round && result.status === "ok");
     for (const b of active.batch) {
       if (requeue.includes(b)) continue;
-      b.resolve({ runId: b.runId, status, reply: delivered ? result.reply : null, delivered, ...(result.errorMessage ? { error: result.errorMessage } : {}) });
+      b.resolve({ runId: b.runId, batchRunId: active.runId, status, reply: delivered ? result.reply : null, delivered, ...(result.errorMessage ? { error: result.errorMessage } : {}) });
     }
     for (const b of requeue) {
       b.injectedAtRound = undefined;

@@ -7,6 +7,8 @@ import type { QueueSettings } from "./queue-settings.ts";
 
 export interface QueueOutcome {
   runId: string;
+  /** The run that answered (several submissions share one run in collect mode). */
+  batchRunId?: string;
   status: "ok" | "silent" | "error" | "aborted" | "dropped";
   reply: string | null;
   delivered: boolean;

@@ -12,6 +12,8 @@ export interface ToolContext {
   workspace: string;
   now: number;
   timeZone: string | undefined;
+  /** Aborted when the turn is stopped; long-running tools should give up. */
+  signal?: AbortSignal;
 }
 
 export interface ToolOutput {

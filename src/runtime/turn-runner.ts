@@ -12,7 +12,7 @@ import type { AgentMessage, AssistantMessage, NewEntry, ToolResultMessage } from
 import { applyCacheTtlPruning, lastCacheTouchFromEntries } from "../context/prune.ts";
 import { isCacheTtlEligible, resolvePruneSettings, type PruneSettings } from "../context/prune-settings.ts";
 import type { AgentSettings } from "./agent-settings.ts";
-import { buildContext, estimateTokens, messageText } from "./context-build.ts";
+import { buildContext, contextAnchor, estimateTokens, messageText } from "./context-build.ts";
 import { compactSession, type CompactionOutcome } from "./compaction.ts";
 import { localDate, type ToolRegistry } from "./tools.ts";
 
@@ -148,7 +148,10 @@ export class TurnRunner {
     for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
       if (!(round === 0 && firstLines)) req.onRound?.(round);
       const lines = round === 0 && firstLines ? firstLines : (await manager.transcriptLines(req.agentId, req.sessionId, req.sessionKey)).lines;
-      let messages: AgentMessage[] = buildContext(lines, req.exclude).messages;
+      const built = buildContext(lines, req.exclude);
+      let messages: AgentMessage[] = built.messages;
+      const anchor = contextAnchor(built);
+      const tag = anchor ? { pincer: { after: anchor } } : {};
       if (req.note) messages = [...messages, { role: "user", content: req.note, timestamp: this.deps.now() }];
       if (!this.cacheTouch.has(req.sessionId)) {
         const seeded = lastCacheTouchFromEntries(lines);
@@ -184,7 +187,7 @@ export class TurnRunner {
       const touchEntry: NewEntry[] = pruneSettings.mode === "cache-ttl" && isCacheTtlEligible(provider.name, model) ? [{ type: "custom", customType: "openclaw.cache-ttl", data: { timestamp: this.deps.now(), provider: provider.name, modelId: model } }] : [];
       if (calls.length === 0 || message.stopReason !== "toolUse") {
         const usage = message.usage;
-        const written = await manager.appendToSession(req.agentId, req.sessionKey, req.sessionId, [{ type: "message", message }, ...touchEntry], (cur, now) => ({
+        const written = await manager.appendToSession(req.agentId, req.sessionKey, req.sessionId, [{ type: "message", message, ...tag }, ...touchEntry], (cur, now) => ({
           ...cur,
           updatedAt: now,
           model,
@@ -208,12 +211,12 @@ export class TurnRunner {
       const results: NewEntry[] = [];
       let endTurn = false;
       for (const call of calls) {
-        const out = await this.deps.tools.run(call.name, call.arguments, { agentId: req.agentId, sessionKey: req.sessionKey, workspace: settings.workspace, now: this.deps.now(), timeZone: this.deps.timeZone }, settings.tools);
+        const out = await this.deps.tools.run(call.name, call.arguments, { agentId: req.agentId, sessionKey: req.sessionKey, workspace: settings.workspace, now: this.deps.now(), timeZone: this.deps.timeZone, signal: req.signal }, settings.tools);
         const result: ToolResultMessage = { role: "toolResult", toolCallId: call.id, toolName: call.name, content: [{ type: "text", text: out.text }], isError: out.isError, timestamp: this.deps.now() };
-        results.push({ type: "message", message: result });
+        results.push({ type: "message", message: result, ...tag });
         endTurn ||= out.endTurn;
       }
-      const written = await manager.appendToSession(req.agentId, req.sessionKey, req.sessionId, [{ type: "message", message }, ...results], (cur, now) => ({ ...cur, updatedAt: now }));
+      const written = await manager.appendToSession(req.agentId, req.sessionKey, req.sessionId, [{ type: "message", message, ...tag }, ...results], (cur, now) => ({ ...cur, updatedAt: now }));
       if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
       // sessions_yield: the turn ends here; what the agent waits for arrives as the next message.
       if (endTurn) return { status: "ok", reply: null, silent: true, usage: message.usage, model, provider: provider.name };

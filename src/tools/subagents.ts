@@ -28,6 +28,8 @@ export class SpawnError extends Error {}
 export class SubagentManager {
   private readonly rt: AgentRuntime;
   private readonly agentIds: () => string[];
+  /** Runs whose answer was already sent to the parent's channel (one run may answer several announces). */
+  private readonly deliveredRuns = new Set<string>();
 
   constructor(rt: AgentRuntime, agentIds: () => string[]) {
     this.rt = rt;
@@ -128,7 +130,12 @@ export class SubagentManager {
     const outcome = first.status === "duplicate" ? await this.rt.resume(parentAgent, parentKey) : first;
     if (this.rt.shuttingDown && outcome.status === "aborted") return;
     // The parent's answer to the announce goes to the parent's channel (the user who asked).
-    if (outcome.reply && !outcome.reply.trim().startsWith("ANNOUNCE_SKIP")) await this.rt.deliverToRoute(parentAgent, parentKey, outcome.reply);
+    const run = outcome.batchRunId ?? outcome.runId;
+    if (outcome.reply && !outcome.reply.trim().startsWith("ANNOUNCE_SKIP") && !this.deliveredRuns.has(run)) {
+      this.deliveredRuns.add(run);
+      if (this.deliveredRuns.size > 10_000) this.deliveredRuns.delete(this.deliveredRuns.values().next().value as string);
+      await this.rt.deliverToRoute(parentAgent, parentKey, outcome.reply);
+    }
     await this.rt.manager.patchSession(childAgent, childKey, (cur, now) => (cur ? { ...cur, subagentState: "announced" satisfies SubagentState, updatedAt: now } : undefined));
     if (child.subagentCleanup === "delete") await this.rt.delete(childAgent, childKey);
   }

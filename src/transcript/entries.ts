@@ -54,6 +54,12 @@ export type AgentMessage = UserMessage | AssistantMessage | ToolResultMessage;
 
 /** Where a message came from, kept beside the message (ignored by pi, used for dedupe and audits). */
 export interface MessageOrigin {
+  /**
+   * On a run's output (assistant and tool results): the last entry the run answered. Messages
+   * recorded while the run was working sit before its output in the file; context building puts
+   * the output right after this entry, so the model sees question → answer → the later messages.
+   */
+  after?: string;
   messageId?: string;
   channel?: string;
   senderId?: string;

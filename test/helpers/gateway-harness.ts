@@ -12,8 +12,9 @@ import type { ToolRegistry } from "../../src/runtime/tools.ts";
 
 export const TOKEN = "test-operator-token-0123456789";
 
-export async function startTestGateway(config: PincerConfig = {}, extra: { provider?: ModelProvider; tools?: ToolRegistry } = {}): Promise<RunningGateway & { home: string; cleanup(): Promise<void> }> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-gw-test-"));
+export async function startTestGateway(config: PincerConfig = {}, extra: { provider?: ModelProvider; tools?: ToolRegistry; home?: string } = {}): Promise<RunningGateway & { home: string; cleanup(): Promise<void> }> {
+  // An explicit home is the caller's (a restart test reuses it); cleanup then leaves it in place.
+  const home = extra.home ?? fs.mkdtempSync(path.join(os.tmpdir(), "pincer-gw-test-"));
   const gw = await startGateway({
     config: { ...config, gateway: { auth: { token: TOKEN }, ...(config.gateway ?? {}) } },
     home,
@@ -27,7 +28,7 @@ export async function startTestGateway(config: PincerConfig = {}, extra: { provi
     home,
     async cleanup() {
       await gw.stop(2000);
-      fs.rmSync(home, { recursive: true, force: true });
+      if (!extra.home) fs.rmSync(home, { recursive: true, force: true });
     },
   });
 }
