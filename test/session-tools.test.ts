@@ -282,3 +282,46 @@ describe("visibility and bad input (tools called directly)", () => {
     expect(h).toMatchObject({ contentRedacted: true, contentTruncated: true });
   }, 60_000);
 });
+
+describe("agents, limits and silence", () => {
+  it("each agent has its own store, workspace, model and tool set", async () => {
+    const { gw, model } = await setup(() => ({ text: "ok" }), {
+      agents: { list: [{ id: "main", default: true }, { id: "ops", tools: { deny: ["sessions_*"] } }] },
+      bindings: [{ agentId: "ops", match: { channel: "slack" } }],
+    });
+    await post(`${gw.url}/v1/inbound`, dm("hi", "slack"));
+    const opsTools = (model.requests.at(-1)!.tools as Array<{ name: string }>).map((t) => t.name);
+    expect(opsTools).toContain("memory_append");
+    expect(opsTools.some((n) => n.startsWith("sessions_"))).toBe(false);
+    await post(`${gw.url}/v1/inbound`, dm("hi"));
+    const mainTools = (model.requests.at(-1)!.tools as Array<{ name: string }>).map((t) => t.name);
+    expect(mainTools).toEqual(expect.arrayContaining(["sessions_list", "sessions_send", "sessions_spawn", "sessions_history", "session_status", "sessions_yield"]));
+    expect(fs.existsSync(path.join(gw.home, "agents", "ops", "sessions"))).toBe(true);
+    expect(await gw.runtime.manager.get("ops", "agent:ops:main")).toBeDefined();
+    expect(await gw.runtime.manager.get("main", "agent:ops:main")).toBeUndefined();
+    expect(gw.runtime.settingsFor("ops").workspace).toBe(path.join(gw.home, "agents", "ops", "workspace"));
+  }, 60_000);
+
+  it("maxChildrenPerAgent holds (counted from the store), and ANNOUNCE_SKIP stays silent", async () => {
+    const tools = new ToolRegistry();
+    const { gw, outbound } = await setup((body) => {
+      const t = lastTurn(body);
+      if (t.text.startsWith("[Subagent Task]")) return { text: "done" };
+      if (t.text.startsWith("[Sub-agent finished]")) return { text: "ANNOUNCE_SKIP" };
+      return { text: "ok" };
+    }, { agents: { defaults: { subagents: { maxChildrenPerAgent: 2 } } } }, { tools });
+    await post(`${gw.url}/v1/inbound`, dm("hello"));
+    for (const id of ["r1", "r2"]) {
+      await gw.runtime.manager.patchSession("main", `agent:main:subagent:${id}`, (cur, now) => ({ sessionId: crypto.randomUUID(), updatedAt: now, spawnedBy: "agent:main:main", spawnDepth: 1, subagentState: "running" }));
+    }
+    const refused = await tools.run("sessions_spawn", { task: "one more" }, ctxFor("agent:main:main"));
+    expect(refused).toMatchObject({ isError: true, text: expect.stringContaining("maxChildrenPerAgent=2") });
+    await gw.runtime.manager.patchSession("main", "agent:main:subagent:r1", (cur) => ({ ...cur!, subagentState: "announced" }));
+    const ok = await tools.run("sessions_spawn", { task: "one more", cleanup: "delete" }, ctxFor("agent:main:main"));
+    expect(ok.isError).toBe(false);
+    const child = (JSON.parse(ok.text) as { childSessionKey: string }).childSessionKey;
+    // cleanup: delete removes the child once its announce was answered; the parent said ANNOUNCE_SKIP, so nothing went out.
+    await until(async () => (await gw.runtime.manager.get("main", child)) === undefined, 20_000);
+    expect(outbound).toEqual([]);
+  }, 60_000);
+});
