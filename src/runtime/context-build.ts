@@ -43,16 +43,22 @@ export function buildContext(lines: readonly TranscriptLine[], exclude: Readonly
     messages.push({ role: "user", content: COMPACTION_SUMMARY_PREFIX + summary, timestamp: 0 });
     entryIds.push(null);
   }
-  // Where the next output anchored to an entry goes: right after the entry and what is already anchored to it.
-  const anchorEnd = new Map<string, number>();
+  // Runs of a session are sequential, so only the newest anchor is ever extended: remember where it ends.
+  let anchorId: string | null = null;
+  let anchorEnd = -1;
   for (let i = start; i < lines.length; i++) {
     const line = lines[i]!;
     if (!isMessageLine(line) || exclude.has(line.id)) continue;
     const after = (line.pincer as { after?: unknown } | undefined)?.after;
     let at = messages.length;
     if (typeof after === "string") {
-      const anchored = anchorEnd.get(after) ?? entryIds.lastIndexOf(after) + 1;
-      if (anchored > 0) at = anchored;
+      if (after === anchorId) at = anchorEnd;
+      else {
+        const found = entryIds.lastIndexOf(after);
+        if (found >= 0) at = found + 1;
+      }
+      anchorId = after;
+      anchorEnd = at + 1;
     }
     if (at === messages.length) {
       messages.push(line.message);
@@ -60,9 +66,7 @@ export function buildContext(lines: readonly TranscriptLine[], exclude: Readonly
     } else {
       messages.splice(at, 0, line.message);
       entryIds.splice(at, 0, line.id);
-      for (const [k, v] of anchorEnd) if (v >= at) anchorEnd.set(k, v + 1);
     }
-    if (typeof after === "string") anchorEnd.set(after, at + 1);
   }
   return { messages, entryIds, summary, compactionEntryId };
 }

@@ -8,7 +8,22 @@ import { assertValidSessionId } from "../../keys/ids.ts";
 import type { ReadIssue, TranscriptLine, TranscriptRead } from "../types.ts";
 import { archiveTimestamp, FILE_MODE, writeAllSync } from "./secure-fs.ts";
 
-const MAX_OPEN_FILES = 256;
+/**
+ * How many transcript files stay open for appending. A quarter of the process's file limit (read
+ * once from /proc on Linux; 256 where it cannot be read), so sockets always have room: with the
+ * usual 1024 that is 256, on a server configured for more it keeps thousands of sessions warm.
+ */
+const MAX_OPEN_FILES = openFileBudget();
+
+function openFileBudget(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(fs.readFileSync("/proc/self/limits", "utf8"));
+    if (m) return Math.max(64, Math.min(4096, Math.floor(Number(m[1]) / 4)));
+  } catch {
+    // Not Linux: keep the conservative default.
+  }
+  return 256;
+}
 
 export class TranscriptFiles {
   /** Open append handles, least recently used first (Map keeps insertion order). */
