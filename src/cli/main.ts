@@ -13,6 +13,7 @@ const commands = {
   status: () => import("./commands/status.ts"),
   gateway: () => import("./commands/gateway.ts"),
   chat: () => import("./commands/chat.ts"),
+  audit: () => import("./commands/security-audit.ts"),
 };
 
 const VERSION = "0.1.0";
@@ -108,6 +109,15 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .option("--port <port>", "port (default 18789; 0 picks a free one)")
     .option("--host <host>", "interface (beyond loopback requires gateway.auth.token)")
     .action(async (opts) => run(async () => (await commands.gateway()).gateway(context(), opts))());
+
+  program
+    .command("security")
+    .description("security checks")
+    .command("audit")
+    .description("check the config and state for ways one user's context could reach another's (exit 2 on a critical finding)")
+    .option("--json", "print JSON")
+    .option("--fix", "repair what is safe to repair (file permissions)")
+    .action(async (opts) => run(async () => (await commands.audit()).securityAudit(io, program.opts<{ config?: string }>().config, opts))());
 
   program
     .command("chat")
