@@ -4,6 +4,7 @@
  * WebSocket RPC, the WebChat page, /healthz and /metrics.
  */
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "pino";
@@ -20,6 +21,9 @@ import { callMethod, RpcError } from "./ws-methods.ts";
 import { serveWebAsset } from "./webchat.ts";
 
 export interface GatewayServerOptions {
+  /** Where browser logins are kept (null: memory only). */
+  webSessionFile: string | null;
+  now?: () => number;
   runtime: AgentRuntime;
   settings: GatewaySettings;
   metrics: GatewayMetrics;
@@ -31,7 +35,7 @@ export interface GatewayServerOptions {
 const MAX_WS_FRAME = 1024 * 1024;
 
 export class GatewayServer {
-  readonly server: http.Server;
+  readonly server: http.Server | https.Server;
   private readonly wss: WebSocketServer;
   private readonly opts: GatewayServerOptions;
   private readonly auth: Authenticator;
@@ -43,9 +47,13 @@ export class GatewayServer {
   constructor(opts: GatewayServerOptions) {
     this.opts = opts;
     this.auth = new Authenticator(opts.settings.token, opts.settings.clients);
-    this.webSessions = new WebSessions({ idleMs: opts.settings.webSession.idleMs, absoluteMs: opts.settings.webSession.absoluteMs });
-    this.server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => void this.handle(req, res));
+    this.webSessions = new WebSessions({ idleMs: opts.settings.webSession.idleMs, absoluteMs: opts.settings.webSession.absoluteMs, now: opts.now, file: opts.webSessionFile ?? undefined });
+    const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: opts.settings.timeouts.headersMs, requestTimeout: opts.settings.timeouts.requestMs };
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    this.server = opts.settings.tls ? https.createServer({ ...serverOptions, cert: opts.settings.tls.cert, key: opts.settings.tls.key }, handler) : http.createServer(serverOptions, handler);
     this.server.keepAliveTimeout = 30_000;
+    // Node checks the header/request deadlines on this interval; keep it below the shortest one.
+    (this.server as http.Server & { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.min(1000, opts.settings.timeouts.headersMs / 2);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME });
     this.server.on("upgrade", (req, socket, head) => {
       const url = new URL(req.url ?? "/", "http://localhost");
@@ -54,7 +62,7 @@ export class GatewayServer {
         return;
       }
       // Browsers send the login cookie; bridges a bearer token; others authenticate in the first frame.
-      let principal: Principal | null = this.webSessions.check(cookieSessionId(req)) ? { kind: "operator", id: "operator" } : null;
+      let principal: Principal | null = this.webSessions.check(cookieSessionId(req)) !== null ? { kind: "operator", id: "operator" } : null;
       if (!principal && req.headers.authorization) {
         principal = this.auth.principalFor(/^Bearer\s+(\S+)$/i.exec(req.headers.authorization)?.[1] ?? "");
         if (!principal) {
@@ -92,7 +100,7 @@ export class GatewayServer {
     });
     const addr = this.server.address() as AddressInfo;
     const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-    return { host: addr.address, port: addr.port, url: `http://${shown}:${addr.port}` };
+    return { host: addr.address, port: addr.port, url: `${this.opts.settings.tls ? "https" : "http"}://${shown}:${addr.port}` };
   }
 
   /** Stops accepting, lets in-flight turns finish (or aborts them at the deadline), closes sockets. */
@@ -110,6 +118,7 @@ export class GatewayServer {
     const url = new URL(req.url ?? "/", "http://localhost");
     const route = `${req.method} ${url.pathname.startsWith("/hooks/") ? "/hooks/:id" : url.pathname}`;
     res.on("finish", () => this.opts.metrics.httpRequests.inc({ route: routeLabel(route), status: String(res.statusCode) }));
+    if (this.opts.settings.tls) res.setHeader("strict-transport-security", "max-age=31536000; includeSubDomains");
     try {
       if (this.closing) throw new HttpError(503, "shutting_down", "the gateway is shutting down");
       await this.dispatch(req, res, url);
@@ -122,8 +131,20 @@ export class GatewayServer {
     }
   }
 
+  /**
+   * The caller. A bearer token wins; otherwise a WebChat login cookie, which on a state-changing
+   * request must come with the login's CSRF token (a cross-site form can send the cookie, not the token).
+   */
   private principal(req: http.IncomingMessage): Principal {
-    if (this.webSessions.check(cookieSessionId(req))) return { kind: "operator", id: "operator" };
+    if (req.headers.authorization || req.headers["x-pincer-token"]) return this.auth.require(req);
+    const login = this.webSessions.check(cookieSessionId(req));
+    if (login) {
+      const method = req.method ?? "GET";
+      if (method !== "GET" && method !== "HEAD" && !this.webSessions.csrfMatches(login.csrf, header(req, "x-csrf-token"))) {
+        throw new HttpError(403, "csrf_required", "missing or wrong x-csrf-token for this login");
+      }
+      return { kind: "operator", id: "operator" };
+    }
     return this.auth.require(req);
   }
 
@@ -167,21 +188,30 @@ export class GatewayServer {
       return;
     }
     if (path === "/auth/login" && method === "POST") {
+      const address = req.socket.remoteAddress ?? "unknown";
+      if (this.webSessions.limited(address)) throw new HttpError(429, "too_many_attempts", "too many failed logins from this address; wait a minute");
       const body = (await readJson(req, 4096)) as { token?: unknown } | null;
       const token = typeof body?.token === "string" ? body.token : null;
       const p = this.auth.principalFor(token);
-      if (!p || p.kind !== "operator") throw new HttpError(401, "unauthorized", "invalid token");
-      const id = this.webSessions.login(cookieSessionId(req));
-      sendJson(res, 200, { ok: true }, { "set-cookie": this.webSessions.cookieHeader(id, false) });
+      if (!p || p.kind !== "operator" || token === null) {
+        this.webSessions.recordFailure(address);
+        throw new HttpError(401, "unauthorized", "invalid token");
+      }
+      const login = this.webSessions.login(cookieSessionId(req));
+      sendJson(res, 200, { ok: true, csrfToken: login.csrf }, { "set-cookie": this.webSessions.cookieHeader(login.id, settings.tls !== null) });
       return;
     }
     if (path === "/auth/logout" && method === "POST") {
-      this.webSessions.logout(cookieSessionId(req));
-      sendJson(res, 200, { ok: true }, { "set-cookie": this.webSessions.clearCookieHeader(false) });
+      const id = cookieSessionId(req);
+      const login = this.webSessions.check(id);
+      if (login && !this.webSessions.csrfMatches(login.csrf, header(req, "x-csrf-token"))) throw new HttpError(403, "csrf_required", "missing or wrong x-csrf-token for this login");
+      this.webSessions.logout(id);
+      sendJson(res, 200, { ok: true }, { "set-cookie": this.webSessions.clearCookieHeader(settings.tls !== null) });
       return;
     }
     if (path === "/auth/session" && method === "GET") {
-      sendJson(res, 200, { loggedIn: this.webSessions.check(cookieSessionId(req)) });
+      const login = this.webSessions.check(cookieSessionId(req));
+      sendJson(res, 200, login ? { loggedIn: true, csrfToken: login.csrf } : { loggedIn: false });
       return;
     }
     if (method === "GET" && (await serveWebAsset(path, res))) return;
@@ -252,6 +282,11 @@ export class GatewayServer {
       })();
     });
   }
+}
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === "string" ? v : undefined;
 }
 
 function routeLabel(route: string): string {

@@ -21,6 +21,8 @@ export interface GatewaySettings {
   clients: ClientToken[];
   maxBodyBytes: number;
   webSession: { idleMs: number; absoluteMs: number };
+  tls: { cert: Buffer; key: Buffer } | null;
+  timeouts: { headersMs: number; requestMs: number };
 }
 
 export class GatewaySettingsError extends Error {}
@@ -85,6 +87,20 @@ export function resolveGatewaySettings(config: PincerConfig, home: string, env: 
     tokenSource: g.auth?.token ? "config" : env.PINCER_GATEWAY_TOKEN ? "env" : "file",
     clients,
     maxBodyBytes: g.maxBodyBytes ?? 1024 * 1024,
-    webSession: { idleMs: (g.webSession?.idleMinutes ?? 60) * 60_000, absoluteMs: (g.webSession?.absoluteHours ?? 24) * 3_600_000 },
+    webSession: { idleMs: (g.webSession?.idleMinutes ?? 30) * 60_000, absoluteMs: (g.webSession?.absoluteHours ?? 12) * 3_600_000 },
+    tls: g.tls ? { cert: readPem(g.tls.cert, "gateway.tls.cert", home), key: readPem(g.tls.key, "gateway.tls.key", home) } : null,
+    timeouts: { headersMs: g.timeouts?.headersMs ?? 10_000, requestMs: g.timeouts?.requestMs ?? 30_000 },
   };
+}
+
+function readPem(file: string, key: string, home: string): Buffer {
+  const full = path.resolve(home, file);
+  try {
+    const pem = fs.readFileSync(full);
+    if (!pem.includes("-----BEGIN ")) throw new GatewaySettingsError(`${key}: ${full} is not a PEM file`);
+    return pem;
+  } catch (err) {
+    if (err instanceof GatewaySettingsError) throw err;
+    throw new GatewaySettingsError(`${key}: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
 }

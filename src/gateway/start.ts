@@ -6,7 +6,9 @@
  */
 import pino, { type Logger } from "pino";
 import type { PincerConfig } from "../config/schema.ts";
-import { resolveMaintenance } from "../config/resolve.ts";
+import * as path from "node:path";
+import { resolveMaintenance, resolveStoreOptions } from "../config/resolve.ts";
+import type { Clock } from "../lifecycle/clock.ts";
 import { createProviderRegistry } from "../providers/registry.ts";
 import { AgentRuntime } from "../runtime/runtime.ts";
 import { ToolRegistry } from "../runtime/tools.ts";
@@ -40,6 +42,8 @@ export interface StartGatewayOptions {
   resolveModelRef?: (ref: string | undefined) => { provider: ModelProvider; model: string; ref: string };
   /** The agent tools (default: the built-in registry). */
   tools?: ToolRegistry;
+  /** Time for browser-login expiry (tests inject a manual clock). */
+  clock?: Clock;
 }
 
 export interface RunningGateway {
@@ -119,7 +123,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     for (const a of (config.agents?.list ?? []) as Array<{ id: string }>) ids.add(a.id.toLowerCase());
     return [...ids];
   };
-  const server = new GatewayServer({ runtime, settings, metrics, logger, hooks, agentIds });
+  const webSessionFile = resolveStoreOptions(config).backend === "memory" ? null : path.join(home, "web-sessions.json");
+  const server = new GatewayServer({ runtime, settings, metrics, logger, hooks, agentIds, webSessionFile, now: options.clock ? () => options.clock!.now() : undefined });
   const cron = new CronScheduler(runtime, logger, config.cron as { jobs?: CronJobConfig[]; sessionRetention?: string | number } | undefined);
   const addr = await server.listen();
   cron.start();

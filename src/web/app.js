@@ -363,11 +363,15 @@ function onFrame(data) {
 // ---------------------------------------------------------------------------------------------
 // Auth
 
+/** The login's CSRF token (from /auth/login or /auth/session), sent as x-csrf-token. */
+let csrfToken = "";
+
 async function checkLoggedIn() {
   try {
     const res = await fetch("/auth/session", { credentials: "same-origin", cache: "no-store" });
     if (!res.ok) return false;
     const body = await res.json();
+    if (typeof body?.csrfToken === "string") csrfToken = body.csrfToken;
     return body?.loggedIn === true;
   } catch {
     // Gateway unreachable: keep the session and let the reconnect loop find it again.
@@ -399,6 +403,9 @@ async function onLogin(e) {
       else loginError(`Login failed: ${body?.error?.message ?? `HTTP ${res.status}`}`);
       return;
     }
+    const body = await res.json().catch(() => null);
+    // Sent back on state-changing requests: a cross-site page cannot read it, so it cannot forge them.
+    csrfToken = typeof body?.csrfToken === "string" ? body.csrfToken : "";
     el.token.value = "";
     el.token.setAttribute("aria-invalid", "false");
     showApp();
@@ -420,7 +427,7 @@ function loginError(text) {
 async function onLogout() {
   state.wantSocket = false;
   try {
-    await fetch("/auth/logout", { method: "POST", credentials: "same-origin" });
+    await fetch("/auth/logout", { method: "POST", credentials: "same-origin", headers: { "x-csrf-token": csrfToken } });
   } catch {
     // Gateway unreachable: show the login anyway; the server-side login expires on its own.
   }
@@ -916,7 +923,9 @@ void (async () => {
   let loggedIn = false;
   try {
     const res = await fetch("/auth/session", { credentials: "same-origin", cache: "no-store" });
-    loggedIn = res.ok && (await res.json())?.loggedIn === true;
+    const body = res.ok ? await res.json() : null;
+    loggedIn = body?.loggedIn === true;
+    if (typeof body?.csrfToken === "string") csrfToken = body.csrfToken;
   } catch {
     loggedIn = false;
   }
