@@ -40,7 +40,7 @@ export class WebSessions {
   private readonly opts: Required<Omit<WebSessionOptions, "file">> & { file?: string };
 
   constructor(options: WebSessionOptions) {
-    this.opts = { now: Date.now, maxFailuresPerMinute: 5, ...options };
+    this.opts = { ...options, now: options.now ?? Date.now, maxFailuresPerMinute: options.maxFailuresPerMinute ?? 5 };
     this.load();
   }
 
