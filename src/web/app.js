@@ -427,7 +427,9 @@ function loginError(text) {
 async function onLogout() {
   state.wantSocket = false;
   try {
-    await fetch("/auth/logout", { method: "POST", credentials: "same-origin", headers: { "x-csrf-token": csrfToken } });
+    const logout = () => fetch("/auth/logout", { method: "POST", credentials: "same-origin", headers: { "x-csrf-token": csrfToken } });
+    // A login made elsewhere in this browser changes the token: refresh it once and retry.
+    if ((await logout()).status === 403 && (await checkLoggedIn())) await logout();
   } catch {
     // Gateway unreachable: show the login anyway; the server-side login expires on its own.
   }
