@@ -78,10 +78,11 @@ export class GatewayMetrics {
   readonly queueDepth = new Counter("pincer_queue_depth", "Messages waiting in session queues.", "gauge");
   readonly leaseWaits = new Counter("pincer_store_lease_waits_total", "Times a store write waited for another writer's lease.", "counter");
   readonly storeSeconds = new Histogram("pincer_store_operation_seconds", "Session store operation latency, by operation.", LATENCY_BUCKETS);
+  readonly securityEvents = new Counter("pincer_security_events_total", "Security events (isolation guard refusals), by event.", "counter");
   readonly httpRequests = new Counter("pincer_http_requests_total", "HTTP requests, by route and status.", "counter");
 
   render(): string {
-    return [this.turns, this.turnSeconds, this.resets, this.compactions, this.prunedChars, this.memoryFlushes, this.queueDepth, this.leaseWaits, this.storeSeconds, this.httpRequests]
+    return [this.turns, this.turnSeconds, this.resets, this.compactions, this.prunedChars, this.memoryFlushes, this.queueDepth, this.leaseWaits, this.storeSeconds, this.securityEvents, this.httpRequests]
       .map((m) => m.render())
       .join("\n") + "\n";
   }

@@ -114,6 +114,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       },
       pruned: (chars) => metrics.prunedChars.inc({}, chars),
       memoryFlush: () => metrics.memoryFlushes.inc(),
+      security: (event) => {
+        metrics.securityEvents.inc({ event: String(event.event) });
+        logger.error({ security: event }, "security event: a prompt was refused");
+      },
     },
   });
   const subagents = registerSessionTools(tools, { rt: runtime, agentIds: () => agentIds() });

@@ -71,6 +71,27 @@ export function buildContext(lines: readonly TranscriptLine[], exclude: Readonly
   return { messages, entryIds, summary, compactionEntryId };
 }
 
+/**
+ * The isolation guard (issue 6): entries of a context that do not belong to the session being
+ * answered. A received message must carry this session's key (or be a provenance-marked
+ * inter-session message), and a header naming another session id taints the whole file.
+ */
+export function foreignEntries(lines: readonly TranscriptLine[], ctx: BuiltContext, sessionKey: string, sessionId: string): string[] {
+  const foreign: string[] = [];
+  const header = lines[0];
+  if (header?.type === "session" && typeof header.id === "string" && header.id !== sessionId) foreign.push(`header:${header.id}`);
+  const included = new Set(ctx.entryIds.filter((x): x is string => x !== null));
+  for (const line of lines) {
+    if (line.type !== "message" || typeof line.id !== "string" || !included.has(line.id)) continue;
+    const msg = line.message as { role?: unknown; provenance?: { kind?: unknown } } | undefined;
+    const owner = (line.pincer as { sessionKey?: unknown } | undefined)?.sessionKey;
+    if (msg?.role !== "user" || owner === undefined || owner === sessionKey) continue;
+    if (msg.provenance?.kind === "inter_session" || msg.provenance?.kind === "internal_system") continue;
+    foreign.push(line.id);
+  }
+  return foreign;
+}
+
 /** The last transcript entry in a context: a run's output is anchored to it (see MessageOrigin.after). */
 export function contextAnchor(ctx: BuiltContext): string | undefined {
   for (let i = ctx.entryIds.length - 1; i >= 0; i--) if (ctx.entryIds[i]) return ctx.entryIds[i]!;

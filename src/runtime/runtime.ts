@@ -89,6 +89,7 @@ export interface RuntimeObserver {
   pruned?(chars: number): void;
   queueDepth?(delta: number): void;
   memoryFlush?(): void;
+  security?(event: Record<string, unknown>): void;
 }
 
 export interface RuntimeOptions {
@@ -138,6 +139,7 @@ export class AgentRuntime {
       onCompaction: (o, t) => this.observer.compaction?.(o, t),
       onPruned: (c) => this.observer.pruned?.(c),
       onMemoryFlush: () => this.observer.memoryFlush?.(),
+      onSecurityEvent: (e) => this.observer.security?.(e),
     });
   }
 

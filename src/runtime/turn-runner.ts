@@ -12,7 +12,7 @@ import type { AgentMessage, AssistantMessage, NewEntry, ToolResultMessage } from
 import { applyCacheTtlPruning, lastCacheTouchFromEntries } from "../context/prune.ts";
 import { isCacheTtlEligible, resolvePruneSettings, type PruneSettings } from "../context/prune-settings.ts";
 import type { AgentSettings } from "./agent-settings.ts";
-import { buildContext, contextAnchor, estimateTokens, messageText } from "./context-build.ts";
+import { buildContext, contextAnchor, estimateTokens, foreignEntries, messageText } from "./context-build.ts";
 import { compactSession, type CompactionOutcome } from "./compaction.ts";
 import { localDate, type ToolRegistry } from "./tools.ts";
 
@@ -36,6 +36,8 @@ export interface RunnerDeps {
   onCompaction?(outcome: CompactionOutcome, trigger: "threshold" | "overflow" | "manual"): void;
   onPruned?(chars: number): void;
   onMemoryFlush?(): void;
+  /** Security events (the isolation guard refusing a prompt). */
+  onSecurityEvent?(event: Record<string, unknown>): void;
 }
 
 export interface RunRequest {
@@ -149,6 +151,11 @@ export class TurnRunner {
       if (!(round === 0 && firstLines)) req.onRound?.(round);
       const lines = round === 0 && firstLines ? firstLines : (await manager.transcriptLines(req.agentId, req.sessionId, req.sessionKey)).lines;
       const built = buildContext(lines, req.exclude);
+      const foreign = foreignEntries(lines, built, req.sessionKey, req.sessionId);
+      if (foreign.length > 0) {
+        this.deps.onSecurityEvent?.({ event: "isolation_violation", agentId: req.agentId, sessionKey: req.sessionKey, sessionId: req.sessionId, entries: foreign });
+        return { status: "error", reply: null, silent: true, errorMessage: `refused: ${foreign.length} message(s) in this session's context belong to another session (isolation guard)` };
+      }
       let messages: AgentMessage[] = built.messages;
       const anchor = contextAnchor(built);
       const tag = anchor ? { pincer: { after: anchor } } : {};

@@ -254,6 +254,7 @@ export class SessionManager {
               type: "message",
               message: { role: "user", content: body, timestamp: envelope.timestamp ?? now, ...(options.provenance ? { provenance: options.provenance } : {}) },
               pincer: {
+                sessionKey: route.sessionKey,
                 ...(envelope.messageId ? { messageId: envelope.messageId } : {}),
                 channel: route.channel,
                 senderId: envelope.senderId,

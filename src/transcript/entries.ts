@@ -60,6 +60,8 @@ export interface MessageOrigin {
    * the output right after this entry, so the model sees question → answer → the later messages.
    */
   after?: string;
+  /** The session a received message was routed to; the isolation guard checks it before every model call. */
+  sessionKey?: string;
   messageId?: string;
   channel?: string;
   senderId?: string;
