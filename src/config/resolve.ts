@@ -44,12 +44,13 @@ export function resolveStorePath(cfg: PincerConfig, agentId: string, home: strin
   const id = normalizeAgentId(agentId);
   const store = cfg.session?.store;
   const template = typeof store === "string" ? store : store?.path;
-  if (!template) return path.join(home, "agents", id, "sessions", "sessions.json");
+  const file = typeof store === "object" && store.backend === "sqlite" ? "sessions.sqlite" : "sessions.json";
+  if (!template) return path.join(home, "agents", id, "sessions", file);
   return path.resolve(home, expandHome(template.replaceAll("{agentId}", id)));
 }
 
 export interface StoreOptions {
-  backend: "fs" | "memory";
+  backend: "fs" | "memory" | "sqlite";
   fsync: boolean;
   leaseTtlMs: number;
 }

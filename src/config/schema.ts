@@ -77,7 +77,7 @@ const maintenanceSchema = z.strictObject({
 const storeSchema = z.union([
   z.string().min(1),
   z.strictObject({
-    backend: z.enum(["fs", "memory"]),
+    backend: z.enum(["fs", "memory", "sqlite"]),
     path: z.string().min(1).optional(),
     fsync: z.boolean().optional(),
     leaseTtlMs: z.number().int().min(100).optional(),

@@ -3,6 +3,7 @@ import type { PincerConfig } from "../config/schema.ts";
 import { resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
 import { FsSessionStore } from "../store/fs/fs-store.ts";
 import { MemorySessionStore } from "../store/memory-store.ts";
+import { SqliteSessionStore } from "../store/sqlite/sqlite-store.ts";
 import type { ReadIssue, SessionStore } from "../store/types.ts";
 
 export interface OpenStoreOptions {
@@ -16,6 +17,9 @@ export interface OpenStoreOptions {
 export async function openAgentStore(config: PincerConfig, home: string, agentId: string, options: OpenStoreOptions = {}): Promise<SessionStore> {
   const opts = resolveStoreOptions(config);
   if (opts.backend === "memory" && !options.storePath) return new MemorySessionStore({ now: options.now, leaseTtlMs: opts.leaseTtlMs });
+  if (opts.backend === "sqlite") {
+    return SqliteSessionStore.open({ file: options.storePath ?? resolveStorePath(config, agentId, home), now: options.now, leaseTtlMs: opts.leaseTtlMs, readOnly: options.readOnly });
+  }
   return FsSessionStore.open({
     storePath: options.storePath ?? resolveStorePath(config, agentId, home),
     fsync: opts.fsync,
