@@ -6,9 +6,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { SessionManager } from "../src/session/manager.ts";
 import { FsSessionStore } from "../src/store/fs/fs-store.ts";
-import { makeStore, tempHome } from "./fixtures.ts";
+import { SqliteSessionStore } from "../src/store/sqlite/sqlite-store.ts";
+import type { SessionStore } from "../src/store/types.ts";
+import { makeStore, peerKey, realisticRow, tempHome } from "./fixtures.ts";
 
 export interface IngestResult {
+  backend: string;
   sessions: number;
   /** How many distinct sessions the turns go to (spread over the whole store). */
   activeSessions: number;
@@ -26,13 +29,26 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 }
 
-export async function benchIngest(sessions: number, turns: number, concurrency: number, fsync = false, activeSessions = sessions): Promise<IngestResult> {
-  const home = tempHome(`ingest-${sessions}`);
+export async function benchIngest(sessions: number, turns: number, concurrency: number, fsync = false, activeSessions = sessions, backend: "fs" | "sqlite" = "fs"): Promise<IngestResult> {
+  const home = tempHome(`ingest-${backend}-${sessions}`);
   try {
-    const storePath = await makeStore(home, sessions);
-    const t0 = performance.now();
-    const store = await FsSessionStore.open({ storePath, fsync });
-    const loadMs = performance.now() - t0;
+    let store: SessionStore;
+    let loadMs: number;
+    if (backend === "fs") {
+      const storePath = await makeStore(home, sessions);
+      const t0 = performance.now();
+      store = await FsSessionStore.open({ storePath, fsync });
+      loadMs = performance.now() - t0;
+    } else {
+      const file = path.join(home, "agents", "main", "sessions", "sessions.sqlite");
+      const seed = SqliteSessionStore.open({ file });
+      const now = Date.now();
+      await seed.putMany(Array.from({ length: sessions }, (_, i) => ({ key: peerKey(i), entry: realisticRow(i, now, path.dirname(file)) })));
+      await seed.close();
+      const t0 = performance.now();
+      store = SqliteSessionStore.open({ file });
+      loadMs = performance.now() - t0;
+    }
     const config = { session: { dmScope: "per-channel-peer" as const, reset: { mode: "daily" as const, atHour: 4, idleMinutes: 10_080 } } };
     const manager = new SessionManager({ config, storeFor: async () => store, workspaceFor: () => home });
     const latencies: number[] = [];
@@ -58,7 +74,7 @@ export async function benchIngest(sessions: number, turns: number, concurrency: 
     await store.close();
     latencies.sort((a, b) => a - b);
     return {
-      sessions, activeSessions, turns, concurrency, fsync, seconds: round(seconds), turnsPerSecond: Math.round(turns / seconds),
+      backend, sessions, activeSessions, turns, concurrency, fsync, seconds: round(seconds), turnsPerSecond: Math.round(turns / seconds),
       p50Ms: round(percentile(latencies, 0.5)), p99Ms: round(percentile(latencies, 0.99)), loadMs: Math.round(loadMs),
     };
   } finally {

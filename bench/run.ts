@@ -38,6 +38,13 @@ if (!only || only === "cli") {
   const cli = await benchCli(100_000);
   report.list = { ...cli, targets: { listJsonMs: 2000, listLimit50Ms: 300, cleanupDryRunMs: 3000 } };
 }
+if (!only || only === "store") {
+  // The same ingest on each durable backend at 100 and 100 000 sessions (Postgres/Redis: issue 5, not yet built).
+  const turns = Number(process.env.PINCER_BENCH_TURNS ?? 10_000);
+  const runs = [];
+  for (const backend of ["fs", "sqlite"] as const) for (const n of [100, 100_000]) runs.push(await benchIngest(n, turns, 32, false, 100, backend));
+  report.store = { runs };
+}
 if (!only || only === "gateway") {
   const duration = Number(process.env.PINCER_BENCH_SECONDS ?? 10);
   const one = await benchGateway(1, duration, 10);
