@@ -2,6 +2,7 @@
  * OpenClaw's `cache-ttl` context pruning (reference §10.3–10.4) as pure functions. The result only
  * replaces what is sent to the model for one call; the transcript is never touched.
  */
+import { compileGlob } from "../config/glob.ts";
 import type { AgentMessage, ToolResultMessage } from "../transcript/entries.ts";
 import { isCacheTtlEligible, type PruneSettings } from "./prune-settings.ts";
 
@@ -77,22 +78,12 @@ function softTrim(message: ToolResultMessage, s: PruneSettings["softTrim"]): Too
 
 /** Case-insensitive `*` globs; deny wins, an empty allow list allows everything. */
 function toolPredicate(tools: PruneSettings["tools"]): (toolName: string) => boolean {
-  const compile = (patterns: readonly string[]): Array<(name: string) => boolean> =>
-    patterns
-      .map((p) => p.trim().toLowerCase())
-      .filter((p) => p !== "")
-      .map((p) => {
-        if (p === "*") return () => true;
-        if (!p.includes("*")) return (name: string) => name === p;
-        const re = new RegExp(`^${p.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "s");
-        return (name: string) => re.test(name);
-      });
+  const compile = (patterns: readonly string[]) => patterns.filter((p) => p.trim() !== "").map(compileGlob);
   const deny = compile(tools.deny);
   const allow = compile(tools.allow);
   return (toolName) => {
-    const name = toolName.trim().toLowerCase();
-    if (deny.some((m) => m(name))) return false;
-    return allow.length === 0 || allow.some((m) => m(name));
+    if (deny.some((m) => m(toolName))) return false;
+    return allow.length === 0 || allow.some((m) => m(toolName));
   };
 }
 

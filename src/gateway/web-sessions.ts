@@ -6,10 +6,11 @@
  * Records live beside the store (`$PINCER_HOME/web-sessions.json`, 0600, atomic writes) so a
  * restart keeps browsers logged in; with the memory store backend they live in memory.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { writeFileAtomicSync } from "../store/fs/secure-fs.ts";
+import { tokensEqual } from "./auth.ts";
 
 export const COOKIE_NAME = "pincer_session";
 /** lastSeenAt is written at most this often per login (every request still checks it in memory). */
@@ -119,10 +120,7 @@ export class WebSessions {
   }
 
   csrfMatches(expected: string, given: string | undefined): boolean {
-    if (typeof given !== "string") return false;
-    const a = createHash("sha256").update(expected).digest();
-    const b = createHash("sha256").update(given).digest();
-    return timingSafeEqual(a, b);
+    return typeof given === "string" && tokensEqual(given, expected);
   }
 
   private expireAll(): void {

@@ -247,17 +247,17 @@ export class AgentRuntime {
       touchRoute: options.touchRoute,
       provenance: options.provenance,
       onRecorded: (result) => {
-        done = this.afterRecorded(envelope, result, runId, options);
+        done = this.afterRecorded(envelope, result, runId);
       },
     });
     if (recorded.isNewSession && recorded.resetReason) this.observer.reset?.(recorded.resetReason);
     // A duplicate returns before the lane callback runs: answer it here.
-    done ??= this.afterRecorded(envelope, recorded, runId, options);
+    done ??= this.afterRecorded(envelope, recorded, runId);
     return { runId, agentId: recorded.agentId, sessionKey: recorded.sessionKey, sessionId: recorded.sessionId, done };
   }
 
   /** Runs inside the session lane right after the message is durable (see InboundOptions.onRecorded). */
-  private afterRecorded(envelope: InboundEnvelope, result: InboundResult, runId: string, options: SubmitOptions): Promise<TurnOutcome> {
+  private afterRecorded(envelope: InboundEnvelope, result: InboundResult, runId: string): Promise<TurnOutcome> {
     const base = { runId, agentId: result.agentId, sessionKey: result.sessionKey, sessionId: result.sessionId, resetReason: result.resetReason };
     if (result.duplicate) return Promise.resolve({ ...base, status: "duplicate", reply: null, delivered: false });
     if (!result.messageEntry) {
@@ -280,7 +280,6 @@ export class AgentRuntime {
         resolve: (o) => resolve({ ...base, ...o, runId }),
       };
       this.enqueue(result.agentId, result.sessionKey, item, { channel: envelope.channel, chatType: envelope.chatType });
-      void options;
     });
   }
 

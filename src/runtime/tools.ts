@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
+import { globMatch } from "../config/glob.ts";
 import type { ToolSpec } from "../providers/types.ts";
 
 export interface ToolContext {
@@ -31,11 +32,6 @@ export interface AgentTool {
 export interface ToolPolicy {
   allow?: string[];
   deny?: string[];
-}
-
-function globMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
-  return re.test(name.toLowerCase());
 }
 
 export function toolAllowed(policy: ToolPolicy | undefined, name: string): boolean {

@@ -3,6 +3,7 @@
  * from `tools.sessions.visibility` and `tools.agentToAgent`. In Pincer `tree` covers the caller
  * and all its descendants (OpenClaw: direct children only). Errors name the setting to change.
  */
+import { globMatch } from "../config/glob.ts";
 import { agentIdFromKey } from "../keys/session-key-helpers.ts";
 
 export type Visibility = "self" | "tree" | "agent" | "all";
@@ -23,11 +24,6 @@ export function resolveVisibilityConfig(tools: unknown): VisibilityConfig {
     visibility: (v as Visibility | undefined) ?? "tree",
     agentToAgent: { enabled: t.agentToAgent?.enabled === true, allow: Array.isArray(allow) ? allow.filter((x): x is string => typeof x === "string") : [] },
   };
-}
-
-function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
-  return re.test(value.toLowerCase());
 }
 
 /** The parent of a session (its `spawnedBy`), for walking up a spawn tree. */
