@@ -50,15 +50,33 @@ export function resolveStorePath(cfg: PincerConfig, agentId: string, home: strin
 }
 
 export interface StoreOptions {
-  backend: "fs" | "memory" | "sqlite";
+  backend: "fs" | "memory" | "sqlite" | "postgres" | "redis";
   fsync: boolean;
   leaseTtlMs: number;
+  /** Database URL of the postgres and redis backends, `${ENV}` expanded. */
+  url?: string;
+  poolSize?: number;
+}
+
+/** Backends that several gateway processes can share: sessions are leased across processes. */
+export function isSharedBackend(backend: StoreOptions["backend"]): boolean {
+  return backend === "postgres" || backend === "redis";
+}
+
+function expandEnv(value: string): string {
+  return value.replace(/\$\{([A-Z0-9_]+)\}/gi, (_, name: string) => process.env[name] ?? "");
 }
 
 export function resolveStoreOptions(cfg: PincerConfig): StoreOptions {
   const store = cfg.session?.store;
   const obj = typeof store === "object" ? store : undefined;
-  return { backend: obj?.backend ?? "fs", fsync: obj?.fsync ?? false, leaseTtlMs: obj?.leaseTtlMs ?? 5000 };
+  return {
+    backend: obj?.backend ?? "fs",
+    fsync: obj?.fsync ?? false,
+    leaseTtlMs: obj?.leaseTtlMs ?? 5000,
+    ...(obj?.url ? { url: expandEnv(obj.url) } : {}),
+    ...(obj?.poolSize ? { poolSize: obj.poolSize } : {}),
+  };
 }
 
 export function resolveAgents(cfg: PincerConfig): { ids: string[]; defaultAgentId: string } {

@@ -76,12 +76,22 @@ const maintenanceSchema = z.strictObject({
 /** `store`: an OpenClaw path template, or Pincer's backend object (later issues add backends). */
 const storeSchema = z.union([
   z.string().min(1),
-  z.strictObject({
-    backend: z.enum(["fs", "memory", "sqlite"]),
-    path: z.string().min(1).optional(),
-    fsync: z.boolean().optional(),
-    leaseTtlMs: z.number().int().min(100).optional(),
-  }),
+  z
+    .strictObject({
+      backend: z.enum(["fs", "memory", "sqlite", "postgres", "redis"]),
+      path: z.string().min(1).optional(),
+      /** `postgres://...` or `redis://...`; `${ENV}` is expanded. */
+      url: z.string().min(1).optional(),
+      fsync: z.boolean().optional(),
+      leaseTtlMs: z.number().int().min(100).optional(),
+      /** Connections per gateway process (postgres). */
+      poolSize: z.number().int().min(1).max(1000).optional(),
+    })
+    .superRefine((v, ctx) => {
+      if ((v.backend === "postgres" || v.backend === "redis") && !v.url) {
+        ctx.addIssue({ code: "custom", path: ["url"], message: `a ${v.backend === "postgres" ? "postgres://user:pass@host:5432/db" : "redis://host:6379"} URL (required by backend "${v.backend}")` });
+      }
+    }),
 ]);
 
 export const sessionSchema = z.strictObject({

@@ -1,10 +1,11 @@
 /** Opens the configured store backend for one agent. */
 import type { PincerConfig } from "../config/schema.ts";
-import { resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
+import { isSharedBackend, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
 import { FsSessionStore } from "../store/fs/fs-store.ts";
 import { MemorySessionStore } from "../store/memory-store.ts";
 import { SqliteSessionStore } from "../store/sqlite/sqlite-store.ts";
 import type { ReadIssue, SessionStore } from "../store/types.ts";
+import { normalizeAgentId } from "../keys/ids.ts";
 
 export interface OpenStoreOptions {
   readOnly?: boolean;
@@ -17,6 +18,15 @@ export interface OpenStoreOptions {
 export async function openAgentStore(config: PincerConfig, home: string, agentId: string, options: OpenStoreOptions = {}): Promise<SessionStore> {
   const opts = resolveStoreOptions(config);
   if (opts.backend === "memory" && !options.storePath) return new MemorySessionStore({ now: options.now, leaseTtlMs: opts.leaseTtlMs });
+  if (opts.backend === "postgres") {
+    // Loaded on demand: installs that never use Postgres do not pay for `pg` at start.
+    const { PostgresSessionStore } = await import("../store/postgres/postgres-store.ts");
+    return PostgresSessionStore.open({ url: opts.url!, scope: normalizeAgentId(agentId), now: options.now, leaseTtlMs: opts.leaseTtlMs, poolSize: opts.poolSize });
+  }
+  if (opts.backend === "redis") {
+    const { RedisSessionStore } = await import("../store/redis/redis-store.ts");
+    return RedisSessionStore.open({ url: opts.url!, scope: normalizeAgentId(agentId), now: options.now, leaseTtlMs: opts.leaseTtlMs });
+  }
   if (opts.backend === "sqlite") {
     return SqliteSessionStore.open({ file: options.storePath ?? resolveStorePath(config, agentId, home), now: options.now, leaseTtlMs: opts.leaseTtlMs, readOnly: options.readOnly });
   }
@@ -44,7 +54,10 @@ export class StoreRegistry {
   }
 
   storeFor = (agentId: string): Promise<SessionStore> => {
-    const where = this.options.storePath ?? (resolveStoreOptions(this.config).backend === "memory" ? `memory:${agentId}` : resolveStorePath(this.config, agentId, this.home));
+    const opts = resolveStoreOptions(this.config);
+    const where =
+      this.options.storePath ??
+      (opts.backend === "memory" ? `memory:${agentId}` : isSharedBackend(opts.backend) ? `${opts.backend}:${normalizeAgentId(agentId)}` : resolveStorePath(this.config, agentId, this.home));
     let store = this.stores.get(where);
     if (!store) {
       store = openAgentStore(this.config, this.home, agentId, this.options);

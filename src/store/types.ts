@@ -74,6 +74,20 @@ export interface TranscriptRead {
 
 export type ArchiveReason = "reset" | "deleted";
 
+/** A message between gateway processes sharing one store (chat events, resets). JSON only. */
+export interface StoreEvent {
+  /** The publishing process (a listener ignores its own). */
+  origin: string;
+  kind: string;
+  payload: unknown;
+}
+
+/** Cross-process notifications of a shared store (LISTEN/NOTIFY, Redis pub/sub). */
+export interface StoreEvents {
+  publish(event: StoreEvent): Promise<void>;
+  subscribe(listener: (event: StoreEvent) => void): () => void;
+}
+
 export interface SessionStore {
   /** Backend name (`fs`, `memory`, ...) and where it lives, for status output. */
   readonly backend: string;
@@ -99,6 +113,16 @@ export interface SessionStore {
   /** Moves the transcript aside (`.reset.<ts>` / `.deleted.<ts>`); returns the archive name. */
   archiveTranscript(sessionId: string, reason: ArchiveReason, now?: number): Promise<string | null>;
 
+  /** Every live (not archived) transcript's session id, for migration. O(store). */
+  listTranscripts(): Promise<string[]>;
+  /** A transcript's stored text exactly (JSONL, one line per entry), or null when absent. */
+  exportTranscript(sessionId: string): Promise<string | null>;
+  /** Replaces a transcript with `text` (JSONL) in one atomic step, for migration. */
+  importTranscript(sessionId: string, text: string): Promise<void>;
+
+  /** Present on stores several gateway processes share: how they tell each other what happened. */
+  readonly events?: StoreEvents;
+
   /** Named leases with fencing: a holder whose lease expired or was taken over cannot write. */
   acquireLease(name: string, options?: { ttlMs?: number; waitMs?: number }): Promise<Lease>;
   renewLease(lease: Lease, ttlMs?: number): Promise<Lease>;
@@ -115,6 +139,16 @@ export class StoreError extends Error {
 /** A write was refused because its fence (lease) is no longer current. */
 export class FencedError extends StoreError {
   override name = "FencedError";
+}
+
+/** The store's database cannot be reached; says where and how often it was tried. */
+export class StoreUnavailableError extends StoreError {
+  override name = "StoreUnavailableError";
+}
+
+/** The stored schema is newer (or older) than this Pincer handles; says which command migrates. */
+export class SchemaVersionError extends StoreError {
+  override name = "SchemaVersionError";
 }
 
 export class LeaseTimeoutError extends StoreError {

@@ -13,6 +13,7 @@ import type { SessionEntry } from "../entry.ts";
 import { decodeCursor, encodeCursor } from "../list-order.ts";
 import {
   FencedError,
+  SchemaVersionError,
   LeaseTimeoutError,
   StoreError,
   type ArchiveReason,
@@ -51,9 +52,8 @@ export interface SqliteStoreOptions {
   readOnly?: boolean;
 }
 
-export class SchemaVersionError extends StoreError {
-  override name = "SchemaVersionError";
-}
+
+export { SchemaVersionError } from "../types.ts";
 
 export class SqliteSessionStore implements SessionStore {
   readonly backend = "sqlite";
