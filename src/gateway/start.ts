@@ -7,7 +7,7 @@
 import pino, { type Logger } from "pino";
 import type { PincerConfig } from "../config/schema.ts";
 import * as path from "node:path";
-import { resolveMaintenance, resolveStoreOptions } from "../config/resolve.ts";
+import { isSharedBackend, resolveMaintenance, resolveStoreOptions } from "../config/resolve.ts";
 import type { Clock } from "../lifecycle/clock.ts";
 import { createProviderRegistry } from "../providers/registry.ts";
 import { AgentRuntime } from "../runtime/runtime.ts";
@@ -26,6 +26,7 @@ import { GatewayServer } from "./server.ts";
 import { GatewaySettingsError, resolveGatewaySettings } from "./settings.ts";
 import type { HookEndpoint } from "./inbound-routes.ts";
 import { timedStore } from "./timed-store.ts";
+import { relayChatEvents } from "./event-relay.ts";
 
 export const PINCER_VERSION = "0.2.0";
 
@@ -81,7 +82,22 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     return w;
   };
   const maintenance = resolveMaintenance(config);
+  const storeOptions = resolveStoreOptions(config);
+  const shared = isSharedBackend(storeOptions.backend);
+  let runtimeRef: AgentRuntime | null = null;
   const manager = new SessionManager({
+    ...(shared
+      ? {
+          sharedSessions: {
+            leaseTtlMs: storeOptions.leaseTtlMs,
+            leaseWaitMs: Math.max(30_000, storeOptions.leaseTtlMs * 3),
+            onLost: (agentId: string, sessionKey: string, err: unknown) => {
+              logger.error({ agentId, sessionKey, err }, "session lease lost: aborting the run here (another gateway owns the session now)");
+              runtimeRef?.abort(agentId, sessionKey, "lease lost");
+            },
+          },
+        }
+      : {}),
     config,
     storeFor,
     workspaceFor: (agentId) => resolveAgentSettings(config.agents as Parameters<typeof resolveAgentSettings>[0], agentId, home).workspace,
@@ -120,13 +136,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       },
     },
   });
+  runtimeRef = runtime;
+  const relay = shared ? await relayChatEvents(runtime, storeFor, agentIdsOf(config), logger) : null;
   const subagents = registerSessionTools(tools, { rt: runtime, agentIds: () => agentIds() });
   const hooks = ((config.hooks as { endpoints?: HookEndpoint[] } | undefined)?.endpoints ?? []).map((h) => ({ ...h }));
-  const agentIds = () => {
-    const ids = new Set(["main"]);
-    for (const a of (config.agents?.list ?? []) as Array<{ id: string }>) ids.add(a.id.toLowerCase());
-    return [...ids];
-  };
+  const agentIds = () => agentIdsOf(config);
   const webSessionFile = resolveStoreOptions(config).backend === "memory" ? null : path.join(home, "web-sessions.json");
   const server = new GatewayServer({ runtime, settings, metrics, logger, hooks, agentIds, webSessionFile, now: options.clock ? () => options.clock!.now() : undefined });
   const cron = new CronScheduler(runtime, logger, config.cron as { jobs?: CronJobConfig[]; sessionRetention?: string | number } | undefined);
@@ -156,6 +170,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       stopping ??= (async () => {
         cron.stop();
         await server.close(drainMs);
+        relay?.();
+        // Let other gateways take this one's sessions at once instead of after the lease time.
+        await manager.leases?.releaseAll();
         await registry.closeAll();
         logger.info("gateway stopped");
         logger.flush?.();
@@ -163,4 +180,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       return stopping;
     },
   };
+}
+
+function agentIdsOf(config: PincerConfig): string[] {
+  const ids = new Set(["main"]);
+  for (const a of (config.agents?.list ?? []) as Array<{ id: string }>) ids.add(a.id.toLowerCase());
+  return [...ids];
 }

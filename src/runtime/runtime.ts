@@ -199,6 +199,11 @@ export class AgentRuntime {
     return true;
   }
 
+  /** Passes on a chat event of a run on another gateway sharing the store (never re-published). */
+  relayChat(ev: ChatEvent): void {
+    this.emit(ev);
+  }
+
   private emit(ev: ChatEvent): void {
     for (const l of this.listeners) {
       try {
@@ -288,6 +293,9 @@ export class AgentRuntime {
     let q = this.queues.get(laneKey);
     if (!q) {
       q = new SessionQueue();
+      // On a shared store the session stays leased to this gateway while its queue has work; the
+      // message was just recorded under the lease, so joining it here leaves no gap.
+      q.hold = this.manager.leases?.retain(agentId, sessionKey) ?? null;
       this.queues.set(laneKey, q);
     }
     const { droppedItems, steered } = q.admit(item, this.now());
@@ -319,7 +327,11 @@ export class AgentRuntime {
     void this.execute(agentId, sessionKey, q, route).finally(() => {
       q.active = null;
       this.inFlight--;
-      if (q.idle) this.queues.delete(`${agentId}\u0000${sessionKey}`);
+      if (q.idle) {
+        this.queues.delete(`${agentId}\u0000${sessionKey}`);
+        if (q.hold) this.manager.leases?.release(q.hold);
+        q.hold = null;
+      }
       else this.pump(agentId, sessionKey, q, route);
       // Drained only when nothing runs and nothing waits (a queued follow-up starts right above).
       if (this.inFlight === 0 && this.queueDepthTotal() === 0) for (const w of this.drainWaiters.splice(0)) w();
@@ -329,6 +341,16 @@ export class AgentRuntime {
   private async execute(agentId: string, sessionKey: string, q: SessionQueue, route: { channel?: string; chatType?: string }): Promise<void> {
     const active = q.active!;
     const started = this.now();
+    const leases = this.manager.leases;
+    if (leases && !q.hold) {
+      try {
+        q.hold = await leases.acquire(agentId, sessionKey);
+      } catch (err) {
+        const error = `the session is busy on another gateway: ${err instanceof Error ? err.message : String(err)}`;
+        for (const b of active.batch) b.resolve({ runId: b.runId, status: "error", reply: null, delivered: false, error });
+        return;
+      }
+    }
     if (active.isTask) {
       const item = active.batch[0]!;
       const outcome = await item.task!(active.controller.signal).catch((err: unknown) => ({ runId: item.runId, status: "error" as const, reply: null, delivered: false, error: String(err) }));

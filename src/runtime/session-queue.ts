@@ -3,6 +3,7 @@
  * new messages are handled by the queue mode. Messages are already durable in the transcript when
  * they get here — the queue only decides which run answers them. State is in memory.
  */
+import type { SessionHold } from "../session/session-leases.ts";
 import type { QueueSettings } from "./queue-settings.ts";
 
 export interface QueueOutcome {
@@ -46,6 +47,8 @@ export class SessionQueue {
   readonly dropped: string[] = [];
   lastEnqueueAt = 0;
   timer: NodeJS.Timeout | null = null;
+  /** This process's cross-process lease on the session while the queue has work (shared stores). */
+  hold: SessionHold | null = null;
 
   /**
    * Accepts an item while a run may be active. Returns the items pushed out (to resolve as

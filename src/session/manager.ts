@@ -14,11 +14,12 @@ import { evaluateFreshness } from "../lifecycle/freshness.ts";
 import { resolveResetPolicy } from "../lifecycle/policy.ts";
 import { buildResetEntry, detectResetTrigger } from "../lifecycle/reset.ts";
 import type { SessionEntry } from "../store/entry.ts";
-import type { ListFilter, ListOptions, ListPage, SessionStore, TranscriptLine } from "../store/types.ts";
+import type { Fence, ListFilter, ListOptions, ListPage, SessionStore, TranscriptLine } from "../store/types.ts";
 import { emptyUsage, type AssistantMessage, type NewEntry, type TranscriptEntry, type Usage, type UserMessage } from "../transcript/entries.ts";
 import { historyFromLines, type HistoryItem } from "../transcript/history.ts";
 import { TranscriptWriter } from "../transcript/writer.ts";
 import { KeyedLane } from "./keyed-lane.ts";
+import { SessionLeases } from "./session-leases.ts";
 import { MaintenanceRunner, type MaintenanceWarning } from "../maintenance/runner.ts";
 import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
 
@@ -45,6 +46,11 @@ export interface SessionManagerOptions {
   maintenance?: MaintenanceSettings & { intervalMs?: number };
   onMaintenanceWarning?: (warning: MaintenanceWarning) => void;
   onBackgroundError?: (err: unknown) => void;
+  /**
+   * Set when several gateway processes share the store: every session is leased across processes
+   * (see session-leases.ts) while this process works on it.
+   */
+  sharedSessions?: { leaseTtlMs: number; leaseWaitMs: number; onLost?: (agentId: string, sessionKey: string, err: unknown) => void };
 }
 
 export type StaleReason = "daily" | "idle";
@@ -120,6 +126,8 @@ export class SessionManager {
   private readonly writers = new Map<SessionStore, TranscriptWriter>();
   private readonly lanes = new KeyedLane();
   private readonly maintenance: MaintenanceRunner | null;
+  /** Cross-process session ownership; null when this process is the store's only writer. */
+  readonly leases: SessionLeases | null;
 
   constructor(options: SessionManagerOptions) {
     this.config = options.config;
@@ -136,6 +144,33 @@ export class SessionManager {
           onError: options.onBackgroundError,
         })
       : null;
+    const shared = options.sharedSessions;
+    this.leases = shared
+      ? new SessionLeases({
+          storeFor: this.storeFor,
+          ttlMs: shared.leaseTtlMs,
+          waitMs: shared.leaseWaitMs,
+          onLost: shared.onLost,
+          onAcquired: async (_agentId, sessionKey, store) => {
+            // Another gateway may have appended since this one last held the session.
+            const row = await store.get(sessionKey);
+            if (row) this.writerFor(store).forget(row.sessionId);
+          },
+        })
+      : null;
+  }
+
+  /**
+   * Runs work on one session: one at a time in this process (the lane) and, on a shared store,
+   * only while this process holds the session's lease.
+   */
+  private inSession<T>(agentId: string, sessionKey: string, work: () => Promise<T>): Promise<T> {
+    const leases = this.leases;
+    return this.lanes.run(`${agentId}\u0000${sessionKey}`, leases ? () => leases.with(agentId, sessionKey, work) : work);
+  }
+
+  private fenceOf(agentId: string, sessionKey: string): Fence | undefined {
+    return this.leases?.fence(agentId, sessionKey);
   }
 
   /** Never removed by maintenance: every agent's main session and sessions with work in flight. */
@@ -168,7 +203,7 @@ export class SessionManager {
   async recordInbound(input: unknown, options: InboundOptions = {}): Promise<InboundResult> {
     const envelope = parseEnvelope(input);
     const route = this.routeOf(envelope, options.target);
-    return this.lanes.run(`${route.agentId}\u0000${route.sessionKey}`, async () => {
+    return this.inSession(route.agentId, route.sessionKey, async () => {
       const store = await this.storeFor(route.agentId);
       const writer = this.writerFor(store);
       const interactive = options.interactive ?? true;
@@ -262,11 +297,11 @@ export class SessionManager {
               },
             },
           ],
-          { now, cwd },
+          { now, cwd, fence: this.fenceOf(route.agentId, route.sessionKey) },
         );
         messageEntry = written ?? null;
       } else {
-        await writer.ensureHeader(entry.sessionId, now, cwd);
+        await writer.ensureHeader(entry.sessionId, now, cwd, this.fenceOf(route.agentId, route.sessionKey));
       }
       this.maintenance?.poke(store);
       const recorded: InboundResult = {
@@ -280,7 +315,7 @@ export class SessionManager {
 
   /** Appends the agent's reply to the session's current transcript and records usage on the row. */
   async appendAssistant(agentId: string, sessionKey: string, reply: AssistantReply): Promise<TranscriptEntry> {
-    return this.lanes.run(`${agentId}\u0000${sessionKey}`, async () => {
+    return this.inSession(agentId, sessionKey, async () => {
       const store = await this.storeFor(agentId);
       const entry = await store.get(sessionKey);
       if (!entry) throw new Error(`no session ${JSON.stringify(sessionKey)} for agent ${agentId}`);
@@ -296,7 +331,7 @@ export class SessionManager {
         stopReason: reply.stopReason ?? "stop",
         timestamp: now,
       };
-      const [written] = await this.writerFor(store).append(entry.sessionId, [{ type: "message", message }], { now, cwd: this.workspaceFor(agentId) });
+      const [written] = await this.writerFor(store).append(entry.sessionId, [{ type: "message", message }], { now, cwd: this.workspaceFor(agentId), fence: this.fenceOf(agentId, sessionKey) });
       await store.patch(sessionKey, (cur) => {
         if (!cur || cur.sessionId !== entry.sessionId) return undefined;
         const promptTokens = usage.input + usage.cacheRead + usage.cacheWrite;
@@ -328,12 +363,12 @@ export class SessionManager {
     entries: readonly NewEntry[],
     patchRow?: (cur: SessionEntry, now: number) => SessionEntry,
   ): Promise<TranscriptEntry[] | null> {
-    return this.lanes.run(`${agentId}\u0000${sessionKey}`, async () => {
+    return this.inSession(agentId, sessionKey, async () => {
       const store = await this.storeFor(agentId);
       const entry = await store.get(sessionKey);
       if (!entry || entry.sessionId !== sessionId) return null;
       const now = this.clock.now();
-      const written = entries.length > 0 ? await this.writerFor(store).append(sessionId, entries, { now, cwd: this.workspaceFor(agentId) }) : [];
+      const written = entries.length > 0 ? await this.writerFor(store).append(sessionId, entries, { now, cwd: this.workspaceFor(agentId), fence: this.fenceOf(agentId, sessionKey) }) : [];
       if (patchRow) await store.patch(sessionKey, (cur) => (cur && cur.sessionId === sessionId ? patchRow(cur, now) : undefined));
       return written;
     });
@@ -341,7 +376,7 @@ export class SessionManager {
 
   /** Read-modify-write of one row in the session's lane; the mutator may return undefined for "no change". */
   async patchSession(agentId: string, sessionKey: string, mutator: (cur: SessionEntry | undefined, now: number) => SessionEntry | null | undefined): Promise<SessionEntry | undefined> {
-    return this.lanes.run(`${agentId}\u0000${sessionKey}`, async () => {
+    return this.inSession(agentId, sessionKey, async () => {
       const store = await this.storeFor(agentId);
       const now = this.clock.now();
       const res = await store.patch(sessionKey, (cur) => mutator(cur, now));
@@ -353,12 +388,12 @@ export class SessionManager {
   async transcriptLines(agentId: string, sessionId: string, sessionKey?: string): Promise<{ lines: TranscriptLine[]; issues: number }> {
     const read = async () => this.writerFor(await this.storeFor(agentId)).readAll(sessionId);
     // Given the key, the read is ordered with the session's writes (see InboundOptions.onRecorded).
-    return sessionKey === undefined ? read() : this.lanes.run(`${agentId}\u0000${sessionKey}`, read);
+    return sessionKey === undefined ? read() : this.inSession(agentId, sessionKey, read);
   }
 
   /** Starts a new session id under the key now (manual reset), archiving the old transcript. */
   async reset(agentId: string, sessionKey: string): Promise<SessionEntry> {
-    return this.lanes.run(`${agentId}\u0000${sessionKey}`, async () => {
+    return this.inSession(agentId, sessionKey, async () => {
       const store = await this.storeFor(agentId);
       const now = this.clock.now();
       let previous: string | null = null;
@@ -374,14 +409,14 @@ export class SessionManager {
         this.writerFor(store).forget(previous);
         await store.archiveTranscript(previous, "reset", now);
       }
-      await this.writerFor(store).ensureHeader(res.after.sessionId, now, this.workspaceFor(agentId));
+      await this.writerFor(store).ensureHeader(res.after.sessionId, now, this.workspaceFor(agentId), this.fenceOf(agentId, sessionKey));
       return res.after;
     });
   }
 
   /** Removes the row; its transcript is archived as `.deleted.<ts>`, not destroyed. */
   async delete(agentId: string, sessionKey: string): Promise<{ deleted: boolean; archived: string[] }> {
-    return this.lanes.run(`${agentId}\u0000${sessionKey}`, async () => {
+    return this.inSession(agentId, sessionKey, async () => {
       const store = await this.storeFor(agentId);
       const res = await store.patch(sessionKey, () => null);
       if (!res.before) return { deleted: false, archived: [] };

@@ -1,0 +1,43 @@
+/**
+ * Chat events across gateways sharing one store: a run on gateway A streams to a WebChat connected
+ * to gateway B. Each local chat event is published through the store's event channel (postgres
+ * LISTEN/NOTIFY, redis pub/sub); events from other gateways are handed to the local listeners
+ * (WebSocket clients, SSE) exactly as local ones, and never published again.
+ */
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { AgentRuntime, ChatEvent } from "../runtime/runtime.ts";
+import type { SessionStore } from "../store/types.ts";
+
+const CHAT = "chat";
+
+/** Starts relaying; returns the function that stops it. */
+export async function relayChatEvents(runtime: AgentRuntime, storeFor: (agentId: string) => Promise<SessionStore>, agentIds: readonly string[], logger: Logger): Promise<() => void> {
+  const origin = `gw-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const relayed = new WeakSet<ChatEvent>();
+  const stops: Array<() => void> = [];
+  for (const agentId of agentIds) {
+    const events = (await storeFor(agentId)).events;
+    if (!events) continue;
+    stops.push(
+      events.subscribe((ev) => {
+        if (ev.origin === origin || ev.kind !== CHAT || !ev.payload || typeof ev.payload !== "object") return;
+        const chat = ev.payload as ChatEvent;
+        if (chat.agentId !== agentId) return;
+        relayed.add(chat);
+        runtime.relayChat(chat);
+      }),
+    );
+  }
+  stops.push(
+    runtime.onChat((chat) => {
+      if (relayed.has(chat)) return;
+      void storeFor(chat.agentId)
+        .then((store) => store.events?.publish({ origin, kind: CHAT, payload: chat }))
+        .catch((err: unknown) => logger.warn({ err }, "could not publish a chat event to the other gateways"));
+    }),
+  );
+  return () => {
+    for (const stop of stops.splice(0)) stop();
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * Cross-process ownership of sessions on a store several gateways share (postgres, redis). A
+ * gateway works on a session only while it holds the store lease `session:<key>`: it takes the
+ * lease before the first read or write, keeps it (renewed in the background) while the session has
+ * work queued or running here, and lets it go when the session falls idle. So messages for one
+ * session that arrive at different gateways are handled one at a time, and a gateway that dies
+ * simply stops renewing: its lease expires and another gateway takes over with a higher epoch,
+ * which fences any late write of the dead one.
+ *
+ * Holds are counted per session in this process (the manager's lane and the runtime's queue both
+ * hold), and the lease is released when the count drops to zero.
+ */
+import type { Fence, Lease, SessionStore } from "../store/types.ts";
+
+export interface SessionLeaseOptions {
+  storeFor: (agentId: string) => Promise<SessionStore>;
+  /** Lease lifetime; renewed every third of it while held. */
+  ttlMs: number;
+  /** How long a gateway waits for another gateway to let a session go. */
+  waitMs: number;
+  /**
+   * Called after a fresh acquisition, before any work: another process may have written to the
+   * session since this one last held it, so per-session caches must be dropped.
+   */
+  onAcquired: (agentId: string, sessionKey: string, store: SessionStore) => Promise<void>;
+  /** The lease was lost while held (a renewal failed): work in flight must stop. */
+  onLost?: (agentId: string, sessionKey: string, err: unknown) => void;
+}
+
+/** One process-wide hold on a session; give it back with `release`. */
+export interface SessionHold {
+  readonly key: string;
+}
+
+interface Held extends SessionHold {
+  lease: Lease;
+  store: SessionStore;
+  refs: number;
+  timer: NodeJS.Timeout;
+  lost: boolean;
+}
+
+const laneKey = (agentId: string, sessionKey: string): string => `${agentId}\u0000${sessionKey}`;
+
+export class SessionLeases {
+  private readonly held = new Map<string, Held>();
+  private readonly acquiring = new Map<string, Promise<Held>>();
+  private readonly options: SessionLeaseOptions;
+
+  constructor(options: SessionLeaseOptions) {
+    this.options = options;
+  }
+
+  /** Takes (or joins) this process's hold on the session, waiting for another gateway to let go. */
+  async acquire(agentId: string, sessionKey: string): Promise<SessionHold> {
+    const k = laneKey(agentId, sessionKey);
+    const cur = this.held.get(k);
+    if (cur && !cur.lost) {
+      cur.refs++;
+      return cur;
+    }
+    if (cur?.lost) this.held.delete(k);
+    let pending = this.acquiring.get(k);
+    if (!pending) {
+      pending = this.take(agentId, sessionKey).finally(() => this.acquiring.delete(k));
+      this.acquiring.set(k, pending);
+    }
+    const held = await pending;
+    held.refs++;
+    return held;
+  }
+
+  /** Joins a hold this process already has (synchronous); null when it has none. */
+  retain(agentId: string, sessionKey: string): SessionHold | null {
+    const cur = this.held.get(laneKey(agentId, sessionKey));
+    if (!cur || cur.lost) return null;
+    cur.refs++;
+    return cur;
+  }
+
+  release(hold: SessionHold): void {
+    const cur = hold as Held;
+    cur.refs--;
+    if (cur.refs > 0) return;
+    clearInterval(cur.timer);
+    if (this.held.get(cur.key) === cur) this.held.delete(cur.key);
+    if (!cur.lost) void cur.store.releaseLease(cur.lease).catch(() => undefined);
+  }
+
+  /** The fence for writes to this session, while held. */
+  fence(agentId: string, sessionKey: string): Fence | undefined {
+    const cur = this.held.get(laneKey(agentId, sessionKey));
+    return cur && !cur.lost ? { name: cur.lease.name, owner: cur.lease.owner, epoch: cur.lease.epoch } : undefined;
+  }
+
+  /** Runs `work` holding the session. */
+  async with<T>(agentId: string, sessionKey: string, work: () => Promise<T>): Promise<T> {
+    const hold = await this.acquire(agentId, sessionKey);
+    try {
+      return await work();
+    } finally {
+      this.release(hold);
+    }
+  }
+
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /** Lets every lease go (shutdown), so another gateway can take over at once. */
+  async releaseAll(): Promise<void> {
+    const all = [...this.held.values()];
+    this.held.clear();
+    await Promise.all(
+      all.map(async (h) => {
+        clearInterval(h.timer);
+        h.refs = 0;
+        if (!h.lost) await h.store.releaseLease(h.lease).catch(() => undefined);
+      }),
+    );
+  }
+
+  private async take(agentId: string, sessionKey: string): Promise<Held> {
+    const store = await this.options.storeFor(agentId);
+    const lease = await store.acquireLease(`session:${sessionKey}`, { ttlMs: this.options.ttlMs, waitMs: this.options.waitMs });
+    const held: Held = { key: laneKey(agentId, sessionKey), lease, store, refs: 0, lost: false, timer: setInterval(() => void this.renew(agentId, sessionKey, held), Math.max(50, Math.floor(this.options.ttlMs / 3))) };
+    held.timer.unref();
+    this.held.set(laneKey(agentId, sessionKey), held);
+    try {
+      await this.options.onAcquired(agentId, sessionKey, store);
+    } catch (err) {
+      this.held.delete(laneKey(agentId, sessionKey));
+      clearInterval(held.timer);
+      await store.releaseLease(lease).catch(() => undefined);
+      throw err;
+    }
+    return held;
+  }
+
+  private async renew(agentId: string, sessionKey: string, held: Held): Promise<void> {
+    if (held.lost || this.held.get(laneKey(agentId, sessionKey)) !== held) return;
+    try {
+      held.lease = await held.store.renewLease(held.lease, this.options.ttlMs);
+    } catch (err) {
+      // A failed renewal may be a passing network error; only give up once the lease has run out.
+      if (Date.now() < held.lease.expiresAt) return;
+      held.lost = true;
+      clearInterval(held.timer);
+      this.options.onLost?.(agentId, sessionKey, err);
+    }
+  }
+}
