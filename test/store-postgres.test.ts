@@ -1,0 +1,394 @@
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import type { SessionEntry } from "../src/store/entry.ts";
+import { PostgresSessionStore } from "../src/store/postgres/postgres-store.ts";
+import { SchemaVersionError, StoreUnavailableError, type SessionStore, type StoreEvent } from "../src/store/types.ts";
+import { createTestDatabase, freePort, stopTestPostgres } from "./helpers/postgres-server.ts";
+import { runStoreConformance } from "./store-conformance.ts";
+
+afterAll(async () => {
+  await stopTestPostgres();
+});
+
+runStoreConformance("postgres", () => {
+  let url: string | null = null;
+  const opened: SessionStore[] = [];
+  return {
+    durable: true,
+    async create(now) {
+      url = await createTestDatabase();
+      const s = await PostgresSessionStore.open({ url, scope: "main", now });
+      opened.push(s);
+      return s;
+    },
+    // A second pool on the same database and scope, as another gateway process would open it.
+    async another(now) {
+      const s = await PostgresSessionStore.open({ url: url!, scope: "main", now });
+      opened.push(s);
+      return s;
+    },
+    async dispose() {
+      for (const s of opened) await s.close();
+    },
+  };
+});
+
+const SID = "0b6f6b1e-8d7e-4a43-9a55-6c8f0b2b3c11";
+const entry = (updatedAt: number, extra: Partial<SessionEntry> = {}): SessionEntry => ({ sessionId: SID, updatedAt, ...extra });
+
+async function withAdmin<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await work(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Resolves with the first event `accept` takes, or rejects after `ms`. */
+function nextEvent(events: StoreEvent[], accept: (e: StoreEvent) => boolean, ms = 5000): Promise<StoreEvent> {
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const tick = (): void => {
+      const hit = events.find(accept);
+      if (hit) resolve(hit);
+      else if (Date.now() > until) reject(new Error(`no matching event within ${ms} ms (got ${JSON.stringify(events)})`));
+      else setTimeout(tick, 10);
+    };
+    tick();
+  });
+}
+
+/** A TCP proxy in front of the server that can cut every connection through it. */
+async function startProxy(targetPort: number): Promise<{ port: number; cutAfter(bytes: number): Promise<void>; cutOnReply(marker: string): Promise<void>; cuts: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let armed: { remaining: number; fired: () => void } | null = null;
+  let replyArmed: { marker: Buffer; fired: () => void } | null = null;
+  const state = { cuts: 0 };
+  const cutAll = (): void => {
+    state.cuts++;
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+  };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, "127.0.0.1");
+    sockets.add(client);
+    sockets.add(upstream);
+    client.on("data", (chunk: Buffer) => {
+      if (!armed) return;
+      armed.remaining -= chunk.length;
+      if (armed.remaining <= 0) {
+        const fired = armed.fired;
+        armed = null;
+        cutAll();
+        fired();
+      }
+    });
+    // Registered before the pipe: a matching reply is never forwarded.
+    upstream.on("data", (chunk: Buffer) => {
+      if (!replyArmed || !chunk.includes(replyArmed.marker)) return;
+      const fired = replyArmed.fired;
+      replyArmed = null;
+      cutAll();
+      fired();
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const done = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    for (const s of [client, upstream]) {
+      s.on("error", done);
+      s.on("close", done);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    get cuts() {
+      return state.cuts;
+    },
+    cutAfter(bytes) {
+      return new Promise<void>((fired) => {
+        armed = { remaining: bytes, fired };
+      });
+    },
+    cutOnReply(marker) {
+      return new Promise<void>((fired) => {
+        replyArmed = { marker: Buffer.from(marker), fired };
+      });
+    },
+    async close() {
+      cutAll();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const viaPort = (url: string, port: number): string => {
+  const u = new URL(url);
+  u.port = String(port);
+  return u.toString();
+};
+
+describe("postgres backend specifics", () => {
+  it("keeps scopes apart in one database and lists them", async () => {
+    const url = await createTestDatabase();
+    const main = await PostgresSessionStore.open({ url, scope: "main" });
+    const work = await PostgresSessionStore.open({ url, scope: "work" });
+    try {
+      expect(main.location).toMatch(/#main$/);
+      expect(main.location).not.toContain("pincer-test");
+      expect(main.backend).toBe("postgres");
+      await main.patch("agent:main:main", () => entry(1, { label: "m" }));
+      await work.patch("agent:work:main", () => entry(2, { label: "w" }));
+      await main.appendTranscript("t-main", [{ type: "session", id: "t-main" }]);
+      await work.appendTranscript("t-work", [{ type: "session", id: "t-work" }]);
+      expect((await main.all()).map((r) => r.key)).toEqual(["agent:main:main"]);
+      expect((await work.all()).map((r) => r.key)).toEqual(["agent:work:main"]);
+      expect(await main.get("agent:work:main")).toBeUndefined();
+      expect(await main.count()).toBe(1);
+      expect(await main.listTranscripts()).toEqual(["t-main"]);
+      expect(await work.listTranscripts()).toEqual(["t-work"]);
+      expect(await main.transcriptExists("t-work")).toBe(false);
+      // Leases of the same name in two scopes are two leases.
+      const a = await main.acquireLease("index", { waitMs: 0 });
+      const b = await work.acquireLease("index", { waitMs: 0 });
+      expect([a.epoch, b.epoch]).toEqual([1, 1]);
+      expect(await PostgresSessionStore.scopes(url)).toEqual(["main", "work"]);
+    } finally {
+      await main.close();
+      await work.close();
+    }
+  });
+
+  it("two instances doing read-modify-write concurrently lose no update", async () => {
+    const url = await createTestDatabase();
+    const a = await PostgresSessionStore.open({ url, scope: "main" });
+    const b = await PostgresSessionStore.open({ url, scope: "main" });
+    try {
+      const bump = (s: PostgresSessionStore) => s.patch("agent:main:main", (cur) => entry(1, { n: ((cur?.n as number | undefined) ?? 0) + 1 }));
+      await Promise.all(Array.from({ length: 200 }, (_, i) => bump(i % 2 ? a : b)));
+      expect((await a.get("agent:main:main"))?.n).toBe(200);
+      expect((await b.get("agent:main:main"))?.n).toBe(200);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("refuses a newer schema with the command to migrate, and migrates an older one on open", async () => {
+    const newer = await createTestDatabase();
+    await withAdmin(newer, async (c) => {
+      await c.query("CREATE TABLE pincer_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+      await c.query("INSERT INTO pincer_schema_version (version) VALUES (99)");
+    });
+    const err = await PostgresSessionStore.open({ url: newer, scope: "main" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SchemaVersionError);
+    expect(String((err as Error).message)).toMatch(/schema version 99 is newer.*\(1\).*pincer store migrate/);
+    expect(String((err as Error).message)).not.toContain("pincer-test");
+
+    const older = await createTestDatabase();
+    await withAdmin(older, (c) => c.query("CREATE TABLE pincer_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"));
+    // Several processes starting together on an unmigrated database: one migrates, none fails.
+    const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresSessionStore.open({ url: older, scope: "main" })));
+    try {
+      await stores[0]!.patch("k", () => entry(1));
+      expect(await stores[3]!.get("k")).toEqual(entry(1));
+      const versions = await withAdmin(older, (c) => c.query<{ version: number }>("SELECT version FROM pincer_schema_version ORDER BY version"));
+      expect(versions.rows.map((r) => r.version)).toEqual([1]);
+    } finally {
+      for (const s of stores) await s.close();
+    }
+  });
+
+  it("gives up on an unreachable database with where, how long and why, never the password", async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const err = await PostgresSessionStore.open({ url: `postgres://pincer:s3cret-pw@127.0.0.1:${port}/nowhere`, scope: "main", connectTimeoutMs: 1500 }).catch((e: unknown) => e);
+    const took = Date.now() - started;
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    const msg = (err as Error).message;
+    expect(msg).toContain(`127.0.0.1:${port}/nowhere`);
+    expect(msg).toMatch(/ECONNREFUSED/);
+    expect(msg).toMatch(/\d+ attempts over \d+ ms/);
+    expect(msg).not.toContain("s3cret-pw");
+    expect(took).toBeGreaterThanOrEqual(1400);
+    expect(took).toBeLessThan(5000);
+  });
+
+  it("retries a batch whose connection drops mid-transaction: all rows or none, never part", async () => {
+    const url = await createTestDatabase();
+    const proxy = await startProxy(Number(new URL(url).port));
+    const rows = Array.from({ length: 5000 }, (_, i) => ({ key: `agent:main:telegram:direct:${String(i).padStart(5, "0")}`, entry: entry(1000 + i, { label: `row ${i} ${"x".repeat(100)}` }) }));
+    // Default retry budget: the cut connection is replaced and the whole batch lands.
+    const store = await PostgresSessionStore.open({ url: viaPort(url, proxy.port), scope: "main" });
+    try {
+      await store.count(); // a pooled connection exists before the cut
+      const cut = proxy.cutAfter(200_000);
+      await store.putMany(rows);
+      await cut;
+      expect(proxy.cuts).toBe(1);
+      expect(await store.count()).toBe(5000);
+      expect(await store.get(rows[4321]!.key)).toEqual(rows[4321]!.entry);
+    } finally {
+      await store.close();
+    }
+    // No retry budget: the call fails, and nothing of the batch is visible.
+    const strict = await PostgresSessionStore.open({ url: viaPort(url, proxy.port), scope: "other", retry: { attempts: 1, baseDelayMs: 10 } });
+    try {
+      const cut = proxy.cutAfter(200_000);
+      await expect(strict.putMany(rows)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await cut;
+      expect(proxy.cuts).toBe(2);
+      expect(await strict.count()).toBe(0);
+    } finally {
+      await strict.close();
+      await proxy.close();
+    }
+  });
+
+  it("does not apply a transaction twice when the COMMIT reply is lost", async () => {
+    const url = await createTestDatabase();
+    const proxy = await startProxy(Number(new URL(url).port));
+    const store = await PostgresSessionStore.open({ url: viaPort(url, proxy.port), scope: "main" });
+    try {
+      await store.patch("counter", () => entry(1, { n: 0 }));
+      const cut = proxy.cutOnReply("COMMIT\0"); // the server committed; the client never hears it
+      let calls = 0;
+      const res = await store.patch("counter", (cur) => {
+        calls++;
+        return { ...cur!, n: ((cur!.n as number | undefined) ?? 0) + 1 };
+      });
+      await cut;
+      expect(proxy.cuts).toBe(1);
+      expect(calls).toBe(1);
+      expect(res.after?.n).toBe(1);
+      expect((await store.get("counter"))?.n).toBe(1);
+      // And one cut before its first statement reached the server is retried and applied once.
+      const cut2 = proxy.cutAfter(1);
+      await store.patch("counter", (cur) => ({ ...cur!, n: ((cur!.n as number | undefined) ?? 0) + 1 }));
+      await cut2;
+      expect((await store.get("counter"))?.n).toBe(2);
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
+  });
+
+  it("recovers after the server terminates its connections (pool and event listener)", async () => {
+    const url = await createTestDatabase();
+    const a = await PostgresSessionStore.open({ url, scope: "main" });
+    const b = await PostgresSessionStore.open({ url, scope: "main" });
+    try {
+      const got: StoreEvent[] = [];
+      a.events.subscribe((e) => got.push(e));
+      await a.eventsReady();
+      await Promise.all(Array.from({ length: 8 }, (_, i) => a.patch(`k${i}`, () => entry(i))));
+      const killed = await withAdmin(url, (c) => c.query<{ ok: boolean }>("SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+      expect(killed.rows.length).toBeGreaterThanOrEqual(2);
+      const res = await a.patch("k0", (cur) => ({ ...cur!, label: "after" }));
+      expect(res.after?.label).toBe("after");
+      expect((await b.get("k0"))?.label).toBe("after");
+      // The listener reconnects by itself; events published while it was down may be lost.
+      let n = 0;
+      const until = Date.now() + 5000;
+      while (!got.some((e) => e.kind === "ping") && Date.now() < until) {
+        await b.events.publish({ origin: "b", kind: "ping", payload: n++ });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(got.some((e) => e.kind === "ping")).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("delivers events between instances of one scope, truncating oversized payloads", async () => {
+    const url = await createTestDatabase();
+    const a = await PostgresSessionStore.open({ url, scope: "main" });
+    const b = await PostgresSessionStore.open({ url, scope: "main" });
+    const other = await PostgresSessionStore.open({ url, scope: "work" });
+    try {
+      const got: StoreEvent[] = [];
+      const unsubscribe = a.events.subscribe((e) => got.push(e));
+      await a.eventsReady();
+      await other.events.publish({ origin: "other", kind: "chat", payload: { scope: "work" } });
+      await b.events.publish({ origin: "b", kind: "chat", payload: { text: "héllo 🦀", n: 1 } });
+      const e = await nextEvent(got, (x) => x.origin === "b");
+      expect(e).toEqual({ origin: "b", kind: "chat", payload: { text: "héllo 🦀", n: 1 } });
+      expect(got.some((x) => x.origin === "other")).toBe(false);
+
+      await b.events.publish({ origin: "b", kind: "big", payload: { blob: "y".repeat(20_000) } });
+      const big = await nextEvent(got, (x) => x.kind === "big");
+      expect(big).toEqual({ origin: "b", kind: "big", payload: null, truncated: true });
+
+      unsubscribe();
+      await b.events.publish({ origin: "b", kind: "after-unsubscribe", payload: null });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(got.some((x) => x.kind === "after-unsubscribe")).toBe(false);
+    } finally {
+      await a.close();
+      await b.close();
+      await other.close();
+    }
+  });
+
+  it("exports and imports transcripts byte-identically", async () => {
+    const url = await createTestDatabase();
+    const s = await PostgresSessionStore.open({ url, scope: "main" });
+    try {
+      const text = ['{"type":"session","version":3,"id":"rt-1"}', '{"a":1,  "b":2}', '{"text":"héllo wörld — 🦀 日本語"}', '{ "spaced" : true }'].join("\n") + "\n";
+      await s.importTranscript("rt-1", text);
+      expect(await s.exportTranscript("rt-1")).toBe(text);
+      const read = await s.readTranscript("rt-1");
+      expect(read.lines).toHaveLength(4);
+      expect(read.lines[2]).toEqual({ text: "héllo wörld — 🦀 日本語" });
+      // Appends continue after imported lines; a re-import replaces everything.
+      await s.appendTranscript("rt-1", [{ type: "message", n: 5 }]);
+      expect(await s.exportTranscript("rt-1")).toBe(text + '{"type":"message","n":5}\n');
+      await s.importTranscript("rt-1", '{"x":1}\nnot json\n[1]\n');
+      const again = await s.readTranscript("rt-1");
+      expect(again.lines).toEqual([{ x: 1 }]);
+      expect(again.issues.map((i) => [i.line, i.reason])).toEqual([
+        [2, "malformed JSON"],
+        [3, "not a JSON object"],
+      ]);
+      expect(await s.exportTranscript("rt-1")).toBe('{"x":1}\nnot json\n[1]\n');
+      expect(await s.exportTranscript("missing")).toBeNull();
+      const name = await s.archiveTranscript("rt-1", "deleted", Date.UTC(2026, 0, 2, 3, 4, 5));
+      expect(name).toBe("rt-1.jsonl.deleted.2026-01-02T03-04-05.000Z");
+      const archived = await withAdmin(url, (c) => c.query<{ content: string }>("SELECT content FROM archives WHERE scope = 'main' AND name = $1", [name]));
+      expect(archived.rows[0]?.content).toBe('{"x":1}\nnot json\n[1]\n');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("a gateway on the postgres backend", () => {
+  it("runs turns and keeps the sessions across a restart", async () => {
+    const { post, startTestGateway } = await import("./helpers/gateway-harness.ts");
+    const url = await createTestDatabase();
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-pg-gw-"));
+    const config = { session: { store: { backend: "postgres" as const, url } } };
+    const a = await startTestGateway(config, { home });
+    const r = await post(`${a.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "a", senderId: "a", text: "hello postgres" });
+    expect(r.json.reply).toBe("echo: hello postgres");
+    await a.stop();
+    expect(await PostgresSessionStore.scopes(url)).toEqual(["main"]);
+    const b = await startTestGateway(config, { home });
+    const history = await b.runtime.manager.history("main", "agent:main:main");
+    expect(history.items.map((i) => i.text)).toEqual(["hello postgres", "echo: hello postgres"]);
+    await b.stop();
+    fs.rmSync(home, { recursive: true, force: true });
+  }, 60_000);
+});
