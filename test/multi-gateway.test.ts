@@ -10,7 +10,7 @@ import type { TranscriptLine } from "../src/store/types.ts";
 import { startFakeOpenAI, type FakeServer } from "./fixtures/fake-providers.ts";
 import { WsClient } from "./helpers/gateway-harness.ts";
 import { inbound, PROCESS_TOKEN, startGatewayProcess, type GatewayProcess } from "./helpers/gateway-process.ts";
-import { createTestDatabase, stopTestPostgres } from "./helpers/postgres-server.ts";
+import { createTestDatabase, freePort, stopTestPostgres } from "./helpers/postgres-server.ts";
 
 const LEASE_TTL_MS = 1500;
 
@@ -150,7 +150,7 @@ describe("a gateway killed mid-traffic", () => {
           const gw = killedAt ? b : a;
           try {
             const r = await inbound(gw.url, dm(peer, `msg ${i}`, messageId));
-            expect(r.status, JSON.stringify(r.json)).toBe(200);
+            expect(r.status, `${JSON.stringify(r.json)} ${gw.stderr().slice(-3000)}`).toBe(200);
             expect(["ok", "duplicate"]).toContain(r.json.status);
             acked.get(peer)!.push(messageId);
             if (killedAt && !firstAfterKill.has(peer)) firstAfterKill.set(peer, Date.now() - killedAt);
@@ -181,6 +181,26 @@ describe("a gateway killed mid-traffic", () => {
     }
     // Each session was served by the survivor within the lease time (plus a model answer and polling).
     for (const peer of peers) expect(firstAfterKill.get(peer), peer).toBeLessThan(LEASE_TTL_MS + 2000);
+    // ... and not sooner than the dead gateway's leases allowed: the sessions it was working on waited.
+    expect(Math.max(...firstAfterKill.values())).toBeGreaterThanOrEqual(LEASE_TTL_MS / 2);
     expect(b.stderr()).not.toMatch(/"level":(50|60)/);
   }, 90_000);
+});
+
+describe("a gateway whose database is unreachable", () => {
+  it("refuses to start with an error naming the address and the cause, never the password", async () => {
+    const port = await freePort();
+    const config = { session: { store: { backend: "postgres", url: `postgres://pincer:s3cret-pw@127.0.0.1:${port}/pincer` } } };
+    const started = Date.now();
+    const err = await startGatewayProcess(config).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err).not.toBeNull();
+    expect(err!.message).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}`));
+    expect(err!.message).toMatch(/ECONNREFUSED/);
+    expect(err!.message).not.toContain("s3cret-pw");
+    // It retried with backoff for the connect timeout (10 s) before giving up, not forever.
+    expect(Date.now() - started).toBeLessThan(25_000);
+  }, 40_000);
 });

@@ -25,7 +25,11 @@ export interface TestRedis {
 }
 
 export async function startTestRedis(): Promise<TestRedis> {
-  const port = await freePort();
+  return startTestRedisOnPort(await freePort());
+}
+
+/** Starts a server on a given port: a test restarts one where its clients expect it. */
+export async function startTestRedisOnPort(port: number): Promise<TestRedis> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-redis-"));
   const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
   await new Promise<void>((resolve, reject) => {

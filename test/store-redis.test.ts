@@ -1,0 +1,277 @@
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisSessionStore, SCHEMA_VERSION_KEY, invertedTime, maskRedisUrl } from "../src/store/redis/redis-store.ts";
+import { SchemaVersionError, StoreUnavailableError, type SessionStore, type StoreEvent } from "../src/store/types.ts";
+import { freePort } from "./helpers/postgres-server.ts";
+import { redisAvailable, startTestRedis, startTestRedisOnPort, type TestRedis } from "./helpers/redis-server.ts";
+import { runStoreConformance } from "./store-conformance.ts";
+
+const available = redisAvailable();
+const scopeName = (): string => `t-${randomUUID().slice(0, 8)}`;
+
+describe.skipIf(!available)("redis backend", () => {
+  let server: TestRedis;
+  let admin: Redis;
+  beforeAll(async () => {
+    server = await startTestRedis();
+    admin = new Redis(server.url);
+    admin.on("error", () => undefined);
+  }, 30_000);
+  afterAll(async () => {
+    await admin?.quit();
+    await server?.stop();
+  });
+
+  runStoreConformance("redis", () => {
+    const scope = scopeName();
+    const opened: SessionStore[] = [];
+    return {
+      durable: true,
+      async create(now) {
+        const s = await RedisSessionStore.open({ url: server.url, scope, now });
+        opened.push(s);
+        return s;
+      },
+      // A second connection, as another process would open it.
+      async another(now) {
+        const s = await RedisSessionStore.open({ url: server.url, scope, now });
+        opened.push(s);
+        return s;
+      },
+      async dispose() {
+        for (const s of opened) await s.close();
+      },
+    };
+  });
+
+  describe("redis specifics", () => {
+    const row = (n: number) => ({ sessionId: "0b6f6b1e-8d7e-4a43-9a55-6c8f0b2b3c11", updatedAt: 1, n });
+    const bump = (s: SessionStore, key = "agent:main:main") => s.patch(key, (cur) => row(((cur?.n as number | undefined) ?? 0) + 1));
+
+    it("encodes updatedAt so lexical order is time-descending", () => {
+      const times = [-1e15, -5, -0.5, 0, 1e-300, 0.5, 1, 1000, 1_800_000_000_000, 1e300];
+      const enc = times.map(invertedTime);
+      expect([...enc].sort()).toEqual([...enc].reverse());
+      expect(invertedTime(-0)).toBe(invertedTime(0));
+    });
+
+    it("keeps scopes apart and lists the scopes holding data", async () => {
+      const s1 = scopeName();
+      const s2 = scopeName();
+      const a = await RedisSessionStore.open({ url: server.url, scope: s1 });
+      const b = await RedisSessionStore.open({ url: server.url, scope: s2 });
+      const empty = await RedisSessionStore.open({ url: server.url, scope: scopeName() });
+      try {
+        expect(a.location).toBe(`${server.url}#${s1}`);
+        await a.patch("agent:main:main", () => row(1));
+        await b.appendTranscript("sess-b", [{ type: "session", id: "sess-b" }]);
+        expect(await b.get("agent:main:main")).toBeUndefined();
+        expect(await b.count()).toBe(0);
+        expect(await a.transcriptExists("sess-b")).toBe(false);
+        expect(await a.listTranscripts()).toEqual([]);
+        expect(await b.listTranscripts()).toEqual(["sess-b"]);
+        const scopes = await RedisSessionStore.scopes(server.url);
+        expect(scopes).toContain(s1);
+        expect(scopes).toContain(s2);
+        expect(scopes).toEqual([...scopes].sort());
+        // Opened but never written: not a scope with data.
+        expect(scopes).not.toContain(empty.location.split("#")[1]);
+      } finally {
+        await a.close();
+        await b.close();
+        await empty.close();
+      }
+    });
+
+    it("masks the password in its location", async () => {
+      // The test server has no password; Redis answers the AUTH with a warning and lets us in.
+      const url = `redis://:s3cret@127.0.0.1:${server.port}`;
+      const s = await RedisSessionStore.open({ url, scope: "masked" });
+      await s.close();
+      expect(s.location).toBe(`redis://:***@127.0.0.1:${server.port}#masked`);
+      expect(maskRedisUrl("redis://user:p%40ss@db.example:6380/2")).toBe("redis://user:***@db.example:6380/2");
+    });
+
+    it("200 concurrent bumps from two instances add up to 200", async () => {
+      const scope = scopeName();
+      const a = await RedisSessionStore.open({ url: server.url, scope });
+      const b = await RedisSessionStore.open({ url: server.url, scope });
+      try {
+        await Promise.all(Array.from({ length: 200 }, (_, i) => bump(i % 2 ? a : b)));
+        expect((await a.get("agent:main:main"))?.n).toBe(200);
+        expect((await b.get("agent:main:main"))?.n).toBe(200);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }, 30_000);
+
+    it("refuses a newer schema with the command that migrates", async () => {
+      const scope = scopeName();
+      await admin.set(SCHEMA_VERSION_KEY, "99");
+      try {
+        const err = await RedisSessionStore.open({ url: server.url, scope }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(SchemaVersionError);
+        expect(String((err as Error).message)).toMatch(/schema version "99".*newer.*\(1\).*pincer store migrate/);
+      } finally {
+        await admin.set(SCHEMA_VERSION_KEY, "1");
+      }
+      const ok = await RedisSessionStore.open({ url: server.url, scope });
+      await ok.close();
+    });
+
+    it("fails fast with StoreUnavailableError naming the address when nothing listens", async () => {
+      const port = await freePort();
+      const started = Date.now();
+      const err = await RedisSessionStore.open({ url: `redis://:hunter2@127.0.0.1:${port}`, scope: "x", connectTimeoutMs: 600 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      const msg = (err as Error).message;
+      expect(msg).toContain(`127.0.0.1:${port}`);
+      expect(msg).toMatch(/ECONNREFUSED/);
+      expect(msg).not.toContain("hunter2");
+      expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
+
+    it("survives killed connections mid-traffic without losing or duplicating an update", async () => {
+      const scope = scopeName();
+      const a = await RedisSessionStore.open({ url: server.url, scope });
+      const b = await RedisSessionStore.open({ url: server.url, scope });
+      try {
+        const work: Promise<unknown>[] = [];
+        let killed = 0;
+        for (let i = 0; i < 100; i++) {
+          work.push(bump(i % 2 ? a : b));
+          work.push(a.appendTranscript("sess-k", [{ type: "x", n: i }]));
+          if (i === 30 || i === 70) {
+            // Let some commands reach the server, kill every client connection (ours are in flight).
+            await new Promise((r) => setTimeout(r, 2));
+            killed += Number(await admin.call("CLIENT", "KILL", "TYPE", "normal"));
+            // Keep queueing while the clients reconnect, then let them come back for the second kill.
+            if (i === 30) await new Promise((r) => setTimeout(r, 500));
+          }
+        }
+        expect(killed).toBeGreaterThanOrEqual(4);
+        await Promise.all(work);
+        expect((await a.get("agent:main:main"))?.n).toBe(100);
+        const lines = (await b.readTranscript("sess-k")).lines.map((l) => l.n as number);
+        expect(lines).toHaveLength(100);
+        expect([...lines].sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+        // And after the kills, plain operations work on both.
+        await bump(b);
+        expect((await a.get("agent:main:main"))?.n).toBe(101);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }, 30_000);
+
+    it("reconnects after the server restarts on the same port", async () => {
+      let own = await startTestRedis();
+      const s = await RedisSessionStore.open({ url: own.url, scope: "restart" });
+      try {
+        for (let i = 0; i < 10; i++) await bump(s);
+        expect((await s.get("agent:main:main"))?.n).toBe(10);
+        await own.stop();
+        // Issued while the server is down: queued, then sent once the client is back.
+        const pending = Promise.all([bump(s), s.appendTranscript("sess-r", [{ type: "x" }])]);
+        await new Promise((r) => setTimeout(r, 300));
+        own = await startTestRedisOnPort(own.port);
+        await pending;
+        // No persistence on the test server: the restart lost the earlier rows; the queued writes landed once.
+        expect((await s.get("agent:main:main"))?.n).toBe(1);
+        expect((await s.readTranscript("sess-r")).lines).toEqual([{ type: "x" }]);
+        await bump(s);
+        expect((await s.get("agent:main:main"))?.n).toBe(2);
+      } finally {
+        await s.close();
+        await own.stop();
+      }
+    }, 30_000);
+
+    it("delivers events from one instance to another", async () => {
+      const scope = scopeName();
+      const a = await RedisSessionStore.open({ url: server.url, scope });
+      const b = await RedisSessionStore.open({ url: server.url, scope });
+      const other = await RedisSessionStore.open({ url: server.url, scope: scopeName() });
+      try {
+        const got: StoreEvent[] = [];
+        const leaked: StoreEvent[] = [];
+        const off = b.events.subscribe((e) => got.push(e));
+        other.events.subscribe((e) => leaked.push(e));
+        // Subscribing is asynchronous: publish until the subscription is live.
+        for (let i = 0; i < 100 && got.length === 0; i++) {
+          await a.events.publish({ origin: "gw-a", kind: "ping", payload: { i } });
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        expect(got.length).toBeGreaterThan(0);
+        got.length = 0;
+        await a.events.publish({ origin: "gw-a", kind: "chat", payload: { text: "héllo", n: [1, 2] } });
+        await expect.poll(() => got.length).toBe(1);
+        expect(got[0]).toEqual({ origin: "gw-a", kind: "chat", payload: { text: "héllo", n: [1, 2] } });
+        off();
+        await a.events.publish({ origin: "gw-a", kind: "after-off", payload: null });
+        await new Promise((r) => setTimeout(r, 50));
+        expect(got.map((e) => e.kind)).toEqual(["chat"]);
+        expect(leaked).toEqual([]);
+      } finally {
+        await a.close();
+        await b.close();
+        await other.close();
+      }
+    });
+
+    it("exports exactly what was imported, replaces atomically and reports garbage lines", async () => {
+      const scope = scopeName();
+      const s = await RedisSessionStore.open({ url: server.url, scope });
+      try {
+        const text = ['{"type":"session","version":3,"id":"imp-1"}', '{ "type" : "message",  "text": "héllo 🦀 \\u00e9\\t" }', '{"type":"message","text":"  trailing  "}   '].join("\n") + "\n";
+        await s.appendTranscript("imp-1", [{ type: "old" }]);
+        await s.importTranscript("imp-1", text);
+        expect(await s.exportTranscript("imp-1")).toBe(text);
+        expect((await s.readTranscript("imp-1")).lines).toHaveLength(3);
+        expect(await s.listTranscripts()).toEqual(["imp-1"]);
+        await s.importTranscript("imp-2", '{"type":"session"}\nnot json\n[1]\n{"n":4}\n');
+        const read = await s.readTranscript("imp-2");
+        expect(read.lines).toEqual([{ type: "session" }, { n: 4 }]);
+        expect(read.issues.map((i) => [i.line, i.reason])).toEqual([
+          [2, "malformed JSON"],
+          [3, "not a JSON object"],
+        ]);
+        const tail = await s.readTranscript("imp-2", { tail: 2 });
+        expect(tail.truncated).toBe(true);
+        expect(tail.issues.map((i) => i.line)).toEqual([3]);
+        expect(await s.exportTranscript("nope")).toBeNull();
+        const name = await s.archiveTranscript("imp-1", "deleted", Date.UTC(2026, 0, 2, 3, 4, 5));
+        expect(name).toBe("imp-1.jsonl.deleted.2026-01-02T03-04-05.000Z");
+        expect(await s.listTranscripts()).toEqual(["imp-2"]);
+        expect(await admin.lrange(`pincer:{${scope}}:archive:${name}`, 0, -1)).toHaveLength(3);
+      } finally {
+        await s.close();
+      }
+    });
+  });
+
+  describe("a gateway on the redis backend", () => {
+    it("runs turns and keeps the sessions across a restart", async () => {
+      const { post, startTestGateway } = await import("./helpers/gateway-harness.ts");
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-redis-gw-"));
+      await admin.flushdb();
+      const config = { session: { store: { backend: "redis" as const, url: server.url } } };
+      const a = await startTestGateway(config, { home });
+      const r = await post(`${a.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "a", senderId: "a", text: "hello redis" });
+      expect(r.json.reply).toBe("echo: hello redis");
+      await a.stop();
+      expect(await RedisSessionStore.scopes(server.url)).toEqual(["main"]);
+      const b = await startTestGateway(config, { home });
+      const history = await b.runtime.manager.history("main", "agent:main:main");
+      expect(history.items.map((i) => i.text)).toEqual(["hello redis", "echo: hello redis"]);
+      await b.stop();
+      fs.rmSync(home, { recursive: true, force: true });
+    }, 60_000);
+  });
+});
