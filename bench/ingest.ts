@@ -6,6 +6,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { SessionManager } from "../src/session/manager.ts";
 import { FsSessionStore } from "../src/store/fs/fs-store.ts";
+import { PostgresSessionStore } from "../src/store/postgres/postgres-store.ts";
+import { RedisSessionStore } from "../src/store/redis/redis-store.ts";
 import { SqliteSessionStore } from "../src/store/sqlite/sqlite-store.ts";
 import type { SessionStore } from "../src/store/types.ts";
 import { makeStore, peerKey, realisticRow, tempHome } from "./fixtures.ts";
@@ -25,11 +27,24 @@ export interface IngestResult {
   loadMs: number;
 }
 
+export type IngestBackend = "fs" | "sqlite" | "postgres" | "redis";
+
+/** Rows are written in batches of this many: one `putMany` (one transaction / script) each. */
+const SEED_BATCH = 5000;
+
+async function seed(store: SessionStore, sessions: number, dir: string): Promise<void> {
+  const now = Date.now();
+  for (let from = 0; from < sessions; from += SEED_BATCH) {
+    const to = Math.min(sessions, from + SEED_BATCH);
+    await store.putMany(Array.from({ length: to - from }, (_, j) => ({ key: peerKey(from + j), entry: realisticRow(from + j, now, dir) })));
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 }
 
-export async function benchIngest(sessions: number, turns: number, concurrency: number, fsync = false, activeSessions = sessions, backend: "fs" | "sqlite" = "fs"): Promise<IngestResult> {
+export async function benchIngest(sessions: number, turns: number, concurrency: number, fsync = false, activeSessions = sessions, backend: IngestBackend = "fs", url?: string): Promise<IngestResult> {
   const home = tempHome(`ingest-${backend}-${sessions}`);
   try {
     let store: SessionStore;
@@ -39,14 +54,24 @@ export async function benchIngest(sessions: number, turns: number, concurrency: 
       const t0 = performance.now();
       store = await FsSessionStore.open({ storePath, fsync });
       loadMs = performance.now() - t0;
-    } else {
+    } else if (backend === "sqlite") {
       const file = path.join(home, "agents", "main", "sessions", "sessions.sqlite");
-      const seed = SqliteSessionStore.open({ file });
-      const now = Date.now();
-      await seed.putMany(Array.from({ length: sessions }, (_, i) => ({ key: peerKey(i), entry: realisticRow(i, now, path.dirname(file)) })));
-      await seed.close();
+      const seeder = SqliteSessionStore.open({ file });
+      await seed(seeder, sessions, path.dirname(file));
+      await seeder.close();
       const t0 = performance.now();
       store = SqliteSessionStore.open({ file });
+      loadMs = performance.now() - t0;
+    } else {
+      // Networked stores (url: an empty database of their own): seeded through one connection, then reopened (load = connect + schema check).
+      const dir = path.join(home, "agents", "main", "sessions");
+      if (!url) throw new Error(`the ${backend} ingest bench needs a server url (a fresh, empty database)`);
+      const open = (): Promise<SessionStore> => (backend === "postgres" ? PostgresSessionStore.open({ url, scope: "main" }) : RedisSessionStore.open({ url, scope: "main" }));
+      const seeder = await open();
+      await seed(seeder, sessions, dir);
+      await seeder.close();
+      const t0 = performance.now();
+      store = await open();
       loadMs = performance.now() - t0;
     }
     const config = { session: { dmScope: "per-channel-peer" as const, reset: { mode: "daily" as const, atHour: 4, idleMinutes: 10_080 } } };

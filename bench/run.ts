@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: prints one JSON document of measured figures. Benchmarks are separate from the
  * test suite on purpose: timings belong here, not in pass/fail tests.
- * `npm run bench -- ingest` or `-- cli` runs one part.
+ * `npm run bench -- ingest`, `-- cli`, `-- store` or `-- gateway` runs one part.
  */
 import * as os from "node:os";
 import { benchCli } from "./cli.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchGateway } from "./gateway.ts";
+import { benchGatewaysOnPostgres, benchStoreIngest, stopStoreServers } from "./store.ts";
 
 const only = process.argv[2];
 const report: Record<string, unknown> = {
@@ -39,11 +40,21 @@ if (!only || only === "cli") {
   report.list = { ...cli, targets: { listJsonMs: 2000, listLimit50Ms: 300, cleanupDryRunMs: 3000 } };
 }
 if (!only || only === "store") {
-  // The same ingest on each durable backend at 100 and 100 000 sessions (Postgres/Redis: issue 5, not yet built).
+  // The same ingest on every durable backend at 100 and 100 000 sessions (same 100 active sessions),
+  // then two gateway processes sharing one PostgreSQL database.
   const turns = Number(process.env.PINCER_BENCH_TURNS ?? 10_000);
-  const runs = [];
-  for (const backend of ["fs", "sqlite"] as const) for (const n of [100, 100_000]) runs.push(await benchIngest(n, turns, 32, false, 100, backend));
-  report.store = { runs };
+  const seconds = Number(process.env.PINCER_BENCH_SECONDS ?? 15);
+  const sessions = Number(process.env.PINCER_BENCH_SESSIONS ?? 200);
+  try {
+    // Load average before and after: other work on the machine skews every figure here.
+    const loadBefore = os.loadavg()[0];
+    const ingest = await benchStoreIngest(turns);
+    const twoGateways = await benchGatewaysOnPostgres("alternating", sessions, 32, seconds);
+    const oneGatewayPostgres = await benchGatewaysOnPostgres("oneGateway", sessions, 32, seconds);
+    report.store = { ingest, twoGateways, oneGatewayPostgres, loadAverage1m: { before: loadBefore, after: os.loadavg()[0] } };
+  } finally {
+    await stopStoreServers();
+  }
 }
 if (!only || only === "gateway") {
   const duration = Number(process.env.PINCER_BENCH_SECONDS ?? 10);

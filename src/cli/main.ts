@@ -14,6 +14,7 @@ const commands = {
   gateway: () => import("./commands/gateway.ts"),
   chat: () => import("./commands/chat.ts"),
   audit: () => import("./commands/security-audit.ts"),
+  store: () => import("./commands/store.ts"),
 };
 
 const VERSION = "0.1.0";
@@ -118,6 +119,33 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .option("--json", "print JSON")
     .option("--fix", "repair what is safe to repair (file permissions)")
     .action(async (opts) => run(async () => (await commands.audit()).securityAudit(io, program.opts<{ config?: string }>().config, opts))());
+
+  const store = program.command("store").description("copy whole session stores between backends (fs, sqlite, postgres, redis)");
+  const collect = (value: string, prev: string[]): string[] => [...prev, value];
+  store
+    .command("migrate")
+    .description("copy every agent's rows and transcripts from one store to another (resumable, verified)")
+    .requiredOption("--from <location>", "source: fs:<dir> | <dir> | sqlite:<dir> | postgres://... | redis://...")
+    .requiredOption("--to <location>", "destination, same forms")
+    .option("--dry-run", "count what would be copied, write nothing")
+    .option("--agent <id>", "only this agent (repeatable)", collect, [])
+    .option("--json", "print JSON")
+    .action(async (opts) => run(async () => (await commands.store()).storeMigrate(io, opts))());
+  store
+    .command("import-openclaw")
+    .description("copy an OpenClaw state dir (agents/<id>/sessions/) into the configured store")
+    .argument("<dir>")
+    .option("--dry-run", "count what would be copied, write nothing")
+    .option("--json", "print JSON")
+    .action(async (dir: string, opts) => run(async () => (await commands.store()).storeImportOpenclaw(context(), dir, opts))());
+  store
+    .command("export")
+    .description("copy the configured store into a directory in OpenClaw's layout")
+    .argument("<dir>")
+    .option("--format <format>", "output format (only: openclaw)", "openclaw")
+    .option("--dry-run", "count what would be copied, write nothing")
+    .option("--json", "print JSON")
+    .action(async (dir: string, opts) => run(async () => (await commands.store()).storeExport(context(), dir, opts))());
 
   program
     .command("chat")

@@ -15,6 +15,7 @@ import {
   type ListPage,
   type PatchMutator,
   type PatchResult,
+  type ReadIssue,
   type SessionRow,
   type SessionStore,
   type TranscriptLine,
@@ -30,8 +31,9 @@ export class MemorySessionStore implements SessionStore {
   readonly backend = "memory";
   readonly location = "memory";
   private readonly rows = new Map<string, SessionEntry>();
-  private readonly transcripts = new Map<string, TranscriptLine[]>();
-  private readonly archives = new Map<string, TranscriptLine[]>();
+  /** Each transcript as its stored line texts (JSON), so an imported text exports byte-identical. */
+  private readonly transcripts = new Map<string, string[]>();
+  private readonly archives = new Map<string, string[]>();
   private readonly leases = new LeaseTable();
   private readonly owner = `mem-${randomUUID()}`;
   private readonly now: () => number;
@@ -83,7 +85,7 @@ export class MemorySessionStore implements SessionStore {
     assertValidSessionId(sessionId);
     if (fence && !this.fenceIsCurrent(fence)) throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
     const list = this.transcripts.get(sessionId) ?? [];
-    for (const line of lines) list.push(structuredClone(line));
+    for (const line of lines) list.push(JSON.stringify(line));
     this.transcripts.set(sessionId, list);
   }
 
@@ -91,7 +93,14 @@ export class MemorySessionStore implements SessionStore {
     assertValidSessionId(sessionId);
     const all = this.transcripts.get(sessionId) ?? [];
     const start = options.tail !== undefined ? Math.max(0, all.length - options.tail) : 0;
-    return { lines: all.slice(start).map((l) => structuredClone(l)), issues: [], truncated: start > 0 };
+    const lines: TranscriptLine[] = [];
+    const issues: ReadIssue[] = [];
+    for (let i = start; i < all.length; i++) {
+      const parsed = parseLine(all[i]!);
+      if (parsed) lines.push(parsed);
+      else issues.push({ file: `memory#${sessionId}`, line: i + 1, byteOffset: 0, reason: "malformed JSON line" });
+    }
+    return { lines, issues, truncated: start > 0 };
   }
 
   async transcriptExists(sessionId: string): Promise<boolean> {
@@ -102,7 +111,7 @@ export class MemorySessionStore implements SessionStore {
   async transcriptHeader(sessionId: string): Promise<TranscriptLine | null> {
     assertValidSessionId(sessionId);
     const first = this.transcripts.get(sessionId)?.[0];
-    return first ? structuredClone(first) : null;
+    return first !== undefined ? parseLine(first) : null;
   }
 
   async archiveTranscript(sessionId: string, reason: ArchiveReason, now = this.now()): Promise<string | null> {
@@ -113,6 +122,21 @@ export class MemorySessionStore implements SessionStore {
     this.archives.set(name, lines);
     this.transcripts.delete(sessionId);
     return name;
+  }
+
+  async listTranscripts(): Promise<string[]> {
+    return [...this.transcripts.keys()];
+  }
+
+  async exportTranscript(sessionId: string): Promise<string | null> {
+    assertValidSessionId(sessionId);
+    const lines = this.transcripts.get(sessionId);
+    return lines ? joinLines(lines) : null;
+  }
+
+  async importTranscript(sessionId: string, text: string): Promise<void> {
+    assertValidSessionId(sessionId);
+    this.transcripts.set(sessionId, splitLines(text));
   }
 
   async acquireLease(name: string, options: { ttlMs?: number; waitMs?: number } = {}): Promise<Lease> {
@@ -156,4 +180,26 @@ export class MemorySessionStore implements SessionStore {
   private fenceIsCurrent(fence: Fence): boolean {
     return this.leases.isCurrent(fence.name, fence, this.now());
   }
+}
+
+function parseLine(raw: string): TranscriptLine | null {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return v && typeof v === "object" && !Array.isArray(v) ? (v as TranscriptLine) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** JSONL text to line texts: split on "\n", dropping only the empty piece after the final newline. */
+export function splitLines(text: string): string[] {
+  if (text === "") return [];
+  const parts = text.split("\n");
+  if (parts[parts.length - 1] === "") parts.pop();
+  return parts;
+}
+
+/** Line texts back to JSONL: each line followed by "\n" (the inverse of splitLines for such text). */
+export function joinLines(lines: readonly string[]): string {
+  return lines.length ? lines.join("\n") + "\n" : "";
 }

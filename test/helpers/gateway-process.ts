@@ -12,7 +12,7 @@ export interface GatewayProcess {
   url: string;
   home: string;
   child: ChildProcess;
-  /** What the process wrote to stderr (its logs at warn and above). */
+  /** What the process wrote (its logs at warn and above, and stderr). */
   stderr(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -23,9 +23,11 @@ export async function startGatewayProcess(config: Record<string, unknown>, optio
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(ROOT, "bin/pincer.js"), "gateway", "--port", String(port)], {
     env: { ...process.env, PINCER_HOME: home, PINCER_LOG_LEVEL: options.logLevel ?? "warn", PINCER_GATEWAY_TOKEN: PROCESS_TOKEN },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
   let err = "";
+  // Logs (pino, stdout) and diagnostics (stderr) together, for failure messages.
+  child.stdout!.on("data", (d: Buffer) => (err += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;

@@ -196,7 +196,8 @@ export class FsSessionStore implements SessionStore {
   private removeStaleTempFiles(): void {
     const cutoff = Date.now() - 10 * 60_000;
     for (const name of fs.readdirSync(this.dir)) {
-      if (!/^sessions\.(json|pincer-meta\.json)\.[0-9a-f]{12}\.tmp$/.test(name)) continue;
+      // Temp files of snapshot rewrites and of transcript imports that crashed before the rename.
+      if (!/^(sessions\.(json|pincer-meta\.json)|[a-z0-9][a-z0-9._-]*\.jsonl)\.[0-9a-f]{12}\.tmp$/i.test(name)) continue;
       const file = path.join(this.dir, name);
       try {
         if (fs.statSync(file).mtimeMs < cutoff) fs.rmSync(file, { force: true });
@@ -550,7 +551,25 @@ export class FsSessionStore implements SessionStore {
     return name;
   }
 
-  // ---------------------------------------------------------------- disk (maintenance)
+  // ---------------------------------------------------------------- migration
+
+  async listTranscripts(): Promise<string[]> {
+    return this.transcripts.list();
+  }
+
+  async exportTranscript(sessionId: string): Promise<string | null> {
+    return this.transcripts.readText(sessionId);
+  }
+
+  /** Replaces the file atomically under the writer lease (like an archive); drops its open handle. */
+  async importTranscript(sessionId: string, text: string): Promise<void> {
+    assertValidSessionId(sessionId);
+    await this.indexFence();
+    await this.transcripts.replaceText(sessionId, text);
+    this.afterWrite();
+  }
+
+    // ---------------------------------------------------------------- disk (maintenance)
 
   /** Regular files of the sessions directory with sizes, for the disk budget. */
   diskInventory(): DiskFile[] {

@@ -2,9 +2,11 @@
  * Transcript files `<sessionId>.jsonl` (pi v3 format) inside one sessions directory. File names are
  * only ever built from a validated session id, never from a session key.
  */
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import { assertValidSessionId } from "../../keys/ids.ts";
+import { assertValidSessionId, isValidSessionId } from "../../keys/ids.ts";
 import type { ReadIssue, TranscriptLine, TranscriptRead } from "../types.ts";
 import { archiveTimestamp, FILE_MODE, writeAllSync } from "./secure-fs.ts";
 
@@ -114,6 +116,60 @@ export class TranscriptFiles {
     return path.basename(target);
   }
 
+  /** Session ids of the live `<id>.jsonl` files (archives, temp files and invalid names excluded). */
+  list(): string[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+    const ids: string[] = [];
+    for (const name of names) {
+      if (!name.endsWith(".jsonl")) continue;
+      const id = name.slice(0, -".jsonl".length);
+      if (isValidSessionId(id)) ids.push(id);
+    }
+    return ids.sort();
+  }
+
+  /** The file's bytes as UTF-8, or null when it does not exist. */
+  readText(sessionId: string): string | null {
+    try {
+      return fs.readFileSync(this.pathFor(sessionId), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Replaces the transcript with `text` atomically: temp file (0600), fsync, rename, directory
+   * fsync. Asynchronous (the fsyncs run on the thread pool), so a migration can overlap many. The
+   * cached append handle is dropped before and after the rename: later appends reach the new file.
+   */
+  async replaceText(sessionId: string, text: string): Promise<void> {
+    const file = this.pathFor(sessionId);
+    this.close(sessionId);
+    const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+    const handle = await fsp.open(tmp, "wx", FILE_MODE);
+    try {
+      try {
+        await handle.writeFile(text, "utf8");
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(tmp, file);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    this.close(sessionId);
+    await fsyncDirAsync(this.dir);
+  }
+
   close(sessionId: string): void {
     const fd = this.handles.get(sessionId);
     if (fd !== undefined) {
@@ -201,4 +257,17 @@ export function parseLines(file: string, text: string, startByte: number, tail?:
   }
   const truncated = tail !== undefined && (startByte > 0 || lines.length > tail);
   return { lines: tail !== undefined ? lines.slice(-tail) : lines, issues, truncated };
+}
+
+async function fsyncDirAsync(dir: string): Promise<void> {
+  try {
+    const h = await fsp.open(dir, "r");
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  } catch {
+    // Some file systems refuse fsync on directories; the rename itself is still atomic.
+  }
 }

@@ -15,7 +15,6 @@ import {
   FencedError,
   SchemaVersionError,
   LeaseTimeoutError,
-  StoreError,
   type ArchiveReason,
   type Fence,
   type Lease,
@@ -265,7 +264,30 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
-  private fenceIsCurrent(fence: Fence): boolean {
+  async listTranscripts(): Promise<string[]> {
+    return (this.stmt("SELECT DISTINCT session_id FROM transcript_lines ORDER BY session_id").all() as Array<{ session_id: string }>).map((r) => r.session_id);
+  }
+
+  /** The stored line texts joined with "\n", plus the final "\n"; null when there are none. */
+  async exportTranscript(sessionId: string): Promise<string | null> {
+    assertValidSessionId(sessionId);
+    const rows = this.stmt("SELECT line FROM transcript_lines WHERE session_id = ? ORDER BY seq").all(sessionId) as Array<{ line: string }>;
+    return rows.length ? rows.map((r) => r.line).join("\n") + "\n" : null;
+  }
+
+  /** One transaction: the old lines go, each line of `text` is stored as given (not re-serialised). */
+  async importTranscript(sessionId: string, text: string): Promise<void> {
+    assertValidSessionId(sessionId);
+    const parts = text === "" ? [] : text.split("\n");
+    if (parts[parts.length - 1] === "") parts.pop();
+    this.write(() => {
+      this.stmt("DELETE FROM transcript_lines WHERE session_id = ?").run(sessionId);
+      const insert = this.stmt("INSERT INTO transcript_lines (session_id, seq, line) VALUES (?, ?, ?)");
+      for (let i = 0; i < parts.length; i++) insert.run(sessionId, i, parts[i]!);
+    });
+  }
+
+    private fenceIsCurrent(fence: Fence): boolean {
     const cur = this.stmt("SELECT owner, epoch, expires_at, free FROM leases WHERE name = ?").get(fence.name) as { owner: string; epoch: number; expires_at: number; free: number } | undefined;
     return !!cur && !cur.free && cur.owner === fence.owner && cur.epoch === fence.epoch && this.now() < cur.expires_at;
   }

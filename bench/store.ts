@@ -1,0 +1,375 @@
+/**
+ * `store`: the durable backends side by side, and several gateways on one shared store.
+ *
+ * - `benchStoreIngest`: the session manager's per-turn cost (bench/ingest.ts) on fs, sqlite,
+ *   postgres and redis, each at 100 and 100 000 sessions with the same 100 active sessions; the
+ *   ratio 100k/100 says whether the cost of a message grows with the store (it must not).
+ * - `benchGatewaysOnPostgres`: two `pincer gateway` processes on one PostgreSQL database, every
+ *   session's messages alternating between them (or, as the baseline, all sent to one of them),
+ *   each session with one request in flight at a time. Afterwards every transcript is read back
+ *   through `PostgresSessionStore` and checked: the user messages exactly m0..m(k-1), each directly
+ *   answered by `echo: m<i>`, and one linear parent chain.
+ */
+import * as fs from "node:fs";
+import * as http from "node:http";
+import pg from "pg";
+import { PostgresSessionStore } from "../src/store/postgres/postgres-store.ts";
+import type { TranscriptLine } from "../src/store/types.ts";
+import { PROCESS_TOKEN, startGatewayProcess, type GatewayProcess } from "../test/helpers/gateway-process.ts";
+import { createTestDatabase, stopTestPostgres } from "../test/helpers/postgres-server.ts";
+import { redisAvailable, startTestRedis } from "../test/helpers/redis-server.ts";
+import { benchIngest, type IngestBackend, type IngestResult } from "./ingest.ts";
+
+const round = (v: number): number => Math.round(v * 1000) / 1000;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+}
+
+/** Stops the embedded PostgreSQL server (each Redis server is stopped after its own run). */
+export async function stopStoreServers(): Promise<void> {
+  await stopTestPostgres();
+}
+
+// ---------------------------------------------------------------- ingest on every backend
+
+interface BackendIngest {
+  backend: IngestBackend;
+  runs?: IngestResult[];
+  /** turns/s at 100 000 sessions divided by turns/s at 100 (1 = no growth with store size). */
+  ratio100kTo100?: number;
+  /** p50 at 100 000 divided by p50 at 100 (1 = no growth). */
+  p50Ratio100kTo100?: number;
+  skipped?: string;
+  error?: string;
+}
+
+export async function benchStoreIngest(turns: number, sizes: readonly number[] = [100, 100_000]): Promise<BackendIngest[]> {
+  const out: BackendIngest[] = [];
+  for (const backend of ["fs", "sqlite", "postgres", "redis"] as const) {
+    if (backend === "redis" && !redisAvailableQuiet()) {
+      out.push({ backend, skipped: "redis-server not found (apt-get install redis-server)" });
+      continue;
+    }
+    const runs: IngestResult[] = [];
+    try {
+      for (const n of sizes) {
+        if (backend === "postgres") {
+          runs.push(await benchIngest(n, turns, 32, false, 100, backend, await createTestDatabase()));
+        } else if (backend === "redis") {
+          // A fresh server per run: nothing of the previous run stays in memory.
+          const server = await startTestRedis();
+          try {
+            runs.push(await benchIngest(n, turns, 32, false, 100, backend, server.url));
+          } finally {
+            await server.stop();
+          }
+        } else {
+          runs.push(await benchIngest(n, turns, 32, false, 100, backend));
+        }
+      }
+    } catch (err) {
+      out.push({ backend, runs, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      continue;
+    }
+    const small = runs[0]!;
+    const large = runs[runs.length - 1]!;
+    out.push({ backend, runs, ratio100kTo100: round(large.turnsPerSecond / small.turnsPerSecond), p50Ratio100kTo100: round(large.p50Ms / small.p50Ms) });
+  }
+  return out;
+}
+
+function redisAvailableQuiet(): boolean {
+  try {
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      return redisAvailable();
+    } finally {
+      console.warn = warn;
+    }
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------- gateways on one postgres
+
+interface Post {
+  status: number;
+  body: string;
+}
+
+/** A bare keep-alive HTTP client: cheaper per request than fetch, so the client steals less CPU from the gateways. */
+function makePoster(base: string, agent: http.Agent): (body: string) => Promise<Post> {
+  const u = new URL("/v1/inbound", base);
+  return (body) =>
+    new Promise((resolve, reject) => {
+      const req = http.request(
+        { host: u.hostname, port: u.port, path: u.pathname, method: "POST", agent, headers: { "content-type": "application/json", authorization: `Bearer ${PROCESS_TOKEN}`, "content-length": Buffer.byteLength(body) } },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (d: string) => (text += d));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+}
+
+interface SessionState {
+  peer: string;
+  /** Next message index. */
+  next: number;
+  /** Index of every message answered 200 (normally 0..next-1). */
+  acked: number[];
+  /** Indexes answered with another status or a transport error: may or may not be stored. */
+  failed: number[];
+}
+
+interface OrderingReport {
+  sessionsChecked: number;
+  messagesChecked: number;
+  /** Sessions whose transcript is not exactly the expected question/answer sequence. */
+  sessionsWithViolations: number;
+  missingRows: number;
+  readIssues: number;
+  /** User messages out of order, missing, or duplicated (counted per position). */
+  orderViolations: number;
+  /** A user message not directly followed by its own `echo: m<i>` reply. */
+  replyViolations: number;
+  /** Entries whose parentId is not the previous entry's id. */
+  chainBreaks: number;
+  /** Requests that failed but whose message was stored anyway (allowed; reported). */
+  failedButStored: number;
+  examples: string[];
+}
+
+type Line = TranscriptLine & { id?: string; parentId?: string | null; message?: { role: string; content: unknown } };
+
+function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) return content.map((b: { text?: string }) => b.text ?? "").join("");
+  return "";
+}
+
+async function verifyTranscripts(url: string, sessions: SessionState[]): Promise<OrderingReport> {
+  const r: OrderingReport = { sessionsChecked: 0, messagesChecked: 0, sessionsWithViolations: 0, missingRows: 0, readIssues: 0, orderViolations: 0, replyViolations: 0, chainBreaks: 0, failedButStored: 0, examples: [] };
+  const store = await PostgresSessionStore.open({ url, scope: "main" });
+  const note = (s: string): void => {
+    if (r.examples.length < 5) r.examples.push(s);
+  };
+  try {
+    for (const s of sessions) {
+      if (s.next === 0) continue;
+      const key = `agent:main:bench:direct:${s.peer}`;
+      const row = await store.get(key);
+      if (!row) {
+        r.missingRows++;
+        r.sessionsWithViolations++;
+        note(`${key}: no row`);
+        continue;
+      }
+      r.sessionsChecked++;
+      const read = await store.readTranscript(row.sessionId);
+      r.readIssues += read.issues.length;
+      let prev: string | null = null;
+      let chain = 0;
+      const msgs: Array<{ role: string; text: string }> = [];
+      for (const line of read.lines as Line[]) {
+        if (line.type === "session") continue;
+        if ((line.parentId ?? null) !== prev) chain++;
+        prev = line.id ?? null;
+        if (line.type === "message" && line.message) msgs.push({ role: line.message.role, text: textOf(line.message.content) });
+      }
+      // Expected: the acknowledged messages in order; a failed one may appear at its place.
+      const failed = new Set(s.failed);
+      const users = msgs.map((m, i) => ({ ...m, i })).filter((m) => m.role === "user");
+      let order = 0;
+      let replies = 0;
+      let u = 0;
+      for (let n = 0; n < s.next; n++) {
+        const cur = users[u];
+        if (cur && cur.text === `m${n}`) {
+          if (failed.has(n)) r.failedButStored++;
+          const reply = msgs[cur.i + 1];
+          if (!reply || reply.role !== "assistant" || reply.text !== `echo: m${n}`) replies++;
+          u++;
+        } else if (!failed.has(n)) {
+          order++;
+          note(`${key}: expected user m${n} at user position ${u}, found ${cur ? JSON.stringify(cur.text) : "end of transcript"}`);
+        }
+      }
+      order += users.length - u; // extra (duplicated or unexpected) user messages
+      if (users.length > u) note(`${key}: ${users.length - u} unexpected user message(s) after the expected ones`);
+      if (replies) note(`${key}: ${replies} user message(s) not directly followed by their echo reply`);
+      if (chain) note(`${key}: ${chain} parent chain break(s)`);
+      r.orderViolations += order;
+      r.replyViolations += replies;
+      r.chainBreaks += chain;
+      r.messagesChecked += users.length;
+      if (order || replies || chain || read.issues.length) r.sessionsWithViolations++;
+    }
+  } finally {
+    await store.close();
+  }
+  return r;
+}
+
+/** Store-operation latency as the gateway's /metrics sees it: calls and mean ms per operation. */
+async function storeMetrics(gw: GatewayProcess): Promise<Record<string, { calls: number; meanMs: number }> & { leaseWaits?: number }> {
+  const res = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${PROCESS_TOKEN}` } });
+  const text = await res.text();
+  const ops: Record<string, { calls: number; sum: number }> = {};
+  for (const m of text.matchAll(/^pincer_store_operation_seconds_(sum|count)\{op="(\w+)"\} ([\d.e+-]+)$/gm)) {
+    const o = (ops[m[2]!] ??= { calls: 0, sum: 0 });
+    if (m[1] === "sum") o.sum = Number(m[3]);
+    else o.calls = Number(m[3]);
+  }
+  const out: Record<string, { calls: number; meanMs: number }> & { leaseWaits?: number } = {};
+  for (const [op, o] of Object.entries(ops)) out[op] = { calls: o.calls, meanMs: o.calls ? round((o.sum / o.calls) * 1000) : 0 };
+  const waits = /^pincer_store_lease_waits_total(?:\{\})? ([\d.]+)$/m.exec(text);
+  if (waits) out.leaseWaits = Number(waits[1]);
+  return out;
+}
+
+async function dbCounters(url: string): Promise<{ commits: number; rollbacks: number }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ xact_commit: string; xact_rollback: string }>("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()");
+    return { commits: Number(r.rows[0]!.xact_commit), rollbacks: Number(r.rows[0]!.xact_rollback) };
+  } finally {
+    await c.end();
+  }
+}
+
+export interface GatewaysRun {
+  mode: "alternating" | "oneGateway";
+  gateways: number;
+  sessions: number;
+  concurrency: number;
+  durationS: number;
+  turns: number;
+  turnsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** Messages sent per session (min / mean / max). */
+  messagesPerSession: { min: number; mean: number; max: number };
+  /** Messages that went to a different gateway than the session's previous message. */
+  crossGatewayMessages: number;
+  non200: number;
+  transportErrors: number;
+  statusCounts: Record<string, number>;
+  /** Replies whose text was not `echo: m<i>` of the message sent. */
+  wrongReplies: number;
+  /** PostgreSQL transactions committed (and rolled back) per turn, over the whole run (both gateways + reads). */
+  dbTransactionsPerTurn: { commits: number; rollbacks: number };
+  /** Per gateway: store operations as timed in the gateway (calls, mean ms). */
+  storeOps: Array<Record<string, unknown>>;
+  ordering: OrderingReport;
+  firstErrors: string[];
+}
+
+/**
+ * `sessions` sessions on one fresh database behind two gateways; `concurrency` client loops, each
+ * taking the longest-idle session, sending its next message and putting it back: every session has
+ * at most one request in flight, and messages of a session are sent strictly one after another.
+ * `alternating`: message i of a session goes to gateway A when i is even, B when odd.
+ * `oneGateway`: every message goes to A (B runs idle on the same database).
+ */
+export async function benchGatewaysOnPostgres(mode: "alternating" | "oneGateway", sessionCount: number, concurrency: number, durationS: number, leaseTtlMs = 5000): Promise<GatewaysRun> {
+  const url = await createTestDatabase();
+  const config = {
+    session: { dmScope: "per-channel-peer", reset: { mode: "none" }, store: { backend: "postgres", url, leaseTtlMs } },
+    agents: { defaults: { compaction: { memoryFlush: { enabled: false } } } },
+  };
+  const gws = await Promise.all([startGatewayProcess(config), startGatewayProcess(config)]);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  try {
+    const posts = gws.map((g) => makePoster(g.url, agent));
+    const sessions: SessionState[] = Array.from({ length: sessionCount }, (_, i) => ({ peer: `p${i}`, next: 0, acked: [], failed: [] }));
+    // Warm up both gateways (JIT, pool connections) on sessions of their own, outside the measurement.
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; i < 10; i++) await posts[(w + i) % 2]!(JSON.stringify({ channel: "bench", chatType: "direct", peerId: `warm${w}`, senderId: `warm${w}`, text: `w${i}` }));
+      }),
+    );
+    const idle = [...sessions];
+    const latencies: number[] = [];
+    const statusCounts: Record<string, number> = {};
+    const firstErrors: string[] = [];
+    let transportErrors = 0;
+    let wrongReplies = 0;
+    const before = await dbCounters(url);
+    const begin = performance.now();
+    const stopAt = begin + durationS * 1000;
+    const loop = async (): Promise<void> => {
+      while (performance.now() < stopAt) {
+        const s = idle.shift();
+        if (!s) return; // more loops than sessions
+        const n = s.next++;
+        const post = posts[mode === "alternating" ? n % 2 : 0]!;
+        const body = JSON.stringify({ channel: "bench", chatType: "direct", peerId: s.peer, senderId: s.peer, text: `m${n}`, messageId: `${s.peer}-${n}` });
+        const t0 = performance.now();
+        try {
+          const res = await post(body);
+          latencies.push(performance.now() - t0);
+          statusCounts[res.status] = (statusCounts[res.status] ?? 0) + 1;
+          if (res.status === 200) {
+            s.acked.push(n);
+            const reply = (JSON.parse(res.body) as { reply?: unknown }).reply;
+            if (reply !== `echo: m${n}`) wrongReplies++;
+          } else {
+            s.failed.push(n);
+            if (firstErrors.length < 5) firstErrors.push(`${res.status} ${res.body.slice(0, 300)}`);
+          }
+        } catch (err) {
+          latencies.push(performance.now() - t0);
+          transportErrors++;
+          s.failed.push(n);
+          if (firstErrors.length < 5) firstErrors.push(String(err));
+        }
+        idle.push(s);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, loop));
+    const seconds = (performance.now() - begin) / 1000;
+    const storeOps = await Promise.all(gws.map((g) => storeMetrics(g)));
+    latencies.sort((a, b) => a - b);
+    const turns = latencies.length;
+    const non200 = turns - (statusCounts["200"] ?? 0);
+    // All gateways stopped before reading back: nothing is in flight any more, and their database
+    // sessions have ended, which flushes their transaction statistics.
+    await Promise.all(gws.map((g) => g.kill()));
+    const after = await dbCounters(url);
+    const ordering = await verifyTranscripts(url, sessions);
+    const perSession = sessions.map((s) => s.next);
+    return {
+      mode,
+      gateways: mode === "alternating" ? 2 : 1,
+      sessions: sessionCount,
+      concurrency,
+      durationS: round(seconds),
+      turns,
+      turnsPerSecond: Math.round(turns / seconds),
+      latencyMs: { p50: round(percentile(latencies, 0.5)), p90: round(percentile(latencies, 0.9)), p99: round(percentile(latencies, 0.99)), max: round(latencies[turns - 1] ?? 0) },
+      messagesPerSession: { min: Math.min(...perSession), mean: round(turns / sessionCount), max: Math.max(...perSession) },
+      crossGatewayMessages: mode === "alternating" ? perSession.reduce((a, k) => a + Math.max(0, k - 1), 0) : 0,
+      non200,
+      transportErrors,
+      statusCounts,
+      wrongReplies,
+      dbTransactionsPerTurn: { commits: round((after.commits - before.commits) / Math.max(1, turns)), rollbacks: round((after.rollbacks - before.rollbacks) / Math.max(1, turns)) },
+      storeOps,
+      ordering,
+      firstErrors,
+    };
+  } finally {
+    agent.destroy();
+    await Promise.all(gws.map((g) => g.kill().catch(() => undefined)));
+    for (const g of gws) fs.rmSync(g.home, { recursive: true, force: true });
+  }
+}
