@@ -19,7 +19,7 @@ import type { GatewaySettings } from "./settings.ts";
 import { cookieSessionId, WebSessions } from "./web-sessions.ts";
 import { callMethod, RpcError } from "./ws-methods.ts";
 import { serveWebAsset } from "./webchat.ts";
-import { LeaseTimeoutError, StoreUnavailableError } from "../store/types.ts";
+import { FencedError, LeaseTimeoutError, StoreUnavailableError } from "../store/types.ts";
 
 export interface GatewayServerOptions {
   /** Where browser logins are kept (null: memory only). */
@@ -125,9 +125,10 @@ export class GatewayServer {
       await this.dispatch(req, res, url);
     } catch (err) {
       if (err instanceof HttpError) sendError(res, err);
-      else if (err instanceof StoreUnavailableError || err instanceof LeaseTimeoutError) {
-        // The database is down (after the store's own retries) or another gateway keeps the session
-        // busy: nothing was acknowledged, so the client may retry the same message later.
+      else if (err instanceof StoreUnavailableError || err instanceof LeaseTimeoutError || err instanceof FencedError) {
+        // The database is down (after the store's own retries), another gateway keeps the session
+        // busy, or took it over: nothing was acknowledged, so the client may retry the same message
+        // (a message already recorded is recognised by its messageId).
         this.opts.logger.warn({ err, route }, "store unavailable");
         res.setHeader("retry-after", "1");
         sendError(res, new HttpError(503, "store_unavailable", err.message));

@@ -45,6 +45,7 @@ const laneKey = (agentId: string, sessionKey: string): string => `${agentId}\u00
 export class SessionLeases {
   private readonly held = new Map<string, Held>();
   private readonly acquiring = new Map<string, Promise<Held>>();
+  private readonly releasing = new Map<string, Promise<void>>();
   private readonly options: SessionLeaseOptions;
 
   constructor(options: SessionLeaseOptions) {
@@ -84,7 +85,14 @@ export class SessionLeases {
     if (cur.refs > 0) return;
     clearInterval(cur.timer);
     if (this.held.get(cur.key) === cur) this.held.delete(cur.key);
-    if (!cur.lost) void cur.store.releaseLease(cur.lease).catch(() => undefined);
+    if (cur.lost) return;
+    // The next acquisition of this session waits for the release: were it to overtake it, the
+    // backend would hand the still-held lease back and the release would then free it under us.
+    const done = cur.store.releaseLease(cur.lease).catch(() => undefined);
+    this.releasing.set(cur.key, done);
+    void done.then(() => {
+      if (this.releasing.get(cur.key) === done) this.releasing.delete(cur.key);
+    });
   }
 
   /** The fence for writes to this session, while held. */
@@ -122,6 +130,7 @@ export class SessionLeases {
 
   private async take(agentId: string, sessionKey: string): Promise<Held> {
     const store = await this.options.storeFor(agentId);
+    await this.releasing.get(laneKey(agentId, sessionKey));
     const lease = await store.acquireLease(`session:${sessionKey}`, { ttlMs: this.options.ttlMs, waitMs: this.options.waitMs });
     const held: Held = { key: laneKey(agentId, sessionKey), lease, store, refs: 0, lost: false, timer: setInterval(() => void this.renew(agentId, sessionKey, held), Math.max(50, Math.floor(this.options.ttlMs / 3))) };
     held.timer.unref();
