@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { SessionLeases } from "../src/session/session-leases.ts";
 import { SqliteSessionStore } from "../src/store/sqlite/sqlite-store.ts";
 import { FencedError, type Lease, type SessionStore } from "../src/store/types.ts";
+import { TranscriptWriter } from "../src/transcript/writer.ts";
 
 /** A store whose lease release takes a while, as a round trip to a database does. */
 function slowRelease(store: SqliteSessionStore, ms: number): SessionStore {
@@ -29,7 +30,7 @@ describe("SessionLeases", () => {
     const base = SqliteSessionStore.open({ file: path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-leases-")), "s.sqlite") });
     const store = slowRelease(base, 30);
     const dropped: string[] = [];
-    const leases = new SessionLeases({ storeFor: async () => store, ttlMs: 5000, waitMs: 1000, onAcquired: async (_a, key) => void dropped.push(key) });
+    const leases = new SessionLeases({ storeFor: async () => store, ttlMs: 5000, waitMs: 1000, onAcquired: async (_a, key, _s, continuous) => void dropped.push(`${key} ${continuous}`) });
     const first = await leases.acquire("main", "agent:main:main");
     leases.release(first);
     const second = await leases.acquire("main", "agent:main:main");
@@ -38,8 +39,8 @@ describe("SessionLeases", () => {
     expect(fence).toBeDefined();
     await base.appendTranscript("s-1", [{ type: "x" }], fence);
     expect((await base.readTranscript("s-1")).lines).toHaveLength(1);
-    // Each fresh acquisition drops the caches (another process may have written in between).
-    expect(dropped).toEqual(["agent:main:main", "agent:main:main"]);
+    // Nobody held the session in between: the second acquisition keeps the caches.
+    expect(dropped).toEqual(["agent:main:main false", "agent:main:main true"]);
     leases.release(second);
     await leases.releaseAll();
   });
@@ -57,5 +58,46 @@ describe("SessionLeases", () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(leases.retain("main", "k")).toBeNull();
     await expect(base.appendTranscript("s-2", [{ type: "y" }], fence)).rejects.toBeInstanceOf(FencedError);
+  });
+});
+
+describe("taking a session over from another process", () => {
+  it("tells whether another owner held the session in between", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-leases-")), "s.sqlite");
+    const storeA = SqliteSessionStore.open({ file });
+    const storeB = SqliteSessionStore.open({ file });
+    const seen: string[] = [];
+    const make = (name: string, store: SessionStore) =>
+      new SessionLeases({ storeFor: async () => store, ttlMs: 5000, waitMs: 2000, onAcquired: async (_a, _k, _s, continuous) => void seen.push(`${name}:${continuous}`) });
+    const a = make("A", storeA);
+    const b = make("B", storeB);
+    await a.with("main", "k", async () => {});
+    await a.with("main", "k", async () => {});
+    await b.with("main", "k", async () => {});
+    await a.with("main", "k", async () => {});
+    expect(seen).toEqual(["A:false", "A:true", "B:false", "A:false"]);
+    await storeA.close();
+    await storeB.close();
+  });
+
+  it("a writer refreshed after another process appended continues the chain and sees every line", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-refresh-")), "s.sqlite");
+    const store = SqliteSessionStore.open({ file });
+    const other = SqliteSessionStore.open({ file });
+    const mine = new TranscriptWriter(store);
+    const theirs = new TranscriptWriter(other);
+    const sid = "0b6f6b1e-8d7e-4a43-9a55-6c8f0b2b3c11";
+    const msg = (text: string) => ({ type: "message" as const, message: { role: "user" as const, content: text, timestamp: 1 } });
+    await mine.append(sid, [msg("one")], { now: 1, cwd: "/" });
+    expect((await mine.readAll(sid)).lines).toHaveLength(2);
+    await theirs.append(sid, [msg("two"), msg("three")], { now: 2, cwd: "/" });
+    await mine.refresh(sid);
+    const [four] = await mine.append(sid, [msg("four")], { now: 3, cwd: "/" });
+    const stored = (await store.readTranscript(sid)).lines;
+    expect(stored.map((l) => (l.message as { content?: string } | undefined)?.content ?? l.type)).toEqual(["session", "one", "two", "three", "four"]);
+    expect(four!.parentId).toBe(stored[3]!.id);
+    expect((await mine.readAll(sid)).lines).toEqual(stored);
+    await store.close();
+    await other.close();
   });
 });

@@ -151,10 +151,11 @@ export class SessionManager {
           ttlMs: shared.leaseTtlMs,
           waitMs: shared.leaseWaitMs,
           onLost: shared.onLost,
-          onAcquired: async (_agentId, sessionKey, store) => {
+          onAcquired: async (_agentId, sessionKey, store, continuous) => {
+            if (continuous) return;
             // Another gateway may have appended since this one last held the session.
             const row = await store.get(sessionKey);
-            if (row) this.writerFor(store).forget(row.sessionId);
+            if (row) await this.writerFor(store).refresh(row.sessionId);
           },
         })
       : null;

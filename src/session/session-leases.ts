@@ -19,10 +19,11 @@ export interface SessionLeaseOptions {
   /** How long a gateway waits for another gateway to let a session go. */
   waitMs: number;
   /**
-   * Called after a fresh acquisition, before any work: another process may have written to the
-   * session since this one last held it, so per-session caches must be dropped.
+   * Called after a fresh acquisition, before any work. `continuous` is true when no other process
+   * held the session since this one released it (the epoch is exactly one above the last one held
+   * here), so per-session caches are still valid; otherwise another process may have written.
    */
-  onAcquired: (agentId: string, sessionKey: string, store: SessionStore) => Promise<void>;
+  onAcquired: (agentId: string, sessionKey: string, store: SessionStore, continuous: boolean) => Promise<void>;
   /** The lease was lost while held (a renewal failed): work in flight must stop. */
   onLost?: (agentId: string, sessionKey: string, err: unknown) => void;
 }
@@ -40,12 +41,16 @@ interface Held extends SessionHold {
   lost: boolean;
 }
 
+const MAX_REMEMBERED = 16_384;
+
 const laneKey = (agentId: string, sessionKey: string): string => `${agentId}\u0000${sessionKey}`;
 
 export class SessionLeases {
   private readonly held = new Map<string, Held>();
   private readonly acquiring = new Map<string, Promise<Held>>();
   private readonly releasing = new Map<string, Promise<void>>();
+  /** The epoch of each session's last hold here (bounded), to tell whether anyone came between. */
+  private readonly lastEpoch = new Map<string, number>();
   private readonly options: SessionLeaseOptions;
 
   constructor(options: SessionLeaseOptions) {
@@ -86,6 +91,7 @@ export class SessionLeases {
     clearInterval(cur.timer);
     if (this.held.get(cur.key) === cur) this.held.delete(cur.key);
     if (cur.lost) return;
+    this.rememberEpoch(cur.key, cur.lease.epoch);
     // The next acquisition of this session waits for the release: were it to overtake it, the
     // backend would hand the still-held lease back and the release would then free it under us.
     const done = cur.store.releaseLease(cur.lease).catch(() => undefined);
@@ -135,8 +141,9 @@ export class SessionLeases {
     const held: Held = { key: laneKey(agentId, sessionKey), lease, store, refs: 0, lost: false, timer: setInterval(() => void this.renew(agentId, sessionKey, held), Math.max(50, Math.floor(this.options.ttlMs / 3))) };
     held.timer.unref();
     this.held.set(laneKey(agentId, sessionKey), held);
+    const continuous = this.lastEpoch.get(held.key) === lease.epoch - 1;
     try {
-      await this.options.onAcquired(agentId, sessionKey, store);
+      await this.options.onAcquired(agentId, sessionKey, store, continuous);
     } catch (err) {
       this.held.delete(laneKey(agentId, sessionKey));
       clearInterval(held.timer);
@@ -144,6 +151,12 @@ export class SessionLeases {
       throw err;
     }
     return held;
+  }
+
+  private rememberEpoch(key: string, epoch: number): void {
+    this.lastEpoch.delete(key);
+    this.lastEpoch.set(key, epoch);
+    if (this.lastEpoch.size > MAX_REMEMBERED) this.lastEpoch.delete(this.lastEpoch.keys().next().value as string);
   }
 
   private async renew(agentId: string, sessionKey: string, held: Held): Promise<void> {

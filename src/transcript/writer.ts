@@ -70,6 +70,32 @@ export class TranscriptWriter {
     return written;
   }
 
+  /**
+   * Brings a session's cached state up to date after another process may have appended (a shared
+   * store): reads a bounded tail and, when the cached leaf is in it, takes on just the newer lines;
+   * otherwise forgets the session so the next use reads it afresh.
+   */
+  async refresh(sessionId: string): Promise<void> {
+    const tail = this.cache.get(sessionId);
+    if (!tail?.leafId) {
+      this.forget(sessionId);
+      return;
+    }
+    const read = await this.store.readTranscript(sessionId, { tail: TAIL_FOR_RECOVERY });
+    const at = read.lines.findIndex((l) => l.id === tail.leafId);
+    if (at < 0) {
+      this.forget(sessionId);
+      return;
+    }
+    const newer = read.lines.slice(at + 1);
+    const full = this.full.get(sessionId);
+    if (full) {
+      full.push(...newer);
+      this.fullLines += newer.length;
+    }
+    for (const line of newer) this.remember(tail, line);
+  }
+
   /** Forgets a session's cached state (after archive or delete). */
   forget(sessionId: string): void {
     this.cache.delete(sessionId);
