@@ -132,6 +132,8 @@ export class SessionLeases {
         if (!h.lost) await h.store.releaseLease(h.lease).catch(() => undefined);
       }),
     );
+    // Releases already under way must reach the store before it is closed.
+    await Promise.all([...this.releasing.values()]);
   }
 
   private async take(agentId: string, sessionKey: string): Promise<Held> {

@@ -1,4 +1,5 @@
 /** `pincer sessions reset <key>` and `pincer sessions delete <key>`. */
+import { isSharedBackend, resolveStoreOptions } from "../../config/resolve.ts";
 import { SessionManager } from "../../session/manager.ts";
 import { StoreRegistry } from "../../session/open-store.ts";
 import { selectStores, type CliContext, type StoreSelection } from "../context.ts";
@@ -12,11 +13,21 @@ export interface MutateOptions extends StoreSelection {
 async function withManager<T>(ctx: CliContext, opts: MutateOptions, agentId: string, work: (m: SessionManager) => Promise<T>): Promise<T> {
   const storePath = opts.store ? selectStores(ctx, { store: opts.store }).targets[0]!.path : undefined;
   const registry = new StoreRegistry(ctx.config, ctx.home, { storePath, onIssue: (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`), now: ctx.io.now });
-  const manager = new SessionManager({ config: ctx.config, storeFor: registry.storeFor, clock: { now: ctx.io.now } });
+  // On a store gateways share, the CLI takes the session's lease like a gateway would, so a reset
+  // never lands in the middle of a run on some gateway.
+  const backend = resolveStoreOptions(ctx.config);
+  const shared = !storePath && isSharedBackend(backend.backend);
+  const manager = new SessionManager({
+    config: ctx.config,
+    storeFor: registry.storeFor,
+    clock: { now: ctx.io.now },
+    ...(shared ? { sharedSessions: { leaseTtlMs: backend.leaseTtlMs, leaseWaitMs: Math.max(30_000, backend.leaseTtlMs * 3) } } : {}),
+  });
   try {
     await registry.storeFor(agentId);
     return await work(manager);
   } finally {
+    await manager.leases?.releaseAll();
     await registry.closeAll();
   }
 }
