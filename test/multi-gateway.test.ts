@@ -91,6 +91,16 @@ describe("two gateways sharing a PostgreSQL store", () => {
     expect(messages[messages.length - 1]!.role).toBe("assistant");
   });
 
+  it("a reset on one gateway is the session the other continues", async () => {
+    const first = await inbound(a.url, dm("dave", "before", "dave-1"));
+    const reset = await inbound(a.url, dm("dave", "/new", "dave-2"));
+    expect(reset.json.sessionId).not.toBe(first.json.sessionId);
+    const after = await inbound(b.url, dm("dave", "after", "dave-3"));
+    expect(after.json.sessionId).toBe(reset.json.sessionId);
+    const { messages } = await transcriptOf(url, "agent:main:telegram:direct:dave");
+    expect(messages.map((m) => m.text)).toEqual(["after", "echo: after"]);
+  });
+
   it("streams a run on one gateway to a WebSocket client of the other", async () => {
     const ws = await WsClient.connect(b.url, PROCESS_TOKEN);
     try {

@@ -31,8 +31,9 @@ it("prunes old tool results in the request only, never in the transcript", async
     return [{ type: "text", text: `answer ${call}` }];
   };
   const tools = new ToolRegistry([memoryAppendTool, { spec: { name: "read_big", description: "returns a large file", parameters: { type: "object", properties: {} } }, run: async () => BIG }]);
-  // ttl 0.001 minutes = 60 ms, so the test can outwait the cache.
-  const agents = { defaults: { contextTokens: 40_000, contextPruning: { mode: "cache-ttl", ttl: 0.001, keepLastAssistants: 1 }, compaction: { memoryFlush: { enabled: false }, reserveTokensFloor: 0, reserveTokens: 0 } } };
+  // ttl 0.02 minutes = 1.2 s: long enough that a loaded CI machine runs the second turn within it,
+  // short enough for the test to outwait the cache.
+  const agents = { defaults: { contextTokens: 40_000, contextPruning: { mode: "cache-ttl", ttl: 0.02, keepLastAssistants: 1 }, compaction: { memoryFlush: { enabled: false }, reserveTokensFloor: 0, reserveTokens: 0 } } };
   gw = await startTestGateway({ agents }, { provider, tools });
   const send = (text: string) => post(`${gw!.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "a", senderId: "a", text });
   await send("read the file");
@@ -45,7 +46,7 @@ it("prunes old tool results in the request only, never in the transcript", async
   // The second turn ran within the TTL: its request still carried the whole tool result.
   expect(JSON.stringify(provider.requests[2]!.messages).includes(BIG)).toBe(true);
 
-  await new Promise((r) => setTimeout(r, 150));
+  await new Promise((r) => setTimeout(r, 1300));
   await send("third");
   const pruned = provider.requests.at(-1)!;
   const toolResult = pruned.messages.find((m) => m.role === "toolResult");

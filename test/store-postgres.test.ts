@@ -284,6 +284,101 @@ describe("postgres backend specifics", () => {
     }
   });
 
+  it("keeps a write to two round trips: locks and reads in the first, the writes with COMMIT in the second", async () => {
+    const url = await createTestDatabase();
+    // Counts round trips: a burst from the client after the server last spoke.
+    let trips = 0;
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((client) => {
+      const upstream = net.connect(Number(new URL(url).port), "127.0.0.1");
+      sockets.add(client).add(upstream);
+      let serverSpoke = true;
+      client.on("data", (b: Buffer) => {
+        if (serverSpoke) trips++;
+        serverSpoke = false;
+        upstream.write(b);
+      });
+      upstream.on("data", (b: Buffer) => {
+        serverSpoke = true;
+        client.write(b);
+      });
+      for (const s of [client, upstream]) s.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const store = await PostgresSessionStore.open({ url: viaPort(url, (server.address() as net.AddressInfo).port), scope: "main", poolSize: 1 });
+    try {
+      const lease = await store.acquireLease("index", { waitMs: 0 });
+      const counted = async (work: () => Promise<unknown>): Promise<number> => {
+        const before = trips;
+        await work();
+        return trips - before;
+      };
+      expect(await counted(() => store.patch("k", () => entry(1)))).toBe(2); // insert
+      expect(await counted(() => store.patch("k", (cur) => ({ ...cur!, label: "x" })))).toBe(2); // update
+      expect(await counted(() => store.patch("k", () => undefined))).toBe(2); // no change
+      expect(await counted(() => store.appendTranscript(SID, [{ type: "message" }]))).toBe(2);
+      expect(await counted(() => store.appendTranscript(SID, [{ type: "message" }], lease))).toBe(2);
+      expect(await counted(() => store.renewLease(lease))).toBe(2);
+      expect(await counted(() => store.putMany([{ key: "a", entry: entry(2) }, { key: "k", entry: null }]))).toBe(2);
+      expect(await counted(() => store.get("a"))).toBe(1);
+      expect((await store.readTranscript(SID)).lines).toHaveLength(2);
+      expect(await store.get("k")).toBeUndefined();
+    } finally {
+      await store.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it("takes the same advisory locks as earlier versions (rolling upgrades keep mutual exclusion)", async () => {
+    const url = await createTestDatabase();
+    const store = await PostgresSessionStore.open({ url, scope: "main" });
+    try {
+      await withAdmin(url, async (c) => {
+        // The lock expression of schema version 1's first release, held by an "older process".
+        const legacy = "SELECT pg_advisory_xact_lock(hashtextextended($1::text || chr(31) || $2::text || chr(31) || $3::text, 0))";
+        await c.query("BEGIN");
+        await c.query(legacy, ["row", "main", "k"]);
+        await c.query(legacy, ["transcript", "main", SID]);
+        let done = 0;
+        const patched = store.patch("k", () => entry(1)).then(() => done++);
+        const appended = store.appendTranscript(SID, [{ type: "message" }]).then(() => done++);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(done).toBe(0);
+        await c.query("COMMIT");
+        await Promise.all([patched, appended]);
+        expect(done).toBe(2);
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("runs a patch again when its row is inserted concurrently by a writer that takes no advisory lock", async () => {
+    const url = await createTestDatabase();
+    const store = await PostgresSessionStore.open({ url, scope: "main" });
+    try {
+      await withAdmin(url, async (c) => {
+        await c.query("BEGIN");
+        await c.query("INSERT INTO sessions (scope, key, entry, updated_at) VALUES ('main', 'k', $1, 5)", [JSON.stringify(entry(5, { n: 10 }))]);
+        const seen: Array<number | undefined> = [];
+        // The patch sees no row (the insert is uncommitted), then its own insert waits on the row.
+        const patched = store.patch("k", (cur) => {
+          seen.push(cur?.n as number | undefined);
+          return entry(6, { n: ((cur?.n as number | undefined) ?? 0) + 1 });
+        });
+        await new Promise((r) => setTimeout(r, 300));
+        await c.query("COMMIT");
+        const res = await patched;
+        expect(seen).toEqual([undefined, 10]);
+        expect(res.after?.n).toBe(11);
+      });
+      expect((await store.get("k"))?.n).toBe(11);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("recovers after the server terminates its connections (pool and event listener)", async () => {
     const url = await createTestDatabase();
     const a = await PostgresSessionStore.open({ url, scope: "main" });

@@ -4,6 +4,14 @@
  * transactions; writers of one session key (or one transcript) are serialised across processes by
  * transaction-scoped advisory locks plus row locks, so a missing row is covered too.
  *
+ * Round trips: pool connections run in pg's pipeline mode, and a transaction is two round trips
+ * in the common case. The first sends BEGIN, `pg_current_xact_id()`, the advisory locks and the
+ * transaction's reads together (nothing in it writes, so if BEGIN itself failed no write ran
+ * outside the transaction, and the error is seen before anything else is sent); the last sends the
+ * final writes together with COMMIT (a failing write turns that COMMIT into a rollback). The
+ * transaction id is therefore known before COMMIT is sent. Lock keys are still hashed by the server
+ * with the same expression as before, so older and newer processes exclude each other.
+ *
  * Robustness: a connection-level failure (server restart, dropped socket, terminated backend) or a
  * serialization failure aborts the transaction and the whole transaction is retried with backoff;
  * nothing is ever half-written. When the connection dies during COMMIT itself the outcome is
@@ -141,6 +149,49 @@ interface LeaseRow {
   free: boolean;
 }
 
+/** One statement of a pipelined batch. */
+interface Stmt {
+  sql: string;
+  params?: unknown[];
+}
+
+type LockKind = "row" | "transcript";
+
+/** What a transaction reads in its first round trip, after BEGIN and its advisory locks. */
+interface TxPlan {
+  /** Transaction-scoped advisory locks, taken in this order before `reads` run. */
+  locks?: ReadonlyArray<readonly [LockKind, string]>;
+  /** Statements that write nothing (or only idempotently): they are sent before BEGIN is confirmed. */
+  reads?: Stmt[];
+}
+
+/** What a transaction's work hands back: its result, and the writes sent together with COMMIT. */
+interface TxDone<T> {
+  value: T;
+  writes?: Stmt[];
+  /** A unique violation by `writes` means a row appeared concurrently: run the transaction again. */
+  retryOnConflict?: boolean;
+}
+
+const SERVER_CLOCK_SQL = "SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS n";
+/** The advisory lock of one key: the same expression (hashed by the server) as every earlier version. */
+const LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended($1::text || chr(31) || $2::text || chr(31) || $3::text, 0))";
+
+/**
+ * Sends `stmts` back to back on a pipelined connection (one round trip) and waits for every reply.
+ * Throws the first failure in statement order: a later one is only its consequence ("current
+ * transaction is aborted").
+ */
+async function pipelined(c: PoolClient, stmts: readonly Stmt[]): Promise<QueryResult[]> {
+  const settled = await Promise.allSettled(stmts.map((st) => c.query(st.sql, st.params)));
+  const results: QueryResult[] = [];
+  for (const r of settled) {
+    if (r.status === "rejected") throw r.reason;
+    results.push(r.value);
+  }
+  return results;
+}
+
 export class PostgresSessionStore implements SessionStore {
   readonly backend = "postgres";
   readonly location: string;
@@ -172,7 +223,8 @@ export class PostgresSessionStore implements SessionStore {
     this.leaseTtlMs = options.leaseTtlMs ?? 5000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.retry = options.retry ?? { attempts: 5, baseDelayMs: 100 };
-    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: this.connectTimeoutMs, idleTimeoutMillis: 30_000 });
+    // Pipeline mode: queries issued without awaiting the previous one share a round trip.
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: this.connectTimeoutMs, idleTimeoutMillis: 30_000, pipeline: true });
     // An idle client whose server connection dies is removed by the pool and reported here; a
     // checked-out one reports through its query's rejection. Neither may crash the process.
     this.pool.on("error", () => {});
@@ -281,8 +333,15 @@ export class PostgresSessionStore implements SessionStore {
    * Runs `work` in a transaction; on a connection or serialization failure the transaction is
    * rolled back (or dies with its connection) and run again from the start. `work` must therefore
    * have no effects outside the transaction.
+   *
+   * Round trip 1: BEGIN, the transaction id, `plan.locks`, `plan.reads` (their results are handed
+   * to `work`). `work` may run further statements itself. Last round trip: `writes` and COMMIT.
    */
-  private async tx<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
+  private async tx<T>(plan: TxPlan, work: (c: PoolClient, reads: QueryResult[]) => Promise<TxDone<T>> | TxDone<T>): Promise<T> {
+    const first: Stmt[] = [{ sql: "BEGIN" }, { sql: "SELECT pg_current_xact_id()::text AS x" }];
+    for (const [kind, id] of plan.locks ?? []) first.push({ sql: LOCK_SQL, params: [kind, this.scope, id] });
+    const nHead = first.length;
+    first.push(...(plan.reads ?? []));
     let last: unknown;
     for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
       this.assertOpen();
@@ -295,13 +354,17 @@ export class PostgresSessionStore implements SessionStore {
         if (attempt < this.retry.attempts) await this.backoff(attempt);
         continue;
       }
-      let done: { value: T } | null = null;
+      let done: TxDone<T> | null = null;
       let xid: string | null = null;
+      let committing = false;
       try {
-        await client.query("BEGIN");
-        done = { value: await work(client) };
-        xid = (await client.query<{ x: string }>("SELECT pg_current_xact_id()::text AS x")).rows[0]!.x;
-        await client.query("COMMIT");
+        const results = await pipelined(client, first);
+        xid = (results[1] as QueryResult<{ x: string }>).rows[0]!.x;
+        done = await work(client, results.slice(nHead));
+        committing = true;
+        const end = await pipelined(client, [...(done.writes ?? []), { sql: "COMMIT" }]);
+        // A COMMIT that found the transaction aborted answers ROLLBACK; the failure itself was thrown above.
+        if (end[end.length - 1]!.command !== "COMMIT") throw new StoreError(`${this.location}: the transaction was rolled back at COMMIT`);
         client.release();
         return done.value;
       } catch (err) {
@@ -315,13 +378,16 @@ export class PostgresSessionStore implements SessionStore {
             client.release(rollbackErr as Error);
           }
         }
-        if (lost && done && xid) {
-          // The connection died during COMMIT: it may or may not have happened. Ask.
+        if (lost && committing && done && xid) {
+          // The connection died while the final writes and COMMIT were on the wire: the
+          // transaction may or may not have committed. Ask. (A failing write aborts it, so
+          // "committed" means every write of `done` took effect.)
           const outcome = await this.commitOutcome(xid);
           if (outcome === "committed") return done.value;
           if (outcome === "unknown") throw new StoreUnavailableError(`postgres at ${this.endpoint}: the connection was lost during COMMIT and the outcome could not be determined: ${describeError(err)}`, { cause: err });
         }
-        if (!lost && !isSerializationError(err) && !(err instanceof RetryTransaction)) throw err;
+        const conflict = committing && done?.retryOnConflict === true && (err as PgLikeError).code === "23505";
+        if (!lost && !conflict && !isSerializationError(err) && !(err instanceof RetryTransaction)) throw err;
         last = err;
         if (attempt < this.retry.attempts) await this.backoff(attempt);
       }
@@ -350,15 +416,26 @@ export class PostgresSessionStore implements SessionStore {
     return "unknown";
   }
 
-  /** The lease clock: the injected one, or the database server's. */
-  private async clock(c: PoolClient): Promise<number> {
-    if (this.injectedNow) return this.injectedNow();
-    const r = await c.query<{ n: string }>("SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS n");
-    return Number(r.rows[0]!.n);
+  /**
+   * Reads of the lease `name` (locked FOR `lock`) and of the lease clock, in that order: the server's
+   * clock is read by a statement of its own, after the row lock is held. Parse with `leaseAndClock`.
+   */
+  private leaseReads(name: string, lock: "SHARE" | "UPDATE"): Stmt[] {
+    const row = { sql: `SELECT owner, epoch, expires_at, free FROM leases WHERE scope = $1 AND name = $2 FOR ${lock}`, params: [this.scope, name] };
+    return this.injectedNow ? [row] : [row, { sql: SERVER_CLOCK_SQL }];
   }
 
-  private lockKey(c: PoolClient, kind: "row" | "transcript", id: string): Promise<unknown> {
-    return c.query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || chr(31) || $2::text || chr(31) || $3::text, 0))", [kind, this.scope, id]);
+  /** The lease row (if any) and the lease clock (the injected one, or the database server's). */
+  private leaseAndClock(reads: QueryResult[]): { cur: LeaseRow | undefined; now: number } {
+    const cur = (reads[0] as QueryResult<LeaseRow>).rows[0];
+    const now = this.injectedNow ? this.injectedNow() : Number((reads[1] as QueryResult<{ n: string }>).rows[0]!.n);
+    return { cur, now };
+  }
+
+  private fenceHolds(fence: Fence, reads: QueryResult[]): boolean {
+    const { cur, now } = this.leaseAndClock(reads);
+    if (!cur || cur.free || cur.owner !== fence.owner || Number(cur.epoch) !== fence.epoch) return false;
+    return now < Number(cur.expires_at);
   }
 
   // ---- session rows ----
@@ -370,26 +447,23 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async patch(key: string, mutator: PatchMutator): Promise<PatchResult> {
-    return this.tx(async (c) => {
-      await this.lockKey(c, "row", key);
-      const r = await c.query<{ entry: string }>("SELECT entry FROM sessions WHERE scope = $1 AND key = $2 FOR UPDATE", [this.scope, key]);
-      const before = r.rows[0] ? (JSON.parse(r.rows[0].entry) as SessionEntry) : undefined;
+    const read = { sql: "SELECT entry FROM sessions WHERE scope = $1 AND key = $2 FOR UPDATE", params: [this.scope, key] };
+    return this.tx({ locks: [["row", key]], reads: [read] }, (_c, [r]): TxDone<PatchResult> => {
+      const row = (r as QueryResult<{ entry: string }>).rows[0];
+      const before = row ? (JSON.parse(row.entry) as SessionEntry) : undefined;
       const next = mutator(before ? structuredClone(before) : undefined);
-      if (next === undefined) return { before, after: before, changed: false };
+      if (next === undefined) return { value: { before, after: before, changed: false } };
       if (next === null) {
-        if (before) await c.query("DELETE FROM sessions WHERE scope = $1 AND key = $2", [this.scope, key]);
-        return { before, after: undefined, changed: before !== undefined };
+        const value = { before, after: undefined, changed: before !== undefined };
+        return before ? { value, writes: [{ sql: "DELETE FROM sessions WHERE scope = $1 AND key = $2", params: [this.scope, key] }] } : { value };
       }
-      const args = [this.scope, key, JSON.stringify(next), Number.isFinite(next.updatedAt) ? next.updatedAt : 0];
-      if (before) {
-        await c.query("UPDATE sessions SET entry = $3, updated_at = $4 WHERE scope = $1 AND key = $2", args);
-      } else {
-        // putMany does not take the advisory lock: if it inserted this key meanwhile, the mutator
-        // saw a stale "missing" and must run again.
-        const ins = await c.query("INSERT INTO sessions (scope, key, entry, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO NOTHING", args);
-        if (ins.rowCount === 0) throw new RetryTransaction(`row ${key} appeared concurrently`);
-      }
-      return { before, after: structuredClone(next), changed: true };
+      const params = [this.scope, key, JSON.stringify(next), Number.isFinite(next.updatedAt) ? next.updatedAt : 0];
+      const value = { before, after: structuredClone(next), changed: true };
+      if (before) return { value, writes: [{ sql: "UPDATE sessions SET entry = $3, updated_at = $4 WHERE scope = $1 AND key = $2", params }] };
+      // putMany does not take the advisory lock: if it inserted this key meanwhile, the mutator saw a
+      // stale "missing" and must run again. A plain INSERT (no ON CONFLICT) makes that conflict abort
+      // the transaction, so a COMMIT whose reply is lost and turns out committed did insert the row.
+      return { value, writes: [{ sql: "INSERT INTO sessions (scope, key, entry, updated_at) VALUES ($1, $2, $3, $4)", params }], retryOnConflict: true };
     });
   }
 
@@ -412,17 +486,17 @@ export class PostgresSessionStore implements SessionStore {
       }
     }
     if (keys.length === 0) return;
-    await this.tx(async (c) => {
-      if (deletes.length) await c.query("DELETE FROM sessions WHERE scope = $1 AND key = ANY($2::text[])", [this.scope, deletes]);
-      if (putKeys.length) {
-        await c.query(
-          `INSERT INTO sessions (scope, key, entry, updated_at)
-           SELECT $1, k, e, u FROM unnest($2::text[], $3::text[], $4::float8[]) AS t(k, e, u)
-           ON CONFLICT (scope, key) DO UPDATE SET entry = excluded.entry, updated_at = excluded.updated_at`,
-          [this.scope, putKeys, putEntries, putUpdated],
-        );
-      }
-    });
+    const writes: Stmt[] = [];
+    if (deletes.length) writes.push({ sql: "DELETE FROM sessions WHERE scope = $1 AND key = ANY($2::text[])", params: [this.scope, deletes] });
+    if (putKeys.length) {
+      writes.push({
+        sql: `INSERT INTO sessions (scope, key, entry, updated_at)
+              SELECT $1, k, e, u FROM unnest($2::text[], $3::text[], $4::float8[]) AS t(k, e, u)
+              ON CONFLICT (scope, key) DO UPDATE SET entry = excluded.entry, updated_at = excluded.updated_at`,
+        params: [this.scope, putKeys, putEntries, putUpdated],
+      });
+    }
+    await this.tx({}, () => ({ value: undefined, writes }));
   }
 
   async list(filter: ListFilter = {}, options: ListOptions = {}): Promise<ListPage> {
@@ -462,27 +536,20 @@ export class PostgresSessionStore implements SessionStore {
 
   // ---- transcripts ----
 
-  private async fenceIsCurrent(c: PoolClient, fence: Fence, lock: "SHARE" | "UPDATE"): Promise<boolean> {
-    const r = await c.query<LeaseRow>(`SELECT owner, epoch, expires_at, free FROM leases WHERE scope = $1 AND name = $2 FOR ${lock}`, [this.scope, fence.name]);
-    const cur = r.rows[0];
-    if (!cur || cur.free || cur.owner !== fence.owner || Number(cur.epoch) !== fence.epoch) return false;
-    return (await this.clock(c)) < Number(cur.expires_at);
-  }
-
   async appendTranscript(sessionId: string, lines: readonly TranscriptLine[], fence?: Fence): Promise<void> {
     assertValidSessionId(sessionId);
     const texts = lines.map((l) => JSON.stringify(l));
-    await this.tx(async (c) => {
-      await this.lockKey(c, "transcript", sessionId);
-      // FOR SHARE keeps a takeover from slipping between this check and the insert.
-      if (fence && !(await this.fenceIsCurrent(c, fence, "SHARE"))) throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
-      if (texts.length === 0) return;
-      await c.query(
-        `INSERT INTO transcript_lines (scope, session_id, seq, line)
-         SELECT $1, $2, (SELECT COALESCE(MAX(seq), -1) FROM transcript_lines WHERE scope = $1 AND session_id = $2) + o, l
-         FROM unnest($3::text[]) WITH ORDINALITY AS t(l, o)`,
-        [this.scope, sessionId, texts],
-      );
+    // FOR SHARE keeps a takeover from slipping between the fence check and the insert.
+    await this.tx({ locks: [["transcript", sessionId]], reads: fence ? this.leaseReads(fence.name, "SHARE") : [] }, (_c, reads): TxDone<void> => {
+      if (fence && !this.fenceHolds(fence, reads)) throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
+      if (texts.length === 0) return { value: undefined };
+      const insert = {
+        sql: `INSERT INTO transcript_lines (scope, session_id, seq, line)
+              SELECT $1, $2, (SELECT COALESCE(MAX(seq), -1) FROM transcript_lines WHERE scope = $1 AND session_id = $2) + o, l
+              FROM unnest($3::text[]) WITH ORDINALITY AS t(l, o)`,
+        params: [this.scope, sessionId, texts],
+      };
+      return { value: undefined, writes: [insert] };
     });
   }
 
@@ -529,8 +596,7 @@ export class PostgresSessionStore implements SessionStore {
   async archiveTranscript(sessionId: string, reason: ArchiveReason, now = (this.injectedNow ?? Date.now)()): Promise<string | null> {
     assertValidSessionId(sessionId);
     const name = `${sessionId}.jsonl.${reason}.${new Date(now).toISOString().replaceAll(":", "-")}`;
-    return this.tx(async (c) => {
-      await this.lockKey(c, "transcript", sessionId);
+    return this.tx({ locks: [["transcript", sessionId]] }, async (c): Promise<TxDone<string | null>> => {
       const ins = await c.query(
         `INSERT INTO archives (scope, name, session_id, reason, archived_at, content)
          SELECT $1::text, $3::text, $2::text, $4::text, $5::bigint, string_agg(line, E'\\n' ORDER BY seq) || E'\\n'
@@ -538,9 +604,8 @@ export class PostgresSessionStore implements SessionStore {
          ON CONFLICT (scope, name) DO UPDATE SET session_id = excluded.session_id, reason = excluded.reason, archived_at = excluded.archived_at, content = excluded.content`,
         [this.scope, sessionId, name, reason, now],
       );
-      if (!ins.rowCount) return null;
-      await c.query("DELETE FROM transcript_lines WHERE scope = $1 AND session_id = $2", [this.scope, sessionId]);
-      return name;
+      if (!ins.rowCount) return { value: null };
+      return { value: name, writes: [{ sql: "DELETE FROM transcript_lines WHERE scope = $1 AND session_id = $2", params: [this.scope, sessionId] }] };
     });
   }
 
@@ -560,12 +625,9 @@ export class PostgresSessionStore implements SessionStore {
     assertValidSessionId(sessionId);
     const pieces = text.split("\n");
     if (pieces[pieces.length - 1] === "") pieces.pop();
-    await this.tx(async (c) => {
-      await this.lockKey(c, "transcript", sessionId);
-      await c.query("DELETE FROM transcript_lines WHERE scope = $1 AND session_id = $2", [this.scope, sessionId]);
-      if (pieces.length === 0) return;
-      await c.query("INSERT INTO transcript_lines (scope, session_id, seq, line) SELECT $1, $2, o - 1, l FROM unnest($3::text[]) WITH ORDINALITY AS t(l, o)", [this.scope, sessionId, pieces]);
-    });
+    const writes: Stmt[] = [{ sql: "DELETE FROM transcript_lines WHERE scope = $1 AND session_id = $2", params: [this.scope, sessionId] }];
+    if (pieces.length) writes.push({ sql: "INSERT INTO transcript_lines (scope, session_id, seq, line) SELECT $1, $2, o - 1, l FROM unnest($3::text[]) WITH ORDINALITY AS t(l, o)", params: [this.scope, sessionId, pieces] });
+    await this.tx({ locks: [["transcript", sessionId]] }, () => ({ value: undefined, writes }));
   }
 
   // ---- leases ----
@@ -575,18 +637,19 @@ export class PostgresSessionStore implements SessionStore {
     // The wait is a local duration; expiry itself is judged by the lease clock.
     const deadline = Date.now() + (options.waitMs ?? 10_000);
     for (;;) {
-      const got = await this.tx(async (c): Promise<{ lease: Lease } | { held: LeaseRow }> => {
-        // A placeholder row makes the first acquisition lockable like every later one.
-        await c.query("INSERT INTO leases (scope, name, owner, epoch, expires_at, free) VALUES ($1, $2, '', 0, 0, true) ON CONFLICT (scope, name) DO NOTHING", [this.scope, name]);
-        const cur = (await c.query<LeaseRow>("SELECT owner, epoch, expires_at, free FROM leases WHERE scope = $1 AND name = $2 FOR UPDATE", [this.scope, name])).rows[0]!;
-        const now = await this.clock(c);
+      // A placeholder row makes the first acquisition lockable like every later one. (It is the
+      // one write sent with the reads: a free placeholder means the same as no row at all.)
+      const placeholder = { sql: "INSERT INTO leases (scope, name, owner, epoch, expires_at, free) VALUES ($1, $2, '', 0, 0, true) ON CONFLICT (scope, name) DO NOTHING", params: [this.scope, name] };
+      const got = await this.tx({ reads: [placeholder, ...this.leaseReads(name, "UPDATE")] }, (_c, reads): TxDone<{ lease: Lease } | { held: LeaseRow }> => {
+        const { cur: row, now } = this.leaseAndClock(reads.slice(1));
+        const cur = row!;
         if (!cur.free && now < Number(cur.expires_at)) {
-          if (cur.owner !== this.owner) return { held: cur };
-          return { lease: { name, owner: this.owner, epoch: Number(cur.epoch), expiresAt: Number(cur.expires_at) } };
+          if (cur.owner !== this.owner) return { value: { held: cur } };
+          return { value: { lease: { name, owner: this.owner, epoch: Number(cur.epoch), expiresAt: Number(cur.expires_at) } } };
         }
         const epoch = Number(cur.epoch) + 1;
-        await c.query("UPDATE leases SET owner = $3, epoch = $4, expires_at = $5, free = false WHERE scope = $1 AND name = $2", [this.scope, name, this.owner, epoch, now + ttl]);
-        return { lease: { name, owner: this.owner, epoch, expiresAt: now + ttl } };
+        const update = { sql: "UPDATE leases SET owner = $3, epoch = $4, expires_at = $5, free = false WHERE scope = $1 AND name = $2", params: [this.scope, name, this.owner, epoch, now + ttl] };
+        return { value: { lease: { name, owner: this.owner, epoch, expiresAt: now + ttl } }, writes: [update] };
       });
       if ("lease" in got) return got.lease;
       if (Date.now() >= deadline) {
@@ -598,11 +661,10 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async renewLease(lease: Lease, ttlMs = this.leaseTtlMs): Promise<Lease> {
-    return this.tx(async (c) => {
-      if (!(await this.fenceIsCurrent(c, lease, "UPDATE"))) throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
-      const expiresAt = (await this.clock(c)) + ttlMs;
-      await c.query("UPDATE leases SET expires_at = $3 WHERE scope = $1 AND name = $2", [this.scope, lease.name, expiresAt]);
-      return { ...lease, expiresAt };
+    return this.tx({ reads: this.leaseReads(lease.name, "UPDATE") }, (_c, reads): TxDone<Lease> => {
+      if (!this.fenceHolds(lease, reads)) throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
+      const expiresAt = this.leaseAndClock(reads).now + ttlMs;
+      return { value: { ...lease, expiresAt }, writes: [{ sql: "UPDATE leases SET expires_at = $3 WHERE scope = $1 AND name = $2", params: [this.scope, lease.name, expiresAt] }] };
     });
   }
 

@@ -1,0 +1,727 @@
+/**
+ * The `postgres` backend: one database shared by every agent and every gateway process. Each store
+ * instance is one `scope` (the agent id) and every query filters on it. Writes are short
+ * transactions; writers of one session key (or one transcript) are serialised across processes by
+ * transaction-scoped advisory locks plus row locks, so a missing row is covered too.
+ *
+ * Robustness: a connection-level failure (server restart, dropped socket, terminated backend) or a
+ * serialization failure aborts the transaction and the whole transaction is retried with backoff;
+ * nothing is ever half-written. When the connection dies during COMMIT itself the outcome is
+ * ambiguous, so the transaction id is looked up (`pg_xact_status`) before deciding whether to
+ * retry: a committed transaction is never applied twice. Requires PostgreSQL 13 or newer.
+ *
+ * Lease clock: when the caller injects `now` (tests, a fake clock), lease expiry uses it; otherwise
+ * the database server's clock decides, so gateways on hosts with skewed clocks still agree.
+ *
+ * Events use LISTEN/NOTIFY on channel `pincer_events`. NOTIFY payloads are limited (8000 bytes); an
+ * event whose JSON is larger is delivered with `payload: null` and `truncated: true`, so listeners
+ * learn that something happened and can re-read the store. Events published while a listener's
+ * connection is down are lost (it reconnects with backoff).
+ */
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import type { PoolClient, QueryResult, QueryResultRow } from "pg";
+import { assertValidSessionId } from "../../keys/ids.ts";
+import type { SessionEntry } from "../entry.ts";
+import { decodeCursor, encodeCursor } from "../list-order.ts";
+import {
+  FencedError,
+  LeaseTimeoutError,
+  SchemaVersionError,
+  StoreError,
+  StoreUnavailableError,
+  type ArchiveReason,
+  type Fence,
+  type Lease,
+  type ListFilter,
+  type ListOptions,
+  type ListPage,
+  type PatchMutator,
+  type PatchResult,
+  type ReadIssue,
+  type SessionRow,
+  type SessionStore,
+  type StoreEvent,
+  type StoreEvents,
+  type TranscriptLine,
+  type TranscriptRead,
+} from "../types.ts";
+import { migrate } from "./postgres-schema.ts";
+
+export { POSTGRES_SCHEMA_VERSION } from "./postgres-schema.ts";
+export { SchemaVersionError } from "../types.ts";
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:pass@host:5432/db`. */
+  url: string;
+  /** The agent id: every row this instance reads or writes carries it. */
+  scope: string;
+  /** Clock for lease expiry (default: the database server's clock) and archive names. */
+  now?: () => number;
+  leaseTtlMs?: number;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** How long `open` keeps retrying an unreachable database (default 10 000 ms). */
+  connectTimeoutMs?: number;
+  /** Retries of a transaction after a connection or serialization failure (default 5 attempts, 100 ms base). */
+  retry?: { attempts: number; baseDelayMs: number };
+}
+
+export const EVENTS_CHANNEL = "pincer_events";
+/** NOTIFY refuses payloads of 8000 bytes or more; stay clear of the limit. */
+const MAX_NOTIFY_BYTES = 7900;
+
+/** A transaction lost a race that its locks could not prevent; run it again. */
+class RetryTransaction extends Error {
+  override name = "RetryTransaction";
+}
+
+interface PgLikeError {
+  code?: unknown;
+  message?: unknown;
+  errors?: unknown;
+}
+
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "57P01", "57P02", "57P03"]);
+const CONNECTION_MESSAGES = /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|terminating connection/i;
+
+/** A failure of the connection itself (the statement may not have run): safe to retry a transaction. */
+export function isConnectionError(err: unknown): boolean {
+  if (!err || typeof err !== "object") return false;
+  const e = err as PgLikeError;
+  if (typeof e.code === "string" && (CONNECTION_CODES.has(e.code) || e.code.startsWith("08"))) return true;
+  if (typeof e.message === "string" && CONNECTION_MESSAGES.test(e.message)) return true;
+  return Array.isArray(e.errors) && e.errors.some(isConnectionError);
+}
+
+function isSerializationError(err: unknown): boolean {
+  const code = err && typeof err === "object" ? (err as PgLikeError).code : undefined;
+  return code === "40001" || code === "40P01";
+}
+
+function describeError(err: unknown): string {
+  if (!err || typeof err !== "object") return String(err);
+  const e = err as PgLikeError;
+  let msg = typeof e.message === "string" && e.message ? e.message : "";
+  if (!msg && Array.isArray(e.errors) && e.errors.length) msg = describeError(e.errors[0]);
+  const code = typeof e.code === "string" ? e.code : "";
+  if (!msg) return code || String(err);
+  return code && !msg.includes(code) ? `${msg} (${code})` : msg;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The URL with its password masked, safe for logs and status output. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    if (u.searchParams.has("password")) u.searchParams.set("password", "***");
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ":***@").replace(/password=[^&\s]*/gi, "password=***");
+  }
+}
+
+/** `host:port/database` of a connection URL (never the credentials). */
+export function endpointOf(url: string): string {
+  try {
+    const u = new URL(url);
+    const host = u.hostname || u.searchParams.get("host") || "localhost";
+    return `${host}:${u.port || "5432"}/${decodeURIComponent(u.pathname.replace(/^\//, "")) || "postgres"}`;
+  } catch {
+    return "postgres";
+  }
+}
+
+interface LeaseRow {
+  owner: string;
+  epoch: string;
+  expires_at: string;
+  free: boolean;
+}
+
+export class PostgresSessionStore implements SessionStore {
+  readonly backend = "postgres";
+  readonly location: string;
+  readonly scope: string;
+  readonly events: StoreEvents;
+  private readonly url: string;
+  private readonly endpoint: string;
+  private readonly pool: pg.Pool;
+  private readonly injectedNow: (() => number) | undefined;
+  private readonly leaseTtlMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly retry: { attempts: number; baseDelayMs: number };
+  private owner = `pg-${process.pid}-${randomUUID().slice(0, 8)}`;
+  private closed = false;
+  private ended: Promise<void> | null = null;
+
+  private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private listenClient: pg.Client | null = null;
+  private listenStarting: Promise<void> | null = null;
+  private relistenTimer: NodeJS.Timeout | null = null;
+  private relistenDelay = 100;
+
+  private constructor(options: PostgresStoreOptions) {
+    this.url = options.url;
+    this.scope = options.scope;
+    this.endpoint = endpointOf(options.url);
+    this.location = `${maskUrl(options.url)}#${options.scope}`;
+    this.injectedNow = options.now;
+    this.leaseTtlMs = options.leaseTtlMs ?? 5000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.retry = options.retry ?? { attempts: 5, baseDelayMs: 100 };
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: this.connectTimeoutMs, idleTimeoutMillis: 30_000 });
+    // An idle client whose server connection dies is removed by the pool and reported here; a
+    // checked-out one reports through its query's rejection. Neither may crash the process.
+    this.pool.on("error", () => {});
+    this.pool.on("connect", (client) => client.on("error", () => {}));
+    this.events = {
+      publish: (event) => this.publish(event),
+      subscribe: (listener) => this.subscribe(listener),
+    };
+  }
+
+  static async open(opts: PostgresStoreOptions): Promise<PostgresSessionStore> {
+    const store = new PostgresSessionStore(opts);
+    try {
+      await store.connectAndMigrate();
+    } catch (err) {
+      store.closed = true;
+      await store.pool.end().catch(() => {});
+      throw err;
+    }
+    return store;
+  }
+
+  /** The scopes (agent ids) having session rows or transcripts in the database, sorted. */
+  static async scopes(url: string): Promise<string[]> {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+    } catch (err) {
+      throw new StoreUnavailableError(`postgres at ${endpointOf(url)} is unreachable: ${describeError(err)}`, { cause: err });
+    }
+    try {
+      const exists = await client.query<{ t: string | null }>("SELECT to_regclass('sessions')::text AS t");
+      if (!exists.rows[0]?.t) return [];
+      const r = await client.query<{ scope: string }>("SELECT scope FROM sessions UNION SELECT scope FROM transcript_lines ORDER BY 1");
+      return r.rows.map((row) => row.scope);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  /** Connects (retrying an unreachable server with backoff until the deadline) and migrates. */
+  private async connectAndMigrate(): Promise<void> {
+    const started = Date.now();
+    let attempts = 0;
+    let delay = 100;
+    for (;;) {
+      attempts++;
+      let client: PoolClient | undefined;
+      try {
+        client = await this.pool.connect();
+        await migrate(client, this.location);
+        client.release();
+        return;
+      } catch (err) {
+        client?.release(isConnectionError(err) ? (err as Error) : undefined);
+        if (err instanceof SchemaVersionError) throw err;
+        const code = (err as PgLikeError).code;
+        if (typeof code === "string" && (code.startsWith("28") || code === "3D000")) {
+          throw new StoreUnavailableError(`postgres at ${this.endpoint} refused the connection: ${describeError(err)}`, { cause: err });
+        }
+        if (!isConnectionError(err) && !isSerializationError(err)) throw err;
+        const elapsed = Date.now() - started;
+        if (elapsed >= this.connectTimeoutMs) {
+          throw new StoreUnavailableError(
+            `postgres at ${this.endpoint} is unreachable: gave up after ${attempts} attempt${attempts === 1 ? "" : "s"} over ${elapsed} ms: ${describeError(err)}`,
+            { cause: err },
+          );
+        }
+        await sleep(Math.min(delay, this.connectTimeoutMs - elapsed));
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+  }
+
+  private backoff(attempt: number): Promise<void> {
+    const base = this.retry.baseDelayMs * 2 ** (attempt - 1);
+    return sleep(Math.min(base, 5000) * (0.75 + Math.random() * 0.5));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError(`${this.location}: the store is closed`);
+  }
+
+  private gaveUp(attempts: number, err: unknown): StoreUnavailableError {
+    return new StoreUnavailableError(`postgres at ${this.endpoint} is unavailable: gave up after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${describeError(err)}`, { cause: err });
+  }
+
+  /** One statement outside a transaction (reads, idempotent writes), retried on connection loss. */
+  private async q<R extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<QueryResult<R>> {
+    let last: unknown;
+    for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
+      this.assertOpen();
+      try {
+        return await this.pool.query<R>(sql, params);
+      } catch (err) {
+        if (!isConnectionError(err) && !isSerializationError(err)) throw err;
+        last = err;
+        if (attempt < this.retry.attempts) await this.backoff(attempt);
+      }
+    }
+    throw this.gaveUp(this.retry.attempts, last);
+  }
+
+  /**
+   * Runs `work` in a transaction; on a connection or serialization failure the transaction is
+   * rolled back (or dies with its connection) and run again from the start. `work` must therefore
+   * have no effects outside the transaction.
+   */
+  private async tx<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
+      this.assertOpen();
+      let client: PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        last = err;
+        if (attempt < this.retry.attempts) await this.backoff(attempt);
+        continue;
+      }
+      let done: { value: T } | null = null;
+      let xid: string | null = null;
+      try {
+        await client.query("BEGIN");
+        done = { value: await work(client) };
+        xid = (await client.query<{ x: string }>("SELECT pg_current_xact_id()::text AS x")).rows[0]!.x;
+        await client.query("COMMIT");
+        client.release();
+        return done.value;
+      } catch (err) {
+        const lost = isConnectionError(err);
+        if (lost) client.release(err as Error);
+        else {
+          try {
+            await client.query("ROLLBACK");
+            client.release();
+          } catch (rollbackErr) {
+            client.release(rollbackErr as Error);
+          }
+        }
+        if (lost && done && xid) {
+          // The connection died during COMMIT: it may or may not have happened. Ask.
+          const outcome = await this.commitOutcome(xid);
+          if (outcome === "committed") return done.value;
+          if (outcome === "unknown") throw new StoreUnavailableError(`postgres at ${this.endpoint}: the connection was lost during COMMIT and the outcome could not be determined: ${describeError(err)}`, { cause: err });
+        }
+        if (!lost && !isSerializationError(err) && !(err instanceof RetryTransaction)) throw err;
+        last = err;
+        if (attempt < this.retry.attempts) await this.backoff(attempt);
+      }
+    }
+    throw this.gaveUp(this.retry.attempts, last);
+  }
+
+  /** Whether a transaction whose COMMIT reply was lost committed. */
+  private async commitOutcome(xid: string): Promise<"committed" | "aborted" | "unknown"> {
+    const deadline = Date.now() + Math.max(this.connectTimeoutMs, 5000);
+    let attempt = 0;
+    while (Date.now() < deadline && !this.closed) {
+      attempt++;
+      try {
+        const r = await this.pool.query<{ s: string | null }>("SELECT pg_xact_status($1::xid8) AS s", [xid]);
+        const s = r.rows[0]?.s ?? null;
+        if (s === "committed") return "committed";
+        if (s === "aborted") return "aborted";
+        if (s === null) return "unknown";
+        await sleep(20); // "in progress": the old backend has not finished yet
+      } catch (err) {
+        if (!isConnectionError(err)) return "unknown";
+        await this.backoff(Math.min(attempt, 5));
+      }
+    }
+    return "unknown";
+  }
+
+  /** The lease clock: the injected one, or the database server's. */
+  private async clock(c: PoolClient): Promise<number> {
+    if (this.injectedNow) return this.injectedNow();
+    const r = await c.query<{ n: string }>("SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS n");
+    return Number(r.rows[0]!.n);
+  }
+
+  private lockKey(c: PoolClient, kind: "row" | "transcript", id: string): Promise<unknown> {
+    return c.query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || chr(31) || $2::text || chr(31) || $3::text, 0))", [kind, this.scope, id]);
+  }
+
+  // ---- session rows ----
+
+  async get(key: string): Promise<SessionEntry | undefined> {
+    const r = await this.q<{ entry: string }>("SELECT entry FROM sessions WHERE scope = $1 AND key = $2", [this.scope, key]);
+    const row = r.rows[0];
+    return row ? (JSON.parse(row.entry) as SessionEntry) : undefined;
+  }
+
+  async patch(key: string, mutator: PatchMutator): Promise<PatchResult> {
+    return this.tx(async (c) => {
+      await this.lockKey(c, "row", key);
+      const r = await c.query<{ entry: string }>("SELECT entry FROM sessions WHERE scope = $1 AND key = $2 FOR UPDATE", [this.scope, key]);
+      const before = r.rows[0] ? (JSON.parse(r.rows[0].entry) as SessionEntry) : undefined;
+      const next = mutator(before ? structuredClone(before) : undefined);
+      if (next === undefined) return { before, after: before, changed: false };
+      if (next === null) {
+        if (before) await c.query("DELETE FROM sessions WHERE scope = $1 AND key = $2", [this.scope, key]);
+        return { before, after: undefined, changed: before !== undefined };
+      }
+      const args = [this.scope, key, JSON.stringify(next), Number.isFinite(next.updatedAt) ? next.updatedAt : 0];
+      if (before) {
+        await c.query("UPDATE sessions SET entry = $3, updated_at = $4 WHERE scope = $1 AND key = $2", args);
+      } else {
+        // putMany does not take the advisory lock: if it inserted this key meanwhile, the mutator
+        // saw a stale "missing" and must run again.
+        const ins = await c.query("INSERT INTO sessions (scope, key, entry, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (scope, key) DO NOTHING", args);
+        if (ins.rowCount === 0) throw new RetryTransaction(`row ${key} appeared concurrently`);
+      }
+      return { before, after: structuredClone(next), changed: true };
+    });
+  }
+
+  async putMany(changes: ReadonlyArray<{ key: string; entry: SessionEntry | null }>): Promise<void> {
+    // The last change of a key wins, as if applied one by one; sorted keys keep lock order stable.
+    const last = new Map<string, SessionEntry | null>();
+    for (const { key, entry } of changes) last.set(key, entry);
+    const keys = [...last.keys()].sort();
+    const deletes: string[] = [];
+    const putKeys: string[] = [];
+    const putEntries: string[] = [];
+    const putUpdated: number[] = [];
+    for (const key of keys) {
+      const entry = last.get(key);
+      if (!entry) deletes.push(key);
+      else {
+        putKeys.push(key);
+        putEntries.push(JSON.stringify(entry));
+        putUpdated.push(Number.isFinite(entry.updatedAt) ? entry.updatedAt : 0);
+      }
+    }
+    if (keys.length === 0) return;
+    await this.tx(async (c) => {
+      if (deletes.length) await c.query("DELETE FROM sessions WHERE scope = $1 AND key = ANY($2::text[])", [this.scope, deletes]);
+      if (putKeys.length) {
+        await c.query(
+          `INSERT INTO sessions (scope, key, entry, updated_at)
+           SELECT $1, k, e, u FROM unnest($2::text[], $3::text[], $4::float8[]) AS t(k, e, u)
+           ON CONFLICT (scope, key) DO UPDATE SET entry = excluded.entry, updated_at = excluded.updated_at`,
+          [this.scope, putKeys, putEntries, putUpdated],
+        );
+      }
+    });
+  }
+
+  async list(filter: ListFilter = {}, options: ListOptions = {}): Promise<ListPage> {
+    const args: unknown[] = [this.scope];
+    const p = (v: unknown): string => {
+      args.push(v);
+      return `$${args.length}`;
+    };
+    const where = ["scope = $1"];
+    if (filter.activeSince !== undefined) where.push(`updated_at >= ${p(filter.activeSince)}`);
+    if (filter.keyPrefix !== undefined) {
+      // A range on the primary key instead of LIKE: prefixes may contain % or _.
+      where.push(`key >= ${p(filter.keyPrefix)} AND key < ${p(`${filter.keyPrefix}\u{10FFFF}`)}`);
+    }
+    if (options.cursor) {
+      const cur = decodeCursor(options.cursor);
+      const u = p(cur.u);
+      where.push(`(updated_at < ${u} OR (updated_at = ${u} AND key > ${p(cur.k)}))`);
+    }
+    const limit = options.limit;
+    const sql = `SELECT key, entry FROM sessions WHERE ${where.join(" AND ")} ORDER BY updated_at DESC, key ASC${limit !== undefined ? ` LIMIT ${p(limit + 1)}` : ""}`;
+    const got = (await this.q<{ key: string; entry: string }>(sql, args)).rows;
+    const more = limit !== undefined && got.length > limit;
+    const rows: SessionRow[] = (more ? got.slice(0, limit) : got).map((r) => ({ key: r.key, entry: JSON.parse(r.entry) as SessionEntry }));
+    const lastRow = rows[rows.length - 1];
+    return { rows, nextCursor: more && lastRow ? encodeCursor(lastRow) : null };
+  }
+
+  async count(): Promise<number> {
+    const r = await this.q<{ n: string }>("SELECT count(*) AS n FROM sessions WHERE scope = $1", [this.scope]);
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  async all(): Promise<SessionRow[]> {
+    return (await this.list()).rows;
+  }
+
+  // ---- transcripts ----
+
+  private async fenceIsCurrent(c: PoolClient, fence: Fence, lock: "SHARE" | "UPDATE"): Promise<boolean> {
+    const r = await c.query<LeaseRow>(`SELECT owner, epoch, expires_at, free FROM leases WHERE scope = $1 AND name = $2 FOR ${lock}`, [this.scope, fence.name]);
+    const cur = r.rows[0];
+    if (!cur || cur.free || cur.owner !== fence.owner || Number(cur.epoch) !== fence.epoch) return false;
+    return (await this.clock(c)) < Number(cur.expires_at);
+  }
+
+  async appendTranscript(sessionId: string, lines: readonly TranscriptLine[], fence?: Fence): Promise<void> {
+    assertValidSessionId(sessionId);
+    const texts = lines.map((l) => JSON.stringify(l));
+    await this.tx(async (c) => {
+      await this.lockKey(c, "transcript", sessionId);
+      // FOR SHARE keeps a takeover from slipping between this check and the insert.
+      if (fence && !(await this.fenceIsCurrent(c, fence, "SHARE"))) throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
+      if (texts.length === 0) return;
+      await c.query(
+        `INSERT INTO transcript_lines (scope, session_id, seq, line)
+         SELECT $1, $2, (SELECT COALESCE(MAX(seq), -1) FROM transcript_lines WHERE scope = $1 AND session_id = $2) + o, l
+         FROM unnest($3::text[]) WITH ORDINALITY AS t(l, o)`,
+        [this.scope, sessionId, texts],
+      );
+    });
+  }
+
+  private parseLines(sessionId: string, rows: Array<{ seq: string; line: string }>): { lines: TranscriptLine[]; issues: ReadIssue[] } {
+    const lines: TranscriptLine[] = [];
+    const issues: ReadIssue[] = [];
+    for (const r of rows) {
+      const at = { file: `${this.location}#${sessionId}`, line: Number(r.seq) + 1, byteOffset: 0 };
+      try {
+        const v = JSON.parse(r.line) as unknown;
+        if (v && typeof v === "object" && !Array.isArray(v)) lines.push(v as TranscriptLine);
+        else issues.push({ ...at, reason: "not a JSON object" });
+      } catch {
+        issues.push({ ...at, reason: "malformed JSON" });
+      }
+    }
+    return { lines, issues };
+  }
+
+  async readTranscript(sessionId: string, options: { tail?: number } = {}): Promise<TranscriptRead> {
+    assertValidSessionId(sessionId);
+    if (options.tail !== undefined) {
+      const r = await this.q<{ seq: string; line: string }>("SELECT seq, line FROM transcript_lines WHERE scope = $1 AND session_id = $2 ORDER BY seq DESC LIMIT $3", [this.scope, sessionId, options.tail + 1]);
+      const rows = r.rows.reverse();
+      const truncated = rows.length > options.tail;
+      return { ...this.parseLines(sessionId, truncated ? rows.slice(1) : rows), truncated };
+    }
+    const r = await this.q<{ seq: string; line: string }>("SELECT seq, line FROM transcript_lines WHERE scope = $1 AND session_id = $2 ORDER BY seq", [this.scope, sessionId]);
+    return { ...this.parseLines(sessionId, r.rows), truncated: false };
+  }
+
+  async transcriptExists(sessionId: string): Promise<boolean> {
+    assertValidSessionId(sessionId);
+    const r = await this.q("SELECT 1 AS x FROM transcript_lines WHERE scope = $1 AND session_id = $2 LIMIT 1", [this.scope, sessionId]);
+    return r.rows.length > 0;
+  }
+
+  async transcriptHeader(sessionId: string): Promise<TranscriptLine | null> {
+    assertValidSessionId(sessionId);
+    const r = await this.q<{ seq: string; line: string }>("SELECT seq, line FROM transcript_lines WHERE scope = $1 AND session_id = $2 ORDER BY seq LIMIT 1", [this.scope, sessionId]);
+    return r.rows[0] ? (this.parseLines(sessionId, [r.rows[0]]).lines[0] ?? null) : null;
+  }
+
+  async archiveTranscript(sessionId: string, reason: ArchiveReason, now = (this.injectedNow ?? Date.now)()): Promise<string | null> {
+    assertValidSessionId(sessionId);
+    const name = `${sessionId}.jsonl.${reason}.${new Date(now).toISOString().replaceAll(":", "-")}`;
+    return this.tx(async (c) => {
+      await this.lockKey(c, "transcript", sessionId);
+      const ins = await c.query(
+        `INSERT INTO archives (scope, name, session_id, reason, archived_at, content)
+         SELECT $1::text, $3::text, $2::text, $4::text, $5::bigint, string_agg(line, E'\\n' ORDER BY seq) || E'\\n'
+         FROM transcript_lines WHERE scope = $1 AND session_id = $2 HAVING count(*) > 0
+         ON CONFLICT (scope, name) DO UPDATE SET session_id = excluded.session_id, reason = excluded.reason, archived_at = excluded.archived_at, content = excluded.content`,
+        [this.scope, sessionId, name, reason, now],
+      );
+      if (!ins.rowCount) return null;
+      await c.query("DELETE FROM transcript_lines WHERE scope = $1 AND session_id = $2", [this.scope, sessionId]);
+      return name;
+    });
+  }
+
+  async listTranscripts(): Promise<string[]> {
+    const r = await this.q<{ session_id: string }>("SELECT DISTINCT session_id FROM transcript_lines WHERE scope = $1 ORDER BY session_id", [this.scope]);
+    return r.rows.map((row) => row.session_id);
+  }
+
+  async exportTranscript(sessionId: string): Promise<string | null> {
+    assertValidSessionId(sessionId);
+    const r = await this.q<{ t: string | null }>("SELECT string_agg(line, E'\\n' ORDER BY seq) AS t FROM transcript_lines WHERE scope = $1 AND session_id = $2", [this.scope, sessionId]);
+    const t = r.rows[0]?.t;
+    return t === null || t === undefined ? null : `${t}\n`;
+  }
+
+  async importTranscript(sessionId: string, text: string): Promise<void> {
+    assertValidSessionId(sessionId);
+    const pieces = text.split("\n");
+    if (pieces[pieces.length - 1] === "") pieces.pop();
+    await this.tx(async (c) => {
+      await this.lockKey(c, "transcript", sessionId);
+      await c.query("DELETE FROM transcript_lines WHERE scope = $1 AND session_id = $2", [this.scope, sessionId]);
+      if (pieces.length === 0) return;
+      await c.query("INSERT INTO transcript_lines (scope, session_id, seq, line) SELECT $1, $2, o - 1, l FROM unnest($3::text[]) WITH ORDINALITY AS t(l, o)", [this.scope, sessionId, pieces]);
+    });
+  }
+
+  // ---- leases ----
+
+  async acquireLease(name: string, options: { ttlMs?: number; waitMs?: number } = {}): Promise<Lease> {
+    const ttl = options.ttlMs ?? this.leaseTtlMs;
+    // The wait is a local duration; expiry itself is judged by the lease clock.
+    const deadline = Date.now() + (options.waitMs ?? 10_000);
+    for (;;) {
+      const got = await this.tx(async (c): Promise<{ lease: Lease } | { held: LeaseRow }> => {
+        // A placeholder row makes the first acquisition lockable like every later one.
+        await c.query("INSERT INTO leases (scope, name, owner, epoch, expires_at, free) VALUES ($1, $2, '', 0, 0, true) ON CONFLICT (scope, name) DO NOTHING", [this.scope, name]);
+        const cur = (await c.query<LeaseRow>("SELECT owner, epoch, expires_at, free FROM leases WHERE scope = $1 AND name = $2 FOR UPDATE", [this.scope, name])).rows[0]!;
+        const now = await this.clock(c);
+        if (!cur.free && now < Number(cur.expires_at)) {
+          if (cur.owner !== this.owner) return { held: cur };
+          return { lease: { name, owner: this.owner, epoch: Number(cur.epoch), expiresAt: Number(cur.expires_at) } };
+        }
+        const epoch = Number(cur.epoch) + 1;
+        await c.query("UPDATE leases SET owner = $3, epoch = $4, expires_at = $5, free = false WHERE scope = $1 AND name = $2", [this.scope, name, this.owner, epoch, now + ttl]);
+        return { lease: { name, owner: this.owner, epoch, expiresAt: now + ttl } };
+      });
+      if ("lease" in got) return got.lease;
+      if (Date.now() >= deadline) {
+        const held = got.held;
+        throw new LeaseTimeoutError(`${this.location}: lease ${JSON.stringify(name)} is held by ${held.owner} (epoch ${held.epoch}) until ${new Date(Number(held.expires_at)).toISOString()}`);
+      }
+      await sleep(5 + Math.random() * 10);
+    }
+  }
+
+  async renewLease(lease: Lease, ttlMs = this.leaseTtlMs): Promise<Lease> {
+    return this.tx(async (c) => {
+      if (!(await this.fenceIsCurrent(c, lease, "UPDATE"))) throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
+      const expiresAt = (await this.clock(c)) + ttlMs;
+      await c.query("UPDATE leases SET expires_at = $3 WHERE scope = $1 AND name = $2", [this.scope, lease.name, expiresAt]);
+      return { ...lease, expiresAt };
+    });
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    await this.q("UPDATE leases SET free = true WHERE scope = $1 AND name = $2 AND owner = $3 AND epoch = $4", [this.scope, lease.name, lease.owner, lease.epoch]);
+  }
+
+  /** Test hook: another lease owner (as another process would be) on the same pool. */
+  withOwner(owner: string): PostgresSessionStore {
+    const view = Object.create(this) as PostgresSessionStore;
+    Object.defineProperty(view, "owner", { value: owner });
+    return view;
+  }
+
+  // ---- events ----
+
+  private async publish(event: StoreEvent): Promise<void> {
+    let text = JSON.stringify({ origin: event.origin, kind: event.kind, payload: event.payload, scope: this.scope });
+    if (Buffer.byteLength(text, "utf8") > MAX_NOTIFY_BYTES) {
+      text = JSON.stringify({ origin: event.origin, kind: event.kind, payload: null, truncated: true, scope: this.scope });
+    }
+    await this.q("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, text]);
+  }
+
+  private subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.assertOpen();
+    this.listeners.add(listener);
+    this.ensureListening().catch(() => {}); // failures schedule a reconnect
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Resolves once this instance's LISTEN connection is established (tests await it before publishing). */
+  eventsReady(): Promise<void> {
+    return this.ensureListening();
+  }
+
+  private ensureListening(): Promise<void> {
+    if (this.listenClient) return Promise.resolve();
+    this.listenStarting ??= this.startListening().finally(() => {
+      this.listenStarting = null;
+    });
+    return this.listenStarting;
+  }
+
+  private async startListening(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: this.connectTimeoutMs });
+    client.on("error", () => this.listenerLost(client));
+    client.on("end", () => this.listenerLost(client));
+    client.on("notification", (msg) => {
+      if (msg.channel === EVENTS_CHANNEL && msg.payload) this.deliver(msg.payload);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    } catch (err) {
+      await client.end().catch(() => {});
+      this.scheduleRelisten();
+      throw err;
+    }
+    if (this.closed) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.listenClient = client;
+    this.relistenDelay = 100;
+  }
+
+  private listenerLost(client: pg.Client): void {
+    if (this.listenClient !== client) return;
+    this.listenClient = null;
+    client.end().catch(() => {});
+    this.scheduleRelisten();
+  }
+
+  private scheduleRelisten(): void {
+    if (this.closed || this.relistenTimer || this.listeners.size === 0) return;
+    const delay = this.relistenDelay;
+    this.relistenDelay = Math.min(delay * 2, 5000);
+    this.relistenTimer = setTimeout(() => {
+      this.relistenTimer = null;
+      this.ensureListening().catch(() => {});
+    }, delay);
+    this.relistenTimer.unref();
+  }
+
+  private deliver(payload: string): void {
+    let msg: { origin?: unknown; kind?: unknown; payload?: unknown; truncated?: unknown; scope?: unknown };
+    try {
+      msg = JSON.parse(payload) as typeof msg;
+    } catch {
+      return;
+    }
+    if (msg.scope !== this.scope || typeof msg.origin !== "string" || typeof msg.kind !== "string") return;
+    const event: StoreEvent & { truncated?: true } = { origin: msg.origin, kind: msg.kind, payload: msg.payload ?? null };
+    if (msg.truncated === true) event.truncated = true;
+    for (const l of [...this.listeners]) {
+      try {
+        l(event);
+      } catch {
+        // one listener's failure must not starve the others
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ended) return this.ended;
+    this.closed = true;
+    if (this.relistenTimer) clearTimeout(this.relistenTimer);
+    this.relistenTimer = null;
+    this.listeners.clear();
+    const listen = this.listenClient;
+    this.listenClient = null;
+    this.ended = (async () => {
+      await this.listenStarting?.catch(() => {});
+      await listen?.end().catch(() => {});
+      await this.pool.end().catch(() => {});
+    })();
+    return this.ended;
+  }
+}
