@@ -191,6 +191,8 @@ describe("a gateway killed mid-traffic", () => {
       // None duplicated, none foreign, every acknowledged one present.
       expect(new Set(recorded).size, `${peer}: ${recorded.join(",")}`).toBe(recorded.length);
       for (const id of acked.get(peer)!) expect(recorded).toContain(id);
+      // Every message answered exactly once, the one in flight at the kill by the survivor.
+      expect(messages.map((m) => m.role).join(","), peer).toBe(Array.from({ length: recorded.length }, () => "user,assistant").join(","));
       expect(acked.get(peer)!.length).toBe(perPeer);
     }
     // Each session was served by the survivor within the lease time (plus a model answer and polling).

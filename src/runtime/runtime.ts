@@ -10,6 +10,7 @@ import type { InboundEnvelope } from "../keys/envelope.ts";
 import type { PincerConfig } from "../config/schema.ts";
 import type { SessionManager, InboundOptions, InboundResult } from "../session/manager.ts";
 import type { SessionEntry } from "../store/entry.ts";
+import type { TranscriptLine } from "../store/types.ts";
 import { resolveSendPolicy, type SendPolicyConfig } from "../policy/send-policy.ts";
 import type { ModelProvider } from "../providers/types.ts";
 import { resolveAgentSettings, type AgentSettings } from "./agent-settings.ts";
@@ -264,7 +265,7 @@ export class AgentRuntime {
   /** Runs inside the session lane right after the message is durable (see InboundOptions.onRecorded). */
   private afterRecorded(envelope: InboundEnvelope, result: InboundResult, runId: string): Promise<TurnOutcome> {
     const base = { runId, agentId: result.agentId, sessionKey: result.sessionKey, sessionId: result.sessionId, resetReason: result.resetReason };
-    if (result.duplicate) return Promise.resolve({ ...base, status: "duplicate", reply: null, delivered: false });
+    if (result.duplicate) return this.answerIfUnanswered(envelope, result, base);
     if (!result.messageEntry) {
       // A bare `/new` or `/reset`: the reset is the whole effect.
       const reply = result.resetReason ? "✅ New session started." : null;
@@ -286,6 +287,27 @@ export class AgentRuntime {
       };
       this.enqueue(result.agentId, result.sessionKey, item, { channel: envelope.channel, chatType: envelope.chatType });
     });
+  }
+
+  /**
+   * A retried delivery is not recorded again. If it is still the session's last message and
+   * nothing here is working on the session, its first delivery was recorded but never answered
+   * (the gateway that took it died mid-run): answer it now. While another gateway is still working
+   * on it, that gateway holds the session's lease, so the read below waits for its answer.
+   */
+  private async answerIfUnanswered(envelope: InboundEnvelope, result: InboundResult, base: Omit<TurnOutcome, "status" | "reply" | "delivered">): Promise<TurnOutcome> {
+    const duplicate: TurnOutcome = { ...base, status: "duplicate", reply: null, delivered: false };
+    if (!envelope.messageId || this.queueFor(result.agentId, result.sessionKey)) return duplicate;
+    // A group message that did not mention the agent was recorded for context only, never answered.
+    if (envelope.chatType !== "direct" && (result.entry.groupActivation ?? "mention") === "mention" && envelope.wasMentioned === false) return duplicate;
+    const { lines } = await this.manager.transcriptLines(result.agentId, result.sessionId, result.sessionKey);
+    let last: TranscriptLine | undefined;
+    for (let i = lines.length - 1; i >= 0 && !last; i--) if (lines[i]!.type === "message") last = lines[i];
+    const message = last?.message as { role?: string } | undefined;
+    const origin = last?.pincer as { messageId?: string } | undefined;
+    if (message?.role !== "user" || origin?.messageId !== envelope.messageId || this.queueFor(result.agentId, result.sessionKey)) return duplicate;
+    const outcome = await this.resume(result.agentId, result.sessionKey);
+    return { ...outcome, runId: base.runId, batchRunId: outcome.runId };
   }
 
   private enqueue(agentId: string, sessionKey: string, item: QueueItem, route: { channel?: string; chatType?: string }): void {
