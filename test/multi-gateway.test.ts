@@ -1,16 +1,18 @@
 /**
- * Several gateway processes on one PostgreSQL store (issue 5): messages for one session that reach
+ * Several gateway processes on one PostgreSQL (and Redis) store (issue 5): messages for one session that reach
  * different gateways are handled one at a time and in order, chat events cross gateways, and a
  * gateway killed with SIGKILL mid-traffic loses no acknowledged message, duplicates none, and its
  * sessions are served by the survivor within the lease time.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PostgresSessionStore } from "../src/store/postgres/postgres-store.ts";
-import type { TranscriptLine } from "../src/store/types.ts";
+import { RedisSessionStore } from "../src/store/redis/redis-store.ts";
+import type { SessionStore, TranscriptLine } from "../src/store/types.ts";
 import { startFakeOpenAI, type FakeServer } from "./fixtures/fake-providers.ts";
 import { WsClient } from "./helpers/gateway-harness.ts";
 import { inbound, PROCESS_TOKEN, startGatewayProcess, type GatewayProcess } from "./helpers/gateway-process.ts";
 import { createTestDatabase, freePort, stopTestPostgres } from "./helpers/postgres-server.ts";
+import { redisAvailable, startTestRedis, type TestRedis } from "./helpers/redis-server.ts";
 
 const LEASE_TTL_MS = 1500;
 
@@ -22,9 +24,13 @@ interface Msg {
   messageId?: string;
 }
 
+async function openShared(url: string): Promise<SessionStore> {
+  return url.startsWith("redis:") ? RedisSessionStore.open({ url, scope: "main" }) : PostgresSessionStore.open({ url, scope: "main" });
+}
+
 /** The session's message entries, checking that they form one linear chain in file order. */
 async function transcriptOf(url: string, sessionKey: string): Promise<{ messages: Msg[]; chainBreaks: number }> {
-  const store = await PostgresSessionStore.open({ url, scope: "main" });
+  const store = await openShared(url);
   try {
     const row = await store.get(sessionKey);
     if (!row) throw new Error(`no row for ${sessionKey}`);
@@ -50,19 +56,33 @@ async function transcriptOf(url: string, sessionKey: string): Promise<{ messages
 
 const dm = (peer: string, text: string, messageId?: string) => ({ channel: "telegram", chatType: "direct", peerId: peer, senderId: peer, text, ...(messageId ? { messageId } : {}) });
 
-describe("two gateways sharing a PostgreSQL store", () => {
+const hasRedis = redisAvailable();
+
+describe.each([
+  { backend: "postgres", skip: false },
+  { backend: "redis", skip: !hasRedis },
+])("two gateways sharing a $backend store", ({ backend, skip }) => {
   let url: string;
+  let redis: TestRedis | null = null;
   let a: GatewayProcess;
   let b: GatewayProcess;
 
   beforeAll(async () => {
-    url = await createTestDatabase();
-    const config = { session: { dmScope: "per-channel-peer", store: { backend: "postgres", url, leaseTtlMs: LEASE_TTL_MS } } };
+    if (skip) return;
+    if (backend === "redis") {
+      redis = await startTestRedis();
+      url = redis.url;
+    } else url = await createTestDatabase();
+    const config = { session: { dmScope: "per-channel-peer", store: { backend, url, leaseTtlMs: LEASE_TTL_MS } } };
     [a, b] = await Promise.all([startGatewayProcess(config), startGatewayProcess(config)]);
   }, 60_000);
 
   afterAll(async () => {
     await Promise.all([a?.kill(), b?.kill()]);
+    await redis?.stop();
+  });
+  beforeEach((ctx) => {
+    if (skip) ctx.skip();
   });
 
   it("answers one session's messages alternately sent to both, one at a time and in order", async () => {
