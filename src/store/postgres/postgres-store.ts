@@ -26,9 +26,9 @@
  * learn that something happened and can re-read the store. Events published while a listener's
  * connection is down are lost (it reconnects with backoff).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
-import type { PoolClient, QueryResult, QueryResultRow } from "pg";
+import type { PoolClient, QueryConfig, QueryResult, QueryResultRow } from "pg";
 import { assertValidSessionId } from "../../keys/ids.ts";
 import type { SessionEntry } from "../entry.ts";
 import { decodeCursor, encodeCursor } from "../list-order.ts";
@@ -177,13 +177,39 @@ const SERVER_CLOCK_SQL = "SELECT floor(extract(epoch FROM clock_timestamp()) * 1
 /** The advisory lock of one key: the same expression (hashed by the server) as every earlier version. */
 const LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended($1::text || chr(31) || $2::text || chr(31) || $3::text, 0))";
 
+const statementNames = new Map<string, string>();
+
+/**
+ * A statement with parameters as a named prepared statement: the server parses and plans it once
+ * per connection instead of on every call (pg remembers which connection has prepared which name).
+ */
+function prepared(sql: string, params: readonly unknown[] | undefined): QueryConfig {
+  if (!params || params.length === 0) return { text: sql };
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `pincer_${createHash("sha256").update(sql).digest("hex").slice(0, 24)}`;
+    statementNames.set(sql, name);
+  }
+  return { name, text: sql, values: params as unknown[] };
+}
+
 /**
  * Sends `stmts` back to back on a pipelined connection (one round trip) and waits for every reply.
  * Throws the first failure in statement order: a later one is only its consequence ("current
  * transaction is aborted").
  */
 async function pipelined(c: PoolClient, stmts: readonly Stmt[]): Promise<QueryResult[]> {
-  const settled = await Promise.allSettled(stmts.map((st) => c.query(st.sql, st.params)));
+  // One socket write for the whole batch: pg corks each query on its own, and on this path the
+  // write system calls (each waking the server) cost more than everything else in the client.
+  const stream = (c as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
+  stream?.cork?.();
+  let pending: Array<Promise<QueryResult>>;
+  try {
+    pending = stmts.map((st) => c.query(prepared(st.sql, st.params)));
+  } finally {
+    stream?.uncork?.();
+  }
+  const settled = await Promise.allSettled(pending);
   const results: QueryResult[] = [];
   for (const r of settled) {
     if (r.status === "rejected") throw r.reason;
@@ -319,7 +345,7 @@ export class PostgresSessionStore implements SessionStore {
     for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
       this.assertOpen();
       try {
-        return await this.pool.query<R>(sql, params);
+        return await this.pool.query<R>(prepared(sql, params));
       } catch (err) {
         if (!isConnectionError(err) && !isSerializationError(err)) throw err;
         last = err;
