@@ -101,3 +101,49 @@ describe("taking a session over from another process", () => {
     await other.close();
   });
 });
+
+describe("rows of held sessions", () => {
+  it("are read once per hold, and never served stale after another process wrote", async () => {
+    const { SessionManager } = await import("../src/session/manager.ts");
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-heldrows-")), "s.sqlite");
+    const rawA = SqliteSessionStore.open({ file });
+    const storeB = SqliteSessionStore.open({ file });
+    let gets = 0;
+    const storeA = new Proxy(rawA, {
+      get(target, prop, receiver) {
+        if (prop === "get") return (key: string) => (gets++, target.get(key));
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const shared = { leaseTtlMs: 5000, leaseWaitMs: 5000 };
+    const config = { session: { dmScope: "per-channel-peer" as const } };
+    const a = new SessionManager({ config, storeFor: async () => storeA, sharedSessions: shared });
+    const b = new SessionManager({ config, storeFor: async () => storeB, sharedSessions: shared });
+    const key = "agent:main:telegram:direct:42";
+    const envelope = (text: string) => ({ channel: "telegram", chatType: "direct", peerId: "42", senderId: "42", text });
+
+    const hold = await a.leases!.acquire("main", key);
+    gets = 0;
+    const first = await a.recordInbound(envelope("one"));
+    await a.appendAssistant("main", key, { text: "echo: one" });
+    for (let i = 0; i < 3; i++) expect((await a.get("main", key))?.sessionId).toBe(first.sessionId);
+    // The hold was taken before the session existed: its one read happened then, the rest are cached.
+    expect(gets).toBeLessThanOrEqual(1);
+    a.leases!.release(hold);
+    await new Promise((r) => setTimeout(r, 20));
+
+    await b.recordInbound(envelope("two"));
+    const reset = await b.reset("main", key);
+    await new Promise((r) => setTimeout(r, 20));
+    // A holds nothing now: it reads the row B wrote, and its next turn lands in B's new session.
+    expect((await a.get("main", key))?.sessionId).toBe(reset.sessionId);
+    const third = await a.recordInbound(envelope("three"));
+    expect(third.sessionId).toBe(reset.sessionId);
+    expect((await a.history("main", key)).items.map((i) => i.text)).toEqual(["three"]);
+    await a.leases!.releaseAll();
+    await b.leases!.releaseAll();
+    await rawA.close();
+    await storeB.close();
+  });
+});

@@ -14,11 +14,12 @@ import { evaluateFreshness } from "../lifecycle/freshness.ts";
 import { resolveResetPolicy } from "../lifecycle/policy.ts";
 import { buildResetEntry, detectResetTrigger } from "../lifecycle/reset.ts";
 import type { SessionEntry } from "../store/entry.ts";
-import type { Fence, ListFilter, ListOptions, ListPage, SessionStore, TranscriptLine } from "../store/types.ts";
+import type { Fence, ListFilter, ListOptions, ListPage, PatchMutator, PatchResult, SessionStore, TranscriptLine } from "../store/types.ts";
 import { emptyUsage, type AssistantMessage, type NewEntry, type TranscriptEntry, type Usage, type UserMessage } from "../transcript/entries.ts";
 import { historyFromLines, type HistoryItem } from "../transcript/history.ts";
 import { TranscriptWriter } from "../transcript/writer.ts";
 import { KeyedLane } from "./keyed-lane.ts";
+import { HeldRowCache } from "./held-rows.ts";
 import { SessionLeases } from "./session-leases.ts";
 import { MaintenanceRunner, type MaintenanceWarning } from "../maintenance/runner.ts";
 import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
@@ -128,6 +129,8 @@ export class SessionManager {
   private readonly maintenance: MaintenanceRunner | null;
   /** Cross-process session ownership; null when this process is the store's only writer. */
   readonly leases: SessionLeases | null;
+  /** Rows of held sessions (shared stores only): a turn reads its row without a round trip. */
+  private readonly heldRows: HeldRowCache | null;
 
   constructor(options: SessionManagerOptions) {
     this.config = options.config;
@@ -159,6 +162,23 @@ export class SessionManager {
           },
         })
       : null;
+    this.heldRows = this.leases ? new HeldRowCache(this.leases) : null;
+  }
+
+  /** The session's row; `inLane` when called inside the session's lane (then the read is cached). */
+  private async readRow(store: SessionStore, agentId: string, sessionKey: string, inLane: boolean): Promise<SessionEntry | undefined> {
+    const hit = this.heldRows?.lookup(agentId, sessionKey);
+    if (hit) return hit.row;
+    const row = await store.get(sessionKey);
+    if (inLane) this.heldRows?.remember(agentId, sessionKey, row);
+    return row;
+  }
+
+  /** Patches a row inside the session's lane, keeping the held-row cache current. */
+  private async patchRow(store: SessionStore, agentId: string, sessionKey: string, mutator: PatchMutator): Promise<PatchResult> {
+    const res = await store.patch(sessionKey, mutator);
+    this.heldRows?.remember(agentId, sessionKey, res.after);
+    return res;
   }
 
   /**
@@ -210,7 +230,7 @@ export class SessionManager {
       const interactive = options.interactive ?? true;
       const commandAuthorized = options.commandAuthorized ?? true;
 
-      const current = await store.get(route.sessionKey);
+      const current = await this.readRow(store, route.agentId, route.sessionKey, true);
       if (current && envelope.messageId && (await writer.hasMessageId(current.sessionId, envelope.messageId))) {
         return {
           agentId: route.agentId, sessionKey: route.sessionKey, sessionId: current.sessionId, entry: current,
@@ -225,7 +245,7 @@ export class SessionManager {
       let resetReason: ResetReason | null = null;
       let previousSessionId: string | null = null;
 
-      const result = await store.patch(route.sessionKey, (cur) => {
+      const result = await this.patchRow(store, route.agentId, route.sessionKey, (cur) => {
         resetReason = null;
         previousSessionId = null;
         let next: SessionEntry;
@@ -318,7 +338,7 @@ export class SessionManager {
   async appendAssistant(agentId: string, sessionKey: string, reply: AssistantReply): Promise<TranscriptEntry> {
     return this.inSession(agentId, sessionKey, async () => {
       const store = await this.storeFor(agentId);
-      const entry = await store.get(sessionKey);
+      const entry = await this.readRow(store, agentId, sessionKey, true);
       if (!entry) throw new Error(`no session ${JSON.stringify(sessionKey)} for agent ${agentId}`);
       const now = this.clock.now();
       const usage: Usage = { ...emptyUsage(), ...reply.usage, cost: { ...emptyUsage().cost, ...reply.usage?.cost } };
@@ -333,7 +353,7 @@ export class SessionManager {
         timestamp: now,
       };
       const [written] = await this.writerFor(store).append(entry.sessionId, [{ type: "message", message }], { now, cwd: this.workspaceFor(agentId), fence: this.fenceOf(agentId, sessionKey) });
-      await store.patch(sessionKey, (cur) => {
+      await this.patchRow(store, agentId, sessionKey, (cur) => {
         if (!cur || cur.sessionId !== entry.sessionId) return undefined;
         const promptTokens = usage.input + usage.cacheRead + usage.cacheWrite;
         return {
@@ -366,11 +386,11 @@ export class SessionManager {
   ): Promise<TranscriptEntry[] | null> {
     return this.inSession(agentId, sessionKey, async () => {
       const store = await this.storeFor(agentId);
-      const entry = await store.get(sessionKey);
+      const entry = await this.readRow(store, agentId, sessionKey, true);
       if (!entry || entry.sessionId !== sessionId) return null;
       const now = this.clock.now();
       const written = entries.length > 0 ? await this.writerFor(store).append(sessionId, entries, { now, cwd: this.workspaceFor(agentId), fence: this.fenceOf(agentId, sessionKey) }) : [];
-      if (patchRow) await store.patch(sessionKey, (cur) => (cur && cur.sessionId === sessionId ? patchRow(cur, now) : undefined));
+      if (patchRow) await this.patchRow(store, agentId, sessionKey, (cur) => (cur && cur.sessionId === sessionId ? patchRow(cur, now) : undefined));
       return written;
     });
   }
@@ -380,7 +400,7 @@ export class SessionManager {
     return this.inSession(agentId, sessionKey, async () => {
       const store = await this.storeFor(agentId);
       const now = this.clock.now();
-      const res = await store.patch(sessionKey, (cur) => mutator(cur, now));
+      const res = await this.patchRow(store, agentId, sessionKey, (cur) => mutator(cur, now));
       return res.after ?? undefined;
     });
   }
@@ -398,7 +418,7 @@ export class SessionManager {
       const store = await this.storeFor(agentId);
       const now = this.clock.now();
       let previous: string | null = null;
-      const res = await store.patch(sessionKey, (cur) => {
+      const res = await this.patchRow(store, agentId, sessionKey, (cur) => {
         if (!cur) return undefined;
         previous = cur.sessionId;
         const next = buildResetEntry(cur, { newSessionId: randomUUID(), now });
@@ -419,7 +439,7 @@ export class SessionManager {
   async delete(agentId: string, sessionKey: string): Promise<{ deleted: boolean; archived: string[] }> {
     return this.inSession(agentId, sessionKey, async () => {
       const store = await this.storeFor(agentId);
-      const res = await store.patch(sessionKey, () => null);
+      const res = await this.patchRow(store, agentId, sessionKey, () => null);
       if (!res.before) return { deleted: false, archived: [] };
       const stillUsed = (await store.all()).some((r) => r.entry.sessionId === res.before!.sessionId);
       const archived: string[] = [];
@@ -450,7 +470,7 @@ export class SessionManager {
   }
 
   async get(agentId: string, sessionKey: string): Promise<SessionEntry | undefined> {
-    return (await this.storeFor(agentId)).get(sessionKey);
+    return this.readRow(await this.storeFor(agentId), agentId, sessionKey, false);
   }
 
   async list(agentId: string, filter?: ListFilter, options?: ListOptions): Promise<ListPage> {

@@ -101,6 +101,12 @@ export class SessionLeases {
     });
   }
 
+  /** This process's current hold on the session, if it has one that is not lost. */
+  current(agentId: string, sessionKey: string): SessionHold | null {
+    const cur = this.held.get(laneKey(agentId, sessionKey));
+    return cur && !cur.lost ? cur : null;
+  }
+
   /** The fence for writes to this session, while held. */
   fence(agentId: string, sessionKey: string): Fence | undefined {
     const cur = this.held.get(laneKey(agentId, sessionKey));

@@ -1,0 +1,56 @@
+/**
+ * Rows of sessions this process holds the lease of, on a shared store. While the lease is held no
+ * other process writes the row, and every write here goes through the manager, so the row the
+ * manager last wrote or read (inside the session's lane) is the row in the database: reads during a
+ * turn need no round trip. An entry is valid only for the hold it was made under; once the lease is
+ * released (or lost) the next hold starts empty.
+ */
+import type { SessionEntry } from "../store/entry.ts";
+import type { SessionHold, SessionLeases } from "./session-leases.ts";
+
+const PRUNE_ABOVE = 4096;
+
+interface Cached {
+  hold: SessionHold;
+  row: SessionEntry | undefined;
+}
+
+export class HeldRowCache {
+  private readonly rows = new Map<string, Cached>();
+  private readonly leases: SessionLeases;
+
+  constructor(leases: SessionLeases) {
+    this.leases = leases;
+  }
+
+  /** The cached row (a copy), or null when there is none valid for the current hold. */
+  lookup(agentId: string, sessionKey: string): { row: SessionEntry | undefined } | null {
+    const k = `${agentId}\u0000${sessionKey}`;
+    const c = this.rows.get(k);
+    if (!c) return null;
+    if (c.hold !== this.leases.current(agentId, sessionKey)) {
+      this.rows.delete(k);
+      return null;
+    }
+    return { row: c.row ? structuredClone(c.row) : undefined };
+  }
+
+  /** Records the row as it is now; only call from inside the session's lane. */
+  remember(agentId: string, sessionKey: string, row: SessionEntry | undefined): void {
+    const hold = this.leases.current(agentId, sessionKey);
+    const k = `${agentId}\u0000${sessionKey}`;
+    if (!hold) {
+      this.rows.delete(k);
+      return;
+    }
+    this.rows.set(k, { hold, row: row ? structuredClone(row) : undefined });
+    if (this.rows.size > PRUNE_ABOVE) this.prune();
+  }
+
+  private prune(): void {
+    for (const [k, c] of this.rows) {
+      const sep = k.indexOf("\u0000");
+      if (c.hold !== this.leases.current(k.slice(0, sep), k.slice(sep + 1))) this.rows.delete(k);
+    }
+  }
+}
