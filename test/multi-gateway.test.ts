@@ -73,9 +73,15 @@ describe.each([
       redis = await startTestRedis();
       url = redis.url;
     } else url = await createTestDatabase();
-    const config = { session: { dmScope: "per-channel-peer", store: { backend, url, leaseTtlMs: LEASE_TTL_MS } } };
+    const config = {
+      session: { dmScope: "per-channel-peer", store: { backend, url, leaseTtlMs: LEASE_TTL_MS } },
+      // Every gateway schedules it; each fire must run on exactly one of them.
+      cron: { jobs: [{ id: "tick", schedule: "* * * * * *", message: "tick", isolated: false }] },
+    };
     [a, b] = await Promise.all([startGatewayProcess(config), startGatewayProcess(config)]);
+    startedAt = Date.now();
   }, 60_000);
+  let startedAt = 0;
 
   afterAll(async () => {
     await Promise.all([a?.kill(), b?.kill()]);
@@ -119,6 +125,21 @@ describe.each([
     expect(after.json.sessionId).toBe(reset.json.sessionId);
     const { messages } = await transcriptOf(url, "agent:main:telegram:direct:dave");
     expect(messages.map((m) => m.text)).toEqual(["after", "echo: after"]);
+  });
+
+  it("runs each fire of a cron job on one gateway only", async () => {
+    await new Promise((r) => setTimeout(r, Math.max(0, startedAt + 3500 - Date.now())));
+    const store = await openShared(url);
+    try {
+      const row = await store.get("agent:main:cron:tick");
+      expect(row).toBeDefined();
+      const read = await store.readTranscript(row!.sessionId);
+      const fires = read.lines.filter((l) => l.type === "message" && (l.message as { role: string }).role === "user").map((l) => Math.floor((l.message as { timestamp: number }).timestamp / 1000));
+      expect(fires.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(fires).size, `fires per second: ${fires.join(",")}`).toBe(fires.length);
+    } finally {
+      await store.close();
+    }
   });
 
   it("streams a run on one gateway to a WebSocket client of the other", async () => {

@@ -22,6 +22,9 @@ export interface CronJobConfig {
   enabled?: boolean;
 }
 
+/** Claims one fire of a job for this gateway; false when another gateway has it. */
+export type CronClaim = (agentId: string, jobId: string, ttlMs: number) => Promise<boolean>;
+
 export class CronScheduler {
   private readonly jobs: Cron[] = [];
   private readonly rt: AgentRuntime;
@@ -30,16 +33,20 @@ export class CronScheduler {
   private reaper: NodeJS.Timeout | null = null;
   private readonly agentIds = new Set<string>(["main"]);
 
-  constructor(rt: AgentRuntime, logger: Logger, config: { jobs?: CronJobConfig[]; sessionRetention?: string | number; enabled?: boolean } | undefined) {
+  /** Set when several gateways share the store: a scheduled run happens on the gateway that claims it. */
+  private readonly claim: CronClaim | null;
+
+  constructor(rt: AgentRuntime, logger: Logger, config: { jobs?: CronJobConfig[]; sessionRetention?: string | number; enabled?: boolean } | undefined, claim: CronClaim | null = null) {
     this.rt = rt;
     this.logger = logger;
+    this.claim = claim;
     this.retentionMs = parseDurationMs(config?.sessionRetention ?? "24h", "m");
     if (config?.enabled === false) return;
     for (const job of config?.jobs ?? []) {
       if (job.enabled === false) continue;
       this.agentIds.add((job.agent ?? "main").toLowerCase());
       try {
-        this.jobs.push(new Cron(job.schedule, { timezone: job.tz, protect: true, name: job.id }, () => void this.runJob(job)));
+        this.jobs.push(new Cron(job.schedule, { timezone: job.tz, protect: true, name: job.id }, (self: Cron) => void this.fire(job, self)));
       } catch (err) {
         throw new Error(`cron.jobs[${job.id}].schedule: got ${JSON.stringify(job.schedule)}, expected a cron expression (${err instanceof Error ? err.message : String(err)})`);
       }
@@ -56,6 +63,28 @@ export class CronScheduler {
   stop(): void {
     for (const j of this.jobs) j.stop();
     if (this.reaper) clearInterval(this.reaper);
+  }
+
+  /** A scheduled fire: on a shared store only the gateway that claims this fire runs it. */
+  private async fire(job: CronJobConfig, self: Cron): Promise<void> {
+    if (this.claim) {
+      // The claim outlives this fire's clock differences between gateways but not the next fire.
+      const next = self.nextRun()?.getTime();
+      const ttlMs = Math.min(300_000, Math.max(200, next ? Math.floor((next - Date.now()) / 2) : 30_000));
+      const agentId = (job.agent ?? "main").toLowerCase();
+      let claimed: boolean;
+      try {
+        claimed = await this.claim(agentId, job.id, ttlMs);
+      } catch (err) {
+        this.logger.warn({ job: job.id, err }, "cron: could not claim the run on the shared store; skipped");
+        return;
+      }
+      if (!claimed) {
+        this.logger.debug({ job: job.id }, "cron: another gateway runs this fire");
+        return;
+      }
+    }
+    await this.runJob(job).catch((err: unknown) => this.logger.error({ job: job.id, err }, "cron job failed"));
   }
 
   /** Runs one job now (also used by tests and `pincer cron run`). */

@@ -17,7 +17,7 @@ import type { SubagentManager } from "../tools/subagents.ts";
 import { checkQueueConfig, type QueueConfig } from "../runtime/queue-settings.ts";
 import { SessionManager } from "../session/manager.ts";
 import { StoreRegistry } from "../session/open-store.ts";
-import type { SessionStore } from "../store/types.ts";
+import { LeaseTimeoutError, type SessionStore } from "../store/types.ts";
 import type { ModelProvider } from "../providers/types.ts";
 import { resolveAgentSettings } from "../runtime/agent-settings.ts";
 import { CronScheduler, type CronJobConfig } from "./cron.ts";
@@ -143,7 +143,19 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const agentIds = () => agentIdsOf(config);
   const webSessionFile = resolveStoreOptions(config).backend === "memory" ? null : path.join(home, "web-sessions.json");
   const server = new GatewayServer({ runtime, settings, metrics, logger, hooks, agentIds, webSessionFile, now: options.clock ? () => options.clock!.now() : undefined });
-  const cron = new CronScheduler(runtime, logger, config.cron as { jobs?: CronJobConfig[]; sessionRetention?: string | number } | undefined);
+  // On a shared store every gateway schedules the jobs; the store's lease picks the one that runs a fire.
+  const cronClaim = shared
+    ? async (agentId: string, jobId: string, ttlMs: number) => {
+        try {
+          await (await storeFor(agentId)).acquireLease(`cron:${jobId}`, { ttlMs, waitMs: 0 });
+          return true;
+        } catch (err) {
+          if (err instanceof LeaseTimeoutError) return false;
+          throw err;
+        }
+      }
+    : null;
+  const cron = new CronScheduler(runtime, logger, config.cron as { jobs?: CronJobConfig[]; sessionRetention?: string | number } | undefined, cronClaim);
   const addr = await server.listen();
   cron.start();
   // Sub-agents interrupted by the last stop run again; finished ones announce (exactly once).
