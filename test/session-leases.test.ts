@@ -76,6 +76,15 @@ describe("taking a session over from another process", () => {
     await b.with("main", "k", async () => {});
     await a.with("main", "k", async () => {});
     expect(seen).toEqual(["A:false", "A:true", "B:false", "A:false"]);
+    // tryAcquire gives up at once while the other process holds the session, and takes it when free.
+    const held = await b.acquire("main", "k");
+    expect(await a.tryAcquire("main", "k")).toBeNull();
+    b.release(held);
+    await new Promise((r) => setTimeout(r, 20));
+    const mine = await a.tryAcquire("main", "k");
+    expect(mine).not.toBeNull();
+    a.release(mine!);
+    await a.releaseAll();
     await storeA.close();
     await storeB.close();
   });

@@ -10,7 +10,7 @@
  * Holds are counted per session in this process (the manager's lane and the runtime's queue both
  * hold), and the lease is released when the count drops to zero.
  */
-import type { Fence, Lease, SessionStore } from "../store/types.ts";
+import { LeaseTimeoutError, type Fence, type Lease, type SessionStore } from "../store/types.ts";
 
 export interface SessionLeaseOptions {
   storeFor: (agentId: string) => Promise<SessionStore>;
@@ -76,6 +76,20 @@ export class SessionLeases {
     return held;
   }
 
+  /** Like `acquire`, but gives up at once (null) when another process holds the session. */
+  async tryAcquire(agentId: string, sessionKey: string): Promise<SessionHold | null> {
+    const own = this.retain(agentId, sessionKey);
+    if (own) return own;
+    try {
+      const held = await this.take(agentId, sessionKey, 0);
+      held.refs++;
+      return held;
+    } catch (err) {
+      if (err instanceof LeaseTimeoutError) return null;
+      throw err;
+    }
+  }
+
   /** Joins a hold this process already has (synchronous); null when it has none. */
   retain(agentId: string, sessionKey: string): SessionHold | null {
     const cur = this.held.get(laneKey(agentId, sessionKey));
@@ -123,6 +137,10 @@ export class SessionLeases {
     }
   }
 
+  get ttlMs(): number {
+    return this.options.ttlMs;
+  }
+
   get heldCount(): number {
     return this.held.size;
   }
@@ -142,10 +160,10 @@ export class SessionLeases {
     await Promise.all([...this.releasing.values()]);
   }
 
-  private async take(agentId: string, sessionKey: string): Promise<Held> {
+  private async take(agentId: string, sessionKey: string, waitMs = this.options.waitMs): Promise<Held> {
     const store = await this.options.storeFor(agentId);
     await this.releasing.get(laneKey(agentId, sessionKey));
-    const lease = await store.acquireLease(`session:${sessionKey}`, { ttlMs: this.options.ttlMs, waitMs: this.options.waitMs });
+    const lease = await store.acquireLease(`session:${sessionKey}`, { ttlMs: this.options.ttlMs, waitMs });
     const held: Held = { key: laneKey(agentId, sessionKey), lease, store, refs: 0, lost: false, timer: setInterval(() => void this.renew(agentId, sessionKey, held), Math.max(50, Math.floor(this.options.ttlMs / 3))) };
     held.timer.unref();
     this.held.set(laneKey(agentId, sessionKey), held);
