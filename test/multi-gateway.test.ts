@@ -151,6 +151,10 @@ describe.each([
       const ev = await ws.waitForEvent((e) => e.sessionKey === "agent:main:telegram:direct:carol" && e.state === "final");
       expect(ev.message).toBe("echo: hello across");
       expect(ev.runId).toBe(r.json.runId);
+      // The new message and a reset made on A reach B's client as session events.
+      await ws.waitForEvent((e) => e.sessionKey === "agent:main:telegram:direct:carol" && e.change === "message" && e.sessionId === r.json.sessionId);
+      const reset = await inbound(a.url, dm("carol", "/reset", "carol-2"));
+      await ws.waitForEvent((e) => e.sessionKey === "agent:main:telegram:direct:carol" && e.change === "reset" && e.sessionId === reset.json.sessionId);
     } finally {
       ws.close();
     }

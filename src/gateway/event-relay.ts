@@ -1,27 +1,36 @@
 /**
- * Chat events across gateways sharing one store: a run on gateway A streams to a WebChat connected
- * to gateway B. Each local chat event is published through the store's event channel (postgres
+ * Chat and session events across gateways sharing one store: a run on gateway A streams to a
+ * WebChat connected to gateway B, and a message or reset on A makes that WebChat reload. Each local chat event is published through the store's event channel (postgres
  * LISTEN/NOTIFY, redis pub/sub); events from other gateways are handed to the local listeners
  * (WebSocket clients, SSE) exactly as local ones, and never published again.
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
-import type { AgentRuntime, ChatEvent } from "../runtime/runtime.ts";
+import type { AgentRuntime, ChatEvent, SessionEvent } from "../runtime/runtime.ts";
 import type { SessionStore } from "../store/types.ts";
 
 const CHAT = "chat";
+const SESSION = "session";
 
 /** Starts relaying; returns the function that stops it. */
 export async function relayChatEvents(runtime: AgentRuntime, storeFor: (agentId: string) => Promise<SessionStore>, agentIds: readonly string[], logger: Logger): Promise<() => void> {
   const origin = `gw-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const relayed = new WeakSet<ChatEvent>();
+  const relayed = new WeakSet<ChatEvent | SessionEvent>();
   const stops: Array<() => void> = [];
   for (const agentId of agentIds) {
     const events = (await storeFor(agentId)).events;
     if (!events) continue;
     stops.push(
       events.subscribe((ev) => {
-        if (ev.origin === origin || ev.kind !== CHAT || !ev.payload || typeof ev.payload !== "object") return;
+        if (ev.origin === origin || !ev.payload || typeof ev.payload !== "object") return;
+        if (ev.kind === SESSION) {
+          const change = ev.payload as SessionEvent;
+          if (change.agentId !== agentId) return;
+          relayed.add(change);
+          runtime.emitSession(change);
+          return;
+        }
+        if (ev.kind !== CHAT) return;
         const chat = ev.payload as ChatEvent;
         if (chat.agentId !== agentId) return;
         relayed.add(chat);
@@ -35,6 +44,14 @@ export async function relayChatEvents(runtime: AgentRuntime, storeFor: (agentId:
       void storeFor(chat.agentId)
         .then((store) => store.events?.publish({ origin, kind: CHAT, payload: chat }))
         .catch((err: unknown) => logger.warn({ err }, "could not publish a chat event to the other gateways"));
+    }),
+  );
+  stops.push(
+    runtime.onSession((change) => {
+      if (relayed.has(change)) return;
+      void storeFor(change.agentId)
+        .then((store) => store.events?.publish({ origin, kind: SESSION, payload: change }))
+        .catch((err: unknown) => logger.warn({ err }, "could not publish a session event to the other gateways"));
     }),
   );
   return () => {

@@ -234,12 +234,16 @@ export class GatewayServer {
     const unsubscribe = this.opts.runtime.onChat((ev: ChatEvent) => {
       if (principal && canAccessKey(principal, ev.sessionKey)) send({ type: "event", event: "chat", payload: ev });
     });
+    const unsubscribeSession = this.opts.runtime.onSession((ev) => {
+      if (principal && canAccessKey(principal, ev.sessionKey)) send({ type: "event", event: "session", payload: ev });
+    });
     const unsubscribeOutbound = this.opts.runtime.onOutbound((msg) => {
       if (principal && canAccessKey(principal, msg.sessionKey)) send({ type: "event", event: "outbound", payload: msg });
     });
     ws.on("close", () => {
       unsubscribe();
       unsubscribeOutbound();
+      unsubscribeSession();
     });
     ws.on("message", (data, isBinary) => {
       void (async () => {

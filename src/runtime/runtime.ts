@@ -39,6 +39,14 @@ export interface ChatEvent {
   usage?: { input: number; output: number; totalTokens: number };
 }
 
+/** Something happened to a session that screens showing it should reload (not a run's output). */
+export interface SessionEvent {
+  agentId: string;
+  sessionKey: string;
+  sessionId: string | null;
+  change: "message" | "reset" | "deleted";
+}
+
 export interface TurnOutcome {
   runId: string;
   /** The run that answered (several submissions share one run in collect mode). */
@@ -113,6 +121,7 @@ export class AgentRuntime {
   private readonly runner: TurnRunner;
   private readonly queues = new Map<string, SessionQueue>();
   private readonly listeners = new Set<(ev: ChatEvent) => void>();
+  private readonly sessionListeners = new Set<(ev: SessionEvent) => void>();
   private readonly outboundListeners = new Set<(msg: OutboundMessage) => void>();
   private readonly settingsCache = new Map<string, AgentSettings>();
   private readonly resolveRef: RuntimeOptions["resolveModelRef"];
@@ -200,6 +209,23 @@ export class AgentRuntime {
     return true;
   }
 
+  /** New messages, resets and deletions, for screens that show sessions (WebChat). */
+  onSession(listener: (ev: SessionEvent) => void): () => void {
+    this.sessionListeners.add(listener);
+    return () => this.sessionListeners.delete(listener);
+  }
+
+  /** Passes on a session event from another gateway sharing the store (or emits one of ours). */
+  emitSession(ev: SessionEvent): void {
+    for (const l of this.sessionListeners) {
+      try {
+        l(ev);
+      } catch {
+        // A broken listener must not break the caller.
+      }
+    }
+  }
+
   /** Passes on a chat event of a run on another gateway sharing the store (never re-published). */
   relayChat(ev: ChatEvent): void {
     this.emit(ev);
@@ -257,6 +283,9 @@ export class AgentRuntime {
       },
     });
     if (recorded.isNewSession && recorded.resetReason) this.observer.reset?.(recorded.resetReason);
+    if (!recorded.duplicate && (recorded.messageEntry || recorded.resetReason)) {
+      this.emitSession({ agentId: recorded.agentId, sessionKey: recorded.sessionKey, sessionId: recorded.sessionId, change: recorded.resetReason && recorded.resetReason !== "new-session" ? "reset" : "message" });
+    }
     // A duplicate returns before the lane callback runs: answer it here.
     done ??= this.afterRecorded(envelope, recorded, runId);
     return { runId, agentId: recorded.agentId, sessionKey: recorded.sessionKey, sessionId: recorded.sessionId, done };
@@ -508,12 +537,15 @@ export class AgentRuntime {
     this.abort(agentId, sessionKey, "session reset");
     const entry = await this.manager.reset(agentId, sessionKey);
     this.observer.reset?.("manual");
+    this.emitSession({ agentId, sessionKey, sessionId: entry.sessionId, change: "reset" });
     return entry;
   }
 
   async delete(agentId: string, sessionKey: string): Promise<{ deleted: boolean; archived: string[] }> {
     this.abort(agentId, sessionKey, "session deleted");
-    return this.manager.delete(agentId, sessionKey);
+    const res = await this.manager.delete(agentId, sessionKey);
+    if (res.deleted) this.emitSession({ agentId, sessionKey, sessionId: null, change: "deleted" });
+    return res;
   }
 
   /**

@@ -357,6 +357,8 @@ function onFrame(data) {
     else p.reject(new RpcError(String(frame.error?.code ?? "ERROR"), String(frame.error?.message ?? "request failed")));
   } else if (frame.type === "event" && frame.event === "chat" && frame.payload && typeof frame.payload === "object") {
     onChatEvent(frame.payload);
+  } else if (frame.type === "event" && frame.event === "session" && frame.payload && typeof frame.payload === "object") {
+    onSessionEvent(frame.payload);
   }
 }
 
@@ -733,6 +735,17 @@ function finishRun(node, text, delivered) {
     node.classList.add("undelivered");
     node.title = "This reply was not delivered";
   }
+}
+
+/**
+ * A message arrived, or a session was reset or deleted, here or on another gateway. The list
+ * always refreshes; the open conversation reloads on a reset or deletion (a new message shows with
+ * the run that answers it, through its chat events).
+ * @param {{ sessionKey?: string, change?: string }} ev
+ */
+function onSessionEvent(ev) {
+  scheduleRefresh();
+  if (ev.sessionKey === state.key && (ev.change === "reset" || ev.change === "deleted")) reloadSoon();
 }
 
 /** A turn started elsewhere (another tab or channel) finished: show its user message too. */
