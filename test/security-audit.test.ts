@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PincerConfig } from "../src/config/schema.ts";
-import { runAudit, tokenEntropyBits, type AuditReport } from "../src/security/audit.ts";
+import { runAudit, storeUrlFindings, tokenEntropyBits, type AuditReport } from "../src/security/audit.ts";
 import { FsSessionStore } from "../src/store/fs/fs-store.ts";
 import { post, startTestGateway } from "./helpers/gateway-harness.ts";
 
@@ -124,4 +124,20 @@ describe("pincer security audit", () => {
     expect(fs.statSync(path.join(sessions, transcript)).mode & 0o777).toBe(0o600);
     expect(ids(audit(gw.home).report).some((i) => i.includes("perms"))).toBe(false);
   }, 60_000);
+});
+
+describe("the shared store's database URL", () => {
+  const ids = (url: string) => storeUrlFindings(url).map((f) => f.checkId);
+  it("flags a password written into the config and a remote database without TLS", () => {
+    expect(ids("postgres://pincer:hunter2@db.internal:5432/pincer")).toEqual(["store.url_inline_password", "store.url_no_tls"]);
+    expect(storeUrlFindings("postgres://pincer:hunter2@db.internal/pincer").map((f) => f.detail).join(" ")).not.toContain("hunter2");
+    expect(ids("redis://cache.internal:6379")).toEqual(["store.url_no_tls"]);
+  });
+  it("accepts the password from the environment, TLS, and loopback", () => {
+    expect(ids("${DATABASE_URL}")).toEqual([]);
+    expect(ids("postgres://pincer:${PGPASSWORD}@db.internal/pincer?sslmode=verify-full")).toEqual([]);
+    expect(ids("rediss://cache.internal:6380")).toEqual([]);
+    expect(ids("postgres://pincer@127.0.0.1:5432/pincer")).toEqual([]);
+    expect(ids("redis://[::1]:6379")).toEqual([]);
+  });
 });

@@ -130,6 +130,27 @@ export function loosePermissions(home: string): Array<{ file: string; mode: numb
   return out;
 }
 
+/** session.store.url: a password written into the config, or a database reached without TLS. */
+export function storeUrlFindings(raw: string): Finding[] {
+  const out: Finding[] = [];
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return out; // `${DATABASE_URL}` and the like: resolved from the environment at start
+  }
+  const shown = `${url.protocol}//${url.host}${url.pathname}`;
+  if (url.password && !/^\$\{[A-Z0-9_]+\}$/i.test(decodeURIComponent(url.password))) {
+    out.push({ checkId: "store.url_inline_password", severity: "warn", title: "The database password is written in the config", detail: `session.store.url (${shown}) carries its password inline; it travels with every copy or backup of the config.`, remediation: 'Use an environment variable: url: "${DATABASE_URL}".' });
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const tls = url.protocol === "rediss:" || /^(require|verify-ca|verify-full)$/.test(url.searchParams.get("sslmode") ?? "") || url.searchParams.get("ssl") === "true";
+  if (!isLoopback(host) && !tls) {
+    out.push({ checkId: "store.url_no_tls", severity: "warn", title: "The session database is reached without TLS", detail: `session.store.url points at ${url.host} without TLS: every conversation crosses the network in clear text.`, remediation: url.protocol.startsWith("redis") ? "Use a rediss:// URL." : "Add ?sslmode=verify-full (or require) to the URL." });
+  }
+  return out;
+}
+
 export async function runAudit(input: AuditInput): Promise<AuditReport> {
   const findings: Finding[] = [];
   const add = (f: Finding) => findings.push(f);
@@ -206,6 +227,9 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   if (remote && !asRecord(gw.tls).cert) {
     add({ checkId: "gateway.tls_off_remote", severity: "warn", title: "TLS is off on a non-loopback bind", detail: `gateway.host is ${host} but gateway.tls is not configured: tokens and conversations cross the network in clear text.`, remediation: "Set gateway.tls.cert and gateway.tls.key, or terminate TLS in a reverse proxy on the same host and bind the gateway to 127.0.0.1." });
   }
+  // --- A shared store's database URL.
+  const storeUrl = asRecord(asRecord(raw.session).store).url;
+  if (typeof storeUrl === "string") for (const f of storeUrlFindings(storeUrl)) add(f);
   for (const [i, c] of (Array.isArray(gw.clients) ? gw.clients : []).entries()) {
     const t = asRecord(c).token;
     if (typeof t !== "string" || tokenEntropyBits(t) < 128) add({ checkId: "gateway.client_token_weak", severity: "warn", title: "A bridge token is weak or missing", detail: `gateway.clients[${i}] has a token with under 16 bytes of entropy.`, remediation: "Give every bridge its own random token of at least 32 bytes." });
