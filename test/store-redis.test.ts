@@ -3,9 +3,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { RedisSessionStore, SCHEMA_VERSION_KEY, invertedTime, maskRedisUrl } from "../src/store/redis/redis-store.ts";
-import { SchemaVersionError, StoreUnavailableError, type SessionStore, type StoreEvent } from "../src/store/types.ts";
+import { FencedError, LeaseTimeoutError, SchemaVersionError, StoreUnavailableError, type SessionStore, type StoreEvent } from "../src/store/types.ts";
 import { freePort } from "./helpers/postgres-server.ts";
 import { redisAvailable, startTestRedis, startTestRedisOnPort, type TestRedis } from "./helpers/redis-server.ts";
 import { runStoreConformance } from "./store-conformance.ts";
@@ -109,6 +109,60 @@ describe.skipIf(!available)("redis backend", () => {
         await b.close();
       }
     }, 30_000);
+
+    it("judges lease expiry by the server's clock when no clock is injected", async () => {
+      const scope = scopeName();
+      const name = "session:agent:main:main";
+      const realNow = Date.now.bind(Date);
+      const serverNow = async (): Promise<number> => {
+        const [sec, usec] = (await admin.call("TIME")) as [string, string];
+        return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+      };
+      const a = await RedisSessionStore.open({ url: server.url, scope });
+      let ahead: RedisSessionStore | undefined;
+      let behind: RedisSessionStore | undefined;
+      try {
+        const before = await serverNow();
+        const lease = await a.acquireLease(name, { ttlMs: 2000 });
+        // expiresAt is server time.
+        expect(lease.expiresAt).toBeGreaterThanOrEqual(before + 2000);
+        expect(lease.expiresAt).toBeLessThanOrEqual((await serverNow()) + 2000);
+        // A gateway whose host clock runs a minute ahead: by its clock the lease ran out long ago,
+        // but the server's clock decides, so it is refused and cannot write under a stale fence.
+        const spy = vi.spyOn(Date, "now").mockImplementation(() => realNow() + 60_000);
+        try {
+          ahead = await RedisSessionStore.open({ url: server.url, scope });
+          await expect(ahead.acquireLease(name, { ttlMs: 300, waitMs: 0 })).rejects.toBeInstanceOf(LeaseTimeoutError);
+        } finally {
+          spy.mockRestore();
+        }
+        await a.appendTranscript("s-skew", [{ type: "x", n: 1 }], lease);
+        // Renewed to a short lease, so the takeover below need not wait long.
+        const beforeRenew = await serverNow();
+        const renewed = await a.renewLease(lease, 300);
+        expect(renewed.expiresAt).toBeGreaterThanOrEqual(beforeRenew + 300);
+        expect(renewed.expiresAt).toBeLessThanOrEqual((await serverNow()) + 300);
+        // A gateway whose clock runs a minute behind still takes over once the server says the
+        // lease has expired (by its own clock the lease would be valid for another minute).
+        await new Promise((r) => setTimeout(r, 450));
+        const spyBehind = vi.spyOn(Date, "now").mockImplementation(() => realNow() - 60_000);
+        let taken;
+        try {
+          behind = await RedisSessionStore.open({ url: server.url, scope });
+          taken = await behind.acquireLease(name, { ttlMs: 5000, waitMs: 0 });
+        } finally {
+          spyBehind.mockRestore();
+        }
+        expect(taken.epoch).toBe(lease.epoch + 1);
+        await expect(a.appendTranscript("s-skew", [{ type: "x", n: 2 }], renewed)).rejects.toBeInstanceOf(FencedError);
+        await expect(a.renewLease(renewed)).rejects.toBeInstanceOf(FencedError);
+        expect((await a.readTranscript("s-skew")).lines).toEqual([{ type: "x", n: 1 }]);
+      } finally {
+        await a.close();
+        await ahead?.close();
+        await behind?.close();
+      }
+    });
 
     it("refuses a newer schema with the command that migrates", async () => {
       const scope = scopeName();

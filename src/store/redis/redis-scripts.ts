@@ -6,6 +6,11 @@
  *
  * All keys a script touches are passed in KEYS and share the scope's hash tag (one cluster slot).
  * Numbers that must survive exactly (times) travel as strings and are stored as given.
+ *
+ * Lease clock: an argument named `now` is either a time in ms (the caller injected a clock, e.g. a
+ * test's fake one) or '' meaning "ask the server": `redis.call('TIME')`, so every gateway judges
+ * lease expiry by one clock however skewed the hosts' clocks are. Redis 7 replicates a script's
+ * effects rather than the script, so TIME before a write is allowed.
  */
 import { createHash } from "node:crypto";
 
@@ -22,8 +27,18 @@ function script(name: string, body: string): LuaScript {
 /** How long a write token is remembered for replay detection (ms). */
 export const APPLIED_TTL_MS = 120_000;
 
-/** Shared prelude: replay detection and the fence check. */
+/** Shared prelude: the lease clock, replay detection and the fence check. */
 const PRELUDE = `
+local function clock(now)
+  if now == '' then
+    local t = redis.call('TIME')
+    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return tonumber(now)
+end
+local function ms(n)
+  return string.format('%d', n)
+end
 local function replayed(appliedKey)
   return redis.call('EXISTS', appliedKey) == 1
 end
@@ -33,7 +48,7 @@ end
 local function fenceOk(leaseKey, owner, epoch, now)
   local h = redis.call('HMGET', leaseKey, 'owner', 'epoch', 'expiresAt', 'free')
   if not h[1] then return false end
-  return h[1] == owner and h[2] == epoch and h[4] ~= '1' and tonumber(now) < tonumber(h[3])
+  return h[1] == owner and h[2] == epoch and h[4] ~= '1' and clock(now) < tonumber(h[3])
 end
 `;
 
@@ -140,7 +155,7 @@ return out
 
 /**
  * Appends lines, optionally fenced. KEYS: transcript list, live-transcripts set, lease, applied.
- * ARGV: session id, fence ('1'|'0'), owner, epoch, now, lines...
+ * ARGV: session id, fence ('1'|'0'), owner, epoch, now (ms, or '' = server TIME), lines...
  * Returns 1, or 0 when the fence is not current.
  */
 export const APPEND = script(
@@ -215,34 +230,44 @@ return 1
 );
 
 /**
- * Acquires a lease. KEYS: lease hash. ARGV: owner, now, expiresAt.
- * Returns {1|0 (got it), owner, epoch, expiresAt}: on 0, the current holder.
+ * Acquires a lease. KEYS: lease hash. ARGV: owner, now (ms, or '' = server TIME), ttl (ms).
+ * Returns {1|0 (got it), owner, epoch, expiresAt}: on 0, the current holder. Times are strings.
  */
 export const ACQUIRE = script(
   "acquire",
-  `
+  `${PRELUDE}
+local now = clock(ARGV[2])
 local h = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'expiresAt', 'free')
-if h[1] and h[4] ~= '1' and tonumber(ARGV[2]) < tonumber(h[3]) then
+if h[1] and h[4] ~= '1' and now < tonumber(h[3]) then
   if h[1] ~= ARGV[1] then return {0, h[1], h[2], h[3]} end
   return {1, h[1], h[2], h[3]}
 end
 local e = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'expiresAt', ARGV[3], 'free', '0')
-return {1, ARGV[1], tostring(e), ARGV[3]}
+local expiresAt = ms(now + tonumber(ARGV[3]))
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'expiresAt', expiresAt, 'free', '0')
+return {1, ARGV[1], tostring(e), expiresAt}
 `,
 );
 
-/** KEYS: lease hash. ARGV: owner, epoch, now, new expiresAt. Returns 1, or 0 when the lease was lost. */
+/**
+ * KEYS: lease hash. ARGV: owner, epoch, now (ms, or '' = server TIME), ttl (ms).
+ * Returns the new expiresAt (a string), or 0 when the lease was lost.
+ */
 export const RENEW = script(
   "renew",
   `${PRELUDE}
-if not fenceOk(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[1], 'expiresAt', ARGV[4])
-return 1
+local now = clock(ARGV[3])
+if not fenceOk(KEYS[1], ARGV[1], ARGV[2], ms(now)) then return 0 end
+local expiresAt = ms(now + tonumber(ARGV[4]))
+redis.call('HSET', KEYS[1], 'expiresAt', expiresAt)
+return expiresAt
 `,
 );
 
-/** KEYS: lease hash. ARGV: owner, epoch. Frees the lease when still held by that owner and epoch. */
+/**
+ * KEYS: lease hash. ARGV: owner, epoch. Frees the lease when still held by that owner and epoch
+ * (expired or not: no clock needed, an expired lease is up for grabs either way).
+ */
 export const RELEASE = script(
   "release",
   `

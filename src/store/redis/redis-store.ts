@@ -15,6 +15,10 @@
  * `patch` is optimistic: read row + version, run the mutator, write through a Lua compare-and-set,
  * retry with jittered backoff on a lost race. Patches of one key inside one process queue locally
  * first, so only other processes cause retries.
+ *
+ * Lease clock: when the caller injects `now` (tests, a fake clock), lease expiry uses it; otherwise
+ * the Redis server's clock (`TIME` inside the scripts) decides, so gateways on hosts with skewed
+ * clocks still agree on who holds a lease. The `expiresAt` of a returned Lease is then server time.
  */
 import { randomUUID } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
@@ -53,6 +57,7 @@ export interface RedisStoreOptions {
   url: string;
   /** The agent (or other namespace) whose rows and transcripts this store holds. */
   scope: string;
+  /** Injected clock (tests): lease expiry follows it. Without it, the server's clock decides. */
   now?: () => number;
   leaseTtlMs?: number;
   /** How long `open` keeps trying to reach the server before giving up (ms). */
@@ -174,7 +179,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly redis: Redis;
   private readonly url: string;
   private readonly scope: string;
-  private readonly now: () => number;
+  private readonly injectedNow: (() => number) | undefined;
   private readonly leaseTtlMs: number;
   private readonly owner = `redis-${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly prefix: string;
@@ -188,7 +193,7 @@ export class RedisSessionStore implements SessionStore {
     this.redis = redis;
     this.url = options.url;
     this.scope = options.scope;
-    this.now = options.now ?? Date.now;
+    this.injectedNow = options.now;
     this.leaseTtlMs = options.leaseTtlMs ?? 5000;
     this.location = `${maskRedisUrl(options.url)}#${options.scope}`;
     this.prefix = `pincer:{${options.scope}}:`;
@@ -229,6 +234,16 @@ export class RedisSessionStore implements SessionStore {
     } finally {
       await quitClient(redis);
     }
+  }
+
+  /** The local clock: the injected one, else this host's (read at each call). */
+  private now(): number {
+    return this.injectedNow ? this.injectedNow() : Date.now();
+  }
+
+  /** The `now` argument of the lease scripts: the injected time, or '' for the server's TIME. */
+  private leaseNow(): string {
+    return this.injectedNow ? String(this.injectedNow()) : "";
   }
 
   private k(name: string): string {
@@ -367,7 +382,7 @@ export class RedisSessionStore implements SessionStore {
       if (lines.length > 0) await this.registerScope();
       const token = randomUUID();
       const keys = [this.transcriptKey(sessionId), this.k("transcripts"), this.k(`lease:${fence?.name ?? ""}`), this.appliedKey(token)];
-      const args = [sessionId, fence ? "1" : "0", fence?.owner ?? "", String(fence?.epoch ?? ""), String(this.now()), ...lines.map((l) => JSON.stringify(l))];
+      const args = [sessionId, fence ? "1" : "0", fence?.owner ?? "", String(fence?.epoch ?? ""), fence ? this.leaseNow() : "", ...lines.map((l) => JSON.stringify(l))];
       let ok: boolean;
       try {
         ok = (await this.eval(S.APPEND, keys, args)) === 1;
@@ -456,11 +471,11 @@ export class RedisSessionStore implements SessionStore {
 
   async acquireLease(name: string, options: { ttlMs?: number; waitMs?: number } = {}): Promise<Lease> {
     const ttl = options.ttlMs ?? this.leaseTtlMs;
+    // The wait is measured on the local clock; whether the lease is free is the scripts' call.
     const deadline = this.now() + (options.waitMs ?? 10_000);
     return this.guard(async () => {
       for (;;) {
-        const now = this.now();
-        const [got, owner, epoch, expiresAt] = (await this.eval(S.ACQUIRE, [this.k(`lease:${name}`)], [this.owner, String(now), String(now + ttl)])) as [number, string, string, string];
+        const [got, owner, epoch, expiresAt] = (await this.eval(S.ACQUIRE, [this.k(`lease:${name}`)], [this.owner, this.leaseNow(), String(ttl)])) as [number, string, string, string];
         if (got === 1) return { name, owner, epoch: Number(epoch), expiresAt: Number(expiresAt) };
         if (this.now() >= deadline) {
           throw new LeaseTimeoutError(`${this.location}: lease ${JSON.stringify(name)} is held by ${owner} (epoch ${epoch}) until ${new Date(Number(expiresAt)).toISOString()}`);
@@ -470,13 +485,16 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
+  /**
+   * Without an injected clock the new `expiresAt` is server time. Callers compare it with their own
+   * clock only as a rough check (session-leases: "has it run out?" after a failed renewal), where a
+   * small skew is harmless; who holds the lease is always decided on the server.
+   */
   async renewLease(lease: Lease, ttlMs = this.leaseTtlMs): Promise<Lease> {
     return this.guard(async () => {
-      const now = this.now();
-      const expiresAt = now + ttlMs;
-      const ok = await this.eval(S.RENEW, [this.k(`lease:${lease.name}`)], [lease.owner, String(lease.epoch), String(now), String(expiresAt)]);
-      if (ok !== 1) throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
-      return { ...lease, expiresAt };
+      const got = await this.eval(S.RENEW, [this.k(`lease:${lease.name}`)], [lease.owner, String(lease.epoch), this.leaseNow(), String(ttlMs)]);
+      if (typeof got !== "string") throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
+      return { ...lease, expiresAt: Number(got) };
     });
   }
 
