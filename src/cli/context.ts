@@ -2,8 +2,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadConfig } from "../config/load.ts";
-import { resolveAgents, resolveStorePath } from "../config/resolve.ts";
+import { resolveAgents, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
 import type { PincerConfig } from "../config/schema.ts";
+import { normalizeAgentId } from "../keys/ids.ts";
+import { openAgentStore, storeFileKind } from "../session/open-store.ts";
+import { configuredLocation, maskUrl } from "../store/store-locator.ts";
+import type { SessionStore } from "../store/types.ts";
 import { CliError, type CliIO } from "./io.ts";
 
 export interface CliContext {
@@ -22,9 +26,18 @@ export function loadContext(io: CliIO, configPath: string | undefined): CliConte
   return { io, config: loaded.config, home: loaded.home, configPath: loaded.path, defaultAgentId: agents.defaultAgentId, agentIds: agents.ids };
 }
 
+export type StoreKind = "fs" | "sqlite" | "postgres" | "redis";
+
 export interface StoreTarget {
   agentId: string;
+  /**
+   * What output shows as the store's path: the store file (fs, sqlite), or the store's `location`
+   * on a database backend (URL with the password masked, `#<scope>`), set from the store once opened.
+   */
   path: string;
+  kind: StoreKind;
+  /** Given with --store: that file, whatever the configured backend. */
+  explicit: boolean;
 }
 
 export interface StoreSelection {
@@ -33,33 +46,85 @@ export interface StoreSelection {
   store?: string;
 }
 
-/** Resolves --agent / --all-agents / --store to store files (OpenClaw's rules, reference §9.1). */
-export function selectStores(ctx: CliContext, sel: StoreSelection): { targets: StoreTarget[]; aggregate: boolean } {
+/** The kind of store the config selects (memory keeps nothing between processes: read as fs, as before). */
+function configuredKind(ctx: CliContext): StoreKind {
+  const backend = resolveStoreOptions(ctx.config).backend;
+  return backend === "memory" ? "fs" : backend;
+}
+
+function configuredTarget(ctx: CliContext, agentId: string): StoreTarget {
+  const kind = configuredKind(ctx);
+  if (kind === "postgres" || kind === "redis") {
+    const url = resolveStoreOptions(ctx.config).url ?? "";
+    return { agentId, path: `${maskUrl(url)}#${normalizeAgentId(agentId)}`, kind, explicit: false };
+  }
+  return { agentId, path: resolveStorePath(ctx.config, agentId, ctx.home), kind, explicit: false };
+}
+
+/**
+ * Resolves --agent / --all-agents / --store to stores (OpenClaw's rules, reference §9.1), on the
+ * configured backend. `--store <file>` is an fs sessions.json, or a SQLite file (`.sqlite`).
+ */
+export async function selectStores(ctx: CliContext, sel: StoreSelection): Promise<{ targets: StoreTarget[]; aggregate: boolean }> {
   if (sel.store && (sel.agent || sel.allAgents)) throw new CliError("--store cannot be combined with --agent or --all-agents");
   if (sel.agent && sel.allAgents) throw new CliError("--agent and --all-agents cannot be used together");
-  if (sel.store) return { targets: [{ agentId: ctx.defaultAgentId, path: path.resolve(sel.store) }], aggregate: false };
+  if (sel.store) {
+    const file = path.resolve(sel.store);
+    return { targets: [{ agentId: ctx.defaultAgentId, path: file, kind: storeFileKind(file), explicit: true }], aggregate: false };
+  }
   if (sel.agent) {
     const id = sel.agent.trim().toLowerCase();
     if (!ctx.agentIds.includes(id)) throw new CliError(`Unknown agent id ${JSON.stringify(sel.agent)}. Configured agents: ${ctx.agentIds.join(", ")}.`);
-    return { targets: [{ agentId: id, path: resolveStorePath(ctx.config, id, ctx.home) }], aggregate: false };
+    return { targets: [configuredTarget(ctx, id)], aggregate: false };
   }
   if (sel.allAgents) {
     const ids = new Set(ctx.agentIds);
-    // Agents that have state on disk but are no longer configured are listed too.
-    try {
-      for (const d of fs.readdirSync(path.join(ctx.home, "agents"), { withFileTypes: true })) if (d.isDirectory()) ids.add(d.name);
-    } catch {
-      // no agents directory yet
+    // Agents that have state but are no longer configured are listed too: their directories on
+    // disk, or their scopes in the database.
+    const kind = configuredKind(ctx);
+    if (kind === "postgres" || kind === "redis") {
+      for (const scope of await configuredLocation(ctx.config, ctx.home, ctx.agentIds).listScopes()) ids.add(scope);
+    } else {
+      try {
+        for (const d of fs.readdirSync(path.join(ctx.home, "agents"), { withFileTypes: true })) if (d.isDirectory()) ids.add(d.name);
+      } catch {
+        // no agents directory yet
+      }
     }
     const seen = new Set<string>();
     const targets: StoreTarget[] = [];
     for (const id of ids) {
-      const p = resolveStorePath(ctx.config, id, ctx.home);
-      if (seen.has(p)) continue;
-      seen.add(p);
-      targets.push({ agentId: id, path: p });
+      const t = configuredTarget(ctx, id);
+      if (seen.has(t.path)) continue;
+      seen.add(t.path);
+      targets.push(t);
     }
     return { targets, aggregate: true };
   }
-  return { targets: [{ agentId: ctx.defaultAgentId, path: resolveStorePath(ctx.config, ctx.defaultAgentId, ctx.home) }], aggregate: false };
+  return { targets: [configuredTarget(ctx, ctx.defaultAgentId)], aggregate: false };
+}
+
+/**
+ * Opens a selected store through the `SessionStore` interface. On a database backend the target's
+ * `path` becomes the store's own `location` (what the gateway logs show).
+ */
+export async function openTarget(ctx: CliContext, target: StoreTarget, options: { readOnly: boolean }): Promise<SessionStore> {
+  const store = await openAgentStore(ctx.config, ctx.home, target.agentId, {
+    readOnly: options.readOnly,
+    onIssue: (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`),
+    // --store names its file; the memory backend (nothing between processes) is read as fs files.
+    ...(target.explicit || resolveStoreOptions(ctx.config).backend === "memory" ? { storePath: target.path } : {}),
+  });
+  if (target.kind === "postgres" || target.kind === "redis") target.path = store.location;
+  return store;
+}
+
+/** Runs `work` with a target's store open, closing it afterwards. */
+export async function withTargetStore<T>(ctx: CliContext, target: StoreTarget, options: { readOnly: boolean }, work: (store: SessionStore) => Promise<T>): Promise<T> {
+  const store = await openTarget(ctx, target, options);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
 }

@@ -1,4 +1,5 @@
 /** Opens the configured store backend for one agent. */
+import * as fs from "node:fs";
 import type { PincerConfig } from "../config/schema.ts";
 import { isSharedBackend, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
 import { FsSessionStore } from "../store/fs/fs-store.ts";
@@ -11,25 +12,39 @@ export interface OpenStoreOptions {
   readOnly?: boolean;
   onIssue?: (issue: ReadIssue) => void;
   now?: () => number;
-  /** Overrides the configured path (the CLI's --store). */
+  /**
+   * An explicit store file instead of the configured store (the CLI's --store): a SQLite database
+   * when it ends in `.sqlite`, `.sqlite3` or `.db`, otherwise an fs `sessions.json`, whatever the
+   * configured backend.
+   */
   storePath?: string;
+}
+
+/** The backend an explicit store file (`--store`) is read with. */
+export function storeFileKind(file: string): "fs" | "sqlite" {
+  return /\.(sqlite3?|db)$/i.test(file) ? "sqlite" : "fs";
+}
+
+function openSqlite(file: string, options: OpenStoreOptions, leaseTtlMs: number): SessionStore {
+  // Read-only and absent: an empty store, without creating the database (or its directory).
+  if (options.readOnly && !fs.existsSync(file)) return new MemorySessionStore({ now: options.now, leaseTtlMs });
+  return SqliteSessionStore.open({ file, now: options.now, leaseTtlMs, readOnly: options.readOnly });
 }
 
 export async function openAgentStore(config: PincerConfig, home: string, agentId: string, options: OpenStoreOptions = {}): Promise<SessionStore> {
   const opts = resolveStoreOptions(config);
+  if (options.storePath && storeFileKind(options.storePath) === "sqlite") return openSqlite(options.storePath, options, opts.leaseTtlMs);
   if (opts.backend === "memory" && !options.storePath) return new MemorySessionStore({ now: options.now, leaseTtlMs: opts.leaseTtlMs });
-  if (opts.backend === "postgres") {
+  if (opts.backend === "postgres" && !options.storePath) {
     // Loaded on demand: installs that never use Postgres do not pay for `pg` at start.
     const { PostgresSessionStore } = await import("../store/postgres/postgres-store.ts");
     return PostgresSessionStore.open({ url: opts.url!, scope: normalizeAgentId(agentId), now: options.now, leaseTtlMs: opts.leaseTtlMs, poolSize: opts.poolSize });
   }
-  if (opts.backend === "redis") {
+  if (opts.backend === "redis" && !options.storePath) {
     const { RedisSessionStore } = await import("../store/redis/redis-store.ts");
     return RedisSessionStore.open({ url: opts.url!, scope: normalizeAgentId(agentId), now: options.now, leaseTtlMs: opts.leaseTtlMs });
   }
-  if (opts.backend === "sqlite") {
-    return SqliteSessionStore.open({ file: options.storePath ?? resolveStorePath(config, agentId, home), now: options.now, leaseTtlMs: opts.leaseTtlMs, readOnly: options.readOnly });
-  }
+  if (opts.backend === "sqlite" && !options.storePath) return openSqlite(resolveStorePath(config, agentId, home), options, opts.leaseTtlMs);
   return FsSessionStore.open({
     storePath: options.storePath ?? resolveStorePath(config, agentId, home),
     fsync: opts.fsync,

@@ -3,7 +3,8 @@ import { resolveMaintenance } from "../../config/resolve.ts";
 import { applyMaintenancePlan, diskOpsOf } from "../../maintenance/apply.ts";
 import { planMaintenance, type MaintenancePlan } from "../../maintenance/plan.ts";
 import { FsSessionStore } from "../../store/fs/fs-store.ts";
-import { selectStores, type CliContext, type StoreSelection } from "../context.ts";
+import type { SessionRow, SessionStore } from "../../store/types.ts";
+import { openTarget, selectStores, type CliContext, type StoreSelection } from "../context.ts";
 import { progressBar } from "../progress.ts";
 import { displayModel, formatAge, formatFlags, tableLine, truncateKey } from "../session-rows.ts";
 import { displayDefaults } from "./display-defaults.ts";
@@ -23,7 +24,7 @@ interface StoreSummary extends Record<string, unknown> {
 }
 
 export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Promise<number> {
-  const { targets, aggregate } = selectStores(ctx, opts);
+  const { targets, aggregate } = await selectStores(ctx, opts);
   const settings = resolveMaintenance(ctx.config);
   const configuredMode = settings.mode;
   const mode = opts.enforce ? "enforce" : configuredMode;
@@ -31,9 +32,13 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
   const summaries: StoreSummary[] = [];
   const text: string[] = [];
   for (const target of targets) {
-    const store = await FsSessionStore.open({ storePath: target.path, readOnly: !!opts.dryRun, onIssue: (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`) });
+    const store = await openTarget(ctx, target, { readOnly: !!opts.dryRun });
     try {
       const rows = await store.all();
+      const disk = diskOpsOf(store);
+      // The disk budget and archive purge are about files in a sessions directory: only the fs
+      // backend has them. A database store keeps its archives; its rows are maintained the same way.
+      if (!disk && settings.maxDiskBytes !== null) ctx.io.err(`warning: session.maintenance.maxDiskBytes applies to fs stores only; not enforced on ${target.path}`);
       const protectedKeys = new Set([mainSessionKey(ctx, target.agentId)]);
       if (opts.activeKey) protectedKeys.add(opts.activeKey);
       // The preview always shows enforce-style maintenance: exactly what `--enforce` would do.
@@ -44,8 +49,8 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
         settings: enforcing ? settings : { ...settings, pruneAfterMs: null, maxEntries: null, maxDiskBytes: null },
         trigger: "explicit",
         protectedKeys,
-        ...(opts.fixMissing ? { missingTranscript: (r) => !store.transcriptExistsSync(r.entry.sessionId, r.entry.sessionFile) } : {}),
-        ...(diskOpsOf(store) ? { disk: store.diskInventory() } : {}),
+        ...(opts.fixMissing ? { missingTranscript: await missingTranscriptCheck(store, rows) } : {}),
+        ...(disk ? { disk: disk.diskInventory() } : {}),
       });
       const summary: StoreSummary = {
         agentId: target.agentId,
@@ -84,6 +89,14 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
     ctx.io.out(JSON.stringify(out, null, 2));
   } else ctx.io.out(text.join("\n"));
   return 0;
+}
+
+/** Which rows have no transcript: on disk per file (fs), else from one listing of the store's transcripts. */
+async function missingTranscriptCheck(store: SessionStore, rows: readonly SessionRow[]): Promise<(row: SessionRow) => boolean> {
+  if (store instanceof FsSessionStore) return (r) => !store.transcriptExistsSync(r.entry.sessionId, r.entry.sessionFile);
+  if (rows.length === 0) return () => false;
+  const live = new Set(await store.listTranscripts());
+  return (r) => !live.has(r.entry.sessionId);
 }
 
 function dryRunText(ctx: CliContext, target: { agentId: string; path: string }, aggregate: boolean, configuredMode: string, plan: MaintenancePlan, now: number): string[] {

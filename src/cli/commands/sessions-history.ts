@@ -1,7 +1,6 @@
 /** `pincer sessions history <key>`: the messages of a session's current transcript. */
-import { FsSessionStore } from "../../store/fs/fs-store.ts";
 import { historyFromLines } from "../../transcript/history.ts";
-import { selectStores, type CliContext, type StoreSelection } from "../context.ts";
+import { selectStores, withTargetStore, type CliContext, type StoreSelection } from "../context.ts";
 import { CliError, parsePositiveInt } from "../io.ts";
 import { cliSessionKey } from "./keys.ts";
 
@@ -13,10 +12,9 @@ export interface HistoryOptions extends StoreSelection {
 export async function sessionsHistory(ctx: CliContext, rawKey: string, opts: HistoryOptions): Promise<number> {
   const limit = opts.limit !== undefined ? parsePositiveInt(opts.limit, "--limit") : undefined;
   const { key, agentId } = cliSessionKey(ctx, rawKey);
-  const { targets } = selectStores(ctx, opts.store ? { store: opts.store } : { agent: opts.agent ?? agentId });
+  const { targets } = await selectStores(ctx, opts.store ? { store: opts.store } : { agent: opts.agent ?? agentId });
   const target = targets[0]!;
-  const store = await FsSessionStore.open({ storePath: target.path, readOnly: true });
-  try {
+  return withTargetStore(ctx, target, { readOnly: true }, async (store) => {
     const entry = await store.get(key);
     if (!entry) throw new CliError(`No session ${JSON.stringify(key)} in ${target.path}`);
     // Some lines (header, model changes) are not messages: read a bounded tail with headroom.
@@ -32,7 +30,5 @@ export async function sessionsHistory(ctx: CliContext, rawKey: string, opts: His
       ctx.io.out(lines.join("\n"));
     }
     return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }

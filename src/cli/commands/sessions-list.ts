@@ -1,9 +1,8 @@
 /** `pincer sessions`: list sessions (OpenClaw's JSON shape and text table). */
 import { listHeadFromDisk } from "../../store/fs/disk-list.ts";
-import { FsSessionStore } from "../../store/fs/fs-store.ts";
 import { compareRows, matchesFilter } from "../../store/list-order.ts";
 import type { ListFilter, SessionRow } from "../../store/types.ts";
-import { selectStores, type CliContext, type StoreSelection } from "../context.ts";
+import { selectStores, withTargetStore, type CliContext, type StoreSelection, type StoreTarget } from "../context.ts";
 import { parsePositiveInt, CliError } from "../io.ts";
 import { displayModel, formatAge, formatFlags, formatTokens, kindOf, projectRow, tableLine, truncateKey, type DisplayDefaults } from "../session-rows.ts";
 import { displayDefaults } from "./display-defaults.ts";
@@ -14,19 +13,20 @@ export interface ListOptions extends StoreSelection {
   limit?: string;
 }
 
-/** Reads the rows of one store file, bounded when a limit or window allows it. */
-export async function readRows(storePath: string, filter: ListFilter, limit: number | undefined, ctx: CliContext): Promise<SessionRow[]> {
-  if (limit !== undefined || filter.activeSince !== undefined) {
-    const head = listHeadFromDisk(storePath, filter, limit ?? Number.MAX_SAFE_INTEGER);
+/**
+ * Reads the rows of one store, newest first, bounded when a limit or window allows it: an fs store
+ * from the head of its files, a database with `list(filter, { limit })`.
+ */
+export async function readRows(target: StoreTarget, filter: ListFilter, limit: number | undefined, ctx: CliContext): Promise<SessionRow[]> {
+  if (target.kind === "fs" && (limit !== undefined || filter.activeSince !== undefined)) {
+    const head = listHeadFromDisk(target.path, filter, limit ?? Number.MAX_SAFE_INTEGER);
     if (head) return head;
   }
-  const store = await FsSessionStore.open({ storePath, readOnly: true, onIssue: (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`) });
-  try {
+  return withTargetStore(ctx, target, { readOnly: true }, async (store) => {
+    if (target.kind !== "fs") return (await store.list(filter, limit !== undefined ? { limit } : {})).rows;
     const rows = (await store.all()).filter((r) => matchesFilter(r, filter)).sort(compareRows);
     return limit !== undefined ? rows.slice(0, limit) : rows;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 export async function sessionsList(ctx: CliContext, opts: ListOptions): Promise<number> {
@@ -39,12 +39,12 @@ export async function sessionsList(ctx: CliContext, opts: ListOptions): Promise<
     }
   }
   const limit = opts.limit !== undefined ? parsePositiveInt(opts.limit, "--limit") : undefined;
-  const { targets, aggregate } = selectStores(ctx, opts);
+  const { targets, aggregate } = await selectStores(ctx, opts);
   const now = ctx.io.now();
   const filter: ListFilter = activeMinutes !== null ? { activeSince: now - activeMinutes * 60_000 } : {};
   const defaults: DisplayDefaults = displayDefaults(ctx);
   const listed: Array<{ agentId: string; row: SessionRow }> = [];
-  for (const t of targets) for (const row of await readRows(t.path, filter, limit, ctx)) listed.push({ agentId: t.agentId, row });
+  for (const t of targets) for (const row of await readRows(t, filter, limit, ctx)) listed.push({ agentId: t.agentId, row });
   listed.sort((a, b) => compareRows(a.row, b.row));
   const shown = limit !== undefined ? listed.slice(0, limit) : listed;
 

@@ -11,7 +11,7 @@ export interface MutateOptions extends StoreSelection {
 }
 
 async function withManager<T>(ctx: CliContext, opts: MutateOptions, agentId: string, work: (m: SessionManager) => Promise<T>): Promise<T> {
-  const storePath = opts.store ? selectStores(ctx, { store: opts.store }).targets[0]!.path : undefined;
+  const storePath = opts.store ? (await selectStores(ctx, { store: opts.store })).targets[0]!.path : undefined;
   const registry = new StoreRegistry(ctx.config, ctx.home, { storePath, onIssue: (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`), now: ctx.io.now });
   // On a store gateways share, the CLI takes the session's lease like a gateway would, so a reset
   // never lands in the middle of a run on some gateway.

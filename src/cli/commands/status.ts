@@ -1,10 +1,11 @@
 /** `pincer status`: where state lives and what the stores hold (reference §9.3, session parts). */
 import { compareRows } from "../../store/list-order.ts";
-import { selectStores, type CliContext } from "../context.ts";
+import { selectStores, withTargetStore, type CliContext, type StoreTarget } from "../context.ts";
 import { formatAge, formatTokens, kindOf, displayModel, tableLine, truncateKey, agentIdOf } from "../session-rows.ts";
 import { displayDefaults } from "./display-defaults.ts";
 import { readRows } from "./sessions-list.ts";
 import type { SessionEntry } from "../../store/entry.ts";
+import type { SessionRow } from "../../store/types.ts";
 
 function statusRow(key: string, e: SessionEntry, now: number, agentId: string, model: string, contextTokens: number): Record<string, unknown> {
   const fresh = typeof e.totalTokens === "number" && e.totalTokensFresh !== false;
@@ -31,17 +32,32 @@ function statusRow(key: string, e: SessionEntry, now: number, agentId: string, m
   return row;
 }
 
+const isListed = (r: SessionRow): boolean => r.key !== "global" && r.key !== "unknown";
+
+/** A store's session count and its 10 newest sessions (`global` and `unknown` rows not counted). */
+async function storeSummary(ctx: CliContext, t: StoreTarget): Promise<{ count: number; recent: SessionRow[] }> {
+  if (t.kind === "fs") {
+    const rows = (await readRows(t, {}, undefined, ctx)).filter(isListed);
+    rows.sort(compareRows);
+    return { count: rows.length, recent: rows.slice(0, 10) };
+  }
+  // A database answers both without reading every row.
+  return withTargetStore(ctx, t, { readOnly: true }, async (store) => {
+    const [total, head, global, unknown] = await Promise.all([store.count(), store.list({}, { limit: 12 }), store.get("global"), store.get("unknown")]);
+    return { count: total - (global ? 1 : 0) - (unknown ? 1 : 0), recent: head.rows.filter(isListed).slice(0, 10) };
+  });
+}
+
 export async function status(ctx: CliContext, opts: { json?: boolean }): Promise<number> {
   const now = ctx.io.now();
   const defaults = displayDefaults(ctx);
-  const { targets } = selectStores(ctx, { allAgents: true });
+  const { targets } = await selectStores(ctx, { allAgents: true });
   const byAgent: Array<{ agentId: string; path: string; count: number; recent: Record<string, unknown>[] }> = [];
   const recentAll: Array<{ agentId: string; key: string; entry: SessionEntry }> = [];
   for (const t of targets) {
-    const rows = (await readRows(t.path, {}, undefined, ctx)).filter((r) => r.key !== "global" && r.key !== "unknown");
-    rows.sort(compareRows);
-    byAgent.push({ agentId: t.agentId, path: t.path, count: rows.length, recent: rows.slice(0, 10).map((r) => statusRow(r.key, r.entry, now, t.agentId, defaults.model, defaults.contextTokens)) });
-    for (const r of rows.slice(0, 10)) recentAll.push({ agentId: t.agentId, key: r.key, entry: r.entry });
+    const { count, recent } = await storeSummary(ctx, t);
+    byAgent.push({ agentId: t.agentId, path: t.path, count, recent: recent.map((r) => statusRow(r.key, r.entry, now, t.agentId, defaults.model, defaults.contextTokens)) });
+    for (const r of recent) recentAll.push({ agentId: t.agentId, key: r.key, entry: r.entry });
   }
   recentAll.sort((a, b) => compareRows(a, b));
   const count = byAgent.reduce((s, a) => s + a.count, 0);
