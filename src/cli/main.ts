@@ -45,7 +45,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .showSuggestionAfterError(true);
 
   const storeOpts = (cmd: Command): Command =>
-    cmd.option("--agent <id>", "agent whose store to use").option("--all-agents", "every agent's store").option("--store <path>", "an explicit sessions.json");
+    cmd.option("--agent <id>", "agent whose store to use").option("--all-agents", "every agent's store").option("--store <path>", "an explicit sessions.json (or SQLite file: .sqlite, .sqlite3, .db)");
 
   const sessions = storeOpts(
     program
@@ -65,14 +65,14 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .description("start a new session id under the key (old transcript archived)")
     .argument("<key>")
     .option("--json", "print JSON")
-    .option("--store <path>", "an explicit sessions.json")
+    .option("--store <path>", "an explicit sessions.json (or SQLite file: .sqlite, .sqlite3, .db)")
     .action(async (key: string, opts) => run(async () => (await commands.mutate()).sessionsReset(context(), key, opts))());
   sessions
     .command("delete")
     .description("remove a session (transcript archived as .deleted)")
     .argument("<key>")
     .option("--json", "print JSON")
-    .option("--store <path>", "an explicit sessions.json")
+    .option("--store <path>", "an explicit sessions.json (or SQLite file: .sqlite, .sqlite3, .db)")
     .action(async (key: string, opts) => run(async () => (await commands.mutate()).sessionsDelete(context(), key, opts))());
   storeOpts(
     sessions
@@ -95,7 +95,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .option("--thread <id>")
     .option("--sender <id>")
     .option("--text <text>")
-    .option("--store <path>", "an explicit sessions.json")
+    .option("--store <path>", "an explicit sessions.json (or SQLite file: .sqlite, .sqlite3, .db)")
     .action(async (opts) => run(async () => (await commands.resolve()).sessionsResolve(context(), opts))());
 
   program

@@ -167,8 +167,14 @@ async function quitClient(client: Redis): Promise<void> {
     client.disconnect();
     return;
   }
-  const timer = sleep(1000).then(() => "timeout" as const);
-  const done = await Promise.race([client.quit().catch(() => "failed" as const), timer]);
+  // A server that does not answer QUIT within a second is cut off; the timer must not keep the
+  // process alive once QUIT has answered.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), 1000);
+  });
+  const done = await Promise.race([client.quit().catch(() => "failed" as const), timeout]);
+  clearTimeout(timer);
   if (done !== "OK") client.disconnect();
 }
 
