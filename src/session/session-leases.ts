@@ -58,7 +58,22 @@ export class SessionLeases {
   }
 
   /** Takes (or joins) this process's hold on the session, waiting for another gateway to let go. */
-  async acquire(agentId: string, sessionKey: string): Promise<SessionHold> {
+  acquire(agentId: string, sessionKey: string): Promise<SessionHold> {
+    return this.join(agentId, sessionKey, this.options.waitMs);
+  }
+
+  /** Like `acquire`, but gives up at once (null) when another process holds the session. */
+  async tryAcquire(agentId: string, sessionKey: string): Promise<SessionHold | null> {
+    try {
+      return await this.join(agentId, sessionKey, 0);
+    } catch (err) {
+      if (err instanceof LeaseTimeoutError) return null;
+      throw err;
+    }
+  }
+
+  /** One acquisition per session at a time: concurrent callers share it (and its hold). */
+  private async join(agentId: string, sessionKey: string, waitMs: number): Promise<Held> {
     const k = laneKey(agentId, sessionKey);
     const cur = this.held.get(k);
     if (cur && !cur.lost) {
@@ -68,26 +83,12 @@ export class SessionLeases {
     if (cur?.lost) this.held.delete(k);
     let pending = this.acquiring.get(k);
     if (!pending) {
-      pending = this.take(agentId, sessionKey).finally(() => this.acquiring.delete(k));
+      pending = this.take(agentId, sessionKey, waitMs).finally(() => this.acquiring.delete(k));
       this.acquiring.set(k, pending);
     }
     const held = await pending;
     held.refs++;
     return held;
-  }
-
-  /** Like `acquire`, but gives up at once (null) when another process holds the session. */
-  async tryAcquire(agentId: string, sessionKey: string): Promise<SessionHold | null> {
-    const own = this.retain(agentId, sessionKey);
-    if (own) return own;
-    try {
-      const held = await this.take(agentId, sessionKey, 0);
-      held.refs++;
-      return held;
-    } catch (err) {
-      if (err instanceof LeaseTimeoutError) return null;
-      throw err;
-    }
   }
 
   /** Joins a hold this process already has (synchronous); null when it has none. */
@@ -160,22 +161,22 @@ export class SessionLeases {
     await Promise.all([...this.releasing.values()]);
   }
 
-  private async take(agentId: string, sessionKey: string, waitMs = this.options.waitMs): Promise<Held> {
+  private async take(agentId: string, sessionKey: string, waitMs: number): Promise<Held> {
     const store = await this.options.storeFor(agentId);
     await this.releasing.get(laneKey(agentId, sessionKey));
     const lease = await store.acquireLease(`session:${sessionKey}`, { ttlMs: this.options.ttlMs, waitMs });
     const held: Held = { key: laneKey(agentId, sessionKey), lease, store, refs: 0, lost: false, timer: setInterval(() => void this.renew(agentId, sessionKey, held), Math.max(50, Math.floor(this.options.ttlMs / 3))) };
     held.timer.unref();
-    this.held.set(laneKey(agentId, sessionKey), held);
     const continuous = this.lastEpoch.get(held.key) === lease.epoch - 1;
     try {
       await this.options.onAcquired(agentId, sessionKey, store, continuous);
     } catch (err) {
-      this.held.delete(laneKey(agentId, sessionKey));
       clearInterval(held.timer);
       await store.releaseLease(lease).catch(() => undefined);
       throw err;
     }
+    // Visible to other callers only now: until the caches are refreshed they wait on `acquiring`.
+    this.held.set(held.key, held);
     return held;
   }
 
