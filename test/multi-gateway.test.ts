@@ -155,6 +155,11 @@ describe.each([
       await ws.waitForEvent((e) => e.sessionKey === "agent:main:telegram:direct:carol" && e.change === "message" && e.sessionId === r.json.sessionId);
       const reset = await inbound(a.url, dm("carol", "/reset", "carol-2"));
       await ws.waitForEvent((e) => e.sessionKey === "agent:main:telegram:direct:carol" && e.change === "reset" && e.sessionId === reset.json.sessionId);
+      // A reply too long for the channel (Postgres NOTIFY stops at 8000 bytes) still ends the run there.
+      const long = await inbound(a.url, dm("carol", "x".repeat(9000), "carol-3"));
+      expect(long.json.reply).toBe(`echo: ${"x".repeat(9000)}`);
+      const final = await ws.waitForEvent((e) => e.runId === long.json.runId && e.state === "final");
+      expect(final.message).toBeUndefined();
     } finally {
       ws.close();
     }

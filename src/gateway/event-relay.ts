@@ -10,6 +10,8 @@ import type { AgentRuntime, ChatEvent, SessionEvent } from "../runtime/runtime.t
 import type { SessionStore } from "../store/types.ts";
 
 const CHAT = "chat";
+/** Room for an event on every channel (a Postgres NOTIFY payload must stay under 8000 bytes). */
+export const MAX_RELAYED_EVENT_BYTES = 7000;
 const SESSION = "session";
 
 /** Starts relaying; returns the function that stops it. */
@@ -42,7 +44,7 @@ export async function relayChatEvents(runtime: AgentRuntime, storeFor: (agentId:
     runtime.onChat((chat) => {
       if (relayed.has(chat)) return;
       void storeFor(chat.agentId)
-        .then((store) => store.events?.publish({ origin, kind: CHAT, payload: chat }))
+        .then((store) => store.events?.publish({ origin, kind: CHAT, payload: fitForRelay(chat) }))
         .catch((err: unknown) => logger.warn({ err }, "could not publish a chat event to the other gateways"));
     }),
   );
@@ -57,4 +59,14 @@ export async function relayChatEvents(runtime: AgentRuntime, storeFor: (agentId:
   return () => {
     for (const stop of stops.splice(0)) stop();
   };
+}
+
+/**
+ * A chat event small enough for the store's channel. A long text is left out: the other gateway's
+ * WebChat finishes the run with the text it streamed, and reloads the history at the final event.
+ */
+export function fitForRelay(chat: ChatEvent): ChatEvent {
+  if (Buffer.byteLength(JSON.stringify(chat)) <= MAX_RELAYED_EVENT_BYTES) return chat;
+  const { text: _text, message: _message, errorMessage, ...rest } = chat;
+  return { ...rest, ...(errorMessage ? { errorMessage: errorMessage.slice(0, 1000) } : {}) };
 }
