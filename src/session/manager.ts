@@ -201,6 +201,8 @@ export class SessionManager {
     for (const a of this.config.agents?.list ?? []) keys.add(`agent:${a.id.toLowerCase()}:${mainKey}`);
     keys.add(`agent:main:${mainKey}`);
     for (const laneKey of this.lanes.activeKeys()) keys.add(laneKey.slice(laneKey.indexOf("\u0000") + 1));
+    // On a shared store: sessions with a run in flight or queued here, between lane operations too.
+    for (const key of this.leases?.heldKeys() ?? []) keys.add(key);
     return keys;
   }
 

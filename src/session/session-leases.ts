@@ -138,6 +138,11 @@ export class SessionLeases {
     }
   }
 
+  /** Session keys this process holds right now (a run in flight or queued). */
+  *heldKeys(): IterableIterator<string> {
+    for (const [k, h] of this.held) if (!h.lost) yield k.slice(k.indexOf("\u0000") + 1);
+  }
+
   get ttlMs(): number {
     return this.options.ttlMs;
   }
