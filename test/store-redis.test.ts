@@ -4,7 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { RedisSessionStore, SCHEMA_VERSION_KEY, invertedTime, maskRedisUrl } from "../src/store/redis/redis-store.ts";
+import { RedisSessionStore, SCHEMA_VERSION_KEY, invertedTime } from "../src/store/redis/redis-store.ts";
+import { maskUrl } from "../src/store/url-mask.ts";
 import { FencedError, LeaseTimeoutError, SchemaVersionError, StoreUnavailableError, type SessionStore, type StoreEvent } from "../src/store/types.ts";
 import { freePort } from "./helpers/postgres-server.ts";
 import { redisAvailable, startTestRedis, startTestRedisOnPort, type TestRedis } from "./helpers/redis-server.ts";
@@ -93,7 +94,7 @@ describe.skipIf(!available)("redis backend", () => {
       const s = await RedisSessionStore.open({ url, scope: "masked" });
       await s.close();
       expect(s.location).toBe(`redis://:***@127.0.0.1:${server.port}#masked`);
-      expect(maskRedisUrl("redis://user:p%40ss@db.example:6380/2")).toBe("redis://user:***@db.example:6380/2");
+      expect(maskUrl("redis://user:p%40ss@db.example:6380/2")).toBe("redis://user:***@db.example:6380/2");
     });
 
     it("200 concurrent bumps from two instances add up to 200", async () => {

@@ -1,12 +1,12 @@
 /** What every CLI command starts from: the loaded config and the stores it selects. */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadConfig } from "../config/load.ts";
-import { resolveAgents, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
+import { isSharedBackend, resolveAgents, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
 import type { PincerConfig } from "../config/schema.ts";
 import { normalizeAgentId } from "../keys/ids.ts";
 import { openAgentStore, storeFileKind } from "../session/open-store.ts";
-import { configuredLocation, maskUrl } from "../store/store-locator.ts";
+import { agentDirs, configuredLocation } from "../store/store-locator.ts";
+import { maskUrl } from "../store/url-mask.ts";
 import type { SessionStore } from "../store/types.ts";
 import { CliError, type CliIO } from "./io.ts";
 
@@ -54,7 +54,7 @@ function configuredKind(ctx: CliContext): StoreKind {
 
 function configuredTarget(ctx: CliContext, agentId: string): StoreTarget {
   const kind = configuredKind(ctx);
-  if (kind === "postgres" || kind === "redis") {
+  if (isSharedBackend(kind)) {
     const url = resolveStoreOptions(ctx.config).url ?? "";
     return { agentId, path: `${maskUrl(url)}#${normalizeAgentId(agentId)}`, kind, explicit: false };
   }
@@ -81,16 +81,8 @@ export async function selectStores(ctx: CliContext, sel: StoreSelection): Promis
     const ids = new Set(ctx.agentIds);
     // Agents that have state but are no longer configured are listed too: their directories on
     // disk, or their scopes in the database.
-    const kind = configuredKind(ctx);
-    if (kind === "postgres" || kind === "redis") {
-      for (const scope of await configuredLocation(ctx.config, ctx.home, ctx.agentIds).listScopes()) ids.add(scope);
-    } else {
-      try {
-        for (const d of fs.readdirSync(path.join(ctx.home, "agents"), { withFileTypes: true })) if (d.isDirectory()) ids.add(d.name);
-      } catch {
-        // no agents directory yet
-      }
-    }
+    const found = isSharedBackend(configuredKind(ctx)) ? await configuredLocation(ctx.config, ctx.home, ctx.agentIds).listScopes() : agentDirs(ctx.home);
+    for (const id of found) ids.add(id);
     const seen = new Set<string>();
     const targets: StoreTarget[] = [];
     for (const id of ids) {

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { normalizeAgentId } from "../keys/ids.ts";
 import type { MaintenanceSettings } from "./maintenance-settings.ts";
 import type { PincerConfig } from "./schema.ts";
+import { expandEnvRefs } from "./env-refs.ts";
 import { parseDurationMs, parseSizeBytes } from "./units.ts";
 
 const DAY = 86_400_000;
@@ -63,10 +64,6 @@ export function isSharedBackend(backend: StoreOptions["backend"]): boolean {
   return backend === "postgres" || backend === "redis";
 }
 
-function expandEnv(value: string): string {
-  return value.replace(/\$\{([A-Z0-9_]+)\}/gi, (_, name: string) => process.env[name] ?? "");
-}
-
 export function resolveStoreOptions(cfg: PincerConfig): StoreOptions {
   const store = cfg.session?.store;
   const obj = typeof store === "object" ? store : undefined;
@@ -74,7 +71,7 @@ export function resolveStoreOptions(cfg: PincerConfig): StoreOptions {
     backend: obj?.backend ?? "fs",
     fsync: obj?.fsync ?? false,
     leaseTtlMs: obj?.leaseTtlMs ?? 5000,
-    ...(obj?.url ? { url: expandEnv(obj.url) } : {}),
+    ...(obj?.url ? { url: expandEnvRefs(obj.url, process.env, "session.store.url") } : {}),
     ...(obj?.poolSize ? { poolSize: obj.poolSize } : {}),
   };
 }

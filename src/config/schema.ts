@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { parseSizeBytes } from "./units.ts";
 import { commandsSchema, cronSchema, durationSchema, gatewaySchema, hooksSchema, messagesSchema } from "./gateway-schema.ts";
+import { isSharedBackend } from "./resolve.ts";
 
 const AGENT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
 
@@ -88,7 +89,7 @@ const storeSchema = z.union([
       poolSize: z.number().int().min(1).max(1000).optional(),
     })
     .superRefine((v, ctx) => {
-      if ((v.backend === "postgres" || v.backend === "redis") && !v.url) {
+      if (isSharedBackend(v.backend) && !v.url) {
         ctx.addIssue({ code: "custom", path: ["url"], message: `a ${v.backend === "postgres" ? "postgres://user:pass@host:5432/db" : "redis://host:6379"} URL (required by backend "${v.backend}")` });
       }
     }),

@@ -22,7 +22,7 @@ type Relayed = { kind: typeof CHAT; payload: ChatEvent } | { kind: typeof SESSIO
 const BATCH_MS = 5;
 
 /** Starts relaying; returns the function that stops it. */
-export async function relayChatEvents(runtime: AgentRuntime, storeFor: (agentId: string) => Promise<SessionStore>, agentIds: readonly string[], logger: Logger): Promise<() => void> {
+export async function relayEvents(runtime: AgentRuntime, storeFor: (agentId: string) => Promise<SessionStore>, agentIds: readonly string[], logger: Logger): Promise<() => void> {
   const origin = `gw-${process.pid}-${randomUUID().slice(0, 8)}`;
   const relayed = new WeakSet<ChatEvent | SessionEvent>();
   const stops: Array<() => void> = [];
@@ -45,15 +45,14 @@ export async function relayChatEvents(runtime: AgentRuntime, storeFor: (agentId:
   }
 
   // Events of one agent published within BATCH_MS go out together, in order, split by size.
-  const pending = new Map<string, Relayed[]>();
+  const pending = new Map<string, Array<{ item: Relayed; bytes: number }>>();
   const publishing = new Map<string, Promise<void>>();
   const flush = (agentId: string): void => {
     const items = pending.get(agentId) ?? [];
     pending.delete(agentId);
     const batches: Relayed[][] = [];
     let size = 0;
-    for (const item of items) {
-      const bytes = Buffer.byteLength(JSON.stringify(item));
+    for (const { item, bytes } of items) {
       if (batches.length === 0 || size + bytes > MAX_RELAYED_EVENT_BYTES) {
         batches.push([]);
         size = 0;
@@ -75,17 +74,22 @@ export async function relayChatEvents(runtime: AgentRuntime, storeFor: (agentId:
     });
   };
   const enqueue = (agentId: string, item: Relayed): void => {
+    let bytes = Buffer.byteLength(JSON.stringify(item));
+    if (bytes > MAX_RELAYED_EVENT_BYTES && item.kind === CHAT) {
+      item = { kind: CHAT, payload: withoutText(item.payload) };
+      bytes = Buffer.byteLength(JSON.stringify(item));
+    }
     let items = pending.get(agentId);
     if (!items) {
       items = [];
       pending.set(agentId, items);
       setTimeout(() => flush(agentId), BATCH_MS);
     }
-    items.push(item);
+    items.push({ item, bytes });
   };
   stops.push(
     runtime.onChat((chat) => {
-      if (!relayed.has(chat)) enqueue(chat.agentId, { kind: CHAT, payload: fitForRelay(chat) });
+      if (!relayed.has(chat)) enqueue(chat.agentId, { kind: CHAT, payload: chat });
     }),
   );
   stops.push(
@@ -100,11 +104,10 @@ export async function relayChatEvents(runtime: AgentRuntime, storeFor: (agentId:
 }
 
 /**
- * A chat event small enough for the store's channel. A long text is left out: the other gateway's
- * WebChat finishes the run with the text it streamed, and reloads the history at the final event.
+ * A chat event too long for the store's channel goes without its text: the other gateway's WebChat
+ * finishes the run with the text it streamed, and reloads the history at the final event.
  */
-export function fitForRelay(chat: ChatEvent): ChatEvent {
-  if (Buffer.byteLength(JSON.stringify(chat)) <= MAX_RELAYED_EVENT_BYTES) return chat;
+function withoutText(chat: ChatEvent): ChatEvent {
   const { text: _text, message: _message, errorMessage, ...rest } = chat;
   return { ...rest, ...(errorMessage ? { errorMessage: errorMessage.slice(0, 1000) } : {}) };
 }

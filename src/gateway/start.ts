@@ -26,7 +26,7 @@ import { GatewayServer } from "./server.ts";
 import { GatewaySettingsError, resolveGatewaySettings } from "./settings.ts";
 import type { HookEndpoint } from "./inbound-routes.ts";
 import { timedStore } from "./timed-store.ts";
-import { relayChatEvents } from "./event-relay.ts";
+import { relayEvents } from "./event-relay.ts";
 
 export const PINCER_VERSION = "0.2.0";
 
@@ -137,7 +137,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     },
   });
   runtimeRef = runtime;
-  const relay = shared ? await relayChatEvents(runtime, storeFor, agentIdsOf(config), logger) : null;
+  const relay = shared ? await relayEvents(runtime, storeFor, agentIdsOf(config), logger) : null;
   const subagents = registerSessionTools(tools, { rt: runtime, agentIds: () => agentIds() });
   const hooks = ((config.hooks as { endpoints?: HookEndpoint[] } | undefined)?.endpoints ?? []).map((h) => ({ ...h }));
   const agentIds = () => agentIdsOf(config);

@@ -6,6 +6,7 @@
 import { createAiSdkProvider, type ProviderKind } from "./ai-sdk.ts";
 import { createEchoProvider } from "./echo.ts";
 import type { ModelProvider } from "./types.ts";
+import { expandEnvRefs } from "../config/env-refs.ts";
 
 export interface ProviderRegistryConfig {
   models?: { providers?: Record<string, unknown> };
@@ -24,11 +25,7 @@ export const ECHO_REF = "echo/echo";
 function secret(value: unknown, env: NodeJS.ProcessEnv, key: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "string") throw new Error(`${key}: got ${JSON.stringify(value)}, expected a string or "\${ENV_VAR}"`);
-  const m = /^\$\{([A-Z0-9_]+)\}$/i.exec(value.trim());
-  if (!m) return value;
-  const v = env[m[1]!];
-  if (!v) throw new Error(`${key}: environment variable ${m[1]} is not set`);
-  return v;
+  return expandEnvRefs(value.trim(), env, key);
 }
 
 function kindOf(name: string, api: unknown, key: string): ProviderKind {

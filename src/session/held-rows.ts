@@ -28,7 +28,7 @@ export class HeldRowCache {
     const k = `${agentId}\u0000${sessionKey}`;
     const c = this.rows.get(k);
     if (!c) return null;
-    if (c.hold !== this.leases.current(agentId, sessionKey)) {
+    if (!this.leases.isCurrent(c.hold)) {
       this.rows.delete(k);
       return null;
     }
@@ -44,13 +44,6 @@ export class HeldRowCache {
       return;
     }
     this.rows.set(k, { hold, row: row ? structuredClone(row) : undefined });
-    if (this.rows.size > PRUNE_ABOVE) this.prune();
-  }
-
-  private prune(): void {
-    for (const [k, c] of this.rows) {
-      const sep = k.indexOf("\u0000");
-      if (c.hold !== this.leases.current(k.slice(0, sep), k.slice(sep + 1))) this.rows.delete(k);
-    }
+    if (this.rows.size > PRUNE_ABOVE) for (const [key, c] of this.rows) if (!this.leases.isCurrent(c.hold)) this.rows.delete(key);
   }
 }

@@ -1,10 +1,9 @@
 /** Opens the configured store backend for one agent. */
-import * as fs from "node:fs";
 import type { PincerConfig } from "../config/schema.ts";
 import { isSharedBackend, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
 import { FsSessionStore } from "../store/fs/fs-store.ts";
 import { MemorySessionStore } from "../store/memory-store.ts";
-import { SqliteSessionStore } from "../store/sqlite/sqlite-store.ts";
+import { openSqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { ReadIssue, SessionStore } from "../store/types.ts";
 import { normalizeAgentId } from "../keys/ids.ts";
 
@@ -26,9 +25,7 @@ export function storeFileKind(file: string): "fs" | "sqlite" {
 }
 
 function openSqlite(file: string, options: OpenStoreOptions, leaseTtlMs: number): SessionStore {
-  // Read-only and absent: an empty store, without creating the database (or its directory).
-  if (options.readOnly && !fs.existsSync(file)) return new MemorySessionStore({ now: options.now, leaseTtlMs });
-  return SqliteSessionStore.open({ file, now: options.now, leaseTtlMs, readOnly: options.readOnly });
+  return openSqliteStore({ file, now: options.now, leaseTtlMs, readOnly: options.readOnly });
 }
 
 export async function openAgentStore(config: PincerConfig, home: string, agentId: string, options: OpenStoreOptions = {}): Promise<SessionStore> {

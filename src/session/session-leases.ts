@@ -30,10 +30,13 @@ export interface SessionLeaseOptions {
 
 /** One process-wide hold on a session; give it back with `release`. */
 export interface SessionHold {
-  readonly key: string;
+  readonly agentId: string;
+  readonly sessionKey: string;
 }
 
 interface Held extends SessionHold {
+  /** The map key: agent and session key. */
+  key: string;
   lease: Lease;
   store: SessionStore;
   refs: number;
@@ -73,14 +76,10 @@ export class SessionLeases {
   }
 
   /** One acquisition per session at a time: concurrent callers share it (and its hold). */
-  private async join(agentId: string, sessionKey: string, waitMs: number): Promise<Held> {
+  private async join(agentId: string, sessionKey: string, waitMs: number): Promise<SessionHold> {
+    const own = this.retain(agentId, sessionKey);
+    if (own) return own;
     const k = laneKey(agentId, sessionKey);
-    const cur = this.held.get(k);
-    if (cur && !cur.lost) {
-      cur.refs++;
-      return cur;
-    }
-    if (cur?.lost) this.held.delete(k);
     let pending = this.acquiring.get(k);
     if (!pending) {
       pending = this.take(agentId, sessionKey, waitMs).finally(() => this.acquiring.delete(k));
@@ -93,9 +92,8 @@ export class SessionLeases {
 
   /** Joins a hold this process already has (synchronous); null when it has none. */
   retain(agentId: string, sessionKey: string): SessionHold | null {
-    const cur = this.held.get(laneKey(agentId, sessionKey));
-    if (!cur || cur.lost) return null;
-    cur.refs++;
+    const cur = this.live(agentId, sessionKey);
+    if (cur) cur.refs++;
     return cur;
   }
 
@@ -116,16 +114,25 @@ export class SessionLeases {
     });
   }
 
+  /** Whether `hold` is still this process's live hold on its session (not released, not lost). */
+  isCurrent(hold: SessionHold): boolean {
+    return this.live(hold.agentId, hold.sessionKey) === hold;
+  }
+
   /** This process's current hold on the session, if it has one that is not lost. */
   current(agentId: string, sessionKey: string): SessionHold | null {
-    const cur = this.held.get(laneKey(agentId, sessionKey));
-    return cur && !cur.lost ? cur : null;
+    return this.live(agentId, sessionKey);
   }
 
   /** The fence for writes to this session, while held. */
   fence(agentId: string, sessionKey: string): Fence | undefined {
+    const cur = this.live(agentId, sessionKey);
+    return cur ? { name: cur.lease.name, owner: cur.lease.owner, epoch: cur.lease.epoch } : undefined;
+  }
+
+  private live(agentId: string, sessionKey: string): Held | null {
     const cur = this.held.get(laneKey(agentId, sessionKey));
-    return cur && !cur.lost ? { name: cur.lease.name, owner: cur.lease.owner, epoch: cur.lease.epoch } : undefined;
+    return cur && !cur.lost ? cur : null;
   }
 
   /** Runs `work` holding the session. */
@@ -140,15 +147,11 @@ export class SessionLeases {
 
   /** Session keys this process holds right now (a run in flight or queued). */
   *heldKeys(): IterableIterator<string> {
-    for (const [k, h] of this.held) if (!h.lost) yield k.slice(k.indexOf("\u0000") + 1);
+    for (const h of this.held.values()) if (!h.lost) yield h.sessionKey;
   }
 
   get ttlMs(): number {
     return this.options.ttlMs;
-  }
-
-  get heldCount(): number {
-    return this.held.size;
   }
 
   /** Lets every lease go (shutdown), so another gateway can take over at once. */
@@ -158,8 +161,10 @@ export class SessionLeases {
     await Promise.all(
       all.map(async (h) => {
         clearInterval(h.timer);
-        h.refs = 0;
-        if (!h.lost) await h.store.releaseLease(h.lease).catch(() => undefined);
+        if (h.lost) return;
+        // Holders that let go later find nothing left to release.
+        h.lost = true;
+        await h.store.releaseLease(h.lease).catch(() => undefined);
       }),
     );
     // Releases already under way must reach the store before it is closed.
@@ -170,7 +175,7 @@ export class SessionLeases {
     const store = await this.options.storeFor(agentId);
     await this.releasing.get(laneKey(agentId, sessionKey));
     const lease = await store.acquireLease(`session:${sessionKey}`, { ttlMs: this.options.ttlMs, waitMs });
-    const held: Held = { key: laneKey(agentId, sessionKey), lease, store, refs: 0, lost: false, timer: setInterval(() => void this.renew(agentId, sessionKey, held), Math.max(50, Math.floor(this.options.ttlMs / 3))) };
+    const held: Held = { agentId, sessionKey, key: laneKey(agentId, sessionKey), lease, store, refs: 0, lost: false, timer: setInterval(() => void this.renew(held), Math.max(50, Math.floor(this.options.ttlMs / 3))) };
     held.timer.unref();
     const continuous = this.lastEpoch.get(held.key) === lease.epoch - 1;
     try {
@@ -191,8 +196,8 @@ export class SessionLeases {
     if (this.lastEpoch.size > MAX_REMEMBERED) this.lastEpoch.delete(this.lastEpoch.keys().next().value as string);
   }
 
-  private async renew(agentId: string, sessionKey: string, held: Held): Promise<void> {
-    if (held.lost || this.held.get(laneKey(agentId, sessionKey)) !== held) return;
+  private async renew(held: Held): Promise<void> {
+    if (held.lost || this.held.get(held.key) !== held) return;
     try {
       held.lease = await held.store.renewLease(held.lease, this.options.ttlMs);
     } catch (err) {
@@ -200,7 +205,7 @@ export class SessionLeases {
       if (Date.now() < held.lease.expiresAt) return;
       held.lost = true;
       clearInterval(held.timer);
-      this.options.onLost?.(agentId, sessionKey, err);
+      this.options.onLost?.(held.agentId, held.sessionKey, err);
     }
   }
 }

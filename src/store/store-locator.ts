@@ -13,9 +13,9 @@ import { resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
 import type { PincerConfig } from "../config/schema.ts";
 import { isValidAgentId, normalizeAgentId } from "../keys/ids.ts";
 import { FsSessionStore } from "./fs/fs-store.ts";
-import { MemorySessionStore } from "./memory-store.ts";
-import { SqliteSessionStore } from "./sqlite/sqlite-store.ts";
+import { openSqliteStore } from "./sqlite/sqlite-store.ts";
 import { StoreError, type SessionStore } from "./types.ts";
+import { maskUrl } from "./url-mask.ts";
 
 export type LocationKind = "fs" | "sqlite" | "postgres" | "redis";
 
@@ -41,18 +41,6 @@ export class StoreLocationError extends StoreError {
 
 export const ACCEPTED_LOCATIONS = "fs:<dir> (or a bare path), sqlite:<dir>, postgres://user:pass@host:5432/db, postgresql://..., redis://host:6379";
 
-/** `scheme://user:***@host/...`: the password (and nothing else) masked. Non-URLs are returned as is. */
-export function maskUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return value;
-  }
-  if (!url.password) return value;
-  url.password = "***";
-  return url.toString();
-}
 
 function urlPassword(value: string): string[] {
   try {
@@ -122,11 +110,7 @@ export function fileBackedLocation(kind: "fs" | "sqlite", display: string, store
     },
     async open(scope, options = {}) {
       const file = storePathFor(normalizeAgentId(scope));
-      if (kind === "sqlite") {
-        // Read-only and absent: an empty store, without creating the database file.
-        if (options.readOnly && !fs.existsSync(file)) return new MemorySessionStore();
-        return SqliteSessionStore.open({ file, readOnly: options.readOnly ?? false });
-      }
+      if (kind === "sqlite") return openSqliteStore({ file, readOnly: options.readOnly ?? false });
       return FsSessionStore.open({ storePath: file, readOnly: options.readOnly ?? false });
     },
   };

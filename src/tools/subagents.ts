@@ -140,43 +140,41 @@ export class SubagentManager {
     if (child.subagentCleanup === "delete") await this.rt.delete(childAgent, childKey);
   }
 
-  /** After a restart: interrupted children run again; finished ones announce. */
   /**
    * Re-runs an interrupted child. On a store several gateways share, a child still "running" may be
    * running right now on another gateway: only a child whose session nobody holds is resumed, under
-   * this gateway's hold; one held elsewhere is looked at again once that lease could have expired
-   * (its gateway may have died).
+   * this gateway's hold (its row read again under it); one held elsewhere is looked at again once
+   * that lease could have expired (its gateway may have died).
    */
-  private async resumeUnlessElsewhere(agentId: string, childKey: string, retries = 1): Promise<boolean> {
+  private async resumeUnlessElsewhere(agentId: string, childKey: string, listed: SessionEntry, retries = 1): Promise<boolean> {
     const leases = this.rt.manager.leases;
-    if (!leases) {
-      const row = await this.rt.manager.get(agentId, childKey);
-      this.watch(agentId, childKey, this.rt.resume(agentId, childKey), Number(row?.subagentTimeoutSeconds ?? 0));
-      return true;
-    }
-    const hold = await leases.tryAcquire(agentId, childKey);
-    if (!hold) {
-      if (retries > 0) setTimeout(() => void this.resumeUnlessElsewhere(agentId, childKey, retries - 1).catch(() => undefined), leases.ttlMs + 1000).unref();
+    const hold = leases ? await leases.tryAcquire(agentId, childKey) : null;
+    if (leases && !hold) {
+      if (retries > 0) setTimeout(() => void this.resumeUnlessElsewhere(agentId, childKey, listed, retries - 1).catch(() => undefined), leases.ttlMs + 1000).unref();
       return false;
     }
-    const row = await this.rt.manager.get(agentId, childKey);
+    const letGo = (): void => {
+      if (leases && hold) leases.release(hold);
+    };
+    const row = hold ? await this.rt.manager.get(agentId, childKey) : listed;
     if (row?.subagentState !== "running") {
-      leases.release(hold);
+      letGo();
       return false;
     }
     const done = this.rt.resume(agentId, childKey);
     this.watch(agentId, childKey, done, Number(row.subagentTimeoutSeconds ?? 0));
-    void done.finally(() => leases.release(hold));
+    void done.finally(letGo);
     return true;
   }
 
+  /** After a restart: interrupted children run again; finished ones announce. */
   async recover(): Promise<{ resumed: number; announced: number }> {
     let resumed = 0;
     let announced = 0;
     for (const agentId of this.agentIds()) {
       for (const row of (await this.rt.manager.list(agentId, { keyPrefix: `agent:${agentId}:subagent:` })).rows) {
         if (row.entry.subagentState === "running") {
-          if (await this.resumeUnlessElsewhere(agentId, row.key)) resumed++;
+          if (await this.resumeUnlessElsewhere(agentId, row.key, row.entry)) resumed++;
         } else if (row.entry.subagentState === "finished") {
           announced++;
           void this.announce(agentId, row.key);

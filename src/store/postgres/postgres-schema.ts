@@ -60,7 +60,7 @@ export async function schemaVersion(client: ClientBase): Promise<number> {
 
 export function newerSchemaError(where: string, found: number): SchemaVersionError {
   return new SchemaVersionError(
-    `${where}: schema version ${found} is newer than this Pincer understands (${POSTGRES_SCHEMA_VERSION}); upgrade Pincer, or copy the data with \`pincer store migrate --from postgres:<url> --to <backend>\` using the newer version`,
+    `${where}: schema version ${found} is newer than this Pincer understands (${POSTGRES_SCHEMA_VERSION}); upgrade Pincer, or copy the data with \`pincer store migrate --from <this postgres:// URL> --to <location>\` using the newer version`,
   );
 }
 

@@ -55,6 +55,7 @@ import {
   type TranscriptRead,
 } from "../types.ts";
 import { migrate } from "./postgres-schema.ts";
+import { maskUrl } from "../url-mask.ts";
 
 export { POSTGRES_SCHEMA_VERSION } from "./postgres-schema.ts";
 export { SchemaVersionError } from "../types.ts";
@@ -119,17 +120,6 @@ function describeError(err: unknown): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The URL with its password masked, safe for logs and status output. */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    if (u.searchParams.has("password")) u.searchParams.set("password", "***");
-    return u.toString();
-  } catch {
-    return url.replace(/:[^:@/]*@/, ":***@").replace(/password=[^&\s]*/gi, "password=***");
-  }
-}
 
 /** `host:port/database` of a connection URL (never the credentials). */
 export function endpointOf(url: string): string {

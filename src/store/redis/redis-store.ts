@@ -48,6 +48,7 @@ import {
   type TranscriptRead,
 } from "../types.ts";
 import * as S from "./redis-scripts.ts";
+import { maskUrl } from "../url-mask.ts";
 
 export const REDIS_SCHEMA_VERSION = 1;
 export const SCHEMA_VERSION_KEY = "pincer:schema-version";
@@ -66,23 +67,13 @@ export interface RedisStoreOptions {
 
 const MAX_PATCH_ATTEMPTS = 100;
 
-/** The URL for humans: the password masked. */
-export function maskRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^@/]*)@/, "//***@");
-  }
-}
 
 function hostPort(url: string): string {
   try {
     const u = new URL(url);
     return `${u.hostname || "localhost"}:${u.port || "6379"}`;
   } catch {
-    return maskRedisUrl(url);
+    return maskUrl(url);
   }
 }
 
@@ -201,7 +192,7 @@ export class RedisSessionStore implements SessionStore {
     this.scope = options.scope;
     this.injectedNow = options.now;
     this.leaseTtlMs = options.leaseTtlMs ?? 5000;
-    this.location = `${maskRedisUrl(options.url)}#${options.scope}`;
+    this.location = `${maskUrl(options.url)}#${options.scope}`;
     this.prefix = `pincer:{${options.scope}}:`;
     this.events = {
       publish: (event) => this.publish(event),
@@ -218,7 +209,7 @@ export class RedisSessionStore implements SessionStore {
       const v = Number(raw);
       if (!Number.isInteger(v) || v !== REDIS_SCHEMA_VERSION) {
         const what = Number.isInteger(v) && v < REDIS_SCHEMA_VERSION ? "older than" : "newer than";
-        throw new SchemaVersionError(`${maskRedisUrl(opts.url)}: schema version ${JSON.stringify(raw)} (${SCHEMA_VERSION_KEY}) is ${what} this Pincer understands (${REDIS_SCHEMA_VERSION}); upgrade Pincer, or copy the data with \`pincer store migrate --from redis:${maskRedisUrl(opts.url)} --to <backend>\` using the newer version`);
+        throw new SchemaVersionError(`${maskUrl(opts.url)}: schema version ${JSON.stringify(raw)} (${SCHEMA_VERSION_KEY}) is ${what} this Pincer understands (${REDIS_SCHEMA_VERSION}); upgrade Pincer, or copy the data with \`pincer store migrate --from ${maskUrl(opts.url)} --to <location>\` using the newer version`);
       }
     } catch (err) {
       redis.disconnect();

@@ -11,6 +11,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { assertValidSessionId } from "../../keys/ids.ts";
 import type { SessionEntry } from "../entry.ts";
 import { decodeCursor, encodeCursor } from "../list-order.ts";
+import { MemorySessionStore } from "../memory-store.ts";
 import {
   FencedError,
   SchemaVersionError,
@@ -89,7 +90,7 @@ export class SqliteSessionStore implements SessionStore {
   private static checkVersion(db: DatabaseSync, file: string): void {
     const v = SqliteSessionStore.version(db);
     if (v > SQLITE_SCHEMA_VERSION) {
-      throw new SchemaVersionError(`${file}: schema version ${v} is newer than this Pincer understands (${SQLITE_SCHEMA_VERSION}); upgrade Pincer, or copy the data with \`pincer store migrate --from sqlite:${file} --to <backend>\` using the newer version`);
+      throw new SchemaVersionError(`${file}: schema version ${v} is newer than this Pincer understands (${SQLITE_SCHEMA_VERSION}); upgrade Pincer, or copy the data with \`pincer store migrate --from sqlite:<state dir> --to <location>\` using the newer version`);
     }
   }
 
@@ -341,4 +342,10 @@ export class SqliteSessionStore implements SessionStore {
   async close(): Promise<void> {
     if (this.db.isOpen) this.db.close();
   }
+}
+
+/** Opens a SQLite store; read-only and absent, an empty store instead (nothing is created). */
+export function openSqliteStore(options: SqliteStoreOptions): SessionStore {
+  if (options.readOnly && !fs.existsSync(options.file)) return new MemorySessionStore({ now: options.now, leaseTtlMs: options.leaseTtlMs });
+  return SqliteSessionStore.open(options);
 }
