@@ -10,7 +10,6 @@ import type { InboundEnvelope } from "../keys/envelope.ts";
 import type { PincerConfig } from "../config/schema.ts";
 import type { SessionManager, InboundOptions, InboundResult } from "../session/manager.ts";
 import type { SessionEntry } from "../store/entry.ts";
-import type { TranscriptLine } from "../store/types.ts";
 import { resolveSendPolicy, type SendPolicyConfig } from "../policy/send-policy.ts";
 import type { ModelProvider } from "../providers/types.ts";
 import { resolveAgentSettings, type AgentSettings } from "./agent-settings.ts";
@@ -21,6 +20,9 @@ import { resolveQueueSettings, type QueueConfig } from "./queue-settings.ts";
 import { previewOf, SessionQueue, type QueueItem, type QueueOutcome } from "./session-queue.ts";
 import { ToolRegistry } from "./tools.ts";
 import { TurnRunner, type ResolvedModel } from "./turn-runner.ts";
+import { recordedAnswer } from "./recorded-answer.ts";
+import { assertMessageSize, DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.ts";
+import { configuredAgentIds, UnknownAgentError } from "./unknown-agent.ts";
 
 export type Surface = "http" | "ws" | "webchat" | "webhook" | "cron" | "openai" | "cli" | "internal";
 
@@ -124,6 +126,10 @@ export class AgentRuntime {
   private readonly sessionListeners = new Set<(ev: SessionEvent) => void>();
   private readonly outboundListeners = new Set<(msg: OutboundMessage) => void>();
   private readonly settingsCache = new Map<string, AgentSettings>();
+  /** The largest message text accepted from any surface (`gateway.maxMessageBytes`). */
+  readonly maxMessageBytes: number;
+  /** Outcomes of messages with a message id that are queued or running, by their transcript entry. */
+  private readonly pendingAnswers = new Map<string, Promise<TurnOutcome>>();
   private readonly resolveRef: RuntimeOptions["resolveModelRef"];
   readonly now: () => number;
   private inFlight = 0;
@@ -137,6 +143,7 @@ export class AgentRuntime {
     this.home = options.home;
     this.version = options.version ?? "0.0.0";
     this.now = options.now ?? Date.now;
+    this.maxMessageBytes = options.config.gateway?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.observer = options.observer ?? {};
     this.resolveRef = options.resolveModelRef;
     this.runner = new TurnRunner({
@@ -255,6 +262,9 @@ export class AgentRuntime {
    */
   async submit(input: unknown, options: SubmitOptions): Promise<Accepted> {
     const envelope = parseEnvelope(input);
+    assertMessageSize(envelope.text, this.maxMessageBytes);
+    const known = configuredAgentIds(this.config);
+    if (options.target && !known.includes(options.target.agentId)) throw new UnknownAgentError(options.target.agentId, known);
     const runId = options.runId ?? randomUUID();
     const authorized =
       options.commandAuthorized ??
@@ -306,35 +316,51 @@ export class AgentRuntime {
       return Promise.resolve({ ...base, status: "not-mentioned", reply: null, delivered: false });
     }
     const settings = resolveQueueSettings(this.config.messages?.queue as QueueConfig | undefined, result.entry, envelope.channel);
-    return new Promise<TurnOutcome>((resolve) => {
+    const pending = pendingKey(result.agentId, result.sessionKey, result.messageEntry.id);
+    const done = new Promise<TurnOutcome>((resolve) => {
       const item: QueueItem = {
         runId,
         entryId: result.messageEntry!.id,
         preview: previewOf(result.body),
         settings,
-        resolve: (o) => resolve({ ...base, ...o, runId }),
+        resolve: (o) => {
+          this.pendingAnswers.delete(pending);
+          resolve({ ...base, ...o, runId });
+        },
       };
       this.enqueue(result.agentId, result.sessionKey, item, { channel: envelope.channel, chatType: envelope.chatType });
     });
+    // A retry arriving while this one is queued or running waits for the same outcome.
+    if (envelope.messageId) this.pendingAnswers.set(pending, done);
+    return done;
   }
 
   /**
-   * A retried delivery is not recorded again. If it is still the session's last message and
-   * nothing here is working on the session, its first delivery was recorded but never answered
-   * (the gateway that took it died mid-run): answer it now. While another gateway is still working
-   * on it, that gateway holds the session's lease, so the read below waits for its answer.
+   * A retried delivery is not recorded again; it gets the first delivery's outcome. While that is
+   * still running here, the retry waits for it. Otherwise the transcript tells: the reply of the
+   * run that answered it, or — when it is still the session's last message and nothing here is
+   * working on the session — its first delivery was recorded but never answered (the gateway that
+   * took it died mid-run): answer it now. While another gateway is still working on it, that
+   * gateway holds the session's lease, so the read below waits for its answer.
    */
   private async answerIfUnanswered(envelope: InboundEnvelope, result: InboundResult, base: Omit<TurnOutcome, "status" | "reply" | "delivered">): Promise<TurnOutcome> {
     const duplicate: TurnOutcome = { ...base, status: "duplicate", reply: null, delivered: false };
-    if (!envelope.messageId || this.queueFor(result.agentId, result.sessionKey)) return duplicate;
+    const firstEntry = result.duplicateOf;
+    if (!envelope.messageId || !firstEntry) return duplicate;
+    const inFlight = this.pendingAnswers.get(pendingKey(result.agentId, result.sessionKey, firstEntry));
+    if (inFlight) {
+      const o = await inFlight;
+      return { ...duplicate, reply: o.reply, delivered: o.delivered, batchRunId: o.batchRunId ?? o.runId };
+    }
     // A group message that did not mention the agent was recorded for context only, never answered.
     if (envelope.chatType !== "direct" && (result.entry.groupActivation ?? "mention") === "mention" && envelope.wasMentioned === false) return duplicate;
     const { lines } = await this.manager.transcriptLines(result.agentId, result.sessionId, result.sessionKey);
-    let last: TranscriptLine | undefined;
-    for (let i = lines.length - 1; i >= 0 && !last; i--) if (lines[i]!.type === "message") last = lines[i];
-    const message = last?.message as { role?: string } | undefined;
-    const origin = last?.pincer as { messageId?: string } | undefined;
-    if (message?.role !== "user" || origin?.messageId !== envelope.messageId || this.queueFor(result.agentId, result.sessionKey)) return duplicate;
+    const answer = recordedAnswer(lines, firstEntry);
+    if (answer.state === "answered") {
+      const delivered = answer.reply !== null && this.sendDecision(result.entry, result.sessionKey, { channel: envelope.channel, chatType: envelope.chatType }) === "allow";
+      return { ...duplicate, reply: delivered ? answer.reply : null, delivered };
+    }
+    if (answer.state !== "unanswered" || this.queueFor(result.agentId, result.sessionKey)) return duplicate;
     const outcome = await this.resume(result.agentId, result.sessionKey);
     return { ...outcome, runId: base.runId, batchRunId: outcome.runId };
   }
@@ -597,4 +623,8 @@ export class AgentRuntime {
       await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
     }
   }
+}
+
+function pendingKey(agentId: string, sessionKey: string, entryId: string): string {
+  return `${agentId}\u0000${sessionKey}\u0000${entryId}`;
 }

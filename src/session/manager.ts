@@ -17,6 +17,7 @@ import type { SessionEntry } from "../store/entry.ts";
 import type { Fence, ListFilter, ListOptions, ListPage, PatchMutator, PatchResult, SessionStore, TranscriptLine } from "../store/types.ts";
 import { emptyUsage, type AssistantMessage, type NewEntry, type TranscriptEntry, type Usage, type UserMessage } from "../transcript/entries.ts";
 import { historyFromLines, type HistoryItem } from "../transcript/history.ts";
+import { ParsedTranscriptCache } from "../transcript/parsed-cache.ts";
 import { TranscriptWriter } from "../transcript/writer.ts";
 import { KeyedLane } from "./keyed-lane.ts";
 import { HeldRowCache } from "./held-rows.ts";
@@ -52,6 +53,8 @@ export interface SessionManagerOptions {
    * (see session-leases.ts) while this process works on it.
    */
   sharedSessions?: { leaseTtlMs: number; leaseWaitMs: number; onLost?: (agentId: string, sessionKey: string, err: unknown) => void };
+  /** Memory for whole transcripts kept parsed between turns, all agents together (default 64 MiB). */
+  transcriptCacheBytes?: number;
 }
 
 export type StaleReason = "daily" | "idle";
@@ -83,6 +86,8 @@ export interface InboundResult {
   messageEntry: TranscriptEntry | null;
   /** True when this message id was already recorded (a retried delivery): nothing was written. */
   duplicate: boolean;
+  /** For a duplicate: the transcript entry id of the first delivery. */
+  duplicateOf?: string;
 }
 
 export interface AssistantReply {
@@ -125,6 +130,8 @@ export class SessionManager {
   private readonly clock: Clock;
   private readonly workspaceFor: (agentId: string) => string;
   private readonly writers = new Map<SessionStore, TranscriptWriter>();
+  /** Parsed transcripts of every agent's writer, under one byte budget. */
+  readonly transcriptCache: ParsedTranscriptCache;
   private readonly lanes = new KeyedLane();
   private readonly maintenance: MaintenanceRunner | null;
   /** Cross-process session ownership; null when this process is the store's only writer. */
@@ -137,6 +144,7 @@ export class SessionManager {
     this.storeFor = options.storeFor;
     this.clock = options.clock ?? systemClock;
     this.workspaceFor = options.workspaceFor ?? (() => process.cwd());
+    this.transcriptCache = new ParsedTranscriptCache(options.transcriptCacheBytes);
     this.maintenance = options.maintenance
       ? new MaintenanceRunner({
           settings: options.maintenance,
@@ -233,10 +241,11 @@ export class SessionManager {
       const commandAuthorized = options.commandAuthorized ?? true;
 
       const current = await this.readRow(store, route.agentId, route.sessionKey, true);
-      if (current && envelope.messageId && (await writer.hasMessageId(current.sessionId, envelope.messageId))) {
+      const firstDelivery = current && envelope.messageId ? await writer.findMessageId(current.sessionId, envelope.messageId, this.clock.now()) : null;
+      if (current && firstDelivery) {
         return {
           agentId: route.agentId, sessionKey: route.sessionKey, sessionId: current.sessionId, entry: current,
-          isNewSession: false, resetReason: null, previousSessionId: null, body: envelope.text, messageEntry: null, duplicate: true,
+          isNewSession: false, resetReason: null, previousSessionId: null, body: envelope.text, messageEntry: null, duplicate: true, duplicateOf: firstDelivery,
         };
       }
 
@@ -510,7 +519,7 @@ export class SessionManager {
   private writerFor(store: SessionStore): TranscriptWriter {
     let w = this.writers.get(store);
     if (!w) {
-      w = new TranscriptWriter(store);
+      w = new TranscriptWriter(store, this.transcriptCache);
       this.writers.set(store, w);
     }
     return w;

@@ -1,34 +1,56 @@
 /**
  * Appends entries to transcripts, keeping the parent chain: each new entry is a child of the
  * current leaf. Per-session state (leaf, recent ids, recent inbound message ids) is cached and,
- * after a restart, recovered from a bounded tail read — never from the whole file.
+ * after a restart, recovered from a bounded tail read — never from the whole file, except once
+ * per session for retry dedupe (below).
+ *
+ * Retry dedupe: the transcript is the durable record of which message ids a session recorded
+ * (each user entry carries `pincer.messageId`). A retry is recognised for the last
+ * MESSAGE_IDS_KEPT ids of the session within MESSAGE_ID_MAX_AGE_MS, across restarts: the first
+ * check on a session whose tail read did not reach the start of the file scans the transcript
+ * (through the parsed-transcript cache the session's next turn reads anyway).
  */
 import type { Fence, SessionStore, TranscriptLine } from "../store/types.ts";
 import { makeHeader, newEntryId, type NewEntry, type TranscriptEntry } from "./entries.ts";
+import { ParsedTranscriptCache } from "./parsed-cache.ts";
 
 const TAIL_FOR_RECOVERY = 64;
 const RECENT_IDS = 256;
 const MAX_CACHED_SESSIONS = 4096;
-/** Whole transcripts kept parsed in memory for context builds, bounded by total lines. */
-const MAX_CACHED_LINES = 200_000;
+/** Retries are recognised for this many of a session's most recent message ids… */
+export const MESSAGE_IDS_KEPT = 1024;
+/** …and for this long after the first delivery. */
+export const MESSAGE_ID_MAX_AGE_MS = 24 * 3_600_000;
+
+interface RecordedMessage {
+  entryId: string;
+  /** When the first delivery was recorded (epoch ms; NaN when the entry has no timestamp). */
+  at: number;
+}
 
 interface SessionTail {
   exists: boolean;
   leafId: string | null;
   /** Entry ids near the leaf, for collision checks. */
   ids: Set<string>;
-  /** Inbound message ids recently recorded, so a retried delivery is not recorded twice. */
-  messageIds: Set<string>;
+  /** Inbound message ids recently recorded (oldest first), so a retried delivery is not recorded twice. */
+  messageIds: Map<string, RecordedMessage>;
+  /** False until `messageIds` holds every id the dedupe bounds cover (a cold tail read may not). */
+  messageIdsComplete: boolean;
 }
+
+let writerSeq = 0;
 
 export class TranscriptWriter {
   private readonly cache = new Map<string, SessionTail>();
-  private readonly full = new Map<string, TranscriptLine[]>();
-  private fullLines = 0;
+  /** Parsed whole transcripts (shared across writers, bounded in bytes); keys carry this writer's prefix. */
+  private readonly full: ParsedTranscriptCache;
+  private readonly prefix = `${++writerSeq}\u0000`;
   private readonly store: SessionStore;
 
-  constructor(store: SessionStore) {
+  constructor(store: SessionStore, cache: ParsedTranscriptCache = new ParsedTranscriptCache()) {
     this.store = store;
+    this.full = cache;
   }
 
   /** Creates the transcript with its header if it does not exist yet. */
@@ -39,8 +61,22 @@ export class TranscriptWriter {
     tail.exists = true;
   }
 
-  async hasMessageId(sessionId: string, messageId: string): Promise<boolean> {
-    return (await this.tail(sessionId)).messageIds.has(messageId);
+  /** The entry that recorded `messageId` in this session, if it is within the dedupe bounds. */
+  async findMessageId(sessionId: string, messageId: string, now: number): Promise<string | null> {
+    const tail = await this.tail(sessionId);
+    if (!tail.messageIds.has(messageId) && !tail.messageIdsComplete) {
+      const { lines } = await this.readAll(sessionId);
+      for (const line of lines) this.rememberMessageId(tail, line);
+      tail.messageIdsComplete = true;
+    }
+    const hit = tail.messageIds.get(messageId);
+    if (!hit) return null;
+    // An entry without a readable timestamp is kept (retried deliveries must never double).
+    return Number.isNaN(hit.at) || now - hit.at <= MESSAGE_ID_MAX_AGE_MS ? hit.entryId : null;
+  }
+
+  async hasMessageId(sessionId: string, messageId: string, now = Date.now()): Promise<boolean> {
+    return (await this.findMessageId(sessionId, messageId, now)) !== null;
   }
 
   /** Appends entries in order as one write; returns them with ids and parents filled in. */
@@ -61,11 +97,7 @@ export class TranscriptWriter {
     }
     await this.store.appendTranscript(sessionId, lines, options.fence);
     tail.exists = true;
-    const full = this.full.get(sessionId);
-    if (full) {
-      full.push(...lines);
-      this.fullLines += lines.length;
-    }
+    this.full.append(this.prefix + sessionId, lines);
     for (const w of written) this.remember(tail, w);
     return written;
   }
@@ -88,18 +120,14 @@ export class TranscriptWriter {
       return;
     }
     const newer = read.lines.slice(at + 1);
-    const full = this.full.get(sessionId);
-    if (full) {
-      full.push(...newer);
-      this.fullLines += newer.length;
-    }
+    this.full.append(this.prefix + sessionId, newer);
     for (const line of newer) this.remember(tail, line);
   }
 
   /** Forgets a session's cached state (after archive or delete). */
   forget(sessionId: string): void {
     this.cache.delete(sessionId);
-    this.dropFull(sessionId);
+    this.full.drop(this.prefix + sessionId);
   }
 
   /**
@@ -108,26 +136,11 @@ export class TranscriptWriter {
    * and then only what was appended since. Returns a snapshot the caller may keep.
    */
   async readAll(sessionId: string): Promise<{ lines: TranscriptLine[]; issues: number }> {
-    const cached = this.full.get(sessionId);
-    if (cached) {
-      this.full.delete(sessionId);
-      this.full.set(sessionId, cached);
-      return { lines: cached.slice(), issues: 0 };
-    }
+    const cached = this.full.get(this.prefix + sessionId);
+    if (cached) return { lines: cached.slice(), issues: 0 };
     const read = await this.store.readTranscript(sessionId);
-    if (read.lines.length < MAX_CACHED_LINES / 4) {
-      this.full.set(sessionId, read.lines.slice());
-      this.fullLines += read.lines.length;
-      while (this.fullLines > MAX_CACHED_LINES && this.full.size > 1) this.dropFull(this.full.keys().next().value as string);
-    }
+    this.full.set(this.prefix + sessionId, read.lines);
     return { lines: read.lines, issues: read.issues.length };
-  }
-
-  private dropFull(sessionId: string): void {
-    const lines = this.full.get(sessionId);
-    if (!lines) return;
-    this.fullLines -= lines.length;
-    this.full.delete(sessionId);
   }
 
   private remember(tail: SessionTail, entry: TranscriptEntry | TranscriptLine): void {
@@ -136,11 +149,16 @@ export class TranscriptWriter {
     tail.leafId = id;
     tail.ids.add(id);
     if (tail.ids.size > RECENT_IDS) tail.ids.delete(tail.ids.values().next().value as string);
+    this.rememberMessageId(tail, entry);
+  }
+
+  private rememberMessageId(tail: SessionTail, entry: TranscriptEntry | TranscriptLine): void {
     const origin = (entry as { pincer?: { messageId?: unknown } }).pincer;
-    if (origin && typeof origin.messageId === "string") {
-      tail.messageIds.add(origin.messageId);
-      if (tail.messageIds.size > RECENT_IDS) tail.messageIds.delete(tail.messageIds.values().next().value as string);
-    }
+    if (typeof entry.id !== "string" || !origin || typeof origin.messageId !== "string") return;
+    // Re-inserting moves the id to the newest end, so eviction below drops the oldest.
+    tail.messageIds.delete(origin.messageId);
+    tail.messageIds.set(origin.messageId, { entryId: entry.id, at: typeof entry.timestamp === "string" ? Date.parse(entry.timestamp) : NaN });
+    if (tail.messageIds.size > MESSAGE_IDS_KEPT) tail.messageIds.delete(tail.messageIds.keys().next().value as string);
   }
 
   private async tail(sessionId: string): Promise<SessionTail> {
@@ -152,7 +170,8 @@ export class TranscriptWriter {
     }
     const read = await this.store.readTranscript(sessionId, { tail: TAIL_FOR_RECOVERY });
     const exists = read.lines.length > 0 || (await this.store.transcriptExists(sessionId));
-    const state: SessionTail = { exists, leafId: null, ids: new Set(), messageIds: new Set() };
+    // A tail that reached the start of the file saw every message id the session has.
+    const state: SessionTail = { exists, leafId: null, ids: new Set(), messageIds: new Map(), messageIdsComplete: !read.truncated };
     for (const line of read.lines) this.remember(state, line);
     this.cache.set(sessionId, state);
     if (this.cache.size > MAX_CACHED_SESSIONS) this.cache.delete(this.cache.keys().next().value as string);

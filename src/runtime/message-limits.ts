@@ -1,0 +1,27 @@
+/**
+ * The largest message text a surface may hand to the runtime (`gateway.maxMessageBytes`). Checked
+ * in `AgentRuntime.submit`, which every surface goes through, so no channel is left unbounded;
+ * surfaces turn the error into their own "too large" answer (HTTP 413, a WS error).
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+/** The most `gateway.maxMessageBytes` may be set to (the envelope's own ceiling). */
+export const MAX_MESSAGE_BYTES_CEILING = 16 * 1024 * 1024;
+export const MAX_MESSAGE_BYTES_KEY = "gateway.maxMessageBytes";
+
+export class MessageTooLargeError extends Error {
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(bytes: number, limit: number) {
+    super(`message text is ${bytes} bytes of UTF-8; the limit is ${limit} bytes (${MAX_MESSAGE_BYTES_KEY})`);
+    this.name = "MessageTooLargeError";
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+export function assertMessageSize(text: string, limit: number): void {
+  // Cheap bound first: UTF-8 takes at most 3 bytes per UTF-16 unit.
+  if (text.length * 3 <= limit) return;
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > limit) throw new MessageTooLargeError(bytes, limit);
+}
