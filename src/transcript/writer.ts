@@ -17,6 +17,10 @@ import { ParsedTranscriptCache } from "./parsed-cache.ts";
 const TAIL_FOR_RECOVERY = 64;
 const RECENT_IDS = 256;
 const MAX_CACHED_SESSIONS = 4096;
+/** Memory for remembered message ids, per writer: sessions are forgotten (least recent first) past it. */
+const MAX_MESSAGE_ID_BYTES = 32 * 1024 * 1024;
+/** Rough cost of one remembered id beyond its characters (map entry, record, entry id). */
+const MESSAGE_ID_OVERHEAD = 96;
 /** Retries are recognised for this many of a session's most recent message ids… */
 export const MESSAGE_IDS_KEPT = 1024;
 /** …and for this long after the first delivery. */
@@ -37,6 +41,8 @@ interface SessionTail {
   messageIds: Map<string, RecordedMessage>;
   /** False until `messageIds` holds every id the dedupe bounds cover (a cold tail read may not). */
   messageIdsComplete: boolean;
+  /** Approximate memory of `messageIds`. */
+  messageIdBytes: number;
 }
 
 let writerSeq = 0;
@@ -46,6 +52,8 @@ export class TranscriptWriter {
   /** Parsed whole transcripts (shared across writers, bounded in bytes); keys carry this writer's prefix. */
   private readonly full: ParsedTranscriptCache;
   private readonly prefix = `${++writerSeq}\u0000`;
+  /** Memory of every cached session's remembered message ids. */
+  private messageIdBytes = 0;
   private readonly store: SessionStore;
 
   constructor(store: SessionStore, cache: ParsedTranscriptCache = new ParsedTranscriptCache()) {
@@ -68,6 +76,7 @@ export class TranscriptWriter {
       const { lines } = await this.readAll(sessionId);
       for (const line of lines) this.rememberMessageId(tail, line);
       tail.messageIdsComplete = true;
+      this.evictTails(sessionId);
     }
     const hit = tail.messageIds.get(messageId);
     if (!hit) return null;
@@ -126,7 +135,7 @@ export class TranscriptWriter {
 
   /** Forgets a session's cached state (after archive or delete). */
   forget(sessionId: string): void {
-    this.cache.delete(sessionId);
+    this.dropTail(sessionId);
     this.full.drop(this.prefix + sessionId);
   }
 
@@ -156,9 +165,36 @@ export class TranscriptWriter {
     const origin = (entry as { pincer?: { messageId?: unknown } }).pincer;
     if (typeof entry.id !== "string" || !origin || typeof origin.messageId !== "string") return;
     // Re-inserting moves the id to the newest end, so eviction below drops the oldest.
-    tail.messageIds.delete(origin.messageId);
+    const cost = (id: string) => id.length * 2 + MESSAGE_ID_OVERHEAD;
+    if (tail.messageIds.delete(origin.messageId)) this.adjustIdBytes(tail, -cost(origin.messageId));
     tail.messageIds.set(origin.messageId, { entryId: entry.id, at: typeof entry.timestamp === "string" ? Date.parse(entry.timestamp) : NaN });
-    if (tail.messageIds.size > MESSAGE_IDS_KEPT) tail.messageIds.delete(tail.messageIds.keys().next().value as string);
+    this.adjustIdBytes(tail, cost(origin.messageId));
+    if (tail.messageIds.size > MESSAGE_IDS_KEPT) {
+      const oldest = tail.messageIds.keys().next().value as string;
+      tail.messageIds.delete(oldest);
+      this.adjustIdBytes(tail, -cost(oldest));
+    }
+  }
+
+  private adjustIdBytes(tail: SessionTail, delta: number): void {
+    tail.messageIdBytes += delta;
+    this.messageIdBytes += delta;
+  }
+
+  private dropTail(sessionId: string): void {
+    const tail = this.cache.get(sessionId);
+    if (!tail) return;
+    this.messageIdBytes -= tail.messageIdBytes;
+    this.cache.delete(sessionId);
+  }
+
+  /** Forgets the least recently used sessions' state past the session count or id memory bounds. */
+  private evictTails(keep: string): void {
+    while (this.cache.size > MAX_CACHED_SESSIONS || (this.messageIdBytes > MAX_MESSAGE_ID_BYTES && this.cache.size > 1)) {
+      const oldest = this.cache.keys().next().value as string;
+      if (oldest === keep) break;
+      this.dropTail(oldest);
+    }
   }
 
   private async tail(sessionId: string): Promise<SessionTail> {
@@ -171,10 +207,10 @@ export class TranscriptWriter {
     const read = await this.store.readTranscript(sessionId, { tail: TAIL_FOR_RECOVERY });
     const exists = read.lines.length > 0 || (await this.store.transcriptExists(sessionId));
     // A tail that reached the start of the file saw every message id the session has.
-    const state: SessionTail = { exists, leafId: null, ids: new Set(), messageIds: new Map(), messageIdsComplete: !read.truncated };
+    const state: SessionTail = { exists, leafId: null, ids: new Set(), messageIds: new Map(), messageIdsComplete: !read.truncated, messageIdBytes: 0 };
     for (const line of read.lines) this.remember(state, line);
     this.cache.set(sessionId, state);
-    if (this.cache.size > MAX_CACHED_SESSIONS) this.cache.delete(this.cache.keys().next().value as string);
+    this.evictTails(sessionId);
     return state;
   }
 }
