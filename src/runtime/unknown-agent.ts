@@ -1,0 +1,21 @@
+/**
+ * Which agents exist: `main` and every `agents.list` entry. A caller that names any other agent
+ * (in a session key, a hook's target, an OpenAI `model`) is refused before anything is opened or
+ * written, so no request can make an `agents/<id>/` store appear.
+ */
+import type { PincerConfig } from "../config/schema.ts";
+
+export class UnknownAgentError extends Error {
+  readonly agentId: string;
+  constructor(agentId: string, configured: readonly string[]) {
+    super(`unknown agent ${JSON.stringify(agentId)}; configured agents: ${configured.join(", ")}`);
+    this.name = "UnknownAgentError";
+    this.agentId = agentId;
+  }
+}
+
+export function configuredAgentIds(config: PincerConfig): string[] {
+  const ids = new Set(["main"]);
+  for (const a of (config.agents?.list ?? []) as Array<{ id: string }>) ids.add(a.id.toLowerCase());
+  return [...ids];
+}
