@@ -79,7 +79,8 @@ describe("OpenAI-compatible endpoint (official openai client)", () => {
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
     expect(text).toBe("echo: stream me");
-    const history = await gw.runtime.manager.history("main", "agent:main:main");
+    // `user` selects agent:<agent>:openai-user:<user>, whatever the dmScope (as in OpenClaw).
+    const history = await gw.runtime.manager.history("main", "agent:main:openai-user:bob");
     expect(history.items.filter((i) => i.role === "user").map((i) => i.text)).toEqual(["hi there", "stream me"]);
     const wrongKey = new OpenAI({ apiKey: "not-the-token", baseURL: `${gw.url}/v1`, maxRetries: 0 });
     await expect(wrongKey.chat.completions.create({ model: "pincer", messages: [{ role: "user", content: "x" }] })).rejects.toMatchObject({ status: 401 });

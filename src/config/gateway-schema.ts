@@ -35,8 +35,13 @@ export const gatewaySchema = z.looseObject({
   webSession: z.strictObject({ idleMinutes: z.number().positive().optional(), absoluteHours: z.number().positive().optional() }).optional(),
   /** HTTPS/WSS: PEM files. */
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
-  /** Slow clients are cut off: all headers within headersMs, the whole request within requestMs. */
-  timeouts: z.strictObject({ headersMs: z.number().int().min(100).optional(), requestMs: z.number().int().min(100).optional() }).optional(),
+  /**
+   * Slow clients are cut off: all headers within headersMs, the whole request within requestMs; a
+   * WebSocket that has not authenticated (cookie, bearer or a `connect` frame) within authMs.
+   */
+  timeouts: z
+    .strictObject({ headersMs: z.number().int().min(100).optional(), requestMs: z.number().int().min(100).optional(), authMs: z.number().int().min(100).optional() })
+    .optional(),
 });
 
 export const queueSchema = z.strictObject({

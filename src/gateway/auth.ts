@@ -71,13 +71,21 @@ export class Authenticator {
   }
 }
 
+/** A principal's identity as an owner of runs and idempotency keys (kinds never share an id space). */
+export function ownerOf(principal: Principal): string {
+  return `${principal.kind}:${principal.id}`;
+}
+
 /** Whether `principal` may address the session `key` (spec §7: naming a key is not access to it). */
 export function canAccessKey(principal: Principal, key: string): boolean {
   if (principal.kind === "operator") return true;
   if (principal.kind === "hook") return false;
   try {
-    const parts = parseSessionKey(key) as { channel?: string };
-    return typeof parts.channel === "string" && principal.channels.has(parts.channel.toLowerCase());
+    const parts = parseSessionKey(key);
+    // The OpenAI endpoint's sessions (`openai-user:<user>`, `openai:<uuid>`) belong to the `openai` channel.
+    if (parts.kind === "other") return /^openai(?:-user)?:/.test(parts.rest) && principal.channels.has("openai");
+    const channel = (parts as { channel?: string }).channel;
+    return typeof channel === "string" && principal.channels.has(channel.toLowerCase());
   } catch {
     return false;
   }

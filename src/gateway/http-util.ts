@@ -1,4 +1,8 @@
-/** Small HTTP helpers: bounded JSON bodies, JSON replies, and errors with a stable code. */
+/**
+ * Small HTTP helpers: bounded JSON bodies, JSON replies, and errors with a stable code. Malformed
+ * input (a bad escape in a path, JSON nested past any sane depth) becomes a 4xx here, never a
+ * RangeError or URIError deeper down.
+ */
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 export class HttpError extends Error {
@@ -25,14 +29,56 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+/** Deeper than any request Pincer accepts; recursive steps later (JSON.stringify, validators) stay far from the stack limit. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether JSON text nests arrays/objects deeper than `max`: one pass, no recursion, brackets
+ * inside strings ignored. Run before JSON.parse so nothing recursive ever sees such a value.
+ */
+export function jsonDepthExceeds(text: string, max: number = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const type = req.headers["content-type"] ?? "";
   if (!/^application\/json\b/i.test(type)) throw new HttpError(415, "unsupported_media_type", `expected Content-Type: application/json, got ${JSON.stringify(type)}`);
-  const body = await readBody(req, limit);
+  const text = (await readBody(req, limit)).toString("utf8");
+  if (jsonDepthExceeds(text)) throw new HttpError(400, "json_too_deep", `JSON body nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep (the limit is ${MAX_JSON_DEPTH})`);
   try {
-    return JSON.parse(body.toString("utf8"));
+    return JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, "invalid_json", `malformed JSON body: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The request URL, or a 400 when the request target cannot be parsed (`//[`, for one). */
+export function requestUrl(rawUrl: string | undefined): URL {
+  try {
+    return new URL(rawUrl ?? "/", "http://localhost");
+  } catch {
+    throw new HttpError(400, "invalid_url", `request target ${JSON.stringify((rawUrl ?? "").slice(0, 200))} is not a valid URL path`);
+  }
+}
+
+/** A percent-decoded path segment; a malformed escape (`%`, `%E0%A4%A`) is the caller's 400. */
+export function decodePathSegment(segment: string, what: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, "invalid_path", `${what}: got ${JSON.stringify(segment.slice(0, 200))}, expected a correctly percent-encoded path segment`);
   }
 }
 

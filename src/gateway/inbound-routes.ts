@@ -4,9 +4,10 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { EnvelopeError } from "../keys/envelope-schema.ts";
-import { hookSessionKey } from "../keys/session-key-helpers.ts";
+import { agentIdFromKey, hookSessionKey } from "../keys/session-key-helpers.ts";
 import type { AgentRuntime, TurnOutcome } from "../runtime/runtime.ts";
-import { canUseChannel, tokensEqual, bearerToken, type Principal } from "./auth.ts";
+import { configuredAgentIds, UnknownAgentError } from "../runtime/unknown-agent.ts";
+import { canUseChannel, ownerOf, tokensEqual, bearerToken, type Principal } from "./auth.ts";
 import { HttpError, readJson, sendJson } from "./http-util.ts";
 import type { RunRegistry } from "./run-registry.ts";
 
@@ -23,6 +24,7 @@ export async function submitOrThrow(rt: AgentRuntime, envelope: unknown, options
     return await rt.submit(envelope, options);
   } catch (err) {
     if (err instanceof EnvelopeError) throw new HttpError(400, "invalid_envelope", err.message);
+    if (err instanceof UnknownAgentError) throw new HttpError(404, "agent_not_found", err.message);
     throw err;
   }
 }
@@ -35,7 +37,7 @@ export async function handleInbound(req: IncomingMessage, res: ServerResponse, c
   }
   if (ctx.principal.kind === "hook") throw new HttpError(403, "forbidden", "hook tokens may only post to their hook");
   const accepted = await submitOrThrow(ctx.rt, body, { surface: "http" });
-  ctx.runs.track(accepted);
+  ctx.runs.track(accepted, ownerOf(ctx.principal));
   if (ctx.url.searchParams.get("async") === "1") {
     sendJson(res, 202, { runId: accepted.runId, sessionKey: accepted.sessionKey, sessionId: accepted.sessionId, status: "accepted" });
     return;
@@ -62,7 +64,11 @@ export async function handleHook(req: IncomingMessage, res: ServerResponse, ctx:
   const b = (body ?? {}) as { text?: unknown; message?: unknown; messageId?: unknown };
   const text = typeof b.text === "string" ? b.text : typeof b.message === "string" ? b.message : JSON.stringify(body);
   if (text.trim() === "") throw new HttpError(400, "invalid_request", "text: got an empty string, expected the message for the hook's session");
-  const agentId = hook.agent ?? "main";
+  // A configured session key names its agent; otherwise the hook's agent (default main).
+  const sessionKey = hook.sessionKey?.toLowerCase();
+  const agentId = (sessionKey !== undefined ? agentIdFromKey(sessionKey) : undefined) ?? hook.agent?.toLowerCase() ?? "main";
+  const known = configuredAgentIds(ctx.rt.config);
+  if (!known.includes(agentId)) throw new HttpError(404, "agent_not_found", new UnknownAgentError(agentId, known).message);
   const envelope = {
     channel: "hook",
     chatType: "direct",
@@ -72,8 +78,8 @@ export async function handleHook(req: IncomingMessage, res: ServerResponse, ctx:
     text,
     ...(typeof b.messageId === "string" ? { messageId: b.messageId } : {}),
   };
-  const accepted = await submitOrThrow(ctx.rt, envelope, { surface: "webhook", commandAuthorized: false, interactive: false, target: { agentId, sessionKey: hook.sessionKey?.toLowerCase() ?? hookSessionKey(agentId, hook.id) } });
-  ctx.runs.track(accepted);
+  const accepted = await submitOrThrow(ctx.rt, envelope, { surface: "webhook", commandAuthorized: false, interactive: false, target: { agentId, sessionKey: sessionKey ?? hookSessionKey(agentId, hook.id) } });
+  ctx.runs.track(accepted, ownerOf({ kind: "hook", id: hook.id }));
   if (ctx.url.searchParams.get("async") === "1") {
     sendJson(res, 202, { runId: accepted.runId, sessionKey: accepted.sessionKey, sessionId: accepted.sessionId, status: "accepted" });
     return;

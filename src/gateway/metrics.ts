@@ -80,9 +80,11 @@ export class GatewayMetrics {
   readonly storeSeconds = new Histogram("pincer_store_operation_seconds", "Session store operation latency, by operation.", LATENCY_BUCKETS);
   readonly securityEvents = new Counter("pincer_security_events_total", "Security events (isolation guard refusals), by event.", "counter");
   readonly httpRequests = new Counter("pincer_http_requests_total", "HTTP requests, by route and status.", "counter");
+  readonly wsErrors = new Counter("pincer_ws_errors_total", "WebSocket connections closed for a protocol error or a socket failure, by reason.", "counter");
+  readonly wsAuthTimeouts = new Counter("pincer_ws_auth_timeouts_total", "WebSockets closed because they did not authenticate in time.", "counter");
 
   render(): string {
-    return [this.turns, this.turnSeconds, this.resets, this.compactions, this.prunedChars, this.memoryFlushes, this.queueDepth, this.leaseWaits, this.storeSeconds, this.securityEvents, this.httpRequests]
+    return [this.turns, this.turnSeconds, this.resets, this.compactions, this.prunedChars, this.memoryFlushes, this.queueDepth, this.leaseWaits, this.storeSeconds, this.securityEvents, this.httpRequests, this.wsErrors, this.wsAuthTimeouts]
       .map((m) => m.render())
       .join("\n") + "\n";
   }

@@ -1,13 +1,21 @@
 /**
  * OpenAI-compatible `POST /v1/chat/completions`. The newest user message is the inbound message;
  * the session keeps the history, so earlier messages in the request are not replayed. The session
- * is chosen by the `x-pincer-session-key` header (authorised against the caller) or the `user`
- * field (`agent:<agent>:openai:direct:<user>`); streaming uses chat.completion.chunk SSE frames.
+ * is chosen as OpenClaw does, whatever `session.dmScope` says: the `x-pincer-session-key` header
+ * (an existing session, authorised against the caller), else the `user` field
+ * (`agent:<agent>:openai-user:<user>`), else a fresh session per request
+ * (`agent:<agent>:openai:<uuid>`, named in the `x-pincer-session-key` response header so the
+ * client can continue it). The agent is the key's, or `model: "pincer:<agentId>"`, or the one the
+ * bindings route the `openai` channel to. Streaming uses chat.completion.chunk SSE frames.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AgentRuntime, ChatEvent } from "../runtime/runtime.ts";
+import { EnvelopeError, parseEnvelope } from "../keys/envelope-schema.ts";
+import { buildSessionKey } from "../keys/session-key-codec.ts";
 import { agentIdFromKey } from "../keys/session-key-helpers.ts";
+import { normalizeSessionKey } from "../keys/session-key-normalize.ts";
+import { configuredAgentIds, UnknownAgentError } from "../runtime/unknown-agent.ts";
 import { canAccessKey, canUseChannel, type Principal } from "./auth.ts";
 import { HttpError, readJson, sendJson } from "./http-util.ts";
 import { submitOrThrow } from "./inbound-routes.ts";
@@ -33,6 +41,60 @@ function lastUserText(messages: unknown): string {
   throw new HttpError(400, "invalid_request", "messages: expected at least one message with role \"user\"");
 }
 
+const known = (rt: AgentRuntime, agentId: string): void => {
+  const ids = configuredAgentIds(rt.config);
+  if (!ids.includes(agentId)) throw new HttpError(404, "agent_not_found", new UnknownAgentError(agentId, ids).message);
+};
+
+/** `pincer:<agentId>` / `pincer/<agentId>` name an agent; any other model string leaves the choice to routing. */
+function agentOfModel(model: unknown): string | undefined {
+  if (typeof model !== "string") return undefined;
+  const m = /^pincer[:/](.+)$/i.exec(model.trim());
+  if (!m) return undefined;
+  const id = m[1]!.toLowerCase();
+  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(id)) throw new HttpError(400, "invalid_request", `model: got ${JSON.stringify(model)}, expected "pincer:<agentId>" with an agent id matching ^[a-z0-9][a-z0-9_-]{0,63}$`);
+  return id;
+}
+
+async function chooseSession(
+  ctx: { rt: AgentRuntime; principal: Principal },
+  headerKey: string | string[] | undefined,
+  model: unknown,
+  user: string | undefined,
+  envelope: Record<string, unknown>,
+): Promise<{ agentId: string; sessionKey: string }> {
+  const modelAgent = agentOfModel(model);
+  if (typeof headerKey === "string" && headerKey.trim() !== "") {
+    let key: string;
+    try {
+      key = normalizeSessionKey(headerKey);
+    } catch (err) {
+      throw new HttpError(400, "invalid_session_key", `x-pincer-session-key: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const agentId = agentIdFromKey(key);
+    if (!agentId) throw new HttpError(400, "invalid_session_key", `x-pincer-session-key: got ${JSON.stringify(headerKey)}, expected a key like agent:<agentId>:...`);
+    known(ctx.rt, agentId);
+    if (modelAgent !== undefined && modelAgent !== agentId) throw new HttpError(400, "invalid_request", `model names agent ${JSON.stringify(modelAgent)} but x-pincer-session-key is a session of agent ${JSON.stringify(agentId)}`);
+    if (!canAccessKey(ctx.principal, key)) throw new HttpError(403, "forbidden", "this token may not use that session");
+    if (!(await ctx.rt.manager.get(agentId, key))) throw new HttpError(404, "session_not_found", `no session ${JSON.stringify(key)}`);
+    return { agentId, sessionKey: key };
+  }
+  if (!canUseChannel(ctx.principal, "openai")) throw new HttpError(403, "forbidden", "this token may not use the openai channel");
+  let agentId = modelAgent;
+  if (agentId === undefined) {
+    try {
+      agentId = ctx.rt.manager.routeOf(parseEnvelope(envelope)).agentId;
+    } catch (err) {
+      if (err instanceof EnvelopeError) throw new HttpError(400, "invalid_envelope", err.message);
+      throw err;
+    }
+  }
+  known(ctx.rt, agentId);
+  // Lower-cased like every key value; `user` is already limited to letters, digits and . _ @ -.
+  const rest = user !== undefined ? `openai-user:${user.toLowerCase()}` : `openai:${randomUUID()}`;
+  return { agentId, sessionKey: buildSessionKey({ kind: "other", agentId, rest }) };
+}
+
 export async function handleChatCompletions(req: IncomingMessage, res: ServerResponse, ctx: { rt: AgentRuntime; principal: Principal; limit: number }): Promise<void> {
   const body = (await readJson(req, ctx.limit)) as ChatRequest;
   if (!body || typeof body !== "object") throw new HttpError(400, "invalid_request", "expected a JSON object");
@@ -40,20 +102,9 @@ export async function handleChatCompletions(req: IncomingMessage, res: ServerRes
   if (body.user !== undefined && (typeof body.user !== "string" || !/^[A-Za-z0-9._@-]{1,128}$/.test(body.user))) {
     throw new HttpError(400, "invalid_request", `user: got ${JSON.stringify(body.user)}, expected 1-128 characters of letters, digits, . _ @ -`);
   }
-  const user = typeof body.user === "string" ? body.user : "default";
-  const headerKey = req.headers["x-pincer-session-key"];
-  let target: { agentId: string; sessionKey: string } | undefined;
-  if (typeof headerKey === "string" && headerKey !== "") {
-    const key = headerKey.trim().toLowerCase();
-    const agentId = agentIdFromKey(key);
-    if (!agentId) throw new HttpError(400, "invalid_session_key", `x-pincer-session-key: got ${JSON.stringify(headerKey)}, expected a key like agent:<agentId>:...`);
-    if (!canAccessKey(ctx.principal, key)) throw new HttpError(403, "forbidden", "this token may not use that session");
-    if (!(await ctx.rt.manager.get(agentId, key))) throw new HttpError(404, "session_not_found", `no session ${JSON.stringify(key)}`);
-    target = { agentId, sessionKey: key };
-  } else if (!canUseChannel(ctx.principal, "openai")) {
-    throw new HttpError(403, "forbidden", "this token may not use the openai channel");
-  }
-  const envelope = { channel: "openai", chatType: "direct", peerId: user, senderId: user, text };
+  const user = typeof body.user === "string" ? body.user : undefined;
+  const envelope = { channel: "openai", chatType: "direct", peerId: user ?? "anonymous", senderId: user ?? "anonymous", text };
+  const target = await chooseSession(ctx, req.headers["x-pincer-session-key"], body.model, user, envelope);
   const stream = body.stream === true;
   const id = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);

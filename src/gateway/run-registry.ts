@@ -1,21 +1,67 @@
-/** Recent run outcomes by run id, so `?async=1` callers and `agent.wait` can fetch them later. */
+/**
+ * Recent run outcomes, so `?async=1` callers and `agent.wait` can fetch them later, and so a
+ * `chat.send` retried with the same idempotency key gets its first run back. Runs belong to the
+ * principal that started them: a WebSocket run id is the caller's idempotency key (as in
+ * OpenClaw), so two callers may use the same id, and neither ever sees the other's run by it.
+ */
 import type { Accepted, TurnOutcome } from "../runtime/runtime.ts";
 
 const MAX_RUNS = 10_000;
 
-export class RunRegistry {
-  private readonly runs = new Map<string, { owner: string; sessionKey: string; outcome: TurnOutcome | null; done: Promise<TurnOutcome> }>();
+export interface RunRecord {
+  runId: string;
+  owner: string;
+  agentId: string;
+  sessionKey: string;
+  outcome: TurnOutcome | null;
+  done: Promise<TurnOutcome>;
+}
 
-  track(accepted: Accepted, owner = "operator"): void {
-    const rec = { owner, sessionKey: accepted.sessionKey, outcome: null as TurnOutcome | null, done: accepted.done };
-    this.runs.set(accepted.runId, rec);
+export class RunRegistry {
+  /** By owner and run id; insertion order is age, for the bound. */
+  private readonly runs = new Map<string, RunRecord>();
+  /** Run id → owners that used it (for lookups that may cross owners, e.g. the operator's). */
+  private readonly owners = new Map<string, string[]>();
+
+  track(accepted: Accepted, owner: string): RunRecord {
+    const rec: RunRecord = { runId: accepted.runId, owner, agentId: accepted.agentId, sessionKey: accepted.sessionKey, outcome: null, done: accepted.done };
+    const k = slot(owner, accepted.runId);
+    if (!this.runs.has(k)) this.owners.set(accepted.runId, [...(this.owners.get(accepted.runId) ?? []), owner]);
+    this.runs.delete(k);
+    this.runs.set(k, rec);
     void accepted.done.then((o) => {
       rec.outcome = o;
     });
-    if (this.runs.size > MAX_RUNS) this.runs.delete(this.runs.keys().next().value as string);
+    if (this.runs.size > MAX_RUNS) this.evict(this.runs.keys().next().value as string);
+    return rec;
   }
 
-  get(runId: string): { owner: string; sessionKey: string; outcome: TurnOutcome | null; done: Promise<TurnOutcome> } | undefined {
-    return this.runs.get(runId);
+  /** The run `owner` started under this id (a chat.send idempotency key), if still remembered. */
+  own(owner: string, runId: string): RunRecord | undefined {
+    return this.runs.get(slot(owner, runId));
   }
+
+  /** The caller's own run with this id first, else another owner's run that `visible` admits. */
+  find(runId: string, owner: string, visible: (rec: RunRecord) => boolean): RunRecord | undefined {
+    const mine = this.own(owner, runId);
+    if (mine) return mine;
+    for (const o of this.owners.get(runId) ?? []) {
+      const rec = this.runs.get(slot(o, runId));
+      if (rec && visible(rec)) return rec;
+    }
+    return undefined;
+  }
+
+  private evict(k: string): void {
+    const rec = this.runs.get(k);
+    this.runs.delete(k);
+    if (!rec) return;
+    const rest = (this.owners.get(rec.runId) ?? []).filter((o) => o !== rec.owner);
+    if (rest.length > 0) this.owners.set(rec.runId, rest);
+    else this.owners.delete(rec.runId);
+  }
+}
+
+function slot(owner: string, runId: string): string {
+  return `${owner}\u0000${runId}`;
 }

@@ -6,11 +6,12 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "pino";
 import type { AgentRuntime, ChatEvent } from "../runtime/runtime.ts";
-import { Authenticator, canAccessKey, type Principal } from "./auth.ts";
-import { HttpError, readJson, sendError, sendJson } from "./http-util.ts";
+import { Authenticator, canAccessKey, ownerOf, type Principal } from "./auth.ts";
+import { decodePathSegment, HttpError, jsonDepthExceeds, MAX_JSON_DEPTH, readJson, requestUrl, sendError, sendJson } from "./http-util.ts";
 import { handleHook, handleInbound, outcomeBody, type HookEndpoint } from "./inbound-routes.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { handleChatCompletions } from "./openai-route.ts";
@@ -34,6 +35,8 @@ export interface GatewayServerOptions {
 }
 
 const MAX_WS_FRAME = 1024 * 1024;
+/** Close code for a socket that did not authenticate in time (4000-4999: application codes; 408 as in HTTP). */
+export const WS_AUTH_TIMEOUT = 4408;
 
 export class GatewayServer {
   readonly server: http.Server | https.Server;
@@ -56,27 +59,49 @@ export class GatewayServer {
     // Node checks the header/request deadlines on this interval; keep it below the shortest one.
     (this.server as http.Server & { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.min(1000, opts.settings.timeouts.headersMs / 2);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME });
-    this.server.on("upgrade", (req, socket, head) => {
-      const url = new URL(req.url ?? "/", "http://localhost");
-      if (url.pathname !== "/ws" || this.closing) {
-        socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
-        return;
+    this.server.on("upgrade", (req, socket: Duplex, head) => {
+      // Until ws takes the socket over, a reset from the peer must not reach the process.
+      socket.on("error", (err) => this.countSocketError(err));
+      try {
+        this.upgrade(req, socket, head);
+      } catch (err) {
+        this.opts.logger.debug({ err }, "websocket upgrade refused");
+        socket.destroy();
       }
-      // Browsers send the login cookie; bridges a bearer token; others authenticate in the first frame.
-      let principal: Principal | null = this.webSessions.check(cookieSessionId(req)) !== null ? { kind: "operator", id: "operator" } : null;
-      if (!principal && req.headers.authorization) {
-        principal = this.auth.principalFor(/^Bearer\s+(\S+)$/i.exec(req.headers.authorization)?.[1] ?? "");
-        if (!principal) {
-          socket.end("HTTP/1.1 401 Unauthorized\r\n\r\n");
-          return;
-        }
-      }
-      if (!this.sameOrigin(req)) {
-        socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
-        return;
-      }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, principal));
     });
+  }
+
+  private countSocketError(err: Error & { code?: string }): void {
+    this.opts.metrics.wsErrors.inc({ reason: wsErrorReason(err) });
+    this.opts.logger.debug({ err }, "websocket error (socket closed)");
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    let url: URL;
+    try {
+      url = requestUrl(req.url);
+    } catch {
+      socket.end("HTTP/1.1 400 Bad Request\r\n\r\n");
+      return;
+    }
+    if (url.pathname !== "/ws" || this.closing) {
+      socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
+      return;
+    }
+    // Browsers send the login cookie; bridges a bearer token; others authenticate in the first frame.
+    let principal: Principal | null = this.webSessions.check(cookieSessionId(req)) !== null ? { kind: "operator", id: "operator" } : null;
+    if (!principal && req.headers.authorization) {
+      principal = this.auth.principalFor(/^Bearer\s+(\S+)$/i.exec(req.headers.authorization)?.[1] ?? "");
+      if (!principal) {
+        socket.end("HTTP/1.1 401 Unauthorized\r\n\r\n");
+        return;
+      }
+    }
+    if (!this.sameOrigin(req)) {
+      socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(ws, principal));
   }
 
   /** Cross-site pages must not drive the WebSocket with the operator's cookie. */
@@ -116,7 +141,13 @@ export class GatewayServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    let url: URL;
+    try {
+      url = requestUrl(req.url);
+    } catch (err) {
+      sendError(res, err as HttpError);
+      return;
+    }
     const route = `${req.method} ${url.pathname.startsWith("/hooks/") ? "/hooks/:id" : url.pathname}`;
     res.on("finish", () => this.opts.metrics.httpRequests.inc({ route: routeLabel(route), status: String(res.statusCode) }));
     if (this.opts.settings.tls) res.setHeader("strict-transport-security", "max-age=31536000; includeSubDomains");
@@ -179,7 +210,9 @@ export class GatewayServer {
     }
     if (path.startsWith("/v1/runs/") && method === "GET") {
       const principal = this.principal(req);
-      const rec = this.runs.get(decodeURIComponent(path.slice("/v1/runs/".length)));
+      const runId = decodePathSegment(path.slice("/v1/runs/".length), "run id");
+      // The caller's own run first: run ids from chat.send are idempotency keys, which callers may share.
+      const rec = this.runs.find(runId, ownerOf(principal), (r) => principal.kind === "operator" || canAccessKey(principal, r.sessionKey));
       if (!rec || (principal.kind !== "operator" && !canAccessKey(principal, rec.sessionKey))) throw new HttpError(404, "run_not_found", "no such run");
       if (!rec.outcome) sendJson(res, 200, { status: "running", sessionKey: rec.sessionKey });
       else sendJson(res, 200, outcomeBody(rec.outcome));
@@ -240,7 +273,20 @@ export class GatewayServer {
     const unsubscribeOutbound = this.opts.runtime.onOutbound((msg) => {
       if (principal && canAccessKey(principal, msg.sessionKey)) send({ type: "event", event: "outbound", payload: msg });
     });
+    // A frame ws refuses (over maxPayload, invalid UTF-8, a reserved opcode, bad masking) is
+    // reported here, then ws closes the socket with the matching code (1009, 1007, 1002): count it,
+    // never let it reach the process.
+    ws.on("error", (err) => this.countSocketError(err));
+    // A socket that never authenticates is closed instead of being held open indefinitely.
+    const authDeadline = principal
+      ? null
+      : setTimeout(() => {
+          if (principal) return;
+          this.opts.metrics.wsAuthTimeouts.inc();
+          ws.close(WS_AUTH_TIMEOUT, `not authenticated within ${this.opts.settings.timeouts.authMs} ms (gateway.timeouts.authMs)`);
+        }, this.opts.settings.timeouts.authMs);
     ws.on("close", () => {
+      if (authDeadline) clearTimeout(authDeadline);
       unsubscribe();
       unsubscribeOutbound();
       unsubscribeSession();
@@ -250,7 +296,9 @@ export class GatewayServer {
         let frame: { type?: unknown; id?: unknown; method?: unknown; params?: unknown };
         try {
           if (isBinary) throw new Error("binary frames are not supported");
-          frame = JSON.parse(String(data));
+          const text = String(data);
+          if (jsonDepthExceeds(text)) throw new Error(`nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep (the limit is ${MAX_JSON_DEPTH})`);
+          frame = JSON.parse(text);
           if (!frame || typeof frame !== "object") throw new Error("expected a JSON object");
         } catch (err) {
           send({ type: "res", id: null, ok: false, error: { code: "INVALID_REQUEST", message: `malformed frame: ${err instanceof Error ? err.message : String(err)}` } });
@@ -294,6 +342,11 @@ export class GatewayServer {
       })();
     });
   }
+}
+
+/** A bounded metric label: ws's error codes (`WS_ERR_INVALID_UTF8`, ...) or the socket's errno code. */
+function wsErrorReason(err: Error & { code?: string }): string {
+  return typeof err.code === "string" && /^[A-Z0-9_]{1,64}$/.test(err.code) ? err.code : "other";
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {

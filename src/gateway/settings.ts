@@ -22,7 +22,8 @@ export interface GatewaySettings {
   maxBodyBytes: number;
   webSession: { idleMs: number; absoluteMs: number };
   tls: { cert: Buffer; key: Buffer } | null;
-  timeouts: { headersMs: number; requestMs: number };
+  /** authMs: an unauthenticated WebSocket is closed after this long. */
+  timeouts: { headersMs: number; requestMs: number; authMs: number };
 }
 
 export class GatewaySettingsError extends Error {}
@@ -89,7 +90,7 @@ export function resolveGatewaySettings(config: PincerConfig, home: string, env: 
     maxBodyBytes: g.maxBodyBytes ?? 1024 * 1024,
     webSession: { idleMs: (g.webSession?.idleMinutes ?? 30) * 60_000, absoluteMs: (g.webSession?.absoluteHours ?? 12) * 3_600_000 },
     tls: g.tls ? { cert: readPem(g.tls.cert, "gateway.tls.cert", home), key: readPem(g.tls.key, "gateway.tls.key", home) } : null,
-    timeouts: { headersMs: g.timeouts?.headersMs ?? 10_000, requestMs: g.timeouts?.requestMs ?? 30_000 },
+    timeouts: { headersMs: g.timeouts?.headersMs ?? 10_000, requestMs: g.timeouts?.requestMs ?? 30_000, authMs: g.timeouts?.authMs ?? 10_000 },
   };
 }
 

@@ -2,16 +2,27 @@
  * Gateway RPC methods over the WebSocket (reference §16), named as OpenClaw's. Every key a caller
  * names is canonicalised and authorised against the caller before use.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { agentIdFromKey, isCronRunKey } from "../keys/session-key-helpers.ts";
 import { normalizeSessionKey } from "../keys/session-key-normalize.ts";
 import type { AgentRuntime } from "../runtime/runtime.ts";
 import { statusCard } from "../runtime/command-handlers.ts";
 import { historyFromLines } from "../transcript/history.ts";
 import type { SessionEntry } from "../store/entry.ts";
-import { canAccessKey, type Principal } from "./auth.ts";
+import { UnknownAgentError } from "../runtime/unknown-agent.ts";
+import { canAccessKey, ownerOf, type Principal } from "./auth.ts";
 import type { RunRegistry } from "./run-registry.ts";
 import { outcomeBody } from "./inbound-routes.ts";
+
+/**
+ * The envelope's message id for a chat.send: the idempotency key within the caller's namespace, so
+ * the per-session retry dedupe never takes one caller's message for another's. Ids that could not
+ * be read back unambiguously (a `:` or anything unusual, or very long) are hashed.
+ */
+function wsMessageId(principal: Principal, idempotencyKey: string): string {
+  const id = /^[A-Za-z0-9._-]{1,40}$/.test(principal.id) ? principal.id : `h${createHash("sha256").update(principal.id).digest("hex").slice(0, 16)}`;
+  return `ws:${principal.kind}:${id}:${idempotencyKey}`;
+}
 
 export class RpcError extends Error {
   readonly code: string;
@@ -59,6 +70,8 @@ async function keyOf(ctx: RpcContext, raw: string, mustExist: boolean): Promise<
   }
   const agentId = agentIdFromKey(key);
   if (!agentId) throw new RpcError("INVALID_REQUEST", `sessionKey: got ${JSON.stringify(raw)}, expected agent:<agentId>:...`);
+  // Before anything reads or writes: naming an unconfigured agent must not open (create) its store.
+  if (!ctx.agentIds().includes(agentId)) throw new RpcError("NOT_FOUND", new UnknownAgentError(agentId, ctx.agentIds()).message);
   if (!canAccessKey(ctx.principal, key)) throw new RpcError("FORBIDDEN", "this caller may not use that session");
   const entry = await ctx.rt.manager.get(agentId, key);
   if (mustExist && !entry) throw new RpcError("NOT_FOUND", `No session found: ${key}`);
@@ -186,11 +199,17 @@ export async function callMethod(ctx: RpcContext, method: string, p: Params, emi
       const idempotencyKey = str(p, "idempotencyKey", { max: 200 }) ?? randomUUID();
       const rawKey = str(p, "sessionKey", { required: true, max: 512 })!;
       const { key, agentId } = await keyOf(ctx, rawKey, false);
-      const existing = ctx.runs.get(idempotencyKey);
-      if (existing) return { runId: idempotencyKey, status: existing.outcome ? "ok" : "in_flight", ...(existing.outcome ? { result: outcomeBody(existing.outcome) } : {}) };
-      const envelope = { channel: "webchat", chatType: "direct", peerId: "owner", senderId: ctx.principal.id, text: message!, messageId: idempotencyKey };
+      // Idempotency is the caller's own, per session: another caller's key is never looked up, and
+      // one key of this caller names one message of one session (the run id is the key).
+      const owner = ownerOf(ctx.principal);
+      const existing = ctx.runs.own(owner, idempotencyKey);
+      if (existing && (existing.agentId !== agentId || existing.sessionKey !== key)) {
+        throw new RpcError("CONFLICT", `idempotencyKey ${JSON.stringify(idempotencyKey)} was already used by this caller for session ${existing.sessionKey}; use a new key for a new message`);
+      }
+      if (existing) return { runId: idempotencyKey, status: existing.outcome ? "ok" : "in_flight", sessionKey: key, ...(existing.outcome ? { result: outcomeBody(existing.outcome) } : {}) };
+      const envelope = { channel: "webchat", chatType: "direct", peerId: "owner", senderId: ctx.principal.id, text: message!, messageId: wsMessageId(ctx.principal, idempotencyKey) };
       const accepted = await ctx.rt.submit(envelope, { surface: "ws", target: { agentId, sessionKey: key }, commandAuthorized: ctx.principal.kind === "operator", runId: idempotencyKey });
-      ctx.runs.track(accepted, ctx.principal.id);
+      ctx.runs.track(accepted, owner);
       void accepted.done.then((o) => {
         // Commands and duplicates never produce a streamed run: answer them with one final event.
         if (o.status === "command" || o.status === "duplicate" || o.status === "dropped" || o.status === "not-mentioned") {
@@ -206,8 +225,9 @@ export async function callMethod(ctx: RpcContext, method: string, p: Params, emi
     }
     case "agent.wait": {
       const runId = str(p, "runId", { required: true })!;
-      const rec = ctx.runs.get(runId);
-      if (!rec || (ctx.principal.kind !== "operator" && rec.owner !== ctx.principal.id)) throw new RpcError("NOT_FOUND", `unknown run ${runId}`);
+      // Own runs only (the operator may also wait on anyone's): run ids are idempotency keys callers may share.
+      const rec = ctx.runs.find(runId, ownerOf(ctx.principal), () => ctx.principal.kind === "operator");
+      if (!rec) throw new RpcError("NOT_FOUND", `unknown run ${runId}`);
       const timeoutMs = int(p, "timeoutMs", 0, 600_000) ?? 30_000;
       const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref());
       const res = await Promise.race([rec.done, timer]);
