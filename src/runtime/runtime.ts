@@ -401,7 +401,12 @@ export class AgentRuntime {
     for (const p of q.pending) if (p.entryId) exclude.add(p.entryId);
     q.active = { runId: batch[0]!.runId, controller, batch, exclude, round: -1, isTask: !!batch[0]!.task };
     this.inFlight++;
-    void this.execute(agentId, sessionKey, q, route).finally(() => {
+    // A store failure outside the run (e.g. a full disk marking an aborted run) ends this run with
+    // an error; it must never become an unhandled rejection, which would end the process.
+    const failed = (err: unknown) => {
+      for (const b of batch) b.resolve({ runId: b.runId, status: "error", reply: null, delivered: false, error: err instanceof Error ? err.message : String(err) });
+    };
+    void this.execute(agentId, sessionKey, q, route).catch(failed).finally(() => {
       q.active = null;
       this.inFlight--;
       if (q.idle) {

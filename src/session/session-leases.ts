@@ -196,16 +196,22 @@ export class SessionLeases {
     if (this.lastEpoch.size > MAX_REMEMBERED) this.lastEpoch.delete(this.lastEpoch.keys().next().value as string);
   }
 
+  /** Runs from a timer, so it never throws: a rejection here would end the process. */
   private async renew(held: Held): Promise<void> {
     if (held.lost || this.held.get(held.key) !== held) return;
     try {
       held.lease = await held.store.renewLease(held.lease, this.options.ttlMs);
     } catch (err) {
-      // A failed renewal may be a passing network error; only give up once the lease has run out.
+      // A failed renewal may be a passing network error (or a full disk); only give up once the
+      // lease has run out.
       if (Date.now() < held.lease.expiresAt) return;
       held.lost = true;
       clearInterval(held.timer);
-      this.options.onLost?.(held.agentId, held.sessionKey, err);
+      try {
+        this.options.onLost?.(held.agentId, held.sessionKey, err);
+      } catch {
+        // The hold is already marked lost; the listener's own failure changes nothing here.
+      }
     }
   }
 }

@@ -155,6 +155,38 @@ export class LeaseTimeoutError extends StoreError {
   override name = "LeaseTimeoutError";
 }
 
+/** errno codes meaning "no room to write": the device is full, or the user's quota is used up. */
+const STORAGE_FULL_CODES = new Set(["ENOSPC", "EDQUOT"]);
+
+/**
+ * A write could not be made durable because the disk (or the quota) is full. Nothing of it was kept
+ * (a partial append is undone), so the caller must not acknowledge it; the same write may succeed
+ * once space is freed, with no restart.
+ */
+export class StorageFullError extends StoreError {
+  override name = "StorageFullError";
+  /** `ENOSPC` or `EDQUOT`. */
+  readonly code: string;
+  /** The file that could not be written. */
+  readonly path: string;
+  constructor(path: string, code: string, cause?: unknown) {
+    super(`${path}: no space left to write (${code}); free disk space (or quota) and retry`, { cause });
+    this.code = code;
+    this.path = path;
+  }
+}
+
+/** SQLite's result code for "database or disk is full", as node:sqlite reports it in `errcode`. */
+const SQLITE_FULL = 13;
+
+/** Whether `err` is a StorageFullError, a raw ENOSPC/EDQUOT from Node's fs, or SQLite's SQLITE_FULL. */
+export function isStorageFull(err: unknown): boolean {
+  if (err instanceof StorageFullError) return true;
+  const e = err as { code?: unknown; errcode?: unknown } | null;
+  if (typeof e?.code !== "string") return false;
+  return STORAGE_FULL_CODES.has(e.code) || (e.code === "ERR_SQLITE_ERROR" && e.errcode === SQLITE_FULL);
+}
+
 /** A stored file cannot be read safely; names the file and byte offset. */
 export class CorruptStoreError extends StoreError {
   override name = "CorruptStoreError";

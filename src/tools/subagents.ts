@@ -111,7 +111,9 @@ export class SubagentManager {
         cur ? { ...cur, subagentState: "finished" satisfies SubagentState, subagentStatus: status, subagentResult: outcome.reply ?? outcome.error ?? "", updatedAt: now } : undefined,
       );
       await this.announce(childAgent, childKey);
-    });
+      // A store failure (e.g. a full disk) leaves the row as it was: recover() retries on the next
+      // start. It must not become an unhandled rejection, which would end the process.
+    }).catch(() => undefined);
   }
 
   /** Posts the child's result to its parent once; marks it announced when the parent has answered. */
@@ -177,7 +179,7 @@ export class SubagentManager {
           if (await this.resumeUnlessElsewhere(agentId, row.key, row.entry)) resumed++;
         } else if (row.entry.subagentState === "finished") {
           announced++;
-          void this.announce(agentId, row.key);
+          void this.announce(agentId, row.key).catch(() => undefined); // still "finished": retried on the next start
         }
       }
     }

@@ -34,7 +34,7 @@ import {
   type TranscriptRead,
 } from "../types.ts";
 import { INDEX_LEASE, JOURNAL_RE, JournalState, journalName, parseRecord, type JournalRecord, type RecordOutcome } from "./journal.ts";
-import { ensurePrivateDir, FILE_MODE, writeAllSync } from "./secure-fs.ts";
+import { appendWholeSync, ensurePrivateDir, FILE_MODE } from "./secure-fs.ts";
 import { loadSnapshot, writeSnapshot } from "./snapshot.ts";
 import { TranscriptFiles } from "./transcript-files.ts";
 import { classify, type DiskFile } from "./disk-files.ts";
@@ -295,7 +295,12 @@ export class FsSessionStore implements SessionStore {
     const fd = fs.openSync(file, "a+", FILE_MODE);
     if (fs.fstatSync(fd).size === 0) {
       const base: JournalRecord = { op: "base", g: gen, leases: [...this.state.leases.entries()] };
-      writeAllSync(fd, Buffer.from(JSON.stringify(base) + "\n"));
+      try {
+        appendWholeSync(fd, Buffer.from(JSON.stringify(base) + "\n"), { file });
+      } catch (err) {
+        fs.closeSync(fd);
+        throw err;
+      }
     }
     if (this.cursor) fs.closeSync(this.cursor.fd);
     this.cursor = { gen, fd, offset: 0, pending: Buffer.alloc(0) };
@@ -313,8 +318,10 @@ export class FsSessionStore implements SessionStore {
     const buf = Buffer.from(guard + lines.join("\n") + "\n");
     const expectedBefore = cur.offset + cur.pending.length;
     const sizeBefore = fs.fstatSync(cur.fd).size;
-    writeAllSync(cur.fd, buf);
-    if (this.fsync) fs.fdatasyncSync(cur.fd);
+    // All or nothing (disk full): a failed write is cut off again and nothing is applied in memory,
+    // so neither this process nor any reader sees part of the batch. Should the cut be impossible
+    // (another process appended right after), the torn piece is terminated by the next append's guard.
+    appendWholeSync(cur.fd, buf, { file: path.join(this.dir, journalName(cur.gen)), fsync: this.fsync });
     const sizeAfter = fs.fstatSync(cur.fd).size;
     if (sizeBefore === expectedBefore && sizeAfter === sizeBefore + buf.length && !guard) {
       // Nobody else appended in between: our lines are exactly the new bytes.
@@ -411,9 +418,20 @@ export class FsSessionStore implements SessionStore {
     this.maybeCompact();
   }
 
+  /**
+   * Hands the index lease back. Best effort, and it never throws: it runs from the idle timer and
+   * after writes that already succeeded. If the `free` line cannot be written (disk full) the lease
+   * simply expires and is reported.
+   */
   private releaseIndex(): void {
     const st = this.state.leases.get(INDEX_LEASE);
-    if (st && !st.free && st.owner === this.owner) this.append([{ op: "free", n: INDEX_LEASE, o: this.owner, e: st.epoch, t: this.now() }]);
+    if (!st || st.free || st.owner !== this.owner) return;
+    try {
+      this.append([{ op: "free", n: INDEX_LEASE, o: this.owner, e: st.epoch, t: this.now() }]);
+    } catch (err) {
+      const reason = `releasing the index lease failed, it expires at ${new Date(st.expiresAt).toISOString()} instead: ${err instanceof Error ? err.message : String(err)}`;
+      this.report({ file: this.location, line: 0, byteOffset: 0, reason });
+    }
   }
 
   async acquireLease(name: string, options: { ttlMs?: number; waitMs?: number } = {}): Promise<Lease> {
@@ -619,11 +637,14 @@ export class FsSessionStore implements SessionStore {
     const next = cur.gen + 1;
     const nextFile = path.join(this.dir, journalName(next));
     const fd = fs.openSync(nextFile, "a+", FILE_MODE);
-    if (fs.fstatSync(fd).size === 0) {
-      const base: JournalRecord = { op: "base", g: next, leases: [...this.state.leases.entries()] };
-      writeAllSync(fd, Buffer.from(JSON.stringify(base) + "\n"));
+    try {
+      if (fs.fstatSync(fd).size === 0) {
+        const base: JournalRecord = { op: "base", g: next, leases: [...this.state.leases.entries()] };
+        appendWholeSync(fd, Buffer.from(JSON.stringify(base) + "\n"), { file: nextFile });
+      }
+    } finally {
+      fs.closeSync(fd);
     }
-    fs.closeSync(fd);
     const [outcome] = this.append([{ op: "seal", g: next, o: fence.owner, e: fence.epoch, t: this.now() }]);
     if (outcome !== "applied") return;
     this.catchUp();

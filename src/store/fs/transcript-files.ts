@@ -8,7 +8,7 @@ import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { assertValidSessionId, isValidSessionId } from "../../keys/ids.ts";
 import type { ReadIssue, TranscriptLine, TranscriptRead } from "../types.ts";
-import { archiveTimestamp, FILE_MODE, writeAllSync } from "./secure-fs.ts";
+import { appendWholeSync, archiveTimestamp, FILE_MODE } from "./secure-fs.ts";
 
 /**
  * How many transcript files stay open for appending. A quarter of the process's file limit (read
@@ -27,9 +27,23 @@ function openFileBudget(): number {
   return 256;
 }
 
+/** An open append handle and where this process last left the file's end. */
+interface AppendHandle {
+  fd: number;
+  file: string;
+  /**
+   * The file's size right after this handle's last complete append (which ended with a newline),
+   * or -1 when unknown (just opened, or the last append failed). Any other size on disk means
+   * someone else wrote or a failed write could not be undone: the last byte is checked then.
+   */
+  endsCleanAt: number;
+}
+
+const NEWLINE = Buffer.from("\n");
+
 export class TranscriptFiles {
   /** Open append handles, least recently used first (Map keeps insertion order). */
-  private readonly handles = new Map<string, number>();
+  private readonly handles = new Map<string, AppendHandle>();
 
   readonly dir: string;
   private readonly fsync: boolean;
@@ -44,11 +58,20 @@ export class TranscriptFiles {
     return path.join(this.dir, `${sessionId}.jsonl`);
   }
 
+  /**
+   * Appends whole lines, all or nothing: a write that fails half-way (disk full) is cut off again
+   * (StorageFullError), and an append never continues a line someone else left unfinished — it
+   * starts on a fresh line, so a torn line can only ever be reported, never swallow this one.
+   */
   append(sessionId: string, lines: readonly TranscriptLine[]): void {
     if (lines.length === 0) return;
-    const fd = this.handle(sessionId);
-    writeAllSync(fd, Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n"));
-    if (this.fsync) fs.fdatasyncSync(fd);
+    const h = this.handle(sessionId);
+    const body = Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const size = fs.fstatSync(h.fd).size;
+    const buf = size > 0 && size !== h.endsCleanAt && !endsWithNewline(h.fd, size) ? Buffer.concat([NEWLINE, body]) : body;
+    h.endsCleanAt = -1;
+    appendWholeSync(h.fd, buf, { file: h.file, fsync: this.fsync });
+    h.endsCleanAt = size + buf.length;
   }
 
   exists(sessionId: string): boolean {
@@ -171,10 +194,10 @@ export class TranscriptFiles {
   }
 
   close(sessionId: string): void {
-    const fd = this.handles.get(sessionId);
-    if (fd !== undefined) {
+    const h = this.handles.get(sessionId);
+    if (h !== undefined) {
       this.handles.delete(sessionId);
-      fs.closeSync(fd);
+      fs.closeSync(h.fd);
     }
   }
 
@@ -182,29 +205,28 @@ export class TranscriptFiles {
     for (const id of [...this.handles.keys()]) this.close(id);
   }
 
-  private handle(sessionId: string): number {
+  private handle(sessionId: string): AppendHandle {
     const cached = this.handles.get(sessionId);
     if (cached !== undefined) {
       this.handles.delete(sessionId);
       this.handles.set(sessionId, cached);
       return cached;
     }
+    // The end is unknown until the first append looks: a crash may have torn the last line.
     const file = this.pathFor(sessionId);
-    const fd = fs.openSync(file, "a+", FILE_MODE);
-    // A line torn by an earlier crash must not swallow the next entry: terminate it first.
-    const size = fs.fstatSync(fd).size;
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      fs.readSync(fd, last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) writeAllSync(fd, Buffer.from("\n"));
-    }
-    this.handles.set(sessionId, fd);
+    const h: AppendHandle = { fd: fs.openSync(file, "a+", FILE_MODE), file, endsCleanAt: -1 };
+    this.handles.set(sessionId, h);
     if (this.handles.size > MAX_OPEN_FILES) {
       const oldest = this.handles.keys().next().value;
       if (oldest !== undefined) this.close(oldest);
     }
-    return fd;
+    return h;
   }
+}
+
+function endsWithNewline(fd: number, size: number): boolean {
+  const last = Buffer.alloc(1);
+  return fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a;
 }
 
 function readRange(fd: number, start: number, end: number): string {
