@@ -37,7 +37,7 @@ import { INDEX_LEASE, JOURNAL_RE, JournalState, journalName, parseRecord, type J
 import { appendWholeSync, ensurePrivateDir, FILE_MODE } from "./secure-fs.ts";
 import { loadSnapshot, writeSnapshot } from "./snapshot.ts";
 import { TranscriptFiles } from "./transcript-files.ts";
-import { classify, type DiskFile } from "./disk-files.ts";
+import { archiveDiskFile, removeDiskFile, restoreDiskFile, type DiskFile } from "./disk-files.ts";
 
 export interface FsStoreOptions {
   /** Path of `sessions.json`; its directory holds the transcripts. */
@@ -604,15 +604,28 @@ export class FsSessionStore implements SessionStore {
     return out;
   }
 
-  /** Deletes an archive artifact; refuses anything that is not a plain archive name in this dir. */
-  removeArtifact(name: string): void {
-    if (name !== path.basename(name) || classify(name).kind !== "archive") throw new Error(`refusing to remove ${JSON.stringify(name)}: not an archive file`);
-    fs.rmSync(path.join(this.dir, name), { force: true });
+  /** Renames one transcript file by name (also OpenClaw's `sessionFile` names) to `<name>.<reason>.<ts>`. */
+  async archiveDiskFile(name: string, reason: ArchiveReason, now = this.now()): Promise<string> {
+    await this.indexFence();
+    if (name.endsWith(".jsonl")) this.transcripts.close(name.slice(0, -".jsonl".length));
+    const archived = archiveDiskFile(this.dir, name, reason, now);
+    this.afterWrite();
+    return archived;
   }
 
-  removeTranscript(sessionId: string): void {
-    this.transcripts.close(sessionId);
-    fs.rmSync(this.transcripts.pathFor(sessionId), { force: true });
+  /** Puts an archived transcript back under its name (maintenance undoing a row it could not finish). */
+  async restoreDiskFile(archived: string, name: string): Promise<void> {
+    await this.indexFence();
+    restoreDiskFile(this.dir, archived, name);
+    this.afterWrite();
+  }
+
+  /** Deletes one transcript or archive file by name; refuses anything else. */
+  async removeDiskFile(name: string): Promise<void> {
+    await this.indexFence();
+    if (name.endsWith(".jsonl")) this.transcripts.close(name.slice(0, -".jsonl".length));
+    removeDiskFile(this.dir, name);
+    this.afterWrite();
   }
 
   // ---------------------------------------------------------------- compaction
