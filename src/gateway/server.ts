@@ -20,7 +20,7 @@ import type { GatewaySettings } from "./settings.ts";
 import { cookieSessionId, WebSessions } from "./web-sessions.ts";
 import { callMethod, RpcError } from "./ws-methods.ts";
 import { serveWebAsset } from "./webchat.ts";
-import { FencedError, LeaseTimeoutError, StoreUnavailableError } from "../store/types.ts";
+import { FencedError, isStorageFull, LeaseTimeoutError, StoreUnavailableError } from "../store/types.ts";
 
 export interface GatewayServerOptions {
   /** Where browser logins are kept (null: memory only). */
@@ -35,6 +35,7 @@ export interface GatewayServerOptions {
 }
 
 const MAX_WS_FRAME = 1024 * 1024;
+const STORAGE_FULL_MESSAGE = "the gateway's disk is full: nothing was recorded; retry once space is freed";
 /** Close code for a socket that did not authenticate in time (4000-4999: application codes; 408 as in HTTP). */
 export const WS_AUTH_TIMEOUT = 4408;
 
@@ -156,7 +157,12 @@ export class GatewayServer {
       await this.dispatch(req, res, url);
     } catch (err) {
       if (err instanceof HttpError) sendError(res, err);
-      else if (err instanceof StoreUnavailableError || err instanceof LeaseTimeoutError || err instanceof FencedError) {
+      else if (isStorageFull(err)) {
+        // Nothing was acknowledged and no partial write was kept: the same request (same messageId)
+        // succeeds once space is freed, with no restart. The path stays in the log, not the answer.
+        this.opts.logger.error({ err, route }, "disk full: write refused");
+        sendError(res, new HttpError(507, "insufficient_storage", STORAGE_FULL_MESSAGE));
+      } else if (err instanceof StoreUnavailableError || err instanceof LeaseTimeoutError || err instanceof FencedError) {
         // The database is down (after the store's own retries), another gateway keeps the session
         // busy, or took it over: nothing was acknowledged, so the client may retry the same message
         // (a message already recorded is recognised by its messageId).
@@ -334,7 +340,10 @@ export class GatewayServer {
         } catch (err) {
           if (err instanceof RpcError) send({ type: "res", id, ok: false, error: { code: err.code, message: err.message } });
           else if (err instanceof Error && err.name === "EnvelopeError") send({ type: "res", id, ok: false, error: { code: "INVALID_REQUEST", message: err.message } });
-          else {
+          else if (isStorageFull(err)) {
+            this.opts.logger.error({ err, method: frame.method }, "disk full: write refused");
+            send({ type: "res", id, ok: false, error: { code: "UNAVAILABLE", message: STORAGE_FULL_MESSAGE, retryable: true } });
+          } else {
             this.opts.logger.error({ err, method: frame.method }, "rpc failed");
             send({ type: "res", id, ok: false, error: { code: "UNAVAILABLE", message: "internal error (see the gateway log)" } });
           }

@@ -27,6 +27,7 @@ import { GatewaySettingsError, resolveGatewaySettings } from "./settings.ts";
 import type { HookEndpoint } from "./inbound-routes.ts";
 import { timedStore } from "./timed-store.ts";
 import { relayEvents } from "./event-relay.ts";
+import { acquireHomeLock, HomeInUseError, type HomeLock } from "../store/fs/home-lock.ts";
 
 export const PINCER_VERSION = "0.2.0";
 
@@ -67,6 +68,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const queueProblems = checkQueueConfig(config.messages?.queue as QueueConfig | undefined);
   if (queueProblems.length > 0) throw new GatewaySettingsError(queueProblems.join("\n"));
   const settings = resolveGatewaySettings(config, home, env, { host: options.host, port: options.port });
+  // One gateway per fs home: a second one would fork the transcripts' parent chains.
+  let homeLock: HomeLock | null = null;
+  if (!options.storeFor && resolveStoreOptions(config).backend === "fs") {
+    try {
+      homeLock = await acquireHomeLock(home, { version: PINCER_VERSION });
+    } catch (err) {
+      if (err instanceof HomeInUseError) throw new GatewaySettingsError(err.message);
+      throw err;
+    }
+  }
   const logger = options.logger ?? pino({ level: env.PINCER_LOG_LEVEL ?? (config.logging as { level?: string } | undefined)?.level ?? "info", base: { service: "pincer-gateway" } });
   const metrics = new GatewayMetrics();
   const registry = new StoreRegistry(config, home, { onIssue: (issue) => logger.warn({ issue }, "store read issue (skipped)") });
@@ -156,7 +167,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       }
     : null;
   const cron = new CronScheduler(runtime, logger, config.cron as { jobs?: CronJobConfig[]; sessionRetention?: string | number } | undefined, cronClaim);
-  const addr = await server.listen();
+  const addr = await server.listen().catch(async (err: unknown) => {
+    await homeLock?.release();
+    throw err;
+  });
+  homeLock?.note("port", addr.port);
   cron.start();
   // Sub-agents interrupted by the last stop run again; finished ones announce (exactly once).
   const recovered = await subagents.recover();
@@ -186,6 +201,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         // Let other gateways take this one's sessions at once instead of after the lease time.
         await manager.leases?.releaseAll();
         await registry.closeAll();
+        await homeLock?.release();
         logger.info("gateway stopped");
         logger.flush?.();
       })();

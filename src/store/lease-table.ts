@@ -10,6 +10,9 @@ export interface LeaseState {
   epoch: number;
   expiresAt: number;
   free: boolean;
+  /** A holder that handed over to a waiter names it: until `reservedUntil` only it may acquire. */
+  reservedFor?: string;
+  reservedUntil?: number;
 }
 
 export class LeaseTable {
@@ -19,12 +22,18 @@ export class LeaseTable {
     return this.leases.get(name);
   }
 
-  /** An acquire names the next epoch; a renew repeats the holder's epoch before it expires. */
-  request(name: string, owner: string, epoch: number, expiresAt: number, at: number): boolean {
+  /**
+   * An acquire names the next epoch; a renew repeats the holder's epoch before it expires. A
+   * takeover (`over` = the current holder, which the requester found dead) acquires like a vacant
+   * lease; it names the epoch after the holder's, so it fails if anyone else came in between. A
+   * lease handed to a waiter (`reservedFor`) goes only to that waiter until the reservation ends.
+   */
+  request(name: string, owner: string, epoch: number, expiresAt: number, at: number, over?: string): boolean {
     const cur = this.leases.get(name);
     const curEpoch = cur?.epoch ?? 0;
-    const vacant = !cur || cur.free || at >= cur.expiresAt;
-    if (epoch === curEpoch + 1 && vacant) {
+    const vacant = !cur || cur.free || at >= cur.expiresAt || (over !== undefined && cur.owner === over);
+    const reservedForOther = !!cur && cur.free && cur.reservedFor !== undefined && cur.reservedFor !== owner && at < (cur.reservedUntil ?? 0);
+    if (epoch === curEpoch + 1 && vacant && !reservedForOther) {
       this.leases.set(name, { owner, epoch, expiresAt, free: false });
       return true;
     }
@@ -35,11 +44,23 @@ export class LeaseTable {
     return false;
   }
 
-  release(name: string, owner: string, epoch: number): boolean {
+  /** Frees the lease; `handTo` reserves it for one waiter until `until` (a fair hand-over). */
+  release(name: string, owner: string, epoch: number, handTo?: { owner: string; until: number }): boolean {
     const cur = this.leases.get(name);
     if (!cur || cur.owner !== owner || cur.epoch !== epoch || cur.free) return false;
     cur.free = true;
+    if (handTo) {
+      cur.reservedFor = handTo.owner;
+      cur.reservedUntil = handTo.until;
+    }
     return true;
+  }
+
+  /** Who a freed lease is reserved for at time `at` (null when anyone may take it). */
+  reservedFor(name: string, at: number): string | null {
+    const cur = this.leases.get(name);
+    if (!cur || !cur.free || cur.reservedFor === undefined || at >= (cur.reservedUntil ?? 0)) return null;
+    return cur.reservedFor;
   }
 
   /** A write fenced by `fence` at time `at` is valid only while that exact lease is held. */

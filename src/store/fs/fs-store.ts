@@ -34,10 +34,11 @@ import {
   type TranscriptRead,
 } from "../types.ts";
 import { INDEX_LEASE, JOURNAL_RE, JournalState, journalName, parseRecord, type JournalRecord, type RecordOutcome } from "./journal.ts";
-import { appendWholeSync, ensurePrivateDir, FILE_MODE } from "./secure-fs.ts";
+import { ensurePrivateDir, FILE_MODE, writeAllSync } from "./secure-fs.ts";
 import { loadSnapshot, writeSnapshot } from "./snapshot.ts";
 import { TranscriptFiles } from "./transcript-files.ts";
-import { archiveDiskFile, removeDiskFile, restoreDiskFile, type DiskFile } from "./disk-files.ts";
+import { classify, type DiskFile } from "./disk-files.ts";
+import { livenessSuffix, ownerIsDead, processLivenessToken } from "./liveness.ts";
 
 export interface FsStoreOptions {
   /** Path of `sessions.json`; its directory holds the transcripts. */
@@ -51,6 +52,12 @@ export interface FsStoreOptions {
   lockWaitMs?: number;
   /** Rewrite the snapshot once the journal exceeds max(this, snapshot size). */
   compactMinBytes?: number;
+  /**
+   * Rewrite `sessions.json` in the background this long after the first change it lacks (so it is
+   * at most about this far behind, even after a SIGKILL); 0 = only on close and journal growth.
+   * Rate-limited further so snapshot work takes at most ~1/SNAPSHOT_DUTY of the time.
+   */
+  snapshotIntervalMs?: number;
   now?: () => number;
   onIssue?: (issue: ReadIssue) => void;
   /** Read without creating anything; writes are refused. For listing commands. */
@@ -70,7 +77,8 @@ export class FsSessionStore implements SessionStore {
   readonly backend = "fs";
   readonly location: string;
   readonly dir: string;
-  private readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(6).toString("hex")}`;
+  /** Ends in this process's liveness token when it has one (liveness.ts), so waiters can see it die. */
+  private readonly owner: string;
   private readonly rows = new Map<string, SessionEntry>();
   private invalidRows = new Map<string, unknown>();
   private state: JournalState;
@@ -91,13 +99,22 @@ export class FsSessionStore implements SessionStore {
   private releaseTimer: NodeJS.Timeout | null = null;
   /** Times a write had to wait for another process's lease (exported as a metric). */
   leaseWaits = 0;
-  private otherWants = false;
+  /** Other processes waiting for the index lease (first want first), with their latest want time. */
+  private readonly wanters = new Map<string, number>();
+  /** One acquisition of the index lease at a time in this process, shared by concurrent writes. */
+  private indexAcquire: Promise<Lease> | null = null;
+  private readonly snapshotIntervalMs: number;
+  private snapshotTimer: NodeJS.Timeout | null = null;
+  private lastSnapshotEndedAt = 0;
+  private lastSnapshotMs = 0;
   private compaction: Promise<void> | null = null;
   private closed = false;
   /** Lines this process wrote, awaiting their verdict while catching up after an interleaved append. */
   private awaiting: Map<string, RecordOutcome | null> | null = null;
 
-  private constructor(options: FsStoreOptions) {
+  private constructor(options: FsStoreOptions, livenessToken: string | null) {
+    this.owner = `${os.hostname()}:${process.pid}:${randomBytes(6).toString("hex")}${livenessToken ? livenessSuffix(livenessToken) : ""}`;
+    this.snapshotIntervalMs = options.snapshotIntervalMs ?? 2000;
     this.location = path.resolve(options.storePath);
     this.dir = path.dirname(this.location);
     this.fsync = options.fsync ?? false;
@@ -114,7 +131,7 @@ export class FsSessionStore implements SessionStore {
 
   /** Opens (creating the directory when needed) and loads the store. Refuses a corrupt index. */
   static async open(options: FsStoreOptions): Promise<FsSessionStore> {
-    const store = new FsSessionStore(options);
+    const store = new FsSessionStore(options, options.readOnly ? null : await processLivenessToken());
     store.load();
     return store;
   }
@@ -274,7 +291,11 @@ export class FsSessionStore implements SessionStore {
     }
     const outcome = this.state.apply(rec);
     if ((rec.op === "put" || rec.op === "del") && outcome === "applied") this.dirtyBytes += line.length + 1;
-    if (rec.op === "want" && rec.o !== this.owner) this.otherWants = true;
+    if (rec.op === "want" && rec.n === INDEX_LEASE && rec.o !== this.owner && !this.wanters.has(rec.o)) this.wanters.set(rec.o, rec.t);
+    else if (rec.op === "want" && this.wanters.has(rec.o)) this.wanters.set(rec.o, Math.max(this.wanters.get(rec.o)!, rec.t));
+    // A waiter that got the lease is served.
+    if (rec.op === "lease" && rec.n === INDEX_LEASE && outcome === "applied") this.wanters.delete(rec.o);
+    if ((rec.op === "put" || rec.op === "del") && outcome === "applied") this.scheduleSnapshot();
     if (this.awaiting?.has(line) && this.awaiting.get(line) === null) this.awaiting.set(line, outcome);
   }
 
@@ -295,12 +316,7 @@ export class FsSessionStore implements SessionStore {
     const fd = fs.openSync(file, "a+", FILE_MODE);
     if (fs.fstatSync(fd).size === 0) {
       const base: JournalRecord = { op: "base", g: gen, leases: [...this.state.leases.entries()] };
-      try {
-        appendWholeSync(fd, Buffer.from(JSON.stringify(base) + "\n"), { file });
-      } catch (err) {
-        fs.closeSync(fd);
-        throw err;
-      }
+      writeAllSync(fd, Buffer.from(JSON.stringify(base) + "\n"));
     }
     if (this.cursor) fs.closeSync(this.cursor.fd);
     this.cursor = { gen, fd, offset: 0, pending: Buffer.alloc(0) };
@@ -318,10 +334,8 @@ export class FsSessionStore implements SessionStore {
     const buf = Buffer.from(guard + lines.join("\n") + "\n");
     const expectedBefore = cur.offset + cur.pending.length;
     const sizeBefore = fs.fstatSync(cur.fd).size;
-    // All or nothing (disk full): a failed write is cut off again and nothing is applied in memory,
-    // so neither this process nor any reader sees part of the batch. Should the cut be impossible
-    // (another process appended right after), the torn piece is terminated by the next append's guard.
-    appendWholeSync(cur.fd, buf, { file: path.join(this.dir, journalName(cur.gen)), fsync: this.fsync });
+    writeAllSync(cur.fd, buf);
+    if (this.fsync) fs.fdatasyncSync(cur.fd);
     const sizeAfter = fs.fstatSync(cur.fd).size;
     if (sizeBefore === expectedBefore && sizeAfter === sizeBefore + buf.length && !guard) {
       // Nobody else appended in between: our lines are exactly the new bytes.
@@ -329,7 +343,10 @@ export class FsSessionStore implements SessionStore {
       return lines.map((line, i) => {
         const outcome = this.state.apply(records[i]!);
         const rec = records[i]!;
-        if ((rec.op === "put" || rec.op === "del") && outcome === "applied") this.dirtyBytes += line.length + 1;
+        if ((rec.op === "put" || rec.op === "del") && outcome === "applied") {
+          this.dirtyBytes += line.length + 1;
+          this.scheduleSnapshot();
+        }
         return outcome;
       });
     }
@@ -354,6 +371,8 @@ export class FsSessionStore implements SessionStore {
   private async acquire(name: string, ttl: number, waitMs: number): Promise<Lease> {
     const deadline = this.now() + waitMs;
     let wantedEpoch = -1;
+    let wantedAt = 0;
+    let probed: { owner: string; epoch: number; at: number } | null = null;
     for (;;) {
       this.catchUp();
       const now = this.now();
@@ -361,22 +380,40 @@ export class FsSessionStore implements SessionStore {
       if (cur && !cur.free && cur.owner === this.owner && now < cur.expiresAt) {
         return { name, owner: this.owner, epoch: cur.epoch, expiresAt: cur.expiresAt };
       }
-      if (!cur || cur.free || now >= cur.expiresAt) {
+      const handedTo = this.state.leases.reservedFor(name, now);
+      if ((!cur || cur.free || now >= cur.expiresAt) && (handedTo === null || handedTo === this.owner)) {
         const epoch = (cur?.epoch ?? 0) + 1;
         const [outcome] = this.append([{ op: "lease", n: name, o: this.owner, e: epoch, x: now + ttl, t: now }]);
         if (outcome === "applied") return { name, owner: this.owner, epoch, expiresAt: now + ttl };
         continue;
       }
-      if (now >= deadline) {
-        throw new LeaseTimeoutError(
-          `${this.location}: lease ${JSON.stringify(name)} is held by ${cur.owner} (epoch ${cur.epoch}) until ${new Date(cur.expiresAt).toISOString()}; gave up after ${waitMs} ms`,
-        );
+      // A holder whose process is gone (its liveness endpoint refuses) is taken over at once. The
+      // takeover names it, so every reader of the journal applies the same rule to the same line.
+      const probeDue = probed === null || probed.owner !== cur?.owner || probed.epoch !== cur.epoch || now - probed.at >= PROBE_EVERY_MS;
+      if (cur && !cur.free && probeDue) {
+        probed = { owner: cur.owner, epoch: cur.epoch, at: now };
+        if (await ownerIsDead(cur.owner)) {
+          this.catchUp();
+          const still = this.state.leases.get(name);
+          if (still && !still.free && still.owner === cur.owner && still.epoch === cur.epoch) {
+            const t = this.now();
+            const [outcome] = this.append([{ op: "lease", n: name, o: this.owner, e: cur.epoch + 1, x: t + ttl, t, over: cur.owner }]);
+            if (outcome === "applied") return { name, owner: this.owner, epoch: cur.epoch + 1, expiresAt: t + ttl };
+          }
+          continue;
+        }
       }
-      // Ask the holder to hand over (once per holder epoch): it releases after its current write.
-      if (wantedEpoch !== cur.epoch) {
+      if (now >= deadline) {
+        const state = cur && !cur.free ? `is held by ${cur.owner} (epoch ${cur.epoch}) until ${new Date(cur.expiresAt).toISOString()}` : `was handed to ${handedTo} (a waiter before us)`;
+        throw new LeaseTimeoutError(`${this.location}: lease ${JSON.stringify(name)} ${state}; gave up after ${waitMs} ms`);
+      }
+      // Ask the holder to hand over (once per holder epoch, and again now and then so the holder
+      // knows we are still waiting): it hands over after its current write, reserved for us.
+      if (wantedEpoch !== cur?.epoch || now - wantedAt >= WANT_REFRESH_MS) {
         this.leaseWaits++;
         this.append([{ op: "want", n: name, o: this.owner, t: now }]);
-        wantedEpoch = cur.epoch;
+        wantedEpoch = cur?.epoch ?? 0;
+        wantedAt = now;
       }
       await sleep(Math.min(10, Math.max(1, deadline - now)));
     }
@@ -390,7 +427,11 @@ export class FsSessionStore implements SessionStore {
       this.renewIndexIfHeld();
       return { name: INDEX_LEASE, owner: this.owner, epoch: held.epoch };
     }
-    const lease = await this.acquire(INDEX_LEASE, this.ttl, this.lockWaitMs);
+    // Concurrent writes share one acquisition: one want line per turn, not one per caller.
+    this.indexAcquire ??= this.acquire(INDEX_LEASE, this.ttl, this.lockWaitMs).finally(() => {
+      this.indexAcquire = null;
+    });
+    const lease = await this.indexAcquire;
     return { name: INDEX_LEASE, owner: lease.owner, epoch: lease.epoch };
   }
 
@@ -402,11 +443,7 @@ export class FsSessionStore implements SessionStore {
   }
 
   private afterWrite(): void {
-    if (this.otherWants && !this.compaction) {
-      this.otherWants = false;
-      this.releaseIndex();
-      return;
-    }
+    if (!this.compaction && this.handOverToWaiter()) return;
     if (this.releaseTimer) this.releaseTimer.refresh();
     else {
       this.releaseTimer = setTimeout(() => {
@@ -418,20 +455,12 @@ export class FsSessionStore implements SessionStore {
     this.maybeCompact();
   }
 
-  /**
-   * Hands the index lease back. Best effort, and it never throws: it runs from the idle timer and
-   * after writes that already succeeded. If the `free` line cannot be written (disk full) the lease
-   * simply expires and is reported.
-   */
-  private releaseIndex(): void {
+  private releaseIndex(handTo?: string): void {
     const st = this.state.leases.get(INDEX_LEASE);
     if (!st || st.free || st.owner !== this.owner) return;
-    try {
-      this.append([{ op: "free", n: INDEX_LEASE, o: this.owner, e: st.epoch, t: this.now() }]);
-    } catch (err) {
-      const reason = `releasing the index lease failed, it expires at ${new Date(st.expiresAt).toISOString()} instead: ${err instanceof Error ? err.message : String(err)}`;
-      this.report({ file: this.location, line: 0, byteOffset: 0, reason });
-    }
+    const t = this.now();
+    const fair = handTo === undefined ? {} : { for: handTo, until: t + Math.min(HANDOVER_MAX_MS, this.ttl / 2) };
+    this.append([{ op: "free", n: INDEX_LEASE, o: this.owner, e: st.epoch, t, ...fair }]);
   }
 
   async acquireLease(name: string, options: { ttlMs?: number; waitMs?: number } = {}): Promise<Lease> {
@@ -604,28 +633,15 @@ export class FsSessionStore implements SessionStore {
     return out;
   }
 
-  /** Renames one transcript file by name (also OpenClaw's `sessionFile` names) to `<name>.<reason>.<ts>`. */
-  async archiveDiskFile(name: string, reason: ArchiveReason, now = this.now()): Promise<string> {
-    await this.indexFence();
-    if (name.endsWith(".jsonl")) this.transcripts.close(name.slice(0, -".jsonl".length));
-    const archived = archiveDiskFile(this.dir, name, reason, now);
-    this.afterWrite();
-    return archived;
+  /** Deletes an archive artifact; refuses anything that is not a plain archive name in this dir. */
+  removeArtifact(name: string): void {
+    if (name !== path.basename(name) || classify(name).kind !== "archive") throw new Error(`refusing to remove ${JSON.stringify(name)}: not an archive file`);
+    fs.rmSync(path.join(this.dir, name), { force: true });
   }
 
-  /** Puts an archived transcript back under its name (maintenance undoing a row it could not finish). */
-  async restoreDiskFile(archived: string, name: string): Promise<void> {
-    await this.indexFence();
-    restoreDiskFile(this.dir, archived, name);
-    this.afterWrite();
-  }
-
-  /** Deletes one transcript or archive file by name; refuses anything else. */
-  async removeDiskFile(name: string): Promise<void> {
-    await this.indexFence();
-    if (name.endsWith(".jsonl")) this.transcripts.close(name.slice(0, -".jsonl".length));
-    removeDiskFile(this.dir, name);
-    this.afterWrite();
+  removeTranscript(sessionId: string): void {
+    this.transcripts.close(sessionId);
+    fs.rmSync(this.transcripts.pathFor(sessionId), { force: true });
   }
 
   // ---------------------------------------------------------------- compaction
@@ -633,10 +649,57 @@ export class FsSessionStore implements SessionStore {
   private maybeCompact(): void {
     if (this.compaction || this.closed) return;
     if (this.dirtyBytes < Math.max(this.compactMinBytes, this.snapshotBytes)) return;
-    this.compaction = this.compact().finally(() => {
+    this.startCompaction().catch((err: unknown) => this.report({ file: this.location, line: 0, byteOffset: 0, reason: `snapshot rewrite failed: ${String(err)}` }));
+  }
+
+  /**
+   * Keeps `sessions.json` at most about `snapshotIntervalMs` behind while running, so a reader of
+   * the OpenClaw layout sees every session even after a SIGKILL. Rate-limited by the last rewrite's
+   * duration so a large store spends at most ~1/SNAPSHOT_DUTY of its time on it.
+   */
+  private scheduleSnapshot(): void {
+    if (this.snapshotTimer || this.compaction || this.closed || this.readOnly || this.snapshotIntervalMs <= 0) return;
+    const notBefore = this.lastSnapshotEndedAt + SNAPSHOT_DUTY * this.lastSnapshotMs;
+    const delay = Math.max(this.snapshotIntervalMs, notBefore - Date.now());
+    this.snapshotTimer = setTimeout(() => {
+      this.snapshotTimer = null;
+      if (this.closed || this.compaction || this.dirtyBytes === 0) return;
+      // Never throws out of the timer: a failed rewrite is reported and tried again later.
+      this.startCompaction().catch((err: unknown) => this.report({ file: this.location, line: 0, byteOffset: 0, reason: `background snapshot failed: ${String(err)}` }));
+    }, delay);
+    this.snapshotTimer.unref();
+  }
+
+  /** Runs one compaction; afterwards serves a waiter it held the lease from, and re-arms the timer. */
+  private startCompaction(): Promise<void> {
+    const started = Date.now();
+    const run = this.compact().finally(() => {
       this.compaction = null;
+      this.lastSnapshotEndedAt = Date.now();
+      this.lastSnapshotMs = this.lastSnapshotEndedAt - started;
+      if (this.closed) return;
+      this.handOverToWaiter();
+      if (this.dirtyBytes > 0) this.scheduleSnapshot();
     });
-    this.compaction.catch((err: unknown) => this.report({ file: this.location, line: 0, byteOffset: 0, reason: `snapshot rewrite failed: ${String(err)}` }));
+    this.compaction = run;
+    return run;
+  }
+
+  /**
+   * Fair turns: after a write, hand the index lease to the first process still waiting for it,
+   * reserved for that process (lease-table.ts), so this process cannot take it straight back.
+   */
+  private handOverToWaiter(): boolean {
+    const now = this.now();
+    for (const [owner, wantedAt] of this.wanters) {
+      this.wanters.delete(owner);
+      // A waiter repeats its want while it waits; an old one has given up.
+      if (now - wantedAt > WANT_STALE_MS) continue;
+      if (!this.holds(INDEX_LEASE, 0)) return false;
+      this.releaseIndex(owner);
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -650,19 +713,21 @@ export class FsSessionStore implements SessionStore {
     const next = cur.gen + 1;
     const nextFile = path.join(this.dir, journalName(next));
     const fd = fs.openSync(nextFile, "a+", FILE_MODE);
-    try {
-      if (fs.fstatSync(fd).size === 0) {
-        const base: JournalRecord = { op: "base", g: next, leases: [...this.state.leases.entries()] };
-        appendWholeSync(fd, Buffer.from(JSON.stringify(base) + "\n"), { file: nextFile });
-      }
-    } finally {
-      fs.closeSync(fd);
+    if (fs.fstatSync(fd).size === 0) {
+      const base: JournalRecord = { op: "base", g: next, leases: [...this.state.leases.entries()] };
+      writeAllSync(fd, Buffer.from(JSON.stringify(base) + "\n"));
     }
+    fs.closeSync(fd);
     const [outcome] = this.append([{ op: "seal", g: next, o: fence.owner, e: fence.epoch, t: this.now() }]);
     if (outcome !== "applied") return;
     this.catchUp();
     const rows = [...this.rows].map(([key, entry]) => ({ key, entry }));
+    const folded = this.dirtyBytes;
     this.dirtyBytes = 0;
+    // Not folded after all (failed or abandoned): the background rewrite must try again.
+    const unfold = (): void => {
+      this.dirtyBytes += folded;
+    };
     const meta = await writeSnapshot(this.location, rows, this.invalidRows, {
       // Keep the lease for the whole rewrite, and never rename over the snapshot without it: a
       // writer that stalled past its lease must not replace a newer snapshot with an older one.
@@ -671,8 +736,14 @@ export class FsSessionStore implements SessionStore {
         this.catchUp();
         return this.holds(INDEX_LEASE, 0) !== null;
       },
+    }).catch((err: unknown) => {
+      unfold();
+      throw err;
     });
-    if (!meta) return;
+    if (!meta) {
+      unfold();
+      return;
+    }
     this.snapshotBytes = meta.size;
     for (const gen of this.listJournalGens()) {
       if (gen < next) fs.rmSync(path.join(this.dir, journalName(gen)), { force: true });
@@ -685,10 +756,7 @@ export class FsSessionStore implements SessionStore {
     if (this.readOnly) return;
     this.catchUp();
     if (this.dirtyBytes === 0) return;
-    this.compaction = this.compact().finally(() => {
-      this.compaction = null;
-    });
-    await this.compaction;
+    await this.startCompaction();
   }
 
   async close(): Promise<void> {
@@ -698,6 +766,7 @@ export class FsSessionStore implements SessionStore {
     } finally {
       this.closed = true;
       if (this.releaseTimer) clearTimeout(this.releaseTimer);
+      if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
       if (!this.readOnly) this.releaseIndex();
       this.transcripts.closeAll();
       if (this.cursor) tryClose(this.cursor.fd);
@@ -722,6 +791,16 @@ function tryClose(fd: number): void {
     // already closed
   }
 }
+
+/** How often a waiter asks again whether a lease holder's process is still alive. */
+const PROBE_EVERY_MS = 200;
+/** A waiter repeats its want this often; a want older than WANT_STALE_MS is from one that gave up. */
+const WANT_REFRESH_MS = 1000;
+const WANT_STALE_MS = 2500;
+/** How long a lease handed to a waiter stays reserved for it (at most half the TTL). */
+const HANDOVER_MAX_MS = 1000;
+/** A background snapshot waits at least this many times the previous one's duration. */
+const SNAPSHOT_DUTY = 4;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

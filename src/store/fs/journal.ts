@@ -12,8 +12,10 @@ import { LeaseTable, type LeaseState } from "../lease-table.ts";
 export type JournalRecord =
   | { op: "put"; k: string; v: SessionEntry; o: string; e: number; t: number }
   | { op: "del"; k: string; o: string; e: number; t: number }
-  | { op: "lease"; n: string; o: string; e: number; x: number; t: number }
-  | { op: "free"; n: string; o: string; e: number; t: number }
+  /** `over`: a takeover of that holder's lease, which the writer found dead (liveness.ts). */
+  | { op: "lease"; n: string; o: string; e: number; x: number; t: number; over?: string }
+  /** `for`/`until`: handed over to that waiter, reserved for it until then. */
+  | { op: "free"; n: string; o: string; e: number; t: number; for?: string; until?: number }
   | { op: "want"; n: string; o: string; t: number }
   /** This generation ends here; the journal continues in generation `g`. */
   | { op: "seal"; g: number; o: string; e: number; t: number }
@@ -60,9 +62,11 @@ export class JournalState {
         return "applied";
       }
       case "lease":
-        return this.leases.request(rec.n, rec.o, rec.e, rec.x, rec.t) ? "applied" : "rejected";
-      case "free":
-        return this.leases.release(rec.n, rec.o, rec.e) ? "applied" : "ignored";
+        return this.leases.request(rec.n, rec.o, rec.e, rec.x, rec.t, typeof rec.over === "string" ? rec.over : undefined) ? "applied" : "rejected";
+      case "free": {
+        const handTo = typeof rec.for === "string" && typeof rec.until === "number" ? { owner: rec.for, until: rec.until } : undefined;
+        return this.leases.release(rec.n, rec.o, rec.e, handTo) ? "applied" : "ignored";
+      }
       case "want":
         return "applied";
       case "seal":

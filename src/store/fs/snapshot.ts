@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { StringDecoder } from "node:string_decoder";
+import { promisify } from "node:util";
 import { compareRows } from "../list-order.ts";
 import { CorruptStoreError, type SessionRow } from "../types.ts";
 import type { SessionEntry } from "../entry.ts";
@@ -147,7 +148,8 @@ export async function writeSnapshot(
       parts.push("\n}");
       flush();
     }
-    fs.fsyncSync(fd);
+    // On the thread pool: syncing a large snapshot must not stall message handling.
+    await fsyncAsync(fd);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
@@ -165,6 +167,8 @@ export async function writeSnapshot(
   writeFileAtomicSync(metaPathFor(storePath), JSON.stringify(meta));
   return meta;
 }
+
+const fsyncAsync = promisify(fs.fsync);
 
 /** True when the meta file describes exactly the current snapshot (same size and mtime). */
 export function snapshotIsSorted(storePath: string): boolean {
