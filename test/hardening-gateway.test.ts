@@ -158,7 +158,7 @@ describe("item 1: unauthenticated WebSockets are closed at gateway.timeouts.auth
       });
     const closeOf = (ws: WebSocket) => new Promise<{ code: number; reason: string; at: number }>((r) => ws.once("close", (code, reason) => r({ code, reason: reason.toString(), at: Date.now() })));
     const started = Date.now();
-    const idle = await Promise.all(Array.from({ length: 50 }, () => open()));
+    const idle = await Promise.all(Array.from({ length: 500 }, () => open()));
     const closes = idle.map(closeOf);
     const bearer = await WsClient.connect(gw.url);
     // Authenticates with a connect frame before the deadline: stays open.
@@ -270,6 +270,7 @@ describe("item 10: unknown agents are 404 agent_not_found for every caller, and 
       expect(await ws.request("sessions.patch", { key: "agent:zzz2:telegram:direct:al", label: "x" })).toMatchObject(notFound);
       expect(await ws.request("chat.history", { sessionKey: "agent:zzz2:telegram:direct:al" })).toMatchObject(notFound);
       expect(await ws.request("chat.abort", { sessionKey: "agent:zzz2:telegram:direct:al" })).toMatchObject(notFound);
+      expect(await ws.request("sessions.list", { agentId: "zzz2" })).toMatchObject(notFound);
     }
     const body = { model: "pincer", messages: [{ role: "user", content: "x" }] };
     for (const auth of [TOKEN, TG]) {

@@ -100,6 +100,7 @@ export async function callMethod(ctx: RpcContext, method: string, p: Params, emi
       const activeMinutes = int(p, "activeMinutes", 1, 10_000_000);
       const search = str(p, "search")?.toLowerCase();
       const agentFilter = str(p, "agentId")?.toLowerCase();
+      if (agentFilter !== undefined && !ctx.agentIds().includes(agentFilter)) throw new RpcError("NOT_FOUND", new UnknownAgentError(agentFilter, ctx.agentIds()).message);
       const sessions: Record<string, unknown>[] = [];
       for (const agentId of ctx.agentIds()) {
         if (agentFilter && agentFilter !== agentId) continue;
