@@ -68,11 +68,14 @@ describe("maintenance plan", () => {
       { name: "orphan.jsonl", size: 2000, mtimeMs: 2 },
     ];
     const p = plan(rows, { settings: { ...base, pruneAfterMs: null, maxDiskBytes: 10_000, highWaterBytes: 8000 }, disk });
-    expect(p.deleteFiles).toEqual(["old.jsonl.reset.2026-11-20T10-00-00.000Z", "orphan.jsonl"]);
+    expect(p.deleteFiles).toEqual(["old.jsonl.reset.2026-11-20T10-00-00.000Z"]);
+    // A transcript no row references is deleted too, but listed apart: apply deletes it by its own rule.
+    expect(p.deleteOrphans).toEqual(["orphan.jsonl"]);
     expect(actionOf(p, "a")).toBe("evict-budget");
     expect(actionOf(p, "b")).toBe("keep");
     expect(actionOf(p, "agent:main:main")).toBe("keep");
     expect(p.deleteSessionIds).toEqual(["id-a"]);
+    expect(p.removals).toEqual([{ sessionId: "id-a", keys: ["a"], releasesTranscript: true, files: [{ name: "id-a.jsonl", op: "delete", size: 4000 }] }]);
     expect(p.diskBudget).toMatchObject({ totalBytesBefore: 15_000, maxBytes: 10_000, highWaterBytes: 8000, overBudget: true });
     expect(p.diskBudget!.totalBytesAfter).toBeLessThanOrEqual(8000);
   });
@@ -85,5 +88,60 @@ describe("maintenance plan", () => {
     ];
     expect(plan([], { disk }).deleteFiles.sort()).toEqual(["x.jsonl.reset.2026-09-01T00-00-00.000Z", "z.jsonl.deleted.2026-09-01T00-00-00.000Z"]);
     expect(plan([], { disk, settings: { ...base, resetArchiveRetentionMs: null, pruneAfterMs: null } }).deleteFiles).toEqual([]);
+  });
+
+  it("archives a transcript released by pruning, or deletes it when the disk budget needs its bytes: never both", () => {
+    const rows = [row("stale", 40), row("agent:main:main", 0)];
+    const disk = [
+      { name: "sessions.json", size: 300, mtimeMs: 9 },
+      { name: "id-stale.jsonl", size: 5000, mtimeMs: 1 },
+      { name: "id-agent-main-main.jsonl", size: 1000, mtimeMs: 2 },
+    ];
+    const budget = plan(rows, { settings: { ...base, maxDiskBytes: 4000, highWaterBytes: 3000 }, disk });
+    expect(actionOf(budget, "stale")).toBe("prune-stale");
+    expect(budget.deleteFiles).toEqual([]);
+    expect(budget.deleteOrphans).toEqual([]);
+    expect(budget.archiveSessionIds).toEqual([]);
+    expect(budget.deleteSessionIds).toEqual(["id-stale"]);
+    expect(budget.removals.flatMap((u) => u.files)).toEqual([{ name: "id-stale.jsonl", op: "delete", size: 5000 }]);
+    // Within budget, the same row's transcript is archived and nothing is deleted.
+    const roomy = plan(rows, { settings: { ...base, maxDiskBytes: 100_000, highWaterBytes: 80_000 }, disk });
+    expect(roomy.archiveSessionIds).toEqual(["id-stale"]);
+    expect(roomy.removals.flatMap((u) => u.files)).toEqual([{ name: "id-stale.jsonl", op: "archive", size: 5000 }]);
+  });
+
+  it("counts the transcripts named through sessionFile (OpenClaw's -topic- files) as their row's", () => {
+    const dir = "/srv/agents/main/sessions";
+    const rows = [row("t", 40, { sessionFile: `${dir}/id-t-topic-42.jsonl` }), row("u", 40), row("kept", 1, { sessionFile: "odd-name.jsonl" })];
+    const disk = [
+      { name: "id-t-topic-42.jsonl", size: 10, mtimeMs: 1 },
+      { name: "id-u-topic-7.jsonl", size: 10, mtimeMs: 1 },
+      { name: "id-u.jsonl", size: 10, mtimeMs: 1 },
+      { name: "odd-name.jsonl", size: 10, mtimeMs: 1 },
+    ];
+    const p = plan(rows, { disk, diskDir: dir, settings: { ...base, maxDiskBytes: 1_000_000 } });
+    const files = (key: string) => p.removals.find((u) => u.keys.includes(key))?.files.map((f) => `${f.op}:${f.name}`);
+    expect(files("t")).toEqual(["archive:id-t-topic-42.jsonl"]);
+    expect(files("u")).toEqual(["archive:id-u-topic-7.jsonl", "archive:id-u.jsonl"]);
+    // A kept row's oddly named transcript is referenced, so the disk budget never sees an orphan in it.
+    const tight = plan(rows, { disk, diskDir: dir, settings: { ...base, pruneAfterMs: null, maxDiskBytes: 1, highWaterBytes: 1 }, protectedKeys: new Set(["kept"]) });
+    expect(tight.deleteOrphans).toEqual([]);
+    expect(tight.removals.flatMap((u) => u.files.map((f) => f.name))).not.toContain("odd-name.jsonl");
+  });
+
+  it("warn mode applied (warnOnly) removes nothing and purges nothing; it measures the disk budget", () => {
+    const rows = [row("old", 40), ...Array.from({ length: 5 }, (_, i) => row(`k${i}`, i))];
+    const disk = [
+      { name: "sessions.json", size: 5000, mtimeMs: 1 },
+      { name: "x.jsonl.reset.2026-09-01T00-00-00.000Z", size: 10, mtimeMs: 0 },
+      { name: "orphan.jsonl", size: 10, mtimeMs: 0 },
+    ];
+    const p = plan(rows, { disk, warnOnly: true, settings: { ...base, maxEntries: 2, maxDiskBytes: 1000, highWaterBytes: 800 } });
+    expect(p).toMatchObject({ afterCount: 6, pruned: 0, capped: 0, deleteFiles: [], deleteOrphans: [], removals: [], wouldMutate: false });
+    expect(p.diskBudget).toMatchObject({ totalBytesBefore: 5020, totalBytesAfter: 5020, removedFiles: 0, removedEntries: 0, overBudget: true });
+    // An explicit --fix-missing still removes rows whose transcript is gone, as OpenClaw does in warn mode.
+    const fix = plan(rows, { disk, warnOnly: true, missingTranscript: (r) => r.key === "old" });
+    expect(fix.actions.filter((a) => a.action !== "keep").map((a) => a.key)).toEqual(["old"]);
+    expect(fix.deleteFiles).toEqual([]);
   });
 });

@@ -1,10 +1,11 @@
 /**
  * Automatic maintenance for a running process: at most once per interval per store (time-based,
  * so its cost per message does not grow with the store), in the background, never on the message
- * path. Warn mode only reports what enforce would remove.
+ * path. Warn mode only reports what enforce would remove (rows, and whether the disk budget is
+ * exceeded); it changes no row and no file (reference §8.3), archive purges and disk budget included.
  */
 import { diskOpsOf, applyMaintenancePlan } from "./apply.ts";
-import { planMaintenance, type MaintenancePlan } from "./plan.ts";
+import { planMaintenance, type DiskBudgetReport, type MaintenancePlan } from "./plan.ts";
 import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
 import type { SessionStore } from "../store/types.ts";
 
@@ -12,6 +13,9 @@ export interface MaintenanceWarning {
   store: string;
   /** Sessions that enforce mode would remove, with why. */
   wouldRemove: Array<{ key: string; action: string }>;
+  /** Archive and orphan files enforce mode would delete. */
+  wouldDeleteFiles: number;
+  diskBudget: DiskBudgetReport | null;
 }
 
 export interface RunnerOptions {
@@ -61,7 +65,7 @@ export class MaintenanceRunner {
       settings,
       trigger: "automatic",
       protectedKeys: this.options.protectedKeys(),
-      ...(disk ? { disk: disk.diskInventory() } : {}),
+      ...(disk ? { disk: disk.diskInventory(), diskDir: disk.dir } : {}),
     });
     if (settings.mode === "enforce") {
       if (plan.wouldMutate) {
@@ -69,8 +73,12 @@ export class MaintenanceRunner {
         this.options.onApplied?.(store, plan);
       }
     } else {
+      // The plan above is what enforce would do; in warn mode it is only reported, never applied.
       const wouldRemove = plan.actions.filter((a) => a.action !== "keep").map((a) => ({ key: a.key, action: a.action }));
-      if (wouldRemove.length) this.options.onWarning?.({ store: store.location, wouldRemove });
+      const wouldDeleteFiles = plan.deleteFiles.length + plan.deleteOrphans.length;
+      if (wouldRemove.length || wouldDeleteFiles || plan.diskBudget?.overBudget) {
+        this.options.onWarning?.({ store: store.location, wouldRemove, wouldDeleteFiles, diskBudget: plan.diskBudget });
+      }
     }
     return plan;
   }

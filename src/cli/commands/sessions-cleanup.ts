@@ -1,4 +1,9 @@
-/** `pincer sessions cleanup`: preview (`--dry-run`) or apply store maintenance (reference §9.2). */
+/**
+ * `pincer sessions cleanup`: preview (`--dry-run`) or apply store maintenance (reference §9.2).
+ * The preview is always enforce-style; applying uses the configured mode unless `--enforce`. In
+ * warn mode an apply changes no row and no file (only an explicit `--fix-missing` removes rows, as
+ * OpenClaw does); it reports, and warns when the disk budget is exceeded.
+ */
 import { resolveMaintenance } from "../../config/resolve.ts";
 import { applyMaintenancePlan, diskOpsOf } from "../../maintenance/apply.ts";
 import { planMaintenance, type MaintenancePlan } from "../../maintenance/plan.ts";
@@ -46,11 +51,12 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
       const plan = planMaintenance({
         rows,
         now,
-        settings: enforcing ? settings : { ...settings, pruneAfterMs: null, maxEntries: null, maxDiskBytes: null },
+        settings,
+        warnOnly: !enforcing,
         trigger: "explicit",
         protectedKeys,
         ...(opts.fixMissing ? { missingTranscript: await missingTranscriptCheck(store, rows) } : {}),
-        ...(disk ? { disk: disk.diskInventory() } : {}),
+        ...(disk ? { disk: disk.diskInventory(), diskDir: disk.dir } : {}),
       });
       const summary: StoreSummary = {
         agentId: target.agentId,
@@ -65,13 +71,22 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
         diskBudget: plan.diskBudget,
         wouldMutate: plan.wouldMutate,
         archivesPurged: plan.deleteFiles.length,
+        // Beyond OpenClaw's summary: every row and file the plan touches, so a dry run can be checked.
+        remove: plan.actions.filter((x) => x.action !== "keep").map((x) => ({ key: x.key, action: x.action })),
+        files: plannedFiles(plan),
       };
+      if (!enforcing && plan.diskBudget?.overBudget) {
+        const d = plan.diskBudget;
+        ctx.io.err(`warning: ${target.path}: sessions directory holds ${d.totalBytesBefore} bytes, over session.maintenance.maxDiskBytes (${d.maxBytes}); mode is warn, so nothing was removed (use --enforce)`);
+      }
       if (opts.dryRun) {
         if (!opts.json) text.push(...dryRunText(ctx, target, aggregate, configuredMode, plan, now));
       } else {
-        const bar = progressBar(ctx.io, "cleanup", plan.beforeCount - plan.afterCount + plan.deleteFiles.length);
-        await applyMaintenancePlan(store, plan, { now, onProgress: (d) => bar.update(d) });
+        const files = plannedFiles(plan);
+        const bar = progressBar(ctx.io, "cleanup", plan.beforeCount - plan.afterCount + files.archive.length + files.delete.length);
+        const result = await applyMaintenancePlan(store, plan, { now, onProgress: (d) => bar.update(d) });
         bar.done();
+        summary.result = { removedRows: result.removedRows, archived: result.archived.map((a) => a.name), deleted: result.deleted };
         summary.applied = true;
         summary.appliedCount = await store.count();
         if (!opts.json) {
@@ -89,6 +104,15 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
     ctx.io.out(JSON.stringify(out, null, 2));
   } else ctx.io.out(text.join("\n"));
   return 0;
+}
+
+/** Every file the plan archives (`.deleted.<ts>`) or deletes, by name: what `--enforce` will do to the directory. */
+function plannedFiles(plan: MaintenancePlan): { archive: string[]; delete: string[] } {
+  const archive: string[] = [];
+  const del: string[] = [];
+  for (const unit of plan.removals) for (const f of unit.files) (f.op === "archive" ? archive : del).push(f.name);
+  del.push(...plan.deleteOrphans, ...plan.deleteFiles);
+  return { archive, delete: del };
 }
 
 /** Which rows have no transcript: on disk per file (fs), else from one listing of the store's transcripts. */
@@ -113,6 +137,9 @@ function dryRunText(ctx: CliContext, target: { agentId: string; path: string }, 
     lines.push(`Would enforce disk budget: ${d.totalBytesBefore} -> ${d.totalBytesAfter} bytes (files ${d.removedFiles}, entries ${d.removedEntries})`);
   }
   if (plan.deleteFiles.length) lines.push(`Would purge archives: ${plan.deleteFiles.length}`);
+  const files = plannedFiles(plan);
+  if (files.archive.length) lines.push(`Would archive transcripts: ${files.archive.length}`);
+  if (files.delete.length) lines.push(`Would delete files: ${files.delete.length}`);
   lines.push("", "Planned session actions:");
   lines.push(tableLine([["Action", 12], ["Key", 26], ["Age", 9], ["Model", 14], ["Flags", 0]]));
   const defaults = displayDefaults(ctx);

@@ -34,10 +34,10 @@ import {
   type TranscriptRead,
 } from "../types.ts";
 import { INDEX_LEASE, JOURNAL_RE, JournalState, journalName, parseRecord, type JournalRecord, type RecordOutcome } from "./journal.ts";
-import { ensurePrivateDir, FILE_MODE, writeAllSync } from "./secure-fs.ts";
+import { appendWholeSync, ensurePrivateDir, FILE_MODE } from "./secure-fs.ts";
 import { loadSnapshot, writeSnapshot } from "./snapshot.ts";
 import { TranscriptFiles } from "./transcript-files.ts";
-import { classify, type DiskFile } from "./disk-files.ts";
+import { archiveDiskFile, removeDiskFile, restoreDiskFile, type DiskFile } from "./disk-files.ts";
 import { livenessSuffix, ownerIsDead, processLivenessToken } from "./liveness.ts";
 
 export interface FsStoreOptions {
@@ -316,7 +316,12 @@ export class FsSessionStore implements SessionStore {
     const fd = fs.openSync(file, "a+", FILE_MODE);
     if (fs.fstatSync(fd).size === 0) {
       const base: JournalRecord = { op: "base", g: gen, leases: [...this.state.leases.entries()] };
-      writeAllSync(fd, Buffer.from(JSON.stringify(base) + "\n"));
+      try {
+        appendWholeSync(fd, Buffer.from(JSON.stringify(base) + "\n"), { file });
+      } catch (err) {
+        fs.closeSync(fd);
+        throw err;
+      }
     }
     if (this.cursor) fs.closeSync(this.cursor.fd);
     this.cursor = { gen, fd, offset: 0, pending: Buffer.alloc(0) };
@@ -334,8 +339,10 @@ export class FsSessionStore implements SessionStore {
     const buf = Buffer.from(guard + lines.join("\n") + "\n");
     const expectedBefore = cur.offset + cur.pending.length;
     const sizeBefore = fs.fstatSync(cur.fd).size;
-    writeAllSync(cur.fd, buf);
-    if (this.fsync) fs.fdatasyncSync(cur.fd);
+    // All or nothing (disk full): a failed write is cut off again and nothing is applied in memory,
+    // so neither this process nor any reader sees part of the batch. Should the cut be impossible
+    // (another process appended right after), the torn piece is terminated by the next append's guard.
+    appendWholeSync(cur.fd, buf, { file: path.join(this.dir, journalName(cur.gen)), fsync: this.fsync });
     const sizeAfter = fs.fstatSync(cur.fd).size;
     if (sizeBefore === expectedBefore && sizeAfter === sizeBefore + buf.length && !guard) {
       // Nobody else appended in between: our lines are exactly the new bytes.
@@ -455,12 +462,22 @@ export class FsSessionStore implements SessionStore {
     this.maybeCompact();
   }
 
+  /**
+   * Hands the index lease back. Best effort, and it never throws: it runs from the idle timer and
+   * after writes that already succeeded. If the `free` line cannot be written (disk full) the lease
+   * simply expires and is reported.
+   */
   private releaseIndex(handTo?: string): void {
     const st = this.state.leases.get(INDEX_LEASE);
     if (!st || st.free || st.owner !== this.owner) return;
-    const t = this.now();
-    const fair = handTo === undefined ? {} : { for: handTo, until: t + Math.min(HANDOVER_MAX_MS, this.ttl / 2) };
-    this.append([{ op: "free", n: INDEX_LEASE, o: this.owner, e: st.epoch, t, ...fair }]);
+    try {
+      const t = this.now();
+      const fair = handTo === undefined ? {} : { for: handTo, until: t + Math.min(HANDOVER_MAX_MS, this.ttl / 2) };
+      this.append([{ op: "free", n: INDEX_LEASE, o: this.owner, e: st.epoch, t, ...fair }]);
+    } catch (err) {
+      const reason = `releasing the index lease failed, it expires at ${new Date(st.expiresAt).toISOString()} instead: ${err instanceof Error ? err.message : String(err)}`;
+      this.report({ file: this.location, line: 0, byteOffset: 0, reason });
+    }
   }
 
   async acquireLease(name: string, options: { ttlMs?: number; waitMs?: number } = {}): Promise<Lease> {
@@ -633,15 +650,28 @@ export class FsSessionStore implements SessionStore {
     return out;
   }
 
-  /** Deletes an archive artifact; refuses anything that is not a plain archive name in this dir. */
-  removeArtifact(name: string): void {
-    if (name !== path.basename(name) || classify(name).kind !== "archive") throw new Error(`refusing to remove ${JSON.stringify(name)}: not an archive file`);
-    fs.rmSync(path.join(this.dir, name), { force: true });
+  /** Renames one transcript file by name (also OpenClaw's `sessionFile` names) to `<name>.<reason>.<ts>`. */
+  async archiveDiskFile(name: string, reason: ArchiveReason, now = this.now()): Promise<string> {
+    await this.indexFence();
+    if (name.endsWith(".jsonl")) this.transcripts.close(name.slice(0, -".jsonl".length));
+    const archived = archiveDiskFile(this.dir, name, reason, now);
+    this.afterWrite();
+    return archived;
   }
 
-  removeTranscript(sessionId: string): void {
-    this.transcripts.close(sessionId);
-    fs.rmSync(this.transcripts.pathFor(sessionId), { force: true });
+  /** Puts an archived transcript back under its name (maintenance undoing a row it could not finish). */
+  async restoreDiskFile(archived: string, name: string): Promise<void> {
+    await this.indexFence();
+    restoreDiskFile(this.dir, archived, name);
+    this.afterWrite();
+  }
+
+  /** Deletes one transcript or archive file by name; refuses anything else. */
+  async removeDiskFile(name: string): Promise<void> {
+    await this.indexFence();
+    if (name.endsWith(".jsonl")) this.transcripts.close(name.slice(0, -".jsonl".length));
+    removeDiskFile(this.dir, name);
+    this.afterWrite();
   }
 
   // ---------------------------------------------------------------- compaction
@@ -713,11 +743,14 @@ export class FsSessionStore implements SessionStore {
     const next = cur.gen + 1;
     const nextFile = path.join(this.dir, journalName(next));
     const fd = fs.openSync(nextFile, "a+", FILE_MODE);
-    if (fs.fstatSync(fd).size === 0) {
-      const base: JournalRecord = { op: "base", g: next, leases: [...this.state.leases.entries()] };
-      writeAllSync(fd, Buffer.from(JSON.stringify(base) + "\n"));
+    try {
+      if (fs.fstatSync(fd).size === 0) {
+        const base: JournalRecord = { op: "base", g: next, leases: [...this.state.leases.entries()] };
+        appendWholeSync(fd, Buffer.from(JSON.stringify(base) + "\n"), { file: nextFile });
+      }
+    } finally {
+      fs.closeSync(fd);
     }
-    fs.closeSync(fd);
     const [outcome] = this.append([{ op: "seal", g: next, o: fence.owner, e: fence.epoch, t: this.now() }]);
     if (outcome !== "applied") return;
     this.catchUp();
