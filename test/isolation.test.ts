@@ -67,6 +67,26 @@ describe("isolation", () => {
     expect(new Set(userTexts(last).map((t) => t.slice(1, 2)))).toEqual(new Set(["A", "B"]));
   }, 120_000);
 
+  it("no peer reaches linked Alice's or Kate's history by choosing its id (identityLinks forgery, Unicode case folding)", async () => {
+    const provider = new ScriptedProvider();
+    const config = { session: { dmScope: "per-channel-peer", identityLinks: { alice: ["telegram:111", "discord:222"] }, store: { backend: "memory" } } } as PincerConfig;
+    const gw = await startTestGateway(config, { provider });
+    cleanups.push(() => gw.cleanup());
+    const dm = (channel: string, peer: string, text: string) => ({ channel, chatType: "direct", peerId: peer, senderId: peer, text });
+    const alice = await post(`${gw.url}/v1/inbound`, dm("discord", "222", "alice's diary"));
+    const kate = await post(`${gw.url}/v1/inbound`, dm("telegram", "kate", "kate's diary"));
+    // Reference §2.5 still holds: the same person through another linked id shares the session.
+    expect((await post(`${gw.url}/v1/inbound`, dm("discord", "222", "me again"))).json.sessionKey).toBe(alice.json.sessionKey);
+    for (const [channel, forged, victim] of [["discord", "alice", alice], ["discord", "telegram:111", alice], ["discord", "Alice", alice], ["telegram", "\u212aate", kate]] as const) {
+      const before = provider.requests.length;
+      const r = await post(`${gw.url}/v1/inbound`, dm(channel, forged, "what do you know?"));
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      expect(r.json.sessionKey, `${channel} peer ${JSON.stringify(forged)}`).not.toBe(victim.json.sessionKey);
+      const prompt = provider.requests.slice(before).flatMap(userTexts);
+      expect(prompt.some((t) => t.includes("diary")), `${forged}: ${JSON.stringify(prompt)}`).toBe(false);
+    }
+  }, 60_000);
+
   it("a message of another session planted in a transcript makes the guard refuse the turn and log a security event", async () => {
     const gw = await startTestGateway({ session: { dmScope: "per-channel-peer" } });
     cleanups.push(() => gw.cleanup());

@@ -1,7 +1,7 @@
 /** fast-check generators shared by the keys/ property tests. */
 import fc from "fast-check";
 import { buildSessionKey } from "../src/keys/session-key-codec.ts";
-import { encodeSegment, isCaseSensitiveChannel } from "../src/keys/segment.ts";
+import { asciiLower, encodeSegment, isCaseSensitiveChannel } from "../src/keys/segment.ts";
 import type { SessionKeyParts } from "../src/keys/session-key-parts.ts";
 
 /** Pieces that stress the encoder: separators, escapes, whitespace, controls, case, unicode, keywords. */
@@ -31,9 +31,9 @@ export const agentIdArb = fc.oneof(fc.constantFrom("main", "ops", "a_b-9"), fc.s
 export const channelArb = fc.constantFrom("telegram", "matrix", "signal", "discord", "slack", "whatsapp", "direct", "cron", "dm", "group");
 export const accountArb = fc.constantFrom("default", "work", "bot-2", "direct", "thread");
 
-/** The canonical (already folded) form of a value on a channel. */
+/** The canonical (already folded) form of a value on a channel: ASCII case only, never Unicode. */
 export const foldFor = (channel: string | undefined, v: string): string =>
-  channel === undefined || isCaseSensitiveChannel(channel) ? v : v.toLowerCase();
+  channel === undefined || isCaseSensitiveChannel(channel) ? v : asciiLower(v);
 
 const withThread = <T extends object>(p: T, channel: string | undefined, t: string | null): T =>
   t === null ? p : { ...p, threadId: foldFor(channel, t) };
@@ -44,7 +44,7 @@ const optThread = fc.option(anyId, { nil: null });
 export const partsArb: fc.Arbitrary<{ parts: SessionKeyParts; mainKey: string }> = fc.oneof(
   fc.constant({ parts: { kind: "global" } as SessionKeyParts, mainKey: "main" }),
   fc.constant({ parts: { kind: "unknown" } as SessionKeyParts, mainKey: "main" }),
-  fc.tuple(agentIdArb, fc.oneof(fc.constant("main"), anyId.map((s) => s.toLowerCase())), optThread).map(([agentId, mainKey, t]) => ({
+  fc.tuple(agentIdArb, fc.oneof(fc.constant("main"), anyId.map(asciiLower)), optThread).map(([agentId, mainKey, t]) => ({
     parts: withThread({ kind: "main" as const, agentId, mainKey }, undefined, t),
     mainKey,
   })),
@@ -64,6 +64,16 @@ export const partsArb: fc.Arbitrary<{ parts: SessionKeyParts; mainKey: string }>
     ),
     mainKey: "main",
   })),
+  // identityLinks canonical names: ASCII-folded whatever the channel, a namespace of their own.
+  fc.tuple(agentIdArb, channelArb, accountArb, anyId, fc.constantFrom("per-peer", "per-channel-peer", "per-account-channel-peer"), optThread).map(
+    ([agentId, channel, accountId, name, scope, t]) => ({
+      parts:
+        scope === "per-peer" ? withThread({ kind: "direct" as const, scope, agentId, peerId: asciiLower(name), linked: true as const }, undefined, t)
+        : scope === "per-channel-peer" ? withThread({ kind: "direct" as const, scope, agentId, channel, peerId: asciiLower(name), linked: true as const }, channel, t)
+        : withThread({ kind: "direct" as const, scope, agentId, channel, accountId, peerId: asciiLower(name), linked: true as const }, channel, t),
+      mainKey: "main",
+    }),
+  ),
   fc.tuple(agentIdArb, channelArb, anyId, optThread).map(([agentId, channel, id, t]) => ({
     parts: withThread({ kind: "group" as const, agentId, channel, groupId: foldFor(channel, id) }, channel, t),
     mainKey: "main",
@@ -76,13 +86,13 @@ export const partsArb: fc.Arbitrary<{ parts: SessionKeyParts; mainKey: string }>
     parts: withThread({ kind: "topic" as const, agentId, channel, chatId: foldFor(channel, chat), topicId: foldFor(channel, topic) }, channel, t),
     mainKey: "main",
   })),
-  fc.tuple(agentIdArb, anyId).map(([agentId, j]) => ({ parts: { kind: "cron" as const, agentId, jobId: j.toLowerCase() }, mainKey: "main" })),
+  fc.tuple(agentIdArb, anyId).map(([agentId, j]) => ({ parts: { kind: "cron" as const, agentId, jobId: asciiLower(j) }, mainKey: "main" })),
   fc.tuple(agentIdArb, anyId, fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,40}$/)).map(([agentId, j, sessionId]) => ({
-    parts: { kind: "cron-run" as const, agentId, jobId: j.toLowerCase(), sessionId },
+    parts: { kind: "cron-run" as const, agentId, jobId: asciiLower(j), sessionId },
     mainKey: "main",
   })),
-  fc.tuple(agentIdArb, anyId).map(([agentId, h]) => ({ parts: { kind: "hook" as const, agentId, hookId: h.toLowerCase() }, mainKey: "main" })),
-  fc.tuple(agentIdArb, anyId).map(([agentId, s]) => ({ parts: { kind: "subagent" as const, agentId, subagentId: s.toLowerCase() }, mainKey: "main" })),
+  fc.tuple(agentIdArb, anyId).map(([agentId, h]) => ({ parts: { kind: "hook" as const, agentId, hookId: asciiLower(h) }, mainKey: "main" })),
+  fc.tuple(agentIdArb, anyId).map(([agentId, s]) => ({ parts: { kind: "subagent" as const, agentId, subagentId: asciiLower(s) }, mainKey: "main" })),
   fc
     .tuple(agentIdArb, fc.constantFrom("openai-user", "acp", "node-1", "discord:slash", "x:y:z"), fc.array(anyId, { maxLength: 2 }))
     .map(([agentId, head, vals]) => ({

@@ -102,16 +102,16 @@ describe("group, channel, topic and thread keys", () => {
 describe("identityLinks", () => {
   const links = { Alice: ["telegram:123", "discord:987", "555"] };
 
-  it("maps linked peers to the canonical name under every scope but main", () => {
-    expect(resolveRoute(dm(), scoped("per-peer", { identityLinks: links })).sessionKey).toBe("agent:main:direct:alice");
+  it("maps linked peers to the canonical name (in its own `~` namespace) under every scope but main", () => {
+    expect(resolveRoute(dm(), scoped("per-peer", { identityLinks: links })).sessionKey).toBe("agent:main:direct:~alice");
     expect(resolveRoute(dm({ channel: "discord", peerId: "987" }), scoped("per-peer", { identityLinks: links })).sessionKey).toBe(
-      "agent:main:direct:alice",
+      "agent:main:direct:~alice",
     );
     expect(resolveRoute(dm(), scoped("per-channel-peer", { identityLinks: links })).sessionKey).toBe(
-      "agent:main:telegram:direct:alice",
+      "agent:main:telegram:direct:~alice",
     );
     expect(resolveRoute(dm(), scoped("per-account-channel-peer", { identityLinks: links })).sessionKey).toBe(
-      "agent:main:telegram:default:direct:alice",
+      "agent:main:telegram:default:direct:~alice",
     );
     const main = resolveRoute(dm(), scoped("main", { identityLinks: links }));
     expect(main.sessionKey).toBe("agent:main:main");
@@ -120,8 +120,8 @@ describe("identityLinks", () => {
 
   it("matches case-insensitively; unprefixed ids match on any channel", () => {
     const cfg = scoped("per-peer", { identityLinks: { alice: ["TELEGRAM:AbC", "555"] } });
-    expect(resolveRoute(dm({ peerId: "abc" }), cfg).sessionKey).toBe("agent:main:direct:alice");
-    expect(resolveRoute(dm({ channel: "signal", peerId: "555" }), cfg).sessionKey).toBe("agent:main:direct:alice");
+    expect(resolveRoute(dm({ peerId: "abc" }), cfg).sessionKey).toBe("agent:main:direct:~alice");
+    expect(resolveRoute(dm({ channel: "signal", peerId: "555" }), cfg).sessionKey).toBe("agent:main:direct:~alice");
     expect(resolveRoute(dm({ channel: "discord", peerId: "abc" }), cfg).sessionKey).toBe("agent:main:direct:abc");
   });
 

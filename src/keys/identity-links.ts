@@ -1,16 +1,28 @@
 /**
  * `session.identityLinks` (reference §2.5): maps a DM peer to a canonical name. An id claimed by
- * two names is a config error (spec §2), never settled by object order.
+ * two names is a config error (spec §2), never settled by object order. Entries match peers by
+ * peer-match.ts: `telegram:111` only Telegram's peer 111, an unqualified `555` peer 555 on any
+ * channel (as in OpenClaw), case folded by the peer's channel's ASCII rule. Canonical names
+ * compare by ASCII case.
  */
 import { quoteForError } from "./ids.ts";
+import { parsePeerEntry, peerEntryMatches } from "./peer-match.ts";
 import { RoutingConfigError } from "./routing-config.ts";
+import { asciiLower } from "./segment.ts";
 
 interface LinkEntry {
   /** Canonical name as configured (trimmed). */
   name: string;
-  /** Listed id as configured (trimmed) and its match form (lower-case). */
+  /** The entry as configured (trimmed), for messages. */
   raw: string;
+  /** Set for a channel-qualified entry: the only channel it matches on. */
+  channel?: string;
+  /** The peer id it matches, unfolded. */
   id: string;
+}
+
+function parseEntry(name: string, raw: string): LinkEntry {
+  return { name, raw, ...parsePeerEntry(raw) };
 }
 
 function linkEntries(links: unknown): LinkEntry[] {
@@ -21,16 +33,34 @@ function linkEntries(links: unknown): LinkEntry[] {
     if (name === "" || !Array.isArray(ids)) continue;
     for (const raw of ids as unknown[]) {
       if (typeof raw !== "string" || raw.trim() === "") continue;
-      out.push({ name, raw: raw.trim(), id: raw.trim().toLowerCase() });
+      const entry = parseEntry(name, raw.trim());
+      if (entry.id !== "") out.push(entry);
     }
   }
   return out;
 }
 
-const CHANNEL_PREFIX = /^[a-z0-9][a-z0-9_-]*$/;
+const sameName = (a: string, b: string): boolean => asciiLower(a) === asciiLower(b);
 
-/** Names compare case-insensitively: the name becomes a lower-cased peer id. */
-const sameName = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+/** Why two entries can match the same peer, or undefined when no peer matches both. */
+function overlap(a: LinkEntry, b: LinkEntry): string | undefined {
+  if (a.channel === undefined && b.channel === undefined) {
+    // Unqualified entries meet on any case-insensitive channel when their ASCII-folded ids agree.
+    return asciiLower(a.id) === asciiLower(b.id) ? "listed" : undefined;
+  }
+  const channel = (a.channel ?? b.channel) as string;
+  if (a.channel !== undefined && b.channel !== undefined && a.channel !== b.channel) return undefined;
+  if (!peerEntryMatches(a, channel, b.id)) return undefined;
+  return a.channel === b.channel ? "listed" : channel;
+}
+
+function conflictMessage(a: LinkEntry, b: LinkEntry, how: string): string {
+  if (how === "listed") {
+    return `session.identityLinks: ${quoteForError(b.raw)} is listed under both ${quoteForError(a.name)} and ${quoteForError(b.name)}`;
+  }
+  const [bare, qualified] = a.channel === undefined ? [a, b] : [b, a];
+  return `session.identityLinks: ${quoteForError(bare.raw)} (under ${quoteForError(bare.name)}) and ${quoteForError(qualified.raw)} (under ${quoteForError(qualified.name)}) both match peer ${quoteForError(bare.raw)} on channel ${quoteForError(how)}`;
+}
 
 /**
  * Every way the links are malformed or ambiguous, one message per problem. Ambiguous means one
@@ -49,43 +79,34 @@ export function validateIdentityLinks(links: unknown): string[] {
     if (!Array.isArray(ids)) errors.push(`${where}: must be an array of ids`);
     else if ((ids as unknown[]).some((x) => typeof x !== "string" || x.trim() === "")) {
       errors.push(`${where}: every id must be a non-blank string`);
+    } else {
+      for (const x of ids as string[]) {
+        if (parseEntry(canonical.trim(), x.trim()).id === "") {
+          errors.push(`${where}: ${quoteForError(x.trim())} names channel ${quoteForError(parsePeerEntry(x).channel)} but no peer id after ':'`);
+        }
+      }
     }
   }
   const entries = linkEntries(links);
-  const byId = new Map<string, LinkEntry>();
-  for (const e of entries) {
-    const prior = byId.get(e.id);
-    if (prior && !sameName(prior.name, e.name)) {
-      errors.push(
-        `session.identityLinks: ${quoteForError(e.raw)} is listed under both ${quoteForError(prior.name)} and ${quoteForError(e.name)}`,
-      );
-    }
-    if (!prior) byId.set(e.id, e);
-  }
-  for (const e of entries) {
-    for (let i = e.id.indexOf(":"); i > 0; i = e.id.indexOf(":", i + 1)) {
-      // Only a plausible channel id can prefix: `@alice:example.org` is a Matrix id, not `<channel>:id`.
-      if (!CHANNEL_PREFIX.test(e.id.slice(0, i))) continue;
-      const bare = byId.get(e.id.slice(i + 1));
-      if (bare && !sameName(bare.name, e.name)) {
-        errors.push(
-          `session.identityLinks: ${quoteForError(bare.raw)} (under ${quoteForError(bare.name)}) and ${quoteForError(e.raw)} (under ${quoteForError(e.name)}) both match peer ${quoteForError(bare.raw)} on channel ${quoteForError(e.id.slice(0, i))}`,
-        );
-      }
+  for (let i = 0; i < entries.length; i++) {
+    for (let j = i + 1; j < entries.length; j++) {
+      const a = entries[i] as LinkEntry;
+      const b = entries[j] as LinkEntry;
+      const how = sameName(a.name, b.name) ? undefined : overlap(a, b);
+      if (how !== undefined) errors.push(conflictMessage(a, b, how));
     }
   }
   return errors;
 }
 
 /**
- * The canonical name for a DM peer, or undefined. Matches `id` and `channel:id`
- * case-insensitively. Throws RoutingConfigError when two names claim the peer.
+ * The canonical name (trimmed, as configured) for DM peer `peerId` on `channel`, or undefined.
+ * Throws RoutingConfigError when two names claim the peer.
  */
 export function resolveLinkedPeer(links: unknown, channel: string, peerId: string): string | undefined {
-  const candidates = new Set([peerId.toLowerCase(), `${channel}:${peerId}`.toLowerCase()]);
   let found: LinkEntry | undefined;
   for (const e of linkEntries(links)) {
-    if (!candidates.has(e.id)) continue;
+    if (!peerEntryMatches(e, channel, peerId)) continue;
     if (found && !sameName(found.name, e.name)) {
       throw new RoutingConfigError(
         `session.identityLinks: peer ${quoteForError(peerId)} on ${quoteForError(channel)} is claimed by both ${quoteForError(found.name)} (${quoteForError(found.raw)}) and ${quoteForError(e.name)} (${quoteForError(e.raw)})`,

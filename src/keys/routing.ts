@@ -12,7 +12,7 @@ import type { ChatType, InboundEnvelope } from "./envelope.ts";
 import { resolveLinkedPeer } from "./identity-links.ts";
 import { DEFAULT_MAIN_KEY, normalizeAccountId, normalizeChannel } from "./ids.ts";
 import type { MatchedBy, RoutingConfig } from "./routing-config.ts";
-import { foldIdCase, isCaseSensitiveChannel } from "./segment.ts";
+import { asciiLower, foldIdCase, isCaseSensitiveChannel } from "./segment.ts";
 import { buildSessionKey } from "./session-key-codec.ts";
 import type { ResetType } from "./session-key-helpers.ts";
 import type { DmScope, ThreadableKeyParts } from "./session-key-parts.ts";
@@ -34,6 +34,8 @@ export interface ResolvedRoute {
   lastRoutePolicy: "main" | "session";
   /** DMs only: the peer identity used for the key (identity-linked name, or the case-folded id). */
   peerKey?: string;
+  /** DMs only: set when peerKey is an identityLinks canonical name (a namespace of its own in the key). */
+  peerLinked?: true;
 }
 
 const blankToUndefined = (v: string | undefined): string | undefined => v?.trim() || undefined;
@@ -60,25 +62,32 @@ function bindingPeers(env: InboundEnvelope, threadId?: string, topicId?: string)
 interface DmKey {
   parts: ThreadableKeyParts;
   peerKey: string;
+  linked: boolean;
 }
 
-/** Reference §2.5 buildPeerKey for DMs, with Pincer's per-channel case rule instead of lower(). */
+/**
+ * Reference §2.5 buildPeerKey for DMs, with Pincer's per-channel ASCII case rule instead of
+ * lower(), and canonical names marked `linked` so they never share a key with a raw peer id
+ * (peer-segment.ts).
+ */
 function dmParts(env: InboundEnvelope, cfg: RoutingConfig, agentId: string, channel: string, accountId: string, mainKey: string): DmKey {
   const scope: DmScope = cfg.session?.dmScope ?? "main";
   const raw = env.peerId.trim();
-  const linked = scope === "main" ? undefined : resolveLinkedPeer(cfg.session?.identityLinks, channel, raw);
-  const peerId = linked !== undefined ? linked.toLowerCase() : foldIdCase(raw, isCaseSensitiveChannel(channel));
+  const name = scope === "main" ? undefined : resolveLinkedPeer(cfg.session?.identityLinks, channel, raw);
+  const peerId = name !== undefined ? asciiLower(name) : foldIdCase(raw, isCaseSensitiveChannel(channel));
+  const peer = name !== undefined ? { peerId, linked: true as const } : { peerId };
+  const linked = name !== undefined;
   const main: ThreadableKeyParts = { kind: "main", agentId, mainKey };
-  if (peerId === "") return { parts: main, peerKey: peerId };
+  if (peerId === "") return { parts: main, peerKey: peerId, linked };
   switch (scope) {
     case "per-account-channel-peer":
-      return { parts: { kind: "direct", scope, agentId, channel, accountId, peerId }, peerKey: peerId };
+      return { parts: { kind: "direct", scope, agentId, channel, accountId, ...peer }, peerKey: peerId, linked };
     case "per-channel-peer":
-      return { parts: { kind: "direct", scope, agentId, channel, peerId }, peerKey: peerId };
+      return { parts: { kind: "direct", scope, agentId, channel, ...peer }, peerKey: peerId, linked };
     case "per-peer":
-      return { parts: { kind: "direct", scope, agentId, peerId }, peerKey: peerId };
+      return { parts: { kind: "direct", scope, agentId, ...peer }, peerKey: peerId, linked };
     default:
-      return { parts: main, peerKey: peerId };
+      return { parts: main, peerKey: peerId, linked };
   }
 }
 
@@ -127,5 +136,6 @@ export function resolveRoute(envelope: InboundEnvelope, cfg: RoutingConfig): Res
     resetType,
     lastRoutePolicy: sessionKey === mainSessionKey ? "main" : "session",
     ...(dm ? { peerKey: dm.peerKey } : {}),
+    ...(dm?.linked ? { peerLinked: true as const } : {}),
   };
 }

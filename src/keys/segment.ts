@@ -4,9 +4,13 @@
  * Output alphabet: printable ASCII minus `:`, `%` and `A`-`Z`. Everything else is `%xx` of its
  * UTF-8 bytes, hex in lower case so the whole key stays lower-case (OpenClaw lower-cases stored
  * keys). That covers `:` (no id can forge a segment), `%` (round trip), whitespace and C0/DEL/C1
- * controls, and all non-ASCII: Unicode case mapping can fold non-ASCII onto ASCII (KELVIN SIGN
- * lower-cases to `k`) and invisible or look-alike characters would make keys ambiguous to read.
- * Upper-case letters only survive folding on case-sensitive channels; there `A` becomes `%41`.
+ * controls, and all non-ASCII (invisible or look-alike characters would make keys ambiguous).
+ *
+ * Case: only ASCII `A`-`Z` is ever folded, and only on case-insensitive channels. Unicode case
+ * mapping is never applied: `toLowerCase()` maps KELVIN SIGN (U+212A) onto `k` and folds `Ä` onto
+ * `ä`, which would merge ids the platform keeps apart. So folding happens before encoding but
+ * touches ASCII only, and any two ids that differ other than by ASCII case get different
+ * segments. On case-sensitive channels nothing is folded and `A` becomes `%41`.
  */
 import { SessionKeyError, codePointLabel, findControlChar } from "./errors.ts";
 import { quoteForError } from "./ids.ts";
@@ -18,9 +22,17 @@ export function isCaseSensitiveChannel(channel: string): boolean {
   return CASE_SENSITIVE_CHANNELS.has(channel.trim().toLowerCase());
 }
 
-/** OpenClaw lower-cases ids; Pincer keeps case where the platform distinguishes it. */
+/** `A`-`Z` → `a`-`z`, nothing else: the only case folding keys ever apply. */
+export function asciiLower(value: string): string {
+  return value.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+/**
+ * OpenClaw lower-cases ids with `toLowerCase()`; Pincer folds ASCII only, and nothing where the
+ * platform distinguishes case.
+ */
 export function foldIdCase(value: string, caseSensitive: boolean): string {
-  return caseSensitive ? value : value.toLowerCase();
+  return caseSensitive ? value : asciiLower(value);
 }
 
 const utf8 = new TextEncoder();
@@ -33,7 +45,7 @@ function isPlainByte(b: number): boolean {
   return printable && !upper && b !== 0x3a && b !== 0x25;
 }
 
-/** Encodes one value; `caseSensitive: false` lower-cases it first (OpenClaw behaviour). */
+/** Encodes one value; `caseSensitive: false` folds ASCII letters to lower case first. */
 export function encodeSegment(value: string, opts: { caseSensitive: boolean }): string {
   if (value === "") throw new SessionKeyError("key segment value must not be empty");
   if (!value.isWellFormed()) {

@@ -15,7 +15,9 @@ import {
   normalizeChannel,
   quoteForError,
 } from "./ids.ts";
-import { decodeSegment, encodeSegment, foldIdCase, isCaseSensitiveChannel } from "./segment.ts";
+import { decodePeerSegment, encodePeerSegment } from "./peer-segment.ts";
+import type { PeerValue } from "./peer-segment.ts";
+import { asciiLower, decodeSegment, encodeSegment, foldIdCase, isCaseSensitiveChannel } from "./segment.ts";
 import type { AgentKeyParts, KeyCodecOptions, SessionKeyParts, ThreadableKeyParts } from "./session-key-parts.ts";
 
 function enc(field: string, value: string, caseSensitive: boolean): string {
@@ -34,11 +36,27 @@ function dec(field: string, segment: string, caseSensitive: boolean): string {
   }
 }
 
+function peerSeg(peer: PeerValue, caseSensitive: boolean): string {
+  try {
+    return encodePeerSegment(peer, caseSensitive);
+  } catch (err) {
+    throw new SessionKeyError(`peerId: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function peerDec(segment: string, caseSensitive: boolean): PeerValue {
+  try {
+    return decodePeerSegment(segment, caseSensitive);
+  } catch (err) {
+    throw new SessionKeyError(`peerId: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 function agentSegment(agentId: string): string {
   if (!isValidAgentId(agentId)) {
     throw new SessionKeyError(`agentId ${quoteForError(agentId)} must match ^[a-z0-9][a-z0-9_-]{0,63}$`);
   }
-  return agentId.toLowerCase();
+  return asciiLower(agentId);
 }
 
 /** Channel ids are structural: normalised, lower-case, encoded like values so `:` cannot appear. */
@@ -57,9 +75,8 @@ function threadableSegments(parts: ThreadableKeyParts): string[] {
     case "main":
       return [enc("mainKey", parts.mainKey, false)];
     case "direct": {
-      if (parts.scope === "per-peer") return ["direct", enc("peerId", parts.peerId, true)];
-      const cs = isCaseSensitiveChannel(parts.channel);
-      const peer = ["direct", enc("peerId", parts.peerId, cs)];
+      if (parts.scope === "per-peer") return ["direct", peerSeg(parts, true)];
+      const peer = ["direct", peerSeg(parts, isCaseSensitiveChannel(parts.channel))];
       if (parts.scope === "per-channel-peer") return [channelSegment(parts.channel), ...peer];
       return [channelSegment(parts.channel), normalizeAccountId(parts.accountId), ...peer];
     }
@@ -97,7 +114,7 @@ function restSegments(parts: AgentKeyParts): string[] {
 }
 
 function otherRestSegments(rest: string): string[] {
-  const segs = rest.toLowerCase().split(":");
+  const segs = asciiLower(rest).split(":");
   for (const s of segs) dec("rest", s, false);
   return segs;
 }
@@ -121,14 +138,14 @@ const isDirectWord = (s: string | undefined): boolean => s === "direct" || s ===
 
 /** Main, DM, group, channel and topic shapes (the ones a `:thread:` suffix may follow). */
 function parseThreadable(agentId: string, segs: string[], mainKeys: Set<string>): ThreadableKeyParts | undefined {
-  const kw = segs.map((s) => s.toLowerCase());
+  const kw = segs.map(asciiLower);
   const n = segs.length;
   const at = (i: number): string => segs[i] ?? "";
   if (n === 1 && mainKeys.has(kw[0] ?? "")) {
     return { kind: "main", agentId, mainKey: dec("mainKey", at(0), false) };
   }
   if (n === 2 && isDirectWord(kw[0])) {
-    return { kind: "direct", scope: "per-peer", agentId, peerId: dec("peerId", at(1), true) };
+    return { kind: "direct", scope: "per-peer", agentId, ...peerDec(at(1), true) };
   }
   const shape =
     n === 3 && isDirectWord(kw[1]) ? "c" :
@@ -140,11 +157,11 @@ function parseThreadable(agentId: string, segs: string[], mainKeys: Set<string>)
   const channel = normalizeChannel(dec("channel", at(0), false));
   const cs = isCaseSensitiveChannel(channel);
   if (shape === "c") {
-    return { kind: "direct", scope: "per-channel-peer", agentId, channel, peerId: dec("peerId", at(2), cs) };
+    return { kind: "direct", scope: "per-channel-peer", agentId, channel, ...peerDec(at(2), cs) };
   }
   if (shape === "a") {
     const accountId = normalizeAccountId(dec("accountId", at(1), false));
-    return { kind: "direct", scope: "per-account-channel-peer", agentId, channel, accountId, peerId: dec("peerId", at(3), cs) };
+    return { kind: "direct", scope: "per-account-channel-peer", agentId, channel, accountId, ...peerDec(at(3), cs) };
   }
   if (shape === "g" && kw[1] === "group") return { kind: "group", agentId, channel, groupId: dec("groupId", at(2), cs) };
   if (shape === "g") return { kind: "channel", agentId, channel, channelId: dec("channelId", at(2), cs) };
@@ -152,7 +169,7 @@ function parseThreadable(agentId: string, segs: string[], mainKeys: Set<string>)
 }
 
 function parseFixed(agentId: string, segs: string[]): AgentKeyParts | undefined {
-  const kw = segs.map((s) => s.toLowerCase());
+  const kw = segs.map(asciiLower);
   const v = (field: string, i: number): string => dec(field, segs[i] ?? "", false);
   if (segs.length === 2 && kw[0] === "cron") return { kind: "cron", agentId, jobId: v("jobId", 1) };
   if (segs.length === 2 && kw[0] === "hook") return { kind: "hook", agentId, hookId: v("hookId", 1) };
@@ -169,14 +186,14 @@ function parseFixed(agentId: string, segs: string[]): AgentKeyParts | undefined 
 
 function parseAgentRest(agentId: string, segs: string[], mainKeys: Set<string>): AgentKeyParts {
   const n = segs.length;
-  if (n >= 3 && segs[n - 2]?.toLowerCase() === "thread") {
+  if (n >= 3 && asciiLower(segs[n - 2] ?? "") === "thread") {
     const base = parseThreadable(agentId, segs.slice(0, n - 2), mainKeys);
     if (base) return { ...base, threadId: dec("threadId", segs[n - 1] ?? "", threadCase(base)) };
   }
   const parts = parseThreadable(agentId, segs, mainKeys) ?? parseFixed(agentId, segs);
   if (parts) return parts;
   for (const s of segs) dec("rest", s, false);
-  return { kind: "other", agentId, rest: segs.join(":").toLowerCase() };
+  return { kind: "other", agentId, rest: asciiLower(segs.join(":")) };
 }
 
 /** Checks shared by parsing and normalising: type, emptiness, length, control characters. */
@@ -205,7 +222,7 @@ export function checkRawKey(key: unknown): string {
  */
 export function parseSessionKey(key: string, opts: KeyCodecOptions = {}): SessionKeyParts {
   const trimmed = checkRawKey(key);
-  const lower = trimmed.toLowerCase();
+  const lower = asciiLower(trimmed);
   if (lower === "global" || lower === "unknown") return { kind: lower };
   if (!lower.startsWith("agent:")) {
     throw new SessionKeyError(
@@ -221,5 +238,5 @@ export function parseSessionKey(key: string, opts: KeyCodecOptions = {}): Sessio
   }
   // Compared in encoded form: the set holds what buildSessionKey would emit for each main key.
   const mainKeys = new Set([DEFAULT_MAIN_KEY, encodeSegment(opts.mainKey || DEFAULT_MAIN_KEY, { caseSensitive: false })]);
-  return parseAgentRest(agentId.toLowerCase(), segs.slice(2), mainKeys);
+  return parseAgentRest(asciiLower(agentId), segs.slice(2), mainKeys);
 }

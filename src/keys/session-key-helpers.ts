@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { ChatType } from "./envelope.ts";
 import { DEFAULT_MAIN_KEY } from "./ids.ts";
+import { asciiLower } from "./segment.ts";
 import { buildSessionKey, parseSessionKey } from "./session-key-codec.ts";
 import { isThreadable } from "./session-key-parts.ts";
 import type { KeyCodecOptions, SessionKeyParts } from "./session-key-parts.ts";
@@ -21,7 +22,7 @@ function tryParse(key: string, opts?: KeyCodecOptions): SessionKeyParts | undefi
 
 /** The agent-stripped, lower-cased remainder of a key (the whole key when it has no agent prefix). */
 function restOf(key: string): string {
-  const lower = key.trim().toLowerCase();
+  const lower = asciiLower(key.trim());
   const m = /^agent:[^:]+:(.*)$/.exec(lower);
   return m?.[1] ?? lower;
 }
@@ -56,7 +57,7 @@ export function deriveChatTypeFromKey(key: string): ChatType | "unknown" {
 }
 
 function resetTypeFromString(key: string): ResetType {
-  const lower = key.toLowerCase();
+  const lower = asciiLower(key);
   if (lower.includes(":thread:") || lower.includes(":topic:")) return "thread";
   if (lower.includes(":group:") || lower.includes(":channel:")) return "group";
   return "direct";
@@ -82,7 +83,7 @@ export function threadParentKey(key: string, opts?: KeyCodecOptions): string | u
   }
   if (p && p.kind !== "other") return undefined;
   // Unmodelled shapes: strip from the last marker, like OpenClaw.
-  const lower = key.trim().toLowerCase();
+  const lower = asciiLower(key.trim());
   const cut = Math.max(lower.lastIndexOf(":thread:"), lower.lastIndexOf(":topic:"));
   return cut > 0 ? lower.slice(0, cut) : undefined;
 }

@@ -4,6 +4,7 @@
  */
 import { buildSessionKey, checkRawKey, parseSessionKey } from "./session-key-codec.ts";
 import { DEFAULT_MAIN_KEY, normalizeAgentId } from "./ids.ts";
+import { asciiLower } from "./segment.ts";
 
 export interface NormalizeKeyOptions {
   /** Agent that legacy bare keys belong to (default `main`). */
@@ -20,7 +21,7 @@ export interface NormalizeKeyOptions {
  */
 export function normalizeSessionKey(raw: string, opts: NormalizeKeyOptions = {}): string {
   const trimmed = checkRawKey(raw);
-  const lower = trimmed.toLowerCase();
+  const lower = asciiLower(trimmed);
   if (lower === "global" || lower === "unknown") return lower;
   const mainKey = opts.mainKey?.trim() || DEFAULT_MAIN_KEY;
   const scoped = lower.startsWith("agent:") ? trimmed : `agent:${normalizeAgentId(opts.defaultAgentId)}:${trimmed}`;

@@ -5,7 +5,9 @@
  * Values (peer, group, thread, topic, job, hook ids) are held decoded and already case-folded:
  * ids on channels outside CASE_SENSITIVE_CHANNELS are lower-case; cron/hook/sub-agent ids are
  * lower-case; per-peer DM ids and threads of channel-less keys keep their case (the channel is not
- * in the key, so the router folds them by the inbound channel before building).
+ * in the key, so the router folds them by the inbound channel before building). "Lower-case" means
+ * ASCII `A`-`Z` folded, nothing else (segment.ts). A DM peer is either a platform id or, with
+ * `linked: true`, a canonical identityLinks name (ASCII lower-case); the two never share a key.
  */
 
 export type DmScope = "main" | "per-peer" | "per-channel-peer" | "per-account-channel-peer";
@@ -24,6 +26,8 @@ export interface PerPeerDirectParts {
   scope: "per-peer";
   agentId: string;
   peerId: string;
+  /** peerId is a canonical identityLinks name (key segment `~<name>`), never a platform id. */
+  linked?: true;
   threadId?: string;
 }
 
@@ -34,6 +38,8 @@ export interface PerChannelPeerDirectParts {
   agentId: string;
   channel: string;
   peerId: string;
+  /** peerId is a canonical identityLinks name (key segment `~<name>`), never a platform id. */
+  linked?: true;
   threadId?: string;
 }
 
@@ -45,6 +51,8 @@ export interface PerAccountChannelPeerDirectParts {
   channel: string;
   accountId: string;
   peerId: string;
+  /** peerId is a canonical identityLinks name (key segment `~<name>`), never a platform id. */
+  linked?: true;
   threadId?: string;
 }
 

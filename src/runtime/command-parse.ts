@@ -2,6 +2,8 @@
  * Recognises chat commands (spec §8, reference §13.1): a standalone message starting with `/`,
  * an optional `:` after the name, and the plain stop phrases. Unknown `/words` are plain text.
  */
+import { parsePeerEntry, peerEntryMatches } from "../keys/peer-match.ts";
+
 export type CommandName =
   | "new" | "reset" | "compact" | "status" | "context" | "send" | "model" | "activation"
   | "think" | "usage" | "queue" | "stop" | "help" | "whoami";
@@ -35,9 +37,8 @@ export function isCommandAuthorized(
 ): boolean {
   if (allowFrom === undefined) return sender.chatType === "direct";
   const lists = Array.isArray(allowFrom) ? [allowFrom] : [allowFrom[sender.channel.toLowerCase()] ?? [], allowFrom["*"] ?? []];
-  const id = sender.senderId.toLowerCase();
-  const qualified = `${sender.channel.toLowerCase()}:${id}`;
-  return lists.some((list) => list.some((entry) => entry === "*" || entry.toLowerCase() === id || entry.toLowerCase() === qualified));
+  // One matching rule with identityLinks (keys/peer-match.ts): no sender id can spell another's entry.
+  return lists.some((list) => list.some((entry) => entry === "*" || peerEntryMatches(parsePeerEntry(entry), sender.channel, sender.senderId)));
 }
 
 export const HELP_TEXT = [
