@@ -1,0 +1,80 @@
+/**
+ * Memory under large messages: a gateway in its own process (echo model) receives messages of
+ * ~1 MB spread over many sessions; its resident set size is read from /proc after every round.
+ * Caches are bounded in bytes, so RSS must level off instead of growing with what was sent.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const TOKEN = "bench-token-0123456789abcdef";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function rssMiB(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+export async function benchMemory(sessions = 60, rounds = 5, messageBytes = 1_000_000): Promise<Record<string, unknown>> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-bench-mem-"));
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, "bin/pincer.js"), "gateway", "--port", String(port)], {
+    env: { ...process.env, PINCER_HOME: home, PINCER_LOG_LEVEL: "warn", PINCER_GATEWAY_TOKEN: TOKEN },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  try {
+    for (let i = 0; ; i++) {
+      if (i > 200) throw new Error("gateway did not start");
+      const up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      if (up) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const pid = child.pid!;
+    const idle = rssMiB(pid);
+    const perRound: number[] = [];
+    const text = "x".repeat(messageBytes);
+    let failures = 0;
+    const started = Date.now();
+    for (let round = 0; round < rounds; round++) {
+      // Four at a time: enough to keep the gateway busy without measuring the client.
+      for (let s = 0; s < sessions; s += 4) {
+        await Promise.all(
+          Array.from({ length: Math.min(4, sessions - s) }, async (_, j) => {
+            const r = await fetch(`http://127.0.0.1:${port}/v1/inbound`, {
+              method: "POST",
+              headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+              body: JSON.stringify({ channel: "bench", chatType: "direct", peerId: `p${s + j}`, senderId: `p${s + j}`, text, messageId: `r${round}-p${s + j}` }),
+            });
+            await r.arrayBuffer();
+            if (r.status !== 200) failures++;
+          }),
+        );
+      }
+      perRound.push(rssMiB(pid));
+    }
+    return {
+      sessions, rounds, messageBytes, messages: sessions * rounds, failures,
+      sentMiB: Math.round((sessions * rounds * messageBytes) / 1024 / 1024),
+      rssMiB: { idle, afterEachRound: perRound, peak: Math.max(...perRound) },
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+      target: { maxRssMiB: 512 },
+      pass: failures === 0 && Math.max(...perRound) < 512,
+    };
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
