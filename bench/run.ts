@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: prints one JSON document of measured figures. Benchmarks are separate from the
  * test suite on purpose: timings belong here, not in pass/fail tests.
- * `npm run bench -- ingest`, `-- cli`, `-- store` or `-- gateway` runs one part.
+ * `npm run bench -- ingest`, `-- cli`, `-- store`, `-- gateway` or `-- memory` runs one part.
  */
 import * as os from "node:os";
 import { benchCli } from "./cli.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchGateway } from "./gateway.ts";
+import { benchMemory } from "./memory.ts";
 import { benchGatewaysOnPostgres, benchStoreIngest, stopStoreServers } from "./store.ts";
 
 const only = process.argv[2];
@@ -66,6 +67,10 @@ if (!only || only === "gateway") {
     targets: { minTurnsPerSecond: 1500, maxP99Ms: 50 },
     pass: (many.turnsPerSecond as number) >= 1500 && (many.latencyMs as { p99: number }).p99 < 50 && (many.ordering as { violations: number }).violations === 0,
   };
+}
+if (!only || only === "memory") {
+  // ~300 MB of 1 MB messages over 60 sessions: RSS must level off (caches are bounded in bytes).
+  report.memory = await benchMemory();
 }
 report.finishedAt = new Date().toISOString();
 process.stdout.write(JSON.stringify(report, null, 2) + "\n");

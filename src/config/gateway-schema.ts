@@ -30,8 +30,12 @@ export const gatewaySchema = z.looseObject({
   host: z.string().min(1).optional(),
   port: z.number().int().min(0).max(65535).optional(),
   auth: z.strictObject({ token: z.string().min(16, "a token of at least 16 characters").optional() }).optional(),
-  /** Largest accepted request body (default 1 MiB). */
+  /** Largest accepted request body (default: maxMessageBytes + 64 KiB). */
   maxBodyBytes: z.number().int().min(1024).optional(),
+  /** Largest message text on any surface, in bytes of UTF-8 (default 1 MiB, at most 16 MiB). */
+  maxMessageBytes: z.number().int().min(1).max(16 * 1024 * 1024).optional(),
+  /** Memory for parsed transcripts kept between turns, all agents together (default 64 MiB). */
+  transcriptCacheBytes: z.number().int().min(0).optional(),
   webSession: z.strictObject({ idleMinutes: z.number().positive().optional(), absoluteHours: z.number().positive().optional() }).optional(),
   /** HTTPS/WSS: PEM files. */
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),

@@ -19,6 +19,7 @@ import { RunRegistry } from "./run-registry.ts";
 import type { GatewaySettings } from "./settings.ts";
 import { cookieSessionId, WebSessions } from "./web-sessions.ts";
 import { callMethod, RpcError } from "./ws-methods.ts";
+import { MessageTooLargeError } from "../runtime/message-limits.ts";
 import { serveWebAsset } from "./webchat.ts";
 import { FencedError, isStorageFull, LeaseTimeoutError, StoreUnavailableError } from "../store/types.ts";
 
@@ -35,9 +36,9 @@ export interface GatewayServerOptions {
 }
 
 const MAX_WS_FRAME = 1024 * 1024;
-const STORAGE_FULL_MESSAGE = "the gateway's disk is full: nothing was recorded; retry once space is freed";
 /** Close code for a socket that did not authenticate in time (4000-4999: application codes; 408 as in HTTP). */
 export const WS_AUTH_TIMEOUT = 4408;
+const STORAGE_FULL_MESSAGE = "the gateway's disk is full: nothing was recorded; retry once space is freed";
 
 export class GatewayServer {
   readonly server: http.Server | https.Server;
@@ -59,7 +60,8 @@ export class GatewayServer {
     this.server.keepAliveTimeout = 30_000;
     // Node checks the header/request deadlines on this interval; keep it below the shortest one.
     (this.server as http.Server & { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.min(1000, opts.settings.timeouts.headersMs / 2);
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME });
+    // Room for the largest message plus its frame, so an oversized message gets a clear error, not a close.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(MAX_WS_FRAME, opts.runtime.maxMessageBytes + 64 * 1024) });
     this.server.on("upgrade", (req, socket: Duplex, head) => {
       // Until ws takes the socket over, a reset from the peer must not reach the process.
       socket.on("error", (err) => this.countSocketError(err));
@@ -157,6 +159,7 @@ export class GatewayServer {
       await this.dispatch(req, res, url);
     } catch (err) {
       if (err instanceof HttpError) sendError(res, err);
+      else if (err instanceof MessageTooLargeError) sendError(res, new HttpError(413, "message_too_large", err.message));
       else if (isStorageFull(err)) {
         // Nothing was acknowledged and no partial write was kept: the same request (same messageId)
         // succeeds once space is freed, with no restart. The path stays in the log, not the answer.
@@ -340,6 +343,7 @@ export class GatewayServer {
         } catch (err) {
           if (err instanceof RpcError) send({ type: "res", id, ok: false, error: { code: err.code, message: err.message } });
           else if (err instanceof Error && err.name === "EnvelopeError") send({ type: "res", id, ok: false, error: { code: "INVALID_REQUEST", message: err.message } });
+          else if (err instanceof MessageTooLargeError) send({ type: "res", id, ok: false, error: { code: "PAYLOAD_TOO_LARGE", message: err.message, details: { bytes: err.bytes, limit: err.limit } } });
           else if (isStorageFull(err)) {
             this.opts.logger.error({ err, method: frame.method }, "disk full: write refused");
             send({ type: "res", id, ok: false, error: { code: "UNAVAILABLE", message: STORAGE_FULL_MESSAGE, retryable: true } });

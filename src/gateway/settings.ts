@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PincerConfig } from "../config/schema.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "../runtime/message-limits.ts";
 import type { ClientToken } from "./auth.ts";
 
 export const DEFAULT_PORT = 18789;
@@ -87,7 +88,8 @@ export function resolveGatewaySettings(config: PincerConfig, home: string, env: 
     token,
     tokenSource: g.auth?.token ? "config" : env.PINCER_GATEWAY_TOKEN ? "env" : "file",
     clients,
-    maxBodyBytes: g.maxBodyBytes ?? 1024 * 1024,
+    // A body must fit the largest message with its envelope, so the message limit is the one people meet.
+    maxBodyBytes: g.maxBodyBytes ?? (g.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) + 64 * 1024,
     webSession: { idleMs: (g.webSession?.idleMinutes ?? 30) * 60_000, absoluteMs: (g.webSession?.absoluteHours ?? 12) * 3_600_000 },
     tls: g.tls ? { cert: readPem(g.tls.cert, "gateway.tls.cert", home), key: readPem(g.tls.key, "gateway.tls.key", home) } : null,
     timeouts: { headersMs: g.timeouts?.headersMs ?? 10_000, requestMs: g.timeouts?.requestMs ?? 30_000, authMs: g.timeouts?.authMs ?? 10_000 },

@@ -115,6 +115,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     maintenance,
     onMaintenanceWarning: (w) => logger.warn({ warning: w }, "session store maintenance"),
     onBackgroundError: (err) => logger.error({ err }, "background store work failed"),
+    transcriptCacheBytes: config.gateway?.transcriptCacheBytes,
   });
   const tools = options.tools ?? new ToolRegistry();
   const providers = createProviderRegistry(config as Parameters<typeof createProviderRegistry>[0], env);

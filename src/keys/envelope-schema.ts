@@ -7,7 +7,8 @@ import { codePointLabel, findControlChar } from "./errors.ts";
 import type { InboundEnvelope } from "./envelope.ts";
 
 export const MAX_ENVELOPE_ID_LENGTH = 256;
-export const MAX_ENVELOPE_TEXT_BYTES = 1024 * 1024;
+/** The ceiling for any envelope; the gateway's own, smaller limit is `gateway.maxMessageBytes`. */
+export const MAX_ENVELOPE_TEXT_BYTES = 16 * 1024 * 1024;
 const MAX_ROLES = 256;
 
 export class EnvelopeError extends Error {
