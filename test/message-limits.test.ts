@@ -6,6 +6,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_OUTCOME_BYTES, RunRegistry } from "../src/gateway/run-registry.ts";
+import type { TurnOutcome } from "../src/runtime/runtime.ts";
 import { post, startTestGateway, WsClient } from "./helpers/gateway-harness.ts";
 
 const LIMIT = 2000;
@@ -62,5 +64,21 @@ describe("gateway.maxMessageBytes", () => {
     } finally {
       ws.close();
     }
+  });
+});
+
+describe("remembered run outcomes are bounded in bytes", () => {
+  it("keeps the newest runs and forgets the oldest once their replies pass the budget", async () => {
+    const runs = new RunRegistry();
+    const reply = "r".repeat(1024 * 1024);
+    for (let i = 0; i < 100; i++) {
+      const outcome: TurnOutcome = { runId: `run-${i}`, agentId: "main", sessionKey: "agent:main:main", sessionId: "s", status: "ok", reply, delivered: true };
+      runs.track({ runId: `run-${i}`, agentId: "main", sessionKey: "agent:main:main", sessionId: "s", done: Promise.resolve(outcome) }, "operator:operator");
+      await Promise.resolve();
+      await Promise.resolve();
+    }
+    expect(runs.outcomeMemory).toBeLessThanOrEqual(MAX_OUTCOME_BYTES);
+    expect(runs.own("operator:operator", "run-99")?.outcome?.reply).toBe(reply);
+    expect(runs.own("operator:operator", "run-0")).toBeUndefined();
   });
 });

@@ -7,6 +7,8 @@
 import type { Accepted, TurnOutcome } from "../runtime/runtime.ts";
 
 const MAX_RUNS = 10_000;
+/** Memory for remembered replies: a run's outcome holds its whole reply text. */
+export const MAX_OUTCOME_BYTES = 32 * 1024 * 1024;
 
 export interface RunRecord {
   runId: string;
@@ -22,18 +24,29 @@ export class RunRegistry {
   private readonly runs = new Map<string, RunRecord>();
   /** Run id → owners that used it (for lookups that may cross owners, e.g. the operator's). */
   private readonly owners = new Map<string, string[]>();
+  private outcomeBytes = 0;
 
   track(accepted: Accepted, owner: string): RunRecord {
     const rec: RunRecord = { runId: accepted.runId, owner, agentId: accepted.agentId, sessionKey: accepted.sessionKey, outcome: null, done: accepted.done };
     const k = slot(owner, accepted.runId);
     if (!this.runs.has(k)) this.owners.set(accepted.runId, [...(this.owners.get(accepted.runId) ?? []), owner]);
+    const prior = this.runs.get(k);
+    if (prior?.outcome) this.outcomeBytes -= outcomeSize(prior.outcome);
     this.runs.delete(k);
     this.runs.set(k, rec);
     void accepted.done.then((o) => {
+      if (this.runs.get(k) !== rec) return;
       rec.outcome = o;
+      this.outcomeBytes += outcomeSize(o);
+      this.bound();
     });
-    if (this.runs.size > MAX_RUNS) this.evict(this.runs.keys().next().value as string);
+    this.bound();
     return rec;
+  }
+
+  /** Memory held by remembered outcomes (approximate). */
+  get outcomeMemory(): number {
+    return this.outcomeBytes;
   }
 
   /** The run `owner` started under this id (a chat.send idempotency key), if still remembered. */
@@ -52,14 +65,24 @@ export class RunRegistry {
     return undefined;
   }
 
+  /** Oldest first out, past the count or the memory bound. */
+  private bound(): void {
+    while (this.runs.size > MAX_RUNS || (this.outcomeBytes > MAX_OUTCOME_BYTES && this.runs.size > 0)) this.evict(this.runs.keys().next().value as string);
+  }
+
   private evict(k: string): void {
     const rec = this.runs.get(k);
     this.runs.delete(k);
     if (!rec) return;
+    if (rec.outcome) this.outcomeBytes -= outcomeSize(rec.outcome);
     const rest = (this.owners.get(rec.runId) ?? []).filter((o) => o !== rec.owner);
     if (rest.length > 0) this.owners.set(rec.runId, rest);
     else this.owners.delete(rec.runId);
   }
+}
+
+function outcomeSize(o: TurnOutcome): number {
+  return (o.reply?.length ?? 0) * 2 + (o.error?.length ?? 0) * 2 + 256;
 }
 
 function slot(owner: string, runId: string): string {
