@@ -1,6 +1,6 @@
 /**
  * Memory under large messages: a gateway in its own process (echo model) receives messages of
- * ~1 MB spread over many sessions; its resident set size is read from /proc after every round.
+ * ~1 MB spread over many sessions (one per sender); its resident set size is read from /proc after every round.
  * Caches are bounded in bytes, so RSS must level off instead of growing with what was sent.
  */
 import { spawn } from "node:child_process";
@@ -27,8 +27,10 @@ function rssMiB(pid: number): number {
   return Math.round(kb / 1024);
 }
 
-export async function benchMemory(sessions = 60, rounds = 5, messageBytes = 1_000_000): Promise<Record<string, unknown>> {
+export async function benchMemory(sessions = 60, rounds = 4, messageBytes = 1_000_000): Promise<Record<string, unknown>> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-bench-mem-"));
+  // One session per sender (the default dmScope "main" would put every sender in one session).
+  fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify({ session: { dmScope: "per-channel-peer" } }), { mode: 0o600 });
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(ROOT, "bin/pincer.js"), "gateway", "--port", String(port)], {
     env: { ...process.env, PINCER_HOME: home, PINCER_LOG_LEVEL: "warn", PINCER_GATEWAY_TOKEN: TOKEN },
