@@ -27,7 +27,7 @@ function rssMiB(pid: number): number {
   return Math.round(kb / 1024);
 }
 
-export async function benchMemory(sessions = 60, rounds = 4, messageBytes = 1_000_000): Promise<Record<string, unknown>> {
+export async function benchMemory(sessions = 60, rounds = 8, messageBytes = 1_000_000): Promise<Record<string, unknown>> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-bench-mem-"));
   // One session per sender (the default dmScope "main" would put every sender in one session).
   fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify({ session: { dmScope: "per-channel-peer" } }), { mode: 0o600 });
