@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: prints one JSON document of measured figures. Benchmarks are separate from the
  * test suite on purpose: timings belong here, not in pass/fail tests.
- * `npm run bench -- ingest`, `-- cli`, `-- store`, `-- gateway` or `-- memory` runs one part.
+ * `npm run bench -- ingest`, `-- snapshot`, `-- cli`, `-- store`, `-- gateway` or `-- memory` runs one part.
  */
 import * as os from "node:os";
 import { benchCli } from "./cli.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchGateway } from "./gateway.ts";
 import { benchMemory } from "./memory.ts";
+import { benchSnapshotLive, type SnapshotLiveResult } from "./snapshot-live.ts";
 import { benchGatewaysOnPostgres, benchStoreIngest, stopStoreServers } from "./store.ts";
 
 const only = process.argv[2];
@@ -35,6 +36,16 @@ if (!only || only === "ingest") {
     targets: { minTurnsPerSecond: 2000, minRatio: 0.8 },
     pass: large >= 2000 && large / small >= 0.8,
   };
+}
+if (!only || only === "snapshot") {
+  // The background sessions.json rewrite under saturating ingest: per-turn cost at 100 vs 100 000
+  // sessions, rewrite on and off (timed runs: a rewrite is due 2 s after the first change).
+  const seconds = Number(process.env.PINCER_BENCH_SECONDS ?? 10);
+  const runs: SnapshotLiveResult[] = [];
+  for (const n of [100, 100_000]) for (const on of [false, true]) runs.push(await benchSnapshotLive(n, seconds, on));
+  const at = (n: number, on: boolean) => runs.find((r) => r.sessions === n && r.backgroundSnapshot === on)!;
+  const ratio = at(100_000, true).turnsPerSecond / at(100, true).turnsPerSecond;
+  report.snapshotLive = { runs, ratio100kTo100: Math.round(ratio * 1000) / 1000, targets: { minRatio: 0.8, maxSnapshotGapMs: 5000 }, pass: ratio >= 0.8 && at(100_000, true).maxSnapshotGapMs <= 5000 };
 }
 if (!only || only === "cli") {
   const cli = await benchCli(100_000);

@@ -292,7 +292,7 @@ export class FsSessionStore implements SessionStore {
     const outcome = this.state.apply(rec);
     if ((rec.op === "put" || rec.op === "del") && outcome === "applied") this.dirtyBytes += line.length + 1;
     if (rec.op === "want" && rec.n === INDEX_LEASE && rec.o !== this.owner && !this.wanters.has(rec.o)) this.wanters.set(rec.o, rec.t);
-    else if (rec.op === "want" && this.wanters.has(rec.o)) this.wanters.set(rec.o, Math.max(this.wanters.get(rec.o)!, rec.t));
+    else if (rec.op === "want" && rec.n === INDEX_LEASE && this.wanters.has(rec.o)) this.wanters.set(rec.o, Math.max(this.wanters.get(rec.o)!, rec.t));
     // A waiter that got the lease is served.
     if (rec.op === "lease" && rec.n === INDEX_LEASE && outcome === "applied") this.wanters.delete(rec.o);
     if ((rec.op === "put" || rec.op === "del") && outcome === "applied") this.scheduleSnapshot();
@@ -832,8 +832,8 @@ const WANT_REFRESH_MS = 1000;
 const WANT_STALE_MS = 2500;
 /** How long a lease handed to a waiter stays reserved for it (at most half the TTL). */
 const HANDOVER_MAX_MS = 1000;
-/** A background snapshot waits at least this many times the previous one's duration. */
-const SNAPSHOT_DUTY = 4;
+/** A background snapshot waits at least this many times the previous one's duration (≤ ~1/7 of the time). */
+const SNAPSHOT_DUTY = 6;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
