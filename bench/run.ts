@@ -80,7 +80,7 @@ if (!only || only === "gateway") {
   };
 }
 if (!only || only === "memory") {
-  // ~300 MB of 1 MB messages over 60 sessions: RSS must level off (caches are bounded in bytes).
+  // ~460 MB of 1 MB messages over 60 sessions: RSS must level off (caches are bounded in bytes).
   report.memory = await benchMemory();
 }
 report.finishedAt = new Date().toISOString();
