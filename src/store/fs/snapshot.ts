@@ -98,6 +98,22 @@ function serializeRow(key: string, value: unknown): string {
   return `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replaceAll("\n", "\n  ")}`;
 }
 
+/** Keys a JS object would reorder (array indices come first): those rows go one by one. */
+const ARRAY_INDEX = /^(0|[1-9]\d{0,9})$/;
+
+/**
+ * Rows as they appear inside `JSON.stringify(store, null, 2)`, joined by `,\n` — the same text as
+ * `serializeRow` per row, in one native call for the whole slice (most of a rewrite's CPU is here).
+ */
+function serializeRows(rows: ReadonlyArray<readonly [string, unknown]>): string {
+  if (rows.some(([key]) => ARRAY_INDEX.test(key))) return rows.map(([k, v]) => serializeRow(k, v)).join(",\n");
+  // A null prototype: a `__proto__` key is an own property like any other.
+  const slice: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [key, value] of rows) slice[key] = value;
+  const text = JSON.stringify(slice, null, 2);
+  return text.slice(2, -2); // without the enclosing "{\n" and "\n}"
+}
+
 const ROWS_PER_SLICE = 2000;
 
 /**
@@ -124,29 +140,19 @@ export async function writeSnapshot(
     const total = sorted.length + invalid.size;
     if (total === 0) writeAllSync(fd, Buffer.from("{}"));
     else {
-      let written = 0;
-      const parts: string[] = [];
-      const flush = (): void => {
-        if (parts.length === 0) return;
-        writeAllSync(fd, Buffer.from(parts.join("")));
-        parts.length = 0;
+      let first = true;
+      const emit = (slice: ReadonlyArray<readonly [string, unknown]>, last: boolean): void => {
+        if (slice.length === 0 && !last) return;
+        const body = slice.length > 0 ? (first ? "{\n" : ",\n") + serializeRows(slice) : "";
+        if (slice.length > 0) first = false;
+        writeAllSync(fd, Buffer.from(last ? body + "\n}" : body));
       };
-      const emit = (key: string, value: unknown): void => {
-        parts.push(written === 0 ? "{\n" : ",\n", serializeRow(key, value));
-        written++;
-      };
-      for (let i = 0; i < sorted.length; i++) {
-        const row = sorted[i]!;
-        emit(row.key, row.entry);
-        if ((i + 1) % ROWS_PER_SLICE === 0) {
-          flush();
-          await new Promise<void>((r) => setImmediate(r));
-          hooks.onSlice?.();
-        }
+      for (let i = 0; i < sorted.length; i += ROWS_PER_SLICE) {
+        emit(sorted.slice(i, i + ROWS_PER_SLICE).map((r) => [r.key, r.entry] as const), false);
+        await new Promise<void>((r) => setImmediate(r));
+        hooks.onSlice?.();
       }
-      for (const [key, value] of invalid) emit(key, value);
-      parts.push("\n}");
-      flush();
+      emit([...invalid], true);
     }
     // On the thread pool: syncing a large snapshot must not stall message handling.
     await fsyncAsync(fd);
