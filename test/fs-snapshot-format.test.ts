@@ -18,7 +18,7 @@ it("writes exactly JSON.stringify(store, null, 2) across slice boundaries, odd k
   try {
     const file = path.join(dir, "sessions.json");
     const rows: SessionRow[] = [];
-    for (let i = 0; i < 4500; i++) rows.push({ key: `agent:main:telegram:direct:${i}`, entry: { sessionId: `s${i}`, updatedAt: i % 7, origin: { label: 'é "q"\n\u2028', tags: [1, null, {}] } } });
+    for (let i = 0; i < 4500; i++) rows.push({ key: `agent:main:telegram:direct:${i}`, entry: { sessionId: `s${i}`, updatedAt: i % 7, origin: { label: 'é "q"\n\u2028' }, extra: [1, null, {}] } });
     rows.push({ key: "__proto__", entry: { sessionId: "p", updatedAt: 3 } });
     rows.push({ key: "42", entry: { sessionId: "n", updatedAt: 3 } });
     const invalid = new Map<string, unknown>([["12", { weird: true }], ["x", "str"]]);

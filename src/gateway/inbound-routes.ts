@@ -68,7 +68,7 @@ export async function handleHook(req: IncomingMessage, res: ServerResponse, ctx:
   const sessionKey = hook.sessionKey?.toLowerCase();
   const agentId = (sessionKey !== undefined ? agentIdFromKey(sessionKey) : undefined) ?? hook.agent?.toLowerCase() ?? "main";
   const known = configuredAgentIds(ctx.rt.config);
-  if (!known.includes(agentId)) throw new HttpError(404, "agent_not_found", new UnknownAgentError(agentId, known).message);
+  if (!known.includes(agentId)) throw new HttpError(404, "agent_not_found", new UnknownAgentError(agentId).message);
   const envelope = {
     channel: "hook",
     chatType: "direct",

@@ -43,7 +43,7 @@ function lastUserText(messages: unknown): string {
 
 const known = (rt: AgentRuntime, agentId: string): void => {
   const ids = configuredAgentIds(rt.config);
-  if (!ids.includes(agentId)) throw new HttpError(404, "agent_not_found", new UnknownAgentError(agentId, ids).message);
+  if (!ids.includes(agentId)) throw new HttpError(404, "agent_not_found", new UnknownAgentError(agentId).message);
 };
 
 /** `pincer:<agentId>` / `pincer/<agentId>` name an agent; any other model string leaves the choice to routing. */

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PincerConfig } from "../config/schema.ts";
-import { DEFAULT_MAX_MESSAGE_BYTES } from "../runtime/message-limits.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "../config/gateway-schema.ts";
 import type { ClientToken } from "./auth.ts";
 
 export const DEFAULT_PORT = 18789;

@@ -71,7 +71,7 @@ async function keyOf(ctx: RpcContext, raw: string, mustExist: boolean): Promise<
   const agentId = agentIdFromKey(key);
   if (!agentId) throw new RpcError("INVALID_REQUEST", `sessionKey: got ${JSON.stringify(raw)}, expected agent:<agentId>:...`);
   // Before anything reads or writes: naming an unconfigured agent must not open (create) its store.
-  if (!ctx.agentIds().includes(agentId)) throw new RpcError("NOT_FOUND", new UnknownAgentError(agentId, ctx.agentIds()).message);
+  if (!ctx.agentIds().includes(agentId)) throw new RpcError("NOT_FOUND", new UnknownAgentError(agentId).message);
   if (!canAccessKey(ctx.principal, key)) throw new RpcError("FORBIDDEN", "this caller may not use that session");
   const entry = await ctx.rt.manager.get(agentId, key);
   if (mustExist && !entry) throw new RpcError("NOT_FOUND", `No session found: ${key}`);
@@ -100,7 +100,7 @@ export async function callMethod(ctx: RpcContext, method: string, p: Params, emi
       const activeMinutes = int(p, "activeMinutes", 1, 10_000_000);
       const search = str(p, "search")?.toLowerCase();
       const agentFilter = str(p, "agentId")?.toLowerCase();
-      if (agentFilter !== undefined && !ctx.agentIds().includes(agentFilter)) throw new RpcError("NOT_FOUND", new UnknownAgentError(agentFilter, ctx.agentIds()).message);
+      if (agentFilter !== undefined && !ctx.agentIds().includes(agentFilter)) throw new RpcError("NOT_FOUND", new UnknownAgentError(agentFilter).message);
       const sessions: Record<string, unknown>[] = [];
       for (const agentId of ctx.agentIds()) {
         if (agentFilter && agentFilter !== agentId) continue;

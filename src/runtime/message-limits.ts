@@ -3,9 +3,7 @@
  * in `AgentRuntime.submit`, which every surface goes through, so no channel is left unbounded;
  * surfaces turn the error into their own "too large" answer (HTTP 413, a WS error).
  */
-export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
-/** The most `gateway.maxMessageBytes` may be set to (the envelope's own ceiling). */
-export const MAX_MESSAGE_BYTES_CEILING = 16 * 1024 * 1024;
+export { DEFAULT_MAX_MESSAGE_BYTES } from "../config/gateway-schema.ts";
 export const MAX_MESSAGE_BYTES_KEY = "gateway.maxMessageBytes";
 
 export class MessageTooLargeError extends Error {

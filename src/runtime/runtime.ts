@@ -137,6 +137,11 @@ export class AgentRuntime {
   shuttingDown = false;
   private drainWaiters: Array<() => void> = [];
 
+  /** Messages with an id whose outcome a retry could still wait for (diagnostics, tests). */
+  get pendingAnswerCount(): number {
+    return this.pendingAnswers.size;
+  }
+
   constructor(options: RuntimeOptions) {
     this.manager = options.manager;
     this.config = options.config;
@@ -264,7 +269,7 @@ export class AgentRuntime {
     const envelope = parseEnvelope(input);
     assertMessageSize(envelope.text, this.maxMessageBytes);
     const known = configuredAgentIds(this.config);
-    if (options.target && !known.includes(options.target.agentId)) throw new UnknownAgentError(options.target.agentId, known);
+    if (options.target && !known.includes(options.target.agentId)) throw new UnknownAgentError(options.target.agentId);
     const runId = options.runId ?? randomUUID();
     const authorized =
       options.commandAuthorized ??
@@ -317,21 +322,24 @@ export class AgentRuntime {
     }
     const settings = resolveQueueSettings(this.config.messages?.queue as QueueConfig | undefined, result.entry, envelope.channel);
     const pending = pendingKey(result.agentId, result.sessionKey, result.messageEntry.id);
+    let settle!: (o: TurnOutcome) => void;
     const done = new Promise<TurnOutcome>((resolve) => {
-      const item: QueueItem = {
-        runId,
-        entryId: result.messageEntry!.id,
-        preview: previewOf(result.body),
-        settings,
-        resolve: (o) => {
-          this.pendingAnswers.delete(pending);
-          resolve({ ...base, ...o, runId });
-        },
-      };
-      this.enqueue(result.agentId, result.sessionKey, item, { channel: envelope.channel, chatType: envelope.chatType });
+      settle = resolve;
     });
-    // A retry arriving while this one is queued or running waits for the same outcome.
+    // A retry arriving while this one is queued or running waits for the same outcome. Registered
+    // before queueing: a full queue may settle the item (drop) inside `enqueue`.
     if (envelope.messageId) this.pendingAnswers.set(pending, done);
+    const item: QueueItem = {
+      runId,
+      entryId: result.messageEntry.id,
+      preview: previewOf(result.body),
+      settings,
+      resolve: (o) => {
+        this.pendingAnswers.delete(pending);
+        settle({ ...base, ...o, runId });
+      },
+    };
+    this.enqueue(result.agentId, result.sessionKey, item, { channel: envelope.channel, chatType: envelope.chatType });
     return done;
   }
 
@@ -344,6 +352,15 @@ export class AgentRuntime {
    * gateway holds the session's lease, so the read below waits for its answer.
    */
   private async answerIfUnanswered(envelope: InboundEnvelope, result: InboundResult, base: Omit<TurnOutcome, "status" | "reply" | "delivered">): Promise<TurnOutcome> {
+    // Surfaces consume `done` without a rejection handler: a failure here is an outcome, never a throw.
+    try {
+      return await this.originalOutcome(envelope, result, base);
+    } catch (err) {
+      return { ...base, status: "error", reply: null, delivered: false, error: `retry of an already recorded message: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  private async originalOutcome(envelope: InboundEnvelope, result: InboundResult, base: Omit<TurnOutcome, "status" | "reply" | "delivered">): Promise<TurnOutcome> {
     const duplicate: TurnOutcome = { ...base, status: "duplicate", reply: null, delivered: false };
     const firstEntry = result.duplicateOf;
     if (!envelope.messageId || !firstEntry) return duplicate;

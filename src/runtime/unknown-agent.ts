@@ -7,8 +7,9 @@ import type { PincerConfig } from "../config/schema.ts";
 
 export class UnknownAgentError extends Error {
   readonly agentId: string;
-  constructor(agentId: string, configured: readonly string[]) {
-    super(`unknown agent ${JSON.stringify(agentId)}; configured agents: ${configured.join(", ")}`);
+  // The configured agents are not listed: any caller, a channel-scoped bridge too, reads this.
+  constructor(agentId: string) {
+    super(`unknown agent ${JSON.stringify(agentId)}: not "main" and not in agents.list`);
     this.name = "UnknownAgentError";
     this.agentId = agentId;
   }
