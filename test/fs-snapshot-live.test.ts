@@ -83,9 +83,41 @@ describe("the background snapshot of the fs store", () => {
     // Followed while writing (not only on close), but not rewritten per write (~1 per 300 ms).
     expect(writes.length, `${writes.length} rewrites during ${i} writes`).toBeGreaterThanOrEqual(2);
     expect(writes.length, `${writes.length} rewrites during ${i} writes`).toBeLessThanOrEqual(8);
-    await new Promise((r) => setTimeout(r, 1000));
+    // The next rewrite waits max(300 ms, 6 × the last one's duration): poll, do not guess a delay.
+    const settled = await waitFor(() => fs.existsSync(storePath) && openClawView(storePath).size === i, 15_000);
     const view = openClawView(storePath);
-    expect(view.size, "rows in sessions.json after the last write settled").toBe(i);
+    expect(settled, `rows in sessions.json after the last write settled: ${view.size} of ${i}`).toBe(true);
     expect(view.get(`k${i - 1}`)?.sessionId).toBe(`s${i - 1}`);
   });
+
+  it("leaves an idle store's index lease free: another writer right after a background snapshot writes at once", { timeout: 30_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-snap-idle-"));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const storePath = path.join(dir, "sessions.json");
+    // A long TTL: waiting out a lease the idle store forgot to give back cannot pass for "at once".
+    const ttl = 6000;
+    const gateway = await FsSessionStore.open({ storePath, snapshotIntervalMs: 300, leaseTtlMs: ttl });
+    cleanups.push(() => gateway.close());
+    await gateway.patch("a", () => ({ sessionId: "sa", updatedAt: Date.now() }));
+    // The background snapshot takes the lease itself; afterwards the store is idle.
+    expect(await waitFor(() => fs.existsSync(storePath) && openClawView(storePath).has("a"), 10_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    const cli = await FsSessionStore.open({ storePath, snapshotIntervalMs: 0, leaseTtlMs: ttl });
+    cleanups.push(() => cli.close());
+    const started = performance.now();
+    await cli.patch("b", () => ({ sessionId: "sb", updatedAt: Date.now() }));
+    const ms = performance.now() - started;
+    console.log(`second writer beside an idle store after its background snapshot: ${Math.round(ms)} ms (lease TTL ${ttl} ms)`);
+    expect(ms).toBeLessThan(1000);
+    expect((await gateway.get("b"))?.sessionId).toBe("sb");
+  });
 });
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (condition()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

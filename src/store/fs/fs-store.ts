@@ -451,15 +451,25 @@ export class FsSessionStore implements SessionStore {
 
   private afterWrite(): void {
     if (!this.compaction && this.handOverToWaiter()) return;
-    if (this.releaseTimer) this.releaseTimer.refresh();
-    else {
-      this.releaseTimer = setTimeout(() => {
-        this.releaseTimer = null;
-        if (!this.compaction && !this.closed) this.releaseIndex();
-      }, this.idleReleaseMs);
-      this.releaseTimer.unref();
-    }
+    this.armIdleRelease();
     this.maybeCompact();
+  }
+
+  /**
+   * Gives the index lease back `idleReleaseMs` after the last write (or compaction). An idle holder
+   * reads no journal lines, so it never sees a `want`: this timer is what lets the CLI in then.
+   */
+  private armIdleRelease(): void {
+    if (this.releaseTimer) {
+      this.releaseTimer.refresh();
+      return;
+    }
+    this.releaseTimer = setTimeout(() => {
+      this.releaseTimer = null;
+      // A compaction in progress keeps the lease; it re-arms this timer when it ends.
+      if (!this.compaction && !this.closed) this.releaseIndex();
+    }, this.idleReleaseMs);
+    this.releaseTimer.unref();
   }
 
   /**
@@ -700,7 +710,7 @@ export class FsSessionStore implements SessionStore {
     this.snapshotTimer.unref();
   }
 
-  /** Runs one compaction; afterwards serves a waiter it held the lease from, and re-arms the timer. */
+  /** Runs one compaction; afterwards serves a waiter (or arms the idle release) and re-arms the snapshot timer. */
   private startCompaction(): Promise<void> {
     const started = Date.now();
     const run = this.compact().finally(() => {
@@ -708,7 +718,8 @@ export class FsSessionStore implements SessionStore {
       this.lastSnapshotEndedAt = Date.now();
       this.lastSnapshotMs = this.lastSnapshotEndedAt - started;
       if (this.closed) return;
-      this.handOverToWaiter();
+      // The compaction took the lease itself: hand it to a waiter, or give it back once idle.
+      if (!this.handOverToWaiter() && this.holds(INDEX_LEASE, 0)) this.armIdleRelease();
       if (this.dirtyBytes > 0) this.scheduleSnapshot();
     });
     this.compaction = run;
