@@ -1,14 +1,17 @@
 /**
  * Issue 11 item 4, with real processes on one fs home: a second gateway is refused with one line
- * naming the home and the running process; a gateway restarted after a SIGKILL mid-load writes at
- * once (the dead holder's lease is taken over, not waited out); and the CLI beside a loaded gateway
- * gets its turn at the index lease.
+ * naming the home (or the shared store directory) and the running process; a gateway restarted
+ * after a SIGKILL mid-load writes at once (the dead holder's lease is taken over, not waited out,
+ * and its lock socket file does not block); and the CLI beside a loaded or idle gateway gets its
+ * turn at the index lease.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "./helpers/postgres-server.ts";
 import { inbound } from "./helpers/gateway-process.ts";
-import { envelope, makeHome, runCli, spawnGateway, startHomeGateway, startLoad, type HomeGateway } from "./helpers/fs-home-gateway.ts";
+import { envelope, makeHome, runCli, snapshotHas, spawnGateway, startHomeGateway, startLoad, storePathOf, type HomeGateway } from "./helpers/fs-home-gateway.ts";
 
 // A long TTL: waiting it out (the old behaviour) cannot pass for "at once".
 const config = { session: { dmScope: "per-channel-peer", reset: { mode: "none" }, store: { backend: "fs", leaseTtlMs: 20_000 } } };
@@ -54,12 +57,62 @@ describe("one gateway per fs home", () => {
     await gw.kill("SIGKILL");
     await load.stop();
 
+    // The killed gateway's lock socket file is still there (nobody unlinked it): it must not block.
+    expect(fs.statSync(path.join(fs.realpathSync(home), ".pincer-gateway.sock")).isSocket()).toBe(true);
     const restarted = track(await startHomeGateway(home, gw.port));
     const res = await inbound(restarted.url, envelope("peer0", 1_000_000));
     const firstWriteMs = performance.now() - restarted.readyAt;
     expect(res.status, JSON.stringify(res.json)).toBe(200);
     console.log(`first acknowledged write ${Math.round(firstWriteMs)} ms after the restarted gateway answered /healthz (lease TTL 20000 ms)`);
     expect(firstWriteMs).toBeLessThan(2000);
+    // ...and the restarted gateway holds the lock: another one is still refused.
+    const second = spawnGateway(home, await freePort());
+    const code = await Promise.race([second.exited, new Promise<"running">((r) => setTimeout(() => r("running"), 15_000))]);
+    if (code === "running") second.child.kill("SIGKILL");
+    expect(code, second.output()).not.toBe("running");
+    expect(second.output()).toContain(`pid ${restarted.child.pid}`);
+  });
+
+  it("refuses a second gateway from another home whose session.store points at the same directory", { timeout: 60_000 }, async () => {
+    const shared = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-shared-store-"));
+    const storeConfig = { ...config, session: { ...config.session, store: { ...config.session.store, path: path.join(shared, "{agentId}", "sessions.json") } } };
+    const homeA = makeHome(storeConfig);
+    const homeB = makeHome(storeConfig);
+    cleanups.push(async () => fs.rmSync(shared, { recursive: true, force: true }));
+    const first = track(await startHomeGateway(homeA), homeA);
+    const second = spawnGateway(homeB, await freePort());
+    cleanups.push(async () => {
+      second.child.kill("SIGKILL");
+      fs.rmSync(homeB, { recursive: true, force: true });
+    });
+    const code = await Promise.race([second.exited, new Promise<"running">((r) => setTimeout(() => r("running"), 15_000))]);
+    if (code === "running") second.child.kill("SIGKILL");
+    expect(code, `second gateway must exit; it printed: ${second.output()}`).not.toBe("running");
+    const lines = second.output().trim().split("\n");
+    expect(lines, second.output()).toHaveLength(1);
+    expect(lines[0]).toContain(`session store ${fs.realpathSync(path.join(shared, "main"))}`);
+    expect(lines[0]).toContain(`pid ${first.child.pid}`);
+    expect(lines[0]).toContain(`home ${fs.realpathSync(homeA)}`);
+    expect((await inbound(first.url, envelope("alice", 1))).status).toBe(200);
+  });
+});
+
+describe("the CLI beside an idle gateway", () => {
+  it("gets the index lease at once right after the gateway's background snapshot", { timeout: 60_000 }, async () => {
+    const home = makeHome(config);
+    const gw = track(await startHomeGateway(home), home);
+    const res = await inbound(gw.url, envelope("victim-idle", 0));
+    expect(res.status).toBe(200);
+    const key = String(res.json.sessionKey);
+    // The background snapshot (2 s after the change) takes the lease itself; then the gateway idles.
+    const deadline = Date.now() + 20_000;
+    while (!snapshotHas(storePathOf(home), key) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(snapshotHas(storePathOf(home), key), "background snapshot written").toBe(true);
+    const r = await runCli(home, ["sessions", "delete", key, "--json"]);
+    console.log(`CLI sessions delete beside an idle gateway after its snapshot: ${r.ms} ms (lease TTL 20000 ms)`);
+    expect(r.code, `${r.stderr}${r.stdout}`).toBe(0);
+    // Waiting out the 20 s lease would fail the CLI (it waits 10 s); a fair turn takes a process start.
+    expect(r.ms).toBeLessThan(10_000);
   });
 });
 
@@ -81,7 +134,8 @@ describe("the CLI beside a loaded gateway", () => {
         const r = await runCli(home, args);
         results.push(r);
         expect(r.code, `${args.join(" ")} (${r.ms} ms): ${r.stderr}${r.stdout}`).toBe(0);
-        expect(r.ms, args.join(" ")).toBeLessThan(8000);
+        // Under the 20 s TTL (waiting it out fails the CLI), with room for a loaded 2-core machine.
+        expect(r.ms, args.join(" ")).toBeLessThan(15_000);
       }
       console.log(`CLI beside a loaded gateway: ${results.map((r) => `${r.ms} ms`).join(", ")}`);
       // The gateway kept serving meanwhile.

@@ -7,7 +7,7 @@
 import pino, { type Logger } from "pino";
 import type { PincerConfig } from "../config/schema.ts";
 import * as path from "node:path";
-import { isSharedBackend, resolveMaintenance, resolveStoreOptions } from "../config/resolve.ts";
+import { isSharedBackend, resolveMaintenance, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
 import type { Clock } from "../lifecycle/clock.ts";
 import { createProviderRegistry } from "../providers/registry.ts";
 import { AgentRuntime } from "../runtime/runtime.ts";
@@ -27,7 +27,7 @@ import { GatewaySettingsError, resolveGatewaySettings } from "./settings.ts";
 import type { HookEndpoint } from "./inbound-routes.ts";
 import { timedStore } from "./timed-store.ts";
 import { relayEvents } from "./event-relay.ts";
-import { acquireHomeLock, HomeInUseError, type HomeLock } from "../store/fs/home-lock.ts";
+import { acquireGatewayLocks, HomeInUseError, type HomeLock } from "../store/fs/home-lock.ts";
 
 export const PINCER_VERSION = "0.2.0";
 
@@ -68,11 +68,13 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const queueProblems = checkQueueConfig(config.messages?.queue as QueueConfig | undefined);
   if (queueProblems.length > 0) throw new GatewaySettingsError(queueProblems.join("\n"));
   const settings = resolveGatewaySettings(config, home, env, { host: options.host, port: options.port });
-  // One gateway per fs home: a second one would fork the transcripts' parent chains.
+  // One gateway per fs home and per store directory (session.store may point outside the home):
+  // a second one would fork the transcripts' parent chains.
   let homeLock: HomeLock | null = null;
   if (!options.storeFor && resolveStoreOptions(config).backend === "fs") {
+    const storeDirs = agentIdsOf(config).map((id) => path.dirname(resolveStorePath(config, id, home)));
     try {
-      homeLock = await acquireHomeLock(home, { version: PINCER_VERSION });
+      homeLock = await acquireGatewayLocks(home, storeDirs, { version: PINCER_VERSION });
     } catch (err) {
       if (err instanceof HomeInUseError) throw new GatewaySettingsError(err.message);
       throw err;

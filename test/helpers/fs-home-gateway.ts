@@ -124,3 +124,12 @@ export function runCli(home: string, args: string[], timeoutMs = 60_000): Promis
 export function storePathOf(home: string): string {
   return path.join(home, "agents", "main", "sessions", "sessions.json");
 }
+
+/** True when `sessions.json` exists and lists `key` (what a reader of the OpenClaw layout sees). */
+export function snapshotHas(storePath: string, key: string): boolean {
+  try {
+    return key in (JSON.parse(fs.readFileSync(storePath, "utf8")) as Record<string, unknown>);
+  } catch {
+    return false;
+  }
+}

@@ -1,12 +1,16 @@
 /**
  * Kernel-released liveness endpoints for the single-host fs store. A process listens on a Unix
- * socket (Linux: the abstract namespace, so no file is left behind; elsewhere a socket file in the
- * temp directory). The kernel closes it when the process dies, however it dies, so a refused
- * connect means "nobody is there" with no PID guessing, while a live but stalled process still
- * accepts at the kernel level. Node has no flock; this is the equivalent it does have.
+ * socket. The kernel closes it when the process dies, however it dies, so a refused connect means
+ * "nobody is there" with no PID guessing, while a live but stalled process still accepts at the
+ * kernel level. Node has no flock; this is the equivalent it does have.
  *
- * Used for the home lock (one gateway per home, home-lock.ts) and for lease holders: a waiter that
- * finds the holder of a journal lease dead takes it over at once instead of waiting for its TTL.
+ * Used for the gateway locks (one gateway per home and per store directory, home-lock.ts: a socket
+ * file inside the private directory being locked) and for lease holders (the Linux abstract
+ * namespace, so no file is left behind): a waiter that finds the holder of a journal lease dead
+ * takes it over at once instead of waiting for its TTL. Abstract names exist per network namespace,
+ * so a holder is judged by a refused connect only when it advertised this process's namespace and
+ * boot (`reachScope`); any other holder (another container sharing the volume, another machine, an
+ * older Pincer) is left to its TTL.
  */
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -110,11 +114,49 @@ export async function listenExclusive(address: string, info: EndpointInfo): Prom
     } catch (err) {
       if (errnoOf(err) !== "EADDRINUSE") throw err;
       if ((await probe(address)).alive) return null;
-      // A socket file left by a dead process (not on Linux, where the name dies with the process).
+      // An abstract name dies with its process; a socket file is left behind by a dead one.
       if (address.startsWith("\0") || attempt >= 2) return null;
-      fs.rmSync(address, { force: true });
+      await removeDeadSocketFile(address);
     }
   }
+}
+
+/**
+ * Removes a socket file nobody listens at, never a live one: two processes starting at once may
+ * both find it dead, and the second must not delete the socket the first has just bound there. So
+ * the file is first renamed to a unique name (atomic), what was moved is probed again, and a live
+ * one is linked back under its name. (A third starter binding in that instant could still win the
+ * name; two never can.)
+ */
+async function removeDeadSocketFile(address: string): Promise<void> {
+  const moved = path.join(path.dirname(address), `.pincer-stale-${randomBytes(4).toString("hex")}`);
+  try {
+    fs.renameSync(address, moved);
+  } catch (err) {
+    if (errnoOf(err) === "ENOENT") return;
+    throw err;
+  }
+  try {
+    if ((await probe(moved, 1000, { info: false })).alive) fs.linkSync(moved, address);
+  } catch {
+    // someone else holds the name now; the caller probes it again
+  } finally {
+    fs.rmSync(moved, { force: true });
+  }
+}
+
+/** Longest path a Unix socket can be bound at (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * The lock socket of a private (0700) directory: a socket FILE inside it, so no other user can
+ * bind it first or answer in its place (abstract names have no permissions). Only when that path is
+ * too long for a Unix socket does it fall back to an abstract name derived from the directory —
+ * which any local user could squat, and which is per network namespace.
+ */
+export function lockSocketAddress(dir: string, fileName: string, kind: string): string {
+  const file = path.join(dir, fileName);
+  return Buffer.byteLength(file) <= MAX_SOCKET_PATH ? file : socketAddress(kind, dir);
 }
 
 // ---------------------------------------------------------------- lease holders
@@ -127,6 +169,8 @@ let processEndpoint: Promise<string | null> | null = null;
  */
 export function processLivenessToken(): Promise<string | null> {
   processEndpoint ??= (async () => {
+    // Where nobody could probe us (scope unknown), an endpoint would never be asked.
+    if (reachScope() === null) return null;
     const token = randomBytes(6).toString("hex");
     try {
       const server = await listenExclusive(socketAddress("live", livenessIdentity(os.hostname(), process.pid, token)), {
@@ -146,20 +190,49 @@ function livenessIdentity(host: string, pid: number, token: string): string {
   return `${host}:${pid}:${token}`;
 }
 
-/** The owner-id suffix that says its process has a liveness endpoint. */
+/**
+ * The owner-id suffix that says its process has a liveness endpoint, and where it can be reached:
+ * `:live-<token>-<scope>`. (Owner ids of older versions end at the token; they are judged by TTL.)
+ */
 export function livenessSuffix(token: string): string {
-  return `:live-${token}`;
+  return `:live-${token}-${reachScope() ?? "unknown"}`;
 }
 
-const OWNER_RE = /^([^:]+):(\d+):[0-9a-f]+:live-([0-9a-f]{12})$/;
+let scope: string | null | undefined;
+
+/**
+ * Who can reach this process's abstract sockets: on Linux, processes in the same network namespace
+ * (the inode of /proc/self/ns/net) of the same running kernel (its boot id); null when either cannot
+ * be read. Elsewhere the endpoints are socket files in the temp directory: "tmp".
+ *
+ * A different boot id is deliberately not taken as proof of death: it is as likely another machine
+ * with the same host name sharing the volume (containers), and after a real reboot the TTL is over
+ * by the time anyone asks.
+ */
+export function reachScope(): string | null {
+  if (scope !== undefined) return scope;
+  if (process.platform !== "linux") return (scope = "tmp");
+  try {
+    const netns = fs.statSync("/proc/self/ns/net").ino;
+    const boot = fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim().replaceAll("-", "").toLowerCase();
+    scope = /^[0-9a-f]{32}$/.test(boot) && netns > 0 ? `n${netns.toString(36)}b${boot.slice(0, 16)}` : null;
+  } catch {
+    scope = null;
+  }
+  return scope;
+}
+
+const OWNER_RE = /^([^:]+):(\d+):[0-9a-f]+:live-([0-9a-f]{12})(?:-([0-9a-z]+))?$/;
 
 /**
  * True only when the owner's process is known to be gone: its id names a liveness endpoint on this
- * host and nobody listens there. Owners from other hosts or without an endpoint are never "dead".
+ * host, in this network namespace and boot, and nobody listens there. Owners from other hosts,
+ * namespaces or boots, or without an endpoint, are never "dead": their leases expire by TTL.
  */
 export async function ownerIsDead(owner: string): Promise<boolean> {
   const m = OWNER_RE.exec(owner);
-  if (!m || m[1] !== os.hostname()) return false;
+  const here = reachScope();
+  if (!m || m[1] !== os.hostname() || here === null || m[4] !== here) return false;
   const result = await probe(socketAddress("live", livenessIdentity(m[1], Number(m[2]), m[3]!)), 1000, { info: false });
   return !result.alive;
 }
