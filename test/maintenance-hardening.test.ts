@@ -73,7 +73,7 @@ interface CleanupSummary {
   diskBudget: { totalBytesBefore: number; totalBytesAfter: number; removedFiles: number; removedEntries: number; overBudget: boolean } | null;
   remove: Array<{ key: string; action: string }>;
   files: { archive: string[]; delete: string[] };
-  result?: { removedRows: number; archived: string[]; deleted: string[] };
+  result?: { removedRows: number; archived: string[]; deleted: string[]; skipped: Array<{ key: string; reason: string }> };
 }
 
 function cleanup(home: string, args: string[]): CleanupSummary {
@@ -100,7 +100,7 @@ const isBookkeeping = (name: string): boolean => name.startsWith("sessions.journ
 function expectDidWhatDryRunSaid(dry: CleanupSummary, applied: CleanupSummary, before: Map<string, { size: number }>, afterDir: string): void {
   expect(applied.remove).toEqual(dry.remove);
   expect(applied.files).toEqual(dry.files);
-  expect(applied.result).toEqual({ removedRows: dry.remove.length, archived: dry.files.archive, deleted: dry.files.delete });
+  expect(applied.result).toEqual({ removedRows: dry.remove.length, archived: dry.files.archive, deleted: dry.files.delete, skipped: [] });
   expect(applied.appliedCount).toBe(dry.afterCount);
   const storePath = path.join(afterDir, "sessions.json");
   const keys = Object.keys(JSON.parse(fs.readFileSync(storePath, "utf8")) as object);
@@ -182,45 +182,110 @@ describe("item 14: disk-budget enforce does exactly what its dry run printed", (
   it("a failure mid-way leaves each row untouched or fully processed (row gone and transcript archived)", async () => {
     const { dir } = openClawHome("d", sessions(true), { mode: "enforce" });
     const store = await FsSessionStore.open({ storePath: path.join(dir, "sessions.json") });
+    const settings = resolveMaintenance({ session: { maintenance: { mode: "enforce" } } });
     try {
-      const plan = await planFor(store, resolveMaintenance({ session: { maintenance: { mode: "enforce" } } }));
+      const plan = await planFor(store, settings);
       expect(plan.removals).toHaveLength(19);
-      // The 7th rename fails (say EACCES on one file): the six done before it are put back.
+      const ids = plan.removals.map((u) => ({ key: u.keys[0]!, id: u.sessionId }));
+      // The 7th rename fails (say EACCES on one file): six sessions are done, the 7th is put back whole.
       let renames = 0;
-      const failing = faulty(store, { archiveDiskFile: () => ++renames === 7 });
-      const before = listing(dir);
-      await expect(applyMaintenancePlan(failing, plan, { now: Date.now() })).rejects.toThrow("injected failure");
-      expect(await store.count()).toBe(20);
-      expect([...listing(dir).keys()].filter((n) => !isBookkeeping(n))).toEqual([...before.keys()]);
-      // The row removal fails after every rename: again nothing is left half done.
-      await expect(applyMaintenancePlan(faulty(store, { putMany: () => true }), plan, { now: Date.now() })).rejects.toThrow("injected failure");
-      expect(await store.count()).toBe(20);
-      expect([...listing(dir).keys()].filter((n) => !isBookkeeping(n))).toEqual([...before.keys()]);
-      // Then it succeeds, and every removed row's transcript is archived.
-      const result = await applyMaintenancePlan(store, plan, { now: Date.now() });
-      expect(result.removedRows).toBe(19);
-      expect(result.archived).toHaveLength(19);
+      await expect(applyMaintenancePlan(faulty(store, { archiveDiskFile: () => ++renames === 7 }), plan, { now: Date.now() })).rejects.toThrow("injected failure");
+      expect(await eachUntouchedOrDone(store, dir, ids)).toEqual({ untouched: 13, done: 6 });
+      // A row removal fails (the store refuses the write): the sessions before it are done, it and the rest untouched.
+      let patches = 0;
+      await expect(applyMaintenancePlan(faulty(store, { patch: () => ++patches === 3 }), await planFor(store, settings), { now: Date.now() })).rejects.toThrow("injected failure");
+      expect(await eachUntouchedOrDone(store, dir, ids)).toEqual({ untouched: 11, done: 8 });
+      // Then a fresh plan finishes, and every removed row's transcript is archived.
+      const result = await applyMaintenancePlan(store, await planFor(store, settings), { now: Date.now() });
+      expect(result.removedRows).toBe(11);
+      expect(await eachUntouchedOrDone(store, dir, ids)).toEqual({ untouched: 0, done: 19 });
       expect(await store.count()).toBe(1);
     } finally {
       await store.close();
     }
   });
 
-  it("is resumable: after dying between the renames and the row removal, the next cleanup finishes", async () => {
+  it("after dying between a session's row removal and its rename, the transcript is kept (unreferenced) and the next cleanup does the rest", async () => {
     const { home, dir } = openClawHome("e", sessions(true), { mode: "enforce" });
     const store = await FsSessionStore.open({ storePath: path.join(dir, "sessions.json") });
     const plan = await planFor(store, resolveMaintenance({ session: { maintenance: { mode: "enforce" } } }));
-    // A crash: the row removal never happens and nothing is rolled back.
-    const dying = faulty(store, { putMany: () => true, restoreDiskFile: () => true });
+    const first = plan.removals[0]!;
+    const text = fs.readFileSync(path.join(dir, `${first.sessionId}.jsonl`), "utf8");
+    // A crash: the first row is removed, then nothing more happens (no rename, no undo).
+    let patches = 0;
+    const dying = faulty(store, { patch: () => ++patches > 1, archiveDiskFile: () => true });
     await expect(applyMaintenancePlan(dying, plan, { now: Date.now() })).rejects.toThrow("injected failure");
+    expect(await store.get(first.keys[0]!)).toBeUndefined();
     await store.close();
     const r = cleanup(home, []);
-    expect(r).toMatchObject({ beforeCount: 20, afterCount: 1, appliedCount: 1 });
+    expect(r).toMatchObject({ beforeCount: 19, afterCount: 1, appliedCount: 1 });
     const names = fs.readdirSync(dir);
-    expect(names.filter((n) => /\.jsonl$/.test(n))).toHaveLength(1);
-    expect(names.filter((n) => /\.jsonl\.deleted\./.test(n))).toHaveLength(19);
+    expect(names.filter((n) => /\.jsonl\.deleted\./.test(n))).toHaveLength(18);
+    // Never lost: the transcript whose row went first is still there, whole.
+    expect(fs.readFileSync(path.join(dir, `${first.sessionId}.jsonl`), "utf8")).toBe(text);
+  });
+
+  it("a row a writer changes after the plan was checked keeps its row and transcript (skipped); the rest is applied", async () => {
+    const { dir } = openClawHome("r", sessions(true), { mode: "enforce" });
+    const storePath = path.join(dir, "sessions.json");
+    const store = await FsSessionStore.open({ storePath });
+    // A running gateway on the same directory: its own store instance, as in another process.
+    const gateway = await FsSessionStore.open({ storePath, idleReleaseMs: 10 });
+    try {
+      const plan = await planFor(store, resolveMaintenance({ session: { maintenance: { mode: "enforce" } } }));
+      const victim = plan.removals[3]!;
+      const gone = plan.removals[5]!;
+      const victimKey = victim.keys[0]!;
+      const acknowledged = { type: "message", id: "m2", parentId: "m1", timestamp: new Date().toISOString(), message: { role: "user", content: [{ type: "text", text: "acknowledged after the plan was checked" }] } };
+      // Right before the cleanup's first change: a message is recorded into a planned row (the row is
+      // patched, then its transcript appended, as the session manager does), and another planned row
+      // is removed by someone else.
+      const racing = beforeFirstWrite(store, async () => {
+        await gateway.patch(victimKey, (cur) => ({ ...cur!, updatedAt: Date.now(), lastInteractionAt: Date.now() }));
+        await gateway.appendTranscript(victim.sessionId, [acknowledged]);
+        await gateway.patch(gone.keys[0]!, () => null);
+      });
+      const result = await applyMaintenancePlan(racing, plan, { now: Date.now() });
+      // The acknowledged message is in the index and in the transcript, which is whole and in place.
+      const row = await gateway.get(victimKey);
+      expect(row?.sessionId, "the row that received a message was removed").toBe(victim.sessionId);
+      expect(fs.existsSync(path.join(dir, `${victim.sessionId}.jsonl`))).toBe(true);
+      const lines = fs.readFileSync(path.join(dir, `${victim.sessionId}.jsonl`), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; id?: string });
+      expect(lines.map((l) => l.id ?? l.type)).toEqual([victim.sessionId, "m1", "m2"]);
+      expect(fs.readdirSync(dir).filter((n) => n.startsWith(`${victim.sessionId}.jsonl.deleted.`))).toEqual([]);
+      // The row removed by someone else: its transcript is not this cleanup's to move.
+      expect(fs.existsSync(path.join(dir, `${gone.sessionId}.jsonl`))).toBe(true);
+      expect(await store.count()).toBe(2);
+      expect(fs.readdirSync(dir).filter((n) => /\.jsonl\.deleted\./.test(n))).toHaveLength(17);
+      // Reported as skipped, the rest of the plan applied.
+      expect(result.skipped).toEqual([
+        { key: victimKey, reason: "changed" },
+        { key: gone.keys[0]!, reason: "gone" },
+      ]);
+      expect(result.removedRows).toBe(17);
+      expect(result.archived).toHaveLength(17);
+    } finally {
+      await gateway.close();
+      await store.close();
+    }
   });
 });
+
+/** For each planned session: untouched (row and `<id>.jsonl`, no archive) or done (no row, one archive); anything else fails. */
+async function eachUntouchedOrDone(store: SessionStore, dir: string, sessions: Array<{ key: string; id: string }>): Promise<{ untouched: number; done: number }> {
+  const names = fs.readdirSync(dir);
+  let untouched = 0;
+  let done = 0;
+  for (const { key, id } of sessions) {
+    const row = await store.get(key);
+    const live = names.includes(`${id}.jsonl`);
+    const archives = names.filter((n) => n.startsWith(`${id}.jsonl.deleted.`)).length;
+    if (row?.sessionId === id && live && archives === 0) untouched++;
+    else if (!row && !live && archives === 1) done++;
+    else throw new Error(`${key} is half done: row ${row ? "present" : "absent"}, transcript ${live ? "present" : "absent"}, ${archives} archive(s)`);
+  }
+  return { untouched, done };
+}
 
 describe("item 15: transcripts named through sessionFile go with their row", () => {
   it("pruned and capped rows have their `<id>-topic-<n>.jsonl` archived `.deleted.<ts>`; kept rows' files stay", () => {
@@ -243,7 +308,8 @@ describe("item 15: transcripts named through sessionFile go with their row", () 
     // And that is what the dry run (on an untouched copy) said.
     const dry = cleanup(a.home, ["--dry-run"]);
     expect(dry.remove.map((r) => r.action).sort()).toEqual(["cap-overflow", "prune-stale"]);
-    expect(dry.files.archive.sort()).toEqual([...before.keys()].filter((n) => /-topic-4[23]\.jsonl$/.test(n)).sort());
+    // (A sorted copy: expectDidWhatDryRunSaid compares the dry run's own order with enforce's.)
+    expect([...dry.files.archive].sort()).toEqual([...before.keys()].filter((n) => /-topic-4[23]\.jsonl$/.test(n)).sort());
     expectDidWhatDryRunSaid(dry, applied, before, b.dir);
   });
 
@@ -344,7 +410,7 @@ async function planFor(store: FsSessionStore, settings: MaintenanceSettings) {
 }
 
 /** The store with some methods made to fail (`when` returns true) before doing anything. */
-function faulty(store: SessionStore, when: Partial<Record<"archiveDiskFile" | "restoreDiskFile" | "putMany", () => boolean>>): SessionStore {
+function faulty(store: SessionStore, when: Partial<Record<"archiveDiskFile" | "restoreDiskFile" | "putMany" | "patch", () => boolean>>): SessionStore {
   return new Proxy(store, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
@@ -353,6 +419,26 @@ function faulty(store: SessionStore, when: Partial<Record<"archiveDiskFile" | "r
       if (!fail) return (value as (...a: unknown[]) => unknown).bind(target);
       return async (...args: unknown[]) => {
         if (fail()) throw new Error(`injected failure in ${String(prop)}`);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** The store, running `race` once right before the first call that changes anything (a row or a file). */
+function beforeFirstWrite(store: SessionStore, race: () => Promise<void>): SessionStore {
+  const writes = new Set(["patch", "putMany", "archiveTranscript", "archiveDiskFile", "removeDiskFile", "restoreDiskFile"]);
+  let raced = false;
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      if (!writes.has(String(prop))) return (value as (...a: unknown[]) => unknown).bind(target);
+      return async (...args: unknown[]) => {
+        if (!raced) {
+          raced = true;
+          await race();
+        }
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { planMaintenance, type PlanInput } from "../src/maintenance/plan.ts";
 import type { MaintenanceSettings } from "../src/config/maintenance-settings.ts";
 import type { SessionRow } from "../src/store/types.ts";
+import { classify, type DiskFile } from "../src/store/fs/disk-files.ts";
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 22, 12);
@@ -10,6 +11,8 @@ const base: MaintenanceSettings = { mode: "enforce", pruneAfterMs: 30 * DAY, max
 const row = (key: string, ageDays: number, extra: Record<string, unknown> = {}): SessionRow => ({ key, entry: { sessionId: `id-${key.replaceAll(":", "-")}`, updatedAt: NOW - ageDays * DAY, ...extra } });
 const plan = (rows: SessionRow[], over: Partial<PlanInput> = {}) =>
   planMaintenance({ rows, now: NOW, settings: base, trigger: "explicit", protectedKeys: new Set(["agent:main:main"]), ...over });
+/** A directory listing as the fs backend reports it: each file classified by its name. */
+const listing = (list: Array<Omit<DiskFile, "class">>): DiskFile[] => list.map((f) => ({ ...f, class: classify(f.name) }));
 const actionOf = (p: ReturnType<typeof plan>, key: string) => p.actions.find((a) => a.key === key)?.action;
 
 describe("maintenance plan", () => {
@@ -59,14 +62,14 @@ describe("maintenance plan", () => {
 
   it("enforces the disk budget: archives first, then oldest rows, down to the high-water mark", () => {
     const rows = [row("a", 3), row("b", 2), row("agent:main:main", 9)];
-    const disk = [
+    const disk = listing([
       { name: "sessions.json", size: 1000, mtimeMs: 5 },
       { name: "id-a.jsonl", size: 4000, mtimeMs: 3 },
       { name: "id-b.jsonl", size: 4000, mtimeMs: 4 },
       { name: "id-agent-main-main.jsonl", size: 1000, mtimeMs: 4 },
       { name: "old.jsonl.reset.2026-11-20T10-00-00.000Z", size: 3000, mtimeMs: 1 },
       { name: "orphan.jsonl", size: 2000, mtimeMs: 2 },
-    ];
+    ]);
     const p = plan(rows, { settings: { ...base, pruneAfterMs: null, maxDiskBytes: 10_000, highWaterBytes: 8000 }, disk });
     expect(p.deleteFiles).toEqual(["old.jsonl.reset.2026-11-20T10-00-00.000Z"]);
     // A transcript no row references is deleted too, but listed apart: apply deletes it by its own rule.
@@ -81,22 +84,22 @@ describe("maintenance plan", () => {
   });
 
   it("purges archives older than their retention, by the time in their name", () => {
-    const disk = [
+    const disk = listing([
       { name: "x.jsonl.reset.2026-09-01T00-00-00.000Z", size: 1, mtimeMs: 0 },
       { name: "y.jsonl.reset.2026-11-20T00-00-00.000Z", size: 1, mtimeMs: 0 },
       { name: "z.jsonl.deleted.2026-09-01T00-00-00.000Z", size: 1, mtimeMs: 0 },
-    ];
+    ]);
     expect(plan([], { disk }).deleteFiles.sort()).toEqual(["x.jsonl.reset.2026-09-01T00-00-00.000Z", "z.jsonl.deleted.2026-09-01T00-00-00.000Z"]);
     expect(plan([], { disk, settings: { ...base, resetArchiveRetentionMs: null, pruneAfterMs: null } }).deleteFiles).toEqual([]);
   });
 
   it("archives a transcript released by pruning, or deletes it when the disk budget needs its bytes: never both", () => {
     const rows = [row("stale", 40), row("agent:main:main", 0)];
-    const disk = [
+    const disk = listing([
       { name: "sessions.json", size: 300, mtimeMs: 9 },
       { name: "id-stale.jsonl", size: 5000, mtimeMs: 1 },
       { name: "id-agent-main-main.jsonl", size: 1000, mtimeMs: 2 },
-    ];
+    ]);
     const budget = plan(rows, { settings: { ...base, maxDiskBytes: 4000, highWaterBytes: 3000 }, disk });
     expect(actionOf(budget, "stale")).toBe("prune-stale");
     expect(budget.deleteFiles).toEqual([]);
@@ -113,12 +116,12 @@ describe("maintenance plan", () => {
   it("counts the transcripts named through sessionFile (OpenClaw's -topic- files) as their row's", () => {
     const dir = "/srv/agents/main/sessions";
     const rows = [row("t", 40, { sessionFile: `${dir}/id-t-topic-42.jsonl` }), row("u", 40), row("kept", 1, { sessionFile: "odd-name.jsonl" })];
-    const disk = [
+    const disk = listing([
       { name: "id-t-topic-42.jsonl", size: 10, mtimeMs: 1 },
       { name: "id-u-topic-7.jsonl", size: 10, mtimeMs: 1 },
       { name: "id-u.jsonl", size: 10, mtimeMs: 1 },
       { name: "odd-name.jsonl", size: 10, mtimeMs: 1 },
-    ];
+    ]);
     const p = plan(rows, { disk, diskDir: dir, settings: { ...base, maxDiskBytes: 1_000_000 } });
     const files = (key: string) => p.removals.find((u) => u.keys.includes(key))?.files.map((f) => `${f.op}:${f.name}`);
     expect(files("t")).toEqual(["archive:id-t-topic-42.jsonl"]);
@@ -131,11 +134,11 @@ describe("maintenance plan", () => {
 
   it("warn mode applied (warnOnly) removes nothing and purges nothing; it measures the disk budget", () => {
     const rows = [row("old", 40), ...Array.from({ length: 5 }, (_, i) => row(`k${i}`, i))];
-    const disk = [
+    const disk = listing([
       { name: "sessions.json", size: 5000, mtimeMs: 1 },
       { name: "x.jsonl.reset.2026-09-01T00-00-00.000Z", size: 10, mtimeMs: 0 },
       { name: "orphan.jsonl", size: 10, mtimeMs: 0 },
-    ];
+    ]);
     const p = plan(rows, { disk, warnOnly: true, settings: { ...base, maxEntries: 2, maxDiskBytes: 1000, highWaterBytes: 800 } });
     expect(p).toMatchObject({ afterCount: 6, pruned: 0, capped: 0, deleteFiles: [], deleteOrphans: [], removals: [], wouldMutate: false });
     expect(p.diskBudget).toMatchObject({ totalBytesBefore: 5020, totalBytesAfter: 5020, removedFiles: 0, removedEntries: 0, overBudget: true });

@@ -3,23 +3,33 @@
  *
  * - Validate first: every row to remove is still as planned, every file still there, and no
  *   remaining row references a transcript the plan releases. Otherwise nothing is changed.
- * - Then per batch of sessions: archive their transcripts (a rename, undoable), remove their rows,
- *   then delete what the disk budget wanted deleted. A failure undoes the batch's renames for every
- *   row still present, so each row ends either untouched or fully processed (row gone, transcript
- *   archived or deleted). After a crash between rename and row removal, running the cleanup again
- *   finishes the row (its transcript is already archived).
+ * - Then per session (removal unit): remove each row only if it is still exactly as planned, in one
+ *   atomic conditional patch, so a message recorded into it after the check keeps its row. A row
+ *   that changed (or went) meanwhile is skipped and reported, and its transcript is not touched.
+ *   Once every row of a unit is gone, its transcripts are archived (or deleted for the disk budget).
+ *   Rows go first on purpose: a writer that finds the row gone starts a new session with a new id,
+ *   so no acknowledged message can land in a transcript that is being moved away.
+ * - A failed rename puts the unit back (files renamed back, rows restored unless a new row took the
+ *   key), so each row ends untouched or fully processed. A crash between a unit's row removal and
+ *   its renames leaves its transcript in place, unreferenced: kept, never lost. Deletions (disk
+ *   budget) come last, as they cannot be undone.
+ *
+ * File operations go through the store's DiskOps (only the fs backend has them); this module knows
+ * no file naming rules of its own.
  */
 import * as path from "node:path";
 import type { SessionEntry } from "../store/entry.ts";
 import type { ArchiveReason, SessionStore } from "../store/types.ts";
 import type { MaintenancePlan, RemovalUnit } from "./plan.ts";
-import { classify, type DiskFile } from "../store/fs/disk-files.ts";
-import { archiveTimestamp } from "../store/fs/secure-fs.ts";
+import type { DiskFile } from "../store/fs/disk-files.ts";
 
 /** File operations only the file-system backend has (disk budget, archive purge), by exact name. */
 export interface DiskOps {
   readonly dir: string;
+  /** Every regular file of the sessions directory, classified (transcript, archive, index, other). */
   diskInventory(): DiskFile[];
+  /** The name `archiveDiskFile(name, reason, now)` would give the file. */
+  archiveDiskName(name: string, reason: ArchiveReason, now: number): string;
   archiveDiskFile(name: string, reason: ArchiveReason, now: number): Promise<string>;
   restoreDiskFile(archived: string, name: string): Promise<void>;
   removeDiskFile(name: string): Promise<void>;
@@ -29,6 +39,7 @@ export function diskOpsOf(store: SessionStore): DiskOps | null {
   const s = store as Partial<DiskOps>;
   return typeof s.dir === "string" &&
     typeof s.diskInventory === "function" &&
+    typeof s.archiveDiskName === "function" &&
     typeof s.archiveDiskFile === "function" &&
     typeof s.restoreDiskFile === "function" &&
     typeof s.removeDiskFile === "function"
@@ -46,6 +57,13 @@ export interface ApplyOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** A planned row left alone because a writer got to it after the plan was checked. */
+export interface SkippedRow {
+  key: string;
+  /** `changed`: updated meanwhile (say a message was recorded); `gone`: removed meanwhile by someone else. */
+  reason: "changed" | "gone";
+}
+
 /** What apply did, in the plan's terms (the CLI prints it beside the plan). */
 export interface ApplyResult {
   removedRows: number;
@@ -55,19 +73,20 @@ export interface ApplyResult {
   deleted: string[];
   /** Backends without a sessions directory: transcripts archived through the store. */
   archivedSessionIds: string[];
+  /** Planned rows that changed after the check: kept, with their transcripts. */
+  skipped: SkippedRow[];
 }
-
-const BATCH_ROWS = 1000;
 
 export async function applyMaintenancePlan(store: SessionStore, plan: MaintenancePlan, options: ApplyOptions): Promise<ApplyResult> {
   const disk = await validatePlan(store, plan, options.now);
-  const result: ApplyResult = { removedRows: 0, archived: [], deleted: [], archivedSessionIds: [] };
+  const planned = new Map(plan.actions.map((a) => [a.key, a.entry]));
+  const result: ApplyResult = { removedRows: 0, archived: [], deleted: [], archivedSessionIds: [], skipped: [] };
   const fileOps = plan.removals.reduce((n, u) => n + u.files.length, 0) + plan.deleteOrphans.length + plan.deleteFiles.length;
   const total = plan.removals.reduce((n, u) => n + u.keys.length, 0) + fileOps;
   let done = 0;
-  for (const batch of batches(plan.removals)) {
-    await applyBatch(store, disk, batch, options.now, result);
-    done += batch.reduce((n, u) => n + u.keys.length + u.files.length, 0);
+  for (const unit of plan.removals) {
+    await applyUnit(store, disk, unit, planned, options.now, result);
+    done += unit.keys.length + unit.files.length;
     options.onProgress?.(done, total);
   }
   for (const name of [...plan.deleteOrphans, ...plan.deleteFiles]) {
@@ -78,59 +97,54 @@ export async function applyMaintenancePlan(store: SessionStore, plan: Maintenanc
   return result;
 }
 
-function* batches(units: readonly RemovalUnit[]): Generator<RemovalUnit[]> {
-  let batch: RemovalUnit[] = [];
-  let rows = 0;
-  for (const unit of units) {
-    batch.push(unit);
-    rows += unit.keys.length;
-    if (rows >= BATCH_ROWS) {
-      yield batch;
-      batch = [];
-      rows = 0;
-    }
-  }
-  if (batch.length) yield batch;
+/** Removes the row only if it is still the planned one (same session, not updated since): atomic in every backend. */
+async function removeIfUnchanged(store: SessionStore, key: string, was: SessionEntry): Promise<SkippedRow | null> {
+  const res = await store.patch(key, (cur) => (cur && cur.sessionId === was.sessionId && cur.updatedAt === was.updatedAt ? null : undefined));
+  if (res.changed) return null;
+  return { key, reason: res.before ? "changed" : "gone" };
 }
 
-async function applyBatch(store: SessionStore, disk: DiskOps | null, batch: readonly RemovalUnit[], now: number, result: ApplyResult): Promise<void> {
-  const renamed: Array<{ unit: RemovalUnit; name: string; archive: string; op: "archive" | "delete" }> = [];
-  const undo = async (keep: (unit: RemovalUnit) => boolean): Promise<void> => {
-    for (const r of renamed.reverse()) if (!keep(r.unit)) await disk!.restoreDiskFile(r.archive, r.name);
-  };
-  try {
-    for (const unit of batch) {
-      for (const f of unit.files) renamed.push({ unit, name: f.name, op: f.op, archive: await disk!.archiveDiskFile(f.name, "deleted", now) });
-    }
-  } catch (err) {
-    await undo(() => false);
-    throw err;
+async function applyUnit(store: SessionStore, disk: DiskOps | null, unit: RemovalUnit, planned: ReadonlyMap<string, SessionEntry>, now: number, result: ApplyResult): Promise<void> {
+  const removed: string[] = [];
+  let kept = false;
+  for (const key of unit.keys) {
+    const skipped = await removeIfUnchanged(store, key, planned.get(key)!);
+    if (skipped) {
+      result.skipped.push(skipped);
+      kept = true;
+    } else removed.push(key);
   }
-  // Without a sessions directory the store archives by id; that cannot be undone, so it goes last
-  // before the rows (a retry finds nothing left to archive and removes the rows).
-  if (!disk) {
-    for (const unit of batch) {
-      if (!unit.releasesTranscript) continue;
+  result.removedRows += removed.length;
+  // A row of this session is still there (or another writer took it over): its transcript stays.
+  if (kept || !unit.releasesTranscript) return;
+
+  const renamed: Array<{ name: string; archive: string }> = [];
+  try {
+    if (disk) {
+      for (const f of unit.files) {
+        if (f.op === "archive") renamed.push({ name: f.name, archive: await disk.archiveDiskFile(f.name, "deleted", now) });
+      }
+    } else {
+      // Without a sessions directory the store archives by id (not undoable; it is the last step).
       await store.archiveTranscript(unit.sessionId, "deleted", now);
       result.archivedSessionIds.push(unit.sessionId);
     }
-  }
-  try {
-    await store.putMany(batch.flatMap((u) => u.keys.map((key) => ({ key, entry: null }))));
   } catch (err) {
-    // Part of the batch may have landed: a unit whose rows are all gone stays processed.
-    const present = new Set<string>();
-    for (const unit of batch) for (const key of unit.keys) if ((await store.get(key)) !== undefined) present.add(key);
-    await undo((unit) => unit.keys.every((k) => !present.has(k)));
+    // Undo: the transcripts back under their names, then the rows, unless a new row took the key.
+    for (const r of renamed.reverse()) await disk!.restoreDiskFile(r.archive, r.name);
+    for (const key of removed) {
+      const was = planned.get(key)!;
+      await store.patch(key, (cur) => (cur === undefined ? was : undefined));
+    }
+    result.removedRows -= removed.length;
     throw err;
   }
-  result.removedRows += batch.reduce((n, u) => n + u.keys.length, 0);
-  for (const r of renamed) {
-    if (r.op === "archive") result.archived.push({ name: r.name, archive: r.archive });
-    else {
-      await disk!.removeDiskFile(r.archive);
-      result.deleted.push(r.name);
-    }
+  result.archived.push(...renamed);
+  // Deleting (the disk budget wanted the bytes) cannot be undone, so it comes after everything that can.
+  for (const f of unit.files) {
+    if (f.op !== "delete") continue;
+    await disk!.removeDiskFile(f.name);
+    result.deleted.push(f.name);
   }
 }
 
@@ -176,21 +190,22 @@ async function validatePlan(store: SessionStore, plan: MaintenancePlan, now: num
   }
   if (!disk) return null;
 
-  const inventory = new Set(disk.diskInventory().map((f) => f.name));
-  const ts = archiveTimestamp(now);
+  // The backend classified every file; a name it did not list (or listed as something else) is refused.
+  const inventory = new Map(disk.diskInventory().map((f) => [f.name, f.class]));
   const mustBe = (name: string, kind: "transcript" | "archive", why: string): void => {
-    if (classify(name).kind !== kind || name !== path.basename(name)) conflict(`${JSON.stringify(name)} (${why}) is not a ${kind} file name`);
     if (!inventory.has(name)) conflict(`${JSON.stringify(name)} (${why}) is no longer in ${disk.dir}`);
-    if (kind === "transcript") {
+    const c = inventory.get(name)!;
+    if (c.kind !== kind) conflict(`${JSON.stringify(name)} (${why}) is not a ${kind} file name`);
+    if (c.kind === "transcript") {
       if (remainingFiles.has(name)) conflict(`${JSON.stringify(name)} (${why}) is referenced by a remaining row`);
-      const c = classify(name);
-      if (c.kind === "transcript" && remainingIds.has(c.sessionId)) conflict(`${JSON.stringify(name)} (${why}) belongs to session ${c.sessionId}, which a remaining row references`);
+      if (remainingIds.has(c.sessionId)) conflict(`${JSON.stringify(name)} (${why}) belongs to session ${c.sessionId}, which a remaining row references`);
     }
   };
   for (const unit of plan.removals) {
     for (const f of unit.files) {
       mustBe(f.name, "transcript", `transcript of ${unit.sessionId}`);
-      if (inventory.has(`${f.name}.deleted.${ts}`)) conflict(`archive name ${JSON.stringify(`${f.name}.deleted.${ts}`)} is already taken`);
+      const archive = disk.archiveDiskName(f.name, "deleted", now);
+      if (f.op === "archive" && inventory.has(archive)) conflict(`archive name ${JSON.stringify(archive)} is already taken`);
     }
   }
   for (const name of plan.deleteOrphans) mustBe(name, "transcript", "unreferenced transcript");

@@ -10,7 +10,7 @@
 import * as path from "node:path";
 import type { SessionEntry } from "../store/entry.ts";
 import type { SessionRow } from "../store/types.ts";
-import { classify, type DiskFile } from "../store/fs/disk-files.ts";
+import type { DiskFile } from "../store/fs/disk-files.ts";
 import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
 
 export type MaintenanceAction = "prune-missing" | "prune-stale" | "cap-overflow" | "evict-budget" | "keep";
@@ -97,10 +97,10 @@ export function rowBytes(key: string, entry: SessionEntry): number {
 function fileClaims(input: PlanInput): Map<string, Set<string>> {
   const claims = new Map<string, Set<string>>();
   if (!input.disk) return claims;
-  const present = new Set(input.disk.map((f) => f.name));
+  const present = new Map(input.disk.map((f) => [f.name, f.class]));
   const claim = (name: string, id: string): void => {
     // Only transcript-shaped names: a `sessionFile` of "sessions.json" must never release the index.
-    if (!present.has(name) || classify(name).kind !== "transcript") return;
+    if (present.get(name)?.kind !== "transcript") return;
     const set = claims.get(name) ?? new Set<string>();
     set.add(id);
     claims.set(name, set);
@@ -119,7 +119,7 @@ function fileClaims(input: PlanInput): Map<string, Set<string>> {
   // OpenClaw's `<id>-topic-<thread>.jsonl` belongs to `<id>` even when no row records it.
   for (const f of input.disk) {
     if (claims.has(f.name)) continue;
-    const c = classify(f.name);
+    const c = f.class;
     if (c.kind === "transcript" && ids.has(c.sessionId)) claim(f.name, c.sessionId);
   }
   return claims;
@@ -171,7 +171,7 @@ export function planMaintenance(input: PlanInput): MaintenancePlan {
   // Archive retention (§8.4 step 4): by the time in the archive's name.
   if (input.disk) {
     for (const f of input.disk) {
-      const c = classify(f.name);
+      const c = f.class;
       if (c.kind !== "archive" || c.at === null) continue;
       const retention = c.reason === "reset" ? settings.resetArchiveRetentionMs : c.reason === "deleted" ? settings.pruneAfterMs : null;
       if (retention !== null && c.at < now - retention) {
@@ -197,14 +197,14 @@ export function planMaintenance(input: PlanInput): MaintenancePlan {
       const disposable = input.disk
         .filter((f) => {
           if (deleted.has(f.name)) return false;
-          const c = classify(f.name);
+          const c = f.class;
           return c.kind === "archive" || (c.kind === "transcript" && released(f.name));
         })
         .sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : 1));
       for (const f of disposable) {
         if (total <= highWater) break;
         deleted.add(f.name);
-        if (!claims.has(f.name)) (classify(f.name).kind === "archive" ? deleteFiles : deleteOrphans).push(f.name);
+        if (!claims.has(f.name)) (f.class.kind === "archive" ? deleteFiles : deleteOrphans).push(f.name);
         total -= f.size;
         removedFiles++;
       }

@@ -86,7 +86,9 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
         const bar = progressBar(ctx.io, "cleanup", plan.beforeCount - plan.afterCount + files.archive.length + files.delete.length);
         const result = await applyMaintenancePlan(store, plan, { now, onProgress: (d) => bar.update(d) });
         bar.done();
-        summary.result = { removedRows: result.removedRows, archived: result.archived.map((a) => a.name), deleted: result.deleted };
+        // Rows a writer changed after the plan was checked are kept with their transcripts, and listed.
+        summary.result = { removedRows: result.removedRows, archived: result.archived.map((a) => a.name), deleted: result.deleted, skipped: result.skipped };
+        for (const r of result.skipped) ctx.io.err(`note: ${target.path}: kept ${JSON.stringify(r.key)}: it was ${r.reason === "changed" ? "updated" : "removed"} after the plan was made`);
         summary.applied = true;
         summary.appliedCount = await store.count();
         if (!opts.json) {

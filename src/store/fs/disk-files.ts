@@ -3,10 +3,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { archiveTimestamp, parseArchiveTimestamp } from "./secure-fs.ts";
 
+/** One regular file of the sessions directory, as the backend classifies it (so maintenance needs no naming rules of its own). */
 export interface DiskFile {
   name: string;
   size: number;
   mtimeMs: number;
+  class: FileClass;
 }
 
 export type FileClass =
@@ -42,10 +44,15 @@ function plainName(dir: string, name: string, kinds: ReadonlyArray<FileClass["ki
   return path.join(dir, name);
 }
 
-/** Renames `<name>` to `<name>.<reason>.<ts>` (OpenClaw's archive naming); returns the archive's name. */
+/** The name `archiveDiskFile` gives `<name>` at `now`: `<name>.<reason>.<ts>` (OpenClaw's archive naming). */
+export function archiveNameOf(name: string, reason: "reset" | "deleted", now: number): string {
+  return `${name}.${reason}.${archiveTimestamp(now)}`;
+}
+
+/** Renames `<name>` to its archive name; returns the archive's name. */
 export function archiveDiskFile(dir: string, name: string, reason: "reset" | "deleted", now: number): string {
   const from = plainName(dir, name, ["transcript"]);
-  const archived = `${name}.${reason}.${archiveTimestamp(now)}`;
+  const archived = archiveNameOf(name, reason, now);
   const to = path.join(dir, archived);
   if (fs.existsSync(to)) throw new Error(`cannot archive ${JSON.stringify(name)} in ${dir}: ${JSON.stringify(archived)} already exists`);
   fs.renameSync(from, to);

@@ -37,7 +37,7 @@ import { INDEX_LEASE, JOURNAL_RE, JournalState, journalName, parseRecord, type J
 import { appendWholeSync, ensurePrivateDir, FILE_MODE } from "./secure-fs.ts";
 import { loadSnapshot, writeSnapshot } from "./snapshot.ts";
 import { TranscriptFiles } from "./transcript-files.ts";
-import { archiveDiskFile, removeDiskFile, restoreDiskFile, type DiskFile } from "./disk-files.ts";
+import { archiveDiskFile, archiveNameOf, classify, removeDiskFile, restoreDiskFile, type DiskFile } from "./disk-files.ts";
 import { livenessSuffix, ownerIsDead, processLivenessToken } from "./liveness.ts";
 
 export interface FsStoreOptions {
@@ -645,19 +645,24 @@ export class FsSessionStore implements SessionStore {
 
     // ---------------------------------------------------------------- disk (maintenance)
 
-  /** Regular files of the sessions directory with sizes, for the disk budget. */
+  /** Regular files of the sessions directory with sizes and what each is, for the disk budget and archive purge. */
   diskInventory(): DiskFile[] {
     const out: DiskFile[] = [];
     for (const d of fs.readdirSync(this.dir, { withFileTypes: true })) {
       if (!d.isFile()) continue;
       try {
         const st = fs.statSync(path.join(this.dir, d.name));
-        out.push({ name: d.name, size: st.size, mtimeMs: st.mtimeMs });
+        out.push({ name: d.name, size: st.size, mtimeMs: st.mtimeMs, class: classify(d.name) });
       } catch {
         // removed meanwhile
       }
     }
     return out;
+  }
+
+  /** The name `archiveDiskFile(name, reason, now)` would give the file (so a plan can check it is free first). */
+  archiveDiskName(name: string, reason: ArchiveReason, now: number): string {
+    return archiveNameOf(name, reason, now);
   }
 
   /** Renames one transcript file by name (also OpenClaw's `sessionFile` names) to `<name>.<reason>.<ts>`. */
