@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { loadContext, type CliContext } from "./context.ts";
 import { CliError, processIO, type CliIO } from "./io.ts";
+import { PINCER_VERSION } from "../version.ts";
 
 // Commands are loaded when they run: a short command does not pay for the others' modules.
 const commands = {
@@ -17,7 +18,6 @@ const commands = {
   store: () => import("./commands/store.ts"),
 };
 
-const VERSION = "0.1.0";
 
 /** Collapses any error to the one line a user sees. */
 function oneLine(err: unknown): string {
@@ -37,7 +37,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
   program
     .name("pincer")
     .description("Session engine for multi-channel AI agent gateways")
-    .version(VERSION)
+    .version(PINCER_VERSION)
     .option("--config <path>", "config file (default: $PINCER_CONFIG, then $PINCER_HOME/pincer.json)")
     .enablePositionalOptions()
     .exitOverride()

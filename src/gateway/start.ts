@@ -28,8 +28,7 @@ import type { HookEndpoint } from "./inbound-routes.ts";
 import { timedStore } from "./timed-store.ts";
 import { relayEvents } from "./event-relay.ts";
 import { acquireGatewayLocks, HomeInUseError, type HomeLock } from "../store/fs/home-lock.ts";
-
-export const PINCER_VERSION = "0.2.0";
+import { PINCER_VERSION } from "../version.ts";
 
 export interface StartGatewayOptions {
   config: PincerConfig;
