@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config/load.ts";
 import { resolveAgents, resolveMaintenance, resolveStoreOptions, resolveStorePath } from "../src/config/resolve.ts";
-import { parseDurationMs, parseSizeBytes } from "../src/config/units.ts";
+import { parseDurationMs, parseSizeBytes } from "../src/util/units.ts";
 
 let home: string;
 beforeEach(() => {

@@ -3,7 +3,7 @@
  * `cron`. Strict where Pincer interprets a key, so a typo is reported with its full path.
  */
 import { z } from "zod";
-import { parseDurationMs, type DurationUnit } from "./units.ts";
+import { parseDurationMs, type DurationUnit } from "../util/units.ts";
 
 /** A duration as a string (`24h`, `1d12h`) or a number in `defaultUnit`. */
 export function durationSchema(defaultUnit: DurationUnit, message: string) {

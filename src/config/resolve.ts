@@ -4,8 +4,8 @@ import * as path from "node:path";
 import { normalizeAgentId } from "../keys/ids.ts";
 import type { MaintenanceSettings } from "./maintenance-settings.ts";
 import type { PincerConfig } from "./schema.ts";
-import { expandEnvRefs } from "./env-refs.ts";
-import { parseDurationMs, parseSizeBytes } from "./units.ts";
+import { expandEnvRefs } from "../util/env-refs.ts";
+import { parseDurationMs, parseSizeBytes } from "../util/units.ts";
 
 const DAY = 86_400_000;
 

@@ -3,7 +3,7 @@
  * is reported, see load.ts); sections later parts of Pincer will own are accepted as they are.
  */
 import { z } from "zod";
-import { parseSizeBytes } from "./units.ts";
+import { parseSizeBytes } from "../util/units.ts";
 import { commandsSchema, cronSchema, durationSchema, gatewaySchema, hooksSchema, messagesSchema } from "./gateway-schema.ts";
 import { isSharedBackend } from "./resolve.ts";
 

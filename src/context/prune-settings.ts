@@ -3,7 +3,7 @@
  * Parsing is strict: a wrong value is reported with its key path instead of being silently clamped,
  * so a typo in the config is noticed at load time rather than as a surprising cache bill.
  */
-import { parseDurationMs } from "../config/units.ts";
+import { parseDurationMs } from "../util/units.ts";
 
 export interface PruneSettings {
   readonly mode: "off" | "cache-ttl";

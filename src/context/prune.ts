@@ -2,7 +2,7 @@
  * OpenClaw's `cache-ttl` context pruning (reference §10.3–10.4) as pure functions. The result only
  * replaces what is sent to the model for one call; the transcript is never touched.
  */
-import { compileGlob } from "../config/glob.ts";
+import { compileGlob } from "../util/glob.ts";
 import type { AgentMessage, ToolResultMessage } from "../transcript/entries.ts";
 import { isCacheTtlEligible, type PruneSettings } from "./prune-settings.ts";
 

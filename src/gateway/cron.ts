@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { Cron } from "croner";
 import type { Logger } from "pino";
-import { parseDurationMs } from "../config/units.ts";
+import { parseDurationMs } from "../util/units.ts";
 import { cronRunSessionKey, cronSessionKey, isCronRunKey } from "../keys/session-key-helpers.ts";
 import type { AgentRuntime, TurnOutcome } from "../runtime/runtime.ts";
 

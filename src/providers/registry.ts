@@ -6,7 +6,7 @@
 import { createAiSdkProvider, type ProviderKind } from "./ai-sdk.ts";
 import { createEchoProvider } from "./echo.ts";
 import type { ModelProvider } from "./types.ts";
-import { expandEnvRefs } from "../config/env-refs.ts";
+import { expandEnvRefs } from "../util/env-refs.ts";
 
 export interface ProviderRegistryConfig {
   models?: { providers?: Record<string, unknown> };

@@ -3,7 +3,7 @@
  * window, compaction and memory-flush thresholds, and the workspace directory.
  */
 import * as path from "node:path";
-import { parseSizeBytes } from "../config/units.ts";
+import { parseSizeBytes } from "../util/units.ts";
 import type { ToolPolicy } from "./tools.ts";
 
 export interface CompactionSettings {

@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { globMatch } from "../config/glob.ts";
+import { globMatch } from "../util/glob.ts";
 import type { ToolSpec } from "../providers/types.ts";
 
 export interface ToolContext {

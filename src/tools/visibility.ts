@@ -3,7 +3,7 @@
  * from `tools.sessions.visibility` and `tools.agentToAgent`. In Pincer `tree` covers the caller
  * and all its descendants (OpenClaw: direct children only). Errors name the setting to change.
  */
-import { globMatch } from "../config/glob.ts";
+import { globMatch } from "../util/glob.ts";
 import { agentIdFromKey } from "../keys/session-key-helpers.ts";
 
 export type Visibility = "self" | "tree" | "agent" | "all";
