@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, expect, it } from "vitest";
-import { memoryAppendTool, ToolRegistry } from "../src/runtime/tools.ts";
+import { memoryAppendTool, ToolRegistry } from "../src/runtime/tool-registry.ts";
 import { post, ScriptedProvider, startTestGateway } from "./helpers/gateway-harness.ts";
 
 type Gw = Awaited<ReturnType<typeof startTestGateway>>;

@@ -89,7 +89,7 @@ describe("queue modes while a run is active", () => {
     const first = post(`${gw!.url}/v1/inbound`, dm("start"));
     await until(() => provider.waiting === 1);
     const steer = post(`${gw!.url}/v1/inbound`, dm("also this"));
-    await until(() => (gw!.runtime.queueFor("main", "agent:main:main")?.active?.batch.length ?? 0) === 2);
+    await until(() => (gw!.runtime.queueFor("main", "agent:main:main")?.active?.runIds.length ?? 0) === 2);
     provider.autoRelease = true;
     provider.release();
     const [a, b] = await Promise.all([first, steer]);

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PincerConfig } from "../src/config/schema.ts";
 import type { OutboundMessage } from "../src/runtime/runtime.ts";
-import { memoryAppendTool, ToolRegistry, type ToolContext } from "../src/runtime/tools.ts";
+import { memoryAppendTool, ToolRegistry, type ToolContext } from "../src/runtime/tool-registry.ts";
 import { startFakeAnthropic, type FakeServer, type Responder, type ScriptedReply } from "./fixtures/fake-providers.ts";
 import { post, startTestGateway, until } from "./helpers/gateway-harness.ts";
 

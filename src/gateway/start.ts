@@ -11,7 +11,7 @@ import { isSharedBackend, resolveMaintenance, resolveStoreOptions, resolveStoreP
 import type { Clock } from "../lifecycle/clock.ts";
 import { createProviderRegistry } from "../providers/registry.ts";
 import { AgentRuntime } from "../runtime/runtime.ts";
-import { ToolRegistry } from "../runtime/tools.ts";
+import { ToolRegistry } from "../runtime/tool-registry.ts";
 import { registerSessionTools } from "../tools/session-tools.ts";
 import type { SubagentManager } from "../tools/subagents.ts";
 import { checkQueueConfig, type QueueConfig } from "../runtime/queue-settings.ts";

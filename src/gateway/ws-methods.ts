@@ -6,7 +6,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { agentIdFromKey, isCronRunKey } from "../keys/session-key-helpers.ts";
 import { normalizeSessionKey } from "../keys/session-key-normalize.ts";
 import type { AgentRuntime } from "../runtime/runtime.ts";
-import { statusCard } from "../runtime/command-handlers.ts";
+import { statusCard } from "../runtime/status-card.ts";
 import { historyFromLines } from "../transcript/history.ts";
 import type { SessionEntry } from "../store/entry.ts";
 import { UnknownAgentError } from "../runtime/unknown-agent.ts";

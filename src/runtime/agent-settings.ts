@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import { parseSizeBytes } from "../util/units.ts";
-import type { ToolPolicy } from "./tools.ts";
+import type { ToolPolicy } from "./tool-registry.ts";
 
 export interface CompactionSettings {
   reserveTokens: number;

@@ -7,7 +7,8 @@ import type { SessionEntry } from "../store/entry.ts";
 import { buildContext, estimateTokens } from "./context-build.ts";
 import { HELP_TEXT, type ParsedCommand } from "./command-parse.ts";
 import { normalizeQueueDrop, normalizeQueueMode, resolveQueueSettings, type QueueConfig } from "./queue-settings.ts";
-import type { AgentRuntime } from "./runtime.ts";
+import type { CommandContext } from "./command-context.ts";
+import { fmtTokens, statusCard } from "./status-card.ts";
 
 export interface CommandTarget {
   agentId: string;
@@ -20,19 +21,7 @@ const THINK_LEVELS: Record<string, string> = {
   off: "off", minimal: "minimal", low: "low", on: "low", medium: "medium", high: "high", max: "high", ultrathink: "high", xhigh: "xhigh", adaptive: "adaptive", auto: "adaptive",
 };
 
-function age(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-  return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
-}
-
-function fmtTokens(n: number): string {
-  return n >= 1000 ? `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k` : String(n);
-}
-
-export async function handleCommand(rt: AgentRuntime, cmd: ParsedCommand, t: CommandTarget): Promise<string | null> {
+export async function handleCommand(rt: CommandContext, cmd: ParsedCommand, t: CommandTarget): Promise<string | null> {
   const patch = (mutate: (cur: SessionEntry) => SessionEntry | undefined) =>
     rt.manager.patchSession(t.agentId, t.sessionKey, (cur) => (cur ? mutate(cur) : undefined));
   const arg = cmd.args.toLowerCase();
@@ -139,7 +128,7 @@ export async function handleCommand(rt: AgentRuntime, cmd: ParsedCommand, t: Com
   }
 }
 
-async function queueCommand(rt: AgentRuntime, t: CommandTarget, args: string): Promise<string> {
+async function queueCommand(rt: CommandContext, t: CommandTarget, args: string): Promise<string> {
   const cfg = rt.config.messages?.queue as QueueConfig | undefined;
   const show = async () => {
     const e = await rt.manager.get(t.agentId, t.sessionKey);
@@ -186,7 +175,7 @@ async function queueCommand(rt: AgentRuntime, t: CommandTarget, args: string): P
   return `⚙️ Queue updated. ${await show()}`;
 }
 
-async function contextCommand(rt: AgentRuntime, t: CommandTarget, mode: string): Promise<string> {
+async function contextCommand(rt: CommandContext, t: CommandTarget, mode: string): Promise<string> {
   if (mode === "" || mode === "help") return "🧠 /context shows what the model receives each turn.\nUsage: /context list | detail | json";
   const entry = await rt.manager.get(t.agentId, t.sessionKey);
   if (!entry) return "No session yet.";
@@ -221,34 +210,4 @@ async function contextCommand(rt: AgentRuntime, t: CommandTarget, mode: string):
     out.push("Largest messages:", ...largest.map((l) => `  #${l.i} ${l.role}: ${l.chars} chars`));
   }
   return out.join("\n");
-}
-
-export async function statusCard(rt: AgentRuntime, agentId: string, sessionKey: string): Promise<string> {
-  const entry = await rt.manager.get(agentId, sessionKey);
-  const now = rt.now();
-  const { provider, model, ref } = rt.modelFor(agentId, entry);
-  const window = rt.windowFor(agentId, provider, model, entry);
-  const used = entry?.totalTokens ?? (entry?.inputTokens ?? 0) + (entry?.outputTokens ?? 0);
-  const freshness = await rt.manager.freshnessOf(agentId, sessionKey);
-  const cfg = rt.config.messages?.queue as QueueConfig | undefined;
-  const q = resolveQueueSettings(cfg, entry, entry?.lastChannel);
-  const hasQueueOverride = entry?.queueMode !== undefined || entry?.queueCap !== undefined || entry?.queueDebounceMs !== undefined || entry?.queueDrop !== undefined;
-  const depth = rt.queueFor(agentId, sessionKey)?.depth ?? 0;
-  const send = rt.sendDecision(entry, sessionKey);
-  const tz = rt.config.session?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const isGroup = entry?.chatType === "group" || entry?.chatType === "channel";
-  return [
-    `🦞 Pincer ${rt.version}`,
-    `🕒 Time: ${new Date(now).toISOString()} (${tz})`,
-    `🧠 Model: ${ref}${provider.offline ? " · offline echo provider (no model is called)" : ""}`,
-    `🧮 Tokens: ${entry?.inputTokens ?? 0} in / ${entry?.outputTokens ?? 0} out`,
-    `📚 Context: ${fmtTokens(used)}/${fmtTokens(window)} (${Math.round((used / window) * 100)}%) · 🧹 Compactions: ${entry?.compactionCount ?? 0}`,
-    entry
-      ? `🧵 Session: ${sessionKey} • started ${age(now - (entry.sessionStartedAt ?? entry.updatedAt))} ago • updated ${age(now - entry.updatedAt)} ago`
-      : `🧵 Session: ${sessionKey} • no activity`,
-    `⏭️ Next reset: ${freshness?.nextResetAt ? new Date(freshness.nextResetAt).toISOString() : "none"}`,
-    `📤 Send: ${send === "allow" ? "on" : "off"}${entry?.sendPolicy ? " (session override)" : ""}`,
-    `⚙️ Runtime: direct · Think: ${entry?.thinkingLevel ?? rt.settingsFor(agentId).thinkingDefault}`,
-    `${isGroup ? `👥 Activation: ${entry?.groupActivation ?? "mention"} · ` : ""}🪢 Queue: ${q.mode}${hasQueueOverride || depth > 0 ? ` (depth ${depth} · debounce ${q.debounceMs}ms · cap ${q.cap} · drop ${q.drop})` : ""}`,
-  ].join("\n");
 }

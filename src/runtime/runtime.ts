@@ -16,9 +16,13 @@ import { resolveAgentSettings, type AgentSettings } from "./agent-settings.ts";
 import { compactSession, type CompactionOutcome } from "./compaction.ts";
 import { isCommandAuthorized, parseCommand, type ParsedCommand } from "./command-parse.ts";
 import { handleCommand } from "./command-handlers.ts";
+import type { CommandContext } from "./command-context.ts";
+import { Channel } from "./event-channel.ts";
 import { resolveQueueSettings, type QueueConfig } from "./queue-settings.ts";
-import { previewOf, SessionQueue, type QueueItem, type QueueOutcome } from "./session-queue.ts";
-import { ToolRegistry } from "./tools.ts";
+import { RunScheduler, type AbortResult, type BatchResult, type BatchRun, type QueueView } from "./run-scheduler.ts";
+import { previewOf, type QueueItem, type QueueOutcome } from "./session-queue.ts";
+import { refKey } from "../session/session-ref.ts";
+import { ToolRegistry } from "./tool-registry.ts";
 import { TurnRunner, type ResolvedModel } from "./turn-runner.ts";
 import { recordedAnswer } from "./recorded-answer.ts";
 import { assertMessageSize, DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.ts";
@@ -114,17 +118,17 @@ export interface RuntimeOptions {
   version?: string;
 }
 
-export class AgentRuntime {
+export class AgentRuntime implements CommandContext {
   readonly manager: SessionManager;
   readonly config: PincerConfig;
   readonly home: string;
   readonly version: string;
   readonly observer: RuntimeObserver;
   private readonly runner: TurnRunner;
-  private readonly queues = new Map<string, SessionQueue>();
-  private readonly listeners = new Set<(ev: ChatEvent) => void>();
-  private readonly sessionListeners = new Set<(ev: SessionEvent) => void>();
-  private readonly outboundListeners = new Set<(msg: OutboundMessage) => void>();
+  private readonly scheduler: RunScheduler;
+  private readonly chatEvents = new Channel<ChatEvent>();
+  private readonly sessionEvents = new Channel<SessionEvent>();
+  private readonly outbound = new Channel<OutboundMessage>();
   private readonly settingsCache = new Map<string, AgentSettings>();
   /** The largest message text accepted from any surface (`gateway.maxMessageBytes`). */
   readonly maxMessageBytes: number;
@@ -132,10 +136,8 @@ export class AgentRuntime {
   private readonly pendingAnswers = new Map<string, Promise<TurnOutcome>>();
   private readonly resolveRef: RuntimeOptions["resolveModelRef"];
   readonly now: () => number;
-  private inFlight = 0;
   /** Set once shutdown begins: background work (announces) leaves its durable state for the next start. */
   shuttingDown = false;
-  private drainWaiters: Array<() => void> = [];
 
   /** Messages with an id whose outcome a retry could still wait for (diagnostics, tests). */
   get pendingAnswerCount(): number {
@@ -162,6 +164,12 @@ export class AgentRuntime {
       onPruned: (c) => this.observer.pruned?.(c),
       onMemoryFlush: () => this.observer.memoryFlush?.(),
       onSecurityEvent: (e) => this.observer.security?.(e),
+    });
+    this.scheduler = new RunScheduler({
+      runBatch: (run) => this.runBatch(run),
+      leases: this.manager.leases,
+      now: this.now,
+      onDepth: (delta) => this.observer.queueDepth?.(delta),
     });
   }
 
@@ -195,14 +203,12 @@ export class AgentRuntime {
   }
 
   onChat(listener: (ev: ChatEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.chatEvents.subscribe(listener);
   }
 
   /** Bridges subscribe here to deliver announces to a session's channel. */
   onOutbound(listener: (msg: OutboundMessage) => void): () => void {
-    this.outboundListeners.add(listener);
-    return () => this.outboundListeners.delete(listener);
+    return this.outbound.subscribe(listener);
   }
 
   /** Sends text to a session's last route, unless its send policy denies delivery. */
@@ -211,54 +217,32 @@ export class AgentRuntime {
     if (!entry || this.sendDecision(entry, sessionKey) === "deny") return false;
     const route = { ...entry.deliveryContext, channel: entry.deliveryContext?.channel ?? entry.lastChannel, to: entry.deliveryContext?.to ?? entry.lastTo };
     if (!route.channel) return false;
-    for (const l of this.outboundListeners) {
-      try {
-        l({ agentId, sessionKey, route, text });
-      } catch {
-        // A failing bridge must not break the runtime.
-      }
-    }
+    this.outbound.emit({ agentId, sessionKey, route, text });
     return true;
   }
 
   /** New messages, resets and deletions, for screens that show sessions (WebChat). */
   onSession(listener: (ev: SessionEvent) => void): () => void {
-    this.sessionListeners.add(listener);
-    return () => this.sessionListeners.delete(listener);
+    return this.sessionEvents.subscribe(listener);
   }
 
   /** Passes on a session event from another gateway sharing the store (or emits one of ours). */
   emitSession(ev: SessionEvent): void {
-    for (const l of this.sessionListeners) {
-      try {
-        l(ev);
-      } catch {
-        // A broken listener must not break the caller.
-      }
-    }
+    this.sessionEvents.emit(ev);
   }
 
   /** Passes on a chat event of a run on another gateway sharing the store (never re-published). */
   relayChat(ev: ChatEvent): void {
-    this.emit(ev);
-  }
-
-  private emit(ev: ChatEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(ev);
-      } catch {
-        // A broken listener (a closed socket) must not break the run.
-      }
-    }
+    this.chatEvents.emit(ev);
   }
 
   sendDecision(entry: SessionEntry | undefined, sessionKey: string, context: { channel?: string; chatType?: string } = {}): "allow" | "deny" {
     return resolveSendPolicy(this.config.session?.sendPolicy as SendPolicyConfig | undefined, entry, sessionKey, context);
   }
 
-  queueFor(agentId: string, sessionKey: string): SessionQueue | undefined {
-    return this.queues.get(`${agentId}\u0000${sessionKey}`);
+  /** The session's queue while it has work (depth, the active run), else undefined. */
+  queueFor(agentId: string, sessionKey: string): QueueView | undefined {
+    return this.scheduler.view({ agentId, sessionKey });
   }
 
   /**
@@ -339,7 +323,7 @@ export class AgentRuntime {
         settle({ ...base, ...o, runId });
       },
     };
-    this.enqueue(result.agentId, result.sessionKey, item, { channel: envelope.channel, chatType: envelope.chatType });
+    this.scheduler.enqueue(result, item, { channel: envelope.channel, chatType: envelope.chatType });
     return done;
   }
 
@@ -382,102 +366,27 @@ export class AgentRuntime {
     return { ...outcome, runId: base.runId, batchRunId: outcome.runId };
   }
 
-  private enqueue(agentId: string, sessionKey: string, item: QueueItem, route: { channel?: string; chatType?: string }): void {
-    const laneKey = `${agentId}\u0000${sessionKey}`;
-    let q = this.queues.get(laneKey);
-    if (!q) {
-      q = new SessionQueue();
-      // On a shared store the session stays leased to this gateway while its queue has work; the
-      // message was just recorded under the lease, so joining it here leaves no gap.
-      q.hold = this.manager.leases?.retain(agentId, sessionKey) ?? null;
-      this.queues.set(laneKey, q);
-    }
-    const { droppedItems, steered } = q.admit(item, this.now());
-    for (const d of droppedItems) d.resolve({ runId: d.runId, status: "dropped", reply: null, delivered: false, error: "dropped: the session queue is full" });
-    if (steered) return;
-    if (!droppedItems.includes(item)) this.observer.queueDepth?.(1);
-    this.observer.queueDepth?.(-droppedItems.filter((d) => d !== item).length);
-    this.pump(agentId, sessionKey, q, route);
-  }
-
-  private pump(agentId: string, sessionKey: string, q: SessionQueue, route: { channel?: string; chatType?: string }): void {
-    if (q.active || q.pending.length === 0 || q.timer) return;
-    const newest = q.pending[q.pending.length - 1]!;
-    const wait = newest.settings.debounceMs - (this.now() - q.lastEnqueueAt);
-    if (wait > 0 && !newest.task) {
-      q.timer = setTimeout(() => {
-        q.timer = null;
-        this.pump(agentId, sessionKey, q, route);
-      }, wait);
-      return;
-    }
-    const batch = q.takeBatch();
-    this.observer.queueDepth?.(-batch.length);
-    const controller = new AbortController();
-    const exclude = new Set<string>();
-    for (const p of q.pending) if (p.entryId) exclude.add(p.entryId);
-    q.active = { runId: batch[0]!.runId, controller, batch, exclude, round: -1, isTask: !!batch[0]!.task };
-    this.inFlight++;
-    // A store failure outside the run (e.g. a full disk marking an aborted run) ends this run with
-    // an error; it must never become an unhandled rejection, which would end the process.
-    const failed = (err: unknown) => {
-      for (const b of batch) b.resolve({ runId: b.runId, status: "error", reply: null, delivered: false, error: err instanceof Error ? err.message : String(err) });
-    };
-    void this.execute(agentId, sessionKey, q, route).catch(failed).finally(() => {
-      q.active = null;
-      this.inFlight--;
-      if (q.idle) {
-        this.queues.delete(`${agentId}\u0000${sessionKey}`);
-        if (q.hold) this.manager.leases?.release(q.hold);
-        q.hold = null;
-      }
-      else this.pump(agentId, sessionKey, q, route);
-      // Drained only when nothing runs and nothing waits (a queued follow-up starts right above).
-      if (this.inFlight === 0 && this.queueDepthTotal() === 0) for (const w of this.drainWaiters.splice(0)) w();
-    });
-  }
-
-  private async execute(agentId: string, sessionKey: string, q: SessionQueue, route: { channel?: string; chatType?: string }): Promise<void> {
-    const active = q.active!;
-    const started = this.now();
-    const leases = this.manager.leases;
-    if (leases && !q.hold) {
-      try {
-        q.hold = await leases.acquire(agentId, sessionKey);
-      } catch (err) {
-        const error = `the session is busy on another gateway: ${err instanceof Error ? err.message : String(err)}`;
-        for (const b of active.batch) b.resolve({ runId: b.runId, status: "error", reply: null, delivered: false, error });
-        return;
-      }
-    }
-    if (active.isTask) {
-      const item = active.batch[0]!;
-      const outcome = await item.task!(active.controller.signal).catch((err: unknown) => ({ runId: item.runId, status: "error" as const, reply: null, delivered: false, error: String(err) }));
-      item.resolve(outcome);
-      return;
-    }
+  /** One model turn over a batch the scheduler took off the session's queue; streams its chat events. */
+  private async runBatch(run: BatchRun): Promise<BatchResult> {
+    const { agentId, sessionKey } = run.ref;
     const entry = await this.manager.get(agentId, sessionKey);
-    const runIds = () => active.batch.map((b) => b.runId);
     let seq = 0;
-    const decision = this.sendDecision(entry, sessionKey, route);
-    const deliverable = decision === "allow";
+    const deliverable = this.sendDecision(entry, sessionKey, run.route) === "allow";
     let result;
     try {
       result = entry
         ? await this.runner.run({
-            runId: active.runId,
+            runId: run.runId,
             agentId,
             sessionKey,
             sessionId: entry.sessionId,
-            exclude: active.exclude,
-            note: q.takeOverflowNote(),
-            signal: active.controller.signal,
+            exclude: run.exclude,
+            note: run.note,
+            signal: run.signal,
             onDelta: (text) => {
-              if (deliverable) this.emit({ runId: active.runId, runIds: runIds(), agentId, sessionKey, seq: seq++, state: "delta", text });
+              if (deliverable) this.chatEvents.emit({ runId: run.runId, runIds: run.runIds(), agentId, sessionKey, seq: seq++, state: "delta", text });
             },
-            onRound: (round) => {
-              active.round = round;
-            },
+            onRound: run.onRound,
           })
         : { status: "aborted" as const, reply: null, silent: true, errorMessage: "the session is gone" };
     } catch (err) {
@@ -489,27 +398,16 @@ export class AgentRuntime {
     const delivered = result.status === "ok" && !result.silent && deliverable;
     const status: QueueOutcome["status"] = result.status === "ok" ? (result.silent ? "silent" : "ok") : result.status;
     const usage = "usage" in result && result.usage ? { input: result.usage.input, output: result.usage.output, totalTokens: result.usage.totalTokens } : undefined;
-    this.emit({
-      runId: active.runId, runIds: runIds(), agentId, sessionKey, seq: seq++,
+    this.chatEvents.emit({
+      runId: run.runId, runIds: run.runIds(), agentId, sessionKey, seq: seq++,
       state: result.status === "ok" ? "final" : result.status === "aborted" ? "aborted" : "error",
       ...(delivered ? { message: result.reply! } : {}),
       ...(result.errorMessage ? { errorMessage: result.errorMessage } : {}),
       delivered,
       ...(usage ? { usage } : {}),
     });
-    this.observer.turn?.(status, this.now() - started);
-    // Steered items injected after the last model round was read would go unanswered: queue them again.
-    const requeue = active.batch.filter((b) => b.injectedAtRound !== undefined && b.injectedAtRound >= active.round && result.status === "ok");
-    for (const b of active.batch) {
-      if (requeue.includes(b)) continue;
-      b.resolve({ runId: b.runId, batchRunId: active.runId, status, reply: delivered ? result.reply : null, delivered, ...(result.errorMessage ? { error: result.errorMessage } : {}) });
-    }
-    for (const b of requeue) {
-      b.injectedAtRound = undefined;
-      b.settings = { ...b.settings, mode: "followup" };
-      q.pending.unshift(b);
-      this.observer.queueDepth?.(1);
-    }
+    this.observer.turn?.(status, this.now() - run.startedAt);
+    return { status, reply: delivered ? result.reply : null, delivered, ...(result.errorMessage ? { error: result.errorMessage } : {}) };
   }
 
   /**
@@ -526,34 +424,19 @@ export class AgentRuntime {
           return;
         }
         const settings = resolveQueueSettings(this.config.messages?.queue as QueueConfig | undefined, entry, entry.lastChannel);
-        this.enqueue(agentId, sessionKey, { runId, entryId: null, preview: "(resume)", settings, resolve: (o) => resolve({ ...base, ...o, runId }) }, { channel: entry.lastChannel, chatType: entry.chatType });
+        this.scheduler.enqueue(base, { runId, entryId: null, preview: "(resume)", settings, resolve: (o) => resolve({ ...base, ...o, runId }) }, { channel: entry.lastChannel, chatType: entry.chatType });
       });
     });
   }
 
   /** Aborts the active run and clears queued messages (`/stop`, `chat.abort`, resets). */
-  abort(agentId: string, sessionKey: string, reason = "aborted"): { aborted: boolean; runIds: string[]; cleared: number } {
-    const q = this.queues.get(`${agentId}\u0000${sessionKey}`);
-    if (!q) return { aborted: false, runIds: [], cleared: 0 };
-    const runIds: string[] = [];
-    if (q.active && !q.active.controller.signal.aborted) {
-      q.active.controller.abort();
-      runIds.push(...q.active.batch.map((b) => b.runId));
-    }
-    if (q.timer) {
-      clearTimeout(q.timer);
-      q.timer = null;
-    }
-    const cleared = q.pending.splice(0);
-    this.observer.queueDepth?.(-cleared.length);
-    for (const c of cleared) c.resolve({ runId: c.runId, status: "aborted", reply: null, delivered: false, error: reason });
-    return { aborted: runIds.length > 0, runIds, cleared: cleared.length };
+  abort(agentId: string, sessionKey: string, reason = "aborted"): AbortResult {
+    return this.scheduler.abort({ agentId, sessionKey }, reason);
   }
 
   /** Runs a compaction in the session's run slot (a running turn is aborted first, reference §11.2). */
   compact(agentId: string, sessionKey: string, instructions?: string): Promise<CompactionOutcome> {
-    const q = this.queues.get(`${agentId}\u0000${sessionKey}`);
-    q?.active?.controller.abort();
+    this.scheduler.abortActive({ agentId, sessionKey });
     return new Promise((resolve) => {
       const runId = randomUUID();
       const item: QueueItem = {
@@ -576,7 +459,7 @@ export class AgentRuntime {
           return { runId, status: "ok", reply: null, delivered: false };
         },
       };
-      this.enqueue(agentId, sessionKey, item, {});
+      this.scheduler.enqueue({ agentId, sessionKey }, item, {});
     });
   }
 
@@ -625,28 +508,17 @@ export class AgentRuntime {
   }
 
   queueDepthTotal(): number {
-    let n = 0;
-    for (const q of this.queues.values()) n += q.depth;
-    return n;
+    return this.scheduler.depthTotal();
   }
 
   /** Resolves when no run is in flight (graceful shutdown); aborts what is still running at the deadline. */
   async drain(timeoutMs: number): Promise<void> {
     this.shuttingDown = true;
-    if (this.inFlight === 0 && this.queueDepthTotal() === 0) return;
-    const drained = new Promise<void>((r) => this.drainWaiters.push(r));
-    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref());
-    if ((await Promise.race([drained, timer])) === "timeout") {
-      // Past the deadline: queued messages stay recorded (durable) but unanswered; running turns are aborted and marked.
-      for (const [laneKey] of this.queues) {
-        const [agentId, sessionKey] = laneKey.split("\u0000") as [string, string];
-        this.abort(agentId, sessionKey, "gateway shutting down");
-      }
-      await Promise.race([drained, new Promise((r) => setTimeout(r, 2000).unref())]);
-    }
+    await this.scheduler.drain(timeoutMs);
   }
 }
 
+/** A message's pending outcome, by its session and transcript entry. */
 function pendingKey(agentId: string, sessionKey: string, entryId: string): string {
-  return `${agentId}\u0000${sessionKey}\u0000${entryId}`;
+  return `${refKey({ agentId, sessionKey })}\u0000${entryId}`;
 }

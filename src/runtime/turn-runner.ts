@@ -14,7 +14,7 @@ import { isCacheTtlEligible, resolvePruneSettings, type PruneSettings } from "..
 import type { AgentSettings } from "./agent-settings.ts";
 import { buildContext, contextAnchor, estimateTokens, foreignEntries, messageText } from "./context-build.ts";
 import { compactSession, type CompactionOutcome } from "./compaction.ts";
-import { localDate, type ToolRegistry } from "./tools.ts";
+import { localDate, type ToolRegistry } from "./tool-registry.ts";
 
 export const SILENT_REPLY = "NO_REPLY";
 const MAX_TOOL_ROUNDS = 8;

@@ -7,6 +7,7 @@
  */
 import type { SessionEntry } from "../store/entry.ts";
 import type { SessionHold, SessionLeases } from "./session-leases.ts";
+import { refKey } from "./session-ref.ts";
 
 const PRUNE_ABOVE = 4096;
 
@@ -25,7 +26,7 @@ export class HeldRowCache {
 
   /** The cached row (a copy), or null when there is none valid for the current hold. */
   lookup(agentId: string, sessionKey: string): { row: SessionEntry | undefined } | null {
-    const k = `${agentId}\u0000${sessionKey}`;
+    const k = refKey({ agentId, sessionKey });
     const c = this.rows.get(k);
     if (!c) return null;
     if (!this.leases.isCurrent(c.hold)) {
@@ -38,7 +39,7 @@ export class HeldRowCache {
   /** Records the row as it is now; only call from inside the session's lane. */
   remember(agentId: string, sessionKey: string, row: SessionEntry | undefined): void {
     const hold = this.leases.current(agentId, sessionKey);
-    const k = `${agentId}\u0000${sessionKey}`;
+    const k = refKey({ agentId, sessionKey });
     if (!hold) {
       this.rows.delete(k);
       return;

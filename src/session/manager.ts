@@ -22,6 +22,7 @@ import { TranscriptWriter } from "../transcript/writer.ts";
 import { KeyedLane } from "./keyed-lane.ts";
 import { HeldRowCache } from "./held-rows.ts";
 import { SessionLeases } from "./session-leases.ts";
+import { refKey, refOfKey } from "./session-ref.ts";
 import { MaintenanceRunner, type MaintenanceWarning } from "../maintenance/runner.ts";
 import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
 
@@ -195,7 +196,7 @@ export class SessionManager {
    */
   private inSession<T>(agentId: string, sessionKey: string, work: () => Promise<T>): Promise<T> {
     const leases = this.leases;
-    return this.lanes.run(`${agentId}\u0000${sessionKey}`, leases ? () => leases.with(agentId, sessionKey, work) : work);
+    return this.lanes.run(refKey({ agentId, sessionKey }), leases ? () => leases.with(agentId, sessionKey, work) : work);
   }
 
   private fenceOf(agentId: string, sessionKey: string): Fence | undefined {
@@ -208,7 +209,7 @@ export class SessionManager {
     const keys = new Set<string>();
     for (const a of this.config.agents?.list ?? []) keys.add(`agent:${a.id.toLowerCase()}:${mainKey}`);
     keys.add(`agent:main:${mainKey}`);
-    for (const laneKey of this.lanes.activeKeys()) keys.add(laneKey.slice(laneKey.indexOf("\u0000") + 1));
+    for (const laneKey of this.lanes.activeKeys()) keys.add(refOfKey(laneKey).sessionKey);
     // On a shared store: sessions with a run in flight or queued here, between lane operations too.
     for (const key of this.leases?.heldKeys() ?? []) keys.add(key);
     return keys;

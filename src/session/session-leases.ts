@@ -11,6 +11,7 @@
  * hold), and the lease is released when the count drops to zero.
  */
 import { LeaseTimeoutError, type Fence, type Lease, type SessionStore } from "../store/types.ts";
+import { refKey } from "./session-ref.ts";
 
 export interface SessionLeaseOptions {
   storeFor: (agentId: string) => Promise<SessionStore>;
@@ -46,7 +47,7 @@ interface Held extends SessionHold {
 
 const MAX_REMEMBERED = 16_384;
 
-const laneKey = (agentId: string, sessionKey: string): string => `${agentId}\u0000${sessionKey}`;
+const laneKey = (agentId: string, sessionKey: string): string => refKey({ agentId, sessionKey });
 
 export class SessionLeases {
   private readonly held = new Map<string, Held>();

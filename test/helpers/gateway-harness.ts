@@ -8,7 +8,7 @@ import { startGateway, type RunningGateway } from "../../src/gateway/start.ts";
 import type { PincerConfig } from "../../src/config/schema.ts";
 import type { ModelProvider, ModelRequest, ModelEvent } from "../../src/providers/types.ts";
 import { emptyUsage, type AssistantMessage } from "../../src/transcript/entries.ts";
-import type { ToolRegistry } from "../../src/runtime/tools.ts";
+import type { ToolRegistry } from "../../src/runtime/tool-registry.ts";
 
 export const TOKEN = "test-operator-token-0123456789";
 

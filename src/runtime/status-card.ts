@@ -1,0 +1,49 @@
+/**
+ * The `/status` card: model, tokens, context use, session age, next reset, send policy and queue
+ * of one session. Shown by the `/status` command, the WS `sessions.status` method and the
+ * `session_status` tool, so it lives on its own.
+ */
+import type { CommandContext } from "./command-context.ts";
+import { resolveQueueSettings, type QueueConfig } from "./queue-settings.ts";
+
+function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
+}
+
+export function fmtTokens(n: number): string {
+  return n >= 1000 ? `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k` : String(n);
+}
+
+export async function statusCard(rt: CommandContext, agentId: string, sessionKey: string): Promise<string> {
+  const entry = await rt.manager.get(agentId, sessionKey);
+  const now = rt.now();
+  const { provider, model, ref } = rt.modelFor(agentId, entry);
+  const window = rt.windowFor(agentId, provider, model, entry);
+  const used = entry?.totalTokens ?? (entry?.inputTokens ?? 0) + (entry?.outputTokens ?? 0);
+  const freshness = await rt.manager.freshnessOf(agentId, sessionKey);
+  const cfg = rt.config.messages?.queue as QueueConfig | undefined;
+  const q = resolveQueueSettings(cfg, entry, entry?.lastChannel);
+  const hasQueueOverride = entry?.queueMode !== undefined || entry?.queueCap !== undefined || entry?.queueDebounceMs !== undefined || entry?.queueDrop !== undefined;
+  const depth = rt.queueFor(agentId, sessionKey)?.depth ?? 0;
+  const send = rt.sendDecision(entry, sessionKey);
+  const tz = rt.config.session?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const isGroup = entry?.chatType === "group" || entry?.chatType === "channel";
+  return [
+    `🦞 Pincer ${rt.version}`,
+    `🕒 Time: ${new Date(now).toISOString()} (${tz})`,
+    `🧠 Model: ${ref}${provider.offline ? " · offline echo provider (no model is called)" : ""}`,
+    `🧮 Tokens: ${entry?.inputTokens ?? 0} in / ${entry?.outputTokens ?? 0} out`,
+    `📚 Context: ${fmtTokens(used)}/${fmtTokens(window)} (${Math.round((used / window) * 100)}%) · 🧹 Compactions: ${entry?.compactionCount ?? 0}`,
+    entry
+      ? `🧵 Session: ${sessionKey} • started ${age(now - (entry.sessionStartedAt ?? entry.updatedAt))} ago • updated ${age(now - entry.updatedAt)} ago`
+      : `🧵 Session: ${sessionKey} • no activity`,
+    `⏭️ Next reset: ${freshness?.nextResetAt ? new Date(freshness.nextResetAt).toISOString() : "none"}`,
+    `📤 Send: ${send === "allow" ? "on" : "off"}${entry?.sendPolicy ? " (session override)" : ""}`,
+    `⚙️ Runtime: direct · Think: ${entry?.thinkingLevel ?? rt.settingsFor(agentId).thinkingDefault}`,
+    `${isGroup ? `👥 Activation: ${entry?.groupActivation ?? "mention"} · ` : ""}🪢 Queue: ${q.mode}${hasQueueOverride || depth > 0 ? ` (depth ${depth} · debounce ${q.debounceMs}ms · cap ${q.cap} · drop ${q.drop})` : ""}`,
+  ].join("\n");
+}
