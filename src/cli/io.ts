@@ -1,3 +1,5 @@
+import { PincerError } from "../errors.ts";
+
 /** Output discipline of the CLI: results to stdout, diagnostics to stderr, one-line errors. */
 export interface CliIO {
   /** Writes to stdout; a trailing newline is added unless `newline` is false. */
@@ -23,9 +25,9 @@ export const processIO: CliIO = {
 };
 
 /** A user-facing failure: printed as one line, exit code 1 (or the code given). */
-export class CliError extends Error {
-  override name = "CliError";
-  readonly exitCode: number;
+export class CliError extends PincerError {
+  override readonly code = "cli_error";
+  override readonly exitCode: number;
   constructor(message: string, exitCode = 1) {
     super(message);
     this.exitCode = exitCode;

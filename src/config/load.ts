@@ -7,11 +7,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import JSON5 from "json5";
 import type { z } from "zod";
+import { PincerError } from "../errors.ts";
 import { validateIdentityLinks } from "../keys/routing.ts";
 import { configSchema, type PincerConfig } from "./schema.ts";
 
-export class ConfigError extends Error {
-  override name = "ConfigError";
+export class ConfigError extends PincerError {
+  override readonly code = "config_invalid";
   readonly issues: string[];
   readonly file: string | null;
   constructor(file: string | null, issues: string[]) {

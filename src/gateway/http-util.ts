@@ -4,14 +4,19 @@
  * RangeError or URIError deeper down.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { PincerError } from "../errors.ts";
 
-export class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
+export class HttpError extends PincerError {
+  override readonly code: string;
+  override readonly httpStatus: number;
   constructor(status: number, code: string, message: string) {
     super(message);
-    this.status = status;
+    this.httpStatus = status;
     this.code = code;
+  }
+
+  get status(): number {
+    return this.httpStatus;
   }
 }
 

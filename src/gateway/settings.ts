@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PincerConfig } from "../config/schema.ts";
+import { PincerError } from "../errors.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../config/gateway-schema.ts";
 import type { ClientToken } from "./auth.ts";
 
@@ -27,7 +28,9 @@ export interface GatewaySettings {
   timeouts: { headersMs: number; requestMs: number; authMs: number };
 }
 
-export class GatewaySettingsError extends Error {}
+export class GatewaySettingsError extends PincerError {
+  override readonly code = "gateway_settings_invalid";
+}
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);

@@ -10,6 +10,8 @@ import { statusCard } from "../runtime/status-card.ts";
 import { historyFromLines } from "../transcript/history.ts";
 import type { SessionEntry } from "../store/entry.ts";
 import { UnknownAgentError } from "../runtime/unknown-agent.ts";
+import { PincerError } from "../errors.ts";
+import { httpStatusOfRpcCode } from "./wire-errors.ts";
 import { canAccessKey, ownerOf, type Principal } from "./auth.ts";
 import type { RunRegistry } from "./run-registry.ts";
 import { outcomeBody } from "./inbound-routes.ts";
@@ -24,11 +26,14 @@ function wsMessageId(principal: Principal, idempotencyKey: string): string {
   return `ws:${principal.kind}:${id}:${idempotencyKey}`;
 }
 
-export class RpcError extends Error {
-  readonly code: string;
+/** An RPC answer chosen by a method: `code` is the WebSocket error code itself (`NOT_FOUND`, ...). */
+export class RpcError extends PincerError {
+  override readonly code: string;
+  override readonly httpStatus: number;
   constructor(code: string, message: string) {
     super(message);
     this.code = code;
+    this.httpStatus = httpStatusOfRpcCode(code);
   }
 }
 

@@ -3,6 +3,7 @@
  * before an id can reach a session key. Errors list every problem, one `field: problem` per line.
  */
 import { z } from "zod";
+import { PincerError } from "../errors.ts";
 import { codePointLabel, findControlChar } from "./errors.ts";
 import type { InboundEnvelope } from "./envelope.ts";
 
@@ -11,11 +12,12 @@ export const MAX_ENVELOPE_ID_LENGTH = 256;
 export const MAX_ENVELOPE_TEXT_BYTES = 16 * 1024 * 1024;
 const MAX_ROLES = 256;
 
-export class EnvelopeError extends Error {
+export class EnvelopeError extends PincerError {
+  override readonly code = "invalid_envelope";
+  override readonly httpStatus = 400;
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
     super(problems.join("\n"));
-    this.name = "EnvelopeError";
     this.problems = problems;
   }
 }

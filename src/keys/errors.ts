@@ -1,9 +1,9 @@
+import { PincerError } from "../errors.ts";
+
 /** Raised for any session key or key segment that cannot be built or parsed. */
-export class SessionKeyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SessionKeyError";
-  }
+export class SessionKeyError extends PincerError {
+  override readonly code = "invalid_session_key";
+  override readonly httpStatus = 400;
 }
 
 /** Hex code point label for messages, e.g. `U+0007`. */

@@ -2,6 +2,7 @@
  * Normalisation of the structural ids that appear in session keys (reference §2.3) and validation
  * of session ids, which are the only ids that ever become file names (spec §2, "Key and id safety").
  */
+import { PincerError } from "../errors.ts";
 
 export const DEFAULT_AGENT_ID = "main";
 export const DEFAULT_ACCOUNT_ID = "default";
@@ -60,11 +61,12 @@ export function quoteForError(value: unknown, max = 80): string {
   return JSON.stringify(cut);
 }
 
-export class InvalidSessionIdError extends Error {
+export class InvalidSessionIdError extends PincerError {
+  override readonly code = "invalid_session_id";
+  override readonly httpStatus = 400;
   readonly value: unknown;
   constructor(value: unknown) {
     super(`Invalid session id ${quoteForError(value)}: ${SESSION_ID_RULE}`);
-    this.name = "InvalidSessionIdError";
     this.value = value;
   }
 }

@@ -2,6 +2,7 @@
  * The slice of the gateway config that routing reads. Structural on purpose: the full config type
  * (config/) satisfies it without keys/ depending on config/.
  */
+import { PincerError } from "../errors.ts";
 import type { ChatType } from "./envelope.ts";
 import type { DmScope } from "./session-key-parts.ts";
 
@@ -44,9 +45,6 @@ export type MatchedBy =
   | "explicit";
 
 /** Raised when the config makes a routing decision ambiguous. */
-export class RoutingConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RoutingConfigError";
-  }
+export class RoutingConfigError extends PincerError {
+  override readonly code = "routing_config_invalid";
 }

@@ -18,6 +18,7 @@
  * no file naming rules of its own.
  */
 import * as path from "node:path";
+import { PincerError } from "../errors.ts";
 import type { SessionEntry } from "../store/entry.ts";
 import type { ArchiveReason, SessionStore } from "../store/types.ts";
 import type { MaintenancePlan, RemovalUnit } from "./plan.ts";
@@ -48,8 +49,9 @@ export function diskOpsOf(store: SessionStore): DiskOps | null {
 }
 
 /** The store changed between planning and applying, or the plan asks for something impossible: nothing was changed. */
-export class MaintenancePlanConflictError extends Error {
-  override readonly name = "MaintenancePlanConflictError";
+export class MaintenancePlanConflictError extends PincerError {
+  override readonly code = "maintenance_plan_conflict";
+  override readonly httpStatus = 409;
 }
 
 export interface ApplyOptions {

@@ -4,6 +4,7 @@
  * pi-format context into a stream of events and one final assistant message in pi format, so the
  * runner can write it to the transcript unchanged.
  */
+import { PincerError } from "../errors.ts";
 import type { AgentMessage, AssistantMessage } from "../transcript/entries.ts";
 
 /** A tool the model may call; `parameters` is a JSON Schema object. */
@@ -45,19 +46,23 @@ export interface ModelProvider {
 }
 
 /** The provider said the prompt does not fit the model's context; the runner compacts and retries. */
-export class ContextOverflowError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "ContextOverflowError";
-  }
+export class ContextOverflowError extends PincerError {
+  override readonly code = "context_overflow";
+  override readonly httpStatus = 502;
 }
 
-/** Any other provider failure, with the HTTP status when there was one. */
-export class ProviderError extends Error {
+/**
+ * Any other provider failure, with the provider's HTTP status when there was one (`status`; ours is
+ * 502). Retryable as the AI SDK judges an API call: a timeout, a conflict, a rate limit, a 5xx.
+ */
+export class ProviderError extends PincerError {
+  override readonly code = "model_error";
+  override readonly httpStatus = 502;
+  override readonly retryable: boolean;
   readonly status: number | undefined;
   constructor(message: string, status?: number, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = "ProviderError";
     this.status = status;
+    this.retryable = status !== undefined && (status === 408 || status === 409 || status === 429 || status >= 500);
   }
 }

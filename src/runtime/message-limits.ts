@@ -3,17 +3,23 @@
  * in `AgentRuntime.submit`, which every surface goes through, so no channel is left unbounded;
  * surfaces turn the error into their own "too large" answer (HTTP 413, a WS error).
  */
+import { PincerError } from "../errors.ts";
 export { DEFAULT_MAX_MESSAGE_BYTES } from "../config/gateway-schema.ts";
 export const MAX_MESSAGE_BYTES_KEY = "gateway.maxMessageBytes";
 
-export class MessageTooLargeError extends Error {
+export class MessageTooLargeError extends PincerError {
+  override readonly code = "message_too_large";
+  override readonly httpStatus = 413;
   readonly bytes: number;
   readonly limit: number;
   constructor(bytes: number, limit: number) {
     super(`message text is ${bytes} bytes of UTF-8; the limit is ${limit} bytes (${MAX_MESSAGE_BYTES_KEY})`);
-    this.name = "MessageTooLargeError";
     this.bytes = bytes;
     this.limit = limit;
+  }
+
+  override get details(): Record<string, unknown> {
+    return { bytes: this.bytes, limit: this.limit };
   }
 }
 

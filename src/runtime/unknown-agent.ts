@@ -4,13 +4,15 @@
  * written, so no request can make an `agents/<id>/` store appear.
  */
 import type { PincerConfig } from "../config/schema.ts";
+import { PincerError } from "../errors.ts";
 
-export class UnknownAgentError extends Error {
+export class UnknownAgentError extends PincerError {
+  override readonly code = "agent_not_found";
+  override readonly httpStatus = 404;
   readonly agentId: string;
   // The configured agents are not listed: any caller, a channel-scoped bridge too, reads this.
   constructor(agentId: string) {
     super(`unknown agent ${JSON.stringify(agentId)}: not "main" and not in agents.list`);
-    this.name = "UnknownAgentError";
     this.agentId = agentId;
   }
 }

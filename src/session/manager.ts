@@ -22,6 +22,7 @@ import { TranscriptWriter } from "../transcript/writer.ts";
 import { KeyedLane } from "./keyed-lane.ts";
 import { HeldRowCache } from "./held-rows.ts";
 import { SessionLeases } from "./session-leases.ts";
+import { SessionNotFoundError } from "./session-not-found.ts";
 import { refKey, refOfKey } from "./session-ref.ts";
 import { MaintenanceRunner, type MaintenanceWarning } from "../maintenance/runner.ts";
 import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
@@ -351,7 +352,7 @@ export class SessionManager {
     return this.inSession(agentId, sessionKey, async () => {
       const store = await this.storeFor(agentId);
       const entry = await this.readRow(store, agentId, sessionKey, true);
-      if (!entry) throw new Error(`no session ${JSON.stringify(sessionKey)} for agent ${agentId}`);
+      if (!entry) throw new SessionNotFoundError(agentId, sessionKey);
       const now = this.clock.now();
       const usage: Usage = { ...emptyUsage(), ...reply.usage, cost: { ...emptyUsage().cost, ...reply.usage?.cost } };
       const message: AssistantMessage = {
@@ -437,7 +438,7 @@ export class SessionManager {
         next.sessionFile = this.sessionFileFor(store, next.sessionId);
         return next;
       });
-      if (!res.after) throw new Error(`no session ${JSON.stringify(sessionKey)} for agent ${agentId}`);
+      if (!res.after) throw new SessionNotFoundError(agentId, sessionKey);
       if (previous) {
         this.writerFor(store).forget(previous);
         await store.archiveTranscript(previous, "reset", now);
@@ -492,7 +493,7 @@ export class SessionManager {
   async history(agentId: string, sessionKey: string, options: { limit?: number } = {}): Promise<{ sessionId: string; items: HistoryItem[]; issues: number }> {
     const store = await this.storeFor(agentId);
     const entry = await store.get(sessionKey);
-    if (!entry) throw new Error(`no session ${JSON.stringify(sessionKey)} for agent ${agentId}`);
+    if (!entry) throw new SessionNotFoundError(agentId, sessionKey);
     // Read a little more than asked: some lines (header, model changes) are not messages.
     const read = await store.readTranscript(entry.sessionId, options.limit !== undefined ? { tail: options.limit * 2 + 8 } : {});
     const items = historyFromLines(read.lines);

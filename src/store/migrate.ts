@@ -63,7 +63,7 @@ export interface MigrateSummary {
 }
 
 export class MigrationError extends StoreError {
-  override name = "MigrationError";
+  override readonly code = "migration_failed";
 }
 
 const sha256 = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex");

@@ -36,7 +36,7 @@ export interface StoreLocation {
 }
 
 export class StoreLocationError extends StoreError {
-  override name = "StoreLocationError";
+  override readonly code = "store_location_invalid";
 }
 
 export const ACCEPTED_LOCATIONS = "fs:<dir> (or a bare path), sqlite:<dir>, postgres://user:pass@host:5432/db, postgresql://..., redis://host:6379";

@@ -3,6 +3,7 @@
  * operation reads or rewrites the whole store per message, so the cost of a message does not grow
  * with the number of sessions.
  */
+import { PincerError } from "../errors.ts";
 import type { SessionEntry } from "./entry.ts";
 
 /** Identifies a lease holder at one moment: a write carrying a stale fence is refused. */
@@ -132,27 +133,34 @@ export interface SessionStore {
   close(): Promise<void>;
 }
 
-export class StoreError extends Error {
-  override name = "StoreError";
+export class StoreError extends PincerError {
+  override readonly code: string = "store_error";
 }
 
 /** A write was refused because its fence (lease) is no longer current. */
 export class FencedError extends StoreError {
-  override name = "FencedError";
+  override readonly code = "store_unavailable";
+  override readonly httpStatus = 503;
+  override readonly retryable = true;
 }
 
 /** The store's database cannot be reached; says where and how often it was tried. */
 export class StoreUnavailableError extends StoreError {
-  override name = "StoreUnavailableError";
+  override readonly code = "store_unavailable";
+  override readonly httpStatus = 503;
+  override readonly retryable = true;
 }
 
 /** The stored schema is newer (or older) than this Pincer handles; says which command migrates. */
 export class SchemaVersionError extends StoreError {
-  override name = "SchemaVersionError";
+  override readonly code = "store_schema_mismatch";
 }
 
+/** A lease stayed held by someone else for the whole wait: the session is busy on another gateway. */
 export class LeaseTimeoutError extends StoreError {
-  override name = "LeaseTimeoutError";
+  override readonly code = "store_unavailable";
+  override readonly httpStatus = 503;
+  override readonly retryable = true;
 }
 
 /** errno codes meaning "no room to write": the device is full, or the user's quota is used up. */
@@ -164,14 +172,16 @@ const STORAGE_FULL_CODES = new Set(["ENOSPC", "EDQUOT"]);
  * once space is freed, with no restart.
  */
 export class StorageFullError extends StoreError {
-  override name = "StorageFullError";
+  override readonly code = "insufficient_storage";
+  override readonly httpStatus = 507;
+  override readonly retryable = true;
   /** `ENOSPC` or `EDQUOT`. */
-  readonly code: string;
+  readonly errno: string;
   /** The file that could not be written. */
   readonly path: string;
   constructor(path: string, code: string, cause?: unknown) {
     super(`${path}: no space left to write (${code}); free disk space (or quota) and retry`, { cause });
-    this.code = code;
+    this.errno = code;
     this.path = path;
   }
 }
@@ -189,7 +199,7 @@ export function isStorageFull(err: unknown): boolean {
 
 /** A stored file cannot be read safely; names the file and byte offset. */
 export class CorruptStoreError extends StoreError {
-  override name = "CorruptStoreError";
+  override readonly code = "store_corrupt";
   readonly file: string;
   readonly byteOffset: number;
   constructor(file: string, byteOffset: number, reason: string) {

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { PincerError } from "../errors.ts";
 import { agentIdFromKey, isCronRunKey, mainSessionKey } from "../keys/session-key-helpers.ts";
 import { normalizeSessionKey } from "../keys/session-key-normalize.ts";
 import type { AgentRuntime, TurnOutcome } from "../runtime/runtime.ts";
@@ -20,7 +21,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KINDS = ["main", "group", "cron", "hook", "subagent", "other"] as const;
 type Kind = (typeof KINDS)[number];
 
-class ToolError extends Error {}
+class ToolError extends PincerError {
+  override readonly code = "tool_refused";
+  override readonly httpStatus = 400;
+}
 
 function parseArgs<T>(tool: string, schema: z.ZodType<T>, args: unknown): T {
   const r = schema.safeParse(args ?? {});

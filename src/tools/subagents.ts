@@ -6,6 +6,7 @@
  * interrupted children run again, finished ones announce. The announce carries a message id
  * derived from the child key, so a repeated delivery is recognised and recorded only once.
  */
+import { PincerError } from "../errors.ts";
 import { agentIdFromKey, subagentSessionKey } from "../keys/session-key-helpers.ts";
 import type { AgentRuntime, TurnOutcome } from "../runtime/runtime.ts";
 import type { SessionEntry } from "../store/entry.ts";
@@ -23,7 +24,10 @@ export interface SpawnRequest {
   cleanup?: "delete" | "keep";
 }
 
-export class SpawnError extends Error {}
+export class SpawnError extends PincerError {
+  override readonly code = "spawn_refused";
+  override readonly httpStatus = 400;
+}
 
 export class SubagentManager {
   private readonly rt: AgentRuntime;

@@ -12,11 +12,14 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import type { Server } from "node:net";
+import { PincerError } from "../../errors.ts";
 import { listenExclusive, lockSocketAddress, probe, type EndpointInfo } from "./liveness.ts";
 
 export type LockedDirKind = "home" | "store";
 
-export class HomeInUseError extends Error {
+export class HomeInUseError extends PincerError {
+  override readonly code = "home_in_use";
+  override readonly httpStatus = 409;
   readonly kind: LockedDirKind;
   /** The real path of the home or store directory. */
   readonly home: string;
@@ -31,7 +34,6 @@ export class HomeInUseError extends Error {
         ? `pincer home ${home} is in use by a running gateway (${who}); stop it first or start this one with another PINCER_HOME`
         : `session store ${home} is in use by a running gateway (${who}); stop it first or point session.store somewhere else`,
     );
-    this.name = "HomeInUseError";
     this.kind = kind;
     this.home = home;
     this.holder = holder;

@@ -29,6 +29,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
 import type { PoolClient, QueryConfig, QueryResult, QueryResultRow } from "pg";
+import { PincerError } from "../../errors.ts";
 import { assertValidSessionId } from "../../keys/ids.ts";
 import type { SessionEntry } from "../entry.ts";
 import { decodeCursor, encodeCursor } from "../list-order.ts";
@@ -81,8 +82,8 @@ export const EVENTS_CHANNEL = "pincer_events";
 const MAX_NOTIFY_BYTES = 7900;
 
 /** A transaction lost a race that its locks could not prevent; run it again. */
-class RetryTransaction extends Error {
-  override name = "RetryTransaction";
+class RetryTransaction extends PincerError {
+  override readonly code = "retry_transaction";
 }
 
 interface PgLikeError {
