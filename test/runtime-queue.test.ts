@@ -1,7 +1,9 @@
 /**
- * The per-session queue and the turn runner, through a real gateway with a model the test
- * controls: what each queue mode does while a run is active, overflow handling, /stop,
- * compaction and the memory flush.
+ * The per-session queue and the turn runner together, through a real gateway with a model the
+ * test controls: what the model is shown when messages queue up (collect, steer, an overflow
+ * summary), compaction, the memory flush, and the shutdown deadline marking the session. Queue
+ * mechanics on their own (every mode, debounce, overflow, /stop, tasks, leases, drain) are unit
+ * tests of the scheduler: run-scheduler.test.ts.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -19,13 +21,13 @@ afterEach(async () => {
 const dm = (text: string) => ({ channel: "telegram", chatType: "direct", peerId: "alice", senderId: "alice", text });
 const userTexts = (req: { messages: Array<{ role: string; content: unknown }> }) => req.messages.filter((m) => m.role === "user").map((m) => String(m.content));
 
-async function withMode(mode: string, extra: Record<string, unknown> = {}) {
+async function withMode(mode: "collect" | "followup" | "steer" | "interrupt", extra: Record<string, unknown> = {}) {
   const provider = new ScriptedProvider();
   gw = await startTestGateway({ messages: { queue: { mode, ...extra } } }, { provider });
   return provider;
 }
 
-describe("queue modes while a run is active", () => {
+describe("queued messages as the model sees them", () => {
   it("collect: messages arriving during a run are answered together by one follow-up run", async () => {
     const provider = await withMode("collect");
     provider.autoRelease = false;
@@ -45,36 +47,6 @@ describe("queue modes while a run is active", () => {
     expect(a.json.reply).toBe("re: first");
     expect(b!.json.reply).toBe("re: third");
     expect(c!.json.reply).toBe("re: third");
-  });
-
-  it("followup: each queued message gets its own run, in order", async () => {
-    const provider = await withMode("followup");
-    provider.autoRelease = false;
-    const first = post(`${gw!.url}/v1/inbound`, dm("first"));
-    await until(() => provider.waiting === 1);
-    const second = post(`${gw!.url}/v1/inbound`, dm("second"));
-    await until(() => (gw!.runtime.queueFor("main", "agent:main:main")?.depth ?? 0) === 1);
-    const third = post(`${gw!.url}/v1/inbound`, dm("third"));
-    await until(() => (gw!.runtime.queueFor("main", "agent:main:main")?.depth ?? 0) === 2);
-    provider.autoRelease = true;
-    provider.release();
-    const replies = (await Promise.all([first, second, third])).map((r) => r.json.reply);
-    expect(replies).toEqual(["re: first", "re: second", "re: third"]);
-    expect(provider.requests.map((r) => userTexts(r).at(-1))).toEqual(["first", "second", "third"]);
-    // The run for "second" did not see "third" yet.
-    expect(userTexts(provider.requests[1]!)).toEqual(["first", "second"]);
-  });
-
-  it("interrupt: the active run is aborted and the newest message runs", async () => {
-    const provider = await withMode("interrupt");
-    provider.autoRelease = false;
-    const first = post(`${gw!.url}/v1/inbound`, dm("long task"));
-    await until(() => provider.waiting === 1);
-    provider.autoRelease = true;
-    const second = await post(`${gw!.url}/v1/inbound`, dm("never mind"));
-    const a = await first;
-    expect(a.json.status).toBe("aborted");
-    expect(second.json.reply).toBe("re: never mind");
   });
 
   it("steer: a message sent during a tool loop joins the active run", async () => {
@@ -98,47 +70,20 @@ describe("queue modes while a run is active", () => {
     expect(provider.requests).toHaveLength(2);
   });
 
-  it("cap with drop:new refuses the incoming message; drop:summarize tells the next run what was dropped", async () => {
-    const provider = await withMode("followup", { cap: 1, drop: "new" });
+  it("drop:summarize: the next run's model request ends with the summary of what was dropped", async () => {
+    const provider = await withMode("followup", { cap: 1, drop: "summarize" });
     provider.autoRelease = false;
-    const first = post(`${gw!.url}/v1/inbound`, dm("one"));
-    await until(() => provider.waiting === 1);
-    const queued = post(`${gw!.url}/v1/inbound`, dm("two"));
-    await until(() => (gw!.runtime.queueFor("main", "agent:main:main")?.depth ?? 0) === 1);
-    const refused = await post(`${gw!.url}/v1/inbound`, dm("three"));
-    expect(refused.json).toMatchObject({ status: "dropped", delivered: false });
-    provider.autoRelease = true;
-    provider.release();
-    await Promise.all([first, queued]);
-    await gw!.cleanup();
-
-    const p2 = await withMode("followup", { cap: 1, drop: "summarize" });
-    p2.autoRelease = false;
     const f = post(`${gw!.url}/v1/inbound`, dm("one"));
-    await until(() => p2.waiting === 1);
+    await until(() => provider.waiting === 1);
     const dropped = post(`${gw!.url}/v1/inbound`, dm("two"));
     await until(() => (gw!.runtime.queueFor("main", "agent:main:main")?.depth ?? 0) === 1);
     const kept = post(`${gw!.url}/v1/inbound`, dm("three"));
     expect((await dropped).json.status).toBe("dropped");
-    p2.autoRelease = true;
-    p2.release();
+    provider.autoRelease = true;
+    provider.release();
     await Promise.all([f, kept]);
-    const last = p2.requests.at(-1)!;
+    const last = provider.requests.at(-1)!;
     expect(userTexts(last).at(-1)).toMatch(/^\[Queue overflow\] Dropped 1 message\(s\) due to cap\.\nSummary:\n- two$/);
-  });
-
-  it("/stop aborts the run, clears the queue and marks abortedLastRun", async () => {
-    const provider = await withMode("followup");
-    provider.autoRelease = false;
-    const first = post(`${gw!.url}/v1/inbound`, dm("work"));
-    await until(() => provider.waiting === 1);
-    const queued = post(`${gw!.url}/v1/inbound`, dm("more"));
-    await until(() => (gw!.runtime.queueFor("main", "agent:main:main")?.depth ?? 0) === 1);
-    const stop = await post(`${gw!.url}/v1/inbound`, dm("/stop"));
-    expect(stop.json.reply).toMatch(/Stopped 1 run\(s\), cleared 1 queued/);
-    expect((await first).json.status).toBe("aborted");
-    expect((await queued).json.status).toBe("aborted");
-    await until(async () => (await gw!.runtime.manager.get("main", "agent:main:main"))?.abortedLastRun === true);
   });
 });
 
@@ -224,26 +169,6 @@ describe("compaction and memory flush", () => {
 });
 
 describe("graceful shutdown", () => {
-  it("lets an in-flight turn and its queued follow-up finish before the stores close", async () => {
-    const provider = await withMode("followup");
-    provider.autoRelease = false;
-    const first = post(`${gw!.url}/v1/inbound`, dm("in flight"));
-    await until(() => provider.waiting === 1);
-    const second = post(`${gw!.url}/v1/inbound`, dm("queued"));
-    await until(() => (gw!.runtime.queueFor("main", "agent:main:main")?.depth ?? 0) === 1);
-    const stopping = gw!.stop(10_000);
-    provider.autoRelease = true;
-    provider.release();
-    const [a, b] = await Promise.all([first, second]);
-    await stopping;
-    expect(a.json.reply).toBe("re: in flight");
-    expect(b.json.reply).toBe("re: queued");
-    const index = JSON.parse(fs.readFileSync(path.join(gw!.home, "agents", "main", "sessions", "sessions.json"), "utf8")) as Record<string, { sessionId: string; outputTokens?: number }>;
-    const row = index["agent:main:main"]!;
-    const transcript = fs.readFileSync(path.join(gw!.home, "agents", "main", "sessions", `${row.sessionId}.jsonl`), "utf8");
-    expect(transcript.match(/"role":"assistant"/g)).toHaveLength(2);
-  });
-
   it("aborts what still runs at the deadline and marks the session", async () => {
     const provider = await withMode("followup");
     provider.autoRelease = false;
