@@ -33,7 +33,7 @@ it("prunes old tool results in the request only, never in the transcript", async
   const tools = new ToolRegistry([memoryAppendTool, { spec: { name: "read_big", description: "returns a large file", parameters: { type: "object", properties: {} } }, run: async () => BIG }]);
   // ttl 0.02 minutes = 1.2 s: long enough that a loaded CI machine runs the second turn within it,
   // short enough for the test to outwait the cache.
-  const agents = { defaults: { contextTokens: 40_000, contextPruning: { mode: "cache-ttl", ttl: 0.02, keepLastAssistants: 1 }, compaction: { memoryFlush: { enabled: false }, reserveTokensFloor: 0, reserveTokens: 0 } } };
+  const agents = { defaults: { contextTokens: 40_000, contextPruning: { mode: "cache-ttl" as const, ttl: 0.02, keepLastAssistants: 1 }, compaction: { memoryFlush: { enabled: false }, reserveTokensFloor: 0, reserveTokens: 0 } } };
   gw = await startTestGateway({ agents }, { provider, tools });
   const send = (text: string) => post(`${gw!.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "a", senderId: "a", text });
   await send("read the file");

@@ -204,7 +204,7 @@ describe("agent-to-agent", () => {
 });
 
 describe("visibility and bad input (tools called directly)", () => {
-  async function world(visibility: string, a2a = false) {
+  async function world(visibility: "self" | "tree" | "agent" | "all", a2a = false) {
     const tools = new ToolRegistry();
     const { gw } = await setup(() => ({ text: "ok" }), { agents: { list: [{ id: "main", default: true }, { id: "ops" }] }, tools: { sessions: { visibility }, agentToAgent: { enabled: a2a } } }, { tools });
     const m = gw.runtime.manager;

@@ -1,7 +1,8 @@
 /** The `pincer` command line. Each subcommand lives in ./commands; this file only wires them. */
 import { Command, CommanderError } from "commander";
 import { loadContext, type CliContext } from "./context.ts";
-import { CliError, processIO, type CliIO } from "./io.ts";
+import { processIO, type CliIO } from "./io.ts";
+import { exitCodeFor } from "../errors.ts";
 import { PINCER_VERSION } from "../version.ts";
 
 // Commands are loaded when they run: a short command does not pay for the others' modules.
@@ -16,6 +17,7 @@ const commands = {
   chat: () => import("./commands/chat.ts"),
   audit: () => import("./commands/security-audit.ts"),
   store: () => import("./commands/store.ts"),
+  config: () => import("./commands/config.ts"),
 };
 
 
@@ -148,6 +150,14 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .action(async (dir: string, opts) => run(async () => (await commands.store()).storeExport(context(), dir, opts))());
 
   program
+    .command("config")
+    .description("check the config file")
+    .command("validate")
+    .description("load the config and print every problem in it (exit 1 when there is any)")
+    .option("--config <path>", "config file (default: the one the other commands use)")
+    .action(async (opts: { config?: string }) => run(async () => (await commands.config()).configValidate(io, opts.config ?? program.opts<{ config?: string }>().config))());
+
+  program
     .command("chat")
     .description("send a message to the running gateway and print the reply")
     .argument("<text...>")
@@ -172,6 +182,6 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
       return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 1;
     }
     io.err(`error: ${oneLine(err)}`);
-    return err instanceof CliError ? err.exitCode : 1;
+    return exitCodeFor(err);
   }
 }

@@ -1,24 +1,10 @@
 /**
- * Config sections the gateway runtime owns: `gateway`, `messages.queue`, `commands`, `hooks`,
- * `cron`. Strict where Pincer interprets a key, so a typo is reported with its full path.
+ * Config sections the gateway runtime owns: `gateway`, `commands`, `hooks`, `cron`. Strict where
+ * Pincer interprets a key, so a typo is reported with its full path; OpenClaw's gateway keys that
+ * Pincer does not read are accepted as they are.
  */
 import { z } from "zod";
-import { parseDurationMs, type DurationUnit } from "../util/units.ts";
-
-/** A duration as a string (`24h`, `1d12h`) or a number in `defaultUnit`. */
-export function durationSchema(defaultUnit: DurationUnit, message: string) {
-  return z.union([z.string(), z.number()]).refine(
-    (v) => {
-      try {
-        parseDurationMs(v, defaultUnit);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message },
-  );
-}
+import { durationSchema, openclawOnly } from "./values.ts";
 
 export const durationString = durationSchema("m", "a duration such as \"24h\" or \"90s\"");
 
@@ -26,14 +12,20 @@ export const durationString = durationSchema("m", "a duration such as \"24h\" or
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 export const MAX_MESSAGE_BYTES_CEILING = 16 * 1024 * 1024;
 
-export const QUEUE_MODES = ["collect", "followup", "steer", "steer-backlog", "interrupt"] as const;
-export const QUEUE_DROPS = ["old", "new", "summarize"] as const;
-
-export const gatewaySchema = z.looseObject({
+export const gatewaySchema = z.strictObject({
   /** Interface to listen on; anything but loopback requires a token. */
   host: z.string().min(1).optional(),
   port: z.number().int().min(0).max(65535).optional(),
-  auth: z.strictObject({ token: z.string().min(16, "a token of at least 16 characters").optional() }).optional(),
+  auth: z
+    .strictObject({
+      token: z.string().min(16, "a token of at least 16 characters").optional(),
+      ...openclawOnly("mode", "password", "allowTailscale", "rateLimit", "trustedProxy"),
+    })
+    .optional(),
+  /** Channel-scoped bridge tokens: each may only deliver into the channels it names. */
+  clients: z
+    .array(z.strictObject({ id: z.string().min(1), token: z.string().min(16, "a token of at least 16 characters"), channels: z.array(z.string()) }))
+    .optional(),
   /** Largest accepted request body (default: maxMessageBytes + 64 KiB). */
   maxBodyBytes: z.number().int().min(1024).optional(),
   /** Largest message text on any surface, in bytes of UTF-8 (default 1 MiB, at most 16 MiB). */
@@ -50,18 +42,11 @@ export const gatewaySchema = z.looseObject({
   timeouts: z
     .strictObject({ headersMs: z.number().int().min(100).optional(), requestMs: z.number().int().min(100).optional(), authMs: z.number().int().min(100).optional() })
     .optional(),
+  ...openclawOnly(
+    "mode", "bind", "customBindHost", "controlUi", "trustedProxies", "allowRealIpFallback", "tools", "webchat", "channelHealthCheckMinutes",
+    "channelStaleEventThresholdMinutes", "channelMaxRestartsPerHour", "tailscale", "remote", "reload", "http", "push", "nodes",
+  ),
 });
-
-export const queueSchema = z.strictObject({
-  mode: z.string().optional(),
-  byChannel: z.record(z.string(), z.string()).optional(),
-  debounceMs: z.number().int().min(0).optional(),
-  debounceMsByChannel: z.record(z.string(), z.number().int().min(0)).optional(),
-  cap: z.number().int().min(1).optional(),
-  drop: z.string().optional(),
-});
-
-export const messagesSchema = z.looseObject({ queue: queueSchema.optional() });
 
 export const commandsSchema = z.looseObject({
   /** Senders allowed to run chat commands, per channel (`*` for every channel). */

@@ -1,6 +1,8 @@
 /**
  * Finding, reading and validating the config. A bad value fails with one line per problem:
- * `<key path>: got <value>, expected <what>`. An unknown key is a warning naming its path.
+ * `<key path>: got <value>, expected <what>`. A key neither Pincer nor OpenClaw knows is one of
+ * those problems too (with the closest known key, when it looks like a typo of one); every problem
+ * in the file is reported at once.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -9,6 +11,7 @@ import JSON5 from "json5";
 import type { z } from "zod";
 import { PincerError } from "../errors.ts";
 import { validateIdentityLinks } from "../keys/routing.ts";
+import { closestKey, knownKeysAt } from "./known-keys.ts";
 import { configSchema, type PincerConfig } from "./schema.ts";
 
 export class ConfigError extends PincerError {
@@ -74,7 +77,7 @@ function expectation(issue: z.core.$ZodIssue): string {
     case "invalid_value":
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     case "invalid_type":
-      return `a ${issue.expected}`;
+      return issue.expected === "int" ? "an integer" : /^[aeiou]/.test(issue.expected) ? `an ${issue.expected}` : `a ${issue.expected}`;
     case "too_small":
       return `${issue.origin === "array" || issue.origin === "string" ? "length " : ""}${issue.inclusive ? ">=" : ">"} ${String(issue.minimum)}`;
     case "too_big":
@@ -93,28 +96,35 @@ function deleteAt(root: unknown, p: readonly PathKey[], key: string): void {
   if (parent && typeof parent === "object") delete (parent as Record<string, unknown>)[key];
 }
 
-/** Validates a parsed config object; returns the config and warnings, or throws ConfigError. */
+function unknownKeyProblem(input: unknown, parent: readonly PathKey[], key: string): string {
+  const where = parent.length > 0 ? keyPath(parent) : "the top level";
+  const near = closestKey(key, knownKeysAt(configSchema, parent));
+  const expected = near ? `a key ${where} knows: did you mean ${JSON.stringify(near)}?` : `a key ${where} knows (neither Pincer nor OpenClaw has this one)`;
+  return `${keyPath([...parent, key])}: got ${show(valueAt(input, [...parent, key]))}, expected ${expected}`;
+}
+
+/** Validates a parsed config object; returns the config and warnings, or throws ConfigError naming every problem. */
 export function validateConfig(raw: unknown, file: string | null): { config: PincerConfig; warnings: string[] } {
   const warnings: string[] = [];
+  const problems: string[] = [];
   const input = structuredClone(raw ?? {});
   for (let round = 0; round < 50; round++) {
     const result = configSchema.safeParse(input);
     const unknownKeys = result.success ? [] : result.error.issues.filter((i) => i.code === "unrecognized_keys");
     if (unknownKeys.length === 0) {
-      if (!result.success) {
-        throw new ConfigError(file, result.error.issues.map((i) => `${keyPath(i.path)}: got ${show(valueAt(input, i.path))}, expected ${expectation(i)}`));
-      }
+      if (!result.success) problems.push(...result.error.issues.map((i) => `${keyPath(i.path)}: got ${show(valueAt(input, i.path))}, expected ${expectation(i)}`));
+      if (problems.length > 0 || !result.success) throw new ConfigError(file, problems);
       return { config: finish(result.data, file, warnings), warnings };
     }
     // Unknown keys are reported and left out, so the rest can still be checked.
     for (const issue of unknownKeys) {
       for (const key of issue.code === "unrecognized_keys" ? issue.keys : []) {
-        warnings.push(`unknown key ${keyPath([...issue.path, key])} (ignored)`);
+        problems.push(unknownKeyProblem(input, issue.path, key));
         deleteAt(input, issue.path, key);
       }
     }
   }
-  throw new ConfigError(file, ["(root): too many unknown keys"]);
+  throw new ConfigError(file, [...problems, "(root): too many unknown keys"]);
 }
 
 function finish(config: PincerConfig, file: string | null, warnings: string[]): PincerConfig {

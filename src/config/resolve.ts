@@ -2,6 +2,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import { normalizeAgentId } from "../keys/ids.ts";
+import { isSharedBackend, type StoreBackendName } from "./backends.ts";
 import type { MaintenanceSettings } from "./maintenance-settings.ts";
 import type { PincerConfig } from "./schema.ts";
 import { expandEnvRefs } from "../util/env-refs.ts";
@@ -51,7 +52,7 @@ export function resolveStorePath(cfg: PincerConfig, agentId: string, home: strin
 }
 
 export interface StoreOptions {
-  backend: "fs" | "memory" | "sqlite" | "postgres" | "redis";
+  backend: StoreBackendName;
   fsync: boolean;
   leaseTtlMs: number;
   /** Database URL of the postgres and redis backends, `${ENV}` expanded. */
@@ -59,10 +60,8 @@ export interface StoreOptions {
   poolSize?: number;
 }
 
-/** Backends that several gateway processes can share: sessions are leased across processes. */
-export function isSharedBackend(backend: StoreOptions["backend"]): boolean {
-  return backend === "postgres" || backend === "redis";
-}
+// Re-exported so callers that resolve store options find the shared-backend rule beside them.
+export { isSharedBackend };
 
 export function resolveStoreOptions(cfg: PincerConfig): StoreOptions {
   const store = cfg.session?.store;

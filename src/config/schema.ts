@@ -1,39 +1,19 @@
 /**
- * The Pincer config file, as one zod schema. Sections Pincer interprets are strict (an unknown key
- * is reported, see load.ts); sections later parts of Pincer will own are accepted as they are.
+ * The Pincer config file, as one zod schema composed of one schema per section. Every value is
+ * checked here, once, at load; a key that neither Pincer nor OpenClaw knows is an error naming its
+ * path (load.ts). Sections Pincer passes through without reading (`channels`, `logging`, ...) are
+ * accepted as they are.
  */
 import { z } from "zod";
-import { parseSizeBytes } from "../util/units.ts";
-import { commandsSchema, cronSchema, durationSchema, gatewaySchema, hooksSchema, messagesSchema } from "./gateway-schema.ts";
-import { isSharedBackend } from "./resolve.ts";
-
-const AGENT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
+import { agentsSchema } from "./agents-schema.ts";
+import { STORE_BACKENDS, STORE_BACKEND_NAMES } from "./backends.ts";
+import { commandsSchema, cronSchema, gatewaySchema, hooksSchema } from "./gateway-schema.ts";
+import { messagesSchema } from "./messages-schema.ts";
+import { modelsSchema } from "./models-schema.ts";
+import { toolsSchema } from "./tools-schema.ts";
+import { durationSchema, openclawOnly, sizeSchema as size, timeZoneSchema as timeZone } from "./values.ts";
 
 const duration = durationSchema("d", "invalid duration (use ms, s, m, h, d)");
-
-const size = z.union([z.string(), z.number()]).refine(
-  (v) => {
-    try {
-      parseSizeBytes(v);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: "invalid size (use b, kb, mb, gb, tb)" },
-);
-
-const timeZone = z.string().refine(
-  (tz) => {
-    try {
-      new Intl.DateTimeFormat("en-US", { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: "an IANA time zone such as \"Europe/Berlin\"" },
-);
 
 export const resetBlockSchema = z.strictObject({
   mode: z.enum(["daily", "idle", "none"]).optional(),
@@ -79,7 +59,7 @@ const storeSchema = z.union([
   z.string().min(1),
   z
     .strictObject({
-      backend: z.enum(["fs", "memory", "sqlite", "postgres", "redis"]),
+      backend: z.enum(STORE_BACKEND_NAMES),
       path: z.string().min(1).optional(),
       /** `postgres://...` or `redis://...`; `${ENV}` is expanded. */
       url: z.string().min(1).optional(),
@@ -89,9 +69,8 @@ const storeSchema = z.union([
       poolSize: z.number().int().min(1).max(1000).optional(),
     })
     .superRefine((v, ctx) => {
-      if (isSharedBackend(v.backend) && !v.url) {
-        ctx.addIssue({ code: "custom", path: ["url"], message: `a ${v.backend === "postgres" ? "postgres://user:pass@host:5432/db" : "redis://host:6379"} URL (required by backend "${v.backend}")` });
-      }
+      const { shared, urlExample } = STORE_BACKENDS[v.backend];
+      if (shared && !v.url) ctx.addIssue({ code: "custom", path: ["url"], message: `a ${urlExample ?? ""} URL (required by backend "${v.backend}")` });
     }),
 ]);
 
@@ -118,14 +97,6 @@ export const sessionSchema = z.strictObject({
   threadBindings: z.looseObject({}).optional(),
 });
 
-const agentEntrySchema = z.looseObject({
-  id: z.string().regex(AGENT_ID, "an agent id matching ^[a-z0-9][a-z0-9_-]{0,63}$"),
-  default: z.boolean().optional(),
-  name: z.string().optional(),
-  model: z.union([z.string(), z.looseObject({})]).optional(),
-  workspace: z.string().optional(),
-});
-
 const bindingSchema = z.strictObject({
   agentId: z.string().min(1),
   match: z.strictObject({
@@ -138,34 +109,25 @@ const bindingSchema = z.strictObject({
   }),
   type: z.enum(["route", "acp"]).optional(),
   comment: z.string().optional(),
+  ...openclawOnly("sessionKey", "sessionScope"),
 });
 
 const loose = z.looseObject({});
 
 export const configSchema = z.strictObject({
   session: sessionSchema.optional(),
-  agents: z
-    .looseObject({
-      defaults: z
-        .looseObject({
-          model: z.union([z.string(), z.looseObject({})]).optional(),
-          contextTokens: z.number().int().positive().optional(),
-          workspace: z.string().optional(),
-        })
-        .optional(),
-      list: z.array(agentEntrySchema).optional(),
-    })
-    .optional(),
+  agents: agentsSchema.optional(),
   bindings: z.array(bindingSchema).optional(),
-  // Owned by later parts of Pincer (gateway, models, channels, ...): accepted as they are for now.
   gateway: gatewaySchema.optional(),
-  models: loose.optional(),
-  channels: loose.optional(),
+  models: modelsSchema.optional(),
+  /** Owned by the channels work: one entry per channel, passed through as it is for now. */
+  channels: z.record(z.string(), z.unknown()).optional(),
   hooks: hooksSchema.optional(),
   cron: cronSchema.optional(),
-  tools: loose.optional(),
+  tools: toolsSchema.optional(),
   commands: commandsSchema.optional(),
   messages: messagesSchema.optional(),
+  // Sections Pincer passes through without reading.
   logging: loose.optional(),
   plugins: loose.optional(),
   skills: loose.optional(),
@@ -174,6 +136,10 @@ export const configSchema = z.strictObject({
   wizard: loose.optional(),
   meta: loose.optional(),
   $schema: z.string().optional(),
+  ...openclawOnly(
+    "env", "diagnostics", "cli", "crestodian", "update", "browser", "secrets", "acp", "nodeHost", "broadcast", "audio", "media",
+    "approvals", "web", "discovery", "canvasHost", "talk", "memory", "mcp", "surfaces", "proxy",
+  ),
 });
 
 export type PincerConfig = z.infer<typeof configSchema>;

@@ -73,7 +73,7 @@ export function resolveGatewaySettings(config: PincerConfig, home: string, env: 
     );
   }
   const token = configured ?? ensureTokenFile(home);
-  const clientsRaw = (g as { clients?: unknown }).clients;
+  const clientsRaw = g.clients;
   const clients: ClientToken[] = [];
   if (clientsRaw !== undefined) {
     if (!Array.isArray(clientsRaw)) throw new GatewaySettingsError(`gateway.clients: got ${JSON.stringify(clientsRaw)}, expected an array of { id, token, channels }`);

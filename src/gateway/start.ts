@@ -14,7 +14,6 @@ import { AgentRuntime } from "../runtime/runtime.ts";
 import { ToolRegistry } from "../runtime/tool-registry.ts";
 import { registerSessionTools } from "../tools/session-tools.ts";
 import type { SubagentManager } from "../tools/subagents.ts";
-import { checkQueueConfig, type QueueConfig } from "../runtime/queue-settings.ts";
 import { SessionManager } from "../session/manager.ts";
 import { StoreRegistry } from "../session/open-store.ts";
 import { LeaseTimeoutError, type SessionStore } from "../store/types.ts";
@@ -64,8 +63,6 @@ export interface RunningGateway {
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const env = options.env ?? process.env;
   const { config, home } = options;
-  const queueProblems = checkQueueConfig(config.messages?.queue as QueueConfig | undefined);
-  if (queueProblems.length > 0) throw new GatewaySettingsError(queueProblems.join("\n"));
   const settings = resolveGatewaySettings(config, home, env, { host: options.host, port: options.port });
   // One gateway per fs home and per store directory (session.store may point outside the home):
   // a second one would fork the transcripts' parent chains.
@@ -112,7 +109,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       : {}),
     config,
     storeFor,
-    workspaceFor: (agentId) => resolveAgentSettings(config.agents as Parameters<typeof resolveAgentSettings>[0], agentId, home).workspace,
+    workspaceFor: (agentId) => resolveAgentSettings(config.agents, agentId, home).workspace,
     maintenance,
     onMaintenanceWarning: (w) => logger.warn({ warning: w }, "session store maintenance"),
     onBackgroundError: (err) => logger.error({ err }, "background store work failed"),
@@ -214,6 +211,6 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
 
 function agentIdsOf(config: PincerConfig): string[] {
   const ids = new Set(["main"]);
-  for (const a of (config.agents?.list ?? []) as Array<{ id: string }>) ids.add(a.id.toLowerCase());
+  for (const a of config.agents?.list ?? []) ids.add(a.id.toLowerCase());
   return [...ids];
 }

@@ -6,11 +6,14 @@
 import { createAiSdkProvider, type ProviderKind } from "./ai-sdk.ts";
 import { createEchoProvider } from "./echo.ts";
 import type { ModelProvider } from "./types.ts";
+import type { AgentDefaultsConfig } from "../config/agents-schema.ts";
+import type { ModelsConfig } from "../config/models-schema.ts";
 import { expandEnvRefs } from "../util/env-refs.ts";
 
+/** The config's `models` section and default model (checked at load: config/models-schema.ts). */
 export interface ProviderRegistryConfig {
-  models?: { providers?: Record<string, unknown> };
-  agents?: { defaults?: { model?: unknown } };
+  models?: ModelsConfig;
+  agents?: { defaults?: Pick<AgentDefaultsConfig, "model"> };
 }
 
 export interface ProviderRegistry {
@@ -22,35 +25,29 @@ export interface ProviderRegistry {
 export const ECHO_REF = "echo/echo";
 
 /** `"${VAR}"` reads VAR from the environment, so keys stay out of the config file. */
-function secret(value: unknown, env: NodeJS.ProcessEnv, key: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "string") throw new Error(`${key}: got ${JSON.stringify(value)}, expected a string or "\${ENV_VAR}"`);
-  return expandEnvRefs(value.trim(), env, key);
+function secret(value: string | undefined, env: NodeJS.ProcessEnv, key: string): string | undefined {
+  return value === undefined ? undefined : expandEnvRefs(value.trim(), env, key);
 }
 
-function kindOf(name: string, api: unknown, key: string): ProviderKind {
+/** The config accepts OpenClaw's `api` names too; only these three can be driven here. */
+function kindOf(name: string, api: string | undefined, key: string): ProviderKind {
   if (api === undefined) return name === "anthropic" ? "anthropic" : name === "openai" ? "openai" : "openai-compatible";
   if (api === "anthropic" || api === "openai" || api === "openai-compatible") return api;
   throw new Error(`${key}.api: got ${JSON.stringify(api)}, expected one of "anthropic", "openai", "openai-compatible"`);
 }
 
-function defaultRefOf(value: unknown): string | undefined {
-  if (typeof value === "string" && value.trim() !== "") return value.trim();
-  const primary = (value as { primary?: unknown } | undefined)?.primary;
-  return typeof primary === "string" && primary.trim() !== "" ? primary.trim() : undefined;
+function defaultRefOf(value: AgentDefaultsConfig["model"]): string | undefined {
+  const ref = typeof value === "string" ? value : value?.primary;
+  return ref !== undefined && ref.trim() !== "" ? ref.trim() : undefined;
 }
 
 export function createProviderRegistry(config: ProviderRegistryConfig, env: NodeJS.ProcessEnv): ProviderRegistry {
   const providers = new Map<string, ModelProvider>([["echo", createEchoProvider()]]);
-  for (const [name, raw] of Object.entries(config.models?.providers ?? {})) {
+  for (const [name, c] of Object.entries(config.models?.providers ?? {})) {
     const key = `models.providers.${name}`;
-    if (!raw || typeof raw !== "object") throw new Error(`${key}: got ${JSON.stringify(raw)}, expected an object`);
-    const c = raw as { api?: unknown; baseUrl?: unknown; apiKey?: unknown; headers?: unknown; models?: unknown };
     const kind = kindOf(name, c.api, key);
-    if (c.baseUrl !== undefined && (typeof c.baseUrl !== "string" || !/^https?:\/\//.test(c.baseUrl))) throw new Error(`${key}.baseUrl: got ${JSON.stringify(c.baseUrl)}, expected an http(s) URL`);
     const apiKey = secret(c.apiKey, env, `${key}.apiKey`) ?? (kind === "anthropic" ? env.ANTHROPIC_API_KEY : kind === "openai" ? env.OPENAI_API_KEY : undefined);
-    const models = Array.isArray(c.models) ? (c.models as Array<{ id: string; contextWindow?: number }>) : undefined;
-    providers.set(name, createAiSdkProvider({ name, kind, baseURL: c.baseUrl as string | undefined, apiKey, headers: c.headers as Record<string, string> | undefined, models }));
+    providers.set(name, createAiSdkProvider({ name, kind, baseURL: c.baseUrl, apiKey, headers: c.headers, models: c.models }));
   }
   const configuredDefault = defaultRefOf(config.agents?.defaults?.model);
   const registry: ProviderRegistry = {

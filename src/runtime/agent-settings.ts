@@ -1,10 +1,11 @@
 /**
  * Per-agent runtime settings read from `agents.defaults` and `agents.list[]`: the model, context
- * window, compaction and memory-flush thresholds, and the workspace directory.
+ * window, compaction and memory-flush thresholds, and the workspace directory. The config was
+ * checked at load (config/agents-schema.ts); this only fills in the defaults.
  */
 import * as path from "node:path";
+import type { AgentsConfig, ContextPruningConfig, ModelRefConfig, SubagentsConfig, ToolPolicyConfig } from "../config/agents-schema.ts";
 import { parseSizeBytes } from "../util/units.ts";
-import type { ToolPolicy } from "./tool-registry.ts";
 
 export interface CompactionSettings {
   reserveTokens: number;
@@ -23,75 +24,61 @@ export interface AgentSettings {
   compaction: CompactionSettings;
   workspace: string;
   thinkingDefault: string;
-  /** Raw `contextPruning` block, parsed by the context layer. */
-  contextPruning: unknown;
+  /** The `contextPruning` block; the context layer fills in its defaults. */
+  contextPruning: ContextPruningConfig | undefined;
   /** Which tools this agent is offered (`agents.list[].tools`, else `agents.defaults.tools`). */
-  tools: ToolPolicy | undefined;
+  tools: ToolPolicyConfig | undefined;
   /** `agents.defaults.subagents` merged with the agent's own `subagents`. */
   subagents: { maxSpawnDepth: number; maxChildrenPerAgent: number; runTimeoutSeconds: number; model: string | undefined; allowAgents: string[] };
 }
 
-interface AgentsConfig {
-  defaults?: Record<string, unknown>;
-  list?: Array<Record<string, unknown> & { id: string }>;
-}
-
-function modelRefOf(value: unknown): string | undefined {
-  if (typeof value === "string" && value.trim() !== "") return value.trim();
-  if (value && typeof value === "object" && typeof (value as { primary?: unknown }).primary === "string") return (value as { primary: string }).primary;
-  return undefined;
-}
-
-function num(value: unknown, fallback: number): number {
-  return typeof value === "number" && Number.isFinite(value) ? value : fallback;
+function modelRefOf(value: ModelRefConfig | undefined): string | undefined {
+  const ref = typeof value === "string" ? value : value?.primary;
+  return ref !== undefined && ref.trim() !== "" ? ref.trim() : undefined;
 }
 
 export function resolveAgentSettings(agents: AgentsConfig | undefined, agentId: string, home: string): AgentSettings {
   const defaults = agents?.defaults ?? {};
-  const own: Record<string, unknown> = agents?.list?.find((a) => a.id.toLowerCase() === agentId) ?? {};
-  const compaction = (defaults.compaction ?? {}) as Record<string, unknown>;
-  const flush = (compaction.memoryFlush ?? {}) as Record<string, unknown>;
+  const own = agents?.list?.find((a) => a.id.toLowerCase() === agentId);
+  const compaction = defaults.compaction ?? {};
+  const flush = compaction.memoryFlush ?? {};
   const workspace =
-    typeof own.workspace === "string" ? path.resolve(own.workspace) :
-    typeof defaults.workspace === "string" && agentId === "main" ? path.resolve(defaults.workspace) :
+    own?.workspace !== undefined ? path.resolve(own.workspace) :
+    defaults.workspace !== undefined && agentId === "main" ? path.resolve(defaults.workspace) :
     path.join(home, "agents", agentId, "workspace");
   return {
     agentId,
-    modelRef: modelRefOf(own.model) ?? modelRefOf(defaults.model),
-    contextTokens: typeof defaults.contextTokens === "number" ? defaults.contextTokens : undefined,
+    modelRef: modelRefOf(own?.model) ?? modelRefOf(defaults.model),
+    contextTokens: defaults.contextTokens,
     compaction: {
-      reserveTokens: num(compaction.reserveTokens, 16_384),
-      reserveTokensFloor: num(compaction.reserveTokensFloor, 20_000),
-      keepRecentTokens: num(compaction.keepRecentTokens, 20_000),
-      customInstructions: typeof compaction.customInstructions === "string" ? compaction.customInstructions : undefined,
+      reserveTokens: compaction.reserveTokens ?? 16_384,
+      reserveTokensFloor: compaction.reserveTokensFloor ?? 20_000,
+      keepRecentTokens: compaction.keepRecentTokens ?? 20_000,
+      customInstructions: compaction.customInstructions,
       memoryFlush: {
-        enabled: flush.enabled !== false,
-        softThresholdTokens: num(flush.softThresholdTokens, 4000),
-        forceFlushTranscriptBytes:
-          typeof flush.forceFlushTranscriptBytes === "string" || typeof flush.forceFlushTranscriptBytes === "number" ? parseSizeBytes(flush.forceFlushTranscriptBytes) : 2 * 1024 * 1024,
-        prompt: typeof flush.prompt === "string" ? flush.prompt : undefined,
+        enabled: flush.enabled ?? true,
+        softThresholdTokens: flush.softThresholdTokens ?? 4000,
+        forceFlushTranscriptBytes: flush.forceFlushTranscriptBytes !== undefined ? parseSizeBytes(flush.forceFlushTranscriptBytes) : 2 * 1024 * 1024,
+        prompt: flush.prompt,
       },
     },
     workspace,
-    thinkingDefault: typeof defaults.thinkingDefault === "string" ? defaults.thinkingDefault : "off",
+    thinkingDefault: defaults.thinkingDefault ?? "off",
     contextPruning: defaults.contextPruning,
-    tools: (own.tools ?? defaults.tools) as ToolPolicy | undefined,
-    subagents: subagentSettings(defaults.subagents, own.subagents, agentId),
+    tools: own?.tools ?? defaults.tools,
+    subagents: subagentSettings(defaults.subagents ?? {}, own?.subagents ?? {}, agentId),
   };
 }
 
-function subagentSettings(defaults: unknown, own: unknown, agentId: string): AgentSettings["subagents"] {
-  const d = (defaults ?? {}) as Record<string, unknown>;
-  const o = (own ?? {}) as Record<string, unknown>;
-  const pick = (k: string) => (o[k] !== undefined ? o[k] : d[k]);
-  const clampInt = (v: unknown, lo: number, hi: number, fallback: number) => (typeof v === "number" && Number.isInteger(v) ? Math.min(hi, Math.max(lo, v)) : fallback);
-  const allow = pick("allowAgents");
+/** The agent's own `subagents` keys win over the defaults', key by key. */
+function subagentSettings(defaults: SubagentsConfig, own: SubagentsConfig, agentId: string): AgentSettings["subagents"] {
+  const allow = own.allowAgents ?? defaults.allowAgents;
   return {
-    maxSpawnDepth: clampInt(pick("maxSpawnDepth"), 1, 5, 1),
-    maxChildrenPerAgent: clampInt(pick("maxChildrenPerAgent"), 1, 100, 5),
-    runTimeoutSeconds: clampInt(pick("runTimeoutSeconds"), 0, 86_400, 0),
-    model: typeof pick("model") === "string" ? (pick("model") as string) : undefined,
+    maxSpawnDepth: own.maxSpawnDepth ?? defaults.maxSpawnDepth ?? 1,
+    maxChildrenPerAgent: own.maxChildrenPerAgent ?? defaults.maxChildrenPerAgent ?? 5,
+    runTimeoutSeconds: own.runTimeoutSeconds ?? defaults.runTimeoutSeconds ?? 0,
+    model: modelRefOf(own.model ?? defaults.model),
     // By default an agent may only spawn sub-agents of itself.
-    allowAgents: Array.isArray(allow) ? allow.filter((x): x is string => typeof x === "string").map((x) => x.toLowerCase()) : [agentId],
+    allowAgents: allow ? allow.map((x) => x.toLowerCase()) : [agentId],
   };
 }

@@ -19,6 +19,6 @@ export class UnknownAgentError extends PincerError {
 
 export function configuredAgentIds(config: PincerConfig): string[] {
   const ids = new Set(["main"]);
-  for (const a of (config.agents?.list ?? []) as Array<{ id: string }>) ids.add(a.id.toLowerCase());
+  for (const a of config.agents?.list ?? []) ids.add(a.id.toLowerCase());
   return [...ids];
 }

@@ -1,28 +1,24 @@
 /**
- * Which sessions an agent's session tools may see or touch (spec §7, reference §15.1), decided
- * from `tools.sessions.visibility` and `tools.agentToAgent`. In Pincer `tree` covers the caller
- * and all its descendants (OpenClaw: direct children only). Errors name the setting to change.
+ * Which sessions an agent's session tools may see or touch, decided from
+ * `tools.sessions.visibility` and `tools.agentToAgent` (checked at load, config/tools-schema.ts).
+ * In Pincer `tree` covers the caller and all its descendants (OpenClaw: direct children only).
+ * Errors name the setting to change.
  */
+import type { ToolsConfig } from "../config/tools-schema.ts";
 import { globMatch } from "../util/glob.ts";
 import { agentIdFromKey } from "../keys/session-key-helpers.ts";
 
-export type Visibility = "self" | "tree" | "agent" | "all";
+export type Visibility = NonNullable<NonNullable<ToolsConfig["sessions"]>["visibility"]>;
 
 export interface VisibilityConfig {
   visibility: Visibility;
   agentToAgent: { enabled: boolean; allow: string[] };
 }
 
-export function resolveVisibilityConfig(tools: unknown): VisibilityConfig {
-  const t = (tools ?? {}) as { sessions?: { visibility?: unknown }; agentToAgent?: { enabled?: unknown; allow?: unknown } };
-  const v = t.sessions?.visibility;
-  if (v !== undefined && v !== "self" && v !== "tree" && v !== "agent" && v !== "all") {
-    throw new Error(`tools.sessions.visibility: got ${JSON.stringify(v)}, expected one of "self", "tree", "agent", "all"`);
-  }
-  const allow = t.agentToAgent?.allow;
+export function resolveVisibilityConfig(tools: ToolsConfig | undefined): VisibilityConfig {
   return {
-    visibility: (v as Visibility | undefined) ?? "tree",
-    agentToAgent: { enabled: t.agentToAgent?.enabled === true, allow: Array.isArray(allow) ? allow.filter((x): x is string => typeof x === "string") : [] },
+    visibility: tools?.sessions?.visibility ?? "tree",
+    agentToAgent: { enabled: tools?.agentToAgent?.enabled ?? false, allow: tools?.agentToAgent?.allow ?? [] },
   };
 }
 

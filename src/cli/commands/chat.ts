@@ -21,7 +21,7 @@ interface ChatOpts {
 function readToken(ctx: CliContext, opts: ChatOpts): string {
   if (opts.token) return opts.token;
   if (ctx.io.env.PINCER_GATEWAY_TOKEN) return ctx.io.env.PINCER_GATEWAY_TOKEN;
-  const configured = (ctx.config.gateway?.auth as { token?: string } | undefined)?.token;
+  const configured = ctx.config.gateway?.auth?.token;
   if (configured) return configured;
   try {
     return fs.readFileSync(tokenFilePath(ctx.home), "utf8").trim();
