@@ -1,10 +1,11 @@
 /** What every CLI command starts from: the loaded config and the stores it selects. */
 import * as path from "node:path";
 import { loadConfig } from "../config/load.ts";
-import { isSharedBackend, resolveAgents, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
+import { resolveAgents, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
 import type { PincerConfig } from "../config/schema.ts";
 import { normalizeAgentId } from "../keys/ids.ts";
 import { openAgentStore, storeFileKind } from "../session/open-store.ts";
+import { storeBackend } from "../store/backends.ts";
 import { agentDirs, configuredLocation } from "../store/store-locator.ts";
 import { maskUrl } from "../store/url-mask.ts";
 import type { SessionStore } from "../store/types.ts";
@@ -54,7 +55,7 @@ function configuredKind(ctx: CliContext): StoreKind {
 
 function configuredTarget(ctx: CliContext, agentId: string): StoreTarget {
   const kind = configuredKind(ctx);
-  if (isSharedBackend(kind)) {
+  if (storeBackend(kind).shared) {
     const url = resolveStoreOptions(ctx.config).url ?? "";
     return { agentId, path: `${maskUrl(url)}#${normalizeAgentId(agentId)}`, kind, explicit: false };
   }
@@ -81,7 +82,7 @@ export async function selectStores(ctx: CliContext, sel: StoreSelection): Promis
     const ids = new Set(ctx.agentIds);
     // Agents that have state but are no longer configured are listed too: their directories on
     // disk, or their scopes in the database.
-    const found = isSharedBackend(configuredKind(ctx)) ? await configuredLocation(ctx.config, ctx.home, ctx.agentIds).listScopes() : agentDirs(ctx.home);
+    const found = storeBackend(configuredKind(ctx)).shared ? await configuredLocation(ctx.config, ctx.home, ctx.agentIds).listScopes() : agentDirs(ctx.home);
     for (const id of found) ids.add(id);
     const seen = new Set<string>();
     const targets: StoreTarget[] = [];
@@ -107,7 +108,7 @@ export async function openTarget(ctx: CliContext, target: StoreTarget, options: 
     // --store names its file; the memory backend (nothing between processes) is read as fs files.
     ...(target.explicit || resolveStoreOptions(ctx.config).backend === "memory" ? { storePath: target.path } : {}),
   });
-  if (target.kind === "postgres" || target.kind === "redis") target.path = store.location;
+  if (store.capabilities.shared) target.path = store.location;
   return store;
 }
 

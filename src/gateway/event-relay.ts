@@ -34,7 +34,7 @@ export async function relayEvents(runtime: AgentRuntime, storeFor: (agentId: str
     else if (item.kind === CHAT) runtime.relayChat(item.payload);
   };
   for (const agentId of agentIds) {
-    const events = (await storeFor(agentId)).events;
+    const events = (await storeFor(agentId)).capabilities.events;
     if (!events) continue;
     stops.push(
       events.subscribe((ev) => {
@@ -65,7 +65,7 @@ export async function relayEvents(runtime: AgentRuntime, storeFor: (agentId: str
     const next = previous
       .then(async () => {
         const store = await storeFor(agentId);
-        for (const batch of batches) await store.events?.publish({ origin, kind: BATCH, payload: batch });
+        for (const batch of batches) await store.capabilities.events?.publish({ origin, kind: BATCH, payload: batch });
       })
       .catch((err: unknown) => logger.warn({ err }, "could not publish events to the other gateways"));
     publishing.set(agentId, next);

@@ -10,8 +10,9 @@ import { configuredAgentIds, UnknownAgentError } from "../runtime/unknown-agent.
 import { canUseChannel, ownerOf, tokensEqual, bearerToken, type Principal } from "./auth.ts";
 import { HttpError, readJson, sendJson } from "./http-util.ts";
 import type { RunRegistry } from "./run-registry.ts";
+import type { RunOutcome } from "./protocol.ts";
 
-export function outcomeBody(o: TurnOutcome): Record<string, unknown> {
+export function outcomeBody(o: TurnOutcome): RunOutcome {
   return {
     runId: o.runId, sessionKey: o.sessionKey, sessionId: o.sessionId, status: o.status, reply: o.reply, delivered: o.delivered,
     ...(o.error ? { error: o.error } : {}),

@@ -9,18 +9,19 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "pino";
-import type { AgentRuntime, ChatEvent } from "../runtime/runtime.ts";
-import { Authenticator, canAccessKey, ownerOf, type Principal } from "./auth.ts";
-import { decodePathSegment, HttpError, jsonDepthExceeds, MAX_JSON_DEPTH, readJson, requestUrl, sendError, sendJson } from "./http-util.ts";
-import { handleHook, handleInbound, outcomeBody, type HookEndpoint } from "./inbound-routes.ts";
+import type { AgentRuntime } from "../runtime/runtime.ts";
+import { Authenticator, canAccessKey, type Principal } from "./auth.ts";
+import { HttpError, jsonDepthExceeds, MAX_JSON_DEPTH, requestUrl, sendError } from "./http-util.ts";
+import { gatewayRoutes, header, WS_PATH, type HttpRoute } from "./http-routes.ts";
+import type { HookEndpoint } from "./inbound-routes.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { handleChatCompletions } from "./openai-route.ts";
 import { RunRegistry } from "./run-registry.ts";
 import type { GatewaySettings } from "./settings.ts";
 import { cookieSessionId, WebSessions } from "./web-sessions.ts";
 import { callMethod, RpcError } from "./ws-methods.ts";
 import { MessageTooLargeError } from "../runtime/message-limits.ts";
-import { serveWebAsset } from "./webchat.ts";
+import type { ServerFrame } from "./protocol.ts";
+import { Router } from "./router.ts";
 import { FencedError, isStorageFull, LeaseTimeoutError, StoreUnavailableError } from "../store/types.ts";
 
 export interface GatewayServerOptions {
@@ -48,12 +49,16 @@ export class GatewayServer {
   readonly runs = new RunRegistry();
   readonly webSessions: WebSessions;
   private readonly startedAt = Date.now();
+  private readonly router: Router<HttpRoute>;
   private closing = false;
 
   constructor(opts: GatewayServerOptions) {
     this.opts = opts;
     this.auth = new Authenticator(opts.settings.token, opts.settings.clients);
     this.webSessions = new WebSessions({ idleMs: opts.settings.webSession.idleMs, absoluteMs: opts.settings.webSession.absoluteMs, now: opts.now, file: opts.webSessionFile ?? undefined });
+    this.router = new Router(
+      gatewayRoutes({ rt: opts.runtime, settings: opts.settings, metrics: opts.metrics, auth: this.auth, runs: this.runs, webSessions: this.webSessions, hooks: opts.hooks, startedAt: this.startedAt }),
+    );
     const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: opts.settings.timeouts.headersMs, requestTimeout: opts.settings.timeouts.requestMs };
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     this.server = opts.settings.tls ? https.createServer({ ...serverOptions, cert: opts.settings.tls.cert, key: opts.settings.tls.key }, handler) : http.createServer(serverOptions, handler);
@@ -87,7 +92,7 @@ export class GatewayServer {
       socket.end("HTTP/1.1 400 Bad Request\r\n\r\n");
       return;
     }
-    if (url.pathname !== "/ws" || this.closing) {
+    if (url.pathname !== WS_PATH || this.closing) {
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;
     }
@@ -151,8 +156,11 @@ export class GatewayServer {
       sendError(res, err as HttpError);
       return;
     }
-    const route = `${req.method} ${url.pathname.startsWith("/hooks/") ? "/hooks/:id" : url.pathname}`;
-    res.on("finish", () => this.opts.metrics.httpRequests.inc({ route: routeLabel(route), status: String(res.statusCode) }));
+    const method = req.method ?? "GET";
+    // For the log: the route's pattern (no ids), or the raw request when no route has its path.
+    const route = this.router.patternOf(method, url.pathname) ?? `${method} ${url.pathname}`;
+    const label = this.router.label(method, url.pathname);
+    res.on("finish", () => this.opts.metrics.httpRequests.inc({ route: label, status: String(res.statusCode) }));
     if (this.opts.settings.tls) res.setHeader("strict-transport-security", "max-age=31536000; includeSubDomains");
     try {
       if (this.closing) throw new HttpError(503, "shutting_down", "the gateway is shutting down");
@@ -196,84 +204,28 @@ export class GatewayServer {
     return this.auth.require(req);
   }
 
+  /** Dispatch from the route table: the route's auth first, then its handler. */
   private async dispatch(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-    const { runtime: rt, settings } = this.opts;
     const method = req.method ?? "GET";
     const path = url.pathname;
-    if (path === "/healthz" && method === "GET") {
-      sendJson(res, 200, { ok: true, version: rt.version, uptimeMs: Date.now() - this.startedAt });
-      return;
+    const match = this.router.match(method, path);
+    if (match.kind === "wrong-method") {
+      res.setHeader("allow", match.allow.join(", "));
+      throw new HttpError(405, "method_not_allowed", `use ${match.allow.join(" or ")}`);
     }
-    if (path === "/metrics" && method === "GET") {
-      this.principal(req);
-      this.opts.metrics.queueDepth.set({}, rt.queueDepthTotal());
-      const text = this.opts.metrics.render();
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
-      res.end(text);
-      return;
-    }
-    if (path === "/v1/inbound") {
-      if (method !== "POST") throw new HttpError(405, "method_not_allowed", "use POST");
-      await handleInbound(req, res, { rt, principal: this.principal(req), limit: settings.maxBodyBytes, runs: this.runs, url });
-      return;
-    }
-    if (path.startsWith("/v1/runs/") && method === "GET") {
-      const principal = this.principal(req);
-      const runId = decodePathSegment(path.slice("/v1/runs/".length), "run id");
-      // The caller's own run first: run ids from chat.send are idempotency keys, which callers may share.
-      const rec = this.runs.find(runId, ownerOf(principal), (r) => principal.kind === "operator" || canAccessKey(principal, r.sessionKey));
-      if (!rec || (principal.kind !== "operator" && !canAccessKey(principal, rec.sessionKey))) throw new HttpError(404, "run_not_found", "no such run");
-      if (!rec.outcome) sendJson(res, 200, { status: "running", sessionKey: rec.sessionKey });
-      else sendJson(res, 200, outcomeBody(rec.outcome));
-      return;
-    }
-    if (path === "/v1/chat/completions") {
-      if (method !== "POST") throw new HttpError(405, "method_not_allowed", "use POST");
-      await handleChatCompletions(req, res, { rt, principal: this.principal(req), limit: settings.maxBodyBytes });
-      return;
-    }
-    if (path.startsWith("/hooks/")) {
-      if (method !== "POST") throw new HttpError(405, "method_not_allowed", "use POST");
-      await handleHook(req, res, { rt, hooks: this.opts.hooks, hookId: path.slice("/hooks/".length), limit: settings.maxBodyBytes, runs: this.runs, url });
-      return;
-    }
-    if (path === "/auth/login" && method === "POST") {
-      const address = req.socket.remoteAddress ?? "unknown";
-      if (this.webSessions.limited(address)) throw new HttpError(429, "too_many_attempts", "too many failed logins from this address; wait a minute");
-      const body = (await readJson(req, 4096)) as { token?: unknown } | null;
-      const token = typeof body?.token === "string" ? body.token : null;
-      const p = this.auth.principalFor(token);
-      if (!p || p.kind !== "operator" || token === null) {
-        this.webSessions.recordFailure(address);
-        throw new HttpError(401, "unauthorized", "invalid token");
-      }
-      const login = this.webSessions.login(cookieSessionId(req));
-      sendJson(res, 200, { ok: true, csrfToken: login.csrf }, { "set-cookie": this.webSessions.cookieHeader(login.id, settings.tls !== null) });
-      return;
-    }
-    if (path === "/auth/logout" && method === "POST") {
-      const id = cookieSessionId(req);
-      const login = this.webSessions.check(id);
-      if (login && !this.webSessions.csrfMatches(login.csrf, header(req, "x-csrf-token"))) throw new HttpError(403, "csrf_required", "missing or wrong x-csrf-token for this login");
-      this.webSessions.logout(id);
-      sendJson(res, 200, { ok: true }, { "set-cookie": this.webSessions.clearCookieHeader(settings.tls !== null) });
-      return;
-    }
-    if (path === "/auth/session" && method === "GET") {
-      const login = this.webSessions.check(cookieSessionId(req));
-      sendJson(res, 200, login ? { loggedIn: true, csrfToken: login.csrf } : { loggedIn: false });
-      return;
-    }
-    if (method === "GET" && (await serveWebAsset(path, res))) return;
-    throw new HttpError(404, "not_found", `no route for ${method} ${path}`);
+    if (match.kind === "none") throw new HttpError(404, "not_found", `no route for ${method} ${path}`);
+    const { route, params } = match;
+    const call = { req, res, url, params };
+    if (route.auth === "caller") await route.handle(call, this.principal(req));
+    else await route.handle(call);
   }
 
   private onSocket(ws: WebSocket, initial: Principal | null): void {
     let principal = initial;
-    const send = (frame: unknown) => {
+    const send = (frame: ServerFrame) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
     };
-    const unsubscribe = this.opts.runtime.onChat((ev: ChatEvent) => {
+    const unsubscribe = this.opts.runtime.onChat((ev) => {
       if (principal && canAccessKey(principal, ev.sessionKey)) send({ type: "event", event: "chat", payload: ev });
     });
     const unsubscribeSession = this.opts.runtime.onSession((ev) => {
@@ -338,7 +290,7 @@ export class GatewayServer {
           return;
         }
         try {
-          const payload = await callMethod({ rt: this.opts.runtime, principal, runs: this.runs, agentIds: this.opts.agentIds }, frame.method, params, (event, p) => send({ type: "event", event, payload: p }));
+          const payload = await callMethod({ rt: this.opts.runtime, principal, runs: this.runs, agentIds: this.opts.agentIds }, frame.method, params, send);
           send({ type: "res", id, ok: true, payload });
         } catch (err) {
           if (err instanceof RpcError) send({ type: "res", id, ok: false, error: { code: err.code, message: err.message } });
@@ -360,13 +312,4 @@ export class GatewayServer {
 /** A bounded metric label: ws's error codes (`WS_ERR_INVALID_UTF8`, ...) or the socket's errno code. */
 function wsErrorReason(err: Error & { code?: string }): string {
   return typeof err.code === "string" && /^[A-Z0-9_]{1,64}$/.test(err.code) ? err.code : "other";
-}
-
-function header(req: http.IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return typeof v === "string" ? v : undefined;
-}
-
-function routeLabel(route: string): string {
-  return /^(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) (\/|\/healthz|\/metrics|\/v1\/inbound|\/v1\/chat\/completions|\/hooks\/:id|\/auth\/\w+|\/ws|\/app\.js|\/style\.css)$/.test(route) ? route : "other";
 }

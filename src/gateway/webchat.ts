@@ -9,6 +9,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
   "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
 };
+/** Every path the page is served under (the HTTP route table routes exactly these). */
+export const WEB_ASSET_PATHS: readonly string[] = Object.keys(ASSETS);
 const cache = new Map<string, Buffer>();
 
 export async function serveWebAsset(path: string, res: ServerResponse): Promise<boolean> {

@@ -20,32 +20,14 @@
 import * as path from "node:path";
 import { PincerError } from "../errors.ts";
 import type { SessionEntry } from "../store/entry.ts";
-import type { ArchiveReason, SessionStore } from "../store/types.ts";
+import type { DiskOps, SessionStore } from "../store/types.ts";
 import type { MaintenancePlan, RemovalUnit } from "./plan.ts";
-import type { DiskFile } from "../store/fs/disk-files.ts";
 
-/** File operations only the file-system backend has (disk budget, archive purge), by exact name. */
-export interface DiskOps {
-  readonly dir: string;
-  /** Every regular file of the sessions directory, classified (transcript, archive, index, other). */
-  diskInventory(): DiskFile[];
-  /** The name `archiveDiskFile(name, reason, now)` would give the file. */
-  archiveDiskName(name: string, reason: ArchiveReason, now: number): string;
-  archiveDiskFile(name: string, reason: ArchiveReason, now: number): Promise<string>;
-  restoreDiskFile(archived: string, name: string): Promise<void>;
-  removeDiskFile(name: string): Promise<void>;
-}
+export type { DiskOps } from "../store/types.ts";
 
+/** The store's sessions-directory operations, when it declares them (`capabilities.disk`; only the fs backend). */
 export function diskOpsOf(store: SessionStore): DiskOps | null {
-  const s = store as Partial<DiskOps>;
-  return typeof s.dir === "string" &&
-    typeof s.diskInventory === "function" &&
-    typeof s.archiveDiskName === "function" &&
-    typeof s.archiveDiskFile === "function" &&
-    typeof s.restoreDiskFile === "function" &&
-    typeof s.removeDiskFile === "function"
-    ? (s as DiskOps)
-    : null;
+  return store.capabilities.disk ?? null;
 }
 
 /** The store changed between planning and applying, or the plan asks for something impossible: nothing was changed. */

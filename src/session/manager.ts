@@ -14,7 +14,7 @@ import { evaluateFreshness } from "../lifecycle/freshness.ts";
 import { resolveResetPolicy } from "../lifecycle/policy.ts";
 import { buildResetEntry, detectResetTrigger } from "../lifecycle/reset.ts";
 import type { SessionEntry } from "../store/entry.ts";
-import type { Fence, ListFilter, ListOptions, ListPage, PatchMutator, PatchResult, SessionStore, TranscriptLine } from "../store/types.ts";
+import type { Fence, ListFilter, ListOptions, ListPage, PatchMutator, PatchResult, SessionRow, SessionStore, TranscriptLine } from "../store/types.ts";
 import { emptyUsage, type AssistantMessage, type NewEntry, type TranscriptEntry, type Usage, type UserMessage } from "../transcript/entries.ts";
 import { historyFromLines, type HistoryItem } from "../transcript/history.ts";
 import { ParsedTranscriptCache } from "../transcript/parsed-cache.ts";
@@ -26,6 +26,9 @@ import { SessionNotFoundError } from "./session-not-found.ts";
 import { refKey, refOfKey } from "./session-ref.ts";
 import { MaintenanceRunner, type MaintenanceWarning } from "../maintenance/runner.ts";
 import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
+
+/** Rows read per store page by findSessions (a label or session-id lookup). */
+const FIND_PAGE_ROWS = 500;
 
 /** The parts of the config the manager reads (a parsed Pincer config satisfies it). */
 export interface ManagerConfig extends RoutingConfig {
@@ -490,6 +493,31 @@ export class SessionManager {
     return (await this.storeFor(agentId)).list(filter, options);
   }
 
+  /**
+   * Rows of one agent whose label or session id is exactly the one given (both when both are),
+   * and that `accept` admits (a caller's visibility), newest first: at most `limit` of them.
+   * The store is read a page at a time and the scan stops at `limit` matches, so memory stays
+   * bounded; a lookup that matches nothing still reads every row once (no index on labels).
+   */
+  async findSessions(agentId: string, match: { label?: string; sessionId?: string; accept?: (key: string) => boolean }, limit: number): Promise<SessionRow[]> {
+    const found: SessionRow[] = [];
+    if (match.label === undefined && match.sessionId === undefined) return found;
+    const store = await this.storeFor(agentId);
+    let cursor: string | null = null;
+    do {
+      const page: ListPage = await store.list({}, { cursor, limit: FIND_PAGE_ROWS });
+      for (const row of page.rows) {
+        if (match.label !== undefined && row.entry.label !== match.label) continue;
+        if (match.sessionId !== undefined && row.entry.sessionId !== match.sessionId) continue;
+        if (match.accept && !match.accept(row.key)) continue;
+        found.push(row);
+        if (found.length >= limit) return found;
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    return found;
+  }
+
   async history(agentId: string, sessionKey: string, options: { limit?: number } = {}): Promise<{ sessionId: string; items: HistoryItem[]; issues: number }> {
     const store = await this.storeFor(agentId);
     const entry = await store.get(sessionKey);
@@ -515,7 +543,8 @@ export class SessionManager {
 
   private sessionFileFor(store: SessionStore, sessionId: string): string | undefined {
     // OpenClaw records the absolute transcript path; only meaningful for the file-system backend.
-    return store.backend === "fs" ? path.join(path.dirname(store.location), `${sessionId}.jsonl`) : undefined;
+    const disk = store.capabilities.disk;
+    return disk ? path.join(disk.dir, `${sessionId}.jsonl`) : undefined;
   }
 
   private writerFor(store: SessionStore): TranscriptWriter {

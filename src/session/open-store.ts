@@ -1,9 +1,7 @@
-/** Opens the configured store backend for one agent. */
+/** Opens the configured store backend for one agent (through its descriptor in store/backends.ts). */
 import type { PincerConfig } from "../config/schema.ts";
-import { isSharedBackend, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
-import { FsSessionStore } from "../store/fs/fs-store.ts";
-import { MemorySessionStore } from "../store/memory-store.ts";
-import { openSqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
+import { backendForFile, storeBackend, type StoreBackend } from "../store/backends.ts";
 import type { ReadIssue, SessionStore } from "../store/types.ts";
 import { normalizeAgentId } from "../keys/ids.ts";
 
@@ -21,29 +19,23 @@ export interface OpenStoreOptions {
 
 /** The backend an explicit store file (`--store`) is read with. */
 export function storeFileKind(file: string): "fs" | "sqlite" {
-  return /\.(sqlite3?|db)$/i.test(file) ? "sqlite" : "fs";
+  return backendForFile(file).name === "sqlite" ? "sqlite" : "fs";
 }
 
-function openSqlite(file: string, options: OpenStoreOptions, leaseTtlMs: number): SessionStore {
-  return openSqliteStore({ file, now: options.now, leaseTtlMs, readOnly: options.readOnly });
+/** The backend one agent's store is opened with, and where: an explicit file wins over the config. */
+function agentStoreTarget(config: PincerConfig, home: string, agentId: string, options: OpenStoreOptions): { backend: StoreBackend; file: string } {
+  if (options.storePath) return { backend: backendForFile(options.storePath), file: options.storePath };
+  return { backend: storeBackend(resolveStoreOptions(config).backend), file: resolveStorePath(config, agentId, home) };
 }
 
 export async function openAgentStore(config: PincerConfig, home: string, agentId: string, options: OpenStoreOptions = {}): Promise<SessionStore> {
   const opts = resolveStoreOptions(config);
-  if (options.storePath && storeFileKind(options.storePath) === "sqlite") return openSqlite(options.storePath, options, opts.leaseTtlMs);
-  if (opts.backend === "memory" && !options.storePath) return new MemorySessionStore({ now: options.now, leaseTtlMs: opts.leaseTtlMs });
-  if (opts.backend === "postgres" && !options.storePath) {
-    // Loaded on demand: installs that never use Postgres do not pay for `pg` at start.
-    const { PostgresSessionStore } = await import("../store/postgres/postgres-store.ts");
-    return PostgresSessionStore.open({ url: opts.url!, scope: normalizeAgentId(agentId), now: options.now, leaseTtlMs: opts.leaseTtlMs, poolSize: opts.poolSize });
-  }
-  if (opts.backend === "redis" && !options.storePath) {
-    const { RedisSessionStore } = await import("../store/redis/redis-store.ts");
-    return RedisSessionStore.open({ url: opts.url!, scope: normalizeAgentId(agentId), now: options.now, leaseTtlMs: opts.leaseTtlMs });
-  }
-  if (opts.backend === "sqlite" && !options.storePath) return openSqlite(resolveStorePath(config, agentId, home), options, opts.leaseTtlMs);
-  return FsSessionStore.open({
-    storePath: options.storePath ?? resolveStorePath(config, agentId, home),
+  const { backend, file } = agentStoreTarget(config, home, agentId, options);
+  return backend.open({
+    scope: normalizeAgentId(agentId),
+    file,
+    ...(opts.url !== undefined ? { url: opts.url } : {}),
+    ...(opts.poolSize !== undefined ? { poolSize: opts.poolSize } : {}),
     fsync: opts.fsync,
     leaseTtlMs: opts.leaseTtlMs,
     readOnly: options.readOnly,
@@ -66,10 +58,9 @@ export class StoreRegistry {
   }
 
   storeFor = (agentId: string): Promise<SessionStore> => {
-    const opts = resolveStoreOptions(this.config);
-    const where =
-      this.options.storePath ??
-      (opts.backend === "memory" ? `memory:${agentId}` : isSharedBackend(opts.backend) ? `${opts.backend}:${normalizeAgentId(agentId)}` : resolveStorePath(this.config, agentId, this.home));
+    const { backend, file } = agentStoreTarget(this.config, this.home, agentId, this.options);
+    // File-backed stores are one per file (a path template may give agents one); others one per agent.
+    const where = backend.storeFile ? file : `${backend.name}:${normalizeAgentId(agentId)}`;
     let store = this.stores.get(where);
     if (!store) {
       store = openAgentStore(this.config, this.home, agentId, this.options);

@@ -4,6 +4,7 @@ import { assertValidSessionId } from "../keys/ids.ts";
 import type { SessionEntry } from "./entry.ts";
 import { LeaseTable } from "./lease-table.ts";
 import { compareRows, matchesFilter, pageOf } from "./list-order.ts";
+import { archiveName, joinLines, numberedFrom, parseStoredLines, splitLines } from "./transcript-codec.ts";
 import {
   FencedError,
   LeaseTimeoutError,
@@ -15,9 +16,9 @@ import {
   type ListPage,
   type PatchMutator,
   type PatchResult,
-  type ReadIssue,
   type SessionRow,
   type SessionStore,
+  type StoreCapabilities,
   type TranscriptLine,
   type TranscriptRead,
 } from "./types.ts";
@@ -25,16 +26,31 @@ import {
 export interface MemoryStoreOptions {
   now?: () => number;
   leaseTtlMs?: number;
+  /**
+   * Another writer on the same data as `store` (its own lease owner), as a second process would be
+   * on a durable backend: what the conformance kit's `another()` opens.
+   */
+  sameDataAs?: MemorySessionStore;
+}
+
+/** Everything a memory store holds; writers opened with `sameDataAs` share one. */
+interface MemoryData {
+  rows: Map<string, SessionEntry>;
+  /** Each transcript as its stored line texts (JSON), so an imported text exports byte-identical. */
+  transcripts: Map<string, string[]>;
+  archives: Map<string, string[]>;
+  leases: LeaseTable;
 }
 
 export class MemorySessionStore implements SessionStore {
   readonly backend = "memory";
   readonly location = "memory";
-  private readonly rows = new Map<string, SessionEntry>();
-  /** Each transcript as its stored line texts (JSON), so an imported text exports byte-identical. */
-  private readonly transcripts = new Map<string, string[]>();
-  private readonly archives = new Map<string, string[]>();
-  private readonly leases = new LeaseTable();
+  readonly capabilities: StoreCapabilities = { shared: false };
+  private readonly data: MemoryData;
+  private readonly rows: Map<string, SessionEntry>;
+  private readonly transcripts: Map<string, string[]>;
+  private readonly archives: Map<string, string[]>;
+  private readonly leases: LeaseTable;
   private readonly owner = `mem-${randomUUID()}`;
   private readonly now: () => number;
   private readonly leaseTtlMs: number;
@@ -42,6 +58,8 @@ export class MemorySessionStore implements SessionStore {
   constructor(options: MemoryStoreOptions = {}) {
     this.now = options.now ?? Date.now;
     this.leaseTtlMs = options.leaseTtlMs ?? 5000;
+    this.data = options.sameDataAs?.data ?? { rows: new Map(), transcripts: new Map(), archives: new Map(), leases: new LeaseTable() };
+    ({ rows: this.rows, transcripts: this.transcripts, archives: this.archives, leases: this.leases } = this.data);
   }
 
   async get(key: string): Promise<SessionEntry | undefined> {
@@ -93,14 +111,7 @@ export class MemorySessionStore implements SessionStore {
     assertValidSessionId(sessionId);
     const all = this.transcripts.get(sessionId) ?? [];
     const start = options.tail !== undefined ? Math.max(0, all.length - options.tail) : 0;
-    const lines: TranscriptLine[] = [];
-    const issues: ReadIssue[] = [];
-    for (let i = start; i < all.length; i++) {
-      const parsed = parseLine(all[i]!);
-      if (parsed) lines.push(parsed);
-      else issues.push({ file: `memory#${sessionId}`, line: i + 1, byteOffset: 0, reason: "malformed JSON line" });
-    }
-    return { lines, issues, truncated: start > 0 };
+    return { ...parseStoredLines(`memory#${sessionId}`, numberedFrom(start + 1, all.slice(start))), truncated: start > 0 };
   }
 
   async transcriptExists(sessionId: string): Promise<boolean> {
@@ -111,14 +122,14 @@ export class MemorySessionStore implements SessionStore {
   async transcriptHeader(sessionId: string): Promise<TranscriptLine | null> {
     assertValidSessionId(sessionId);
     const first = this.transcripts.get(sessionId)?.[0];
-    return first !== undefined ? parseLine(first) : null;
+    return first !== undefined ? (parseStoredLines(`memory#${sessionId}`, numberedFrom(1, [first])).lines[0] ?? null) : null;
   }
 
   async archiveTranscript(sessionId: string, reason: ArchiveReason, now = this.now()): Promise<string | null> {
     assertValidSessionId(sessionId);
     const lines = this.transcripts.get(sessionId);
     if (!lines) return null;
-    const name = `${sessionId}.jsonl.${reason}.${new Date(now).toISOString().replaceAll(":", "-")}`;
+    const name = archiveName(sessionId, reason, now);
     this.archives.set(name, lines);
     this.transcripts.delete(sessionId);
     return name;
@@ -168,38 +179,9 @@ export class MemorySessionStore implements SessionStore {
     this.leases.release(lease.name, lease.owner, lease.epoch);
   }
 
-  /** Test hook: pretend another process holds leases under a different owner id. */
-  withOwner(owner: string): MemorySessionStore {
-    const view = Object.create(this) as MemorySessionStore;
-    Object.defineProperty(view, "owner", { value: owner });
-    return view;
-  }
-
   async close(): Promise<void> {}
 
   private fenceIsCurrent(fence: Fence): boolean {
     return this.leases.isCurrent(fence.name, fence, this.now());
   }
-}
-
-function parseLine(raw: string): TranscriptLine | null {
-  try {
-    const v = JSON.parse(raw) as unknown;
-    return v && typeof v === "object" && !Array.isArray(v) ? (v as TranscriptLine) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** JSONL text to line texts: split on "\n", dropping only the empty piece after the final newline. */
-export function splitLines(text: string): string[] {
-  if (text === "") return [];
-  const parts = text.split("\n");
-  if (parts[parts.length - 1] === "") parts.pop();
-  return parts;
-}
-
-/** Line texts back to JSONL: each line followed by "\n" (the inverse of splitLines for such text). */
-export function joinLines(lines: readonly string[]): string {
-  return lines.length ? lines.join("\n") + "\n" : "";
 }

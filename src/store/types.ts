@@ -5,6 +5,7 @@
  */
 import { PincerError } from "../errors.ts";
 import type { SessionEntry } from "./entry.ts";
+import type { DiskFile } from "./fs/disk-files.ts";
 
 /** Identifies a lease holder at one moment: a write carrying a stale fence is refused. */
 export interface Fence {
@@ -89,10 +90,38 @@ export interface StoreEvents {
   subscribe(listener: (event: StoreEvent) => void): () => void;
 }
 
+/** File operations only a store with a sessions directory has (disk budget, archive purge), by exact name. */
+export interface DiskOps {
+  readonly dir: string;
+  /** Every regular file of the sessions directory, classified (transcript, archive, index, other). */
+  diskInventory(): DiskFile[];
+  /** The name `archiveDiskFile(name, reason, now)` would give the file. */
+  archiveDiskName(name: string, reason: ArchiveReason, now: number): string;
+  archiveDiskFile(name: string, reason: ArchiveReason, now: number): Promise<string>;
+  restoreDiskFile(archived: string, name: string): Promise<void>;
+  removeDiskFile(name: string): Promise<void>;
+  /** Synchronous existence check (a row's `sessionFile` honoured inside the directory), for scans over many rows. */
+  transcriptExistsSync(sessionId: string, sessionFile?: string): boolean;
+}
+
+/**
+ * What a store can do beyond the interface, declared instead of guessed: callers branch on these,
+ * never on the backend's name or class.
+ */
+export interface StoreCapabilities {
+  /** Several gateway processes may share the store: sessions are leased across processes. */
+  readonly shared: boolean;
+  /** The sessions directory's file operations (the fs backend). */
+  readonly disk?: DiskOps;
+  /** How the gateways sharing the store tell each other what happened (postgres, redis). */
+  readonly events?: StoreEvents;
+}
+
 export interface SessionStore {
   /** Backend name (`fs`, `memory`, ...) and where it lives, for status output. */
   readonly backend: string;
   readonly location: string;
+  readonly capabilities: StoreCapabilities;
 
   get(key: string): Promise<SessionEntry | undefined>;
   /** Atomic read-modify-write of one row, safe against other writers (threads or processes). */
@@ -120,9 +149,6 @@ export interface SessionStore {
   exportTranscript(sessionId: string): Promise<string | null>;
   /** Replaces a transcript with `text` (JSONL) in one atomic step, for migration. */
   importTranscript(sessionId: string, text: string): Promise<void>;
-
-  /** Present on stores several gateway processes share: how they tell each other what happened. */
-  readonly events?: StoreEvents;
 
   /** Named leases with fencing: a holder whose lease expired or was taken over cannot write. */
   acquireLease(name: string, options?: { ttlMs?: number; waitMs?: number }): Promise<Lease>;

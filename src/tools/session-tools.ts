@@ -21,6 +21,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KINDS = ["main", "group", "cron", "hook", "subagent", "other"] as const;
 type Kind = (typeof KINDS)[number];
 
+/** Sessions named in a "multiple sessions have that label" error (labels are meant to be unique). */
+const MAX_LABEL_MATCHES = 10;
+
 class ToolError extends PincerError {
   override readonly code = "tool_refused";
   override readonly httpStatus = 400;
@@ -69,8 +72,8 @@ export function registerSessionTools(registry: ToolRegistry, options: SessionToo
     if (raw === "main") key = mainSessionKey(ctx.agentId, mainKey);
     else if (UUID.test(raw)) {
       for (const agentId of options.agentIds()) {
-        const hit = (await rt.manager.list(agentId)).rows.find((r) => r.entry.sessionId === raw);
-        if (hit) key = hit.key;
+        key = (await rt.manager.findSessions(agentId, { sessionId: raw }, 1))[0]?.key;
+        if (key) break;
       }
       if (!key) throw new ToolError(`Unknown sessionId: ${raw}`);
     } else {
@@ -93,7 +96,7 @@ export function registerSessionTools(registry: ToolRegistry, options: SessionToo
     const found: string[] = [];
     for (const a of agents) {
       if (!options.agentIds().includes(a)) throw new ToolError(`unknown agent "${a}"`);
-      for (const row of (await rt.manager.list(a)).rows) if (row.entry.label === label) found.push(row.key);
+      for (const row of await rt.manager.findSessions(a, { label }, MAX_LABEL_MATCHES)) found.push(row.key);
     }
     if (found.length === 0) throw new ToolError(`No session found with label ${JSON.stringify(label)}`);
     if (found.length > 1) throw new ToolError(`Multiple sessions found with label ${JSON.stringify(label)}: ${found.join(", ")}`);
@@ -316,7 +319,7 @@ export function registerSessionTools(registry: ToolRegistry, options: SessionToo
         );
         if (a.label) {
           const agent = (a.agentId ?? ctx.agentId).toLowerCase();
-          if (options.agentIds().includes(agent) && (await rt.manager.list(agent)).rows.some((r) => r.entry.label === a.label)) throw new ToolError(`sessions_spawn: label already in use: ${a.label}`);
+          if (options.agentIds().includes(agent) && (await rt.manager.findSessions(agent, { label: a.label }, 1)).length > 0) throw new ToolError(`sessions_spawn: label already in use: ${a.label}`);
         }
         try {
           const r = await subagents.spawn({ parentAgentId: ctx.agentId, parentKey: ctx.sessionKey, ...a });

@@ -7,7 +7,6 @@
 import { resolveMaintenance } from "../../config/resolve.ts";
 import { applyMaintenancePlan, diskOpsOf } from "../../maintenance/apply.ts";
 import { planMaintenance, type MaintenancePlan } from "../../maintenance/plan.ts";
-import { FsSessionStore } from "../../store/fs/fs-store.ts";
 import type { SessionRow, SessionStore } from "../../store/types.ts";
 import { openTarget, selectStores, type CliContext, type StoreSelection } from "../context.ts";
 import { progressBar } from "../progress.ts";
@@ -119,7 +118,8 @@ function plannedFiles(plan: MaintenancePlan): { archive: string[]; delete: strin
 
 /** Which rows have no transcript: on disk per file (fs), else from one listing of the store's transcripts. */
 async function missingTranscriptCheck(store: SessionStore, rows: readonly SessionRow[]): Promise<(row: SessionRow) => boolean> {
-  if (store instanceof FsSessionStore) return (r) => !store.transcriptExistsSync(r.entry.sessionId, r.entry.sessionFile);
+  const disk = store.capabilities.disk;
+  if (disk) return (r) => !disk.transcriptExistsSync(r.entry.sessionId, r.entry.sessionFile);
   if (rows.length === 0) return () => false;
   const live = new Set(await store.listTranscripts());
   return (r) => !live.has(r.entry.sessionId);

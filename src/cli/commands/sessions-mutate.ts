@@ -1,5 +1,6 @@
 /** `pincer sessions reset <key>` and `pincer sessions delete <key>`. */
-import { isSharedBackend, resolveStoreOptions } from "../../config/resolve.ts";
+import { resolveStoreOptions } from "../../config/resolve.ts";
+import { storeBackend } from "../../store/backends.ts";
 import { SessionManager } from "../../session/manager.ts";
 import { StoreRegistry } from "../../session/open-store.ts";
 import { selectStores, type CliContext, type StoreSelection } from "../context.ts";
@@ -16,7 +17,7 @@ async function withManager<T>(ctx: CliContext, opts: MutateOptions, agentId: str
   // On a store gateways share, the CLI takes the session's lease like a gateway would, so a reset
   // never lands in the middle of a run on some gateway.
   const backend = resolveStoreOptions(ctx.config);
-  const shared = !storePath && isSharedBackend(backend.backend);
+  const shared = !storePath && storeBackend(backend.backend).shared;
   const manager = new SessionManager({
     config: ctx.config,
     storeFor: registry.storeFor,

@@ -1,7 +1,8 @@
 /** What the sessions directory holds, classified for the disk budget and archive retention. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { archiveTimestamp, parseArchiveTimestamp } from "./secure-fs.ts";
+import { archiveFileName } from "../transcript-codec.ts";
+import { parseArchiveTimestamp } from "./secure-fs.ts";
 
 /** One regular file of the sessions directory, as the backend classifies it (so maintenance needs no naming rules of its own). */
 export interface DiskFile {
@@ -45,9 +46,7 @@ function plainName(dir: string, name: string, kinds: ReadonlyArray<FileClass["ki
 }
 
 /** The name `archiveDiskFile` gives `<name>` at `now`: `<name>.<reason>.<ts>` (OpenClaw's archive naming). */
-export function archiveNameOf(name: string, reason: "reset" | "deleted", now: number): string {
-  return `${name}.${reason}.${archiveTimestamp(now)}`;
-}
+export const archiveNameOf: (name: string, reason: "reset" | "deleted", now: number) => string = archiveFileName;
 
 /** Renames `<name>` to its archive name; returns the archive's name. */
 export function archiveDiskFile(dir: string, name: string, reason: "reset" | "deleted", now: number): string {

@@ -20,6 +20,7 @@ import {
   FencedError,
   LeaseTimeoutError,
   type ArchiveReason,
+  type DiskOps,
   type Fence,
   type Lease,
   type ListFilter,
@@ -30,6 +31,7 @@ import {
   type ReadIssue,
   type SessionRow,
   type SessionStore,
+  type StoreCapabilities,
   type TranscriptLine,
   type TranscriptRead,
 } from "../types.ts";
@@ -73,10 +75,14 @@ interface JournalCursor {
   pending: Buffer;
 }
 
-export class FsSessionStore implements SessionStore {
+export class FsSessionStore implements SessionStore, DiskOps {
   readonly backend = "fs";
   readonly location: string;
   readonly dir: string;
+  /** A getter so that a wrapper (a Proxy adding metrics or faults) is what `disk` hands out. */
+  get capabilities(): StoreCapabilities {
+    return { shared: false, disk: this };
+  }
   /** Ends in this process's liveness token when it has one (liveness.ts), so waiters can see it die. */
   private readonly owner: string;
   private readonly rows = new Map<string, SessionEntry>();

@@ -98,11 +98,6 @@ export function writeAllSync(fd: number, buf: Buffer, position?: number): void {
   }
 }
 
-/** ISO time with `:` replaced by `-`, as OpenClaw names archives. */
-export function archiveTimestamp(ms: number): string {
-  return new Date(ms).toISOString().replaceAll(":", "-");
-}
-
 export const ARCHIVE_TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d{3})?Z$/;
 
 export function parseArchiveTimestamp(ts: string): number | null {

@@ -7,8 +7,9 @@ import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { assertValidSessionId, isValidSessionId } from "../../keys/ids.ts";
-import type { ReadIssue, TranscriptLine, TranscriptRead } from "../types.ts";
-import { appendWholeSync, archiveTimestamp, FILE_MODE } from "./secure-fs.ts";
+import { archiveName } from "../transcript-codec.ts";
+import type { ArchiveReason, ReadIssue, TranscriptLine, TranscriptRead } from "../types.ts";
+import { appendWholeSync, FILE_MODE } from "./secure-fs.ts";
 
 /**
  * How many transcript files stay open for appending. A quarter of the process's file limit (read
@@ -126,10 +127,10 @@ export class TranscriptFiles {
   }
 
   /** Renames the transcript to `<id>.jsonl.<reason>.<ts>`; returns the new base name or null. */
-  archive(sessionId: string, reason: string, now: number): string | null {
+  archive(sessionId: string, reason: ArchiveReason, now: number): string | null {
     this.close(sessionId);
     const file = this.pathFor(sessionId);
-    const target = `${file}.${reason}.${archiveTimestamp(now)}`;
+    const target = path.join(this.dir, archiveName(sessionId, reason, now));
     try {
       fs.renameSync(file, target);
     } catch (err) {

@@ -33,6 +33,7 @@ import { PincerError } from "../../errors.ts";
 import { assertValidSessionId } from "../../keys/ids.ts";
 import type { SessionEntry } from "../entry.ts";
 import { decodeCursor, encodeCursor } from "../list-order.ts";
+import { archiveName, parseStoredLines, splitLines } from "../transcript-codec.ts";
 import {
   FencedError,
   LeaseTimeoutError,
@@ -50,6 +51,7 @@ import {
   type ReadIssue,
   type SessionRow,
   type SessionStore,
+  type StoreCapabilities,
   type StoreEvent,
   type StoreEvents,
   type TranscriptLine,
@@ -214,6 +216,7 @@ export class PostgresSessionStore implements SessionStore {
   readonly location: string;
   readonly scope: string;
   readonly events: StoreEvents;
+  readonly capabilities: StoreCapabilities;
   private readonly url: string;
   private readonly endpoint: string;
   private readonly pool: pg.Pool;
@@ -221,7 +224,7 @@ export class PostgresSessionStore implements SessionStore {
   private readonly leaseTtlMs: number;
   private readonly connectTimeoutMs: number;
   private readonly retry: { attempts: number; baseDelayMs: number };
-  private owner = `pg-${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly owner = `pg-${process.pid}-${randomUUID().slice(0, 8)}`;
   private closed = false;
   private ended: Promise<void> | null = null;
 
@@ -250,6 +253,7 @@ export class PostgresSessionStore implements SessionStore {
       publish: (event) => this.publish(event),
       subscribe: (listener) => this.subscribe(listener),
     };
+    this.capabilities = { shared: true, events: this.events };
   }
 
   static async open(opts: PostgresStoreOptions): Promise<PostgresSessionStore> {
@@ -571,19 +575,7 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   private parseLines(sessionId: string, rows: Array<{ seq: string; line: string }>): { lines: TranscriptLine[]; issues: ReadIssue[] } {
-    const lines: TranscriptLine[] = [];
-    const issues: ReadIssue[] = [];
-    for (const r of rows) {
-      const at = { file: `${this.location}#${sessionId}`, line: Number(r.seq) + 1, byteOffset: 0 };
-      try {
-        const v = JSON.parse(r.line) as unknown;
-        if (v && typeof v === "object" && !Array.isArray(v)) lines.push(v as TranscriptLine);
-        else issues.push({ ...at, reason: "not a JSON object" });
-      } catch {
-        issues.push({ ...at, reason: "malformed JSON" });
-      }
-    }
-    return { lines, issues };
+    return parseStoredLines(`${this.location}#${sessionId}`, rows.map((r) => ({ text: r.line, line: Number(r.seq) + 1 })));
   }
 
   async readTranscript(sessionId: string, options: { tail?: number } = {}): Promise<TranscriptRead> {
@@ -612,7 +604,7 @@ export class PostgresSessionStore implements SessionStore {
 
   async archiveTranscript(sessionId: string, reason: ArchiveReason, now = (this.injectedNow ?? Date.now)()): Promise<string | null> {
     assertValidSessionId(sessionId);
-    const name = `${sessionId}.jsonl.${reason}.${new Date(now).toISOString().replaceAll(":", "-")}`;
+    const name = archiveName(sessionId, reason, now);
     return this.tx({ locks: [["transcript", sessionId]] }, async (c): Promise<TxDone<string | null>> => {
       const ins = await c.query(
         `INSERT INTO archives (scope, name, session_id, reason, archived_at, content)
@@ -640,8 +632,7 @@ export class PostgresSessionStore implements SessionStore {
 
   async importTranscript(sessionId: string, text: string): Promise<void> {
     assertValidSessionId(sessionId);
-    const pieces = text.split("\n");
-    if (pieces[pieces.length - 1] === "") pieces.pop();
+    const pieces = splitLines(text);
     const writes: Stmt[] = [{ sql: "DELETE FROM transcript_lines WHERE scope = $1 AND session_id = $2", params: [this.scope, sessionId] }];
     if (pieces.length) writes.push({ sql: "INSERT INTO transcript_lines (scope, session_id, seq, line) SELECT $1, $2, o - 1, l FROM unnest($3::text[]) WITH ORDINALITY AS t(l, o)", params: [this.scope, sessionId, pieces] });
     await this.tx({ locks: [["transcript", sessionId]] }, () => ({ value: undefined, writes }));
@@ -687,13 +678,6 @@ export class PostgresSessionStore implements SessionStore {
 
   async releaseLease(lease: Lease): Promise<void> {
     await this.q("UPDATE leases SET free = true WHERE scope = $1 AND name = $2 AND owner = $3 AND epoch = $4", [this.scope, lease.name, lease.owner, lease.epoch]);
-  }
-
-  /** Test hook: another lease owner (as another process would be) on the same pool. */
-  withOwner(owner: string): PostgresSessionStore {
-    const view = Object.create(this) as PostgresSessionStore;
-    Object.defineProperty(view, "owner", { value: owner });
-    return view;
   }
 
   // ---- events ----

@@ -25,6 +25,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import { assertValidSessionId } from "../../keys/ids.ts";
 import type { SessionEntry } from "../entry.ts";
 import { decodeCursor, encodeCursor } from "../list-order.ts";
+import { archiveName, joinLines, numberedFrom, parseStoredLines, splitLines } from "../transcript-codec.ts";
 import {
   FencedError,
   LeaseTimeoutError,
@@ -42,6 +43,7 @@ import {
   type ReadIssue,
   type SessionRow,
   type SessionStore,
+  type StoreCapabilities,
   type StoreEvent,
   type StoreEvents,
   type TranscriptLine,
@@ -173,6 +175,7 @@ export class RedisSessionStore implements SessionStore {
   readonly backend = "redis";
   readonly location: string;
   readonly events: StoreEvents;
+  readonly capabilities: StoreCapabilities;
   private readonly redis: Redis;
   private readonly url: string;
   private readonly scope: string;
@@ -198,6 +201,7 @@ export class RedisSessionStore implements SessionStore {
       publish: (event) => this.publish(event),
       subscribe: (listener) => this.subscribe(listener),
     };
+    this.capabilities = { shared: true, events: this.events };
   }
 
   static async open(opts: RedisStoreOptions): Promise<RedisSessionStore> {
@@ -393,18 +397,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   private parseLines(sessionId: string, raw: readonly string[], firstLine: number): { lines: TranscriptLine[]; issues: ReadIssue[] } {
-    const lines: TranscriptLine[] = [];
-    const issues: ReadIssue[] = [];
-    raw.forEach((text, i) => {
-      try {
-        const v = JSON.parse(text) as unknown;
-        if (v && typeof v === "object" && !Array.isArray(v)) lines.push(v as TranscriptLine);
-        else issues.push({ file: `${this.location}#${sessionId}`, line: firstLine + i, byteOffset: 0, reason: "not a JSON object" });
-      } catch {
-        issues.push({ file: `${this.location}#${sessionId}`, line: firstLine + i, byteOffset: 0, reason: "malformed JSON" });
-      }
-    });
-    return { lines, issues };
+    return parseStoredLines(`${this.location}#${sessionId}`, numberedFrom(firstLine, raw));
   }
 
   async readTranscript(sessionId: string, options: { tail?: number } = {}): Promise<TranscriptRead> {
@@ -436,7 +429,7 @@ export class RedisSessionStore implements SessionStore {
   async archiveTranscript(sessionId: string, reason: ArchiveReason, now = this.now()): Promise<string | null> {
     assertValidSessionId(sessionId);
     return this.guard(async () => {
-      const name = `${sessionId}.jsonl.${reason}.${new Date(now).toISOString().replaceAll(":", "-")}`;
+      const name = archiveName(sessionId, reason, now);
       const token = randomUUID();
       const keys = [this.transcriptKey(sessionId), this.k(`archive:${name}`), this.k("transcripts"), this.k("archives"), this.appliedKey(token)];
       const got = await this.eval(S.ARCHIVE, keys, [sessionId, name]);
@@ -452,15 +445,14 @@ export class RedisSessionStore implements SessionStore {
     assertValidSessionId(sessionId);
     return this.guard(async () => {
       const lines = await this.redis.lrange(this.transcriptKey(sessionId), 0, -1);
-      return lines.length === 0 ? null : `${lines.join("\n")}\n`;
+      return lines.length === 0 ? null : joinLines(lines);
     });
   }
 
   async importTranscript(sessionId: string, text: string): Promise<void> {
     assertValidSessionId(sessionId);
     await this.guard(async () => {
-      const lines = text.split("\n");
-      if (lines[lines.length - 1] === "") lines.pop();
+      const lines = splitLines(text);
       if (lines.length > 0) await this.registerScope();
       await this.eval(S.IMPORT, [this.transcriptKey(sessionId), this.k("transcripts")], [sessionId, ...lines]);
     });
@@ -537,13 +529,6 @@ export class RedisSessionStore implements SessionStore {
     return () => {
       this.listeners.delete(listener);
     };
-  }
-
-  /** Test hook: another writer (as another process would be), with its own owner identity. */
-  withOwner(owner: string): RedisSessionStore {
-    const view = Object.create(this) as RedisSessionStore;
-    Object.defineProperty(view, "owner", { value: owner });
-    return view;
   }
 
   async close(): Promise<void> {

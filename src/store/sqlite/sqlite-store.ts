@@ -12,6 +12,7 @@ import { assertValidSessionId } from "../../keys/ids.ts";
 import type { SessionEntry } from "../entry.ts";
 import { decodeCursor, encodeCursor } from "../list-order.ts";
 import { MemorySessionStore } from "../memory-store.ts";
+import { archiveName, joinLines, parseStoredLines, splitLines } from "../transcript-codec.ts";
 import {
   FencedError,
   SchemaVersionError,
@@ -27,6 +28,7 @@ import {
   type ReadIssue,
   type SessionRow,
   type SessionStore,
+  type StoreCapabilities,
   type TranscriptLine,
   type TranscriptRead,
 } from "../types.ts";
@@ -58,10 +60,11 @@ export { SchemaVersionError } from "../types.ts";
 export class SqliteSessionStore implements SessionStore {
   readonly backend = "sqlite";
   readonly location: string;
+  readonly capabilities: StoreCapabilities = { shared: false };
   private readonly db: DatabaseSync;
   private readonly now: () => number;
   private readonly leaseTtlMs: number;
-  private owner = `sqlite-${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly owner = `sqlite-${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly stmts = new Map<string, StatementSync>();
 
   private constructor(db: DatabaseSync, options: SqliteStoreOptions) {
@@ -217,18 +220,7 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   private parseLines(sessionId: string, rows: Array<{ seq: number; line: string }>): { lines: TranscriptLine[]; issues: ReadIssue[] } {
-    const lines: TranscriptLine[] = [];
-    const issues: ReadIssue[] = [];
-    for (const r of rows) {
-      try {
-        const v = JSON.parse(r.line) as unknown;
-        if (v && typeof v === "object" && !Array.isArray(v)) lines.push(v as TranscriptLine);
-        else issues.push({ file: `${this.location}#${sessionId}`, line: r.seq + 1, byteOffset: 0, reason: "not a JSON object" });
-      } catch {
-        issues.push({ file: `${this.location}#${sessionId}`, line: r.seq + 1, byteOffset: 0, reason: "malformed JSON" });
-      }
-    }
-    return { lines, issues };
+    return parseStoredLines(`${this.location}#${sessionId}`, rows.map((r) => ({ text: r.line, line: r.seq + 1 })));
   }
 
   async readTranscript(sessionId: string, options: { tail?: number } = {}): Promise<TranscriptRead> {
@@ -258,8 +250,8 @@ export class SqliteSessionStore implements SessionStore {
     return this.write(() => {
       const rows = this.stmt("SELECT line FROM transcript_lines WHERE session_id = ? ORDER BY seq").all(sessionId) as Array<{ line: string }>;
       if (rows.length === 0) return null;
-      const name = `${sessionId}.jsonl.${reason}.${new Date(now).toISOString().replaceAll(":", "-")}`;
-      this.stmt("INSERT OR REPLACE INTO archives (name, session_id, reason, archived_at, lines) VALUES (?, ?, ?, ?, ?)").run(name, sessionId, reason, now, rows.map((r) => r.line).join("\n") + "\n");
+      const name = archiveName(sessionId, reason, now);
+      this.stmt("INSERT OR REPLACE INTO archives (name, session_id, reason, archived_at, lines) VALUES (?, ?, ?, ?, ?)").run(name, sessionId, reason, now, joinLines(rows.map((r) => r.line)));
       this.stmt("DELETE FROM transcript_lines WHERE session_id = ?").run(sessionId);
       return name;
     });
@@ -273,14 +265,13 @@ export class SqliteSessionStore implements SessionStore {
   async exportTranscript(sessionId: string): Promise<string | null> {
     assertValidSessionId(sessionId);
     const rows = this.stmt("SELECT line FROM transcript_lines WHERE session_id = ? ORDER BY seq").all(sessionId) as Array<{ line: string }>;
-    return rows.length ? rows.map((r) => r.line).join("\n") + "\n" : null;
+    return rows.length ? joinLines(rows.map((r) => r.line)) : null;
   }
 
   /** One transaction: the old lines go, each line of `text` is stored as given (not re-serialised). */
   async importTranscript(sessionId: string, text: string): Promise<void> {
     assertValidSessionId(sessionId);
-    const parts = text === "" ? [] : text.split("\n");
-    if (parts[parts.length - 1] === "") parts.pop();
+    const parts = splitLines(text);
     this.write(() => {
       this.stmt("DELETE FROM transcript_lines WHERE session_id = ?").run(sessionId);
       const insert = this.stmt("INSERT INTO transcript_lines (session_id, seq, line) VALUES (?, ?, ?)");
@@ -330,13 +321,6 @@ export class SqliteSessionStore implements SessionStore {
     this.write(() => {
       this.stmt("UPDATE leases SET free = 1 WHERE name = ? AND owner = ? AND epoch = ?").run(lease.name, lease.owner, lease.epoch);
     });
-  }
-
-  /** Test hook: another writer (as another process would be) on the same database file. */
-  withOwner(owner: string): SqliteSessionStore {
-    const view = Object.create(this) as SqliteSessionStore;
-    Object.defineProperty(view, "owner", { value: owner });
-    return view;
   }
 
   async close(): Promise<void> {
