@@ -14,4 +14,9 @@ export default tseslint.config(
       "no-control-regex": "off",
     },
   },
+  // WebChat runs in the browser: its modules see the page's globals, not Node's.
+  {
+    files: ["src/web/**/*.js"],
+    languageOptions: { globals: { document: "readonly", window: "readonly", location: "readonly", fetch: "readonly", WebSocket: "readonly", localStorage: "readonly", crypto: "readonly", HTMLElement: "readonly" } },
+  },
 );

@@ -1,0 +1,51 @@
+// @ts-check
+/** Pure text helpers of the WebChat: ages, token counts, model names, ids, error text. */
+
+/** @typedef {import("../gateway/protocol.ts").SessionRow} SessionRow */
+/** @typedef {import("../gateway/protocol.ts").MethodResult<"sessions.list">["defaults"]} SessionDefaults */
+
+/** A random id; crypto.randomUUID only exists in secure contexts (plain http on a LAN is not). */
+export function newId() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** @param {unknown} err */
+export function messageOf(err) {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** @param {number | undefined} ms */
+export function fmtAge(ms) {
+  if (typeof ms !== "number" || !Number.isFinite(ms)) return "";
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 45) return "just now";
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m}m ago`;
+  const h = Math.round(m / 60);
+  if (h < 48) return `${h}h ago`;
+  return `${Math.round(h / 24)}d ago`;
+}
+
+/** @param {number} n */
+export function fmtTokens(n) {
+  if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(1).replace(/\.0$/, "")}M`;
+  if (n >= 1_000) return `${(n / 1_000).toFixed(1).replace(/\.0$/, "")}k`;
+  return String(n);
+}
+
+/** @param {SessionRow} s */
+export function tokensOf(s) {
+  if (typeof s.totalTokens === "number") return s.totalTokens;
+  const sum = (typeof s.inputTokens === "number" ? s.inputTokens : 0) + (typeof s.outputTokens === "number" ? s.outputTokens : 0);
+  return sum;
+}
+
+/** The session's model, else the gateway's default one, as `provider/model`. @param {SessionRow | undefined} s @param {SessionDefaults | null} defaults */
+export function modelOf(s, defaults) {
+  const provider = s?.modelProvider ?? defaults?.modelProvider;
+  const model = s?.model ?? defaults?.model;
+  if (!model) return "";
+  return provider ? `${provider}/${model}` : String(model);
+}
