@@ -219,7 +219,8 @@ describe.skipIf(!available)("redis backend", () => {
       }
     }, 30_000);
 
-    it("delivers events from one instance to another", async () => {
+    // Delivery between instances and unsubscribing are the kit's "events" case; this is the scopes.
+    it("keeps one scope's events away from another scope's listeners", async () => {
       const scope = scopeName();
       const a = await RedisSessionStore.open({ url: server.url, scope });
       const b = await RedisSessionStore.open({ url: server.url, scope });
@@ -227,7 +228,7 @@ describe.skipIf(!available)("redis backend", () => {
       try {
         const got: StoreEvent[] = [];
         const leaked: StoreEvent[] = [];
-        const off = b.events.subscribe((e) => got.push(e));
+        b.events.subscribe((e) => got.push(e));
         other.events.subscribe((e) => leaked.push(e));
         // Subscribing is asynchronous: publish until the subscription is live.
         for (let i = 0; i < 100 && got.length === 0; i++) {
@@ -235,14 +236,9 @@ describe.skipIf(!available)("redis backend", () => {
           await new Promise((r) => setTimeout(r, 20));
         }
         expect(got.length).toBeGreaterThan(0);
-        got.length = 0;
-        await a.events.publish({ origin: "gw-a", kind: "chat", payload: { text: "héllo", n: [1, 2] } });
-        await expect.poll(() => got.length).toBe(1);
-        expect(got[0]).toEqual({ origin: "gw-a", kind: "chat", payload: { text: "héllo", n: [1, 2] } });
-        off();
-        await a.events.publish({ origin: "gw-a", kind: "after-off", payload: null });
+        await a.events.publish({ origin: "gw-a", kind: "chat", payload: null });
+        await expect.poll(() => got.some((e) => e.kind === "chat")).toBe(true);
         await new Promise((r) => setTimeout(r, 50));
-        expect(got.map((e) => e.kind)).toEqual(["chat"]);
         expect(leaked).toEqual([]);
       } finally {
         await a.close();
