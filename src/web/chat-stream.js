@@ -5,7 +5,7 @@
  * started are tracked until their end so the Stop button and the reload-when-idle rule know them.
  */
 import { updateActions, updateBusy } from "./chrome.js";
-import { addDivider, addMessage, finishRun, setBody } from "./conversation-view.js";
+import { addDivider, addMessage, finishRun, setBody, stopStreaming } from "./conversation-view.js";
 import { renderHeader } from "./list-view.js";
 import { loadHistory, scheduleRefresh } from "./sessions.js";
 import { state } from "./state.js";
@@ -60,8 +60,7 @@ export function onChatEvent(ev) {
     case "aborted": {
       state.runs.delete(ev.runId);
       if (run) {
-        run.node.classList.remove("streaming");
-        run.node.removeAttribute("aria-busy");
+        stopStreaming(run.node);
         run.node.classList.add("aborted");
       }
       addDivider("Stopped");
@@ -70,8 +69,7 @@ export function onChatEvent(ev) {
     case "error": {
       state.runs.delete(ev.runId);
       if (run) {
-        run.node.classList.remove("streaming");
-        run.node.removeAttribute("aria-busy");
+        stopStreaming(run.node);
         if (!run.text) run.node.remove();
       }
       addMessage("error", typeof ev.errorMessage === "string" && ev.errorMessage ? ev.errorMessage : "The run failed.");

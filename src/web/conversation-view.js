@@ -87,10 +87,15 @@ export function renderHistoryItem(m) {
   } else if (text) addMessage("system", text, { timestamp: m.timestamp });
 }
 
-/** A streamed bubble's run ended: show its final text, or drop it when there is nothing to say. @param {HTMLElement} node @param {string} text @param {boolean} delivered */
-export function finishRun(node, text, delivered) {
+/** The bubble's run ended (however it ended): it no longer grows. @param {HTMLElement} node */
+export function stopStreaming(node) {
   node.classList.remove("streaming");
   node.removeAttribute("aria-busy");
+}
+
+/** A streamed bubble's run ended: show its final text, or drop it when there is nothing to say. @param {HTMLElement} node @param {string} text @param {boolean} delivered */
+export function finishRun(node, text, delivered) {
+  stopStreaming(node);
   if (!text.trim() || text.trimStart().startsWith("NO_REPLY")) {
     node.remove();
     return;
