@@ -95,7 +95,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 export function sendError(res: ServerResponse, err: HttpError): void {
   if (res.headersSent) {
-    res.destroy();
+    // Cut a half-written answer; one already ended (a stream that sent its own error event) stays as it is.
+    if (!res.writableEnded) res.destroy();
     return;
   }
   sendJson(res, err.status, { error: { code: err.code, message: err.message } }, err.status === 401 ? { "www-authenticate": 'Bearer realm="pincer"' } : {});

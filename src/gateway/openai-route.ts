@@ -19,6 +19,7 @@ import { configuredAgentIds, UnknownAgentError } from "../runtime/unknown-agent.
 import { canAccessKey, canUseChannel, type Principal } from "./auth.ts";
 import { HttpError, readJson, sendJson } from "./http-util.ts";
 import { submitOrThrow } from "./inbound-routes.ts";
+import { toWire } from "./wire-errors.ts";
 
 interface ChatRequest {
   model?: unknown;
@@ -151,9 +152,11 @@ export async function handleChatCompletions(req: IncomingMessage, res: ServerRes
   } catch (err) {
     unsubscribe?.();
     if (stream && res.headersSent) {
-      res.write(`data: ${JSON.stringify({ error: { message: err instanceof Error ? err.message : String(err) } })}\n\n`);
+      // The 200 is already out: the error, mapped as on every surface, is the stream's last event;
+      // rethrown so the gateway logs it once (the ended response is left alone).
+      const wire = toWire(err);
+      res.write(`data: ${JSON.stringify({ error: { code: wire.code, message: wire.message, ...(wire.retryable ? { retryable: true } : {}) } })}\n\n`);
       res.end();
-      return;
     }
     throw err;
   }

@@ -18,11 +18,10 @@ import type { GatewayMetrics } from "./metrics.ts";
 import { RunRegistry } from "./run-registry.ts";
 import type { GatewaySettings } from "./settings.ts";
 import { cookieSessionId, WebSessions } from "./web-sessions.ts";
-import { callMethod, RpcError } from "./ws-methods.ts";
-import { MessageTooLargeError } from "../runtime/message-limits.ts";
+import { callMethod } from "./ws-methods.ts";
 import type { ServerFrame } from "./protocol.ts";
 import { Router } from "./router.ts";
-import { FencedError, isStorageFull, LeaseTimeoutError, StoreUnavailableError } from "../store/types.ts";
+import { rpcErrorBody, toWire } from "./wire-errors.ts";
 
 export interface GatewayServerOptions {
   /** Where browser logins are kept (null: memory only). */
@@ -39,7 +38,6 @@ export interface GatewayServerOptions {
 const MAX_WS_FRAME = 1024 * 1024;
 /** Close code for a socket that did not authenticate in time (4000-4999: application codes; 408 as in HTTP). */
 export const WS_AUTH_TIMEOUT = 4408;
-const STORAGE_FULL_MESSAGE = "the gateway's disk is full: nothing was recorded; retry once space is freed";
 
 export class GatewayServer {
   readonly server: http.Server | https.Server;
@@ -166,24 +164,13 @@ export class GatewayServer {
       if (this.closing) throw new HttpError(503, "shutting_down", "the gateway is shutting down");
       await this.dispatch(req, res, url);
     } catch (err) {
-      if (err instanceof HttpError) sendError(res, err);
-      else if (err instanceof MessageTooLargeError) sendError(res, new HttpError(413, "message_too_large", err.message));
-      else if (isStorageFull(err)) {
-        // Nothing was acknowledged and no partial write was kept: the same request (same messageId)
-        // succeeds once space is freed, with no restart. The path stays in the log, not the answer.
-        this.opts.logger.error({ err, route }, "disk full: write refused");
-        sendError(res, new HttpError(507, "insufficient_storage", STORAGE_FULL_MESSAGE));
-      } else if (err instanceof StoreUnavailableError || err instanceof LeaseTimeoutError || err instanceof FencedError) {
-        // The database is down (after the store's own retries), another gateway keeps the session
-        // busy, or took it over: nothing was acknowledged, so the client may retry the same message
-        // (a message already recorded is recognised by its messageId).
-        this.opts.logger.warn({ err, route }, "store unavailable");
-        res.setHeader("retry-after", "1");
-        sendError(res, new HttpError(503, "store_unavailable", err.message));
-      } else {
-        this.opts.logger.error({ err, route }, "request failed");
-        sendError(res, new HttpError(500, "internal_error", "internal error (see the gateway log)"));
-      }
+      // A full disk (507), the database down, a session busy on or taken over by another gateway
+      // (503 + Retry-After): nothing was acknowledged, so the client may retry the same message (a
+      // message already recorded is recognised by its messageId). Anything unexpected: 500, message in the log.
+      const wire = toWire(err);
+      this.opts.logger[wire.logLevel]({ err, route, code: wire.code }, "request failed");
+      if (wire.retryAfter !== undefined && !res.headersSent) res.setHeader("retry-after", String(wire.retryAfter));
+      sendError(res, new HttpError(wire.status, wire.code, wire.message));
     }
   }
 
@@ -293,16 +280,10 @@ export class GatewayServer {
           const payload = await callMethod({ rt: this.opts.runtime, principal, runs: this.runs, agentIds: this.opts.agentIds }, frame.method, params, send);
           send({ type: "res", id, ok: true, payload });
         } catch (err) {
-          if (err instanceof RpcError) send({ type: "res", id, ok: false, error: { code: err.code, message: err.message } });
-          else if (err instanceof Error && err.name === "EnvelopeError") send({ type: "res", id, ok: false, error: { code: "INVALID_REQUEST", message: err.message } });
-          else if (err instanceof MessageTooLargeError) send({ type: "res", id, ok: false, error: { code: "PAYLOAD_TOO_LARGE", message: err.message, details: { bytes: err.bytes, limit: err.limit } } });
-          else if (isStorageFull(err)) {
-            this.opts.logger.error({ err, method: frame.method }, "disk full: write refused");
-            send({ type: "res", id, ok: false, error: { code: "UNAVAILABLE", message: STORAGE_FULL_MESSAGE, retryable: true } });
-          } else {
-            this.opts.logger.error({ err, method: frame.method }, "rpc failed");
-            send({ type: "res", id, ok: false, error: { code: "UNAVAILABLE", message: "internal error (see the gateway log)" } });
-          }
+          // The same mapping as HTTP: a store outage is UNAVAILABLE with retryable: true here too.
+          const wire = toWire(err);
+          this.opts.logger[wire.logLevel]({ err, method: frame.method, code: wire.code }, "rpc failed");
+          send({ type: "res", id, ok: false, error: rpcErrorBody(wire) });
         }
       })();
     });

@@ -22,7 +22,7 @@ const RPC_CODE_STATUS = {
 export type RpcCode = keyof typeof RPC_CODE_STATUS;
 export type WireLogLevel = "debug" | "warn" | "error";
 
-export interface WireError {
+export interface MappedError {
   /** HTTP status. */
   status: number;
   /** HTTP `error.code`. */
@@ -58,7 +58,7 @@ function rpcCodeOfStatus(status: number): RpcCode {
   return "INVALID_REQUEST";
 }
 
-export function toWire(err: unknown): WireError {
+export function toWire(err: unknown): MappedError {
   if (isStorageFull(err)) {
     return { status: 507, code: "insufficient_storage", rpcCode: "UNAVAILABLE", message: STORAGE_FULL_MESSAGE, retryable: true, logLevel: "error" };
   }
@@ -81,6 +81,6 @@ export function toWire(err: unknown): WireError {
 }
 
 /** The `error` object of a WebSocket RPC answer; `retryable` appears only when true, as before. */
-export function rpcErrorBody(wire: WireError): { code: RpcCode; message: string; retryable?: true; details?: Record<string, unknown> } {
+export function rpcErrorBody(wire: MappedError): { code: RpcCode; message: string; retryable?: true; details?: Record<string, unknown> } {
   return { code: wire.rpcCode, message: wire.message, ...(wire.retryable ? { retryable: true as const } : {}), ...(wire.details ? { details: wire.details } : {}) };
 }
