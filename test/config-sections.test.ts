@@ -77,6 +77,7 @@ const BAD: Array<[string, unknown, string]> = [
   ["typo in an agent entry", { agents: { list: [{ id: "main", worksapce: "/tmp/w" }] } }, 'agents.list[0].worksapce: got "/tmp/w", expected a key agents.list[0] knows: did you mean "workspace"?'],
   ["typo in a strict queue", { messages: { queue: { debounceMS: 5 } } }, 'messages.queue.debounceMS: got 5, expected a key messages.queue knows: did you mean "debounceMs"?'],
   ["channels not a record", { channels: 3 }, "channels: got 3, expected a record"],
+  ["logging.level unknown", { logging: { level: "loud" } }, 'logging.level: got "loud", expected one of "silent", "fatal"'],
 ];
 
 describe("each bad value is refused at load, with file, key path, value and what was expected", () => {

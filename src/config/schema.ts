@@ -127,8 +127,9 @@ export const configSchema = z.strictObject({
   tools: toolsSchema.optional(),
   commands: commandsSchema.optional(),
   messages: messagesSchema.optional(),
+  /** Pincer reads only the gateway's log level; OpenClaw's other logging keys pass through. */
+  logging: z.looseObject({ level: z.enum(["silent", "fatal", "error", "warn", "info", "debug", "trace"]).optional() }).optional(),
   // Sections Pincer passes through without reading.
-  logging: loose.optional(),
   plugins: loose.optional(),
   skills: loose.optional(),
   auth: loose.optional(),

@@ -19,11 +19,10 @@ import { StoreRegistry } from "../session/open-store.ts";
 import { LeaseTimeoutError, type SessionStore } from "../store/types.ts";
 import type { ModelProvider } from "../providers/types.ts";
 import { resolveAgentSettings } from "../runtime/agent-settings.ts";
-import { CronScheduler, type CronJobConfig } from "./cron.ts";
+import { CronScheduler } from "./cron.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { GatewayServer } from "./server.ts";
 import { GatewaySettingsError, resolveGatewaySettings } from "./settings.ts";
-import type { HookEndpoint } from "./inbound-routes.ts";
 import { timedStore } from "./timed-store.ts";
 import { relayEvents } from "./event-relay.ts";
 import { acquireGatewayLocks, HomeInUseError, type HomeLock } from "../store/fs/home-lock.ts";
@@ -76,7 +75,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       throw err;
     }
   }
-  const logger = options.logger ?? pino({ level: env.PINCER_LOG_LEVEL ?? (config.logging as { level?: string } | undefined)?.level ?? "info", base: { service: "pincer-gateway" } });
+  const logger = options.logger ?? pino({ level: env.PINCER_LOG_LEVEL ?? config.logging?.level ?? "info", base: { service: "pincer-gateway" } });
   const metrics = new GatewayMetrics();
   const registry = new StoreRegistry(config, home, { onIssue: (issue) => logger.warn({ issue }, "store read issue (skipped)") });
   const rawStoreFor = options.storeFor ?? registry.storeFor;
@@ -116,7 +115,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     transcriptCacheBytes: config.gateway?.transcriptCacheBytes,
   });
   const tools = options.tools ?? new ToolRegistry();
-  const providers = createProviderRegistry(config as Parameters<typeof createProviderRegistry>[0], env);
+  const providers = createProviderRegistry(config, env);
   const runtime = new AgentRuntime({
     config,
     home,
@@ -149,7 +148,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   runtimeRef = runtime;
   const relay = shared ? await relayEvents(runtime, storeFor, agentIdsOf(config), logger) : null;
   const subagents = registerSessionTools(tools, { rt: runtime, agentIds: () => agentIds() });
-  const hooks = ((config.hooks as { endpoints?: HookEndpoint[] } | undefined)?.endpoints ?? []).map((h) => ({ ...h }));
+  const hooks = (config.hooks?.endpoints ?? []).map((h) => ({ ...h }));
   const agentIds = () => agentIdsOf(config);
   const webSessionFile = resolveStoreOptions(config).backend === "memory" ? null : path.join(home, "web-sessions.json");
   const server = new GatewayServer({ runtime, settings, metrics, logger, hooks, agentIds, webSessionFile, now: options.clock ? () => options.clock!.now() : undefined });
@@ -165,7 +164,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         }
       }
     : null;
-  const cron = new CronScheduler(runtime, logger, config.cron as { jobs?: CronJobConfig[]; sessionRetention?: string | number } | undefined, cronClaim);
+  const cron = new CronScheduler(runtime, logger, config.cron, cronClaim);
   const addr = await server.listen().catch(async (err: unknown) => {
     await homeLock?.release();
     throw err;
