@@ -8,11 +8,10 @@ import { PincerError } from "../errors.ts";
 export class SessionNotFoundError extends PincerError {
   override readonly code = "session_not_found";
   override readonly httpStatus = 404;
-  readonly agentId: string;
-  readonly sessionKey: string;
+  /** The session as the caller named it (the key normalised). */
+  readonly session: { readonly agentId: string; readonly sessionKey: string };
   constructor(agentId: string, sessionKey: string) {
     super(`no session ${JSON.stringify(sessionKey)} for agent ${agentId}`);
-    this.agentId = agentId;
-    this.sessionKey = sessionKey;
+    this.session = { agentId, sessionKey };
   }
 }
