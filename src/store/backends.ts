@@ -7,15 +7,15 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { StoreOptions } from "../config/resolve.ts";
+import { STORE_BACKENDS as CONFIG_BACKENDS, type StoreBackendName } from "../config/backends.ts";
 import { FsSessionStore } from "./fs/fs-store.ts";
 import { homeLocation, sharedLocation, type StoreLocation } from "./location.ts";
 import { MemorySessionStore } from "./memory-store.ts";
 import { openSqliteStore } from "./sqlite/sqlite-store.ts";
 import type { ReadIssue, SessionStore } from "./types.ts";
 
-/** The backend names the config accepts. */
-export type BackendName = StoreOptions["backend"];
+/** The backend names the config accepts (its table in config/backends.ts is the one list). */
+export type BackendName = StoreBackendName;
 
 /** One agent's store, as the config or a location names it. */
 export interface OpenRequest {
@@ -57,7 +57,7 @@ const schemeOf = (raw: string): string | undefined => /^([a-z][a-z0-9+.-]*):/i.e
 
 const fsBackend: StoreBackend & { storeFile: string } = {
   name: "fs",
-  shared: false,
+  shared: CONFIG_BACKENDS.fs.shared,
   storeFile: "sessions.json",
   open: (r) => FsSessionStore.open({ storePath: r.file, fsync: r.fsync, leaseTtlMs: r.leaseTtlMs, readOnly: r.readOnly, onIssue: r.onIssue, now: r.now }),
   // A directory store: present once its sessions directory is.
@@ -73,7 +73,7 @@ const fsBackend: StoreBackend & { storeFile: string } = {
 
 const sqliteBackend: StoreBackend & { storeFile: string } = {
   name: "sqlite",
-  shared: false,
+  shared: CONFIG_BACKENDS.sqlite.shared,
   storeFile: "sessions.sqlite",
   open: async (r) => openSqliteStore({ file: r.file, now: r.now, leaseTtlMs: r.leaseTtlMs, readOnly: r.readOnly }),
   parseLocation: (raw) => (schemeOf(raw) === "sqlite" ? homeLocation(sqliteBackend, raw.slice(7)) : null),
@@ -81,13 +81,13 @@ const sqliteBackend: StoreBackend & { storeFile: string } = {
 
 const memoryBackend: StoreBackend = {
   name: "memory",
-  shared: false,
+  shared: CONFIG_BACKENDS.memory.shared,
   open: async (r) => new MemorySessionStore({ now: r.now, leaseTtlMs: r.leaseTtlMs }),
 };
 
 const postgresBackend: StoreBackend = {
   name: "postgres",
-  shared: true,
+  shared: CONFIG_BACKENDS.postgres.shared,
   async open(r) {
     const { PostgresSessionStore } = await import("./postgres/postgres-store.ts");
     return PostgresSessionStore.open({ url: requireUrl("postgres", r), scope: r.scope, now: r.now, leaseTtlMs: r.leaseTtlMs, poolSize: r.poolSize });
@@ -101,7 +101,7 @@ const postgresBackend: StoreBackend = {
 
 const redisBackend: StoreBackend = {
   name: "redis",
-  shared: true,
+  shared: CONFIG_BACKENDS.redis.shared,
   async open(r) {
     const { RedisSessionStore } = await import("./redis/redis-store.ts");
     return RedisSessionStore.open({ url: requireUrl("redis", r), scope: r.scope, now: r.now, leaseTtlMs: r.leaseTtlMs });
