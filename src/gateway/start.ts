@@ -7,7 +7,8 @@
 import pino, { type Logger } from "pino";
 import type { PincerConfig } from "../config/schema.ts";
 import * as path from "node:path";
-import { isSharedBackend, resolveMaintenance, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
+import { resolveMaintenance, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
+import { storeBackend } from "../store/backends.ts";
 import type { Clock } from "../lifecycle/clock.ts";
 import { createProviderRegistry } from "../providers/registry.ts";
 import { AgentRuntime } from "../runtime/runtime.ts";
@@ -91,7 +92,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   };
   const maintenance = resolveMaintenance(config);
   const storeOptions = resolveStoreOptions(config);
-  const shared = isSharedBackend(storeOptions.backend);
+  const shared = storeBackend(storeOptions.backend).shared;
   let runtimeRef: AgentRuntime | null = null;
   const manager = new SessionManager({
     ...(shared

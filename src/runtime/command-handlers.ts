@@ -6,7 +6,7 @@ import type { InboundEnvelope } from "../keys/envelope.ts";
 import type { SessionEntry } from "../store/entry.ts";
 import { buildContext, estimateTokens } from "./context-build.ts";
 import { HELP_TEXT, type ParsedCommand } from "./command-parse.ts";
-import { normalizeQueueDrop, normalizeQueueMode, resolveQueueSettings, type QueueConfig } from "./queue-settings.ts";
+import { normalizeQueueDrop, normalizeQueueMode, resolveQueueSettings } from "./queue-settings.ts";
 import type { CommandContext } from "./command-context.ts";
 import { fmtTokens, statusCard } from "./status-card.ts";
 
@@ -129,7 +129,7 @@ export async function handleCommand(rt: CommandContext, cmd: ParsedCommand, t: C
 }
 
 async function queueCommand(rt: CommandContext, t: CommandTarget, args: string): Promise<string> {
-  const cfg = rt.config.messages?.queue as QueueConfig | undefined;
+  const cfg = rt.config.messages?.queue;
   const show = async () => {
     const e = await rt.manager.get(t.agentId, t.sessionKey);
     const s = resolveQueueSettings(cfg, e, t.channel);

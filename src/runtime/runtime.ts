@@ -10,7 +10,7 @@ import type { InboundEnvelope } from "../keys/envelope.ts";
 import type { PincerConfig } from "../config/schema.ts";
 import type { SessionManager, InboundOptions, InboundResult } from "../session/manager.ts";
 import type { SessionEntry } from "../store/entry.ts";
-import { resolveSendPolicy, type SendPolicyConfig } from "../policy/send-policy.ts";
+import { resolveSendPolicy } from "../policy/send-policy.ts";
 import type { ModelProvider } from "../providers/types.ts";
 import { resolveAgentSettings, type AgentSettings } from "./agent-settings.ts";
 import { compactSession, type CompactionOutcome } from "./compaction.ts";
@@ -18,7 +18,7 @@ import { isCommandAuthorized, parseCommand, type ParsedCommand } from "./command
 import { handleCommand } from "./command-handlers.ts";
 import type { CommandContext } from "./command-context.ts";
 import { Channel } from "./event-channel.ts";
-import { resolveQueueSettings, type QueueConfig } from "./queue-settings.ts";
+import { resolveQueueSettings } from "./queue-settings.ts";
 import { RunScheduler, type AbortResult, type BatchResult, type BatchRun, type QueueView } from "./run-scheduler.ts";
 import { previewOf, type QueueItem, type QueueOutcome } from "./session-queue.ts";
 import { refKey } from "../session/session-ref.ts";
@@ -176,7 +176,7 @@ export class AgentRuntime implements CommandContext {
   settingsFor(agentId: string): AgentSettings {
     let s = this.settingsCache.get(agentId);
     if (!s) {
-      s = resolveAgentSettings(this.config.agents as Parameters<typeof resolveAgentSettings>[0], agentId, this.home);
+      s = resolveAgentSettings(this.config.agents, agentId, this.home);
       this.settingsCache.set(agentId, s);
     }
     return s;
@@ -237,7 +237,7 @@ export class AgentRuntime implements CommandContext {
   }
 
   sendDecision(entry: SessionEntry | undefined, sessionKey: string, context: { channel?: string; chatType?: string } = {}): "allow" | "deny" {
-    return resolveSendPolicy(this.config.session?.sendPolicy as SendPolicyConfig | undefined, entry, sessionKey, context);
+    return resolveSendPolicy(this.config.session?.sendPolicy, entry, sessionKey, context);
   }
 
   /** The session's queue while it has work (depth, the active run), else undefined. */
@@ -304,7 +304,7 @@ export class AgentRuntime implements CommandContext {
       // Recorded for context; the agent answers only when mentioned (reference §13.6).
       return Promise.resolve({ ...base, status: "not-mentioned", reply: null, delivered: false });
     }
-    const settings = resolveQueueSettings(this.config.messages?.queue as QueueConfig | undefined, result.entry, envelope.channel);
+    const settings = resolveQueueSettings(this.config.messages?.queue, result.entry, envelope.channel);
     const pending = pendingKey(result.agentId, result.sessionKey, result.messageEntry.id);
     let settle!: (o: TurnOutcome) => void;
     const done = new Promise<TurnOutcome>((resolve) => {
@@ -423,7 +423,7 @@ export class AgentRuntime implements CommandContext {
           resolve({ ...base, status: "error", reply: null, delivered: false, error: "no such session" });
           return;
         }
-        const settings = resolveQueueSettings(this.config.messages?.queue as QueueConfig | undefined, entry, entry.lastChannel);
+        const settings = resolveQueueSettings(this.config.messages?.queue, entry, entry.lastChannel);
         this.scheduler.enqueue(base, { runId, entryId: null, preview: "(resume)", settings, resolve: (o) => resolve({ ...base, ...o, runId }) }, { channel: entry.lastChannel, chatType: entry.chatType });
       });
     });

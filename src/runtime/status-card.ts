@@ -4,7 +4,7 @@
  * `session_status` tool, so it lives on its own.
  */
 import type { CommandContext } from "./command-context.ts";
-import { resolveQueueSettings, type QueueConfig } from "./queue-settings.ts";
+import { resolveQueueSettings } from "./queue-settings.ts";
 
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -25,7 +25,7 @@ export async function statusCard(rt: CommandContext, agentId: string, sessionKey
   const window = rt.windowFor(agentId, provider, model, entry);
   const used = entry?.totalTokens ?? (entry?.inputTokens ?? 0) + (entry?.outputTokens ?? 0);
   const freshness = await rt.manager.freshnessOf(agentId, sessionKey);
-  const cfg = rt.config.messages?.queue as QueueConfig | undefined;
+  const cfg = rt.config.messages?.queue;
   const q = resolveQueueSettings(cfg, entry, entry?.lastChannel);
   const hasQueueOverride = entry?.queueMode !== undefined || entry?.queueCap !== undefined || entry?.queueDebounceMs !== undefined || entry?.queueDrop !== undefined;
   const depth = rt.queueFor(agentId, sessionKey)?.depth ?? 0;
