@@ -1,6 +1,7 @@
 // Lint: the recommended rules of eslint and typescript-eslint, type-aware where it pays.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import { layersPlugin } from "./eslint/layers.js";
 
 export default tseslint.config(
   { ignores: ["node_modules/**", "coverage/**", "test-artifacts/**"] },
@@ -14,6 +15,8 @@ export default tseslint.config(
       "no-control-regex": "off",
     },
   },
+  // The layer table of ARCHITECTURE.md ("Who may import whom"), as data in eslint/layers.js.
+  { files: ["src/**/*.ts"], plugins: { pincer: layersPlugin }, rules: { "pincer/layers": "error" } },
   // WebChat runs in the browser: its modules see the page's globals, not Node's.
   {
     files: ["src/web/**/*.js"],
