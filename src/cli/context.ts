@@ -63,7 +63,8 @@ function configuredTarget(ctx: CliContext, agentId: string): StoreTarget {
 }
 
 /**
- * Resolves --agent / --all-agents / --store to stores (OpenClaw's rules, reference §9.1), on the
+ * Resolves --agent / --all-agents / --store to stores (OpenClaw's rules: the default agent's store unless
+ * told otherwise; `--all-agents` de-duplicated by store path; `--store` combines with neither), on the
  * configured backend. `--store <file>` is an fs sessions.json, or a SQLite file (`.sqlite`).
  */
 export async function selectStores(ctx: CliContext, sel: StoreSelection): Promise<{ targets: StoreTarget[]; aggregate: boolean }> {

@@ -1,5 +1,6 @@
 /**
- * How the `sessions` listing shows a row: OpenClaw's JSON projection (reference §9.1, §23.2) and
+ * How the `sessions` listing shows a row: OpenClaw's `sessions --json` projection (absent fields
+ * omitted, `model` and `contextTokens` resolved rather than raw) and
  * the fields of the text table. Kept apart from I/O so `status` and `cleanup` reuse it.
  */
 import type { SessionEntry } from "../store/entry.ts";

@@ -1,5 +1,5 @@
 /**
- * OpenClaw's `cache-ttl` context pruning (reference §10.3–10.4) as pure functions. The result only
+ * OpenClaw's `cache-ttl` context pruning as pure functions. The result only
  * replaces what is sent to the model for one call; the transcript is never touched.
  */
 import { compileGlob } from "../util/glob.ts";
@@ -16,7 +16,7 @@ export const CACHE_TTL_CUSTOM_TYPE = "openclaw.cache-ttl";
 
 type ToolResultContent = ToolResultMessage["content"];
 
-/** The reference's cheap size estimate (§10.4); it must match so the ratios trip at the same point. */
+/** OpenClaw's cheap size estimate in characters; it must match OpenClaw's so the ratios trip at the same point. */
 export function estimateMessageChars(message: AgentMessage): number {
   switch (message.role) {
     case "user": {
@@ -88,7 +88,7 @@ function toolPredicate(tools: PruneSettings["tools"]): (toolName: string) => boo
 }
 
 /**
- * §10.4 exactly: soft-trim prunable tool results between the first user message and the
+ * OpenClaw's algorithm exactly: soft-trim prunable tool results between the first user message and the
  * keepLastAssistants-th last assistant, then, if still over hardClearRatio, clear them oldest first.
  * Returns a new array; changed messages are new objects, unchanged ones are the input's.
  */
@@ -166,7 +166,7 @@ export interface CacheTtlPruneResult {
 }
 
 /**
- * The §10.3 gate: prune only once the provider's prompt cache has expired, because rewriting
+ * The cache-TTL gate: prune only once the provider's prompt cache has expired, because rewriting
  * history while the cache is warm would turn cheap cache reads into a full cache write.
  */
 export function applyCacheTtlPruning(input: CacheTtlPruneInput): CacheTtlPruneResult {

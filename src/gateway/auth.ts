@@ -76,7 +76,7 @@ export function ownerOf(principal: Principal): string {
   return `${principal.kind}:${principal.id}`;
 }
 
-/** Whether `principal` may address the session `key` (spec §7: naming a key is not access to it). */
+/** Whether `principal` may address the session `key` (naming a key is not access to it). */
 export function canAccessKey(principal: Principal, key: string): boolean {
   if (principal.kind === "operator") return true;
   if (principal.kind === "hook") return false;

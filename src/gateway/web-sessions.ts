@@ -1,5 +1,5 @@
 /**
- * Browser logins for the WebChat (spec §8, issue 6): server-side records keyed by the SHA-256 of
+ * Browser logins for the WebChat (issue 6): server-side records keyed by the SHA-256 of
  * a 256-bit random id (the id itself is never stored), a fresh id at every login, HttpOnly +
  * SameSite=Strict cookies (+ Secure under TLS), idle and absolute expiry checked on every request,
  * a per-login CSRF token for state-changing requests, and login attempts limited per address.

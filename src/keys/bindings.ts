@@ -1,5 +1,5 @@
 /**
- * Agent selection from `bindings` (reference §2.6): the first binding, in config order, of the
+ * Agent selection from `bindings` (OpenClaw's rule; the tiers are TIERS): the first binding, in config order, of the
  * most specific tier that matches; every field present on a binding must hold.
  */
 import type { ChatType } from "./envelope.ts";

@@ -1,6 +1,6 @@
 /**
- * `session.identityLinks` (reference §2.5): maps a DM peer to a canonical name. An id claimed by
- * two names is a config error (spec §2), never settled by object order. Entries match peers by
+ * `session.identityLinks` (as in OpenClaw): maps a DM peer to a canonical name. An id claimed by
+ * two names is a config error naming both, never settled by object order. Entries match peers by
  * peer-match.ts: `telegram:111` only Telegram's peer 111, an unqualified `555` peer 555 on any
  * channel (as in OpenClaw), case folded by the peer's channel's ASCII rule. Canonical names
  * compare by ASCII case.

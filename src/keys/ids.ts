@@ -1,6 +1,6 @@
 /**
- * Normalisation of the structural ids that appear in session keys (reference §2.3) and validation
- * of session ids, which are the only ids that ever become file names (spec §2, "Key and id safety").
+ * Normalisation of the structural ids that appear in session keys (OpenClaw's rules) and validation
+ * of session ids, which are the only ids that ever become file names (no file name comes from a key).
  */
 import { PincerError } from "../errors.ts";
 
@@ -18,7 +18,7 @@ const RESERVED_ACCOUNT_IDS = new Set(["__proto__", "prototype", "constructor"]);
 
 /**
  * The shared id transform. Unlike OpenClaw it also strips leading `_` (OpenClaw only strips `-`),
- * so every result satisfies the strict regex — spec §1 says agent ids match it.
+ * so every result satisfies the strict regex, which Pincer requires of every agent id.
  */
 function normalizeIdToken(raw: string | null | undefined): string {
   const trimmed = (raw ?? "").trim();

@@ -1,8 +1,8 @@
 /**
  * Routing: which agent handles an inbound message and which session key it lands in
- * (spec §2, reference §2.5–§2.6).
+ * (OpenClaw's DM key construction and `bindings` rules).
  *
- * Not implemented: the Telegram special case of reference §2.5 (a named account routed to the
+ * Not implemented: OpenClaw's Telegram special case (a named account routed to the
  * default agent forcing per-account DM keys and dropping groups). Pincer routes such messages
  * like any other channel's.
  */
@@ -66,7 +66,7 @@ interface DmKey {
 }
 
 /**
- * Reference §2.5 buildPeerKey for DMs, with Pincer's per-channel ASCII case rule instead of
+ * OpenClaw's buildPeerKey for DMs, with Pincer's per-channel ASCII case rule instead of
  * lower(), and canonical names marked `linked` so they never share a key with a raw peer id
  * (peer-segment.ts).
  */
@@ -91,7 +91,7 @@ function dmParts(env: InboundEnvelope, cfg: RoutingConfig, agentId: string, chan
   }
 }
 
-/** Groups, channels and topics are always isolated per id (reference §23.6: no groupScope in 3.13). */
+/** Groups, channels and topics are always isolated per id (OpenClaw 2026.3.13 has no `session.groupScope`). */
 function groupParts(env: InboundEnvelope, agentId: string, channel: string, topicId?: string): ThreadableKeyParts {
   const id = env.peerId.trim() || "unknown";
   if (env.chatType === "channel") return { kind: "channel", agentId, channel, channelId: id };

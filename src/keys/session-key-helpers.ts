@@ -1,5 +1,5 @@
 /**
- * Classifications and convenience builders over session keys (reference §2.4). Classifiers are
+ * Classifications and convenience builders over session keys (OpenClaw's derived classifications). Classifiers are
  * total: a key that does not parse falls back to OpenClaw's plain string rules instead of throwing.
  */
 import { randomUUID } from "node:crypto";

@@ -1,6 +1,6 @@
 /**
  * Canonicalisation of keys that arrive from outside (RPC, CLI, HTTP header, legacy stores):
- * OpenClaw's aliasing rules (reference §2.1) applied on top of the codec.
+ * OpenClaw's aliasing rules applied on top of the codec.
  */
 import { buildSessionKey, checkRawKey, parseSessionKey } from "./session-key-codec.ts";
 import { DEFAULT_MAIN_KEY, normalizeAgentId } from "./ids.ts";

@@ -1,5 +1,5 @@
 /**
- * The structured form of a session key (spec §2). Every family of the grammar is one member of the
+ * The structured form of a session key (OpenClaw-compatible grammar). Every family of the grammar is one member of the
  * union; `buildSessionKey` and `parseSessionKey` convert between this and the string form.
  *
  * Values (peer, group, thread, topic, job, hook ids) are held decoded and already case-folded:

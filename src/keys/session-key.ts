@@ -1,4 +1,4 @@
-/** Session keys (spec §2): one import point for the parts type, codec, normaliser and helpers. */
+/** Session keys: one import point for the parts type, codec, normaliser and helpers. */
 export { SessionKeyError } from "./errors.ts";
 export type * from "./session-key-parts.ts";
 export { isThreadable } from "./session-key-parts.ts";

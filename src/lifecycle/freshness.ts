@@ -1,5 +1,5 @@
 /**
- * Whether a session is still fresh (spec §3). Daily freshness asks when the session *started*
+ * Whether a session is still fresh. Daily freshness asks when the session *started*
  * (`sessionStartedAt`); idle freshness asks when the user last *spoke* (`lastInteractionAt`).
  * `updatedAt` — any bookkeeping write — never keeps a session alive. Pure and exact.
  */

@@ -1,5 +1,5 @@
 /**
- * Which reset policy applies to a session (reference §7.2, plus Pincer's `none` mode):
+ * Which reset policy applies to a session (OpenClaw's resolution, plus Pincer's `none` mode):
  * `resetByChannel[channel]` replaces both `reset` and `resetByType` (and the legacy top-level
  * `idleMinutes`); otherwise a `resetByType` entry is merged with `reset` field by field.
  */

@@ -1,5 +1,6 @@
 /**
- * Plans store maintenance (spec §5, reference §8.4) as a pure function: the dry run prints the plan
+ * Plans store maintenance (OpenClaw's enforce steps: prune stale rows, cap the count, archive released
+ * transcripts, purge old archives, then the disk budget) as a pure function: the dry run prints the plan
  * and `--enforce` applies the very same plan, so the preview is exactly what happens. The plan names
  * every row it removes and every file it archives or deletes, so apply needs no decisions of its own.
  *
@@ -29,7 +30,7 @@ export interface PlanInput {
   /** The sessions directory, to resolve rows' `sessionFile` (absolute or relative) to names in `disk`. */
   diskDir?: string;
   /**
-   * Warn mode applied (reference §8.3): nothing is pruned, capped, purged or evicted; the disk
+   * Warn mode applied (as in OpenClaw): nothing is pruned, capped, purged or evicted; the disk
    * budget is only measured. `missingTranscript` still applies (an explicit `--fix-missing`).
    */
   warnOnly?: boolean;
@@ -83,7 +84,7 @@ export interface MaintenancePlan {
   deleteSessionIds: string[];
   /** Archive artifacts to delete (disk budget, then archive retention). */
   deleteFiles: string[];
-  /** Live-named transcripts no row references, deleted by the disk budget (reference §8.4 6a). */
+  /** Live-named transcripts no row references, deleted by the disk budget (with archives, oldest mtime first). */
   deleteOrphans: string[];
   wouldMutate: boolean;
 }
@@ -168,7 +169,7 @@ export function planMaintenance(input: PlanInput): MaintenancePlan {
   const deleteFiles: string[] = [];
   const deleteOrphans: string[] = [];
 
-  // Archive retention (§8.4 step 4): by the time in the archive's name.
+  // Archive retention (OpenClaw's archive purge): by the time in the archive's name.
   if (input.disk) {
     for (const f of input.disk) {
       const c = f.class;
@@ -186,7 +187,7 @@ export function planMaintenance(input: PlanInput): MaintenancePlan {
     const maxBytes = settings.maxDiskBytes;
     const highWater = Math.min(settings.highWaterBytes ?? Math.max(1, Math.floor(maxBytes * 0.8)), maxBytes);
     const before = input.disk.reduce((s, f) => s + f.size, 0);
-    // Measured after steps 1-5, as OpenClaw does: purged archives and removed rows no longer count.
+    // Measured after pruning, capping and the archive purge, as OpenClaw does: purged archives and removed rows no longer count.
     let total = before;
     for (const name of deleted) total -= sizeOf.get(name) ?? 0;
     for (const r of input.rows) if (action.get(r.key) !== "keep") total -= rowBytes(r.key, r.entry);

@@ -2,7 +2,7 @@
  * Automatic maintenance for a running process: at most once per interval per store (time-based,
  * so its cost per message does not grow with the store), in the background, never on the message
  * path. Warn mode only reports what enforce would remove (rows, and whether the disk budget is
- * exceeded); it changes no row and no file (reference §8.3), archive purges and disk budget included.
+ * exceeded); it changes no row and no file (as OpenClaw's warn mode), archive purges and disk budget included.
  */
 import { diskOpsOf, applyMaintenancePlan } from "./apply.ts";
 import { planMaintenance, type DiskBudgetReport, type MaintenancePlan } from "./plan.ts";

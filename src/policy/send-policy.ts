@@ -1,5 +1,7 @@
 /**
- * Send policy (spec §7, reference §12.2): decides whether a session's replies may be delivered.
+ * Send policy: decides whether a session's replies may be delivered. Evaluated as OpenClaw does:
+ * the session's `/send` override, else the first matching deny rule, else allow if any rule
+ * matched, else `default`.
  * In Pincer a deny blocks outbound delivery only — the turn still runs and is recorded.
  */
 import { deriveChatTypeFromKey } from "../keys/session-key-helpers.ts";
@@ -58,7 +60,7 @@ export function resolveSendPolicy(
       const p = match.keyPrefix.toLowerCase();
       if (!raw.startsWith(p) && !stripped.startsWith(p)) continue;
     }
-    // Unknown actions count as allow (reference §12.2); the first matching deny wins at once.
+    // Unknown actions count as allow (as in OpenClaw); the first matching deny wins at once.
     if (rule.action?.toLowerCase() === "deny") return "deny";
     allowed = true;
   }

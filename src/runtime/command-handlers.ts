@@ -1,5 +1,5 @@
 /**
- * What each chat command does (reference §13, §11.2, §12.4). Handlers change the session row
+ * What each chat command does, as in OpenClaw (`/compact` and `/send` included). Handlers change the session row
  * through the manager (in the session's lane) and return the reply text.
  */
 import type { InboundEnvelope } from "../keys/envelope.ts";

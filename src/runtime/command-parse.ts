@@ -1,5 +1,5 @@
 /**
- * Recognises chat commands (spec §8, reference §13.1): a standalone message starting with `/`,
+ * Recognises chat commands by OpenClaw's rules: a standalone message starting with `/`,
  * an optional `:` after the name, and the plain stop phrases. Unknown `/words` are plain text.
  */
 import { parsePeerEntry, peerEntryMatches } from "../keys/peer-match.ts";

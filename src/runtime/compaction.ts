@@ -1,5 +1,5 @@
 /**
- * Persistent compaction (spec §6, reference §11): older messages are summarised by the model into
+ * Persistent compaction, as OpenClaw does it: older messages are summarised by the model into
  * a `compaction` transcript entry; the history stays on disk and later context starts from the
  * summary plus the kept tail. A failed or empty summary changes nothing and says so.
  */

@@ -182,7 +182,7 @@ export class AgentRuntime implements CommandContext {
     return s;
   }
 
-  /** Model precedence (reference §13.5): session override, then the agent's model, then the default. */
+  /** Model precedence, in OpenClaw's order: session override, then the agent's model, then the default. */
   modelFor(agentId: string, entry: SessionEntry | undefined): ResolvedModel & { ref: string } {
     if (entry?.providerOverride && entry.modelOverride) {
       try {
@@ -301,7 +301,8 @@ export class AgentRuntime implements CommandContext {
     }
     const activation = result.entry.groupActivation ?? "mention";
     if (envelope.chatType !== "direct" && activation === "mention" && envelope.wasMentioned === false) {
-      // Recorded for context; the agent answers only when mentioned (reference §13.6).
+      // Recorded for context; under `mention` activation (the default, as in OpenClaw) the agent
+      // answers only when mentioned.
       return Promise.resolve({ ...base, status: "not-mentioned", reply: null, delivered: false });
     }
     const settings = resolveQueueSettings(this.config.messages?.queue, result.entry, envelope.channel);
@@ -434,7 +435,7 @@ export class AgentRuntime implements CommandContext {
     return this.scheduler.abort({ agentId, sessionKey }, reason);
   }
 
-  /** Runs a compaction in the session's run slot (a running turn is aborted first, reference §11.2). */
+  /** Runs a compaction in the session's run slot (a running turn is aborted first, as OpenClaw's `/compact` does). */
   compact(agentId: string, sessionKey: string, instructions?: string): Promise<CompactionOutcome> {
     this.scheduler.abortActive({ agentId, sessionKey });
     return new Promise((resolve) => {

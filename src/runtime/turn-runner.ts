@@ -231,7 +231,7 @@ export class TurnRunner {
     return { status: "error", reply: null, silent: true, errorMessage: `stopped after ${MAX_TOOL_ROUNDS} tool rounds`, usage: final?.usage };
   }
 
-  /** Silent pre-compaction turn (reference §11.4): the agent may save notes; its reply is never delivered. */
+  /** Silent pre-compaction turn (OpenClaw's memory flush): the agent may save notes; its reply is never delivered. */
   private async maybeFlushMemory(
     req: RunRequest,
     entry: SessionEntry,

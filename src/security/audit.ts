@@ -1,7 +1,7 @@
 /**
  * `pincer security audit`: configuration and state checks that warn an operator before one user's
  * context can reach another's, or the gateway is reachable without protection. Findings use
- * OpenClaw's JSON shape (reference §9.4): `{ checkId, severity, title, detail, remediation }`.
+ * OpenClaw's JSON shape: `{ checkId, severity, title, detail, remediation }`.
  * The checks read; `applyFixes` repairs what is safe to repair (file permissions).
  */
 import * as fs from "node:fs";

@@ -1,6 +1,6 @@
 /**
  * One row of the session index (`sessions.json`), keyed by session key.
- * Field names are OpenClaw 2026.3.13's (reference §4.1) so the file stays readable by OpenClaw,
+ * Field names are OpenClaw 2026.3.13's so the file stays readable by OpenClaw,
  * plus Pincer's two freshness timestamps. Unknown fields are preserved untouched.
  */
 export interface SessionEntry {

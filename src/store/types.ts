@@ -1,5 +1,5 @@
 /**
- * The one storage interface every backend implements (spec §4). It is row-level on purpose: no
+ * The one storage interface every backend implements. It is row-level on purpose: no
  * operation reads or rewrites the whole store per message, so the cost of a message does not grow
  * with the number of sessions.
  */

@@ -1,5 +1,5 @@
 /**
- * What `sessions_history` hands to a model (reference §15.3): secrets redacted, long texts cut,
+ * What `sessions_history` hands to a model (as in OpenClaw): secrets redacted, long texts cut,
  * images replaced by a size note, and the whole result capped in bytes by dropping the oldest.
  */
 import type { TranscriptLine } from "../store/types.ts";

@@ -1,5 +1,5 @@
 /**
- * The agent's session tools (reference §15): session_status, sessions_list, sessions_history,
+ * The agent's session tools, OpenClaw's set: session_status, sessions_list, sessions_history,
  * sessions_send, sessions_spawn, sessions_yield. Every key a model names is resolved and checked
  * against `tools.sessions.visibility` / `tools.agentToAgent` before anything is read or written;
  * bad arguments become an error result the model can read.

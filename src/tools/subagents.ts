@@ -1,5 +1,5 @@
 /**
- * Sub-agents (reference §15.6): `sessions_spawn` starts a child session
+ * Sub-agents, as in OpenClaw: `sessions_spawn` starts a child session
  * (`agent:<id>:subagent:<uuid>`) on a task and returns at once; when the child's run ends, its
  * result is announced to the spawning session exactly once. The state lives on the child's row
  * (`subagentState`: running → finished → announced), so a restart resumes where it stopped:

@@ -1,5 +1,5 @@
 /**
- * The pi v3 transcript format OpenClaw writes (reference §5): a `session` header line, then entries
+ * The pi v3 transcript format OpenClaw writes: a `session` header line, then entries
  * `{ type, id, parentId, timestamp, ... }` forming a tree whose active branch ends at the leaf.
  */
 import { randomUUID } from "node:crypto";

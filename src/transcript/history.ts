@@ -1,5 +1,5 @@
 /**
- * Reading transcripts for people and UIs (reference §5.3): messages in order, with a synthetic
+ * Reading transcripts for people and UIs (as OpenClaw's `chat.history` does): messages in order, with a synthetic
  * system line where a compaction happened; other entry types are skipped.
  */
 import type { TranscriptLine } from "../store/types.ts";

@@ -1,5 +1,5 @@
 /**
- * `pincer sessions cleanup`: preview (`--dry-run`) or apply store maintenance (reference §9.2).
+ * `pincer sessions cleanup`: preview (`--dry-run`) or apply store maintenance, like `openclaw sessions cleanup`.
  * The preview is always enforce-style; applying uses the configured mode unless `--enforce`. In
  * warn mode an apply changes no row and no file (only an explicit `--fix-missing` removes rows, as
  * OpenClaw does); it reports, and warns when the disk budget is exceeded.

@@ -1,4 +1,4 @@
-/** `pincer status`: where state lives and what the stores hold (reference §9.3, session parts). */
+/** `pincer status`: where state lives and what the stores hold (the session parts of OpenClaw's `status`). */
 import { compareRows } from "../../store/list-order.ts";
 import { selectStores, withTargetStore, type CliContext, type StoreTarget } from "../context.ts";
 import { formatAge, formatTokens, kindOf, displayModel, tableLine, truncateKey, agentIdOf } from "../session-rows.ts";

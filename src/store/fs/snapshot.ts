@@ -39,7 +39,7 @@ function positionOf(err: unknown): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** OpenClaw load-time migrations of legacy field names (reference §4.1). */
+/** OpenClaw's load-time migrations of legacy field names. */
 function migrateLegacyFields(entry: Record<string, unknown>): void {
   const renames: Array<[string, string]> = [["provider", "channel"], ["lastProvider", "lastChannel"], ["room", "groupChannel"]];
   for (const [from, to] of renames) {
@@ -50,7 +50,7 @@ function migrateLegacyFields(entry: Record<string, unknown>): void {
   }
 }
 
-/** A usable row: an object whose sessionId is safe to become a file name (spec §2, key and id safety). */
+/** A usable row: an object whose sessionId is safe to become a file name (no file name ever comes from a key). */
 export function isSessionEntry(value: unknown): value is SessionEntry {
   if (!value || typeof value !== "object" || Array.isArray(value)) return false;
   return isValidSessionId((value as Record<string, unknown>).sessionId);
