@@ -8,7 +8,19 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: "readonly", console: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", Buffer: "readonly", URL: "readonly", setImmediate: "readonly" } },
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        setImmediate: "readonly",
+      },
+    },
     rules: {
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
@@ -20,6 +32,17 @@ export default tseslint.config(
   // WebChat runs in the browser: its modules see the page's globals, not Node's.
   {
     files: ["src/web/**/*.js"],
-    languageOptions: { globals: { document: "readonly", window: "readonly", location: "readonly", fetch: "readonly", WebSocket: "readonly", localStorage: "readonly", crypto: "readonly", HTMLElement: "readonly" } },
+    languageOptions: {
+      globals: {
+        document: "readonly",
+        window: "readonly",
+        location: "readonly",
+        fetch: "readonly",
+        WebSocket: "readonly",
+        localStorage: "readonly",
+        crypto: "readonly",
+        HTMLElement: "readonly",
+      },
+    },
   },
 );

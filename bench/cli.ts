@@ -24,7 +24,9 @@ export async function benchCli(sessions: number): Promise<Record<string, unknown
     const env = { ...process.env, PINCER_HOME: home };
     const full = best(3, () => timeCommand(["sessions", "--json", "--store", storePath], env));
     const limited = best(3, () => timeCommand(["sessions", "--json", "--limit", "50", "--store", storePath], env));
-    const cleanup = best(3, () => timeCommand(["sessions", "cleanup", "--dry-run", "--json", "--store", storePath], env));
+    const cleanup = best(3, () =>
+      timeCommand(["sessions", "cleanup", "--dry-run", "--json", "--store", storePath], env),
+    );
     return {
       sessions,
       storeBytes: fs.statSync(storePath).size,

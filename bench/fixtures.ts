@@ -21,7 +21,15 @@ export function realisticRow(i: number, now: number, dir: string): SessionEntry 
     lastInteractionAt: t,
     sessionFile: path.join(dir, `${sessionId}.jsonl`),
     chatType: "direct",
-    origin: { label: `User ${i}`, provider: "telegram", surface: "telegram", chatType: "direct", from: to, to, accountId: "default" },
+    origin: {
+      label: `User ${i}`,
+      provider: "telegram",
+      surface: "telegram",
+      chatType: "direct",
+      from: to,
+      to,
+      accountId: "default",
+    },
     deliveryContext: { channel: "telegram", to, accountId: "default" },
     lastChannel: "telegram",
     lastTo: to,
@@ -49,7 +57,8 @@ export async function makeStore(home: string, n: number, now = Date.now()): Prom
 }
 
 export function tempHome(label: string): string {
-  const base = process.env.PINCER_BENCH_DIR ?? fs.mkdtempSync(path.join(process.env.TMPDIR ?? "/tmp", `pincer-bench-${label}-`));
+  const base =
+    process.env.PINCER_BENCH_DIR ?? fs.mkdtempSync(path.join(process.env.TMPDIR ?? "/tmp", `pincer-bench-${label}-`));
   ensurePrivateDir(base);
   return base;
 }

@@ -25,7 +25,12 @@ async function freePort(): Promise<number> {
 
 async function startChild(home: string, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [path.join(ROOT, "bin/pincer.js"), "gateway", "--port", String(port)], {
-    env: { ...process.env, PINCER_HOME: home, PINCER_LOG_LEVEL: "warn", PINCER_GATEWAY_TOKEN: "bench-token-0123456789abcdef" },
+    env: {
+      ...process.env,
+      PINCER_HOME: home,
+      PINCER_LOG_LEVEL: "warn",
+      PINCER_GATEWAY_TOKEN: "bench-token-0123456789abcdef",
+    },
     stdio: ["ignore", "ignore", "pipe"],
   });
   for (let i = 0; i < 200; i++) {
@@ -49,7 +54,10 @@ interface OrderCheck {
 /** Reads every transcript: user messages of each peer must be 0,1,2,... with no gap or repeat, each answered. */
 function checkOrdering(home: string, sent: Map<string, number>, concurrentSameSession: boolean): OrderCheck {
   const dir = path.join(home, "agents", "main", "sessions");
-  const index = JSON.parse(fs.readFileSync(path.join(dir, "sessions.json"), "utf8")) as Record<string, { sessionId: string }>;
+  const index = JSON.parse(fs.readFileSync(path.join(dir, "sessions.json"), "utf8")) as Record<
+    string,
+    { sessionId: string }
+  >;
   let violations = 0;
   let messages = 0;
   let sessions = 0;
@@ -61,8 +69,14 @@ function checkOrdering(home: string, sent: Map<string, number>, concurrentSameSe
       continue;
     }
     sessions++;
-    const lines = fs.readFileSync(path.join(dir, `${row.sessionId}.jsonl`), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { type: string; message?: { role: string; content: unknown } });
-    const users = lines.filter((l) => l.type === "message" && l.message?.role === "user").map((l) => String(l.message!.content));
+    const lines = fs
+      .readFileSync(path.join(dir, `${row.sessionId}.jsonl`), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; message?: { role: string; content: unknown } });
+    const users = lines
+      .filter((l) => l.type === "message" && l.message?.role === "user")
+      .map((l) => String(l.message!.content));
     const replies = lines.filter((l) => l.type === "message" && l.message?.role === "assistant").length;
     if (users.length !== count) violations++;
     if (concurrentSameSession) {
@@ -79,10 +93,20 @@ function checkOrdering(home: string, sent: Map<string, number>, concurrentSameSe
   return { sessionsChecked: sessions, messagesChecked: messages, violations };
 }
 
-export async function benchGateway(sessionCount: number, durationS: number, connections: number): Promise<Record<string, unknown>> {
+export async function benchGateway(
+  sessionCount: number,
+  durationS: number,
+  connections: number,
+): Promise<Record<string, unknown>> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-bench-gw-"));
   // Per-peer sessions, so 1 000 peers are 1 000 sessions.
-  fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify({ session: { dmScope: "per-channel-peer", reset: { mode: "none" } }, agents: { defaults: { compaction: { memoryFlush: { enabled: false } } } } }));
+  fs.writeFileSync(
+    path.join(home, "pincer.json"),
+    JSON.stringify({
+      session: { dmScope: "per-channel-peer", reset: { mode: "none" } },
+      agents: { defaults: { compaction: { memoryFlush: { enabled: false } } } },
+    }),
+  );
   const port = await freePort();
   const child = await startChild(home, port);
   const sent = new Map<string, number>();
@@ -118,7 +142,16 @@ export async function benchGateway(sessionCount: number, durationS: number, conn
             const peer = `p${s}`;
             const n = sent.get(peer) ?? 0;
             sent.set(peer, n + 1);
-            return { ...req, body: JSON.stringify({ channel: "bench", chatType: "direct", peerId: peer, senderId: peer, text: `m${n}` }) };
+            return {
+              ...req,
+              body: JSON.stringify({
+                channel: "bench",
+                chatType: "direct",
+                peerId: peer,
+                senderId: peer,
+                text: `m${n}`,
+              }),
+            };
           },
           onResponse: (status: number, body: string, ctxObj: object) => {
             void body;

@@ -36,7 +36,12 @@ async function seed(store: SessionStore, sessions: number, dir: string): Promise
   const now = Date.now();
   for (let from = 0; from < sessions; from += SEED_BATCH) {
     const to = Math.min(sessions, from + SEED_BATCH);
-    await store.putMany(Array.from({ length: to - from }, (_, j) => ({ key: peerKey(from + j), entry: realisticRow(from + j, now, dir) })));
+    await store.putMany(
+      Array.from({ length: to - from }, (_, j) => ({
+        key: peerKey(from + j),
+        entry: realisticRow(from + j, now, dir),
+      })),
+    );
   }
 }
 
@@ -44,7 +49,15 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 }
 
-export async function benchIngest(sessions: number, turns: number, concurrency: number, fsync = false, activeSessions = sessions, backend: IngestBackend = "fs", url?: string): Promise<IngestResult> {
+export async function benchIngest(
+  sessions: number,
+  turns: number,
+  concurrency: number,
+  fsync = false,
+  activeSessions = sessions,
+  backend: IngestBackend = "fs",
+  url?: string,
+): Promise<IngestResult> {
   const home = tempHome(`ingest-${backend}-${sessions}`);
   try {
     let store: SessionStore;
@@ -66,7 +79,10 @@ export async function benchIngest(sessions: number, turns: number, concurrency: 
       // Networked stores (url: an empty database of their own): seeded through one connection, then reopened (load = connect + schema check).
       const dir = path.join(home, "agents", "main", "sessions");
       if (!url) throw new Error(`the ${backend} ingest bench needs a server url (a fresh, empty database)`);
-      const open = (): Promise<SessionStore> => (backend === "postgres" ? PostgresSessionStore.open({ url, scope: "main" }) : RedisSessionStore.open({ url, scope: "main" }));
+      const open = (): Promise<SessionStore> =>
+        backend === "postgres"
+          ? PostgresSessionStore.open({ url, scope: "main" })
+          : RedisSessionStore.open({ url, scope: "main" });
       const seeder = await open();
       await seed(seeder, sessions, dir);
       await seeder.close();
@@ -74,7 +90,12 @@ export async function benchIngest(sessions: number, turns: number, concurrency: 
       store = await open();
       loadMs = performance.now() - t0;
     }
-    const config = { session: { dmScope: "per-channel-peer" as const, reset: { mode: "daily" as const, atHour: 4, idleMinutes: 10_080 } } };
+    const config = {
+      session: {
+        dmScope: "per-channel-peer" as const,
+        reset: { mode: "daily" as const, atHour: 4, idleMinutes: 10_080 },
+      },
+    };
     const manager = new SessionManager({ config, storeFor: async () => store, workspaceFor: () => home });
     const latencies: number[] = [];
     let next = 0;
@@ -83,8 +104,20 @@ export async function benchIngest(sessions: number, turns: number, concurrency: 
     const turn = async (i: number): Promise<void> => {
       const peer = `user${((i * 7919) % activeSessions) * stride}`;
       const start = performance.now();
-      const res = await manager.recordInbound({ channel: "telegram", chatType: "direct", peerId: peer, senderId: peer, text: `hello ${i}`, messageId: `m${i}` });
-      await manager.appendAssistant(res.agentId, res.sessionKey, { text: `echo: hello ${i}`, provider: "echo", model: "echo", usage: { input: 10, output: 5, totalTokens: 15 } });
+      const res = await manager.recordInbound({
+        channel: "telegram",
+        chatType: "direct",
+        peerId: peer,
+        senderId: peer,
+        text: `hello ${i}`,
+        messageId: `m${i}`,
+      });
+      await manager.appendAssistant(res.agentId, res.sessionKey, {
+        text: `echo: hello ${i}`,
+        provider: "echo",
+        model: "echo",
+        usage: { input: 10, output: 5, totalTokens: 15 },
+      });
       latencies.push(performance.now() - start);
     };
     const worker = async (): Promise<void> => {
@@ -99,8 +132,17 @@ export async function benchIngest(sessions: number, turns: number, concurrency: 
     await store.close();
     latencies.sort((a, b) => a - b);
     return {
-      backend, sessions, activeSessions, turns, concurrency, fsync, seconds: round(seconds), turnsPerSecond: Math.round(turns / seconds),
-      p50Ms: round(percentile(latencies, 0.5)), p99Ms: round(percentile(latencies, 0.99)), loadMs: Math.round(loadMs),
+      backend,
+      sessions,
+      activeSessions,
+      turns,
+      concurrency,
+      fsync,
+      seconds: round(seconds),
+      turnsPerSecond: Math.round(turns / seconds),
+      p50Ms: round(percentile(latencies, 0.5)),
+      p99Ms: round(percentile(latencies, 0.99)),
+      loadMs: Math.round(loadMs),
     };
   } finally {
     if (!process.env.PINCER_BENCH_DIR) fs.rmSync(home, { recursive: true, force: true });

@@ -27,10 +27,16 @@ function rssMiB(pid: number): number {
   return Math.round(kb / 1024);
 }
 
-export async function benchMemory(sessions = 60, rounds = 8, messageBytes = 1_000_000): Promise<Record<string, unknown>> {
+export async function benchMemory(
+  sessions = 60,
+  rounds = 8,
+  messageBytes = 1_000_000,
+): Promise<Record<string, unknown>> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-bench-mem-"));
   // One session per sender (the default dmScope "main" would put every sender in one session).
-  fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify({ session: { dmScope: "per-channel-peer" } }), { mode: 0o600 });
+  fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify({ session: { dmScope: "per-channel-peer" } }), {
+    mode: 0o600,
+  });
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(ROOT, "bin/pincer.js"), "gateway", "--port", String(port)], {
     env: { ...process.env, PINCER_HOME: home, PINCER_LOG_LEVEL: "warn", PINCER_GATEWAY_TOKEN: TOKEN },
@@ -39,7 +45,10 @@ export async function benchMemory(sessions = 60, rounds = 8, messageBytes = 1_00
   try {
     for (let i = 0; ; i++) {
       if (i > 200) throw new Error("gateway did not start");
-      const up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      const up = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (up) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -57,7 +66,14 @@ export async function benchMemory(sessions = 60, rounds = 8, messageBytes = 1_00
             const r = await fetch(`http://127.0.0.1:${port}/v1/inbound`, {
               method: "POST",
               headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
-              body: JSON.stringify({ channel: "bench", chatType: "direct", peerId: `p${s + j}`, senderId: `p${s + j}`, text, messageId: `r${round}-p${s + j}` }),
+              body: JSON.stringify({
+                channel: "bench",
+                chatType: "direct",
+                peerId: `p${s + j}`,
+                senderId: `p${s + j}`,
+                text,
+                messageId: `r${round}-p${s + j}`,
+              }),
             });
             await r.arrayBuffer();
             if (r.status !== 200) failures++;
@@ -67,7 +83,11 @@ export async function benchMemory(sessions = 60, rounds = 8, messageBytes = 1_00
       perRound.push(rssMiB(pid));
     }
     return {
-      sessions, rounds, messageBytes, messages: sessions * rounds, failures,
+      sessions,
+      rounds,
+      messageBytes,
+      messages: sessions * rounds,
+      failures,
       sentMiB: Math.round((sessions * rounds * messageBytes) / 1024 / 1024),
       rssMiB: { idle, afterEachRound: perRound, peak: Math.max(...perRound) },
       seconds: Math.round((Date.now() - started) / 100) / 10,

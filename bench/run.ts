@@ -13,7 +13,12 @@ import { benchGatewaysOnPostgres, benchStoreIngest, stopStoreServers } from "./s
 
 const only = process.argv[2];
 const report: Record<string, unknown> = {
-  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}` },
+  machine: {
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  },
   startedAt: new Date().toISOString(),
 };
 
@@ -45,7 +50,12 @@ if (!only || only === "snapshot") {
   for (const n of [100, 100_000]) for (const on of [false, true]) runs.push(await benchSnapshotLive(n, seconds, on));
   const at = (n: number, on: boolean) => runs.find((r) => r.sessions === n && r.backgroundSnapshot === on)!;
   const ratio = at(100_000, true).turnsPerSecond / at(100, true).turnsPerSecond;
-  report.snapshotLive = { runs, ratio100kTo100: Math.round(ratio * 1000) / 1000, targets: { minRatio: 0.8, maxSnapshotGapMs: 5000 }, pass: ratio >= 0.8 && at(100_000, true).maxSnapshotGapMs <= 5000 };
+  report.snapshotLive = {
+    runs,
+    ratio100kTo100: Math.round(ratio * 1000) / 1000,
+    targets: { minRatio: 0.8, maxSnapshotGapMs: 5000 },
+    pass: ratio >= 0.8 && at(100_000, true).maxSnapshotGapMs <= 5000,
+  };
 }
 if (!only || only === "cli") {
   const cli = await benchCli(100_000);
@@ -63,7 +73,12 @@ if (!only || only === "store") {
     const ingest = await benchStoreIngest(turns);
     const twoGateways = await benchGatewaysOnPostgres("alternating", sessions, 32, seconds);
     const oneGatewayPostgres = await benchGatewaysOnPostgres("oneGateway", sessions, 32, seconds);
-    report.store = { ingest, twoGateways, oneGatewayPostgres, loadAverage1m: { before: loadBefore, after: os.loadavg()[0] } };
+    report.store = {
+      ingest,
+      twoGateways,
+      oneGatewayPostgres,
+      loadAverage1m: { before: loadBefore, after: os.loadavg()[0] },
+    };
   } finally {
     await stopStoreServers();
   }
@@ -76,7 +91,10 @@ if (!only || only === "gateway") {
     oneSession: one,
     thousandSessions: many,
     targets: { minTurnsPerSecond: 1500, maxP99Ms: 50 },
-    pass: (many.turnsPerSecond as number) >= 1500 && (many.latencyMs as { p99: number }).p99 < 50 && (many.ordering as { violations: number }).violations === 0,
+    pass:
+      (many.turnsPerSecond as number) >= 1500 &&
+      (many.latencyMs as { p99: number }).p99 < 50 &&
+      (many.ordering as { violations: number }).violations === 0,
   };
 }
 if (!only || only === "memory") {

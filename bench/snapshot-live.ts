@@ -33,12 +33,23 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 }
 
-export async function benchSnapshotLive(sessions: number, seconds: number, backgroundSnapshot: boolean, concurrency = 32, activeSessions = 100): Promise<SnapshotLiveResult> {
+export async function benchSnapshotLive(
+  sessions: number,
+  seconds: number,
+  backgroundSnapshot: boolean,
+  concurrency = 32,
+  activeSessions = 100,
+): Promise<SnapshotLiveResult> {
   const home = tempHome(`snapshot-${sessions}`);
   try {
     const storePath = await makeStore(home, sessions);
     const store = await FsSessionStore.open({ storePath, snapshotIntervalMs: backgroundSnapshot ? 2000 : 0 });
-    const config = { session: { dmScope: "per-channel-peer" as const, reset: { mode: "daily" as const, atHour: 4, idleMinutes: 10_080 } } };
+    const config = {
+      session: {
+        dmScope: "per-channel-peer" as const,
+        reset: { mode: "daily" as const, atHour: 4, idleMinutes: 10_080 },
+      },
+    };
     const manager = new SessionManager({ config, storeFor: async () => store, workspaceFor: () => home });
     const stride = Math.max(1, Math.floor(sessions / activeSessions));
     let seq = 0;
@@ -46,8 +57,20 @@ export async function benchSnapshotLive(sessions: number, seconds: number, backg
       const i = seq++;
       const peer = `user${((i * 7919) % activeSessions) * stride}`;
       const start = performance.now();
-      const res = await manager.recordInbound({ channel: "telegram", chatType: "direct", peerId: peer, senderId: peer, text: `hello ${i}`, messageId: `m${i}` });
-      await manager.appendAssistant(res.agentId, res.sessionKey, { text: `echo: hello ${i}`, provider: "echo", model: "echo", usage: { input: 10, output: 5, totalTokens: 15 } });
+      const res = await manager.recordInbound({
+        channel: "telegram",
+        chatType: "direct",
+        peerId: peer,
+        senderId: peer,
+        text: `hello ${i}`,
+        messageId: `m${i}`,
+      });
+      await manager.appendAssistant(res.agentId, res.sessionKey, {
+        text: `echo: hello ${i}`,
+        provider: "echo",
+        model: "echo",
+        usage: { input: 10, output: 5, totalTokens: 15 },
+      });
       return performance.now() - start;
     };
     for (let i = 0; i < 200; i++) await turn();

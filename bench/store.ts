@@ -44,7 +44,10 @@ interface BackendIngest {
   error?: string;
 }
 
-export async function benchStoreIngest(turns: number, sizes: readonly number[] = [100, 100_000]): Promise<BackendIngest[]> {
+export async function benchStoreIngest(
+  turns: number,
+  sizes: readonly number[] = [100, 100_000],
+): Promise<BackendIngest[]> {
   const out: BackendIngest[] = [];
   for (const backend of ["fs", "sqlite", "postgres", "redis"] as const) {
     if (backend === "redis" && !redisAvailableQuiet()) {
@@ -74,7 +77,12 @@ export async function benchStoreIngest(turns: number, sizes: readonly number[] =
     }
     const small = runs[0]!;
     const large = runs[runs.length - 1]!;
-    out.push({ backend, runs, ratio100kTo100: round(large.turnsPerSecond / small.turnsPerSecond), p50Ratio100kTo100: round(large.p50Ms / small.p50Ms) });
+    out.push({
+      backend,
+      runs,
+      ratio100kTo100: round(large.turnsPerSecond / small.turnsPerSecond),
+      p50Ratio100kTo100: round(large.p50Ms / small.p50Ms),
+    });
   }
   return out;
 }
@@ -106,7 +114,18 @@ function makePoster(base: string, agent: http.Agent): (body: string) => Promise<
   return (body) =>
     new Promise((resolve, reject) => {
       const req = http.request(
-        { host: u.hostname, port: u.port, path: u.pathname, method: "POST", agent, headers: { "content-type": "application/json", authorization: `Bearer ${PROCESS_TOKEN}`, "content-length": Buffer.byteLength(body) } },
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: "POST",
+          agent,
+          headers: {
+            "content-type": "application/json",
+            authorization: `Bearer ${PROCESS_TOKEN}`,
+            "content-length": Buffer.byteLength(body),
+          },
+        },
         (res) => {
           let text = "";
           res.setEncoding("utf8");
@@ -157,7 +176,18 @@ function textOf(content: unknown): string {
 }
 
 async function verifyTranscripts(url: string, sessions: SessionState[]): Promise<OrderingReport> {
-  const r: OrderingReport = { sessionsChecked: 0, messagesChecked: 0, sessionsWithViolations: 0, missingRows: 0, readIssues: 0, orderViolations: 0, replyViolations: 0, chainBreaks: 0, failedButStored: 0, examples: [] };
+  const r: OrderingReport = {
+    sessionsChecked: 0,
+    messagesChecked: 0,
+    sessionsWithViolations: 0,
+    missingRows: 0,
+    readIssues: 0,
+    orderViolations: 0,
+    replyViolations: 0,
+    chainBreaks: 0,
+    failedButStored: 0,
+    examples: [],
+  };
   const store = await PostgresSessionStore.open({ url, scope: "main" });
   const note = (s: string): void => {
     if (r.examples.length < 5) r.examples.push(s);
@@ -183,7 +213,8 @@ async function verifyTranscripts(url: string, sessions: SessionState[]): Promise
         if (line.type === "session") continue;
         if ((line.parentId ?? null) !== prev) chain++;
         prev = line.id ?? null;
-        if (line.type === "message" && line.message) msgs.push({ role: line.message.role, text: textOf(line.message.content) });
+        if (line.type === "message" && line.message)
+          msgs.push({ role: line.message.role, text: textOf(line.message.content) });
       }
       // Expected: the acknowledged messages in order; a failed one may appear at its place.
       const failed = new Set(s.failed);
@@ -200,7 +231,9 @@ async function verifyTranscripts(url: string, sessions: SessionState[]): Promise
           u++;
         } else if (!failed.has(n)) {
           order++;
-          note(`${key}: expected user m${n} at user position ${u}, found ${cur ? JSON.stringify(cur.text) : "end of transcript"}`);
+          note(
+            `${key}: expected user m${n} at user position ${u}, found ${cur ? JSON.stringify(cur.text) : "end of transcript"}`,
+          );
         }
       }
       order += users.length - u; // extra (duplicated or unexpected) user messages
@@ -220,7 +253,9 @@ async function verifyTranscripts(url: string, sessions: SessionState[]): Promise
 }
 
 /** Store-operation latency as the gateway's /metrics sees it: calls and mean ms per operation. */
-async function storeMetrics(gw: GatewayProcess): Promise<Record<string, { calls: number; meanMs: number }> & { leaseWaits?: number }> {
+async function storeMetrics(
+  gw: GatewayProcess,
+): Promise<Record<string, { calls: number; meanMs: number }> & { leaseWaits?: number }> {
   const res = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${PROCESS_TOKEN}` } });
   const text = await res.text();
   const ops: Record<string, { calls: number; sum: number }> = {};
@@ -230,7 +265,8 @@ async function storeMetrics(gw: GatewayProcess): Promise<Record<string, { calls:
     else o.calls = Number(m[3]);
   }
   const out: Record<string, { calls: number; meanMs: number }> & { leaseWaits?: number } = {};
-  for (const [op, o] of Object.entries(ops)) out[op] = { calls: o.calls, meanMs: o.calls ? round((o.sum / o.calls) * 1000) : 0 };
+  for (const [op, o] of Object.entries(ops))
+    out[op] = { calls: o.calls, meanMs: o.calls ? round((o.sum / o.calls) * 1000) : 0 };
   const waits = /^pincer_store_lease_waits_total(?:\{\})? ([\d.]+)$/m.exec(text);
   if (waits) out.leaseWaits = Number(waits[1]);
   return out;
@@ -240,7 +276,9 @@ async function dbCounters(url: string): Promise<{ commits: number; rollbacks: nu
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const r = await c.query<{ xact_commit: string; xact_rollback: string }>("SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()");
+    const r = await c.query<{ xact_commit: string; xact_rollback: string }>(
+      "SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()",
+    );
     return { commits: Number(r.rows[0]!.xact_commit), rollbacks: Number(r.rows[0]!.xact_rollback) };
   } finally {
     await c.end();
@@ -280,7 +318,13 @@ export interface GatewaysRun {
  * `alternating`: message i of a session goes to gateway A when i is even, B when odd.
  * `oneGateway`: every message goes to A (B runs idle on the same database).
  */
-export async function benchGatewaysOnPostgres(mode: "alternating" | "oneGateway", sessionCount: number, concurrency: number, durationS: number, leaseTtlMs = 5000): Promise<GatewaysRun> {
+export async function benchGatewaysOnPostgres(
+  mode: "alternating" | "oneGateway",
+  sessionCount: number,
+  concurrency: number,
+  durationS: number,
+  leaseTtlMs = 5000,
+): Promise<GatewaysRun> {
   const url = await createTestDatabase();
   const config = {
     session: { dmScope: "per-channel-peer", reset: { mode: "none" }, store: { backend: "postgres", url, leaseTtlMs } },
@@ -290,11 +334,25 @@ export async function benchGatewaysOnPostgres(mode: "alternating" | "oneGateway"
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   try {
     const posts = gws.map((g) => makePoster(g.url, agent));
-    const sessions: SessionState[] = Array.from({ length: sessionCount }, (_, i) => ({ peer: `p${i}`, next: 0, acked: [], failed: [] }));
+    const sessions: SessionState[] = Array.from({ length: sessionCount }, (_, i) => ({
+      peer: `p${i}`,
+      next: 0,
+      acked: [],
+      failed: [],
+    }));
     // Warm up both gateways (JIT, pool connections) on sessions of their own, outside the measurement.
     await Promise.all(
       Array.from({ length: 8 }, async (_, w) => {
-        for (let i = 0; i < 10; i++) await posts[(w + i) % 2]!(JSON.stringify({ channel: "bench", chatType: "direct", peerId: `warm${w}`, senderId: `warm${w}`, text: `w${i}` }));
+        for (let i = 0; i < 10; i++)
+          await posts[(w + i) % 2]!(
+            JSON.stringify({
+              channel: "bench",
+              chatType: "direct",
+              peerId: `warm${w}`,
+              senderId: `warm${w}`,
+              text: `w${i}`,
+            }),
+          );
       }),
     );
     const idle = [...sessions];
@@ -312,7 +370,14 @@ export async function benchGatewaysOnPostgres(mode: "alternating" | "oneGateway"
         if (!s) return; // more loops than sessions
         const n = s.next++;
         const post = posts[mode === "alternating" ? n % 2 : 0]!;
-        const body = JSON.stringify({ channel: "bench", chatType: "direct", peerId: s.peer, senderId: s.peer, text: `m${n}`, messageId: `${s.peer}-${n}` });
+        const body = JSON.stringify({
+          channel: "bench",
+          chatType: "direct",
+          peerId: s.peer,
+          senderId: s.peer,
+          text: `m${n}`,
+          messageId: `${s.peer}-${n}`,
+        });
         const t0 = performance.now();
         try {
           const res = await post(body);
@@ -355,14 +420,26 @@ export async function benchGatewaysOnPostgres(mode: "alternating" | "oneGateway"
       durationS: round(seconds),
       turns,
       turnsPerSecond: Math.round(turns / seconds),
-      latencyMs: { p50: round(percentile(latencies, 0.5)), p90: round(percentile(latencies, 0.9)), p99: round(percentile(latencies, 0.99)), max: round(latencies[turns - 1] ?? 0) },
-      messagesPerSession: { min: Math.min(...perSession), mean: round(turns / sessionCount), max: Math.max(...perSession) },
+      latencyMs: {
+        p50: round(percentile(latencies, 0.5)),
+        p90: round(percentile(latencies, 0.9)),
+        p99: round(percentile(latencies, 0.99)),
+        max: round(latencies[turns - 1] ?? 0),
+      },
+      messagesPerSession: {
+        min: Math.min(...perSession),
+        mean: round(turns / sessionCount),
+        max: Math.max(...perSession),
+      },
       crossGatewayMessages: mode === "alternating" ? perSession.reduce((a, k) => a + Math.max(0, k - 1), 0) : 0,
       non200,
       transportErrors,
       statusCounts,
       wrongReplies,
-      dbTransactionsPerTurn: { commits: round((after.commits - before.commits) / Math.max(1, turns)), rollbacks: round((after.rollbacks - before.rollbacks) / Math.max(1, turns)) },
+      dbTransactionsPerTurn: {
+        commits: round((after.commits - before.commits) / Math.max(1, turns)),
+        rollbacks: round((after.rollbacks - before.rollbacks) / Math.max(1, turns)),
+      },
       storeOps,
       ordering,
       firstErrors,

@@ -15,13 +15,32 @@ export const LAYERS = {
   "index.ts": "*",
   gateway: ["tools", "runtime", "session", "providers", "keys", "config", "lifecycle", "transcript", "store", "web"],
   security: ["config", "gateway/settings.ts", "keys", { path: "store", types: true }],
-  tools: ["runtime", { path: "session", types: true }, "keys", "transcript", { path: "store", types: true }, { path: "config", types: true }],
-  runtime: ["session", "providers", "context", "policy", "keys", { path: "transcript", types: true }, { path: "store", types: true }, "config"],
+  tools: [
+    "runtime",
+    { path: "session", types: true },
+    "keys",
+    "transcript",
+    { path: "store", types: true },
+    { path: "config", types: true },
+  ],
+  runtime: [
+    "session",
+    "providers",
+    "context",
+    "policy",
+    "keys",
+    { path: "transcript", types: true },
+    { path: "store", types: true },
+    "config",
+  ],
   providers: ["transcript/entries.ts", { path: "config", types: true }],
   context: ["transcript/entries.ts", "store/entry.ts", "keys", { path: "config", types: true }],
   policy: ["transcript/entries.ts", "store/entry.ts", "keys", { path: "config", types: true }],
   session: ["keys", "lifecycle", "transcript", "maintenance", "store", "config"],
-  maintenance: [{ path: "store", types: true }, { path: "config/maintenance-settings.ts", types: true }],
+  maintenance: [
+    { path: "store", types: true },
+    { path: "config/maintenance-settings.ts", types: true },
+  ],
   transcript: [{ path: "store", types: true }],
   lifecycle: [{ path: "store/entry.ts", types: true }],
   keys: [],
@@ -67,12 +86,17 @@ const rule = {
       if (layerOf(target) === null) return;
       if (!allowed(fromLayer, target, typeOnly)) {
         const shown = path.relative(SRC, target).split(path.sep).join("/");
-        context.report({ node, message: `${fromLayer}/ may not import ${typeOnly ? "" : "values from "}src/${shown} (ARCHITECTURE.md, "Who may import whom")` });
+        context.report({
+          node,
+          message: `${fromLayer}/ may not import ${typeOnly ? "" : "values from "}src/${shown} (ARCHITECTURE.md, "Who may import whom")`,
+        });
       }
     };
     return {
       ImportDeclaration(node) {
-        const typeOnly = node.importKind === "type" || (node.specifiers.length > 0 && node.specifiers.every((s) => s.importKind === "type"));
+        const typeOnly =
+          node.importKind === "type" ||
+          (node.specifiers.length > 0 && node.specifiers.every((s) => s.importKind === "type"));
         check(node, node.source.value, typeOnly);
       },
       ExportNamedDeclaration(node) {

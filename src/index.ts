@@ -34,7 +34,10 @@ export async function createSessionManager(options: CreateSessionManagerOptions 
   const loaded = options.config ? null : loadConfig({ configPath: options.configPath, env });
   const config = options.config ?? loaded!.config;
   const home = options.home ?? loaded?.home ?? loadConfig({ env }).home;
-  const registry = new StoreRegistry(config, home, { onIssue: options.onIssue, now: options.clock ? () => options.clock!.now() : undefined });
+  const registry = new StoreRegistry(config, home, {
+    onIssue: options.onIssue,
+    now: options.clock ? () => options.clock!.now() : undefined,
+  });
   const manager = new SessionManager({ config, storeFor: options.storeFor ?? registry.storeFor, clock: options.clock });
   return { manager, config, home, close: () => registry.closeAll() };
 }

@@ -27,7 +27,10 @@ interface Run {
 /** Runs the CLI without blocking this process (the database servers are its children). */
 function pincer(home: string, args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, PINCER_HOME: home, PINCER_CONFIG: "" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, PINCER_HOME: home, PINCER_CONFIG: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -77,7 +80,13 @@ async function seed(backend: Backend, home: string): Promise<void> {
   try {
     const m = new SessionManager({ config: { session: { dmScope: "per-channel-peer" } }, storeFor: async () => store });
     for (const peer of ["1", "2", "3"]) {
-      const r = await m.recordInbound({ channel: "telegram", chatType: "direct", peerId: peer, senderId: peer, text: `hello ${peer}` });
+      const r = await m.recordInbound({
+        channel: "telegram",
+        chatType: "direct",
+        peerId: peer,
+        senderId: peer,
+        text: `hello ${peer}`,
+      });
       await m.appendAssistant(r.agentId, r.sessionKey, { text: `reply ${peer}`, model: "echo", provider: "echo" });
     }
     const ages = [40 * DAY, 20 * 60_000, 60_000];
@@ -87,7 +96,10 @@ async function seed(backend: Backend, home: string): Promise<void> {
   }
   const work = await backend.open(home, "work");
   try {
-    await work.patch("agent:work:main", () => ({ sessionId: "0f6a3c2e-1111-4222-8333-944445555666", updatedAt: NOW - 5 * 60_000 }));
+    await work.patch("agent:work:main", () => ({
+      sessionId: "0f6a3c2e-1111-4222-8333-944445555666",
+      updatedAt: NOW - 5 * 60_000,
+    }));
   } finally {
     await work.close();
   }
@@ -105,19 +117,20 @@ function backendSuite(backend: Backend): void {
 
   // Read-only commands run side by side: each is a process of its own.
   it("lists, shows history, resolves and reports status", async () => {
-    const [all, one, active, text, agents, agentsLimited, history, missing, status, statusText, resolved] = await Promise.all([
-      json<Listing>(home, ["sessions", "--json"]),
-      json<Listing>(home, ["sessions", "--json", "--limit", "1"]),
-      json<Listing>(home, ["sessions", "--json", "--active", "30"]),
-      pincer(home, ["sessions"]),
-      json<Listing>(home, ["sessions", "--json", "--all-agents"]),
-      json<Listing>(home, ["sessions", "--json", "--all-agents", "--limit", "2"]),
-      json<{ messages: Array<{ role: string; text: string }> }>(home, ["sessions", "history", KEYS[1]!, "--json"]),
-      pincer(home, ["sessions", "history", "agent:main:nope"]),
-      json<Status>(home, ["status", "--json"]),
-      pincer(home, ["status"]),
-      json(home, ["sessions", "resolve", "--channel", "telegram", "--peer", "2"]),
-    ]);
+    const [all, one, active, text, agents, agentsLimited, history, missing, status, statusText, resolved] =
+      await Promise.all([
+        json<Listing>(home, ["sessions", "--json"]),
+        json<Listing>(home, ["sessions", "--json", "--limit", "1"]),
+        json<Listing>(home, ["sessions", "--json", "--active", "30"]),
+        pincer(home, ["sessions"]),
+        json<Listing>(home, ["sessions", "--json", "--all-agents"]),
+        json<Listing>(home, ["sessions", "--json", "--all-agents", "--limit", "2"]),
+        json<{ messages: Array<{ role: string; text: string }> }>(home, ["sessions", "history", KEYS[1]!, "--json"]),
+        pincer(home, ["sessions", "history", "agent:main:nope"]),
+        json<Status>(home, ["status", "--json"]),
+        pincer(home, ["status"]),
+        json(home, ["sessions", "resolve", "--channel", "telegram", "--peer", "2"]),
+      ]);
     // Exactly the seeded sessions, newest first; --limit keeps the newest.
     expect(all.path).toBe(backend.expectedPath(home));
     expect(all.count).toBe(3);
@@ -145,15 +158,27 @@ function backendSuite(backend: Backend): void {
     expect(statusText.code, statusText.err).toBe(0);
     expect(statusText.out).toContain("Sessions: 4");
     // Resolve sees the stored session.
-    expect(resolved).toMatchObject({ sessionKey: KEYS[1], fresh: true, sessionId: all.sessions.find((s) => s.key === KEYS[1])!.sessionId });
+    expect(resolved).toMatchObject({
+      sessionKey: KEYS[1],
+      fresh: true,
+      sessionId: all.sessions.find((s) => s.key === KEYS[1])!.sessionId,
+    });
   }, 30_000);
 
   it("resets a session to a new id, and deletes one", async () => {
-    const r = await json<{ sessionId: string; previousSessionId: string }>(home, ["sessions", "reset", KEYS[2]!, "--json"]);
+    const r = await json<{ sessionId: string; previousSessionId: string }>(home, [
+      "sessions",
+      "reset",
+      KEYS[2]!,
+      "--json",
+    ]);
     expect(r.sessionId).not.toBe(r.previousSessionId);
     const d = await json<{ deleted: boolean }>(home, ["sessions", "delete", "agent:work:main", "--json"]);
     expect(d.deleted).toBe(true);
-    const [after, h] = await Promise.all([json<Listing>(home, ["sessions", "--json", "--all-agents"]), json<{ sessionId: string; messages: unknown[] }>(home, ["sessions", "history", KEYS[2]!, "--json"])]);
+    const [after, h] = await Promise.all([
+      json<Listing>(home, ["sessions", "--json", "--all-agents"]),
+      json<{ sessionId: string; messages: unknown[] }>(home, ["sessions", "history", KEYS[2]!, "--json"]),
+    ]);
     expect(after.sessions.map((s) => s.key)).toEqual([KEYS[2], KEYS[1], KEYS[0]]);
     expect(after.sessions[0]!.sessionId).toBe(r.sessionId);
     expect(h).toMatchObject({ sessionId: r.sessionId, messages: [] });
@@ -161,9 +186,25 @@ function backendSuite(backend: Backend): void {
 
   it("cleanup --dry-run predicts what --enforce does, through the store", async () => {
     const dry = await json(home, ["sessions", "cleanup", "--dry-run", "--json"]);
-    expect(dry).toMatchObject({ agentId: "main", storePath: backend.expectedPath(home), dryRun: true, beforeCount: 3, afterCount: 2, pruned: 1, diskBudget: null, wouldMutate: true });
+    expect(dry).toMatchObject({
+      agentId: "main",
+      storePath: backend.expectedPath(home),
+      dryRun: true,
+      beforeCount: 3,
+      afterCount: 2,
+      pruned: 1,
+      diskBudget: null,
+      wouldMutate: true,
+    });
     const applied = await json(home, ["sessions", "cleanup", "--enforce", "--json"]);
-    expect(applied).toMatchObject({ mode: "enforce", beforeCount: 3, afterCount: 2, pruned: 1, applied: true, appliedCount: 2 });
+    expect(applied).toMatchObject({
+      mode: "enforce",
+      beforeCount: 3,
+      afterCount: 2,
+      pruned: 1,
+      applied: true,
+      appliedCount: 2,
+    });
     const left = await json<Listing>(home, ["sessions", "--json"]);
     expect(left.sessions.map((s) => s.key)).toEqual([KEYS[2], KEYS[1]]);
     // The pruned session's transcript was archived, not left live.
@@ -181,7 +222,8 @@ describe("pincer CLI on sqlite", () => {
   backendSuite({
     name: "sqlite",
     store: () => ({ backend: "sqlite" }),
-    open: async (home, scope) => SqliteSessionStore.open({ file: path.join(home, "agents", scope, "sessions", "sessions.sqlite") }),
+    open: async (home, scope) =>
+      SqliteSessionStore.open({ file: path.join(home, "agents", scope, "sessions", "sessions.sqlite") }),
     expectedPath: file,
   });
 
@@ -222,7 +264,10 @@ describe("pincer CLI on postgres", () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-cli-pg-down-"));
     try {
       // Nothing listens on the port: status (which lists the database's agents) fails at once.
-      writeConfig(home, { backend: "postgres", url: `postgres://pincer:secret-pw@127.0.0.1:${await freePort()}/pincer` });
+      writeConfig(home, {
+        backend: "postgres",
+        url: `postgres://pincer:secret-pw@127.0.0.1:${await freePort()}/pincer`,
+      });
       const down = await pincer(home, ["status", "--json"]);
       expect(down.code).toBe(1);
       expect(down.out).toBe("");

@@ -66,39 +66,48 @@ async function recordedTexts(storePath: string): Promise<{ texts: string[]; rows
 }
 
 describe("crash safety", () => {
-  it("survives 20 SIGKILLs mid-ingest without losing or duplicating an acknowledged message", { timeout: 180_000 }, async () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-crash-"));
-    fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify({ session: { dmScope: "per-channel-peer", reset: { mode: "none" }, store: { backend: "fs", leaseTtlMs: 300 } } }));
-    const storePath = path.join(home, "agents", "main", "sessions", "sessions.json");
-    const acked: number[] = [];
-    const deduped: number[] = [];
-    let next = 1;
-    try {
-      for (let round = 0; round < 20; round++) {
-        const { acks, dups } = await runUntilKilled(home, next, 20 + Math.floor(Math.random() * 250));
-        acked.push(...acks);
-        deduped.push(...dups);
-        // A real bridge re-sends what was not acknowledged: start again at the first unacked message.
-        next = Math.max(0, ...acked, ...dups) + 1;
-        const { texts } = await recordedTexts(storePath);
-        const counts = new Map<string, number>();
-        for (const t of texts) counts.set(t, (counts.get(t) ?? 0) + 1);
-        for (const seq of acked) {
-          expect(counts.get(`m${seq}`), `user message ${seq} after round ${round}`).toBe(1);
-          expect(counts.get(`r${seq}`), `reply ${seq} after round ${round}`).toBe(1);
+  it(
+    "survives 20 SIGKILLs mid-ingest without losing or duplicating an acknowledged message",
+    { timeout: 180_000 },
+    async () => {
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-crash-"));
+      fs.writeFileSync(
+        path.join(home, "pincer.json"),
+        JSON.stringify({
+          session: { dmScope: "per-channel-peer", reset: { mode: "none" }, store: { backend: "fs", leaseTtlMs: 300 } },
+        }),
+      );
+      const storePath = path.join(home, "agents", "main", "sessions", "sessions.json");
+      const acked: number[] = [];
+      const deduped: number[] = [];
+      let next = 1;
+      try {
+        for (let round = 0; round < 20; round++) {
+          const { acks, dups } = await runUntilKilled(home, next, 20 + Math.floor(Math.random() * 250));
+          acked.push(...acks);
+          deduped.push(...dups);
+          // A real bridge re-sends what was not acknowledged: start again at the first unacked message.
+          next = Math.max(0, ...acked, ...dups) + 1;
+          const { texts } = await recordedTexts(storePath);
+          const counts = new Map<string, number>();
+          for (const t of texts) counts.set(t, (counts.get(t) ?? 0) + 1);
+          for (const seq of acked) {
+            expect(counts.get(`m${seq}`), `user message ${seq} after round ${round}`).toBe(1);
+            expect(counts.get(`r${seq}`), `reply ${seq} after round ${round}`).toBe(1);
+          }
+          // A retried delivery that had already been recorded is recorded once, not twice.
+          for (const seq of deduped) expect(counts.get(`m${seq}`), `retried message ${seq}`).toBe(1);
+          const dupes = [...counts].filter(([, n]) => n > 1);
+          expect(dupes).toEqual([]);
         }
-        // A retried delivery that had already been recorded is recorded once, not twice.
-        for (const seq of deduped) expect(counts.get(`m${seq}`), `retried message ${seq}`).toBe(1);
-        const dupes = [...counts].filter(([, n]) => n > 1);
-        expect(dupes).toEqual([]);
+        expect(acked.length).toBeGreaterThan(100);
+        // Every session's row points at a transcript that exists.
+        const store = await FsSessionStore.open({ storePath, readOnly: true });
+        for (const r of await store.all()) expect(await store.transcriptExists(r.entry.sessionId)).toBe(true);
+        await store.close();
+      } finally {
+        fs.rmSync(home, { recursive: true, force: true });
       }
-      expect(acked.length).toBeGreaterThan(100);
-      // Every session's row points at a transcript that exists.
-      const store = await FsSessionStore.open({ storePath, readOnly: true });
-      for (const r of await store.all()) expect(await store.transcriptExists(r.entry.sessionId)).toBe(true);
-      await store.close();
-    } finally {
-      fs.rmSync(home, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

@@ -24,7 +24,8 @@ const ROOT = path.resolve(import.meta.dirname, "..");
 
 /** Mounts a 6 MiB tmpfs when allowed; otherwise says why not. */
 function mountSmallDisk(): { dir: string; skip: null } | { dir: null; skip: string } {
-  if (process.platform !== "linux") return { dir: null, skip: `needs Linux to mount a tmpfs (this is ${process.platform})` };
+  if (process.platform !== "linux")
+    return { dir: null, skip: `needs Linux to mount a tmpfs (this is ${process.platform})` };
   if (process.getuid?.() !== 0) return { dir: null, skip: "needs root to mount a 6 MiB tmpfs (CI runs as root)" };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-disk-full-"));
   try {
@@ -72,7 +73,10 @@ function returnSpace(): void {
 /** The gateway's current journal file (the newest generation). */
 function journalOf(home: string): string {
   const dir = path.join(home, "agents", "main", "sessions");
-  const names = fs.readdirSync(dir).filter((n) => /^sessions\.journal\.\d+$/.test(n)).sort();
+  const names = fs
+    .readdirSync(dir)
+    .filter((n) => /^sessions\.journal\.\d+$/.test(n))
+    .sort();
   return path.join(dir, names[names.length - 1]!);
 }
 
@@ -97,12 +101,16 @@ describe("what counts as a full disk", () => {
     const errno = (code: string) => Object.assign(new Error(code), { code });
     expect(isStorageFull(errno("ENOSPC"))).toBe(true);
     expect(isStorageFull(errno("EDQUOT"))).toBe(true);
-    expect(isStorageFull(Object.assign(new Error("database or disk is full"), { code: "ERR_SQLITE_ERROR", errcode: 13 }))).toBe(true);
+    expect(
+      isStorageFull(Object.assign(new Error("database or disk is full"), { code: "ERR_SQLITE_ERROR", errcode: 13 })),
+    ).toBe(true);
     expect(isStorageFull(new StorageFullError("/x", "ENOSPC"))).toBe(true);
     expect(isStorageFull(errno("EACCES"))).toBe(false);
     expect(isStorageFull(Object.assign(new Error("locked"), { code: "ERR_SQLITE_ERROR", errcode: 5 }))).toBe(false);
     expect(isStorageFull(null)).toBe(false);
-    expect(new StorageFullError("/home/s.jsonl", "ENOSPC").message).toBe("/home/s.jsonl: no space left to write (ENOSPC); free disk space (or quota) and retry");
+    expect(new StorageFullError("/home/s.jsonl", "ENOSPC").message).toBe(
+      "/home/s.jsonl: no space left to write (ENOSPC); free disk space (or quota) and retry",
+    );
   });
 });
 
@@ -151,7 +159,9 @@ describe.skipIf(SKIP !== null)(`disk full on a 6 MiB tmpfs${SKIP ? ` (skipped: $
       // The acknowledged line is intact, and no torn remnant of the failed write is left.
       expect(read.lines.map((l) => l.id)).toEqual(["first", "acked"]);
       expect(read.issues).toEqual([]);
-      expect(fs.readFileSync(files.pathFor("s1")).toString()).toBe(before.toString() + JSON.stringify(line("acked", "written once space returned")) + "\n");
+      expect(fs.readFileSync(files.pathFor("s1")).toString()).toBe(
+        before.toString() + JSON.stringify(line("acked", "written once space returned")) + "\n",
+      );
       expect(failure).toBeInstanceOf(StorageFullError);
       expect((failure as StorageFullError).path).toBe(files.pathFor("s1"));
       files.closeAll();
@@ -165,17 +175,34 @@ describe.skipIf(SKIP !== null)(`disk full on a 6 MiB tmpfs${SKIP ? ` (skipped: $
     const dir = fs.mkdtempSync(path.join(MOUNT, "journal-"));
     const storePath = path.join(dir, "sessions.json");
     const issues: string[] = [];
-    const store = await FsSessionStore.open({ storePath, idleReleaseMs: 60_000, onIssue: (i) => issues.push(i.reason) });
+    const store = await FsSessionStore.open({
+      storePath,
+      idleReleaseMs: 60_000,
+      onIssue: (i) => issues.push(i.reason),
+    });
     try {
       await store.patch("k", () => ({ sessionId: "s-1", updatedAt: 1 }));
       fillDisk();
       leaveFree(8 * 1024);
       const huge = { sessionId: "s-1", updatedAt: 2, label: "y".repeat(64 * 1024) };
-      const failure = await store.patch("k", () => huge).then(() => null, (err: unknown) => err);
+      const failure = await store
+        .patch("k", () => huge)
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
       expect(String(failure)).toMatch(/ENOSPC|no space/);
       expect((await store.get("k"))?.updatedAt).toBe(1);
       // Batches are all or nothing too.
-      const batch = await store.putMany([{ key: "a", entry: { sessionId: "s-a", updatedAt: 3 } }, { key: "b", entry: huge }]).then(() => null, (err: unknown) => err);
+      const batch = await store
+        .putMany([
+          { key: "a", entry: { sessionId: "s-a", updatedAt: 3 } },
+          { key: "b", entry: huge },
+        ])
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
       expect(String(batch)).toMatch(/ENOSPC|no space/);
       returnSpace();
       await store.patch("k", (cur) => ({ ...cur!, updatedAt: 4 }));
@@ -195,75 +222,96 @@ describe.skipIf(SKIP !== null)(`disk full on a 6 MiB tmpfs${SKIP ? ` (skipped: $
     }
   });
 
-  it("the gateway answers 507 / UNAVAILABLE retryable, survives its idle timers, serves reads, and writes again once space returns", { timeout: 60_000 }, async () => {
-    const home = fs.mkdtempSync(path.join(MOUNT, "home-"));
-    const gw = await startGatewayIn(home);
-    let ws: WsClient | null = null;
-    try {
-      expect((await inbound(gw.url, { text: "before the disk filled", messageId: "m1" })).status).toBe(200);
-      ws = await WsClient.connect(gw.url, PROCESS_TOKEN);
+  it(
+    "the gateway answers 507 / UNAVAILABLE retryable, survives its idle timers, serves reads, and writes again once space returns",
+    { timeout: 60_000 },
+    async () => {
+      const home = fs.mkdtempSync(path.join(MOUNT, "home-"));
+      const gw = await startGatewayIn(home);
+      let ws: WsClient | null = null;
+      try {
+        expect((await inbound(gw.url, { text: "before the disk filled", messageId: "m1" })).status).toBe(200);
+        ws = await WsClient.connect(gw.url, PROCESS_TOKEN);
 
-      const journal = journalOf(home);
-      const big = "z".repeat(200 * 1024);
-      let refused: Awaited<ReturnType<typeof inbound>> | null = null;
-      for (let attempt = 0; attempt < 3 && !refused; attempt++) {
-        await new Promise((r) => setTimeout(r, 400)); // the lease is idle and released
-        // Room for the journal lines but not for the message: the row write succeeds (arming the
-        // idle lease-release timer, 250 ms), the transcript append fails half-way.
-        fillDisk();
-        leaveFree(16 * 1024);
-        const res = await inbound(gw.url, { text: big, messageId: "m2" });
-        // Should the timer have fired already (a very slow machine), try again: it must fire below.
-        if (lastLine(journal).includes('"op":"free"')) continue;
-        refused = res;
-        // Now nothing fits, not even the timer's small `free` line: fill the journal's last page
-        // (a blank line, which readers skip) and the rest of the disk.
-        padToPage(journal);
-        fillDisk();
+        const journal = journalOf(home);
+        const big = "z".repeat(200 * 1024);
+        let refused: Awaited<ReturnType<typeof inbound>> | null = null;
+        for (let attempt = 0; attempt < 3 && !refused; attempt++) {
+          await new Promise((r) => setTimeout(r, 400)); // the lease is idle and released
+          // Room for the journal lines but not for the message: the row write succeeds (arming the
+          // idle lease-release timer, 250 ms), the transcript append fails half-way.
+          fillDisk();
+          leaveFree(16 * 1024);
+          const res = await inbound(gw.url, { text: big, messageId: "m2" });
+          // Should the timer have fired already (a very slow machine), try again: it must fire below.
+          if (lastLine(journal).includes('"op":"free"')) continue;
+          refused = res;
+          // Now nothing fits, not even the timer's small `free` line: fill the journal's last page
+          // (a blank line, which readers skip) and the rest of the disk.
+          padToPage(journal);
+          fillDisk();
+        }
+        expect(refused, "the idle timer always fired before the test could fill the disk").not.toBeNull();
+        expect(refused!.status, JSON.stringify(refused!.json)).toBe(507);
+        expect(refused!.json.error).toMatchObject({ code: "insufficient_storage" });
+        expect(String((refused!.json.error as { message: string }).message)).toMatch(/disk is full/);
+
+        const rpc = await ws.request("chat.send", {
+          sessionKey: "agent:main:main",
+          message: "over the websocket",
+          idempotencyKey: "w1",
+        });
+        expect(rpc.ok).toBe(false);
+        expect(rpc.error).toMatchObject({ code: "UNAVAILABLE", retryable: true });
+
+        // The idle release timer (250 ms) fires on the full disk: the gateway must stay up.
+        await new Promise((r) => setTimeout(r, 800));
+        expect(gw.child.exitCode, gw.output()).toBeNull();
+        expect(gw.child.signalCode, gw.output()).toBeNull();
+        expect(gw.output()).toMatch(/releasing the index lease failed/);
+
+        // Reads keep working.
+        expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+        const history = await ws.call("chat.history", { sessionKey: "agent:main:main" });
+        expect(JSON.stringify(history.messages)).toContain("before the disk filled");
+
+        // Space returns: the very same retries succeed, with no restart.
+        returnSpace();
+        const retried = await inbound(gw.url, { text: big, messageId: "m2" });
+        expect(retried.status, JSON.stringify(retried.json)).toBe(200);
+        expect(retried.json.status).toBe("ok");
+        expect(
+          (
+            await ws.request("chat.send", {
+              sessionKey: "agent:main:main",
+              message: "over the websocket",
+              idempotencyKey: "w1",
+            })
+          ).ok,
+        ).toBe(true);
+        expect((await inbound(gw.url, { text: "after space returned", messageId: "m3" })).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 300));
+
+        const store = await FsSessionStore.open({
+          storePath: path.join(home, "agents", "main", "sessions", "sessions.json"),
+          readOnly: true,
+        });
+        const row = await store.get("agent:main:main");
+        const read = await store.readTranscript(row!.sessionId);
+        await store.close();
+        expect(read.issues).toEqual([]);
+        const userTexts = read.lines
+          .filter((l) => (l.message as { role?: string } | undefined)?.role === "user")
+          .map((l) => (l.message as { content: string }).content);
+        expect(userTexts).toEqual(["before the disk filled", big, "over the websocket", "after space returned"]);
+      } finally {
+        ws?.close();
+        returnSpace();
+        await gw.stop();
+        fs.rmSync(home, { recursive: true, force: true });
       }
-      expect(refused, "the idle timer always fired before the test could fill the disk").not.toBeNull();
-      expect(refused!.status, JSON.stringify(refused!.json)).toBe(507);
-      expect(refused!.json.error).toMatchObject({ code: "insufficient_storage" });
-      expect(String((refused!.json.error as { message: string }).message)).toMatch(/disk is full/);
-
-      const rpc = await ws.request("chat.send", { sessionKey: "agent:main:main", message: "over the websocket", idempotencyKey: "w1" });
-      expect(rpc.ok).toBe(false);
-      expect(rpc.error).toMatchObject({ code: "UNAVAILABLE", retryable: true });
-
-      // The idle release timer (250 ms) fires on the full disk: the gateway must stay up.
-      await new Promise((r) => setTimeout(r, 800));
-      expect(gw.child.exitCode, gw.output()).toBeNull();
-      expect(gw.child.signalCode, gw.output()).toBeNull();
-      expect(gw.output()).toMatch(/releasing the index lease failed/);
-
-      // Reads keep working.
-      expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
-      const history = await ws.call("chat.history", { sessionKey: "agent:main:main" });
-      expect(JSON.stringify(history.messages)).toContain("before the disk filled");
-
-      // Space returns: the very same retries succeed, with no restart.
-      returnSpace();
-      const retried = await inbound(gw.url, { text: big, messageId: "m2" });
-      expect(retried.status, JSON.stringify(retried.json)).toBe(200);
-      expect(retried.json.status).toBe("ok");
-      expect((await ws.request("chat.send", { sessionKey: "agent:main:main", message: "over the websocket", idempotencyKey: "w1" })).ok).toBe(true);
-      expect((await inbound(gw.url, { text: "after space returned", messageId: "m3" })).status).toBe(200);
-      await new Promise((r) => setTimeout(r, 300));
-
-      const store = await FsSessionStore.open({ storePath: path.join(home, "agents", "main", "sessions", "sessions.json"), readOnly: true });
-      const row = await store.get("agent:main:main");
-      const read = await store.readTranscript(row!.sessionId);
-      await store.close();
-      expect(read.issues).toEqual([]);
-      const userTexts = read.lines.filter((l) => (l.message as { role?: string } | undefined)?.role === "user").map((l) => (l.message as { content: string }).content);
-      expect(userTexts).toEqual(["before the disk filled", big, "over the websocket", "after space returned"]);
-    } finally {
-      ws?.close();
-      returnSpace();
-      await gw.stop();
-      fs.rmSync(home, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });
 
 interface ChildGateway {
@@ -275,7 +323,9 @@ interface ChildGateway {
 
 /** `pincer gateway` as a child process whose home is on the small disk. */
 async function startGatewayIn(home: string): Promise<ChildGateway> {
-  fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify({ session: { reset: { mode: "none" } } }), { mode: 0o600 });
+  fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify({ session: { reset: { mode: "none" } } }), {
+    mode: 0o600,
+  });
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(ROOT, "bin/pincer.js"), "gateway", "--port", String(port)], {
     env: { ...process.env, PINCER_HOME: home, PINCER_LOG_LEVEL: "warn", PINCER_GATEWAY_TOKEN: PROCESS_TOKEN },
@@ -309,7 +359,10 @@ async function startGatewayIn(home: string): Promise<ChildGateway> {
   };
 }
 
-async function inbound(url: string, body: { text: string; messageId: string }): Promise<{ status: number; json: Record<string, unknown> }> {
+async function inbound(
+  url: string,
+  body: { text: string; messageId: string },
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${url}/v1/inbound`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${PROCESS_TOKEN}` },

@@ -31,7 +31,16 @@ import { HomeInUseError } from "../src/store/fs/home-lock.ts";
 import { MemorySessionStore } from "../src/store/memory-store.ts";
 import { MigrationError } from "../src/store/migrate.ts";
 import { StoreLocationError } from "../src/store/store-locator.ts";
-import { CorruptStoreError, FencedError, LeaseTimeoutError, SchemaVersionError, StorageFullError, StoreError, StoreUnavailableError, type SessionStore } from "../src/store/types.ts";
+import {
+  CorruptStoreError,
+  FencedError,
+  LeaseTimeoutError,
+  SchemaVersionError,
+  StorageFullError,
+  StoreError,
+  StoreUnavailableError,
+  type SessionStore,
+} from "../src/store/types.ts";
 import { SpawnError } from "../src/tools/subagents.ts";
 import { TOKEN, WsClient } from "./helpers/gateway-harness.ts";
 
@@ -46,31 +55,156 @@ interface Row {
 }
 
 const internal = { status: 500, code: "internal_error", rpcCode: "UNAVAILABLE", retryable: false } as const;
-const outage = { status: 503, code: "store_unavailable", rpcCode: "UNAVAILABLE", retryable: true, retryAfter: 1 } as const;
+const outage = {
+  status: 503,
+  code: "store_unavailable",
+  rpcCode: "UNAVAILABLE",
+  retryable: true,
+  retryAfter: 1,
+} as const;
 
 const ROWS: Row[] = [
-  { err: new SessionKeyError("bad key"), cls: SessionKeyError, status: 400, code: "invalid_session_key", rpcCode: "INVALID_REQUEST", retryable: false },
-  { err: new EnvelopeError(["channel: is required"]), cls: EnvelopeError, status: 400, code: "invalid_envelope", rpcCode: "INVALID_REQUEST", retryable: false },
-  { err: new InvalidSessionIdError("../x"), cls: InvalidSessionIdError, status: 400, code: "invalid_session_id", rpcCode: "INVALID_REQUEST", retryable: false },
-  { err: new MessageTooLargeError(10, 5), cls: MessageTooLargeError, status: 413, code: "message_too_large", rpcCode: "PAYLOAD_TOO_LARGE", retryable: false },
-  { err: new UnknownAgentError("ghost"), cls: UnknownAgentError, status: 404, code: "agent_not_found", rpcCode: "NOT_FOUND", retryable: false },
-  { err: new SessionNotFoundError("main", "agent:main:gone"), cls: SessionNotFoundError, status: 404, code: "session_not_found", rpcCode: "NOT_FOUND", retryable: false },
-  { err: new HomeInUseError("/h", null), cls: HomeInUseError, status: 409, code: "home_in_use", rpcCode: "CONFLICT", retryable: false },
-  { err: new MaintenancePlanConflictError("changed"), cls: MaintenancePlanConflictError, status: 409, code: "maintenance_plan_conflict", rpcCode: "CONFLICT", retryable: false },
-  { err: new SpawnError("depth"), cls: SpawnError, status: 400, code: "spawn_refused", rpcCode: "INVALID_REQUEST", retryable: false },
-  { err: new HttpError(413, "payload_too_large", "too big"), cls: HttpError, status: 413, code: "payload_too_large", rpcCode: "PAYLOAD_TOO_LARGE", retryable: false },
-  { err: new HttpError(503, "shutting_down", "bye"), cls: HttpError, status: 503, code: "shutting_down", rpcCode: "UNAVAILABLE", retryable: false },
-  { err: new HttpError(405, "method_not_allowed", "use POST"), cls: HttpError, status: 405, code: "method_not_allowed", rpcCode: "INVALID_REQUEST", retryable: false },
-  ...(["INVALID_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "PAYLOAD_TOO_LARGE"] as const).map((c, i) => ({
-    err: new RpcError(c, "m"), cls: RpcError, status: [400, 401, 403, 404, 409, 413][i]!, code: c, rpcCode: c, retryable: false,
-  })),
-  { err: new ProviderError("upstream 500", 500), cls: ProviderError, status: 502, code: "model_error", rpcCode: "UNAVAILABLE", retryable: true },
-  { err: new ProviderError("bad api key", 401), cls: ProviderError, status: 502, code: "model_error", rpcCode: "UNAVAILABLE", retryable: false },
-  { err: new ContextOverflowError("too long"), cls: ContextOverflowError, status: 502, code: "context_overflow", rpcCode: "UNAVAILABLE", retryable: false },
+  {
+    err: new SessionKeyError("bad key"),
+    cls: SessionKeyError,
+    status: 400,
+    code: "invalid_session_key",
+    rpcCode: "INVALID_REQUEST",
+    retryable: false,
+  },
+  {
+    err: new EnvelopeError(["channel: is required"]),
+    cls: EnvelopeError,
+    status: 400,
+    code: "invalid_envelope",
+    rpcCode: "INVALID_REQUEST",
+    retryable: false,
+  },
+  {
+    err: new InvalidSessionIdError("../x"),
+    cls: InvalidSessionIdError,
+    status: 400,
+    code: "invalid_session_id",
+    rpcCode: "INVALID_REQUEST",
+    retryable: false,
+  },
+  {
+    err: new MessageTooLargeError(10, 5),
+    cls: MessageTooLargeError,
+    status: 413,
+    code: "message_too_large",
+    rpcCode: "PAYLOAD_TOO_LARGE",
+    retryable: false,
+  },
+  {
+    err: new UnknownAgentError("ghost"),
+    cls: UnknownAgentError,
+    status: 404,
+    code: "agent_not_found",
+    rpcCode: "NOT_FOUND",
+    retryable: false,
+  },
+  {
+    err: new SessionNotFoundError("main", "agent:main:gone"),
+    cls: SessionNotFoundError,
+    status: 404,
+    code: "session_not_found",
+    rpcCode: "NOT_FOUND",
+    retryable: false,
+  },
+  {
+    err: new HomeInUseError("/h", null),
+    cls: HomeInUseError,
+    status: 409,
+    code: "home_in_use",
+    rpcCode: "CONFLICT",
+    retryable: false,
+  },
+  {
+    err: new MaintenancePlanConflictError("changed"),
+    cls: MaintenancePlanConflictError,
+    status: 409,
+    code: "maintenance_plan_conflict",
+    rpcCode: "CONFLICT",
+    retryable: false,
+  },
+  {
+    err: new SpawnError("depth"),
+    cls: SpawnError,
+    status: 400,
+    code: "spawn_refused",
+    rpcCode: "INVALID_REQUEST",
+    retryable: false,
+  },
+  {
+    err: new HttpError(413, "payload_too_large", "too big"),
+    cls: HttpError,
+    status: 413,
+    code: "payload_too_large",
+    rpcCode: "PAYLOAD_TOO_LARGE",
+    retryable: false,
+  },
+  {
+    err: new HttpError(503, "shutting_down", "bye"),
+    cls: HttpError,
+    status: 503,
+    code: "shutting_down",
+    rpcCode: "UNAVAILABLE",
+    retryable: false,
+  },
+  {
+    err: new HttpError(405, "method_not_allowed", "use POST"),
+    cls: HttpError,
+    status: 405,
+    code: "method_not_allowed",
+    rpcCode: "INVALID_REQUEST",
+    retryable: false,
+  },
+  ...(["INVALID_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "PAYLOAD_TOO_LARGE"] as const).map(
+    (c, i) => ({
+      err: new RpcError(c, "m"),
+      cls: RpcError,
+      status: [400, 401, 403, 404, 409, 413][i]!,
+      code: c,
+      rpcCode: c,
+      retryable: false,
+    }),
+  ),
+  {
+    err: new ProviderError("upstream 500", 500),
+    cls: ProviderError,
+    status: 502,
+    code: "model_error",
+    rpcCode: "UNAVAILABLE",
+    retryable: true,
+  },
+  {
+    err: new ProviderError("bad api key", 401),
+    cls: ProviderError,
+    status: 502,
+    code: "model_error",
+    rpcCode: "UNAVAILABLE",
+    retryable: false,
+  },
+  {
+    err: new ContextOverflowError("too long"),
+    cls: ContextOverflowError,
+    status: 502,
+    code: "context_overflow",
+    rpcCode: "UNAVAILABLE",
+    retryable: false,
+  },
   { err: new StoreUnavailableError("postgres unreachable"), cls: StoreUnavailableError, ...outage },
   { err: new LeaseTimeoutError("busy"), cls: LeaseTimeoutError, ...outage },
   { err: new FencedError("taken over"), cls: FencedError, ...outage },
-  { err: new StorageFullError("/h/s.jsonl", "ENOSPC"), cls: StorageFullError, status: 507, code: "insufficient_storage", rpcCode: "UNAVAILABLE", retryable: true },
+  {
+    err: new StorageFullError("/h/s.jsonl", "ENOSPC"),
+    cls: StorageFullError,
+    status: 507,
+    code: "insufficient_storage",
+    rpcCode: "UNAVAILABLE",
+    retryable: true,
+  },
   { err: new StoreError("x"), cls: StoreError, ...internal },
   { err: new SchemaVersionError("newer"), cls: SchemaVersionError, ...internal },
   { err: new CorruptStoreError("/h/s.jsonl", 3, "bad line"), cls: CorruptStoreError, ...internal },
@@ -83,28 +217,41 @@ const ROWS: Row[] = [
 ];
 
 describe("error taxonomy", () => {
-  it.each(ROWS.map((r) => [r.err.name, r.err.code, r] as const))("%s (%s): instanceof, name, toWire", (_name, _code, row) => {
-    const { err, cls } = row;
-    expect(err).toBeInstanceOf(cls);
-    expect(err).toBeInstanceOf(PincerError);
-    expect(err).toBeInstanceOf(Error);
-    expect(err.name).toBe(cls.name);
-    expect(String(err).startsWith(`${cls.name}: `)).toBe(true);
-    const wire = toWire(err);
-    expect({ status: wire.status, code: wire.code, rpcCode: wire.rpcCode, retryable: wire.retryable, retryAfter: wire.retryAfter }).toEqual({
-      status: row.status, code: row.code, rpcCode: row.rpcCode, retryable: row.retryable, retryAfter: row.retryAfter,
-    });
-    if (row.status === 500) {
-      expect(wire.message).toBe(INTERNAL_MESSAGE);
-      expect(wire.logLevel).toBe("error");
-    } else if (row.status === 507) {
-      expect(wire.message).toBe(STORAGE_FULL_MESSAGE);
-      expect(wire.logLevel).toBe("error");
-    } else {
-      expect(wire.message).toBe(err.message);
-      expect(wire.logLevel).toBe(row.status >= 500 ? "warn" : "debug");
-    }
-  });
+  it.each(ROWS.map((r) => [r.err.name, r.err.code, r] as const))(
+    "%s (%s): instanceof, name, toWire",
+    (_name, _code, row) => {
+      const { err, cls } = row;
+      expect(err).toBeInstanceOf(cls);
+      expect(err).toBeInstanceOf(PincerError);
+      expect(err).toBeInstanceOf(Error);
+      expect(err.name).toBe(cls.name);
+      expect(String(err).startsWith(`${cls.name}: `)).toBe(true);
+      const wire = toWire(err);
+      expect({
+        status: wire.status,
+        code: wire.code,
+        rpcCode: wire.rpcCode,
+        retryable: wire.retryable,
+        retryAfter: wire.retryAfter,
+      }).toEqual({
+        status: row.status,
+        code: row.code,
+        rpcCode: row.rpcCode,
+        retryable: row.retryable,
+        retryAfter: row.retryAfter,
+      });
+      if (row.status === 500) {
+        expect(wire.message).toBe(INTERNAL_MESSAGE);
+        expect(wire.logLevel).toBe("error");
+      } else if (row.status === 507) {
+        expect(wire.message).toBe(STORAGE_FULL_MESSAGE);
+        expect(wire.logLevel).toBe("error");
+      } else {
+        expect(wire.message).toBe(err.message);
+        expect(wire.logLevel).toBe(row.status >= 500 ? "warn" : "debug");
+      }
+    },
+  );
 
   it("every PincerError class in the table declares a code of its own or inherits one deliberately", () => {
     for (const row of ROWS) expect(row.err.code, row.err.name).toMatch(/^([a-z][a-z0-9_]*|[A-Z][A-Z_]*)$/);
@@ -112,16 +259,31 @@ describe("error taxonomy", () => {
 
   it("an error Pincer did not raise on purpose is a 500 whose message stays in the log", () => {
     for (const err of [new Error("password=hunter2"), new TypeError("x is undefined"), "a thrown string", null]) {
-      expect(toWire(err)).toEqual({ status: 500, code: "internal_error", rpcCode: "UNAVAILABLE", message: INTERNAL_MESSAGE, retryable: false, logLevel: "error" });
+      expect(toWire(err)).toEqual({
+        status: 500,
+        code: "internal_error",
+        rpcCode: "UNAVAILABLE",
+        message: INTERNAL_MESSAGE,
+        retryable: false,
+        logLevel: "error",
+      });
     }
   });
 
   it("a raw ENOSPC (fs) or SQLITE_FULL is a full disk, answered without the path", () => {
-    const enospc = Object.assign(new Error("ENOSPC: no space left on device, write '/secret/path'"), { code: "ENOSPC" });
+    const enospc = Object.assign(new Error("ENOSPC: no space left on device, write '/secret/path'"), {
+      code: "ENOSPC",
+    });
     const sqliteFull = Object.assign(new Error("database or disk is full"), { code: "ERR_SQLITE_ERROR", errcode: 13 });
     for (const err of [enospc, sqliteFull]) {
       const wire = toWire(err);
-      expect([wire.status, wire.code, wire.rpcCode, wire.retryable, wire.message]).toEqual([507, "insufficient_storage", "UNAVAILABLE", true, STORAGE_FULL_MESSAGE]);
+      expect([wire.status, wire.code, wire.rpcCode, wire.retryable, wire.message]).toEqual([
+        507,
+        "insufficient_storage",
+        "UNAVAILABLE",
+        true,
+        STORAGE_FULL_MESSAGE,
+      ]);
     }
   });
 
@@ -200,7 +362,14 @@ describe("a store outage on every surface", () => {
       const res = await fetch(`${gw.url}/v1/inbound`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
-        body: JSON.stringify({ channel: "webchat", chatType: "direct", peerId: "u1", senderId: "u1", text: "hi", messageId: "m-outage-1" }),
+        body: JSON.stringify({
+          channel: "webchat",
+          chatType: "direct",
+          peerId: "u1",
+          senderId: "u1",
+          text: "hi",
+          messageId: "m-outage-1",
+        }),
       });
       expect(res.status).toBe(503);
       expect(res.headers.get("retry-after")).toBe("1");
@@ -220,7 +389,10 @@ describe("a store outage on every surface", () => {
         body: JSON.stringify({ model: "pincer:main", stream: true, messages: [{ role: "user", content: "hi" }] }),
       });
       expect(res.status).toBe(200);
-      const events = (await res.text()).split("\n\n").filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6)) as { error?: unknown });
+      const events = (await res.text())
+        .split("\n\n")
+        .filter((e) => e.startsWith("data: {"))
+        .map((e) => JSON.parse(e.slice(6)) as { error?: unknown });
       return events.find((e) => e.error !== undefined)?.error;
     } finally {
       failure = null;
@@ -229,11 +401,18 @@ describe("a store outage on every surface", () => {
 
   it("SSE: a store outage mid-stream is the stream's last event, with its code and retryable", async () => {
     const outageError = new StoreUnavailableError("redis://cache:6379 unreachable");
-    expect(await streamedError(outageError)).toEqual({ code: "store_unavailable", message: outageError.message, retryable: true });
+    expect(await streamedError(outageError)).toEqual({
+      code: "store_unavailable",
+      message: outageError.message,
+      retryable: true,
+    });
   });
 
   it("SSE: an unknown failure mid-stream does not reach the client", async () => {
-    expect(await streamedError(new Error("password=hunter2 in a driver message"))).toEqual({ code: "internal_error", message: INTERNAL_MESSAGE });
+    expect(await streamedError(new Error("password=hunter2 in a driver message"))).toEqual({
+      code: "internal_error",
+      message: INTERNAL_MESSAGE,
+    });
   });
 
   it("WS: an unknown failure stays opaque and not retryable", async () => {

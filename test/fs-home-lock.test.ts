@@ -11,10 +11,22 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "./helpers/postgres-server.ts";
 import { inbound } from "./helpers/gateway-process.ts";
-import { envelope, makeHome, runCli, snapshotHas, spawnGateway, startHomeGateway, startLoad, storePathOf, type HomeGateway } from "./helpers/fs-home-gateway.ts";
+import {
+  envelope,
+  makeHome,
+  runCli,
+  snapshotHas,
+  spawnGateway,
+  startHomeGateway,
+  startLoad,
+  storePathOf,
+  type HomeGateway,
+} from "./helpers/fs-home-gateway.ts";
 
 // A long TTL: waiting it out (the old behaviour) cannot pass for "at once".
-const config = { session: { dmScope: "per-channel-peer", reset: { mode: "none" }, store: { backend: "fs", leaseTtlMs: 20_000 } } };
+const config = {
+  session: { dmScope: "per-channel-peer", reset: { mode: "none" }, store: { backend: "fs", leaseTtlMs: 20_000 } },
+};
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -30,71 +42,100 @@ function track(gw: HomeGateway, home?: string): HomeGateway {
 }
 
 describe("one gateway per fs home", () => {
-  it("refuses a second gateway on the same home with one line naming the home and the running process", { timeout: 60_000 }, async () => {
-    const home = makeHome(config);
-    const first = track(await startHomeGateway(home), home);
-    const second = spawnGateway(home, await freePort());
-    const code = await Promise.race([second.exited, new Promise<"running">((r) => setTimeout(() => r("running"), 15_000))]);
-    if (code === "running") second.child.kill("SIGKILL");
-    expect(code, `second gateway must exit; it printed: ${second.output()}`).not.toBe("running");
-    expect(code).not.toBe(0);
-    const lines = second.output().trim().split("\n");
-    expect(lines, second.output()).toHaveLength(1);
-    expect(lines[0]).toContain(fs.realpathSync(home));
-    expect(lines[0]).toContain(`pid ${first.child.pid}`);
-    expect(lines[0]).toContain(`port ${first.port}`);
-    // The first gateway is unharmed.
-    expect((await inbound(first.url, envelope("alice", 1))).status).toBe(200);
-  });
+  it(
+    "refuses a second gateway on the same home with one line naming the home and the running process",
+    { timeout: 60_000 },
+    async () => {
+      const home = makeHome(config);
+      const first = track(await startHomeGateway(home), home);
+      const second = spawnGateway(home, await freePort());
+      const code = await Promise.race([
+        second.exited,
+        new Promise<"running">((r) => setTimeout(() => r("running"), 15_000)),
+      ]);
+      if (code === "running") second.child.kill("SIGKILL");
+      expect(code, `second gateway must exit; it printed: ${second.output()}`).not.toBe("running");
+      expect(code).not.toBe(0);
+      const lines = second.output().trim().split("\n");
+      expect(lines, second.output()).toHaveLength(1);
+      expect(lines[0]).toContain(fs.realpathSync(home));
+      expect(lines[0]).toContain(`pid ${first.child.pid}`);
+      expect(lines[0]).toContain(`port ${first.port}`);
+      // The first gateway is unharmed.
+      expect((await inbound(first.url, envelope("alice", 1))).status).toBe(200);
+    },
+  );
 
-  it("a gateway restarted after SIGKILL mid-load acknowledges its first write at once, not after the lease TTL", { timeout: 60_000 }, async () => {
-    const home = makeHome(config);
-    const gw = track(await startHomeGateway(home), home);
-    const load = startLoad(gw.url, 8, (w) => `peer${w}`);
-    const until = Date.now() + 10_000;
-    while (load.acked() < 200 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    expect(load.acked()).toBeGreaterThanOrEqual(200);
-    await gw.kill("SIGKILL");
-    await load.stop();
+  it(
+    "a gateway restarted after SIGKILL mid-load acknowledges its first write at once, not after the lease TTL",
+    { timeout: 60_000 },
+    async () => {
+      const home = makeHome(config);
+      const gw = track(await startHomeGateway(home), home);
+      const load = startLoad(gw.url, 8, (w) => `peer${w}`);
+      const until = Date.now() + 10_000;
+      while (load.acked() < 200 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(load.acked()).toBeGreaterThanOrEqual(200);
+      await gw.kill("SIGKILL");
+      await load.stop();
 
-    // The killed gateway's lock socket file is still there (nobody unlinked it): it must not block.
-    expect(fs.statSync(path.join(fs.realpathSync(home), ".pincer-gateway.sock")).isSocket()).toBe(true);
-    const restarted = track(await startHomeGateway(home, gw.port));
-    const res = await inbound(restarted.url, envelope("peer0", 1_000_000));
-    const firstWriteMs = performance.now() - restarted.readyAt;
-    expect(res.status, JSON.stringify(res.json)).toBe(200);
-    console.log(`first acknowledged write ${Math.round(firstWriteMs)} ms after the restarted gateway answered /healthz (lease TTL 20000 ms)`);
-    expect(firstWriteMs).toBeLessThan(2000);
-    // ...and the restarted gateway holds the lock: another one is still refused.
-    const second = spawnGateway(home, await freePort());
-    const code = await Promise.race([second.exited, new Promise<"running">((r) => setTimeout(() => r("running"), 15_000))]);
-    if (code === "running") second.child.kill("SIGKILL");
-    expect(code, second.output()).not.toBe("running");
-    expect(second.output()).toContain(`pid ${restarted.child.pid}`);
-  });
+      // The killed gateway's lock socket file is still there (nobody unlinked it): it must not block.
+      expect(fs.statSync(path.join(fs.realpathSync(home), ".pincer-gateway.sock")).isSocket()).toBe(true);
+      const restarted = track(await startHomeGateway(home, gw.port));
+      const res = await inbound(restarted.url, envelope("peer0", 1_000_000));
+      const firstWriteMs = performance.now() - restarted.readyAt;
+      expect(res.status, JSON.stringify(res.json)).toBe(200);
+      console.log(
+        `first acknowledged write ${Math.round(firstWriteMs)} ms after the restarted gateway answered /healthz (lease TTL 20000 ms)`,
+      );
+      expect(firstWriteMs).toBeLessThan(2000);
+      // ...and the restarted gateway holds the lock: another one is still refused.
+      const second = spawnGateway(home, await freePort());
+      const code = await Promise.race([
+        second.exited,
+        new Promise<"running">((r) => setTimeout(() => r("running"), 15_000)),
+      ]);
+      if (code === "running") second.child.kill("SIGKILL");
+      expect(code, second.output()).not.toBe("running");
+      expect(second.output()).toContain(`pid ${restarted.child.pid}`);
+    },
+  );
 
-  it("refuses a second gateway from another home whose session.store points at the same directory", { timeout: 60_000 }, async () => {
-    const shared = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-shared-store-"));
-    const storeConfig = { ...config, session: { ...config.session, store: { ...config.session.store, path: path.join(shared, "{agentId}", "sessions.json") } } };
-    const homeA = makeHome(storeConfig);
-    const homeB = makeHome(storeConfig);
-    cleanups.push(async () => fs.rmSync(shared, { recursive: true, force: true }));
-    const first = track(await startHomeGateway(homeA), homeA);
-    const second = spawnGateway(homeB, await freePort());
-    cleanups.push(async () => {
-      second.child.kill("SIGKILL");
-      fs.rmSync(homeB, { recursive: true, force: true });
-    });
-    const code = await Promise.race([second.exited, new Promise<"running">((r) => setTimeout(() => r("running"), 15_000))]);
-    if (code === "running") second.child.kill("SIGKILL");
-    expect(code, `second gateway must exit; it printed: ${second.output()}`).not.toBe("running");
-    const lines = second.output().trim().split("\n");
-    expect(lines, second.output()).toHaveLength(1);
-    expect(lines[0]).toContain(`session store ${fs.realpathSync(path.join(shared, "main"))}`);
-    expect(lines[0]).toContain(`pid ${first.child.pid}`);
-    expect(lines[0]).toContain(`home ${fs.realpathSync(homeA)}`);
-    expect((await inbound(first.url, envelope("alice", 1))).status).toBe(200);
-  });
+  it(
+    "refuses a second gateway from another home whose session.store points at the same directory",
+    { timeout: 60_000 },
+    async () => {
+      const shared = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-shared-store-"));
+      const storeConfig = {
+        ...config,
+        session: {
+          ...config.session,
+          store: { ...config.session.store, path: path.join(shared, "{agentId}", "sessions.json") },
+        },
+      };
+      const homeA = makeHome(storeConfig);
+      const homeB = makeHome(storeConfig);
+      cleanups.push(async () => fs.rmSync(shared, { recursive: true, force: true }));
+      const first = track(await startHomeGateway(homeA), homeA);
+      const second = spawnGateway(homeB, await freePort());
+      cleanups.push(async () => {
+        second.child.kill("SIGKILL");
+        fs.rmSync(homeB, { recursive: true, force: true });
+      });
+      const code = await Promise.race([
+        second.exited,
+        new Promise<"running">((r) => setTimeout(() => r("running"), 15_000)),
+      ]);
+      if (code === "running") second.child.kill("SIGKILL");
+      expect(code, `second gateway must exit; it printed: ${second.output()}`).not.toBe("running");
+      const lines = second.output().trim().split("\n");
+      expect(lines, second.output()).toHaveLength(1);
+      expect(lines[0]).toContain(`session store ${fs.realpathSync(path.join(shared, "main"))}`);
+      expect(lines[0]).toContain(`pid ${first.child.pid}`);
+      expect(lines[0]).toContain(`home ${fs.realpathSync(homeA)}`);
+      expect((await inbound(first.url, envelope("alice", 1))).status).toBe(200);
+    },
+  );
 });
 
 describe("the CLI beside an idle gateway", () => {

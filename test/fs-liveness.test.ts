@@ -33,7 +33,11 @@ function tempDir(prefix: string): string {
 const canUnshare = process.platform === "linux" && spawnSync("unshare", ["-n", "true"]).status === 0;
 
 /** A store in a child process that takes the index lease, keeps it (no idle release) and stays alive. */
-function holderChild(storePath: string, ttl: number, unshareNet: boolean): Promise<{ child: ChildProcess; owner: string }> {
+function holderChild(
+  storePath: string,
+  ttl: number,
+  unshareNet: boolean,
+): Promise<{ child: ChildProcess; owner: string }> {
   const script = `
     const { FsSessionStore } = await import(${JSON.stringify(FS_STORE)});
     const store = await FsSessionStore.open({ storePath: ${JSON.stringify(storePath)}, leaseTtlMs: ${ttl}, idleReleaseMs: 600000, snapshotIntervalMs: 0 });
@@ -44,7 +48,9 @@ function holderChild(storePath: string, ttl: number, unshareNet: boolean): Promi
     process.stdin.resume();
   `;
   const argv = [process.execPath, "--input-type=module", "-e", script];
-  const child = unshareNet ? spawn("unshare", ["-n", ...argv], { stdio: ["pipe", "pipe", "pipe"] }) : spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+  const child = unshareNet
+    ? spawn("unshare", ["-n", ...argv], { stdio: ["pipe", "pipe", "pipe"] })
+    : spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
   cleanups.push(() => {
     child.kill("SIGKILL");
   });
@@ -73,22 +79,32 @@ describe("liveness of fs lease holders", () => {
     expect(await ownerIsDead(`not-${os.hostname()}:${process.pid}:abcdef${livenessSuffix(token)}`)).toBe(false);
   });
 
-  it.skipIf(!canUnshare)("a live lease holder in another network namespace (same host name, same volume) is not taken over", { timeout: 30_000 }, async () => {
-    const dir = tempDir("pincer-netns-");
-    const storePath = path.join(dir, "sessions.json");
-    const ttl = 2500;
-    const { owner } = await holderChild(storePath, ttl, true);
-    const store = await FsSessionStore.open({ storePath, leaseTtlMs: ttl, snapshotIntervalMs: 0 });
-    cleanups.push(() => store.close());
-    const started = performance.now();
-    await store.patch("mine", () => ({ sessionId: "mine", updatedAt: Date.now() }));
-    const waited = performance.now() - started;
-    console.log(`writer beside a live holder in another network namespace waited ${Math.round(waited)} ms (TTL ${ttl} ms)`);
-    const journal = fs.readdirSync(dir).filter((n) => n.startsWith("sessions.journal.")).map((n) => fs.readFileSync(path.join(dir, n), "utf8")).join("");
-    expect(journal, "no takeover of the live holder").not.toContain(`"over":${JSON.stringify(owner)}`);
-    // It waited for the holder's lease to run out (less the time the child took to report).
-    expect(waited).toBeGreaterThan(ttl / 2);
-  });
+  it.skipIf(!canUnshare)(
+    "a live lease holder in another network namespace (same host name, same volume) is not taken over",
+    { timeout: 30_000 },
+    async () => {
+      const dir = tempDir("pincer-netns-");
+      const storePath = path.join(dir, "sessions.json");
+      const ttl = 2500;
+      const { owner } = await holderChild(storePath, ttl, true);
+      const store = await FsSessionStore.open({ storePath, leaseTtlMs: ttl, snapshotIntervalMs: 0 });
+      cleanups.push(() => store.close());
+      const started = performance.now();
+      await store.patch("mine", () => ({ sessionId: "mine", updatedAt: Date.now() }));
+      const waited = performance.now() - started;
+      console.log(
+        `writer beside a live holder in another network namespace waited ${Math.round(waited)} ms (TTL ${ttl} ms)`,
+      );
+      const journal = fs
+        .readdirSync(dir)
+        .filter((n) => n.startsWith("sessions.journal."))
+        .map((n) => fs.readFileSync(path.join(dir, n), "utf8"))
+        .join("");
+      expect(journal, "no takeover of the live holder").not.toContain(`"over":${JSON.stringify(owner)}`);
+      // It waited for the holder's lease to run out (less the time the child took to report).
+      expect(waited).toBeGreaterThan(ttl / 2);
+    },
+  );
 
   it("a killed holder in this namespace is taken over at once", { timeout: 30_000 }, async () => {
     const dir = tempDir("pincer-netns-same-");
@@ -103,33 +119,43 @@ describe("liveness of fs lease holders", () => {
     const started = performance.now();
     await store.patch("mine", () => ({ sessionId: "mine", updatedAt: Date.now() }));
     expect(performance.now() - started).toBeLessThan(2000);
-    const journal = fs.readdirSync(dir).filter((n) => n.startsWith("sessions.journal.")).map((n) => fs.readFileSync(path.join(dir, n), "utf8")).join("");
+    const journal = fs
+      .readdirSync(dir)
+      .filter((n) => n.startsWith("sessions.journal."))
+      .map((n) => fs.readFileSync(path.join(dir, n), "utf8"))
+      .join("");
     expect(journal).toContain(`"over":${JSON.stringify(owner)}`);
   });
 });
 
 describe("gateway locks", () => {
-  it.skipIf(process.platform !== "linux")("a squatter on the home's abstract socket name does not block the gateway", async () => {
-    const home = tempDir("pincer-squat-");
-    const real = fs.realpathSync(home);
-    // What any local user could bind: the abstract name the lock was once derived from.
-    const hash = createHash("sha256").update(real).digest("hex").slice(0, 32);
-    const squatter = net.createServer((s) => s.end(JSON.stringify({ pid: 1, host: "evil", startedAt: "never" })));
-    await new Promise<void>((resolve, reject) => {
-      squatter.once("error", reject);
-      squatter.listen({ path: `\0pincer-home-${hash}` }, () => resolve());
-    });
-    cleanups.push(() => new Promise<void>((r) => squatter.close(() => r())));
-    const lock = await acquireHomeLock(home, { version: "test" });
-    cleanups.push(() => lock.release());
-    expect(fs.statSync(path.join(real, ".pincer-gateway.sock")).isSocket()).toBe(true);
-  });
+  it.skipIf(process.platform !== "linux")(
+    "a squatter on the home's abstract socket name does not block the gateway",
+    async () => {
+      const home = tempDir("pincer-squat-");
+      const real = fs.realpathSync(home);
+      // What any local user could bind: the abstract name the lock was once derived from.
+      const hash = createHash("sha256").update(real).digest("hex").slice(0, 32);
+      const squatter = net.createServer((s) => s.end(JSON.stringify({ pid: 1, host: "evil", startedAt: "never" })));
+      await new Promise<void>((resolve, reject) => {
+        squatter.once("error", reject);
+        squatter.listen({ path: `\0pincer-home-${hash}` }, () => resolve());
+      });
+      cleanups.push(() => new Promise<void>((r) => squatter.close(() => r())));
+      const lock = await acquireHomeLock(home, { version: "test" });
+      cleanups.push(() => lock.release());
+      expect(fs.statSync(path.join(real, ".pincer-gateway.sock")).isSocket()).toBe(true);
+    },
+  );
 
   it("a socket file left by a dead gateway does not block the next; a live one still refuses", async () => {
     const home = tempDir("pincer-stale-");
     const sock = path.join(fs.realpathSync(home), ".pincer-gateway.sock");
     // A dead gateway's socket file: bound, then the process gone without unlinking it.
-    const dead = spawnSync(process.execPath, ["-e", `require("net").createServer().listen(${JSON.stringify(sock)}, () => process.kill(process.pid, "SIGKILL"))`]);
+    const dead = spawnSync(process.execPath, [
+      "-e",
+      `require("net").createServer().listen(${JSON.stringify(sock)}, () => process.kill(process.pid, "SIGKILL"))`,
+    ]);
     expect(dead.signal).toBe("SIGKILL");
     expect(fs.statSync(sock).isSocket()).toBe(true);
     const lock = await acquireHomeLock(home, { version: "test" });
@@ -150,9 +176,15 @@ describe("gateway locks", () => {
     const home = tempDir("pincer-race-");
     const sock = path.join(fs.realpathSync(home), ".pincer-gateway.sock");
     for (let round = 0; round < 10; round++) {
-      const dead = spawnSync(process.execPath, ["-e", `require("net").createServer().listen(${JSON.stringify(sock)}, () => process.kill(process.pid, "SIGKILL"))`]);
+      const dead = spawnSync(process.execPath, [
+        "-e",
+        `require("net").createServer().listen(${JSON.stringify(sock)}, () => process.kill(process.pid, "SIGKILL"))`,
+      ]);
       expect(dead.signal).toBe("SIGKILL");
-      const results = await Promise.allSettled([acquireHomeLock(home, { version: "a" }), acquireHomeLock(home, { version: "b" })]);
+      const results = await Promise.allSettled([
+        acquireHomeLock(home, { version: "a" }),
+        acquireHomeLock(home, { version: "b" }),
+      ]);
       const won = results.filter((r) => r.status === "fulfilled");
       expect(won, `round ${round}`).toHaveLength(1);
       await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireHomeLock>>>).value.release();
@@ -165,7 +197,9 @@ describe("gateway locks", () => {
     const homeB = tempDir("pincer-home-b-");
     const a = await acquireGatewayLocks(homeA, [shared], { version: "test" });
     cleanups.push(() => a.release());
-    const refused = await acquireGatewayLocks(homeB, [path.join(homeB, "..", path.basename(shared))], { version: "test" }).then(
+    const refused = await acquireGatewayLocks(homeB, [path.join(homeB, "..", path.basename(shared))], {
+      version: "test",
+    }).then(
       () => null,
       (err: unknown) => err,
     );

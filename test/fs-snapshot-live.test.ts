@@ -27,7 +27,9 @@ function openClawView(storePath: string): Map<string, { sessionId: string }> {
 
 describe("sessions.json while running", () => {
   it("after a SIGKILL lists every session that existed 4 s before the kill", { timeout: 60_000 }, async () => {
-    const home = makeHome({ session: { dmScope: "per-channel-peer", reset: { mode: "none" }, store: { backend: "fs" } } });
+    const home = makeHome({
+      session: { dmScope: "per-channel-peer", reset: { mode: "none" }, store: { backend: "fs" } },
+    });
     const gw: HomeGateway = await startHomeGateway(home);
     cleanups.push(async () => {
       await gw.kill("SIGKILL");
@@ -43,7 +45,8 @@ describe("sessions.json while running", () => {
         const peer = n % 3 === 0 ? `old${w}-${n % 7}` : `new${w}-${n}`;
         const res = await inbound(gw.url, envelope(peer, n)).catch(() => null);
         if (!res) return;
-        if (res.status === 200 && peer.startsWith("new")) created.push({ key: String(res.json.sessionKey), sessionId: String(res.json.sessionId), at: Date.now() });
+        if (res.status === 200 && peer.startsWith("new"))
+          created.push({ key: String(res.json.sessionKey), sessionId: String(res.json.sessionId), at: Date.now() });
       }
     });
     await new Promise((r) => setTimeout(r, 6000));
@@ -90,27 +93,33 @@ describe("the background snapshot of the fs store", () => {
     expect(view.get(`k${i - 1}`)?.sessionId).toBe(`s${i - 1}`);
   });
 
-  it("leaves an idle store's index lease free: another writer right after a background snapshot writes at once", { timeout: 30_000 }, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-snap-idle-"));
-    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const storePath = path.join(dir, "sessions.json");
-    // A long TTL: waiting out a lease the idle store forgot to give back cannot pass for "at once".
-    const ttl = 6000;
-    const gateway = await FsSessionStore.open({ storePath, snapshotIntervalMs: 300, leaseTtlMs: ttl });
-    cleanups.push(() => gateway.close());
-    await gateway.patch("a", () => ({ sessionId: "sa", updatedAt: Date.now() }));
-    // The background snapshot takes the lease itself; afterwards the store is idle.
-    expect(await waitFor(() => fs.existsSync(storePath) && openClawView(storePath).has("a"), 10_000)).toBe(true);
-    await new Promise((r) => setTimeout(r, 50));
-    const cli = await FsSessionStore.open({ storePath, snapshotIntervalMs: 0, leaseTtlMs: ttl });
-    cleanups.push(() => cli.close());
-    const started = performance.now();
-    await cli.patch("b", () => ({ sessionId: "sb", updatedAt: Date.now() }));
-    const ms = performance.now() - started;
-    console.log(`second writer beside an idle store after its background snapshot: ${Math.round(ms)} ms (lease TTL ${ttl} ms)`);
-    expect(ms).toBeLessThan(1000);
-    expect((await gateway.get("b"))?.sessionId).toBe("sb");
-  });
+  it(
+    "leaves an idle store's index lease free: another writer right after a background snapshot writes at once",
+    { timeout: 30_000 },
+    async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-snap-idle-"));
+      cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+      const storePath = path.join(dir, "sessions.json");
+      // A long TTL: waiting out a lease the idle store forgot to give back cannot pass for "at once".
+      const ttl = 6000;
+      const gateway = await FsSessionStore.open({ storePath, snapshotIntervalMs: 300, leaseTtlMs: ttl });
+      cleanups.push(() => gateway.close());
+      await gateway.patch("a", () => ({ sessionId: "sa", updatedAt: Date.now() }));
+      // The background snapshot takes the lease itself; afterwards the store is idle.
+      expect(await waitFor(() => fs.existsSync(storePath) && openClawView(storePath).has("a"), 10_000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 50));
+      const cli = await FsSessionStore.open({ storePath, snapshotIntervalMs: 0, leaseTtlMs: ttl });
+      cleanups.push(() => cli.close());
+      const started = performance.now();
+      await cli.patch("b", () => ({ sessionId: "sb", updatedAt: Date.now() }));
+      const ms = performance.now() - started;
+      console.log(
+        `second writer beside an idle store after its background snapshot: ${Math.round(ms)} ms (lease TTL ${ttl} ms)`,
+      );
+      expect(ms).toBeLessThan(1000);
+      expect((await gateway.get("b"))?.sessionId).toBe("sb");
+    },
+  );
 });
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {

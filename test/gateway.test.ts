@@ -14,12 +14,24 @@ afterEach(async () => {
   gw = null;
 });
 
-const dm = (text: string, extra: Record<string, unknown> = {}) => ({ channel: "telegram", chatType: "direct", peerId: "alice", senderId: "alice", text, ...extra });
+const dm = (text: string, extra: Record<string, unknown> = {}) => ({
+  channel: "telegram",
+  chatType: "direct",
+  peerId: "alice",
+  senderId: "alice",
+  text,
+  ...extra,
+});
 
 function transcriptMessages(home: string, sessionId: string): Array<{ role: string; content: unknown }> {
   const file = path.join(home, "agents", "main", "sessions", `${sessionId}.jsonl`);
-  return fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { type: string; message?: { role: string; content: unknown } })
-    .filter((l) => l.type === "message").map((l) => l.message!);
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { type: string; message?: { role: string; content: unknown } })
+    .filter((l) => l.type === "message")
+    .map((l) => l.message!);
 }
 
 describe("inbound API", () => {
@@ -27,7 +39,12 @@ describe("inbound API", () => {
     gw = await startTestGateway();
     const r = await post(`${gw.url}/v1/inbound`, dm("hello"));
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ sessionKey: "agent:main:main", reply: "echo: hello", delivered: true, status: "ok" });
+    expect(r.json).toMatchObject({
+      sessionKey: "agent:main:main",
+      reply: "echo: hello",
+      delivered: true,
+      status: "ok",
+    });
     const msgs = transcriptMessages(gw.home, r.json.sessionId as string);
     expect(msgs.map((m) => m.role)).toEqual(["user", "assistant"]);
   });
@@ -54,7 +71,11 @@ describe("inbound API", () => {
     const first = await post(`${gw.url}/v1/inbound`, dm("before"));
     const oldId = first.json.sessionId as string;
     // Make the session stale: its last interaction was two hours ago.
-    await gw.runtime.manager.patchSession("main", "agent:main:main", (cur) => ({ ...cur!, lastInteractionAt: Date.now() - 2 * 3_600_000, sessionStartedAt: Date.now() - 2 * 3_600_000 }));
+    await gw.runtime.manager.patchSession("main", "agent:main:main", (cur) => ({
+      ...cur!,
+      lastInteractionAt: Date.now() - 2 * 3_600_000,
+      sessionStartedAt: Date.now() - 2 * 3_600_000,
+    }));
     const ws = await WsClient.connect(gw.url);
     // Open pooled HTTP connections first, so the burst measures sending, not connecting.
     await Promise.all(Array.from({ length: 8 }, () => fetch(`${gw!.url}/healthz`).then((r) => r.text())));
@@ -63,9 +84,28 @@ describe("inbound API", () => {
     for (let i = 0; i < 10; i++) {
       const text = `burst-${i}`;
       const surface = i % 3 === 0 ? "http" : i % 3 === 1 ? "ws" : "hook";
-      if (surface === "http") pending.push(post(`${gw.url}/v1/inbound`, dm(text)).then((r) => ({ surface, sessionId: r.json.sessionId as string, text })));
-      else if (surface === "ws") pending.push(ws.call("chat.send", { sessionKey: "agent:main:main", message: text, idempotencyKey: `k-${i}` }).then((p) => ({ surface, sessionId: p.sessionId as string, text })));
-      else pending.push(post(`${gw.url}/hooks/ci`, { text }, { authorization: "Bearer hook-token-0123456789abcdef" }).then((r) => ({ surface, sessionId: r.json.sessionId as string, text })));
+      if (surface === "http")
+        pending.push(
+          post(`${gw.url}/v1/inbound`, dm(text)).then((r) => ({
+            surface,
+            sessionId: r.json.sessionId as string,
+            text,
+          })),
+        );
+      else if (surface === "ws")
+        pending.push(
+          ws
+            .call("chat.send", { sessionKey: "agent:main:main", message: text, idempotencyKey: `k-${i}` })
+            .then((p) => ({ surface, sessionId: p.sessionId as string, text })),
+        );
+      else
+        pending.push(
+          post(`${gw.url}/hooks/ci`, { text }, { authorization: "Bearer hook-token-0123456789abcdef" }).then((r) => ({
+            surface,
+            sessionId: r.json.sessionId as string,
+            text,
+          })),
+        );
     }
     const sentWithinMs = performance.now() - started;
     const results = await Promise.all(pending);
@@ -78,7 +118,9 @@ describe("inbound API", () => {
     expect(newId).not.toBe(oldId);
     // Wait until every message has been answered, then read the transcript.
     await ws.waitForEvent((e) => e.state === "final" && (e.runIds as string[]).includes("k-7"));
-    const users = transcriptMessages(gw.home, newId).filter((m) => m.role === "user").map((m) => String(m.content));
+    const users = transcriptMessages(gw.home, newId)
+      .filter((m) => m.role === "user")
+      .map((m) => String(m.content));
     expect(users.sort()).toEqual(results.map((r) => r.text).sort());
     expect(users).toHaveLength(10);
     // Messages of the one ordered surface (the WebSocket) keep their order.
@@ -95,7 +137,12 @@ describe("inbound API", () => {
 
 describe("bad input is refused with a clear error and writes nothing", () => {
   it("malformed JSON, wrong types, oversize bodies, unknown and foreign keys, bad tokens", async () => {
-    gw = await startTestGateway({ gateway: { maxBodyBytes: 4096, clients: [{ id: "tg-bridge", token: "telegram-bridge-token-0123", channels: ["telegram"] }] } as never });
+    gw = await startTestGateway({
+      gateway: {
+        maxBodyBytes: 4096,
+        clients: [{ id: "tg-bridge", token: "telegram-bridge-token-0123", channels: ["telegram"] }],
+      } as never,
+    });
     const url = `${gw.url}/v1/inbound`;
     const malformed = await post(url, "{not json");
     expect(malformed.status).toBe(400);
@@ -110,7 +157,11 @@ describe("bad input is refused with a clear error and writes nothing", () => {
     expect(big.status).toBe(413);
     expect(big.json).toMatchObject({ error: { code: "payload_too_large" } });
 
-    const noToken = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(dm("x")) });
+    const noToken = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(dm("x")),
+    });
     expect(noToken.status).toBe(401);
     const badToken = await post(url, dm("x"), { authorization: "Bearer wrong-token" });
     const nearToken = await post(url, dm("x"), { authorization: `Bearer ${TOKEN.slice(0, -1)}X` });
@@ -120,11 +171,23 @@ describe("bad input is refused with a clear error and writes nothing", () => {
     expect(nearToken.json).toEqual(badToken.json);
 
     // The Telegram bridge may not post for Discord, nor name a Discord session.
-    const foreign = await post(url, { ...dm("x"), channel: "discord" }, { authorization: "Bearer telegram-bridge-token-0123" });
+    const foreign = await post(
+      url,
+      { ...dm("x"), channel: "discord" },
+      { authorization: "Bearer telegram-bridge-token-0123" },
+    );
     expect(foreign.status).toBe(403);
-    const foreignKey = await post(`${gw.url}/v1/chat/completions`, { model: "x", messages: [{ role: "user", content: "hi" }] }, { authorization: "Bearer telegram-bridge-token-0123", "x-pincer-session-key": "agent:main:discord:direct:bob" });
+    const foreignKey = await post(
+      `${gw.url}/v1/chat/completions`,
+      { model: "x", messages: [{ role: "user", content: "hi" }] },
+      { authorization: "Bearer telegram-bridge-token-0123", "x-pincer-session-key": "agent:main:discord:direct:bob" },
+    );
     expect(foreignKey.status).toBe(403);
-    const unknownKey = await post(`${gw.url}/v1/chat/completions`, { model: "x", messages: [{ role: "user", content: "hi" }] }, { "x-pincer-session-key": "agent:main:telegram:direct:nobody" });
+    const unknownKey = await post(
+      `${gw.url}/v1/chat/completions`,
+      { model: "x", messages: [{ role: "user", content: "hi" }] },
+      { "x-pincer-session-key": "agent:main:telegram:direct:nobody" },
+    );
     expect(unknownKey.status).toBe(404);
     expect(unknownKey.json).toMatchObject({ error: { code: "session_not_found" } });
 
@@ -152,13 +215,24 @@ describe("bad input is refused with a clear error and writes nothing", () => {
   it("refuses to listen beyond loopback without a configured token", async () => {
     const { startGateway } = await import("../src/gateway/start.ts");
     const pino = (await import("pino")).default;
-    await expect(startGateway({ config: {}, home: fs.mkdtempSync("/tmp/pincer-nolb-"), host: "0.0.0.0", port: 0, env: {}, logger: pino({ level: "silent" }) })).rejects.toThrow(/beyond loopback.*gateway\.auth\.token/);
+    await expect(
+      startGateway({
+        config: {},
+        home: fs.mkdtempSync("/tmp/pincer-nolb-"),
+        host: "0.0.0.0",
+        port: 0,
+        env: {},
+        logger: pino({ level: "silent" }),
+      }),
+    ).rejects.toThrow(/beyond loopback.*gateway\.auth\.token/);
   });
 });
 
 describe("send policy and chat commands", () => {
   it("a deny blocks delivery, not the turn; /send overrides per session", async () => {
-    gw = await startTestGateway({ session: { sendPolicy: { default: "allow", rules: [{ action: "deny", match: { channel: "telegram" } }] } } });
+    gw = await startTestGateway({
+      session: { sendPolicy: { default: "allow", rules: [{ action: "deny", match: { channel: "telegram" } }] } },
+    });
     const denied = await post(`${gw.url}/v1/inbound`, dm("quiet please"));
     expect(denied.json).toMatchObject({ status: "ok", reply: null, delivered: false });
     const msgs = transcriptMessages(gw.home, denied.json.sessionId as string);
@@ -180,7 +254,14 @@ describe("send policy and chat commands", () => {
     const b = await post(`${gw.url}/v1/inbound`, dm("/new"));
     expect(b.json.sessionId).not.toBe(a.json.sessionId);
     expect(b.json.reply).toBe("✅ New session started.");
-    const group = { channel: "telegram", chatType: "group", peerId: "g1", senderId: "mallory", text: "/send off", wasMentioned: true };
+    const group = {
+      channel: "telegram",
+      chatType: "group",
+      peerId: "g1",
+      senderId: "mallory",
+      text: "/send off",
+      wasMentioned: true,
+    };
     const g = await post(`${gw.url}/v1/inbound`, group);
     expect(g.json.status).toBe("ok");
     expect(g.json.reply).toBe("echo: /send off");
@@ -194,10 +275,15 @@ describe("send policy and chat commands", () => {
   it("/compact writes a real summary entry, keeps the history and counts the compaction", async () => {
     gw = await startTestGateway();
     let sid = "";
-    for (let i = 0; i < 6; i++) sid = (await post(`${gw.url}/v1/inbound`, dm(`fact number ${i}: the sky is ${i}`))).json.sessionId as string;
+    for (let i = 0; i < 6; i++)
+      sid = (await post(`${gw.url}/v1/inbound`, dm(`fact number ${i}: the sky is ${i}`))).json.sessionId as string;
     const r = await post(`${gw.url}/v1/inbound`, dm("/compact keep the facts"));
     expect(r.json.reply).toMatch(/^⚙️ Compacted \(/);
-    const lines = fs.readFileSync(path.join(gw.home, "agents", "main", "sessions", `${sid}.jsonl`), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = fs
+      .readFileSync(path.join(gw.home, "agents", "main", "sessions", `${sid}.jsonl`), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const compaction = lines.find((l) => l.type === "compaction")!;
     expect(compaction).toBeDefined();
     expect(String(compaction.summary)).toContain("fact number 0");
@@ -213,9 +299,13 @@ describe("send policy and chat commands", () => {
 describe("shutdown", () => {
   it("stops gracefully and leaves sessions.json complete", async () => {
     gw = await startTestGateway();
-    await Promise.all([0, 1, 2].map((i) => post(`${gw!.url}/v1/inbound`, { ...dm(`m${i}`), peerId: `p${i}`, senderId: `p${i}` })));
+    await Promise.all(
+      [0, 1, 2].map((i) => post(`${gw!.url}/v1/inbound`, { ...dm(`m${i}`), peerId: `p${i}`, senderId: `p${i}` })),
+    );
     await gw.stop();
-    const index = JSON.parse(fs.readFileSync(path.join(gw.home, "agents", "main", "sessions", "sessions.json"), "utf8")) as Record<string, unknown>;
+    const index = JSON.parse(
+      fs.readFileSync(path.join(gw.home, "agents", "main", "sessions", "sessions.json"), "utf8"),
+    ) as Record<string, unknown>;
     expect(Object.keys(index)).toContain("agent:main:main");
     const health = await fetch(`${gw.url}/healthz`).catch(() => null);
     expect(health).toBeNull();
@@ -240,7 +330,8 @@ describe("/new with a model", () => {
 describe("every chat command answers", () => {
   it("/help /whoami /model /think /usage /queue /activation /context", async () => {
     gw = await startTestGateway();
-    const say = async (text: string, extra: Record<string, unknown> = {}) => (await post(`${gw!.url}/v1/inbound`, dm(text, extra))).json.reply as string;
+    const say = async (text: string, extra: Record<string, unknown> = {}) =>
+      (await post(`${gw!.url}/v1/inbound`, dm(text, extra))).json.reply as string;
     await say("hello");
     expect(await say("/help")).toMatch(/^Commands:/);
     expect(await say("/whoami")).toBe("🪪 telegram:alice");
@@ -251,20 +342,46 @@ describe("every chat command answers", () => {
     expect(await say("/think sideways")).toMatch(/Unknown thinking level/);
     expect(await say("/usage")).toBe("⚙️ Usage footer: tokens.");
     expect(await say("/usage off")).toBe("⚙️ Usage footer: off.");
-    expect(await say("/queue followup debounce:250ms cap:5 drop:old")).toBe("⚙️ Queue updated. 🪢 Queue: followup (depth 0 · debounce 250ms · cap 5 · drop old)");
+    expect(await say("/queue followup debounce:250ms cap:5 drop:old")).toBe(
+      "⚙️ Queue updated. 🪢 Queue: followup (depth 0 · debounce 250ms · cap 5 · drop old)",
+    );
     expect(await say("/queue sideways")).toMatch(/Unknown queue mode/);
     expect(await say("/queue reset")).toMatch(/Queue settings reset\. 🪢 Queue: collect/);
     expect(await say("/activation always")).toBe("⚙️ Group activation only applies to group chats.");
-    const groupSay = async (text: string) => (await post(`${gw!.url}/v1/inbound`, { channel: "telegram", chatType: "group", peerId: "g9", senderId: "alice", text, wasMentioned: true })).json.reply as string;
+    const groupSay = async (text: string) =>
+      (
+        await post(`${gw!.url}/v1/inbound`, {
+          channel: "telegram",
+          chatType: "group",
+          peerId: "g9",
+          senderId: "alice",
+          text,
+          wasMentioned: true,
+        })
+      ).json.reply as string;
     await gw.cleanup();
     gw = await startTestGateway({ commands: { allowFrom: { telegram: ["alice"] } } });
     expect(await groupSay("/activation always")).toBe("⚙️ Group activation set to always.");
-    expect((await post(`${gw.url}/v1/inbound`, { channel: "telegram", chatType: "group", peerId: "g9", senderId: "bob", text: "no mention", wasMentioned: false })).json.reply).toBe("echo: no mention");
+    expect(
+      (
+        await post(`${gw.url}/v1/inbound`, {
+          channel: "telegram",
+          chatType: "group",
+          peerId: "g9",
+          senderId: "bob",
+          text: "no mention",
+          wasMentioned: false,
+        })
+      ).json.reply,
+    ).toBe("echo: no mention");
     expect(await groupSay("/status")).toMatch(/👥 Activation: always · 🪢 Queue: collect/);
     expect(await say("/context")).toMatch(/Usage: \/context list \| detail \| json/);
     await say("hi");
     expect(await say("/context list")).toMatch(/Messages: 2 \(user 1, assistant 1\)/);
-    expect(JSON.parse(await say("/context json"))).toMatchObject({ report: { messages: 2 }, session: { contextTokens: 200000 } });
+    expect(JSON.parse(await say("/context json"))).toMatchObject({
+      report: { messages: 2 },
+      session: { contextTokens: 200000 },
+    });
     expect(await say("/context sideways")).toMatch(/^Unknown \/context mode\./);
     const row = await gw.runtime.manager.get("main", "agent:main:main");
     expect(row?.thinkingLevel).toBeUndefined();

@@ -19,7 +19,10 @@ const OPENAI_CLIENT = "openai-bridge-token-0123456789";
 const HOOK_TOKEN = "ghost-hook-token-0123456789abcdef";
 
 /** Opens `/ws` by hand (no auth) and resolves with the socket once the 101 has arrived. */
-function rawUpgrade(port: number, target = "/ws"): Promise<{ sock: net.Socket; received: () => Buffer; closed: Promise<void>; status: string }> {
+function rawUpgrade(
+  port: number,
+  target = "/ws",
+): Promise<{ sock: net.Socket; received: () => Buffer; closed: Promise<void>; status: string }> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, "127.0.0.1");
     let buf = Buffer.alloc(0);
@@ -29,11 +32,20 @@ function rawUpgrade(port: number, target = "/ws"): Promise<{ sock: net.Socket; r
     sock.on("data", (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       if (headerEnd < 0 && (headerEnd = buf.indexOf("\r\n\r\n")) >= 0) {
-        resolve({ sock, received: () => buf.subarray(headerEnd + 4), closed, status: buf.subarray(0, buf.indexOf("\r\n")).toString() });
+        resolve({
+          sock,
+          received: () => buf.subarray(headerEnd + 4),
+          closed,
+          status: buf.subarray(0, buf.indexOf("\r\n")).toString(),
+        });
       }
     });
-    sock.on("close", () => (headerEnd < 0 ? reject(new Error(`closed before a response: ${buf.toString()}`)) : undefined));
-    sock.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    sock.on("close", () =>
+      headerEnd < 0 ? reject(new Error(`closed before a response: ${buf.toString()}`)) : undefined,
+    );
+    sock.write(
+      `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
   });
 }
 
@@ -126,7 +138,9 @@ describe("item 1: no WebSocket frame ends the gateway process", () => {
     expect((JSON.parse(plain.body) as { error: { code: string } }).error.code).toBe("invalid_url");
     for (let i = 0; i < 20; i++) {
       const s = net.connect(port, "127.0.0.1", () => {
-        s.write(`GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+        s.write(
+          `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        );
         s.resetAndDestroy();
       });
       s.on("error", () => undefined);
@@ -134,7 +148,9 @@ describe("item 1: no WebSocket frame ends the gateway process", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(gw.child.exitCode, gw.stderr()).toBeNull();
     expect(await healthy(gw.url)).toBe(true);
-    const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${PROCESS_TOKEN}` } })).text();
+    const metrics = await (
+      await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${PROCESS_TOKEN}` } })
+    ).text();
     expect(metrics).toMatch(/pincer_ws_errors_total\{reason="WS_ERR_INVALID_UTF8"\} 1/);
     expect(metrics).toMatch(/pincer_ws_errors_total\{reason="WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"\} 1/);
   }, 20_000);
@@ -158,11 +174,16 @@ describe("item 1: unauthenticated WebSockets are closed at gateway.timeouts.auth
         ws.once("open", () => resolve(ws));
         ws.once("error", reject);
       });
-    const closeOf = (ws: WebSocket) => new Promise<{ code: number; reason: string; at: number }>((r) => ws.once("close", (code, reason) => r({ code, reason: reason.toString(), at: Date.now() })));
+    const closeOf = (ws: WebSocket) =>
+      new Promise<{ code: number; reason: string; at: number }>((r) =>
+        ws.once("close", (code, reason) => r({ code, reason: reason.toString(), at: Date.now() })),
+      );
     const bearer = await WsClient.connect(gw.url);
     // Authenticates with a connect frame before the deadline: stays open.
     const lateClient = await open();
-    const connected = new Promise<Record<string, unknown>>((r) => lateClient.once("message", (d) => r(JSON.parse(String(d)) as Record<string, unknown>)));
+    const connected = new Promise<Record<string, unknown>>((r) =>
+      lateClient.once("message", (d) => r(JSON.parse(String(d)) as Record<string, unknown>)),
+    );
     lateClient.send(JSON.stringify({ type: "req", id: 1, method: "connect", params: { token: TOKEN } }));
     expect(await connected).toMatchObject({ ok: true });
     const started = Date.now();
@@ -184,34 +205,75 @@ describe("item 1: unauthenticated WebSockets are closed at gateway.timeouts.auth
 
 describe("item 8: WebSocket idempotency keys are scoped by caller and session", () => {
   it("another caller's reuse is its own new message; a reuse on another session is a CONFLICT, never a silent drop", async () => {
-    gw = await startTestGateway({ session: { dmScope: "per-channel-peer" }, gateway: { clients: [{ id: "tg-bridge", token: TG, channels: ["telegram"] }] } } as never);
+    gw = await startTestGateway({
+      session: { dmScope: "per-channel-peer" },
+      gateway: { clients: [{ id: "tg-bridge", token: TG, channels: ["telegram"] }] },
+    } as never);
     const op = await WsClient.connect(gw.url);
     const bridge = await WsClient.connect(gw.url, TG);
-    const first = await op.call("chat.send", { sessionKey: "agent:main:main", message: "operator secret", idempotencyKey: "k1" });
+    const first = await op.call("chat.send", {
+      sessionKey: "agent:main:main",
+      message: "operator secret",
+      idempotencyKey: "k1",
+    });
     expect(first).toMatchObject({ runId: "k1", status: "started" });
-    expect(await op.call("agent.wait", { runId: "k1" })).toMatchObject({ status: "ok", result: { sessionKey: "agent:main:main", reply: "echo: operator secret" } });
+    expect(await op.call("agent.wait", { runId: "k1" })).toMatchObject({
+      status: "ok",
+      result: { sessionKey: "agent:main:main", reply: "echo: operator secret" },
+    });
 
     // The bridge reusing the operator's key gets a run of its own, in its own session.
-    const mine = await bridge.call("chat.send", { sessionKey: "agent:main:telegram:direct:al", message: "bridge text", idempotencyKey: "k1" });
+    const mine = await bridge.call("chat.send", {
+      sessionKey: "agent:main:telegram:direct:al",
+      message: "bridge text",
+      idempotencyKey: "k1",
+    });
     expect(mine).toMatchObject({ status: "started", sessionKey: "agent:main:telegram:direct:al" });
     const waited = await bridge.call("agent.wait", { runId: "k1" });
-    expect(waited).toMatchObject({ status: "ok", result: { sessionKey: "agent:main:telegram:direct:al", reply: "echo: bridge text" } });
+    expect(waited).toMatchObject({
+      status: "ok",
+      result: { sessionKey: "agent:main:telegram:direct:al", reply: "echo: bridge text" },
+    });
     expect(JSON.stringify(waited)).not.toContain("operator secret");
     // A retry by the same caller on the same session is still recognised.
-    expect(await bridge.call("chat.send", { sessionKey: "agent:main:telegram:direct:al", message: "bridge text", idempotencyKey: "k1" })).toMatchObject({ status: "ok", result: { reply: "echo: bridge text" } });
+    expect(
+      await bridge.call("chat.send", {
+        sessionKey: "agent:main:telegram:direct:al",
+        message: "bridge text",
+        idempotencyKey: "k1",
+      }),
+    ).toMatchObject({ status: "ok", result: { reply: "echo: bridge text" } });
 
     // The operator reusing its key on another session: a clear CONFLICT, and nothing recorded as if it were.
-    const reuse = await op.request("chat.send", { sessionKey: "agent:main:discord:direct:bob", message: "to bob", idempotencyKey: "k1" });
+    const reuse = await op.request("chat.send", {
+      sessionKey: "agent:main:discord:direct:bob",
+      message: "to bob",
+      idempotencyKey: "k1",
+    });
     expect(reuse).toMatchObject({ ok: false, error: { code: "CONFLICT" } });
     expect((reuse.error as { message: string }).message).toMatch(/agent:main:main/);
 
     // Two callers using one key on one session (the operator may write Telegram sessions): both recorded.
-    await op.call("chat.send", { sessionKey: "agent:main:telegram:direct:al", message: "operator into al", idempotencyKey: "shared" });
+    await op.call("chat.send", {
+      sessionKey: "agent:main:telegram:direct:al",
+      message: "operator into al",
+      idempotencyKey: "shared",
+    });
     await op.call("agent.wait", { runId: "shared" });
-    await bridge.call("chat.send", { sessionKey: "agent:main:telegram:direct:al", message: "bridge into al", idempotencyKey: "shared" });
-    expect(await bridge.call("agent.wait", { runId: "shared" })).toMatchObject({ result: { reply: "echo: bridge into al" } });
+    await bridge.call("chat.send", {
+      sessionKey: "agent:main:telegram:direct:al",
+      message: "bridge into al",
+      idempotencyKey: "shared",
+    });
+    expect(await bridge.call("agent.wait", { runId: "shared" })).toMatchObject({
+      result: { reply: "echo: bridge into al" },
+    });
     const history = await gw.runtime.manager.history("main", "agent:main:telegram:direct:al");
-    expect(history.items.filter((i) => i.role === "user").map((i) => i.text)).toEqual(["bridge text", "operator into al", "bridge into al"]);
+    expect(history.items.filter((i) => i.role === "user").map((i) => i.text)).toEqual([
+      "bridge text",
+      "operator into al",
+      "bridge into al",
+    ]);
     op.close();
     bridge.close();
   }, 30_000);
@@ -219,9 +281,17 @@ describe("item 8: WebSocket idempotency keys are scoped by caller and session", 
 
 describe("item 9: the OpenAI endpoint selects sessions as OpenClaw does", () => {
   const ask = (url: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-    post(`${url}/v1/chat/completions`, { model: "pincer", messages: [{ role: "user", content: "hello" }], ...body }, headers);
+    post(
+      `${url}/v1/chat/completions`,
+      { model: "pincer", messages: [{ role: "user", content: "hello" }], ...body },
+      headers,
+    );
   const keyOf = async (url: string, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}`, ...headers }, body: JSON.stringify({ model: "pincer", messages: [{ role: "user", content: "hello" }], ...body }) });
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}`, ...headers },
+      body: JSON.stringify({ model: "pincer", messages: [{ role: "user", content: "hello" }], ...body }),
+    });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
     return res.headers.get("x-pincer-session-key");
@@ -238,7 +308,13 @@ describe("item 9: the OpenAI endpoint selects sessions as OpenClaw does", () => 
       expect(anon1).toMatch(/^agent:main:openai:[0-9a-f-]{36}$/);
       expect(anon2).toMatch(/^agent:main:openai:[0-9a-f-]{36}$/);
       expect(anon2).not.toBe(anon1);
-      const tg = await post(`${gw.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "7", senderId: "7", text: "from telegram" });
+      const tg = await post(`${gw.url}/v1/inbound`, {
+        channel: "telegram",
+        chatType: "direct",
+        peerId: "7",
+        senderId: "7",
+        text: "from telegram",
+      });
       expect(tg.json.sessionKey).toBe(dmScope === "main" ? "agent:main:main" : "agent:main:telegram:direct:7");
       const a = await gw.runtime.manager.history("main", "agent:main:openai-user:a");
       expect(a.items.filter((i) => i.role === "user")).toHaveLength(2);
@@ -248,11 +324,31 @@ describe("item 9: the OpenAI endpoint selects sessions as OpenClaw does", () => 
   }
 
   it("`model: pincer:<agent>` picks the agent; an openai-scoped client may use its sessions, others may not", async () => {
-    gw = await startTestGateway({ agents: { list: [{ id: "main" }, { id: "ops" }] }, gateway: { clients: [{ id: "oa", token: OPENAI_CLIENT, channels: ["openai"] }, { id: "tg", token: TG, channels: ["telegram"] }] } } as never);
+    gw = await startTestGateway({
+      agents: { list: [{ id: "main" }, { id: "ops" }] },
+      gateway: {
+        clients: [
+          { id: "oa", token: OPENAI_CLIENT, channels: ["openai"] },
+          { id: "tg", token: TG, channels: ["telegram"] },
+        ],
+      },
+    } as never);
     expect(await keyOf(gw.url, { user: "carol", model: "pincer:ops" })).toBe("agent:ops:openai-user:carol");
-    const viaClient = await ask(gw.url, { user: "carol" }, { authorization: `Bearer ${OPENAI_CLIENT}`, "x-pincer-session-key": "agent:ops:openai-user:carol" });
+    const viaClient = await ask(
+      gw.url,
+      { user: "carol" },
+      { authorization: `Bearer ${OPENAI_CLIENT}`, "x-pincer-session-key": "agent:ops:openai-user:carol" },
+    );
     expect(viaClient.status).toBe(200);
-    expect((await ask(gw.url, { user: "carol" }, { authorization: `Bearer ${TG}`, "x-pincer-session-key": "agent:ops:openai-user:carol" })).status).toBe(403);
+    expect(
+      (
+        await ask(
+          gw.url,
+          { user: "carol" },
+          { authorization: `Bearer ${TG}`, "x-pincer-session-key": "agent:ops:openai-user:carol" },
+        )
+      ).status,
+    ).toBe(403);
   }, 30_000);
 });
 
@@ -267,23 +363,43 @@ describe("item 10: unknown agents are 404 agent_not_found for every caller, and 
     const op = await WsClient.connect(gw.url);
     const notFound = { ok: false, error: { code: "NOT_FOUND" } };
     for (const ws of [bridge, op]) {
-      expect(await ws.request("chat.send", { sessionKey: "agent:zzz2:telegram:direct:al", message: "x", idempotencyKey: "z1" })).toMatchObject(notFound);
-      expect(await ws.request("sessions.patch", { key: "agent:zzz2:telegram:direct:al", label: "x" })).toMatchObject(notFound);
+      expect(
+        await ws.request("chat.send", {
+          sessionKey: "agent:zzz2:telegram:direct:al",
+          message: "x",
+          idempotencyKey: "z1",
+        }),
+      ).toMatchObject(notFound);
+      expect(await ws.request("sessions.patch", { key: "agent:zzz2:telegram:direct:al", label: "x" })).toMatchObject(
+        notFound,
+      );
       expect(await ws.request("chat.history", { sessionKey: "agent:zzz2:telegram:direct:al" })).toMatchObject(notFound);
       expect(await ws.request("chat.abort", { sessionKey: "agent:zzz2:telegram:direct:al" })).toMatchObject(notFound);
       expect(await ws.request("sessions.list", { agentId: "zzz2" })).toMatchObject(notFound);
     }
     const body = { model: "pincer", messages: [{ role: "user", content: "x" }] };
     for (const auth of [TOKEN, TG]) {
-      const byKey = await post(`${gw.url}/v1/chat/completions`, body, { authorization: `Bearer ${auth}`, "x-pincer-session-key": "agent:zzz2:telegram:direct:al" });
+      const byKey = await post(`${gw.url}/v1/chat/completions`, body, {
+        authorization: `Bearer ${auth}`,
+        "x-pincer-session-key": "agent:zzz2:telegram:direct:al",
+      });
       expect(byKey).toMatchObject({ status: 404, json: { error: { code: "agent_not_found" } } });
-      const byModel = await post(`${gw.url}/v1/chat/completions`, { ...body, model: "pincer:zzz2" }, { authorization: `Bearer ${auth}` });
+      const byModel = await post(
+        `${gw.url}/v1/chat/completions`,
+        { ...body, model: "pincer:zzz2" },
+        { authorization: `Bearer ${auth}` },
+      );
       expect(byModel).toMatchObject({ status: 404, json: { error: { code: "agent_not_found" } } });
     }
     const hook = await post(`${gw.url}/hooks/ghost`, { text: "x" }, { authorization: `Bearer ${HOOK_TOKEN}` });
     expect(hook).toMatchObject({ status: 404, json: { error: { code: "agent_not_found" } } });
     // The runtime refuses too, whichever surface forgets to check.
-    await expect(gw.runtime.submit({ channel: "telegram", chatType: "direct", peerId: "al", senderId: "al", text: "x" }, { surface: "internal", target: { agentId: "zzz3", sessionKey: "agent:zzz3:main" } })).rejects.toThrow(/unknown agent "zzz3"/);
+    await expect(
+      gw.runtime.submit(
+        { channel: "telegram", chatType: "direct", peerId: "al", senderId: "al", text: "x" },
+        { surface: "internal", target: { agentId: "zzz3", sessionKey: "agent:zzz3:main" } },
+      ),
+    ).rejects.toThrow(/unknown agent "zzz3"/);
     const agentsDir = path.join(gw.home, "agents");
     expect((fs.existsSync(agentsDir) ? fs.readdirSync(agentsDir) : []).filter((d) => d !== "main")).toEqual([]);
     bridge.close();
@@ -301,17 +417,27 @@ describe("item 13: malformed input is always a 4xx with a code", () => {
     expect(await get("/v1/runs/%")).toMatchObject({ status: 400, json: { error: { code: "invalid_path" } } });
     expect(await get("/v1/runs/%E0%A4%A")).toMatchObject({ status: 400, json: { error: { code: "invalid_path" } } });
     const deep = (n: number) => `{"text":"x","extra":${"[".repeat(n)}${"]".repeat(n)}}`;
-    for (const [route, headers] of [["/hooks/ci", { authorization: "Bearer ci-hook-token-0123456789abcdef" }], ["/v1/inbound", {}], ["/v1/chat/completions", {}]] as const) {
+    for (const [route, headers] of [
+      ["/hooks/ci", { authorization: "Bearer ci-hook-token-0123456789abcdef" }],
+      ["/v1/inbound", {}],
+      ["/v1/chat/completions", {}],
+    ] as const) {
       const r = await post(`${gw.url}${route}`, deep(20_000), headers);
       expect(r, route).toMatchObject({ status: 400, json: { error: { code: "json_too_deep" } } });
     }
     // A hook body that is only nesting (the text becomes the JSON itself): a 400, not a RangeError.
-    const bare = await post(`${gw.url}/hooks/ci`, "[".repeat(5000) + "]".repeat(5000), { authorization: "Bearer ci-hook-token-0123456789abcdef" });
+    const bare = await post(`${gw.url}/hooks/ci`, "[".repeat(5000) + "]".repeat(5000), {
+      authorization: "Bearer ci-hook-token-0123456789abcdef",
+    });
     expect(bare).toMatchObject({ status: 400, json: { error: { code: "json_too_deep" } } });
     // The same limit over the WebSocket: an error frame, and the socket keeps working.
     const ws = await WsClient.connect(gw.url);
-    const answered = new Promise<Record<string, unknown>>((r) => ws.ws.once("message", (d) => r(JSON.parse(String(d)) as Record<string, unknown>)));
-    ws.ws.send(`{"type":"req","id":"deep","method":"sessions.patch","params":{"key":"agent:main:main","fastMode":${"[".repeat(100)}${"]".repeat(100)}}}`);
+    const answered = new Promise<Record<string, unknown>>((r) =>
+      ws.ws.once("message", (d) => r(JSON.parse(String(d)) as Record<string, unknown>)),
+    );
+    ws.ws.send(
+      `{"type":"req","id":"deep","method":"sessions.patch","params":{"key":"agent:main:main","fastMode":${"[".repeat(100)}${"]".repeat(100)}}}`,
+    );
     expect(await answered).toMatchObject({ ok: false, error: { code: "INVALID_REQUEST" } });
     expect((await ws.call("sessions.list", {})).sessions).toBeDefined();
     ws.close();
@@ -319,26 +445,56 @@ describe("item 13: malformed input is always a 4xx with a code", () => {
 
   it("fuzz: random paths, escapes, headers and bodies on every route never answer 5xx, and every 4xx has a code", async () => {
     gw = await startTestGateway({ hooks: { endpoints: [{ id: "ci", token: "ci-hook-token-0123456789abcdef" }] } });
-    const escapeish = fc.oneof(fc.constantFrom("%", "%E0%A4%A", "%zz", "%00", "%2e%2e%2f", "%C0%AF", "%ED%A0%80", "%FF", "..", "[", "]"), fc.string({ maxLength: 8 }).map(encodeURIComponent));
+    const escapeish = fc.oneof(
+      fc.constantFrom("%", "%E0%A4%A", "%zz", "%00", "%2e%2e%2f", "%C0%AF", "%ED%A0%80", "%FF", "..", "[", "]"),
+      fc.string({ maxLength: 8 }).map(encodeURIComponent),
+    );
     const segment = fc.array(escapeish, { minLength: 1, maxLength: 4 }).map((a) => a.join(""));
-    const nested = fc.integer({ min: 1, max: 3000 }).chain((n) => fc.constantFrom(`${"[".repeat(n)}${"]".repeat(n)}`, `${'{"a":'.repeat(n)}1${"}".repeat(n)}`));
-    const body = fc.oneof(fc.string(), fc.json(), nested, nested.map((v) => `{"channel":"telegram","chatType":"direct","peerId":"a","senderId":"a","text":"x","messageId":${v}}`), nested.map((v) => `{"messages":[{"role":"user","content":${v}}]}`), nested.map((v) => `{"messages":[{"role":"user","content":"x"}],"user":${v}}`));
+    const nested = fc
+      .integer({ min: 1, max: 3000 })
+      .chain((n) => fc.constantFrom(`${"[".repeat(n)}${"]".repeat(n)}`, `${'{"a":'.repeat(n)}1${"}".repeat(n)}`));
+    const body = fc.oneof(
+      fc.string(),
+      fc.json(),
+      nested,
+      nested.map(
+        (v) => `{"channel":"telegram","chatType":"direct","peerId":"a","senderId":"a","text":"x","messageId":${v}}`,
+      ),
+      nested.map((v) => `{"messages":[{"role":"user","content":${v}}]}`),
+      nested.map((v) => `{"messages":[{"role":"user","content":"x"}],"user":${v}}`),
+    );
     const route = fc.oneof(
       segment.map((s) => ({ method: "GET", path: `/v1/runs/${s}` })),
       segment.map((s) => ({ method: "POST", path: `/hooks/${s}` })),
-      fc.constantFrom("/v1/inbound", "/v1/chat/completions", "/hooks/ci", "/auth/login", "/auth/logout").map((p) => ({ method: "POST", path: p })),
+      fc
+        .constantFrom("/v1/inbound", "/v1/chat/completions", "/hooks/ci", "/auth/login", "/auth/logout")
+        .map((p) => ({ method: "POST", path: p })),
       segment.map((s) => ({ method: "GET", path: `/${s}` })),
     );
-    const headerValue = fc.oneof(fc.constant(undefined), fc.constantFrom("agent:main:%", "agent:zzz:main", "agent::x", "%", "agent:main:openai-user:%zz"), fc.string({ maxLength: 20 }).filter((s) => /^[\x20-\x7e]*$/.test(s)));
+    const headerValue = fc.oneof(
+      fc.constant(undefined),
+      fc.constantFrom("agent:main:%", "agent:zzz:main", "agent::x", "%", "agent:main:openai-user:%zz"),
+      fc.string({ maxLength: 20 }).filter((s) => /^[\x20-\x7e]*$/.test(s)),
+    );
     await fc.assert(
       fc.asyncProperty(route, body, headerValue, async (r, b, sessionHeader) => {
-        const headers: Record<string, string> = { "content-type": "application/json", authorization: r.path.startsWith("/hooks/") ? "Bearer ci-hook-token-0123456789abcdef" : `Bearer ${TOKEN}` };
+        const headers: Record<string, string> = {
+          "content-type": "application/json",
+          authorization: r.path.startsWith("/hooks/") ? "Bearer ci-hook-token-0123456789abcdef" : `Bearer ${TOKEN}`,
+        };
         if (sessionHeader !== undefined) headers["x-pincer-session-key"] = sessionHeader;
-        const res = await fetch(`${gw!.url}${r.path}`, { method: r.method, headers, body: r.method === "POST" ? b : undefined });
+        const res = await fetch(`${gw!.url}${r.path}`, {
+          method: r.method,
+          headers,
+          body: r.method === "POST" ? b : undefined,
+        });
         const text = await res.text();
         expect(res.status, `${r.method} ${r.path} ${text}`).toBeLessThan(500);
         if (res.status >= 400 && !(r.method === "GET" && res.headers.get("content-type")?.startsWith("text/"))) {
-          expect(typeof (JSON.parse(text) as { error?: { code?: unknown } }).error?.code, `${r.method} ${r.path} ${text}`).toBe("string");
+          expect(
+            typeof (JSON.parse(text) as { error?: { code?: unknown } }).error?.code,
+            `${r.method} ${r.path} ${text}`,
+          ).toBe("string");
         }
       }),
       { numRuns: 300 },

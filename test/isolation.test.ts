@@ -15,7 +15,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const userTexts = (req: { messages: Array<{ role: string; content: unknown }> }) => req.messages.filter((m) => m.role === "user").map((m) => String(m.content));
+const userTexts = (req: { messages: Array<{ role: string; content: unknown }> }) =>
+  req.messages.filter((m) => m.role === "user").map((m) => String(m.content));
 
 describe("isolation", () => {
   it("under per-peer, per-channel-peer and per-account-channel-peer, A's text never reaches a prompt answering B", async () => {
@@ -23,7 +24,9 @@ describe("isolation", () => {
     const scopes = ["per-peer", "per-channel-peer", "per-account-channel-peer"] as const;
     const gateways = new Map<string, Awaited<ReturnType<typeof startTestGateway>>>();
     for (const dmScope of scopes) {
-      const gw = await startTestGateway({ session: { dmScope, store: { backend: "memory" } } } as PincerConfig, { provider });
+      const gw = await startTestGateway({ session: { dmScope, store: { backend: "memory" } } } as PincerConfig, {
+        provider,
+      });
       gateways.set(dmScope, gw);
       cleanups.push(() => gw.cleanup());
     }
@@ -36,24 +39,41 @@ describe("isolation", () => {
     });
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...scopes), fc.array(message, { minLength: 1, maxLength: 8 }), async (dmScope, msgs) => {
-        const gw = gateways.get(dmScope)!;
-        run++;
-        const start = provider.requests.length;
-        for (const [i, m] of msgs.entries()) {
-          // Every text carries its author, so a leak is visible in any prompt.
-          const text = `<${m.peer}:${run}:${i}> ${m.text}`;
-          const accepted = await gw.runtime.submit(
-            { channel: m.channel, accountId: m.account, chatType: m.chatType, peerId: m.chatType === "group" ? `room-${m.peer}-${run}` : `${m.peer}-${run}`, senderId: `${m.peer}-${run}`, text, wasMentioned: true },
-            { surface: "http", commandAuthorized: false },
-          );
-          await accepted.done;
-        }
-        for (const req of provider.requests.slice(start)) {
-          const authors = new Set(userTexts(req).map((t) => /^<([AB]):/.exec(t)?.[1]).filter(Boolean));
-          if (authors.size > 1) throw new Error(`${dmScope}: one prompt holds messages of A and B: ${JSON.stringify(userTexts(req))}`);
-        }
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...scopes),
+        fc.array(message, { minLength: 1, maxLength: 8 }),
+        async (dmScope, msgs) => {
+          const gw = gateways.get(dmScope)!;
+          run++;
+          const start = provider.requests.length;
+          for (const [i, m] of msgs.entries()) {
+            // Every text carries its author, so a leak is visible in any prompt.
+            const text = `<${m.peer}:${run}:${i}> ${m.text}`;
+            const accepted = await gw.runtime.submit(
+              {
+                channel: m.channel,
+                accountId: m.account,
+                chatType: m.chatType,
+                peerId: m.chatType === "group" ? `room-${m.peer}-${run}` : `${m.peer}-${run}`,
+                senderId: `${m.peer}-${run}`,
+                text,
+                wasMentioned: true,
+              },
+              { surface: "http", commandAuthorized: false },
+            );
+            await accepted.done;
+          }
+          for (const req of provider.requests.slice(start)) {
+            const authors = new Set(
+              userTexts(req)
+                .map((t) => /^<([AB]):/.exec(t)?.[1])
+                .filter(Boolean),
+            );
+            if (authors.size > 1)
+              throw new Error(`${dmScope}: one prompt holds messages of A and B: ${JSON.stringify(userTexts(req))}`);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
     // Every message was answered by a model call that the property inspected.
@@ -62,46 +82,88 @@ describe("isolation", () => {
     const mainGw = await startTestGateway({ session: { store: { backend: "memory" } } } as PincerConfig, { provider });
     cleanups.push(() => mainGw.cleanup());
     const before = provider.requests.length;
-    for (const peer of ["A", "B"]) await (await mainGw.runtime.submit({ channel: "telegram", chatType: "direct", peerId: peer, senderId: peer, text: `<${peer}:0:0> hi` }, { surface: "http" })).done;
+    for (const peer of ["A", "B"])
+      await (
+        await mainGw.runtime.submit(
+          { channel: "telegram", chatType: "direct", peerId: peer, senderId: peer, text: `<${peer}:0:0> hi` },
+          { surface: "http" },
+        )
+      ).done;
     const last = provider.requests.slice(before).at(-1)!;
     expect(new Set(userTexts(last).map((t) => t.slice(1, 2)))).toEqual(new Set(["A", "B"]));
   }, 120_000);
 
   it("no peer reaches linked Alice's or Kate's history by choosing its id (identityLinks forgery, Unicode case folding)", async () => {
     const provider = new ScriptedProvider();
-    const config = { session: { dmScope: "per-channel-peer", identityLinks: { alice: ["telegram:111", "discord:222"] }, store: { backend: "memory" } } } as PincerConfig;
+    const config = {
+      session: {
+        dmScope: "per-channel-peer",
+        identityLinks: { alice: ["telegram:111", "discord:222"] },
+        store: { backend: "memory" },
+      },
+    } as PincerConfig;
     const gw = await startTestGateway(config, { provider });
     cleanups.push(() => gw.cleanup());
-    const dm = (channel: string, peer: string, text: string) => ({ channel, chatType: "direct", peerId: peer, senderId: peer, text });
+    const dm = (channel: string, peer: string, text: string) => ({
+      channel,
+      chatType: "direct",
+      peerId: peer,
+      senderId: peer,
+      text,
+    });
     const alice = await post(`${gw.url}/v1/inbound`, dm("discord", "222", "alice's diary"));
     const kate = await post(`${gw.url}/v1/inbound`, dm("telegram", "kate", "kate's diary"));
     // Reference §2.5 still holds: the same person through another linked id shares the session.
-    expect((await post(`${gw.url}/v1/inbound`, dm("discord", "222", "me again"))).json.sessionKey).toBe(alice.json.sessionKey);
-    for (const [channel, forged, victim] of [["discord", "alice", alice], ["discord", "telegram:111", alice], ["discord", "Alice", alice], ["telegram", "\u212aate", kate]] as const) {
+    expect((await post(`${gw.url}/v1/inbound`, dm("discord", "222", "me again"))).json.sessionKey).toBe(
+      alice.json.sessionKey,
+    );
+    for (const [channel, forged, victim] of [
+      ["discord", "alice", alice],
+      ["discord", "telegram:111", alice],
+      ["discord", "Alice", alice],
+      ["telegram", "\u212aate", kate],
+    ] as const) {
       const before = provider.requests.length;
       const r = await post(`${gw.url}/v1/inbound`, dm(channel, forged, "what do you know?"));
       expect(r.status, JSON.stringify(r.json)).toBe(200);
       expect(r.json.sessionKey, `${channel} peer ${JSON.stringify(forged)}`).not.toBe(victim.json.sessionKey);
       const prompt = provider.requests.slice(before).flatMap(userTexts);
-      expect(prompt.some((t) => t.includes("diary")), `${forged}: ${JSON.stringify(prompt)}`).toBe(false);
+      expect(
+        prompt.some((t) => t.includes("diary")),
+        `${forged}: ${JSON.stringify(prompt)}`,
+      ).toBe(false);
     }
   }, 60_000);
 
   it("a message of another session planted in a transcript makes the guard refuse the turn and log a security event", async () => {
     const gw = await startTestGateway({ session: { dmScope: "per-channel-peer" } });
     cleanups.push(() => gw.cleanup());
-    const dm = (peer: string, text: string) => ({ channel: "telegram", chatType: "direct", peerId: peer, senderId: peer, text });
+    const dm = (peer: string, text: string) => ({
+      channel: "telegram",
+      chatType: "direct",
+      peerId: peer,
+      senderId: peer,
+      text,
+    });
     await post(`${gw.url}/v1/inbound`, dm("alice", "alice's diary"));
     const bob = await post(`${gw.url}/v1/inbound`, dm("bob", "hello"));
     await gw.stop();
     // Simulate a bug (or tampering) that put Alice's line into Bob's transcript.
     const aliceRow = await (async () => {
-      const index = JSON.parse(fs.readFileSync(path.join(gw.home, "agents", "main", "sessions", "sessions.json"), "utf8")) as Record<string, { sessionId: string }>;
+      const index = JSON.parse(
+        fs.readFileSync(path.join(gw.home, "agents", "main", "sessions", "sessions.json"), "utf8"),
+      ) as Record<string, { sessionId: string }>;
       return index["agent:main:telegram:direct:alice"]!;
     })();
     const dir = path.join(gw.home, "agents", "main", "sessions");
-    const aliceLine = fs.readFileSync(path.join(dir, `${aliceRow.sessionId}.jsonl`), "utf8").split("\n").find((l) => l.includes("alice's diary"))!;
-    fs.appendFileSync(path.join(dir, `${bob.json.sessionId as string}.jsonl`), `${aliceLine.replace(/"id":"[0-9a-f]{8}"/, '"id":"deadbeef"')}\n`);
+    const aliceLine = fs
+      .readFileSync(path.join(dir, `${aliceRow.sessionId}.jsonl`), "utf8")
+      .split("\n")
+      .find((l) => l.includes("alice's diary"))!;
+    fs.appendFileSync(
+      path.join(dir, `${bob.json.sessionId as string}.jsonl`),
+      `${aliceLine.replace(/"id":"[0-9a-f]{8}"/, '"id":"deadbeef"')}\n`,
+    );
     const gw2 = await startTestGateway({ session: { dmScope: "per-channel-peer" } }, { home: gw.home });
     cleanups.push(() => gw2.cleanup());
     const r = await post(`${gw2.url}/v1/inbound`, dm("bob", "what do you know?"));

@@ -43,26 +43,41 @@ describe("parseEnvelope", () => {
 
   it("names the field and index of a control character", () => {
     expect(problems({ ...ok, peerId: "123\u00074" })).toEqual(["peerId: contains control character U+0007 at index 3"]);
-    expect(problems({ ...ok, threadId: "t\u0085" })).toEqual(["threadId: contains control character U+0085 at index 1"]);
-    expect(problems({ ...ok, roles: ["ok", "b\u0000d"] })).toEqual(["roles[1]: contains control character U+0000 at index 1"]);
+    expect(problems({ ...ok, threadId: "t\u0085" })).toEqual([
+      "threadId: contains control character U+0085 at index 1",
+    ]);
+    expect(problems({ ...ok, roles: ["ok", "b\u0000d"] })).toEqual([
+      "roles[1]: contains control character U+0000 at index 1",
+    ]);
   });
 
   it("rejects empty and over-long ids", () => {
     expect(problems({ ...ok, senderId: "   " })).toEqual(["senderId: must not be empty"]);
     expect(problems({ ...ok, groupId: "" })).toEqual(["groupId: must not be empty"]);
-    expect(problems({ ...ok, topicId: "x".repeat(257) })).toEqual(["topicId: must be at most 256 characters (got 257)"]);
+    expect(problems({ ...ok, topicId: "x".repeat(257) })).toEqual([
+      "topicId: must be at most 256 characters (got 257)",
+    ]);
     expect(problems({ ...ok, peerId: "a\ud800" })).toEqual(["peerId: contains an unpaired surrogate"]);
   });
 
   it("limits text to 1 MiB of UTF-8", () => {
-    expect(parseEnvelope({ ...ok, text: "x".repeat(MAX_ENVELOPE_TEXT_BYTES) }).text.length).toBe(MAX_ENVELOPE_TEXT_BYTES);
+    expect(parseEnvelope({ ...ok, text: "x".repeat(MAX_ENVELOPE_TEXT_BYTES) }).text.length).toBe(
+      MAX_ENVELOPE_TEXT_BYTES,
+    );
     expect(problems({ ...ok, text: "é".repeat(MAX_ENVELOPE_TEXT_BYTES / 2 + 1) })).toEqual([
       `text: must be at most ${MAX_ENVELOPE_TEXT_BYTES} bytes of UTF-8 (got ${MAX_ENVELOPE_TEXT_BYTES + 2})`,
     ]);
   });
 
   it("reports every problem, one line each", () => {
-    const got = problems({ channel: "x", chatType: "dm", peerId: 5, text: "t", timestamp: Number.POSITIVE_INFINITY, extra: true });
+    const got = problems({
+      channel: "x",
+      chatType: "dm",
+      peerId: 5,
+      text: "t",
+      timestamp: Number.POSITIVE_INFINITY,
+      extra: true,
+    });
     expect(got).toEqual([
       'chatType: expected one of "direct"|"group"|"channel"',
       "peerId: expected string, received number",

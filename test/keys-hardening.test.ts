@@ -54,20 +54,31 @@ describe("identityLinks cannot be forged (issue 11 item 6)", () => {
       expect(route.sessionKey).not.toBe(keyOf(dm("telegram", "111"), cfg(scope)));
       expect(route.peerKey).toBe("telegram:111");
     }
-    expect(keyOf(dm("discord", "telegram:111"), cfg("per-channel-peer"))).toBe("agent:main:discord:direct:telegram%3a111");
+    expect(keyOf(dm("discord", "telegram:111"), cfg("per-channel-peer"))).toBe(
+      "agent:main:discord:direct:telegram%3a111",
+    );
     expect(keyOf(dm("discord", "TELEGRAM:111"), cfg("per-peer"))).toBe("agent:main:direct:telegram%3a111");
   });
 
   it("a channel-qualified entry matches only that channel's peer with exactly that id; an unqualified one any channel's", () => {
-    const c: RoutingConfig = { session: { dmScope: "per-peer", identityLinks: { alice: ["telegram:111"], bob: ["555", "@bob:example.org"] } } };
+    const c: RoutingConfig = {
+      session: { dmScope: "per-peer", identityLinks: { alice: ["telegram:111"], bob: ["555", "@bob:example.org"] } },
+    };
     expect(keyOf(dm("telegram", "111"), c)).toBe("agent:main:direct:~alice");
     expect(keyOf(dm("Telegram", " 111 "), c)).toBe("agent:main:direct:~alice");
-    for (const env of [dm("telegram", "1111"), dm("telegram", "11"), dm("discord", "111"), dm("slack", "telegram:111"), dm("telegram", "telegram:111")]) {
+    for (const env of [
+      dm("telegram", "1111"),
+      dm("telegram", "11"),
+      dm("discord", "111"),
+      dm("slack", "telegram:111"),
+      dm("telegram", "telegram:111"),
+    ]) {
       expect(keyOf(env, c), JSON.stringify(env)).not.toBe("agent:main:direct:~alice");
       expect(resolveRoute(env, c).peerLinked).toBeUndefined();
     }
     // Reference §2.5: unprefixed ids match raw peer ids from any channel.
-    for (const ch of ["slack", "discord", "telegram", "matrix"]) expect(keyOf(dm(ch, "555"), c)).toBe("agent:main:direct:~bob");
+    for (const ch of ["slack", "discord", "telegram", "matrix"])
+      expect(keyOf(dm(ch, "555"), c)).toBe("agent:main:direct:~bob");
     expect(keyOf(dm("matrix", "@bob:example.org"), c)).toBe("agent:main:direct:~bob");
     // On a case-sensitive channel the id must match exactly.
     expect(keyOf(dm("matrix", "@Bob:example.org"), c)).toBe("agent:main:direct:@%42ob%3aexample.org");
@@ -77,12 +88,19 @@ describe("identityLinks cannot be forged (issue 11 item 6)", () => {
     expect(validateIdentityLinks({ alice: ["telegram:111"], bob: ["discord:telegram:111"] })).toEqual([]);
     expect(validateIdentityLinks({ kate: ["kate"], kelvin: [`${KELVIN}ate`] })).toEqual([]);
     expect(validateIdentityLinks({ a: ["matrix:@X:h"], b: ["matrix:@x:h"] })).toEqual([]);
-    expect(validateIdentityLinks({ a: ["telegram:X"], b: ["telegram:x"] })).toEqual(['session.identityLinks: "telegram:x" is listed under both "a" and "b"']);
-    expect(validateIdentityLinks({ a: ["telegram:"] })).toEqual(['session.identityLinks["a"]: "telegram:" names channel "telegram" but no peer id after \':\'']);
+    expect(validateIdentityLinks({ a: ["telegram:X"], b: ["telegram:x"] })).toEqual([
+      'session.identityLinks: "telegram:x" is listed under both "a" and "b"',
+    ]);
+    expect(validateIdentityLinks({ a: ["telegram:"] })).toEqual([
+      'session.identityLinks["a"]: "telegram:" names channel "telegram" but no peer id after \':\'',
+    ]);
   });
 
   const nameArb = fc
-    .oneof(fc.constantFrom("alice", "Alice", "~alice", "%7ealice", "a:b", "telegram:111", `${KELVIN}ate`), fc.string({ minLength: 1, maxLength: 8 }))
+    .oneof(
+      fc.constantFrom("alice", "Alice", "~alice", "%7ealice", "a:b", "telegram:111", `${KELVIN}ate`),
+      fc.string({ minLength: 1, maxLength: 8 }),
+    )
     .filter((s) => s.trim() !== "" && s.isWellFormed() && !/[\u0000-\u001f\u007f-\u009f]/.test(s));
 
   it("property: no raw peer id produces a canonical identity's key, and links never move an unlinked peer", () => {
@@ -91,7 +109,12 @@ describe("identityLinks cannot be forged (issue 11 item 6)", () => {
         nameArb,
         fc.constantFrom("telegram", "discord", "matrix", "signal"),
         fc.constantFrom(...SCOPES),
-        fc.oneof(nameArb, nameArb.map((n) => `~${n}`), nameArb.map((n) => n.toUpperCase()), fc.constantFrom("linked-id", "LINKED-id", " linked-id ", "telegram:linked-id")),
+        fc.oneof(
+          nameArb,
+          nameArb.map((n) => `~${n}`),
+          nameArb.map((n) => n.toUpperCase()),
+          fc.constantFrom("linked-id", "LINKED-id", " linked-id ", "telegram:linked-id"),
+        ),
         (name, channel, dmScope, raw) => {
           const withLink: RoutingConfig = { session: { dmScope, identityLinks: { [name]: [`${channel}:linked-id`] } } };
           const without: RoutingConfig = { session: { dmScope } };
@@ -116,11 +139,19 @@ const bmpString = fc.string({ unit: bmpUnit, minLength: 1, maxLength: 24 });
 /** Pairs that Unicode case mapping would merge (per-character lower/upper), plus independent ones. */
 const bmpPair = fc.oneof(
   fc.tuple(bmpString, bmpString),
-  fc.tuple(bmpString, fc.array(fc.constantFrom("keep", "lower", "upper"), { minLength: 1, maxLength: 24 })).map(([a, how]) => {
-    const b = [...a].map((ch, i) => (how[i % how.length] === "lower" ? ch.toLowerCase() : how[i % how.length] === "upper" ? ch.toUpperCase() : ch)).join("");
-    return [a, b] as [string, string];
-  }),
-  fc.tuple(bmpString, fc.constantFrom(KELVIN, "\u0130", "\u0131", "\u017f", "\u212b", "\u1e9e", "\u00df")).map(([a, odd]) => [a, a + odd] as [string, string]),
+  fc
+    .tuple(bmpString, fc.array(fc.constantFrom("keep", "lower", "upper"), { minLength: 1, maxLength: 24 }))
+    .map(([a, how]) => {
+      const b = [...a]
+        .map((ch, i) =>
+          how[i % how.length] === "lower" ? ch.toLowerCase() : how[i % how.length] === "upper" ? ch.toUpperCase() : ch,
+        )
+        .join("");
+      return [a, b] as [string, string];
+    }),
+  fc
+    .tuple(bmpString, fc.constantFrom(KELVIN, "\u0130", "\u0131", "\u017f", "\u212b", "\u1e9e", "\u00df"))
+    .map(([a, odd]) => [a, a + odd] as [string, string]),
 );
 
 describe("case folding never merges ids the platform keeps apart (issue 11 item 7)", () => {
@@ -129,22 +160,37 @@ describe("case folding never merges ids the platform keeps apart (issue 11 item 
       const cfg: RoutingConfig = { session: { dmScope: scope } };
       expect(keyOf(dm("telegram", `${KELVIN}ate`), cfg)).not.toBe(keyOf(dm("telegram", "kate"), cfg));
       expect(keyOf(dm("telegram", "Kate"), cfg)).toBe(keyOf(dm("telegram", "kate"), cfg));
-      expect(keyOf(dm("telegram", "x", { threadId: `${KELVIN}1` }), cfg)).not.toBe(keyOf(dm("telegram", "x", { threadId: "k1" }), cfg));
+      expect(keyOf(dm("telegram", "x", { threadId: `${KELVIN}1` }), cfg)).not.toBe(
+        keyOf(dm("telegram", "x", { threadId: "k1" }), cfg),
+      );
     }
     const group = (peerId: string): InboundEnvelope => ({ ...dm("telegram", peerId), chatType: "group" });
     expect(keyOf(group(`${KELVIN}ate`), {})).not.toBe(keyOf(group("kate"), {}));
-    expect(keyOf(dm("telegram", `${KELVIN}ate`), { session: { dmScope: "per-channel-peer" } })).toBe("agent:main:telegram:direct:%e2%84%aaate");
+    expect(keyOf(dm("telegram", `${KELVIN}ate`), { session: { dmScope: "per-channel-peer" } })).toBe(
+      "agent:main:telegram:direct:%e2%84%aaate",
+    );
     // Non-ASCII upper case is not folded either: the platform may keep Ä and ä apart.
-    expect(keyOf(dm("telegram", "Ärger"), { session: { dmScope: "per-peer" } })).not.toBe(keyOf(dm("telegram", "ärger"), { session: { dmScope: "per-peer" } }));
+    expect(keyOf(dm("telegram", "Ärger"), { session: { dmScope: "per-peer" } })).not.toBe(
+      keyOf(dm("telegram", "ärger"), { session: { dmScope: "per-peer" } }),
+    );
   });
 
   it("identityLinks, bindings and commands.allowFrom do not fold KELVIN SIGN onto k either", () => {
     const linked: RoutingConfig = { session: { dmScope: "per-peer", identityLinks: { kate: ["kate"] } } };
     expect(keyOf(dm("telegram", "KATE"), linked)).toBe(keyOf(dm("discord", "kate"), linked));
     expect(keyOf(dm("telegram", `${KELVIN}ate`), linked)).not.toBe(keyOf(dm("telegram", "kate"), linked));
-    const bindings: RoutingConfig = { agents: { list: [{ id: "main" }, { id: "kates" }] }, bindings: [{ agentId: "kates", match: { channel: "telegram", peer: { kind: "direct", id: "Kate" } } }] };
-    expect(selectAgent(bindings, { channel: "telegram", accountId: "default", peer: { kind: "direct", id: "kate" } }).agentId).toBe("kates");
-    expect(selectAgent(bindings, { channel: "telegram", accountId: "default", peer: { kind: "direct", id: `${KELVIN}ate` } }).agentId).toBe("main");
+    const bindings: RoutingConfig = {
+      agents: { list: [{ id: "main" }, { id: "kates" }] },
+      bindings: [{ agentId: "kates", match: { channel: "telegram", peer: { kind: "direct", id: "Kate" } } }],
+    };
+    expect(
+      selectAgent(bindings, { channel: "telegram", accountId: "default", peer: { kind: "direct", id: "kate" } })
+        .agentId,
+    ).toBe("kates");
+    expect(
+      selectAgent(bindings, { channel: "telegram", accountId: "default", peer: { kind: "direct", id: `${KELVIN}ate` } })
+        .agentId,
+    ).toBe("main");
     const sender = (channel: string, senderId: string) => ({ channel, senderId, chatType: "group" });
     expect(isCommandAuthorized(["kate", "telegram:111"], sender("telegram", "KATE"))).toBe(true);
     expect(isCommandAuthorized(["kate"], sender("telegram", `${KELVIN}ate`))).toBe(false);
@@ -153,8 +199,12 @@ describe("case folding never merges ids the platform keeps apart (issue 11 item 
   });
 
   it("keys typed by hand or from stores fold ASCII only", () => {
-    expect(normalizeSessionKey(`agent:main:openai-user:${KELVIN}ate`)).not.toBe(normalizeSessionKey("agent:main:openai-user:kate"));
-    expect(normalizeSessionKey(`agent:main:telegram:direct:${KELVIN}ate`)).toBe("agent:main:telegram:direct:%e2%84%aaate");
+    expect(normalizeSessionKey(`agent:main:openai-user:${KELVIN}ate`)).not.toBe(
+      normalizeSessionKey("agent:main:openai-user:kate"),
+    );
+    expect(normalizeSessionKey(`agent:main:telegram:direct:${KELVIN}ate`)).toBe(
+      "agent:main:telegram:direct:%e2%84%aaate",
+    );
     expect(threadParentKey(`agent:main:x-y:${KELVIN}:thread:1`)).not.toBe("agent:main:x-y:k");
   });
 
@@ -167,10 +217,12 @@ describe("case folding never merges ids the platform keeps apart (issue 11 item 
       const folded = asciiFold(ch).charCodeAt(0);
       const a = encodeSegment(ch, { caseSensitive: false });
       const prior = ci.get(a);
-      if (prior !== undefined && prior !== folded) throw new Error(`U+${c.toString(16)} and U+${prior.toString(16)} share segment ${a}`);
+      if (prior !== undefined && prior !== folded)
+        throw new Error(`U+${c.toString(16)} and U+${prior.toString(16)} share segment ${a}`);
       ci.set(a, folded);
       const b = encodeSegment(ch, { caseSensitive: true });
-      if (cs.has(b)) throw new Error(`U+${c.toString(16)} and U+${cs.get(b)!.toString(16)} share case-sensitive segment ${b}`);
+      if (cs.has(b))
+        throw new Error(`U+${c.toString(16)} and U+${cs.get(b)!.toString(16)} share case-sensitive segment ${b}`);
       cs.set(b, c);
     }
     expect(ci.size).toBe(0xffff + 1 - 0x800 - 26);
@@ -185,7 +237,9 @@ describe("case folding never merges ids the platform keeps apart (issue 11 item 
         expect(encodeSegment(a, { caseSensitive: true }) === encodeSegment(b, { caseSensitive: true })).toBe(a === b);
         if (a.trim() === "" || b.trim() === "") return;
         const cfg: RoutingConfig = { session: { dmScope: "per-channel-peer" } };
-        expect(keyOf(dm("telegram", a), cfg) === keyOf(dm("telegram", b), cfg)).toBe(asciiFold(a.trim()) === asciiFold(b.trim()));
+        expect(keyOf(dm("telegram", a), cfg) === keyOf(dm("telegram", b), cfg)).toBe(
+          asciiFold(a.trim()) === asciiFold(b.trim()),
+        );
         expect(keyOf(dm("matrix", a), cfg) === keyOf(dm("matrix", b), cfg)).toBe(a.trim() === b.trim());
       }),
       { numRuns: 3000 },

@@ -78,7 +78,20 @@ describe("session ids", () => {
     expect(MAX_SESSION_KEY_LENGTH).toBe(512);
   });
 
-  const bad: unknown[] = ["../etc/passwd", "..", ".hidden", "a/b", "a\\b", "", "x".repeat(129), "a b", "a\u0000", "é", 42, undefined];
+  const bad: unknown[] = [
+    "../etc/passwd",
+    "..",
+    ".hidden",
+    "a/b",
+    "a\\b",
+    "",
+    "x".repeat(129),
+    "a b",
+    "a\u0000",
+    "é",
+    42,
+    undefined,
+  ];
   for (const id of bad) {
     it(`rejects ${JSON.stringify(id) ?? String(id)}`, () => {
       expect(isValidSessionId(id)).toBe(false);

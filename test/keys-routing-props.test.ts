@@ -16,7 +16,10 @@ const optId = fc.option(anyId, { nil: undefined });
 const envelopeArb = (kinds: readonly ChatType[]): fc.Arbitrary<InboundEnvelope> =>
   fc
     .record({
-      channel: fc.oneof(channelArb, channelArb.map((c) => ` ${c.toUpperCase()} `)),
+      channel: fc.oneof(
+        channelArb,
+        channelArb.map((c) => ` ${c.toUpperCase()} `),
+      ),
       accountId: fc.option(accountArb, { nil: undefined }),
       chatType: fc.constantFrom(...kinds),
       peerId: peerIdArb,
@@ -77,16 +80,22 @@ function intended(env: InboundEnvelope, scope: DmScope, agentId: string, mainKey
     threadId = thread ?? topic;
     const accountId = normalizeAccountId(env.accountId);
     base =
-      scope === "main" ? { kind: "main", agentId, mainKey }
-      : scope === "per-peer" ? { kind: "direct", scope, agentId, peerId }
-      : scope === "per-channel-peer" ? { kind: "direct", scope, agentId, channel, peerId }
-      : { kind: "direct", scope, agentId, channel, accountId, peerId };
+      scope === "main"
+        ? { kind: "main", agentId, mainKey }
+        : scope === "per-peer"
+          ? { kind: "direct", scope, agentId, peerId }
+          : scope === "per-channel-peer"
+            ? { kind: "direct", scope, agentId, channel, peerId }
+            : { kind: "direct", scope, agentId, channel, accountId, peerId };
   } else if (env.chatType === "group" && topic !== undefined) {
     threadId = thread;
     base = { kind: "topic", agentId, channel, chatId: peerId, topicId: f(topic) };
   } else {
     threadId = thread ?? topic;
-    base = env.chatType === "group" ? { kind: "group", agentId, channel, groupId: peerId } : { kind: "channel", agentId, channel, channelId: peerId };
+    base =
+      env.chatType === "group"
+        ? { kind: "group", agentId, channel, groupId: peerId }
+        : { kind: "channel", agentId, channel, channelId: peerId };
   }
   return threadId === undefined ? base : { ...base, threadId: f(threadId) };
 }
@@ -116,19 +125,23 @@ describe("routing properties", () => {
   it("(b) distinct DM peers never share a key under per-peer, per-channel-peer, per-account-channel-peer", () => {
     const pair = pairArb(["direct"]);
     fc.assert(
-      fc.property(pair, fc.constantFrom<DmScope>("per-peer", "per-channel-peer", "per-account-channel-peer"), ([a, b], dmScope) => {
-        const identity = (e: InboundEnvelope): string => {
-          const ch = normalizeChannel(e.channel);
-          const thread = blank(e.threadId) ?? blank(e.topicId);
-          const who = [foldFor(ch, e.peerId.trim()), thread === undefined ? null : foldFor(ch, thread)];
-          if (dmScope === "per-peer") return JSON.stringify(who);
-          if (dmScope === "per-channel-peer") return JSON.stringify([ch, ...who]);
-          return JSON.stringify([ch, normalizeAccountId(e.accountId), ...who]);
-        };
-        const cfg = { session: { dmScope } };
-        const same = resolveRoute(a, cfg).sessionKey === resolveRoute(b, cfg).sessionKey;
-        expect(same).toBe(identity(a) === identity(b));
-      }),
+      fc.property(
+        pair,
+        fc.constantFrom<DmScope>("per-peer", "per-channel-peer", "per-account-channel-peer"),
+        ([a, b], dmScope) => {
+          const identity = (e: InboundEnvelope): string => {
+            const ch = normalizeChannel(e.channel);
+            const thread = blank(e.threadId) ?? blank(e.topicId);
+            const who = [foldFor(ch, e.peerId.trim()), thread === undefined ? null : foldFor(ch, thread)];
+            if (dmScope === "per-peer") return JSON.stringify(who);
+            if (dmScope === "per-channel-peer") return JSON.stringify([ch, ...who]);
+            return JSON.stringify([ch, normalizeAccountId(e.accountId), ...who]);
+          };
+          const cfg = { session: { dmScope } };
+          const same = resolveRoute(a, cfg).sessionKey === resolveRoute(b, cfg).sessionKey;
+          expect(same).toBe(identity(a) === identity(b));
+        },
+      ),
       RUNS,
     );
   });

@@ -12,8 +12,11 @@ const dm = (over: Partial<InboundEnvelope> = {}): InboundEnvelope => ({
   text: "hi",
   ...over,
 });
-const group = (over: Partial<InboundEnvelope> = {}): InboundEnvelope => dm({ chatType: "group", peerId: "-100", ...over });
-const scoped = (dmScope: DmScope, extra: RoutingConfig["session"] = {}): RoutingConfig => ({ session: { dmScope, ...extra } });
+const group = (over: Partial<InboundEnvelope> = {}): InboundEnvelope =>
+  dm({ chatType: "group", peerId: "-100", ...over });
+const scoped = (dmScope: DmScope, extra: RoutingConfig["session"] = {}): RoutingConfig => ({
+  session: { dmScope, ...extra },
+});
 
 describe("DM keys per dmScope", () => {
   const cases: Array<[DmScope, string]> = [
@@ -51,14 +54,18 @@ describe("DM keys per dmScope", () => {
   });
 
   it("lower-cases ids on ordinary channels, keeps case (encoded) on Matrix and Signal", () => {
-    expect(resolveRoute(dm({ peerId: "BoB" }), scoped("per-channel-peer")).sessionKey).toBe("agent:main:telegram:direct:bob");
+    expect(resolveRoute(dm({ peerId: "BoB" }), scoped("per-channel-peer")).sessionKey).toBe(
+      "agent:main:telegram:direct:bob",
+    );
     const m = (peerId: string) => resolveRoute(dm({ channel: "matrix", peerId }), scoped("per-peer")).sessionKey;
     expect(m("@Alice:example.org")).toBe("agent:main:direct:@%41lice%3aexample.org");
     expect(m("@alice:example.org")).toBe("agent:main:direct:@alice%3aexample.org");
   });
 
   it("adds a thread suffix to DM keys, folded by the inbound channel", () => {
-    expect(resolveRoute(dm({ channel: "slack", threadId: "T1" }), scoped("main")).sessionKey).toBe("agent:main:main:thread:t1");
+    expect(resolveRoute(dm({ channel: "slack", threadId: "T1" }), scoped("main")).sessionKey).toBe(
+      "agent:main:main:thread:t1",
+    );
     const r = resolveRoute(dm({ channel: "slack", threadId: "T1" }), scoped("per-peer"));
     expect(r.sessionKey).toBe("agent:main:direct:123:thread:t1");
     expect(r.resetType).toBe("thread");
@@ -103,10 +110,12 @@ describe("identityLinks", () => {
   const links = { Alice: ["telegram:123", "discord:987", "555"] };
 
   it("maps linked peers to the canonical name (in its own `~` namespace) under every scope but main", () => {
-    expect(resolveRoute(dm(), scoped("per-peer", { identityLinks: links })).sessionKey).toBe("agent:main:direct:~alice");
-    expect(resolveRoute(dm({ channel: "discord", peerId: "987" }), scoped("per-peer", { identityLinks: links })).sessionKey).toBe(
+    expect(resolveRoute(dm(), scoped("per-peer", { identityLinks: links })).sessionKey).toBe(
       "agent:main:direct:~alice",
     );
+    expect(
+      resolveRoute(dm({ channel: "discord", peerId: "987" }), scoped("per-peer", { identityLinks: links })).sessionKey,
+    ).toBe("agent:main:direct:~alice");
     expect(resolveRoute(dm(), scoped("per-channel-peer", { identityLinks: links })).sessionKey).toBe(
       "agent:main:telegram:direct:~alice",
     );
@@ -153,7 +162,18 @@ describe("identityLinks", () => {
 });
 
 describe("agent selection (bindings)", () => {
-  const agents = { list: [{ id: "main" }, { id: "peer" }, { id: "parent" }, { id: "roles" }, { id: "guild" }, { id: "team" }, { id: "acct" }, { id: "chan" }] };
+  const agents = {
+    list: [
+      { id: "main" },
+      { id: "peer" },
+      { id: "parent" },
+      { id: "roles" },
+      { id: "guild" },
+      { id: "team" },
+      { id: "acct" },
+      { id: "chan" },
+    ],
+  };
   const all: RouteBinding[] = [
     { agentId: "chan", match: { channel: "discord", accountId: "*" } },
     { agentId: "acct", match: { channel: "discord" } },
@@ -163,7 +183,15 @@ describe("agent selection (bindings)", () => {
     { agentId: "parent", match: { channel: "discord", peer: { kind: "channel", id: "c1" } } },
     { agentId: "peer", match: { channel: "discord", peer: { kind: "channel", id: "th9" } } },
   ];
-  const msg = dm({ channel: "discord", chatType: "channel", peerId: "c1", threadId: "th9", guildId: "g1", teamId: "t1", roles: ["mod"] });
+  const msg = dm({
+    channel: "discord",
+    chatType: "channel",
+    peerId: "c1",
+    threadId: "th9",
+    guildId: "g1",
+    teamId: "t1",
+    roles: ["mod"],
+  });
   const route = (bindings: RouteBinding[], env: InboundEnvelope = msg) => resolveRoute(env, { agents, bindings });
 
   it("tiers win in order regardless of config order", () => {
@@ -186,9 +214,14 @@ describe("agent selection (bindings)", () => {
 
   it("parent peer is the group when a topic message arrives", () => {
     const topic = group({ topicId: "5" });
-    const b: RouteBinding[] = [{ agentId: "parent", match: { channel: "telegram", peer: { kind: "group", id: "-100" } } }];
+    const b: RouteBinding[] = [
+      { agentId: "parent", match: { channel: "telegram", peer: { kind: "group", id: "-100" } } },
+    ];
     expect(route(b, topic)).toMatchObject({ agentId: "parent", matchedBy: "binding.peer.parent" });
-    const exact: RouteBinding[] = [...b, { agentId: "peer", match: { channel: "telegram", peer: { kind: "group", id: "-100:topic:5" } } }];
+    const exact: RouteBinding[] = [
+      ...b,
+      { agentId: "peer", match: { channel: "telegram", peer: { kind: "group", id: "-100:topic:5" } } },
+    ];
     expect(route(exact, topic)).toMatchObject({ agentId: "peer", matchedBy: "binding.peer" });
   });
 
@@ -197,7 +230,10 @@ describe("agent selection (bindings)", () => {
       { agentId: "guild", match: { channel: "discord", peer: { kind: "group", id: "C1" } } },
       { agentId: "peer", match: { channel: "discord", peer: { kind: "channel", id: "c1" } } },
     ];
-    expect(route(b, dm({ channel: "discord", chatType: "channel", peerId: "c1" }))).toMatchObject({ agentId: "guild", matchedBy: "binding.peer" });
+    expect(route(b, dm({ channel: "discord", chatType: "channel", peerId: "c1" }))).toMatchObject({
+      agentId: "guild",
+      matchedBy: "binding.peer",
+    });
   });
 
   it("all fields are ANDed; missing roles or other guild do not match", () => {
@@ -210,7 +246,9 @@ describe("agent selection (bindings)", () => {
   });
 
   it("a peer binding without kind or id never matches", () => {
-    const b = [{ agentId: "peer", match: { channel: "discord", peer: { kind: "channel", id: " " } } }] as RouteBinding[];
+    const b = [
+      { agentId: "peer", match: { channel: "discord", peer: { kind: "channel", id: " " } } },
+    ] as RouteBinding[];
     expect(route(b)).toMatchObject({ agentId: "main", matchedBy: "default" });
   });
 
@@ -219,12 +257,21 @@ describe("agent selection (bindings)", () => {
     expect(route(b)).toMatchObject({ agentId: "acct", matchedBy: "binding.account" });
     expect(route(b, { ...msg, accountId: "second" })).toMatchObject({ agentId: "main", matchedBy: "default" });
     const named: RouteBinding[] = [{ agentId: "acct", match: { channel: "Discord", accountId: "Second" } }];
-    expect(route(named, { ...msg, accountId: "second" })).toMatchObject({ agentId: "acct", matchedBy: "binding.account" });
-    expect(route(all.slice(0, 1), { ...msg, accountId: "other" })).toMatchObject({ agentId: "chan", matchedBy: "binding.channel" });
+    expect(route(named, { ...msg, accountId: "second" })).toMatchObject({
+      agentId: "acct",
+      matchedBy: "binding.account",
+    });
+    expect(route(all.slice(0, 1), { ...msg, accountId: "other" })).toMatchObject({
+      agentId: "chan",
+      matchedBy: "binding.channel",
+    });
   });
 
   it("bindings for other channels are ignored", () => {
-    expect(route([{ agentId: "acct", match: { channel: "slack" } }])).toMatchObject({ agentId: "main", matchedBy: "default" });
+    expect(route([{ agentId: "acct", match: { channel: "slack" } }])).toMatchObject({
+      agentId: "main",
+      matchedBy: "default",
+    });
   });
 
   it("an unknown agent id in a binding falls back to the default agent", () => {
@@ -242,11 +289,17 @@ describe("agent selection (bindings)", () => {
     expect(resolveRoute(dm(), { agents: { list: [{ id: "x" }, { id: "Y", default: true }] } }).agentId).toBe("y");
     expect(resolveRoute(dm(), { agents: { list: [{ id: "x" }, { id: "y" }] } }).agentId).toBe("x");
     expect(resolveRoute(dm(), { agents: { list: [] } }).agentId).toBe("main");
-    expect(resolveRoute(dm(), { bindings: [{ agentId: "Any One", match: { channel: "telegram" } }] }).agentId).toBe("any-one");
+    expect(resolveRoute(dm(), { bindings: [{ agentId: "Any One", match: { channel: "telegram" } }] }).agentId).toBe(
+      "any-one",
+    );
   });
 
   it("the chosen agent scopes both keys", () => {
-    const r = resolveRoute(dm({ channel: "discord", peerId: "u1" }), { ...scoped("per-channel-peer"), agents, bindings: all });
+    const r = resolveRoute(dm({ channel: "discord", peerId: "u1" }), {
+      ...scoped("per-channel-peer"),
+      agents,
+      bindings: all,
+    });
     expect(r.agentId).toBe("acct");
     expect(r.sessionKey).toBe("agent:acct:discord:direct:u1");
     expect(r.mainSessionKey).toBe("agent:acct:main");

@@ -21,8 +21,16 @@ import type { SessionKeyParts } from "../src/keys/session-key.ts";
 /** Every family: parts, the exact key, and back. */
 const FAMILIES: Array<[string, SessionKeyParts, string]> = [
   ["main", { kind: "main", agentId: "main", mainKey: "main" }, "agent:main:main"],
-  ["main thread", { kind: "main", agentId: "main", mainKey: "main", threadId: "171.5" }, "agent:main:main:thread:171.5"],
-  ["per-peer", { kind: "direct", scope: "per-peer", agentId: "main", peerId: "+15551234567" }, "agent:main:direct:+15551234567"],
+  [
+    "main thread",
+    { kind: "main", agentId: "main", mainKey: "main", threadId: "171.5" },
+    "agent:main:main:thread:171.5",
+  ],
+  [
+    "per-peer",
+    { kind: "direct", scope: "per-peer", agentId: "main", peerId: "+15551234567" },
+    "agent:main:direct:+15551234567",
+  ],
   [
     "per-channel-peer",
     { kind: "direct", scope: "per-channel-peer", agentId: "main", channel: "telegram", peerId: "123" },
@@ -30,11 +38,26 @@ const FAMILIES: Array<[string, SessionKeyParts, string]> = [
   ],
   [
     "per-account-channel-peer",
-    { kind: "direct", scope: "per-account-channel-peer", agentId: "ops", channel: "whatsapp", accountId: "biz", peerId: "+4930" },
+    {
+      kind: "direct",
+      scope: "per-account-channel-peer",
+      agentId: "ops",
+      channel: "whatsapp",
+      accountId: "biz",
+      peerId: "+4930",
+    },
     "agent:ops:whatsapp:biz:direct:+4930",
   ],
-  ["group", { kind: "group", agentId: "main", channel: "whatsapp", groupId: "1203@g.us" }, "agent:main:whatsapp:group:1203@g.us"],
-  ["channel", { kind: "channel", agentId: "main", channel: "discord", channelId: "987" }, "agent:main:discord:channel:987"],
+  [
+    "group",
+    { kind: "group", agentId: "main", channel: "whatsapp", groupId: "1203@g.us" },
+    "agent:main:whatsapp:group:1203@g.us",
+  ],
+  [
+    "channel",
+    { kind: "channel", agentId: "main", channel: "discord", channelId: "987" },
+    "agent:main:discord:channel:987",
+  ],
   [
     "telegram topic",
     { kind: "topic", agentId: "main", channel: "telegram", chatId: "-100123", topicId: "42" },
@@ -52,7 +75,15 @@ const FAMILIES: Array<[string, SessionKeyParts, string]> = [
   ],
   [
     "thread on per-account DM",
-    { kind: "direct", scope: "per-account-channel-peer", agentId: "main", channel: "slack", accountId: "default", peerId: "u1", threadId: "t" },
+    {
+      kind: "direct",
+      scope: "per-account-channel-peer",
+      agentId: "main",
+      channel: "slack",
+      accountId: "default",
+      peerId: "u1",
+      threadId: "t",
+    },
     "agent:main:slack:default:direct:u1:thread:t",
   ],
   ["cron", { kind: "cron", agentId: "main", jobId: "nightly" }, "agent:main:cron:nightly"],
@@ -85,7 +116,13 @@ describe("session key families", () => {
   });
 
   it("values equal to keywords stay values", () => {
-    const parts: SessionKeyParts = { kind: "group", agentId: "main", channel: "telegram", groupId: "thread", threadId: "topic" };
+    const parts: SessionKeyParts = {
+      kind: "group",
+      agentId: "main",
+      channel: "telegram",
+      groupId: "thread",
+      threadId: "topic",
+    };
     const key = buildSessionKey(parts);
     expect(key).toBe("agent:main:telegram:group:thread:thread:topic");
     expect(parseSessionKey(key)).toEqual(parts);
@@ -94,7 +131,13 @@ describe("session key families", () => {
 
 describe("segment values in keys", () => {
   it("encodes ':' so a peer id cannot forge a thread suffix", () => {
-    const key = buildSessionKey({ kind: "direct", scope: "per-channel-peer", agentId: "main", channel: "telegram", peerId: "x:thread:evil" });
+    const key = buildSessionKey({
+      kind: "direct",
+      scope: "per-channel-peer",
+      agentId: "main",
+      channel: "telegram",
+      peerId: "x:thread:evil",
+    });
     expect(key).toBe("agent:main:telegram:direct:x%3athread%3aevil");
     expect(parseSessionKey(key)).toMatchObject({ peerId: "x:thread:evil" });
     expect(resetTypeForKey(key)).toBe("direct");
@@ -106,7 +149,8 @@ describe("segment values in keys", () => {
   });
 
   it("keeps Matrix ids apart by case while the key stays lower-case", () => {
-    const room = (id: string) => buildSessionKey({ kind: "channel", agentId: "main", channel: "matrix", channelId: id });
+    const room = (id: string) =>
+      buildSessionKey({ kind: "channel", agentId: "main", channel: "matrix", channelId: id });
     expect(room("!Room:example.org")).toBe("agent:main:matrix:channel:!%52oom%3aexample.org");
     expect(room("!room:example.org")).toBe("agent:main:matrix:channel:!room%3aexample.org");
     expect(room("!Room:example.org")).toBe(room("!Room:example.org").toLowerCase());
@@ -145,16 +189,22 @@ describe("parseSessionKey rejects bad input", () => {
   }
 
   it("buildSessionKey refuses keys over 512 chars, empty values and bad agent ids", () => {
-    expect(() => buildSessionKey({ kind: "direct", scope: "per-peer", agentId: "main", peerId: "é".repeat(100) })).toThrow(
-      /would be 618 characters; the limit is 512/,
+    expect(() =>
+      buildSessionKey({ kind: "direct", scope: "per-peer", agentId: "main", peerId: "é".repeat(100) }),
+    ).toThrow(/would be 618 characters; the limit is 512/);
+    expect(() => buildSessionKey({ kind: "group", agentId: "main", channel: "x", groupId: "" })).toThrow(
+      /groupId: .*must not be empty/,
     );
-    expect(() => buildSessionKey({ kind: "group", agentId: "main", channel: "x", groupId: "" })).toThrow(/groupId: .*must not be empty/);
-    expect(() => buildSessionKey({ kind: "main", agentId: "not valid", mainKey: "main" })).toThrow(/agentId "not valid"/);
+    expect(() => buildSessionKey({ kind: "main", agentId: "not valid", mainKey: "main" })).toThrow(
+      /agentId "not valid"/,
+    );
     expect(() => buildSessionKey({ kind: "hook", agentId: "main", hookId: "\ud800" })).toThrow(/unpaired surrogate/);
   });
 
   it("buildSessionKey refuses an `other` rest that spells a modelled family", () => {
-    expect(() => buildSessionKey({ kind: "other", agentId: "main", rest: "telegram:direct:1" })).toThrow(/modelled key family/);
+    expect(() => buildSessionKey({ kind: "other", agentId: "main", rest: "telegram:direct:1" })).toThrow(
+      /modelled key family/,
+    );
   });
 });
 
@@ -222,7 +272,9 @@ describe("key helpers", () => {
 
   it("threadParentKey", () => {
     expect(threadParentKey("agent:main:slack:channel:c:thread:1")).toBe("agent:main:slack:channel:c");
-    expect(threadParentKey("agent:main:telegram:group:-1:topic:2:thread:3")).toBe("agent:main:telegram:group:-1:topic:2");
+    expect(threadParentKey("agent:main:telegram:group:-1:topic:2:thread:3")).toBe(
+      "agent:main:telegram:group:-1:topic:2",
+    );
     expect(threadParentKey("agent:main:telegram:group:-1:topic:2")).toBe("agent:main:telegram:group:-1");
     expect(threadParentKey("agent:main:home:thread:9", { mainKey: "home" })).toBe("agent:main:home");
     expect(threadParentKey("agent:main:telegram:group:thread")).toBeUndefined();

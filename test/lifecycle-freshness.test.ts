@@ -29,7 +29,12 @@ describe("daily boundaries across DST", () => {
     expect(iso(nextBoundary(at("2026-10-25T00:00:00Z"), 2, "Europe/Berlin"))).toBe("2026-10-26T01:00:00.000Z");
     // A session started in the first 02:xx is still fresh in the second 02:xx.
     const started = at("2026-10-25T00:10:00Z");
-    const verdict = evaluateFreshness({ entry: { sessionStartedAt: started, updatedAt: started }, now: at("2026-10-25T01:10:00Z"), policy: daily(2), timeZone: "Europe/Berlin" });
+    const verdict = evaluateFreshness({
+      entry: { sessionStartedAt: started, updatedAt: started },
+      now: at("2026-10-25T01:10:00Z"),
+      policy: daily(2),
+      timeZone: "Europe/Berlin",
+    });
     expect(verdict.fresh).toBe(true);
   });
 
@@ -45,14 +50,20 @@ describe("daily boundaries across DST", () => {
 
   it("Australia/Lord_Howe's half-hour shift", () => {
     // 2026-10-04: 02:00 +10:30 -> 02:30 +11:00 at 15:30Z on Oct 3.
-    expect(iso(mostRecentBoundary(at("2026-10-03T16:00:00Z"), 2, "Australia/Lord_Howe"))).toBe("2026-10-03T15:30:00.000Z");
+    expect(iso(mostRecentBoundary(at("2026-10-03T16:00:00Z"), 2, "Australia/Lord_Howe"))).toBe(
+      "2026-10-03T15:30:00.000Z",
+    );
   });
 
   it("a chat at 03:59 followed by a message at 04:01 rolls the session (daily ignores recency)", () => {
     const started = at("2026-06-10T03:59:00Z");
     const entry = { sessionStartedAt: started, lastInteractionAt: started, updatedAt: started };
-    expect(evaluateFreshness({ entry, now: at("2026-06-10T03:59:59.999Z"), policy: daily(4), timeZone: "UTC" }).fresh).toBe(true);
-    expect(evaluateFreshness({ entry, now: at("2026-06-10T04:00:00Z"), policy: daily(4), timeZone: "UTC" })).toMatchObject({ fresh: false, staleReason: "daily" });
+    expect(
+      evaluateFreshness({ entry, now: at("2026-06-10T03:59:59.999Z"), policy: daily(4), timeZone: "UTC" }).fresh,
+    ).toBe(true);
+    expect(
+      evaluateFreshness({ entry, now: at("2026-06-10T04:00:00Z"), policy: daily(4), timeZone: "UTC" }),
+    ).toMatchObject({ fresh: false, staleReason: "daily" });
   });
 });
 
@@ -62,32 +73,70 @@ describe("idle and combined policies", () => {
     const entry = { sessionStartedAt: start, lastInteractionAt: start, updatedAt: start };
     const policy: ResetPolicy = { mode: "idle", atHour: 4, idleMinutes: 60 };
     expect(evaluateFreshness({ entry, now: start + 3_600_000, policy }).fresh).toBe(true);
-    expect(evaluateFreshness({ entry, now: start + 3_600_001, policy })).toMatchObject({ fresh: false, staleReason: "idle", nextResetAt: start + 3_600_000 });
+    expect(evaluateFreshness({ entry, now: start + 3_600_001, policy })).toMatchObject({
+      fresh: false,
+      staleReason: "idle",
+      nextResetAt: start + 3_600_000,
+    });
   });
   it("ignores updatedAt (bookkeeping writes never keep a session alive)", () => {
     const entry = { sessionStartedAt: start, lastInteractionAt: start, updatedAt: start + 10 * 3_600_000 };
-    expect(evaluateFreshness({ entry, now: start + 2 * 3_600_000, policy: { mode: "idle", atHour: 4, idleMinutes: 60 } }).staleReason).toBe("idle");
+    expect(
+      evaluateFreshness({ entry, now: start + 2 * 3_600_000, policy: { mode: "idle", atHour: 4, idleMinutes: 60 } })
+        .staleReason,
+    ).toBe("idle");
   });
   it("with both configured, reports whichever expiry came first", () => {
-    const entry = { sessionStartedAt: at("2026-06-10T03:00:00Z"), lastInteractionAt: at("2026-06-10T03:50:00Z"), updatedAt: 0 };
+    const entry = {
+      sessionStartedAt: at("2026-06-10T03:00:00Z"),
+      lastInteractionAt: at("2026-06-10T03:50:00Z"),
+      updatedAt: 0,
+    };
     const v = evaluateFreshness({ entry, now: at("2026-06-10T05:00:00Z"), policy: daily(4, 30), timeZone: "UTC" });
     expect(v).toMatchObject({ fresh: false, staleReason: "daily" });
-    const v2 = evaluateFreshness({ entry: { ...entry, lastInteractionAt: at("2026-06-10T03:10:00Z") }, now: at("2026-06-10T05:00:00Z"), policy: daily(4, 30), timeZone: "UTC" });
+    const v2 = evaluateFreshness({
+      entry: { ...entry, lastInteractionAt: at("2026-06-10T03:10:00Z") },
+      now: at("2026-06-10T05:00:00Z"),
+      policy: daily(4, 30),
+      timeZone: "UTC",
+    });
     expect(v2.staleReason).toBe("idle");
   });
   it("reports the next reset time of a fresh session", () => {
-    const entry = { sessionStartedAt: at("2026-06-10T05:00:00Z"), lastInteractionAt: at("2026-06-10T22:00:00Z"), updatedAt: 0 };
-    expect(evaluateFreshness({ entry, now: at("2026-06-10T23:00:00Z"), policy: daily(4, 600), timeZone: "UTC" }).nextResetAt).toBe(at("2026-06-11T04:00:00Z"));
-    expect(evaluateFreshness({ entry, now: at("2026-06-10T23:00:00Z"), policy: daily(4, 60), timeZone: "UTC" }).nextResetAt).toBe(at("2026-06-10T23:00:00Z"));
+    const entry = {
+      sessionStartedAt: at("2026-06-10T05:00:00Z"),
+      lastInteractionAt: at("2026-06-10T22:00:00Z"),
+      updatedAt: 0,
+    };
+    expect(
+      evaluateFreshness({ entry, now: at("2026-06-10T23:00:00Z"), policy: daily(4, 600), timeZone: "UTC" }).nextResetAt,
+    ).toBe(at("2026-06-11T04:00:00Z"));
+    expect(
+      evaluateFreshness({ entry, now: at("2026-06-10T23:00:00Z"), policy: daily(4, 60), timeZone: "UTC" }).nextResetAt,
+    ).toBe(at("2026-06-10T23:00:00Z"));
   });
   it("falls back from sessionStartedAt to the transcript header, then updatedAt; lastInteractionAt to the start", () => {
     const now = at("2026-06-10T12:00:00Z");
     const legacy = { updatedAt: at("2026-06-10T11:00:00Z") };
     expect(evaluateFreshness({ entry: legacy, now, policy: daily(4), timeZone: "UTC" }).fresh).toBe(true);
-    expect(evaluateFreshness({ entry: legacy, now, policy: daily(4), timeZone: "UTC", transcriptStartedAt: at("2026-06-09T20:00:00Z") }).staleReason).toBe("daily");
+    expect(
+      evaluateFreshness({
+        entry: legacy,
+        now,
+        policy: daily(4),
+        timeZone: "UTC",
+        transcriptStartedAt: at("2026-06-09T20:00:00Z"),
+      }).staleReason,
+    ).toBe("daily");
   });
   it("never resets under mode none", () => {
-    expect(evaluateFreshness({ entry: { updatedAt: 0, sessionStartedAt: 0 }, now: at("2030-01-01T00:00:00Z"), policy: { mode: "none", atHour: 4, idleMinutes: undefined } })).toEqual({ fresh: true, staleReason: null, nextResetAt: null });
+    expect(
+      evaluateFreshness({
+        entry: { updatedAt: 0, sessionStartedAt: 0 },
+        now: at("2030-01-01T00:00:00Z"),
+        policy: { mode: "none", atHour: 4, idleMinutes: undefined },
+      }),
+    ).toEqual({ fresh: true, staleReason: null, nextResetAt: null });
   });
 });
 
@@ -95,7 +144,12 @@ describe("clock trouble", () => {
   it("clamps timestamps from the future to now", () => {
     const now = at("2026-06-10T12:00:00Z");
     const future = now + 5 * 86_400_000;
-    const v = evaluateFreshness({ entry: { sessionStartedAt: future, lastInteractionAt: future, updatedAt: future }, now, policy: daily(4, 60), timeZone: "UTC" });
+    const v = evaluateFreshness({
+      entry: { sessionStartedAt: future, lastInteractionAt: future, updatedAt: future },
+      now,
+      policy: daily(4, 60),
+      timeZone: "UTC",
+    });
     expect(v.fresh).toBe(true);
     expect(v.idleExpiresAt).toBe(now + 3_600_000);
   });
@@ -110,9 +164,15 @@ describe("clock trouble", () => {
     clock.advance(6 * 3_600_000 + 121 * 60_000);
     expect(evaluateFreshness({ entry, now: clock.now(), policy, timeZone: "UTC" }).staleReason).toBe("idle");
     // A jump forwards by days makes the session stale once (daily), not more.
-    const fresh = { sessionStartedAt: at("2026-06-10T05:00:00Z"), lastInteractionAt: at("2026-06-10T05:00:00Z"), updatedAt: 0 };
+    const fresh = {
+      sessionStartedAt: at("2026-06-10T05:00:00Z"),
+      lastInteractionAt: at("2026-06-10T05:00:00Z"),
+      updatedAt: 0,
+    };
     clock.set(at("2026-06-13T12:00:00Z"));
-    expect(evaluateFreshness({ entry: fresh, now: clock.now(), policy: daily(4), timeZone: "UTC" }).staleReason).toBe("daily");
+    expect(evaluateFreshness({ entry: fresh, now: clock.now(), policy: daily(4), timeZone: "UTC" }).staleReason).toBe(
+      "daily",
+    );
   });
 
   it("never throws and agrees with itself for any timestamps (property)", () => {
@@ -126,7 +186,12 @@ describe("clock trouble", () => {
         fc.integer({ min: 0, max: 23 }),
         fc.option(fc.integer({ min: 1, max: 100_000 }), { nil: undefined }),
         (now, started, last, updated, timeZone, atHour, idle) => {
-          const v = evaluateFreshness({ entry: { sessionStartedAt: started, lastInteractionAt: last, updatedAt: updated }, now, policy: daily(atHour, idle), timeZone });
+          const v = evaluateFreshness({
+            entry: { sessionStartedAt: started, lastInteractionAt: last, updatedAt: updated },
+            now,
+            policy: daily(atHour, idle),
+            timeZone,
+          });
           expect(v.fresh).toBe(v.staleReason === null);
           if (v.dailyResetAt !== undefined) expect(v.dailyResetAt).toBeLessThanOrEqual(now);
         },

@@ -18,22 +18,43 @@ describe("resolveResetPolicy", () => {
     expect(resolveResetPolicy(cfg, "group")).toMatchObject({ mode: "daily" });
   });
   it("lets resetByChannel replace reset, resetByType and the legacy idleMinutes", () => {
-    const cfg = { reset: { mode: "daily" as const, atHour: 2, idleMinutes: 5 }, resetByType: { direct: { atHour: 9 } }, idleMinutes: 45, resetByChannel: { discord: { mode: "idle" as const, idleMinutes: 10080 } } };
+    const cfg = {
+      reset: { mode: "daily" as const, atHour: 2, idleMinutes: 5 },
+      resetByType: { direct: { atHour: 9 } },
+      idleMinutes: 45,
+      resetByChannel: { discord: { mode: "idle" as const, idleMinutes: 10080 } },
+    };
     expect(resolveResetPolicy(cfg, "direct", "Discord")).toEqual({ mode: "idle", atHour: 4, idleMinutes: 10080 });
     expect(resolveResetPolicy(cfg, "direct", "telegram")).toEqual({ mode: "daily", atHour: 9, idleMinutes: 5 });
   });
   it("reads the legacy top-level idleMinutes alone as idle-only mode, beside reset as the idle window", () => {
     expect(resolveResetPolicy({ idleMinutes: 90 }, "direct")).toEqual({ mode: "idle", atHour: 4, idleMinutes: 90 });
-    expect(resolveResetPolicy({ idleMinutes: 90, reset: { atHour: 3 } }, "direct")).toEqual({ mode: "daily", atHour: 3, idleMinutes: 90 });
+    expect(resolveResetPolicy({ idleMinutes: 90, reset: { atHour: 3 } }, "direct")).toEqual({
+      mode: "daily",
+      atHour: 3,
+      idleMinutes: 90,
+    });
   });
   it("gives idle mode 60 minutes when no window is configured", () => {
-    expect(resolveResetPolicy({ reset: { mode: "idle" } }, "thread")).toEqual({ mode: "idle", atHour: 4, idleMinutes: 60 });
+    expect(resolveResetPolicy({ reset: { mode: "idle" } }, "thread")).toEqual({
+      mode: "idle",
+      atHour: 4,
+      idleMinutes: 60,
+    });
   });
   it("clamps atHour and floors idle minutes to at least 1", () => {
-    expect(resolveResetPolicy({ reset: { atHour: 30, idleMinutes: 0.2 } }, "direct")).toEqual({ mode: "daily", atHour: 23, idleMinutes: 1 });
+    expect(resolveResetPolicy({ reset: { atHour: 30, idleMinutes: 0.2 } }, "direct")).toEqual({
+      mode: "daily",
+      atHour: 23,
+      idleMinutes: 1,
+    });
   });
   it("supports mode none: no automatic reset at all", () => {
-    expect(resolveResetPolicy({ reset: { mode: "none", idleMinutes: 10 } }, "direct")).toEqual({ mode: "none", atHour: 4, idleMinutes: undefined });
+    expect(resolveResetPolicy({ reset: { mode: "none", idleMinutes: 10 } }, "direct")).toEqual({
+      mode: "none",
+      atHour: 4,
+      idleMinutes: undefined,
+    });
   });
 });
 

@@ -60,7 +60,13 @@ describe("buildResetEntry", () => {
   });
 
   it("sets the model override for /new <model>", () => {
-    expect(buildResetEntry(previous, { newSessionId: "n", now: 1, modelOverride: { provider: "anthropic", model: "claude-sonnet-4" } })).toMatchObject({ modelOverride: "claude-sonnet-4", providerOverride: "anthropic" });
+    expect(
+      buildResetEntry(previous, {
+        newSessionId: "n",
+        now: 1,
+        modelOverride: { provider: "anthropic", model: "claude-sonnet-4" },
+      }),
+    ).toMatchObject({ modelOverride: "claude-sonnet-4", providerOverride: "anthropic" });
   });
 
   it("has no duplicates in the carry-over list", () => {

@@ -35,18 +35,37 @@ interface SeedRow {
 }
 
 /** A home whose main agent has an OpenClaw-written store, and the given `session.maintenance`. */
-function openClawHome(name: string, rows: SeedRow[], maintenance: Record<string, unknown>, now = Date.now()): { home: string; dir: string } {
+function openClawHome(
+  name: string,
+  rows: SeedRow[],
+  maintenance: Record<string, unknown>,
+  now = Date.now(),
+): { home: string; dir: string } {
   const home = path.join(root, name);
   const dir = path.join(home, "agents", "main", "sessions");
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify({ session: { dmScope: "per-channel-peer", maintenance } }));
+  fs.writeFileSync(
+    path.join(home, "pincer.json"),
+    JSON.stringify({ session: { dmScope: "per-channel-peer", maintenance } }),
+  );
   const store: Record<string, Record<string, unknown>> = {};
   for (const r of rows) {
     const id = randomUUID();
     const file = r.file?.(id);
-    store[r.key] = { sessionId: id, updatedAt: now - r.ageMs, chatType: "direct", ...(file ? { sessionFile: path.join(dir, file) } : {}) };
+    store[r.key] = {
+      sessionId: id,
+      updatedAt: now - r.ageMs,
+      chatType: "direct",
+      ...(file ? { sessionFile: path.join(dir, file) } : {}),
+    };
     const header = { type: "session", version: 3, id, timestamp: new Date(now - r.ageMs).toISOString(), cwd: "/tmp" };
-    const msg = { type: "message", id: "m1", parentId: null, timestamp: new Date(now - r.ageMs).toISOString(), message: { role: "user", content: [{ type: "text", text: `hello from ${r.key} `.repeat(6) }] } };
+    const msg = {
+      type: "message",
+      id: "m1",
+      parentId: null,
+      timestamp: new Date(now - r.ageMs).toISOString(),
+      message: { role: "user", content: [{ type: "text", text: `hello from ${r.key} `.repeat(6) }] },
+    };
     fs.writeFileSync(path.join(dir, file ?? `${id}.jsonl`), `${JSON.stringify(header)}\n${JSON.stringify(msg)}\n`);
   }
   // OpenClaw writes the store as JSON.stringify(store, null, 2).
@@ -61,7 +80,10 @@ function copyHome(from: string, name: string): { home: string; dir: string } {
 }
 
 function pincer(home: string, args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, PINCER_HOME: home, PINCER_CONFIG: "" }, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    env: { ...process.env, PINCER_HOME: home, PINCER_CONFIG: "" },
+    encoding: "utf8",
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
@@ -70,10 +92,21 @@ interface CleanupSummary {
   afterCount: number;
   appliedCount?: number;
   wouldMutate: boolean;
-  diskBudget: { totalBytesBefore: number; totalBytesAfter: number; removedFiles: number; removedEntries: number; overBudget: boolean } | null;
+  diskBudget: {
+    totalBytesBefore: number;
+    totalBytesAfter: number;
+    removedFiles: number;
+    removedEntries: number;
+    overBudget: boolean;
+  } | null;
   remove: Array<{ key: string; action: string }>;
   files: { archive: string[]; delete: string[] };
-  result?: { removedRows: number; archived: string[]; deleted: string[]; skipped: Array<{ key: string; reason: string }> };
+  result?: {
+    removedRows: number;
+    archived: string[];
+    deleted: string[];
+    skipped: Array<{ key: string; reason: string }>;
+  };
 }
 
 function cleanup(home: string, args: string[]): CleanupSummary {
@@ -88,19 +121,35 @@ function listing(dir: string): Map<string, { size: number; mtimeMs: number; sha:
   for (const name of fs.readdirSync(dir).sort()) {
     const file = path.join(dir, name);
     const st = fs.statSync(file);
-    out.set(name, { size: st.size, mtimeMs: st.mtimeMs, sha: createHash("sha256").update(fs.readFileSync(file)).digest("hex") });
+    out.set(name, {
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      sha: createHash("sha256").update(fs.readFileSync(file)).digest("hex"),
+    });
   }
   return out;
 }
 
-const ARCHIVED = (name: string): RegExp => new RegExp(`^${name.replaceAll(".", "\\.")}\\.deleted\\.\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}\\.\\d{3}Z$`);
-const isBookkeeping = (name: string): boolean => name.startsWith("sessions.journal.") || name === "sessions.pincer-meta.json";
+const ARCHIVED = (name: string): RegExp =>
+  new RegExp(`^${name.replaceAll(".", "\\.")}\\.deleted\\.\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}\\.\\d{3}Z$`);
+const isBookkeeping = (name: string): boolean =>
+  name.startsWith("sessions.journal.") || name === "sessions.pincer-meta.json";
 
 /** Checks that what `--enforce` did to `after` is exactly what the dry run said it would do to `before`. */
-function expectDidWhatDryRunSaid(dry: CleanupSummary, applied: CleanupSummary, before: Map<string, { size: number }>, afterDir: string): void {
+function expectDidWhatDryRunSaid(
+  dry: CleanupSummary,
+  applied: CleanupSummary,
+  before: Map<string, { size: number }>,
+  afterDir: string,
+): void {
   expect(applied.remove).toEqual(dry.remove);
   expect(applied.files).toEqual(dry.files);
-  expect(applied.result).toEqual({ removedRows: dry.remove.length, archived: dry.files.archive, deleted: dry.files.delete, skipped: [] });
+  expect(applied.result).toEqual({
+    removedRows: dry.remove.length,
+    archived: dry.files.archive,
+    deleted: dry.files.delete,
+    skipped: [],
+  });
   expect(applied.appliedCount).toBe(dry.afterCount);
   const storePath = path.join(afterDir, "sessions.json");
   const keys = Object.keys(JSON.parse(fs.readFileSync(storePath, "utf8")) as object);
@@ -111,7 +160,10 @@ function expectDidWhatDryRunSaid(dry: CleanupSummary, applied: CleanupSummary, b
   const names = [...after.keys()];
   for (const name of dry.files.delete) {
     expect(after.has(name), `${name} deleted`).toBe(false);
-    expect(names.some((n) => ARCHIVED(name).test(n)), `${name} deleted, not archived`).toBe(false);
+    expect(
+      names.some((n) => ARCHIVED(name).test(n)),
+      `${name} deleted, not archived`,
+    ).toBe(false);
   }
   for (const name of dry.files.archive) {
     expect(after.has(name), `${name} archived`).toBe(false);
@@ -136,7 +188,10 @@ function expectDidWhatDryRunSaid(dry: CleanupSummary, applied: CleanupSummary, b
 describe("item 14: disk-budget enforce does exactly what its dry run printed", () => {
   const maintenance = { mode: "enforce", maxDiskBytes: "6kb", highWaterBytes: "4kb" };
   const sessions = (stale: boolean): SeedRow[] =>
-    Array.from({ length: 20 }, (_, i) => ({ key: i === 0 ? "agent:main:main" : `agent:main:telegram:direct:${i}`, ageMs: i === 0 ? 1000 : (stale ? 40 * DAY : 0) + i * 60_000 }));
+    Array.from({ length: 20 }, (_, i) => ({
+      key: i === 0 ? "agent:main:main" : `agent:main:telegram:direct:${i}`,
+      ageMs: i === 0 ? 1000 : (stale ? 40 * DAY : 0) + i * 60_000,
+    }));
 
   for (const [label, stale] of [
     ["19 of 20 rows stale (their transcripts are released, then needed by the budget)", true],
@@ -152,7 +207,9 @@ describe("item 14: disk-budget enforce does exactly what its dry run printed", (
       const applied = cleanup(b.home, []);
       expectDidWhatDryRunSaid(dry, applied, before, b.dir);
       // The main session and its transcript survive.
-      const main = (JSON.parse(fs.readFileSync(path.join(b.dir, "sessions.json"), "utf8")) as Record<string, { sessionId: string }>)["agent:main:main"]!;
+      const main = (
+        JSON.parse(fs.readFileSync(path.join(b.dir, "sessions.json"), "utf8")) as Record<string, { sessionId: string }>
+      )["agent:main:main"]!;
       expect(fs.existsSync(path.join(b.dir, `${main.sessionId}.jsonl`))).toBe(true);
       // The dry run changed nothing.
       expect([...listing(a.dir).keys()]).toEqual([...before.keys()]);
@@ -163,17 +220,27 @@ describe("item 14: disk-budget enforce does exactly what its dry run printed", (
     const { dir } = openClawHome("c", sessions(true), maintenance);
     const store = await FsSessionStore.open({ storePath: path.join(dir, "sessions.json") });
     try {
-      const plan = await planFor(store, resolveMaintenance({ session: { maintenance: { mode: "enforce", maxDiskBytes: "6kb", highWaterBytes: "4kb" } } }));
+      const plan = await planFor(
+        store,
+        resolveMaintenance({
+          session: { maintenance: { mode: "enforce", maxDiskBytes: "6kb", highWaterBytes: "4kb" } },
+        }),
+      );
       const victim = plan.actions.filter((x) => x.action !== "keep")[3]!.key;
       // A message arrives for a session the plan would prune: it must survive.
       await store.patch(victim, (cur) => ({ ...cur!, updatedAt: Date.now() }));
       const before = listing(dir);
       const rowsBefore = await store.count();
-      await expect(applyMaintenancePlan(store, plan, { now: Date.now() })).rejects.toThrow(MaintenancePlanConflictError);
-      await expect(applyMaintenancePlan(store, plan, { now: Date.now() })).rejects.toThrow(`row ${JSON.stringify(victim)} changed since it was planned`);
+      await expect(applyMaintenancePlan(store, plan, { now: Date.now() })).rejects.toThrow(
+        MaintenancePlanConflictError,
+      );
+      await expect(applyMaintenancePlan(store, plan, { now: Date.now() })).rejects.toThrow(
+        `row ${JSON.stringify(victim)} changed since it was planned`,
+      );
       expect(await store.count()).toBe(rowsBefore);
       const after = listing(dir);
-      for (const [name, st] of before) if (!isBookkeeping(name) && name !== "sessions.json") expect(after.get(name)).toEqual(st);
+      for (const [name, st] of before)
+        if (!isBookkeeping(name) && name !== "sessions.json") expect(after.get(name)).toEqual(st);
     } finally {
       await store.close();
     }
@@ -189,11 +256,17 @@ describe("item 14: disk-budget enforce does exactly what its dry run printed", (
       const ids = plan.removals.map((u) => ({ key: u.keys[0]!, id: u.sessionId }));
       // The 7th rename fails (say EACCES on one file): six sessions are done, the 7th is put back whole.
       let renames = 0;
-      await expect(applyMaintenancePlan(faulty(store, { archiveDiskFile: () => ++renames === 7 }), plan, { now: Date.now() })).rejects.toThrow("injected failure");
+      await expect(
+        applyMaintenancePlan(faulty(store, { archiveDiskFile: () => ++renames === 7 }), plan, { now: Date.now() }),
+      ).rejects.toThrow("injected failure");
       expect(await eachUntouchedOrDone(store, dir, ids)).toEqual({ untouched: 13, done: 6 });
       // A row removal fails (the store refuses the write): the sessions before it are done, it and the rest untouched.
       let patches = 0;
-      await expect(applyMaintenancePlan(faulty(store, { patch: () => ++patches === 3 }), await planFor(store, settings), { now: Date.now() })).rejects.toThrow("injected failure");
+      await expect(
+        applyMaintenancePlan(faulty(store, { patch: () => ++patches === 3 }), await planFor(store, settings), {
+          now: Date.now(),
+        }),
+      ).rejects.toThrow("injected failure");
       expect(await eachUntouchedOrDone(store, dir, ids)).toEqual({ untouched: 11, done: 8 });
       // Then a fresh plan finishes, and every removed row's transcript is archived.
       const result = await applyMaintenancePlan(store, await planFor(store, settings), { now: Date.now() });
@@ -236,7 +309,13 @@ describe("item 14: disk-budget enforce does exactly what its dry run printed", (
       const victim = plan.removals[3]!;
       const gone = plan.removals[5]!;
       const victimKey = victim.keys[0]!;
-      const acknowledged = { type: "message", id: "m2", parentId: "m1", timestamp: new Date().toISOString(), message: { role: "user", content: [{ type: "text", text: "acknowledged after the plan was checked" }] } };
+      const acknowledged = {
+        type: "message",
+        id: "m2",
+        parentId: "m1",
+        timestamp: new Date().toISOString(),
+        message: { role: "user", content: [{ type: "text", text: "acknowledged after the plan was checked" }] },
+      };
       // Right before the cleanup's first change: a message is recorded into a planned row (the row is
       // patched, then its transcript appended, as the session manager does), and another planned row
       // is removed by someone else.
@@ -250,7 +329,11 @@ describe("item 14: disk-budget enforce does exactly what its dry run printed", (
       const row = await gateway.get(victimKey);
       expect(row?.sessionId, "the row that received a message was removed").toBe(victim.sessionId);
       expect(fs.existsSync(path.join(dir, `${victim.sessionId}.jsonl`))).toBe(true);
-      const lines = fs.readFileSync(path.join(dir, `${victim.sessionId}.jsonl`), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; id?: string });
+      const lines = fs
+        .readFileSync(path.join(dir, `${victim.sessionId}.jsonl`), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { type: string; id?: string });
       expect(lines.map((l) => l.id ?? l.type)).toEqual([victim.sessionId, "m1", "m2"]);
       expect(fs.readdirSync(dir).filter((n) => n.startsWith(`${victim.sessionId}.jsonl.deleted.`))).toEqual([]);
       // The row removed by someone else: its transcript is not this cleanup's to move.
@@ -272,7 +355,11 @@ describe("item 14: disk-budget enforce does exactly what its dry run printed", (
 });
 
 /** For each planned session: untouched (row and `<id>.jsonl`, no archive) or done (no row, one archive); anything else fails. */
-async function eachUntouchedOrDone(store: SessionStore, dir: string, sessions: Array<{ key: string; id: string }>): Promise<{ untouched: number; done: number }> {
+async function eachUntouchedOrDone(
+  store: SessionStore,
+  dir: string,
+  sessions: Array<{ key: string; id: string }>,
+): Promise<{ untouched: number; done: number }> {
   const names = fs.readdirSync(dir);
   let untouched = 0;
   let done = 0;
@@ -282,7 +369,10 @@ async function eachUntouchedOrDone(store: SessionStore, dir: string, sessions: A
     const archives = names.filter((n) => n.startsWith(`${id}.jsonl.deleted.`)).length;
     if (row?.sessionId === id && live && archives === 0) untouched++;
     else if (!row && !live && archives === 1) done++;
-    else throw new Error(`${key} is half done: row ${row ? "present" : "absent"}, transcript ${live ? "present" : "absent"}, ${archives} archive(s)`);
+    else
+      throw new Error(
+        `${key} is half done: row ${row ? "present" : "absent"}, transcript ${live ? "present" : "absent"}, ${archives} archive(s)`,
+      );
   }
   return { untouched, done };
 }
@@ -302,14 +392,19 @@ describe("item 15: transcripts named through sessionFile go with their row", () 
     const applied = cleanup(b.home, []);
     expect(applied).toMatchObject({ beforeCount: 5, afterCount: 3, appliedCount: 3 });
     const names = fs.readdirSync(b.dir);
-    expect(names.filter((n) => /-topic-4[23]\.jsonl$/.test(n)), "pruned and capped rows' transcripts left in place").toEqual([]);
+    expect(
+      names.filter((n) => /-topic-4[23]\.jsonl$/.test(n)),
+      "pruned and capped rows' transcripts left in place",
+    ).toEqual([]);
     expect(names.filter((n) => /-topic-4[23]\.jsonl\.deleted\./.test(n))).toHaveLength(2);
     expect(names.filter((n) => /-topic-(44|9)\.jsonl$/.test(n))).toHaveLength(2);
     // And that is what the dry run (on an untouched copy) said.
     const dry = cleanup(a.home, ["--dry-run"]);
     expect(dry.remove.map((r) => r.action).sort()).toEqual(["cap-overflow", "prune-stale"]);
     // (A sorted copy: expectDidWhatDryRunSaid compares the dry run's own order with enforce's.)
-    expect([...dry.files.archive].sort()).toEqual([...before.keys()].filter((n) => /-topic-4[23]\.jsonl$/.test(n)).sort());
+    expect([...dry.files.archive].sort()).toEqual(
+      [...before.keys()].filter((n) => /-topic-4[23]\.jsonl$/.test(n)).sort(),
+    );
     expectDidWhatDryRunSaid(dry, applied, before, b.dir);
   });
 
@@ -331,7 +426,12 @@ describe("item 15: transcripts named through sessionFile go with their row", () 
     );
     const store = await FsSessionStore.open({ storePath: path.join(dir, "sessions.json") });
     try {
-      const plan = await planFor(store, resolveMaintenance({ session: { maintenance: { mode: "enforce", maxDiskBytes: "4kb", highWaterBytes: "3kb" } } }));
+      const plan = await planFor(
+        store,
+        resolveMaintenance({
+          session: { maintenance: { mode: "enforce", maxDiskBytes: "4kb", highWaterBytes: "3kb" } },
+        }),
+      );
       expect(plan.deleteOrphans).toEqual(["orphan.jsonl"]);
       expect(plan.removals.map((u) => u.keys[0]).sort()).toEqual(["agent:main:x", "agent:main:y"]);
       expect(plan.removals.flatMap((u) => u.files)).toEqual([]);
@@ -351,9 +451,18 @@ describe("item 16: warn mode changes no row and no file", () => {
   function warnHome(): { home: string; dir: string } {
     const rows: SeedRow[] = [
       { key: "agent:main:main", ageMs: 1000 },
-      ...Array.from({ length: 8 }, (_, i) => ({ key: `agent:main:telegram:direct:${i}`, ageMs: (i < 4 ? 40 * DAY : 0) + i * 60_000 })),
+      ...Array.from({ length: 8 }, (_, i) => ({
+        key: `agent:main:telegram:direct:${i}`,
+        ageMs: (i < 4 ? 40 * DAY : 0) + i * 60_000,
+      })),
     ];
-    const made = openClawHome("w", rows, { mode: "warn", pruneAfter: "30d", maxEntries: 3, resetArchiveRetention: "30d", maxDiskBytes: "2kb" });
+    const made = openClawHome("w", rows, {
+      mode: "warn",
+      pruneAfter: "30d",
+      maxEntries: 3,
+      resetArchiveRetention: "30d",
+      maxDiskBytes: "2kb",
+    });
     const old = new Date(Date.now() - 40 * DAY).toISOString().replaceAll(":", "-");
     fs.writeFileSync(path.join(made.dir, `${randomUUID()}.jsonl.reset.${old}`), "{}\n");
     fs.writeFileSync(path.join(made.dir, `${randomUUID()}.jsonl.deleted.${old}`), "{}\n");
@@ -369,7 +478,17 @@ describe("item 16: warn mode changes no row and no file", () => {
     const after = listing(dir);
     for (const [name, st] of before) expect(after.get(name), name).toEqual(st);
     const out = JSON.parse(r.out) as CleanupSummary & { mode: string; pruned: number; capped: number };
-    expect(out).toMatchObject({ mode: "warn", beforeCount: 9, afterCount: 9, pruned: 0, capped: 0, wouldMutate: false, appliedCount: 9, remove: [], files: { archive: [], delete: [] } });
+    expect(out).toMatchObject({
+      mode: "warn",
+      beforeCount: 9,
+      afterCount: 9,
+      pruned: 0,
+      capped: 0,
+      wouldMutate: false,
+      appliedCount: 9,
+      remove: [],
+      files: { archive: [], delete: [] },
+    });
     expect(out.diskBudget).toMatchObject({ overBudget: true, removedFiles: 0, removedEntries: 0 });
     expect(r.err).toContain("over session.maintenance.maxDiskBytes");
     // The dry run still shows what enforce would do, and enforce does it.
@@ -381,13 +500,20 @@ describe("item 16: warn mode changes no row and no file", () => {
 
   it("the gateway's periodic maintenance in warn mode reports what enforce would do and changes nothing", async () => {
     const { home, dir } = warnHome();
-    const settings = resolveMaintenance(JSON.parse(fs.readFileSync(path.join(home, "pincer.json"), "utf8")) as Parameters<typeof resolveMaintenance>[0]);
+    const settings = resolveMaintenance(
+      JSON.parse(fs.readFileSync(path.join(home, "pincer.json"), "utf8")) as Parameters<typeof resolveMaintenance>[0],
+    );
     expect(settings.mode).toBe("warn");
     const store = await FsSessionStore.open({ storePath: path.join(dir, "sessions.json") });
     const warnings: MaintenanceWarning[] = [];
     try {
       const before = listing(dir);
-      const runner = new MaintenanceRunner({ settings, now: Date.now, protectedKeys: () => new Set(["agent:main:main"]), onWarning: (w) => warnings.push(w) });
+      const runner = new MaintenanceRunner({
+        settings,
+        now: Date.now,
+        protectedKeys: () => new Set(["agent:main:main"]),
+        onWarning: (w) => warnings.push(w),
+      });
       const plan = await runner.run(store);
       expect(plan.afterCount).toBeLessThan(9);
       expect(await store.count()).toBe(9);
@@ -406,11 +532,22 @@ describe("item 16: warn mode changes no row and no file", () => {
 async function planFor(store: FsSessionStore, settings: MaintenanceSettings) {
   const disk = diskOpsOf(store)!;
   const rows = await store.all();
-  return planMaintenance({ rows, now: Date.now(), settings, trigger: "explicit", protectedKeys: new Set(["agent:main:main"]), disk: disk.diskInventory(), diskDir: disk.dir });
+  return planMaintenance({
+    rows,
+    now: Date.now(),
+    settings,
+    trigger: "explicit",
+    protectedKeys: new Set(["agent:main:main"]),
+    disk: disk.diskInventory(),
+    diskDir: disk.dir,
+  });
 }
 
 /** The store with some methods made to fail (`when` returns true) before doing anything. */
-function faulty(store: SessionStore, when: Partial<Record<"archiveDiskFile" | "restoreDiskFile" | "putMany" | "patch", () => boolean>>): SessionStore {
+function faulty(
+  store: SessionStore,
+  when: Partial<Record<"archiveDiskFile" | "restoreDiskFile" | "putMany" | "patch", () => boolean>>,
+): SessionStore {
   return new Proxy(store, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
@@ -427,7 +564,14 @@ function faulty(store: SessionStore, when: Partial<Record<"archiveDiskFile" | "r
 
 /** The store, running `race` once right before the first call that changes anything (a row or a file). */
 function beforeFirstWrite(store: SessionStore, race: () => Promise<void>): SessionStore {
-  const writes = new Set(["patch", "putMany", "archiveTranscript", "archiveDiskFile", "removeDiskFile", "restoreDiskFile"]);
+  const writes = new Set([
+    "patch",
+    "putMany",
+    "archiveTranscript",
+    "archiveDiskFile",
+    "removeDiskFile",
+    "restoreDiskFile",
+  ]);
   let raced = false;
   return new Proxy(store, {
     get(target, prop, receiver) {

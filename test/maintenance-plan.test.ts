@@ -7,12 +7,31 @@ import { classify, type DiskFile } from "../src/store/fs/disk-files.ts";
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 22, 12);
-const base: MaintenanceSettings = { mode: "enforce", pruneAfterMs: 30 * DAY, maxEntries: 500, highWaterEntries: 550, resetArchiveRetentionMs: 30 * DAY, maxDiskBytes: null, highWaterBytes: null };
-const row = (key: string, ageDays: number, extra: Record<string, unknown> = {}): SessionRow => ({ key, entry: { sessionId: `id-${key.replaceAll(":", "-")}`, updatedAt: NOW - ageDays * DAY, ...extra } });
+const base: MaintenanceSettings = {
+  mode: "enforce",
+  pruneAfterMs: 30 * DAY,
+  maxEntries: 500,
+  highWaterEntries: 550,
+  resetArchiveRetentionMs: 30 * DAY,
+  maxDiskBytes: null,
+  highWaterBytes: null,
+};
+const row = (key: string, ageDays: number, extra: Record<string, unknown> = {}): SessionRow => ({
+  key,
+  entry: { sessionId: `id-${key.replaceAll(":", "-")}`, updatedAt: NOW - ageDays * DAY, ...extra },
+});
 const plan = (rows: SessionRow[], over: Partial<PlanInput> = {}) =>
-  planMaintenance({ rows, now: NOW, settings: base, trigger: "explicit", protectedKeys: new Set(["agent:main:main"]), ...over });
+  planMaintenance({
+    rows,
+    now: NOW,
+    settings: base,
+    trigger: "explicit",
+    protectedKeys: new Set(["agent:main:main"]),
+    ...over,
+  });
 /** A directory listing as the fs backend reports it: each file classified by its name. */
-const listing = (list: Array<Omit<DiskFile, "class">>): DiskFile[] => list.map((f) => ({ ...f, class: classify(f.name) }));
+const listing = (list: Array<Omit<DiskFile, "class">>): DiskFile[] =>
+  list.map((f) => ({ ...f, class: classify(f.name) }));
 const actionOf = (p: ReturnType<typeof plan>, key: string) => p.actions.find((a) => a.key === key)?.action;
 
 describe("maintenance plan", () => {
@@ -44,7 +63,12 @@ describe("maintenance plan", () => {
     const thirteen = Array.from({ length: 13 }, (_, i) => row(`k${i}`, i));
     const p = plan(thirteen, { settings, trigger: "automatic" });
     expect(p.capped).toBe(3);
-    expect(p.actions.filter((a) => a.action === "cap-overflow").map((a) => a.key).sort()).toEqual(["k10", "k11", "k12"]);
+    expect(
+      p.actions
+        .filter((a) => a.action === "cap-overflow")
+        .map((a) => a.key)
+        .sort(),
+    ).toEqual(["k10", "k11", "k12"]);
     // An explicit cleanup caps at maxEntries without waiting for the high-water mark.
     expect(plan(twelve, { settings, trigger: "explicit" }).capped).toBe(2);
   });
@@ -70,7 +94,10 @@ describe("maintenance plan", () => {
       { name: "old.jsonl.reset.2026-11-20T10-00-00.000Z", size: 3000, mtimeMs: 1 },
       { name: "orphan.jsonl", size: 2000, mtimeMs: 2 },
     ]);
-    const p = plan(rows, { settings: { ...base, pruneAfterMs: null, maxDiskBytes: 10_000, highWaterBytes: 8000 }, disk });
+    const p = plan(rows, {
+      settings: { ...base, pruneAfterMs: null, maxDiskBytes: 10_000, highWaterBytes: 8000 },
+      disk,
+    });
     expect(p.deleteFiles).toEqual(["old.jsonl.reset.2026-11-20T10-00-00.000Z"]);
     // A transcript no row references is deleted too, but listed apart: apply deletes it by its own rule.
     expect(p.deleteOrphans).toEqual(["orphan.jsonl"]);
@@ -78,8 +105,20 @@ describe("maintenance plan", () => {
     expect(actionOf(p, "b")).toBe("keep");
     expect(actionOf(p, "agent:main:main")).toBe("keep");
     expect(p.deleteSessionIds).toEqual(["id-a"]);
-    expect(p.removals).toEqual([{ sessionId: "id-a", keys: ["a"], releasesTranscript: true, files: [{ name: "id-a.jsonl", op: "delete", size: 4000 }] }]);
-    expect(p.diskBudget).toMatchObject({ totalBytesBefore: 15_000, maxBytes: 10_000, highWaterBytes: 8000, overBudget: true });
+    expect(p.removals).toEqual([
+      {
+        sessionId: "id-a",
+        keys: ["a"],
+        releasesTranscript: true,
+        files: [{ name: "id-a.jsonl", op: "delete", size: 4000 }],
+      },
+    ]);
+    expect(p.diskBudget).toMatchObject({
+      totalBytesBefore: 15_000,
+      maxBytes: 10_000,
+      highWaterBytes: 8000,
+      overBudget: true,
+    });
     expect(p.diskBudget!.totalBytesAfter).toBeLessThanOrEqual(8000);
   });
 
@@ -89,8 +128,13 @@ describe("maintenance plan", () => {
       { name: "y.jsonl.reset.2026-11-20T00-00-00.000Z", size: 1, mtimeMs: 0 },
       { name: "z.jsonl.deleted.2026-09-01T00-00-00.000Z", size: 1, mtimeMs: 0 },
     ]);
-    expect(plan([], { disk }).deleteFiles.sort()).toEqual(["x.jsonl.reset.2026-09-01T00-00-00.000Z", "z.jsonl.deleted.2026-09-01T00-00-00.000Z"]);
-    expect(plan([], { disk, settings: { ...base, resetArchiveRetentionMs: null, pruneAfterMs: null } }).deleteFiles).toEqual([]);
+    expect(plan([], { disk }).deleteFiles.sort()).toEqual([
+      "x.jsonl.reset.2026-09-01T00-00-00.000Z",
+      "z.jsonl.deleted.2026-09-01T00-00-00.000Z",
+    ]);
+    expect(
+      plan([], { disk, settings: { ...base, resetArchiveRetentionMs: null, pruneAfterMs: null } }).deleteFiles,
+    ).toEqual([]);
   });
 
   it("archives a transcript released by pruning, or deletes it when the disk budget needs its bytes: never both", () => {
@@ -115,7 +159,11 @@ describe("maintenance plan", () => {
 
   it("counts the transcripts named through sessionFile (OpenClaw's -topic- files) as their row's", () => {
     const dir = "/srv/agents/main/sessions";
-    const rows = [row("t", 40, { sessionFile: `${dir}/id-t-topic-42.jsonl` }), row("u", 40), row("kept", 1, { sessionFile: "odd-name.jsonl" })];
+    const rows = [
+      row("t", 40, { sessionFile: `${dir}/id-t-topic-42.jsonl` }),
+      row("u", 40),
+      row("kept", 1, { sessionFile: "odd-name.jsonl" }),
+    ];
     const disk = listing([
       { name: "id-t-topic-42.jsonl", size: 10, mtimeMs: 1 },
       { name: "id-u-topic-7.jsonl", size: 10, mtimeMs: 1 },
@@ -127,7 +175,12 @@ describe("maintenance plan", () => {
     expect(files("t")).toEqual(["archive:id-t-topic-42.jsonl"]);
     expect(files("u")).toEqual(["archive:id-u-topic-7.jsonl", "archive:id-u.jsonl"]);
     // A kept row's oddly named transcript is referenced, so the disk budget never sees an orphan in it.
-    const tight = plan(rows, { disk, diskDir: dir, settings: { ...base, pruneAfterMs: null, maxDiskBytes: 1, highWaterBytes: 1 }, protectedKeys: new Set(["kept"]) });
+    const tight = plan(rows, {
+      disk,
+      diskDir: dir,
+      settings: { ...base, pruneAfterMs: null, maxDiskBytes: 1, highWaterBytes: 1 },
+      protectedKeys: new Set(["kept"]),
+    });
     expect(tight.deleteOrphans).toEqual([]);
     expect(tight.removals.flatMap((u) => u.files.map((f) => f.name))).not.toContain("odd-name.jsonl");
   });
@@ -139,9 +192,27 @@ describe("maintenance plan", () => {
       { name: "x.jsonl.reset.2026-09-01T00-00-00.000Z", size: 10, mtimeMs: 0 },
       { name: "orphan.jsonl", size: 10, mtimeMs: 0 },
     ]);
-    const p = plan(rows, { disk, warnOnly: true, settings: { ...base, maxEntries: 2, maxDiskBytes: 1000, highWaterBytes: 800 } });
-    expect(p).toMatchObject({ afterCount: 6, pruned: 0, capped: 0, deleteFiles: [], deleteOrphans: [], removals: [], wouldMutate: false });
-    expect(p.diskBudget).toMatchObject({ totalBytesBefore: 5020, totalBytesAfter: 5020, removedFiles: 0, removedEntries: 0, overBudget: true });
+    const p = plan(rows, {
+      disk,
+      warnOnly: true,
+      settings: { ...base, maxEntries: 2, maxDiskBytes: 1000, highWaterBytes: 800 },
+    });
+    expect(p).toMatchObject({
+      afterCount: 6,
+      pruned: 0,
+      capped: 0,
+      deleteFiles: [],
+      deleteOrphans: [],
+      removals: [],
+      wouldMutate: false,
+    });
+    expect(p.diskBudget).toMatchObject({
+      totalBytesBefore: 5020,
+      totalBytesAfter: 5020,
+      removedFiles: 0,
+      removedEntries: 0,
+      overBudget: true,
+    });
     // An explicit --fix-missing still removes rows whose transcript is gone, as OpenClaw does in warn mode.
     const fix = plan(rows, { disk, warnOnly: true, missingTranscript: (r) => r.key === "old" });
     expect(fix.actions.filter((a) => a.action !== "keep").map((a) => a.key)).toEqual(["old"]);

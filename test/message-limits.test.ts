@@ -15,7 +15,10 @@ const HOOK_TOKEN = "limits-hook-token-0123456789";
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ gateway: { maxMessageBytes: LIMIT }, hooks: { endpoints: [{ id: "big", token: HOOK_TOKEN }] } });
+  gw = await startTestGateway({
+    gateway: { maxMessageBytes: LIMIT },
+    hooks: { endpoints: [{ id: "big", token: HOOK_TOKEN }] },
+  });
 });
 afterAll(async () => {
   await gw.cleanup();
@@ -30,13 +33,25 @@ const over = "é".repeat(LIMIT / 2 + 1); // LIMIT + 2 bytes of UTF-8, only LIMIT
 
 describe("gateway.maxMessageBytes", () => {
   it("accepts a message exactly at the limit", async () => {
-    const r = await post(`${gw.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "1", senderId: "1", text: "a".repeat(LIMIT) });
+    const r = await post(`${gw.url}/v1/inbound`, {
+      channel: "telegram",
+      chatType: "direct",
+      peerId: "1",
+      senderId: "1",
+      text: "a".repeat(LIMIT),
+    });
     expect(r.status).toBe(200);
   });
 
   it("HTTP inbound: 413 message_too_large naming the limit and the key; nothing recorded", async () => {
     const before = transcripts();
-    const r = await post(`${gw.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "2", senderId: "2", text: over });
+    const r = await post(`${gw.url}/v1/inbound`, {
+      channel: "telegram",
+      chatType: "direct",
+      peerId: "2",
+      senderId: "2",
+      text: over,
+    });
     expect(r.status).toBe(413);
     expect(r.json.error).toMatchObject({ code: "message_too_large" });
     expect(JSON.stringify(r.json)).toContain(`limit is ${LIMIT} bytes (gateway.maxMessageBytes)`);
@@ -47,7 +62,11 @@ describe("gateway.maxMessageBytes", () => {
     const hook = await post(`${gw.url}/hooks/big`, { text: over }, { authorization: `Bearer ${HOOK_TOKEN}` });
     expect(hook.status).toBe(413);
     expect(hook.json.error).toMatchObject({ code: "message_too_large" });
-    const openai = await post(`${gw.url}/v1/chat/completions`, { model: "pincer", user: "u1", messages: [{ role: "user", content: over }] });
+    const openai = await post(`${gw.url}/v1/chat/completions`, {
+      model: "pincer",
+      user: "u1",
+      messages: [{ role: "user", content: over }],
+    });
     expect(openai.status).toBe(413);
     expect(JSON.stringify(openai.json)).toContain("gateway.maxMessageBytes");
   });
@@ -55,11 +74,19 @@ describe("gateway.maxMessageBytes", () => {
   it("WebSocket chat.send: a PAYLOAD_TOO_LARGE error, and the socket stays usable", async () => {
     const ws = await WsClient.connect(gw.url);
     try {
-      const res = await ws.request("chat.send", { sessionKey: "agent:main:main", message: over, idempotencyKey: "too-big-1" });
+      const res = await ws.request("chat.send", {
+        sessionKey: "agent:main:main",
+        message: over,
+        idempotencyKey: "too-big-1",
+      });
       expect(res.ok).toBe(false);
       expect(res.error).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { limit: LIMIT, bytes: LIMIT + 2 } });
       expect(String((res.error as { message: string }).message)).toContain("gateway.maxMessageBytes");
-      const ok = await ws.call("chat.send", { sessionKey: "agent:main:main", message: "small", idempotencyKey: "small-1" });
+      const ok = await ws.call("chat.send", {
+        sessionKey: "agent:main:main",
+        message: "small",
+        idempotencyKey: "small-1",
+      });
       expect(ok.status).toBe("started");
     } finally {
       ws.close();
@@ -72,8 +99,25 @@ describe("remembered run outcomes are bounded in bytes", () => {
     const runs = new RunRegistry();
     const reply = "r".repeat(1024 * 1024);
     for (let i = 0; i < 100; i++) {
-      const outcome: TurnOutcome = { runId: `run-${i}`, agentId: "main", sessionKey: "agent:main:main", sessionId: "s", status: "ok", reply, delivered: true };
-      runs.track({ runId: `run-${i}`, agentId: "main", sessionKey: "agent:main:main", sessionId: "s", done: Promise.resolve(outcome) }, "operator:operator");
+      const outcome: TurnOutcome = {
+        runId: `run-${i}`,
+        agentId: "main",
+        sessionKey: "agent:main:main",
+        sessionId: "s",
+        status: "ok",
+        reply,
+        delivered: true,
+      };
+      runs.track(
+        {
+          runId: `run-${i}`,
+          agentId: "main",
+          sessionKey: "agent:main:main",
+          sessionId: "s",
+          done: Promise.resolve(outcome),
+        },
+        "operator:operator",
+      );
       await Promise.resolve();
       await Promise.resolve();
     }

@@ -25,7 +25,9 @@ interface Msg {
 }
 
 async function openShared(url: string): Promise<SessionStore> {
-  return url.startsWith("redis:") ? RedisSessionStore.open({ url, scope: "main" }) : PostgresSessionStore.open({ url, scope: "main" });
+  return url.startsWith("redis:")
+    ? RedisSessionStore.open({ url, scope: "main" })
+    : PostgresSessionStore.open({ url, scope: "main" });
 }
 
 /** The session's message entries, checking that they form one linear chain in file order. */
@@ -39,14 +41,28 @@ async function transcriptOf(url: string, sessionKey: string): Promise<{ messages
     let prev: string | null = null;
     let chainBreaks = 0;
     const messages: Msg[] = [];
-    for (const line of read.lines as Array<TranscriptLine & { id?: string; parentId?: string | null; message?: { role: string; content: unknown }; pincer?: { messageId?: string } }>) {
+    for (const line of read.lines as Array<
+      TranscriptLine & {
+        id?: string;
+        parentId?: string | null;
+        message?: { role: string; content: unknown };
+        pincer?: { messageId?: string };
+      }
+    >) {
       if (line.type === "session") continue;
       if ((line.parentId ?? null) !== prev) chainBreaks++;
       prev = line.id ?? null;
       if (line.type !== "message" || !line.message) continue;
       const c = line.message.content;
-      const text = typeof c === "string" ? c : Array.isArray(c) ? c.map((b: { text?: string }) => b.text ?? "").join("") : "";
-      messages.push({ id: line.id!, parentId: line.parentId ?? null, role: line.message.role, text, ...(line.pincer?.messageId ? { messageId: line.pincer.messageId } : {}) });
+      const text =
+        typeof c === "string" ? c : Array.isArray(c) ? c.map((b: { text?: string }) => b.text ?? "").join("") : "";
+      messages.push({
+        id: line.id!,
+        parentId: line.parentId ?? null,
+        role: line.message.role,
+        text,
+        ...(line.pincer?.messageId ? { messageId: line.pincer.messageId } : {}),
+      });
     }
     return { messages, chainBreaks };
   } finally {
@@ -54,7 +70,14 @@ async function transcriptOf(url: string, sessionKey: string): Promise<{ messages
   }
 }
 
-const dm = (peer: string, text: string, messageId?: string) => ({ channel: "telegram", chatType: "direct", peerId: peer, senderId: peer, text, ...(messageId ? { messageId } : {}) });
+const dm = (peer: string, text: string, messageId?: string) => ({
+  channel: "telegram",
+  chatType: "direct",
+  peerId: peer,
+  senderId: peer,
+  text,
+  ...(messageId ? { messageId } : {}),
+});
 
 const hasRedis = redisAvailable();
 
@@ -101,11 +124,15 @@ describe.each([
     const { messages, chainBreaks } = await transcriptOf(url, "agent:main:telegram:direct:alice");
     expect(chainBreaks).toBe(0);
     // Strictly question, answer, question, answer: no run overlapped another.
-    expect(messages.map((m) => `${m.role}:${m.text}`)).toEqual(Array.from({ length: 16 }, (_, i) => [`user:m${i}`, `assistant:echo: m${i}`]).flat());
+    expect(messages.map((m) => `${m.role}:${m.text}`)).toEqual(
+      Array.from({ length: 16 }, (_, i) => [`user:m${i}`, `assistant:echo: m${i}`]).flat(),
+    );
   });
 
   it("serialises a concurrent burst for one session across both gateways: each message once, one linear transcript", async () => {
-    const sends = Array.from({ length: 12 }, (_, i) => inbound(i % 2 ? b.url : a.url, dm("bob", `burst ${i}`, `bob-${i}`)));
+    const sends = Array.from({ length: 12 }, (_, i) =>
+      inbound(i % 2 ? b.url : a.url, dm("bob", `burst ${i}`, `bob-${i}`)),
+    );
     const results = await Promise.all(sends);
     for (const r of results) expect(r.status, JSON.stringify(r.json)).toBe(200);
     const { messages, chainBreaks } = await transcriptOf(url, "agent:main:telegram:direct:bob");
@@ -134,7 +161,9 @@ describe.each([
       const row = await store.get("agent:main:cron:tick");
       expect(row).toBeDefined();
       const read = await store.readTranscript(row!.sessionId);
-      const fires = read.lines.filter((l) => l.type === "message" && (l.message as { role: string }).role === "user").map((l) => Math.floor((l.message as { timestamp: number }).timestamp / 1000));
+      const fires = read.lines
+        .filter((l) => l.type === "message" && (l.message as { role: string }).role === "user")
+        .map((l) => Math.floor((l.message as { timestamp: number }).timestamp / 1000));
       expect(fires.length).toBeGreaterThanOrEqual(2);
       expect(new Set(fires).size, `fires per second: ${fires.join(",")}`).toBe(fires.length);
     } finally {
@@ -148,13 +177,25 @@ describe.each([
       await ws.call("sessions.list", {});
       const r = await inbound(a.url, dm("carol", "hello across", "carol-1"));
       expect(r.status).toBe(200);
-      const ev = await ws.waitForEvent((e) => e.sessionKey === "agent:main:telegram:direct:carol" && e.state === "final");
+      const ev = await ws.waitForEvent(
+        (e) => e.sessionKey === "agent:main:telegram:direct:carol" && e.state === "final",
+      );
       expect(ev.message).toBe("echo: hello across");
       expect(ev.runId).toBe(r.json.runId);
       // The new message and a reset made on A reach B's client as session events.
-      await ws.waitForEvent((e) => e.sessionKey === "agent:main:telegram:direct:carol" && e.change === "message" && e.sessionId === r.json.sessionId);
+      await ws.waitForEvent(
+        (e) =>
+          e.sessionKey === "agent:main:telegram:direct:carol" &&
+          e.change === "message" &&
+          e.sessionId === r.json.sessionId,
+      );
       const reset = await inbound(a.url, dm("carol", "/reset", "carol-2"));
-      await ws.waitForEvent((e) => e.sessionKey === "agent:main:telegram:direct:carol" && e.change === "reset" && e.sessionId === reset.json.sessionId);
+      await ws.waitForEvent(
+        (e) =>
+          e.sessionKey === "agent:main:telegram:direct:carol" &&
+          e.change === "reset" &&
+          e.sessionId === reset.json.sessionId,
+      );
       // A reply too long for the channel (Postgres NOTIFY stops at 8000 bytes) still ends the run there.
       const long = await inbound(a.url, dm("carol", "x".repeat(9000), "carol-3"));
       expect(long.json.reply).toBe(`echo: ${"x".repeat(9000)}`);
@@ -182,7 +223,16 @@ describe("a gateway killed mid-traffic", () => {
     }, 60);
     const config = {
       session: { dmScope: "per-channel-peer", store: { backend: "postgres", url, leaseTtlMs: LEASE_TTL_MS } },
-      models: { providers: { slow: { api: "openai-compatible", baseUrl: `${model.url}/v1`, apiKey: "sk-test", models: [{ id: "m", contextWindow: 100_000 }] } } },
+      models: {
+        providers: {
+          slow: {
+            api: "openai-compatible",
+            baseUrl: `${model.url}/v1`,
+            apiKey: "sk-test",
+            models: [{ id: "m", contextWindow: 100_000 }],
+          },
+        },
+      },
       agents: { defaults: { model: "slow/m" } },
     };
     [a, b] = await Promise.all([startGatewayProcess(config), startGatewayProcess(config)]);
@@ -213,7 +263,9 @@ describe("a gateway killed mid-traffic", () => {
             if (r.status !== 200) {
               // The gateways' logs arrive through pipes: give them a moment before reporting.
               await new Promise((res) => setTimeout(res, 300));
-              throw new Error(`${gw === a ? "A" : "B"} answered ${r.status} ${JSON.stringify(r.json)}\nA: ${a.stderr().slice(-3000)}\nB: ${b.stderr().slice(-3000)}`);
+              throw new Error(
+                `${gw === a ? "A" : "B"} answered ${r.status} ${JSON.stringify(r.json)}\nA: ${a.stderr().slice(-3000)}\nB: ${b.stderr().slice(-3000)}`,
+              );
             }
             expect(["ok", "duplicate"]).toContain(r.json.status);
             acked.get(peer)!.push(messageId);
@@ -242,7 +294,9 @@ describe("a gateway killed mid-traffic", () => {
       expect(new Set(recorded).size, `${peer}: ${recorded.join(",")}`).toBe(recorded.length);
       for (const id of acked.get(peer)!) expect(recorded).toContain(id);
       // Every message answered exactly once, the one in flight at the kill by the survivor.
-      expect(messages.map((m) => m.role).join(","), peer).toBe(Array.from({ length: recorded.length }, () => "user,assistant").join(","));
+      expect(messages.map((m) => m.role).join(","), peer).toBe(
+        Array.from({ length: recorded.length }, () => "user,assistant").join(","),
+      );
       expect(acked.get(peer)!.length).toBe(perPeer);
     }
     // Each session was served by the survivor within the lease time (plus a model answer and polling).
@@ -256,7 +310,9 @@ describe("a gateway killed mid-traffic", () => {
 describe("a gateway whose database is unreachable", () => {
   it("refuses to start with an error naming the address and the cause, never the password", async () => {
     const port = await freePort();
-    const config = { session: { store: { backend: "postgres", url: `postgres://pincer:s3cret-pw@127.0.0.1:${port}/pincer` } } };
+    const config = {
+      session: { store: { backend: "postgres", url: `postgres://pincer:s3cret-pw@127.0.0.1:${port}/pincer` } },
+    };
     const started = Date.now();
     const err = await startGatewayProcess(config).then(
       () => null,

@@ -29,10 +29,14 @@ describe("two processes on one store", () => {
       const read = await store.readTranscript("counter-1");
       expect(read.issues).toEqual([]);
       expect(read.lines).toHaveLength(3 * N);
-      for (const who of ["a", "b", "c"]) expect(read.lines.filter((l) => l.by === who).map((l) => l.i)).toEqual(Array.from({ length: N }, (_, i) => i));
+      for (const who of ["a", "b", "c"])
+        expect(read.lines.filter((l) => l.by === who).map((l) => l.i)).toEqual(Array.from({ length: N }, (_, i) => i));
       await store.close();
       // Closed cleanly by every writer: sessions.json alone holds the whole index (OpenClaw can read it).
-      expect((JSON.parse(fs.readFileSync(storePath, "utf8")) as Record<string, { inputTokens: number }>).counter!.inputTokens).toBe(3 * N);
+      expect(
+        (JSON.parse(fs.readFileSync(storePath, "utf8")) as Record<string, { inputTokens: number }>).counter!
+          .inputTokens,
+      ).toBe(3 * N);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

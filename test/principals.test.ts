@@ -14,8 +14,18 @@ let transcriptBefore = "";
 let transcriptFile = "";
 
 beforeAll(async () => {
-  gw = await startTestGateway({ session: { dmScope: "per-channel-peer" }, gateway: { clients: [{ id: "tg-bridge", token: TG, channels: ["telegram"] }] } as never, hooks: { endpoints: [{ id: "ci", token: "ci-hook-token-0123456789abcdef" }] } });
-  const r = await post(`${gw.url}/v1/inbound`, { channel: "discord", chatType: "direct", peerId: "bob", senderId: "bob", text: "bob's secret plan" });
+  gw = await startTestGateway({
+    session: { dmScope: "per-channel-peer" },
+    gateway: { clients: [{ id: "tg-bridge", token: TG, channels: ["telegram"] }] } as never,
+    hooks: { endpoints: [{ id: "ci", token: "ci-hook-token-0123456789abcdef" }] },
+  });
+  const r = await post(`${gw.url}/v1/inbound`, {
+    channel: "discord",
+    chatType: "direct",
+    peerId: "bob",
+    senderId: "bob",
+    text: "bob's secret plan",
+  });
   expect(r.json.sessionKey).toBe(DISCORD_KEY);
   transcriptFile = path.join(gw.home, "agents", "main", "sessions", `${r.json.sessionId as string}.jsonl`);
   transcriptBefore = fs.readFileSync(transcriptFile, "utf8");
@@ -28,24 +38,54 @@ afterAll(async () => {
 
 describe("a Telegram bridge token", () => {
   it("HTTP: may post Telegram messages, not Discord ones; cannot read another principal's runs", async () => {
-    expect((await post(`${gw.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "al", senderId: "al", text: "hi" }, { authorization: `Bearer ${TG}` })).status).toBe(200);
-    const discord = await post(`${gw.url}/v1/inbound`, { channel: "discord", chatType: "direct", peerId: "bob", senderId: "bob", text: "let me in" }, { authorization: `Bearer ${TG}` });
+    expect(
+      (
+        await post(
+          `${gw.url}/v1/inbound`,
+          { channel: "telegram", chatType: "direct", peerId: "al", senderId: "al", text: "hi" },
+          { authorization: `Bearer ${TG}` },
+        )
+      ).status,
+    ).toBe(200);
+    const discord = await post(
+      `${gw.url}/v1/inbound`,
+      { channel: "discord", chatType: "direct", peerId: "bob", senderId: "bob", text: "let me in" },
+      { authorization: `Bearer ${TG}` },
+    );
     expect(discord).toMatchObject({ status: 403, json: { error: { code: "forbidden" } } });
-    const op = await post(`${gw.url}/v1/inbound?async=1`, { channel: "discord", chatType: "direct", peerId: "bob", senderId: "bob", text: "operator note" });
-    const run = await fetch(`${gw.url}/v1/runs/${op.json.runId as string}`, { headers: { authorization: `Bearer ${TG}` } });
+    const op = await post(`${gw.url}/v1/inbound?async=1`, {
+      channel: "discord",
+      chatType: "direct",
+      peerId: "bob",
+      senderId: "bob",
+      text: "operator note",
+    });
+    const run = await fetch(`${gw.url}/v1/runs/${op.json.runId as string}`, {
+      headers: { authorization: `Bearer ${TG}` },
+    });
     expect(run.status).toBe(404);
     // (the operator's note is part of Bob's session: refresh the baseline)
     await new Promise((r) => setTimeout(r, 200));
     transcriptBefore = fs.readFileSync(transcriptFile, "utf8");
     // A hook token is not a gateway principal.
-    expect((await post(`${gw.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "al", senderId: "al", text: "x" }, { authorization: "Bearer ci-hook-token-0123456789abcdef" })).status).toBe(401);
+    expect(
+      (
+        await post(
+          `${gw.url}/v1/inbound`,
+          { channel: "telegram", chatType: "direct", peerId: "al", senderId: "al", text: "x" },
+          { authorization: "Bearer ci-hook-token-0123456789abcdef" },
+        )
+      ).status,
+    ).toBe(401);
   });
 
   it("WebSocket: no history, send, reset, patch, abort, delete or listing of the Discord session, and none of its events", async () => {
     const ws = await WsClient.connect(gw.url, TG);
     const forbidden = { ok: false, error: { code: "FORBIDDEN" } };
     expect(await ws.request("chat.history", { sessionKey: DISCORD_KEY })).toMatchObject(forbidden);
-    expect(await ws.request("chat.send", { sessionKey: DISCORD_KEY, message: "hello bob", idempotencyKey: "x1" })).toMatchObject(forbidden);
+    expect(
+      await ws.request("chat.send", { sessionKey: DISCORD_KEY, message: "hello bob", idempotencyKey: "x1" }),
+    ).toMatchObject(forbidden);
     expect(await ws.request("sessions.reset", { key: DISCORD_KEY })).toMatchObject(forbidden);
     expect(await ws.request("sessions.patch", { key: DISCORD_KEY, sendPolicy: "deny" })).toMatchObject(forbidden);
     expect(await ws.request("sessions.delete", { key: DISCORD_KEY })).toMatchObject(forbidden);
@@ -71,9 +111,19 @@ describe("a Telegram bridge token", () => {
 
   it("OpenAI endpoint: cannot name the Discord session, nor use the openai channel it was not given", async () => {
     const body = { model: "x", messages: [{ role: "user", content: "what did bob say?" }] };
-    expect((await post(`${gw.url}/v1/chat/completions`, body, { authorization: `Bearer ${TG}`, "x-pincer-session-key": DISCORD_KEY })).status).toBe(403);
+    expect(
+      (
+        await post(`${gw.url}/v1/chat/completions`, body, {
+          authorization: `Bearer ${TG}`,
+          "x-pincer-session-key": DISCORD_KEY,
+        })
+      ).status,
+    ).toBe(403);
     expect((await post(`${gw.url}/v1/chat/completions`, body, { authorization: `Bearer ${TG}` })).status).toBe(403);
-    const own = await post(`${gw.url}/v1/chat/completions`, body, { authorization: `Bearer ${TG}`, "x-pincer-session-key": "agent:main:telegram:direct:al" });
+    const own = await post(`${gw.url}/v1/chat/completions`, body, {
+      authorization: `Bearer ${TG}`,
+      "x-pincer-session-key": "agent:main:telegram:direct:al",
+    });
     expect(own.status).toBe(200);
     expect(JSON.stringify(own.json)).not.toContain("secret plan");
   });

@@ -50,7 +50,23 @@ const BAD_PATCHES: Array<[field: string, value: unknown, expected: string]> = [
   ["queueDrop", "all", '"old"'],
   ["pinned", "yes", "true or false"],
 ];
-const PATCHABLE = ["label", "thinkingLevel", "fastMode", "verboseLevel", "reasoningLevel", "responseUsage", "elevatedLevel", "model", "sendPolicy", "groupActivation", "queueMode", "queueDebounceMs", "queueCap", "queueDrop", "pinned"];
+const PATCHABLE = [
+  "label",
+  "thinkingLevel",
+  "fastMode",
+  "verboseLevel",
+  "reasoningLevel",
+  "responseUsage",
+  "elevatedLevel",
+  "model",
+  "sendPolicy",
+  "groupActivation",
+  "queueMode",
+  "queueDebounceMs",
+  "queueCap",
+  "queueDrop",
+  "pinned",
+];
 
 describe("sessions.patch type-checks every field", () => {
   beforeAll(async () => {
@@ -61,25 +77,51 @@ describe("sessions.patch type-checks every field", () => {
     expect(new Set(BAD_PATCHES.map(([f]) => f))).toEqual(new Set(PATCHABLE));
   });
 
-  it.each(BAD_PATCHES)("%s = %j is refused with INVALID_REQUEST naming it, and nothing is stored", async (field, value, expected) => {
-    const before = await row();
-    const r = await ws.request("sessions.patch", { key: KEY, [field]: value });
-    expect(r).toMatchObject({ ok: false, error: { code: "INVALID_REQUEST" } });
-    const message = (r.error as { message: string }).message;
-    expect(message.startsWith(`${field}: got ${JSON.stringify(value).slice(0, 100)}`)).toBe(true);
-    expect(message).toContain(`expected ${expected}`);
-    expect(await row()).toEqual(before);
-  });
+  it.each(BAD_PATCHES)(
+    "%s = %j is refused with INVALID_REQUEST naming it, and nothing is stored",
+    async (field, value, expected) => {
+      const before = await row();
+      const r = await ws.request("sessions.patch", { key: KEY, [field]: value });
+      expect(r).toMatchObject({ ok: false, error: { code: "INVALID_REQUEST" } });
+      const message = (r.error as { message: string }).message;
+      expect(message.startsWith(`${field}: got ${JSON.stringify(value).slice(0, 100)}`)).toBe(true);
+      expect(message).toContain(`expected ${expected}`);
+      expect(await row()).toEqual(before);
+    },
+  );
 
   it("an unknown field is refused, naming it and the allowed ones", async () => {
     const r = await ws.request("sessions.patch", { key: KEY, colour: "blue" });
     expect(r).toMatchObject({ ok: false, error: { code: "INVALID_REQUEST" } });
-    expect((r.error as { message: string }).message).toMatch(/^colour: not a field of sessions\.patch \(allowed: key, label, .*pinned\)$/);
+    expect((r.error as { message: string }).message).toMatch(
+      /^colour: not a field of sessions\.patch \(allowed: key, label, .*pinned\)$/,
+    );
   });
 
   it("good values are stored (labels trimmed), null clears, queue aliases stay accepted", async () => {
-    const ok = await ws.call("sessions.patch", { key: KEY, label: "  Build  ", thinkingLevel: "high", fastMode: true, queueMode: "followups", queueCap: 5, queueDebounceMs: 0, queueDrop: "oldest", pinned: true, sendPolicy: "deny" });
-    expect(ok.entry).toMatchObject({ label: "Build", thinkingLevel: "high", fastMode: true, queueMode: "followups", queueCap: 5, queueDebounceMs: 0, queueDrop: "oldest", pinned: true, sendPolicy: "deny" });
+    const ok = await ws.call("sessions.patch", {
+      key: KEY,
+      label: "  Build  ",
+      thinkingLevel: "high",
+      fastMode: true,
+      queueMode: "followups",
+      queueCap: 5,
+      queueDebounceMs: 0,
+      queueDrop: "oldest",
+      pinned: true,
+      sendPolicy: "deny",
+    });
+    expect(ok.entry).toMatchObject({
+      label: "Build",
+      thinkingLevel: "high",
+      fastMode: true,
+      queueMode: "followups",
+      queueCap: 5,
+      queueDebounceMs: 0,
+      queueDrop: "oldest",
+      pinned: true,
+      sendPolicy: "deny",
+    });
     await ws.call("sessions.patch", { key: KEY, queueCap: null, sendPolicy: null, pinned: null });
     const after = await row();
     expect(after).not.toHaveProperty("queueCap");
@@ -98,7 +140,10 @@ describe("sessions.patch type-checks every field", () => {
 describe("methods and params", () => {
   it("an unknown method is refused", async () => {
     for (const method of ["nope", "__proto__", "toString", "connect.x"]) {
-      expect(await ws.request(method, {})).toMatchObject({ ok: false, error: { code: "INVALID_REQUEST", message: `unknown method ${JSON.stringify(method)}` } });
+      expect(await ws.request(method, {})).toMatchObject({
+        ok: false,
+        error: { code: "INVALID_REQUEST", message: `unknown method ${JSON.stringify(method)}` },
+      });
     }
   });
 
@@ -106,16 +151,27 @@ describe("methods and params", () => {
     const cases: Array<[string, Record<string, unknown>, string]> = [
       ["sessions.list", { limit: "ten" }, 'limit: got "ten", expected an integer 1-10000'],
       ["sessions.list", { limit: null }, "limit: got null, expected an integer 1-10000"],
-      ["chat.send", { sessionKey: 5, message: "hi" }, "sessionKey: got 5, expected a non-empty string of at most 512 characters"],
+      [
+        "chat.send",
+        { sessionKey: 5, message: "hi" },
+        "sessionKey: got 5, expected a non-empty string of at most 512 characters",
+      ],
       ["chat.send", { sessionKey: KEY }, "message: required"],
       ["chat.history", {}, "sessionKey: required"],
       ["chat.history", { sessionKey: KEY, limit: 0 }, "limit: got 0, expected an integer 1-1000"],
       ["agent.wait", { runId: "r", timeoutMs: -5 }, "timeoutMs: got -5, expected an integer 0-600000"],
       ["sessions.reset", { key: null }, "key: required"],
-      ["sessions.resolve", { label: "y".repeat(65) }, `label: got "${"y".repeat(65)}", expected a non-empty string of at most 64 characters`],
+      [
+        "sessions.resolve",
+        { label: "y".repeat(65) },
+        `label: got "${"y".repeat(65)}", expected a non-empty string of at most 64 characters`,
+      ],
     ];
     for (const [method, params, message] of cases) {
-      expect(await ws.request(method, params), `${method} ${JSON.stringify(params)}`).toMatchObject({ ok: false, error: { code: "INVALID_REQUEST", message } });
+      expect(await ws.request(method, params), `${method} ${JSON.stringify(params)}`).toMatchObject({
+        ok: false,
+        error: { code: "INVALID_REQUEST", message },
+      });
     }
     // Extra params of a method other than sessions.patch are ignored, as before.
     expect(await ws.call("sessions.list", { limit: 5, includeGlobal: true })).toHaveProperty("sessions");
@@ -124,7 +180,13 @@ describe("methods and params", () => {
 
 describe("the HTTP route table", () => {
   it("a known path with the wrong method is answered 405 with Allow", async () => {
-    for (const [method, path, allow] of [["GET", "/v1/inbound", "POST"], ["POST", "/healthz", "GET"], ["DELETE", "/hooks/ci", "POST"], ["POST", "/", "GET"], ["PUT", "/v1/runs/abc", "GET"]] as const) {
+    for (const [method, path, allow] of [
+      ["GET", "/v1/inbound", "POST"],
+      ["POST", "/healthz", "GET"],
+      ["DELETE", "/hooks/ci", "POST"],
+      ["POST", "/", "GET"],
+      ["PUT", "/v1/runs/abc", "GET"],
+    ] as const) {
       const res = await fetch(`${gw.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` } });
       expect(res.status, `${method} ${path}`).toBe(405);
       expect(res.headers.get("allow")).toBe(allow);
@@ -137,7 +199,13 @@ describe("the HTTP route table", () => {
 
   it("labels the request metric with the route's pattern, never an id", async () => {
     for (const path of ["/v1/runs/some-run-id", "/hooks/ci", "/index.html", "/nowhere/at/all"]) {
-      await (await fetch(`${gw.url}${path}`, { method: path.startsWith("/hooks") ? "POST" : "GET", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: path.startsWith("/hooks") ? "{}" : undefined })).arrayBuffer();
+      await (
+        await fetch(`${gw.url}${path}`, {
+          method: path.startsWith("/hooks") ? "POST" : "GET",
+          headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+          body: path.startsWith("/hooks") ? "{}" : undefined,
+        })
+      ).arrayBuffer();
     }
     const text = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     const routes = new Set([...text.matchAll(/^pincer_http_requests_total\{route="([^"]*)"/gm)].map((m) => m[1]));
@@ -150,9 +218,19 @@ describe("the HTTP route table", () => {
 
   it("the router refuses ambiguous tables and matches only its own patterns", async () => {
     const { Router } = await import("../src/gateway/router.ts");
-    expect(() => new Router([{ method: "GET", path: "/a" }, { method: "GET", path: "/a" }])).toThrow(/registered twice/);
+    expect(
+      () =>
+        new Router([
+          { method: "GET", path: "/a" },
+          { method: "GET", path: "/a" },
+        ]),
+    ).toThrow(/registered twice/);
     expect(() => new Router([{ method: "GET", path: "/a/:x/b" }])).toThrow(/last segment/);
-    const r = new Router([{ method: "GET", path: "/runs/:id" }, { method: "POST", path: "/runs/:id" }, { method: "GET", path: "/x" }]);
+    const r = new Router([
+      { method: "GET", path: "/runs/:id" },
+      { method: "POST", path: "/runs/:id" },
+      { method: "GET", path: "/x" },
+    ]);
     expect(r.match("GET", "/runs/a%2Fb")).toMatchObject({ kind: "found", params: { id: "a%2Fb" } });
     expect(r.match("PUT", "/runs/1")).toEqual({ kind: "wrong-method", allow: ["GET", "POST"] });
     expect(r.match("GET", "/x/")).toEqual({ kind: "none" });
@@ -169,7 +247,10 @@ describe("answers and events match the protocol schemas field for field", () => 
     const sent = await ws.call("chat.send", { sessionKey: key, message: "hello", idempotencyKey: "schema-1" });
     same(p.ChatSendResult, sent);
     same(p.AgentWaitResult, await ws.call("agent.wait", { runId: "schema-1" }));
-    same(p.ChatSendResult, await ws.call("chat.send", { sessionKey: key, message: "hello", idempotencyKey: "schema-1" }));
+    same(
+      p.ChatSendResult,
+      await ws.call("chat.send", { sessionKey: key, message: "hello", idempotencyKey: "schema-1" }),
+    );
     await ws.call("chat.send", { sessionKey: key, message: "/status", idempotencyKey: "schema-2" });
     const command = await ws.waitForEvent((e) => e.runId === "schema-2" && e.state === "final");
     expect(command.status).toBe("command");
@@ -199,21 +280,44 @@ describe("label and session-id lookups (SessionManager.findSessions)", () => {
     const manager = new SessionManager({ config: {}, storeFor: async () => store, workspaceFor: () => "/work/agent" });
     // More rows than one page of the scan, the label on rows both sides of the page boundary.
     for (let i = 0; i < 1200; i++) {
-      await store.patch(`agent:main:k${i}`, () => ({ sessionId: `id-${i}`, updatedAt: 1_000_000 - i, ...(i % 400 === 7 ? { label: "shared" } : {}) }));
+      await store.patch(`agent:main:k${i}`, () => ({
+        sessionId: `id-${i}`,
+        updatedAt: 1_000_000 - i,
+        ...(i % 400 === 7 ? { label: "shared" } : {}),
+      }));
     }
-    expect((await manager.findSessions("main", { label: "shared" }, 10)).map((r) => r.key)).toEqual(["agent:main:k7", "agent:main:k407", "agent:main:k807"]);
-    expect((await manager.findSessions("main", { label: "shared" }, 2)).map((r) => r.key)).toEqual(["agent:main:k7", "agent:main:k407"]);
-    expect((await manager.findSessions("main", { label: "shared", accept: (k) => k !== "agent:main:k7" }, 1)).map((r) => r.key)).toEqual(["agent:main:k407"]);
-    expect((await manager.findSessions("main", { sessionId: "id-1150" }, 1)).map((r) => r.key)).toEqual(["agent:main:k1150"]);
+    expect((await manager.findSessions("main", { label: "shared" }, 10)).map((r) => r.key)).toEqual([
+      "agent:main:k7",
+      "agent:main:k407",
+      "agent:main:k807",
+    ]);
+    expect((await manager.findSessions("main", { label: "shared" }, 2)).map((r) => r.key)).toEqual([
+      "agent:main:k7",
+      "agent:main:k407",
+    ]);
+    expect(
+      (await manager.findSessions("main", { label: "shared", accept: (k) => k !== "agent:main:k7" }, 1)).map(
+        (r) => r.key,
+      ),
+    ).toEqual(["agent:main:k407"]);
+    expect((await manager.findSessions("main", { sessionId: "id-1150" }, 1)).map((r) => r.key)).toEqual([
+      "agent:main:k1150",
+    ]);
     expect(await manager.findSessions("main", { label: "nobody" }, 5)).toEqual([]);
     expect(await manager.findSessions("main", {}, 5)).toEqual([]);
   });
 
   it("sessions.resolve and the label clash check use it", async () => {
     await ws.call("sessions.patch", { key: "agent:main:telegram:direct:one", label: "unique" });
-    expect(await ws.call("sessions.resolve", { label: "unique" })).toEqual({ ok: true, key: "agent:main:telegram:direct:one" });
+    expect(await ws.call("sessions.resolve", { label: "unique" })).toEqual({
+      ok: true,
+      key: "agent:main:telegram:direct:one",
+    });
     const clash = await ws.request("sessions.patch", { key: "agent:main:telegram:direct:two", label: "unique" });
-    expect(clash).toMatchObject({ ok: false, error: { code: "INVALID_REQUEST", message: "label already in use: unique" } });
+    expect(clash).toMatchObject({
+      ok: false,
+      error: { code: "INVALID_REQUEST", message: "label already in use: unique" },
+    });
     // Re-setting a session's own label is no clash.
     await ws.call("sessions.patch", { key: "agent:main:telegram:direct:one", label: "unique" });
     const id = (await row())?.sessionId;

@@ -24,7 +24,14 @@ function transcriptLines(home: string): string[] {
   return fs.readFileSync(path.join(dir, file), "utf8").split("\n").filter(Boolean);
 }
 
-const inbound = (messageId: string, text: string) => ({ channel: "telegram", chatType: "direct", peerId: "7001", senderId: "7001", text, messageId });
+const inbound = (messageId: string, text: string) => ({
+  channel: "telegram",
+  chatType: "direct",
+  peerId: "7001",
+  senderId: "7001",
+  text,
+  messageId,
+});
 
 describe("retry dedupe", () => {
   it("recognises a retry of a message 40 turns back after a restart and returns its original reply", async () => {
@@ -68,7 +75,11 @@ describe("retry dedupe", () => {
       const first = await post(`${gw.url}/v1/inbound`, inbound("once", "hello there"));
       expect(first.json.status).toBe("ok");
       const retry = await post(`${gw.url}/v1/inbound`, inbound("once", "hello there"));
-      expect(retry.json).toMatchObject({ status: "duplicate", reply: first.json.reply, sessionId: first.json.sessionId });
+      expect(retry.json).toMatchObject({
+        status: "duplicate",
+        reply: first.json.reply,
+        sessionId: first.json.sessionId,
+      });
     } finally {
       await gw.stop(2000);
     }
@@ -92,7 +103,9 @@ describe("retry dedupe while the first delivery is still running", () => {
       expect(a.json).toMatchObject({ status: "ok", reply: "re: take your time" });
       let b: Awaited<ReturnType<typeof post>>;
       await until(async () => {
-        const r = await fetch(`${gw.url}/v1/runs/${String(retry.json.runId)}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        const r = await fetch(`${gw.url}/v1/runs/${String(retry.json.runId)}`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
         b = { status: r.status, json: (await r.json()) as Record<string, unknown> };
         return b.json.status !== "running";
       });
@@ -130,7 +143,11 @@ describe("waiting retries leave nothing behind", () => {
 });
 
 describe("retry dedupe bounds (TranscriptWriter)", () => {
-  const user = (messageId: string) => ({ type: "message" as const, message: { role: "user" as const, content: `m ${messageId}`, timestamp: 0 }, pincer: { messageId } });
+  const user = (messageId: string) => ({
+    type: "message" as const,
+    message: { role: "user" as const, content: `m ${messageId}`, timestamp: 0 },
+    pincer: { messageId },
+  });
 
   it("recognises ids for 24 h after the first delivery, then treats a retry as new", async () => {
     const store = new MemorySessionStore();
@@ -148,7 +165,12 @@ describe("retry dedupe bounds (TranscriptWriter)", () => {
     const now = Date.parse("2026-06-01T12:00:00Z");
     const writer = new TranscriptWriter(store);
     const total = MESSAGE_IDS_KEPT + 10;
-    for (let i = 0; i < total; i += 50) await writer.append("s1", Array.from({ length: Math.min(50, total - i) }, (_, j) => user(`id-${i + j}`)), { now, cwd: "/" });
+    for (let i = 0; i < total; i += 50)
+      await writer.append(
+        "s1",
+        Array.from({ length: Math.min(50, total - i) }, (_, j) => user(`id-${i + j}`)),
+        { now, cwd: "/" },
+      );
     const restarted = new TranscriptWriter(store);
     expect(await restarted.findMessageId("s1", "id-9", now)).toBeNull();
     expect(await restarted.findMessageId("s1", "id-10", now)).not.toBeNull();
@@ -164,14 +186,24 @@ describe("parsed transcript cache (memory bounded in bytes)", () => {
     const big = "x".repeat(512 * 1024);
     for (let s = 0; s < 40; s++) {
       const id = `s${s}`;
-      await writer.append(id, [{ type: "message", message: { role: "user", content: big, timestamp: 0 } }], { now: 1, cwd: "/" });
+      await writer.append(id, [{ type: "message", message: { role: "user", content: big, timestamp: 0 } }], {
+        now: 1,
+        cwd: "/",
+      });
       await writer.readAll(id);
-      await writer.append(id, [{ type: "message", message: { role: "user", content: big, timestamp: 0 } }], { now: 2, cwd: "/" });
+      await writer.append(id, [{ type: "message", message: { role: "user", content: big, timestamp: 0 } }], {
+        now: 2,
+        cwd: "/",
+      });
       expect(cache.bytes).toBeLessThanOrEqual(cache.maxBytes);
     }
     expect(cache.size).toBeGreaterThan(0);
     // A transcript over a quarter of the budget is read from the store each time, never kept.
-    for (let i = 0; i < 4; i++) await writer.append("huge", [{ type: "message", message: { role: "user", content: big, timestamp: 0 } }], { now: 3, cwd: "/" });
+    for (let i = 0; i < 4; i++)
+      await writer.append("huge", [{ type: "message", message: { role: "user", content: big, timestamp: 0 } }], {
+        now: 3,
+        cwd: "/",
+      });
     const read = await writer.readAll("huge");
     expect(read.lines.length).toBe(5);
     expect(cache.bytes).toBeLessThanOrEqual(cache.maxBytes);

@@ -34,7 +34,11 @@ function setup(defaults: Options = {}) {
   const scheduler = new RunScheduler({
     runBatch: (run) =>
       new Promise<BatchResult>((resolve, reject) => {
-        runs.push({ run, finish: (r = {}) => resolve({ status: "ok", reply: `re: ${run.runIds().join("+")}`, delivered: true, ...r }), fail: reject });
+        runs.push({
+          run,
+          finish: (r = {}) => resolve({ status: "ok", reply: `re: ${run.runIds().join("+")}`, delivered: true, ...r }),
+          fail: reject,
+        });
       }),
     leases: defaults.leases ?? null,
     now: () => Date.now(),
@@ -45,8 +49,17 @@ function setup(defaults: Options = {}) {
   /** Queues the message `text` (run id `r-<text>`, entry `e-<text>`); resolves with its outcome. */
   const send = (text: string, o: Options = {}): Promise<QueueOutcome> =>
     new Promise((resolve) => {
-      const settings = { mode: o.mode ?? defaults.mode ?? "collect", debounceMs: o.debounceMs ?? defaults.debounceMs ?? 0, cap: o.cap ?? defaults.cap ?? 20, drop: o.drop ?? defaults.drop ?? "summarize" };
-      scheduler.enqueue(REF, { runId: `r-${text}`, entryId: `e-${text}`, preview: text, settings, resolve }, { channel: "telegram", chatType: "direct" });
+      const settings = {
+        mode: o.mode ?? defaults.mode ?? "collect",
+        debounceMs: o.debounceMs ?? defaults.debounceMs ?? 0,
+        cap: o.cap ?? defaults.cap ?? 20,
+        drop: o.drop ?? defaults.drop ?? "summarize",
+      };
+      scheduler.enqueue(
+        REF,
+        { runId: `r-${text}`, entryId: `e-${text}`, preview: text, settings, resolve },
+        { channel: "telegram", chatType: "direct" },
+      );
     });
   return { scheduler, runs, send, depth: () => depth };
 }
@@ -199,7 +212,13 @@ describe("overflow: cap and drop", () => {
     void send("one");
     const queued = send("two");
     const refused = await send("three");
-    expect(refused).toEqual({ runId: "r-three", status: "dropped", reply: null, delivered: false, error: "dropped: the session queue is full" });
+    expect(refused).toEqual({
+      runId: "r-three",
+      status: "dropped",
+      reply: null,
+      delivered: false,
+      error: "dropped: the session queue is full",
+    });
     expect(scheduler.view(REF)!.depth).toBe(1);
     expect(depth()).toBe(1);
     runs[0]!.finish();
@@ -246,7 +265,13 @@ describe("/stop and abort", () => {
     const queued = send("more");
     expect(scheduler.abort(REF, "stopped by /stop")).toEqual({ aborted: true, runIds: ["r-work"], cleared: 1 });
     expect(runs[0]!.run.signal.aborted).toBe(true);
-    expect(await queued).toEqual({ runId: "r-more", status: "aborted", reply: null, delivered: false, error: "stopped by /stop" });
+    expect(await queued).toEqual({
+      runId: "r-more",
+      status: "aborted",
+      reply: null,
+      delivered: false,
+      error: "stopped by /stop",
+    });
     expect(depth()).toBe(0);
     // A second /stop finds the run already aborted.
     expect(scheduler.abort(REF, "again")).toEqual({ aborted: false, runIds: [], cleared: 0 });
@@ -264,14 +289,25 @@ describe("/stop and abort", () => {
     let row: SessionEntry = { sessionId: "s1", updatedAt: 1 };
     const ctx = {
       manager: {
-        async patchSession(_agentId: string, _key: string, mutate: (cur: SessionEntry | undefined, now: number) => SessionEntry | null | undefined) {
+        async patchSession(
+          _agentId: string,
+          _key: string,
+          mutate: (cur: SessionEntry | undefined, now: number) => SessionEntry | null | undefined,
+        ) {
           row = mutate(row, Date.now()) ?? row;
           return row;
         },
       },
-      abort: (agentId: string, sessionKey: string, reason?: string) => scheduler.abort({ agentId, sessionKey }, reason ?? "aborted"),
+      abort: (agentId: string, sessionKey: string, reason?: string) =>
+        scheduler.abort({ agentId, sessionKey }, reason ?? "aborted"),
     } as unknown as CommandContext;
-    const envelope = { channel: "telegram", chatType: "direct" as const, peerId: "alice", senderId: "alice", text: "/stop" };
+    const envelope = {
+      channel: "telegram",
+      chatType: "direct" as const,
+      peerId: "alice",
+      senderId: "alice",
+      text: "/stop",
+    };
     const reply = await handleCommand(ctx, { name: "stop", args: "" }, { ...REF, envelope, channel: "telegram" });
     expect(reply).toBe("⚙️ Agent was aborted. Stopped 1 run(s), cleared 1 queued message(s).");
     expect(row.abortedLastRun).toBe(true);
@@ -307,14 +343,19 @@ describe("tasks, failures and leases", () => {
     void send("a");
     const order: string[] = [];
     let endTask!: () => void;
-    scheduler.enqueue(REF, {
-      runId: "task",
-      entryId: null,
-      preview: "/compact",
-      settings: { mode: "followup", debounceMs: 0, cap: Number.MAX_SAFE_INTEGER, drop: "new" },
-      resolve: () => order.push("task resolved"),
-      task: () => new Promise((r) => (endTask = () => r({ runId: "task", status: "ok", reply: null, delivered: false }))),
-    }, {});
+    scheduler.enqueue(
+      REF,
+      {
+        runId: "task",
+        entryId: null,
+        preview: "/compact",
+        settings: { mode: "followup", debounceMs: 0, cap: Number.MAX_SAFE_INTEGER, drop: "new" },
+        resolve: () => order.push("task resolved"),
+        task: () =>
+          new Promise((r) => (endTask = () => r({ runId: "task", status: "ok", reply: null, delivered: false }))),
+      },
+      {},
+    );
     void send("b");
     runs[0]!.finish();
     await settle();
@@ -355,7 +396,10 @@ describe("tasks, failures and leases", () => {
     const leases = fakeLeases(false, new Error("lease wait timed out after 5000 ms"));
     const { runs, send } = setup({ leases });
     const outcome = await send("one");
-    expect(outcome).toMatchObject({ status: "error", error: "the session is busy on another gateway: lease wait timed out after 5000 ms" });
+    expect(outcome).toMatchObject({
+      status: "error",
+      error: "the session is busy on another gateway: lease wait timed out after 5000 ms",
+    });
     expect(runs).toHaveLength(0);
   });
 });

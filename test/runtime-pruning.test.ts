@@ -30,12 +30,25 @@ it("prunes old tool results in the request only, never in the transcript", async
     if (call === 1) return [{ type: "toolCall", id: "read1", name: "read_big", arguments: {} }];
     return [{ type: "text", text: `answer ${call}` }];
   };
-  const tools = new ToolRegistry([memoryAppendTool, { spec: { name: "read_big", description: "returns a large file", parameters: { type: "object", properties: {} } }, run: async () => BIG }]);
+  const tools = new ToolRegistry([
+    memoryAppendTool,
+    {
+      spec: { name: "read_big", description: "returns a large file", parameters: { type: "object", properties: {} } },
+      run: async () => BIG,
+    },
+  ]);
   // ttl 0.02 minutes = 1.2 s: long enough that a loaded CI machine runs the second turn within it,
   // short enough for the test to outwait the cache.
-  const agents = { defaults: { contextTokens: 40_000, contextPruning: { mode: "cache-ttl" as const, ttl: 0.02, keepLastAssistants: 1 }, compaction: { memoryFlush: { enabled: false }, reserveTokensFloor: 0, reserveTokens: 0 } } };
+  const agents = {
+    defaults: {
+      contextTokens: 40_000,
+      contextPruning: { mode: "cache-ttl" as const, ttl: 0.02, keepLastAssistants: 1 },
+      compaction: { memoryFlush: { enabled: false }, reserveTokensFloor: 0, reserveTokens: 0 },
+    },
+  };
   gw = await startTestGateway({ agents }, { provider, tools });
-  const send = (text: string) => post(`${gw!.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "a", senderId: "a", text });
+  const send = (text: string) =>
+    post(`${gw!.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "a", senderId: "a", text });
   await send("read the file");
   await send("second");
   const row = await gw.runtime.manager.get("main", "agent:main:main");
@@ -57,6 +70,8 @@ it("prunes old tool results in the request only, never in the transcript", async
   const after = fs.readFileSync(file);
   expect(after.subarray(0, before.length).equals(before)).toBe(true);
   expect(after.toString().includes(BIG)).toBe(true);
-  const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: "Bearer test-operator-token-0123456789" } })).text();
+  const metrics = await (
+    await fetch(`${gw.url}/metrics`, { headers: { authorization: "Bearer test-operator-token-0123456789" } })
+  ).text();
   expect(metrics).toMatch(/pincer_pruned_chars_total \d+/);
 }, 60_000);

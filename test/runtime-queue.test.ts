@@ -19,7 +19,8 @@ afterEach(async () => {
 });
 
 const dm = (text: string) => ({ channel: "telegram", chatType: "direct", peerId: "alice", senderId: "alice", text });
-const userTexts = (req: { messages: Array<{ role: string; content: unknown }> }) => req.messages.filter((m) => m.role === "user").map((m) => String(m.content));
+const userTexts = (req: { messages: Array<{ role: string; content: unknown }> }) =>
+  req.messages.filter((m) => m.role === "user").map((m) => String(m.content));
 
 async function withMode(mode: "collect" | "followup" | "steer" | "interrupt", extra: Record<string, unknown> = {}) {
   const provider = new ScriptedProvider();
@@ -123,7 +124,17 @@ describe("compaction and memory flush", () => {
       if (req.purpose === "summary") return [{ type: "text", text: "SUMMARY" }];
       return [{ type: "text", text: `re: ${userTexts(req).at(-1)}` }];
     };
-    gw = await startTestGateway({ agents: { defaults: { contextTokens: 2000, compaction: { reserveTokensFloor: 200, memoryFlush: { softThresholdTokens: 100 } } } } }, { provider });
+    gw = await startTestGateway(
+      {
+        agents: {
+          defaults: {
+            contextTokens: 2000,
+            compaction: { reserveTokensFloor: 200, memoryFlush: { softThresholdTokens: 100 } },
+          },
+        },
+      },
+      { provider },
+    );
     for (let i = 0; i < 4; i++) await post(`${gw.url}/v1/inbound`, dm(`${i} ${"x".repeat(4000)}`));
     const flushes = provider.requests.filter((r) => r.purpose === "memory-flush").length;
     expect(flushes).toBeGreaterThanOrEqual(1);
@@ -142,7 +153,10 @@ describe("compaction and memory flush", () => {
     expect(r.json.reply).toBe("re: after overflow");
     const after = await gw.runtime.manager.get("main", "agent:main:main");
     expect(after?.compactionCount ?? 0).toBeGreaterThanOrEqual(1);
-    const lines = fs.readFileSync(path.join(gw.home, "agents", "main", "sessions", `${after!.sessionId}.jsonl`), "utf8");
+    const lines = fs.readFileSync(
+      path.join(gw.home, "agents", "main", "sessions", `${after!.sessionId}.jsonl`),
+      "utf8",
+    );
     expect(lines).toContain('"type":"compaction"');
     expect(lines).not.toContain("NO_REPLY");
   });
@@ -153,11 +167,23 @@ describe("compaction and memory flush", () => {
     provider.reply = (req) => {
       if (req.purpose === "memory-flush") {
         flushRound++;
-        return flushRound === 1 ? [{ type: "toolCall", id: "m1", name: "memory_append", arguments: { text: "- alice likes tea" } }] : [{ type: "text", text: "NO_REPLY" }];
+        return flushRound === 1
+          ? [{ type: "toolCall", id: "m1", name: "memory_append", arguments: { text: "- alice likes tea" } }]
+          : [{ type: "text", text: "NO_REPLY" }];
       }
       return [{ type: "text", text: "ok" }];
     };
-    gw = await startTestGateway({ agents: { defaults: { contextTokens: 1000, compaction: { reserveTokensFloor: 100, memoryFlush: { softThresholdTokens: 100 } } } } }, { provider });
+    gw = await startTestGateway(
+      {
+        agents: {
+          defaults: {
+            contextTokens: 1000,
+            compaction: { reserveTokensFloor: 100, memoryFlush: { softThresholdTokens: 100 } },
+          },
+        },
+      },
+      { provider },
+    );
     for (let i = 0; i < 3; i++) await post(`${gw.url}/v1/inbound`, dm(`${"y".repeat(2000)}`));
     const memDir = path.join(gw.home, "agents", "main", "workspace", "memory");
     const files = fs.readdirSync(memDir);
@@ -176,7 +202,9 @@ describe("graceful shutdown", () => {
     await until(() => provider.waiting === 1);
     await gw!.stop(200);
     expect((await first).json.status).toBe("aborted");
-    const index = JSON.parse(fs.readFileSync(path.join(gw!.home, "agents", "main", "sessions", "sessions.json"), "utf8")) as Record<string, { abortedLastRun?: boolean }>;
+    const index = JSON.parse(
+      fs.readFileSync(path.join(gw!.home, "agents", "main", "sessions", "sessions.json"), "utf8"),
+    ) as Record<string, { abortedLastRun?: boolean }>;
     expect(index["agent:main:main"]!.abortedLastRun).toBe(true);
   });
 });

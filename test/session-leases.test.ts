@@ -15,10 +15,11 @@ import { TranscriptWriter } from "../src/transcript/writer.ts";
 function slowRelease(store: SqliteSessionStore, ms: number): SessionStore {
   return new Proxy(store, {
     get(target, prop, receiver) {
-      if (prop === "releaseLease") return async (lease: Lease) => {
-        await new Promise((r) => setTimeout(r, ms));
-        return target.releaseLease(lease);
-      };
+      if (prop === "releaseLease")
+        return async (lease: Lease) => {
+          await new Promise((r) => setTimeout(r, ms));
+          return target.releaseLease(lease);
+        };
       const v: unknown = Reflect.get(target, prop, receiver);
       return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
@@ -27,10 +28,17 @@ function slowRelease(store: SqliteSessionStore, ms: number): SessionStore {
 
 describe("SessionLeases", () => {
   it("a hold taken right after a release is not freed by that release", async () => {
-    const base = SqliteSessionStore.open({ file: path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-leases-")), "s.sqlite") });
+    const base = SqliteSessionStore.open({
+      file: path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-leases-")), "s.sqlite"),
+    });
     const store = slowRelease(base, 30);
     const dropped: string[] = [];
-    const leases = new SessionLeases({ storeFor: async () => store, ttlMs: 5000, waitMs: 1000, onAcquired: async (_a, key, _s, continuous) => void dropped.push(`${key} ${continuous}`) });
+    const leases = new SessionLeases({
+      storeFor: async () => store,
+      ttlMs: 5000,
+      waitMs: 1000,
+      onAcquired: async (_a, key, _s, continuous) => void dropped.push(`${key} ${continuous}`),
+    });
     const first = await leases.acquire("main", "agent:main:main");
     leases.release(first);
     const second = await leases.acquire("main", "agent:main:main");
@@ -46,8 +54,15 @@ describe("SessionLeases", () => {
   });
 
   it("counts holds: the lease stays until the last holder lets go, then another owner can take it", async () => {
-    const base = SqliteSessionStore.open({ file: path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-leases-")), "s.sqlite") });
-    const leases = new SessionLeases({ storeFor: async () => base, ttlMs: 5000, waitMs: 1000, onAcquired: async () => {} });
+    const base = SqliteSessionStore.open({
+      file: path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-leases-")), "s.sqlite"),
+    });
+    const leases = new SessionLeases({
+      storeFor: async () => base,
+      ttlMs: 5000,
+      waitMs: 1000,
+      onAcquired: async () => {},
+    });
     const a = await leases.acquire("main", "k");
     const b = leases.retain("main", "k");
     expect(b).not.toBeNull();
@@ -68,7 +83,12 @@ describe("taking a session over from another process", () => {
     const storeB = SqliteSessionStore.open({ file });
     const seen: string[] = [];
     const make = (name: string, store: SessionStore) =>
-      new SessionLeases({ storeFor: async () => store, ttlMs: 5000, waitMs: 2000, onAcquired: async (_a, _k, _s, continuous) => void seen.push(`${name}:${continuous}`) });
+      new SessionLeases({
+        storeFor: async () => store,
+        ttlMs: 5000,
+        waitMs: 2000,
+        onAcquired: async (_a, _k, _s, continuous) => void seen.push(`${name}:${continuous}`),
+      });
     const a = make("A", storeA);
     const b = make("B", storeB);
     await a.with("main", "k", async () => {});
@@ -96,14 +116,23 @@ describe("taking a session over from another process", () => {
     const mine = new TranscriptWriter(store);
     const theirs = new TranscriptWriter(other);
     const sid = "0b6f6b1e-8d7e-4a43-9a55-6c8f0b2b3c11";
-    const msg = (text: string) => ({ type: "message" as const, message: { role: "user" as const, content: text, timestamp: 1 } });
+    const msg = (text: string) => ({
+      type: "message" as const,
+      message: { role: "user" as const, content: text, timestamp: 1 },
+    });
     await mine.append(sid, [msg("one")], { now: 1, cwd: "/" });
     expect((await mine.readAll(sid)).lines).toHaveLength(2);
     await theirs.append(sid, [msg("two"), msg("three")], { now: 2, cwd: "/" });
     await mine.refresh(sid);
     const [four] = await mine.append(sid, [msg("four")], { now: 3, cwd: "/" });
     const stored = (await store.readTranscript(sid)).lines;
-    expect(stored.map((l) => (l.message as { content?: string } | undefined)?.content ?? l.type)).toEqual(["session", "one", "two", "three", "four"]);
+    expect(stored.map((l) => (l.message as { content?: string } | undefined)?.content ?? l.type)).toEqual([
+      "session",
+      "one",
+      "two",
+      "three",
+      "four",
+    ]);
     expect(four!.parentId).toBe(stored[3]!.id);
     expect((await mine.readAll(sid)).lines).toEqual(stored);
     await store.close();
@@ -130,7 +159,13 @@ describe("rows of held sessions", () => {
     const a = new SessionManager({ config, storeFor: async () => storeA, sharedSessions: shared });
     const b = new SessionManager({ config, storeFor: async () => storeB, sharedSessions: shared });
     const key = "agent:main:telegram:direct:42";
-    const envelope = (text: string) => ({ channel: "telegram", chatType: "direct", peerId: "42", senderId: "42", text });
+    const envelope = (text: string) => ({
+      channel: "telegram",
+      chatType: "direct",
+      peerId: "42",
+      senderId: "42",
+      text,
+    });
 
     const hold = await a.leases!.acquire("main", key);
     gets = 0;

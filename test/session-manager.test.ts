@@ -24,8 +24,17 @@ afterEach(async () => {
 function manager(config: ManagerConfig = {}): SessionManager {
   return new SessionManager({ config, storeFor: async () => store, clock, workspaceFor: () => "/work/agent" });
 }
-const dm = (peer: string, text: string, extra: Record<string, unknown> = {}) => ({ channel: "telegram", chatType: "direct", peerId: peer, senderId: peer, text, ...extra });
-const utcDaily = { session: { dmScope: "per-channel-peer" as const, timeZone: "UTC", reset: { mode: "daily" as const, atHour: 4 } } };
+const dm = (peer: string, text: string, extra: Record<string, unknown> = {}) => ({
+  channel: "telegram",
+  chatType: "direct",
+  peerId: peer,
+  senderId: peer,
+  text,
+  ...extra,
+});
+const utcDaily = {
+  session: { dmScope: "per-channel-peer" as const, timeZone: "UTC", reset: { mode: "daily" as const, atHour: 4 } },
+};
 
 describe("SessionManager", () => {
   it("records the first message with a header, the user entry and a complete row", async () => {
@@ -36,10 +45,23 @@ describe("SessionManager", () => {
     expect(r.resetReason).toBe("new-session");
     const lines = (await store.readTranscript(r.sessionId)).lines;
     expect(lines[0]).toMatchObject({ type: "session", version: 3, id: r.sessionId, cwd: "/work/agent" });
-    expect(lines[1]).toMatchObject({ type: "message", parentId: null, message: { role: "user", content: "hello" }, pincer: { messageId: "t-1", senderId: "42" } });
+    expect(lines[1]).toMatchObject({
+      type: "message",
+      parentId: null,
+      message: { role: "user", content: "hello" },
+      pincer: { messageId: "t-1", senderId: "42" },
+    });
     expect(lines[1]!.id).toMatch(/^[0-9a-f]{8}$/);
     const row = await store.get(r.sessionKey);
-    expect(row).toMatchObject({ sessionId: r.sessionId, chatType: "direct", sessionStartedAt: now, lastInteractionAt: now, updatedAt: now, lastChannel: "telegram", lastTo: "telegram:42" });
+    expect(row).toMatchObject({
+      sessionId: r.sessionId,
+      chatType: "direct",
+      sessionStartedAt: now,
+      lastInteractionAt: now,
+      updatedAt: now,
+      lastChannel: "telegram",
+      lastTo: "telegram:42",
+    });
     expect(row?.sessionFile).toBe(path.join(dir, `${r.sessionId}.jsonl`));
     expect(row?.origin).toMatchObject({ label: "Ada", provider: "telegram", from: "telegram:42" });
   });
@@ -47,12 +69,27 @@ describe("SessionManager", () => {
   it("chains a reply to the user message and records usage on the row", async () => {
     const m = manager();
     const r = await m.recordInbound(dm("42", "hi"));
-    const reply = await m.appendAssistant(r.agentId, r.sessionKey, { text: "hello", provider: "echo", model: "echo", usage: { input: 12, output: 3, cacheRead: 100 } });
+    const reply = await m.appendAssistant(r.agentId, r.sessionKey, {
+      text: "hello",
+      provider: "echo",
+      model: "echo",
+      usage: { input: 12, output: 3, cacheRead: 100 },
+    });
     expect(reply.parentId).toBe(r.messageEntry!.id);
     const row = await store.get(r.sessionKey);
-    expect(row).toMatchObject({ inputTokens: 12, outputTokens: 3, totalTokens: 112, totalTokensFresh: true, model: "echo", modelProvider: "echo" });
+    expect(row).toMatchObject({
+      inputTokens: 12,
+      outputTokens: 3,
+      totalTokens: 112,
+      totalTokensFresh: true,
+      model: "echo",
+      modelProvider: "echo",
+    });
     const hist = await m.history(r.agentId, r.sessionKey);
-    expect(hist.items.map((i) => [i.role, i.text])).toEqual([["user", "hi"], ["assistant", "hello"]]);
+    expect(hist.items.map((i) => [i.role, i.text])).toEqual([
+      ["user", "hi"],
+      ["assistant", "hello"],
+    ]);
   });
 
   it("isolates peers under per-channel-peer and shares the main session under main", async () => {
@@ -73,14 +110,26 @@ describe("SessionManager", () => {
     const m = manager(utcDaily);
     now = Date.UTC(2026, 10, 20, 3, 59);
     const first = await m.recordInbound(dm("42", "before"));
-    await store.patch(first.sessionKey, (cur) => ({ ...cur!, label: "mine", modelOverride: "gpt-5", providerOverride: "openai", inputTokens: 999, compactionCount: 3 }));
+    await store.patch(first.sessionKey, (cur) => ({
+      ...cur!,
+      label: "mine",
+      modelOverride: "gpt-5",
+      providerOverride: "openai",
+      inputTokens: 999,
+      compactionCount: 3,
+    }));
     now = Date.UTC(2026, 10, 20, 4, 1);
     const second = await m.recordInbound(dm("42", "after"));
     expect(second.isNewSession).toBe(true);
     expect(second.resetReason).toBe("daily");
     expect(second.previousSessionId).toBe(first.sessionId);
     const row = await store.get(second.sessionKey);
-    expect(row).toMatchObject({ label: "mine", modelOverride: "gpt-5", providerOverride: "openai", sessionStartedAt: now });
+    expect(row).toMatchObject({
+      label: "mine",
+      modelOverride: "gpt-5",
+      providerOverride: "openai",
+      sessionStartedAt: now,
+    });
     expect(row?.inputTokens).toBeUndefined();
     expect(row?.compactionCount ?? 0).toBe(0);
     const archived = fs.readdirSync(dir).filter((n) => n.startsWith(`${first.sessionId}.jsonl.reset.`));
@@ -92,9 +141,14 @@ describe("SessionManager", () => {
   it("dates a legacy OpenClaw row (no sessionStartedAt) from its transcript header, not from updatedAt", async () => {
     const m = manager(utcDaily);
     const id = "legacy-0001";
-    await store.appendTranscript(id, [{ type: "session", version: 3, id, timestamp: "2026-11-19T10:00:00.000Z", cwd: "/" }]);
+    await store.appendTranscript(id, [
+      { type: "session", version: 3, id, timestamp: "2026-11-19T10:00:00.000Z", cwd: "/" },
+    ]);
     // OpenClaw bumped updatedAt after today's 04:00 boundary, but the session began yesterday.
-    await store.patch("agent:main:telegram:direct:42", () => ({ sessionId: id, updatedAt: Date.UTC(2026, 10, 20, 5, 0) }));
+    await store.patch("agent:main:telegram:direct:42", () => ({
+      sessionId: id,
+      updatedAt: Date.UTC(2026, 10, 20, 5, 0),
+    }));
     now = Date.UTC(2026, 10, 20, 6, 0);
     expect(await m.resolve(dm("42", "x"))).toMatchObject({ sessionId: id, fresh: false, staleReason: "daily" });
     const r = await m.recordInbound(dm("42", "x"));
@@ -102,7 +156,9 @@ describe("SessionManager", () => {
   });
 
   it("resets after the idle window, measured from the last real interaction only", async () => {
-    const m = manager({ session: { dmScope: "per-channel-peer", timeZone: "UTC", reset: { mode: "idle", idleMinutes: 60 } } });
+    const m = manager({
+      session: { dmScope: "per-channel-peer", timeZone: "UTC", reset: { mode: "idle", idleMinutes: 60 } },
+    });
     const first = await m.recordInbound(dm("42", "hi"));
     now += 50 * 60_000;
     // A non-interactive turn (cron, heartbeat) must not extend idle freshness.
@@ -123,7 +179,9 @@ describe("SessionManager", () => {
     expect(ids.size).toBe(1);
     expect(ids.has(old.sessionId)).toBe(false);
     expect(results.filter((r) => r.isNewSession)).toHaveLength(1);
-    const texts = (await store.readTranscript(results[0]!.sessionId)).lines.filter((l) => l.type === "message").map((l) => (l.message as { content: string }).content);
+    const texts = (await store.readTranscript(results[0]!.sessionId)).lines
+      .filter((l) => l.type === "message")
+      .map((l) => (l.message as { content: string }).content);
     expect(texts).toEqual(Array.from({ length: 10 }, (_, i) => `msg ${i}`));
   });
 
@@ -154,12 +212,23 @@ describe("SessionManager", () => {
   it("resolve explains routing and freshness without writing", async () => {
     const m = manager(utcDaily);
     const before = await m.resolve(dm("42", "x"));
-    expect(before).toMatchObject({ agentId: "main", sessionKey: "agent:main:telegram:direct:42", sessionId: null, fresh: false, matchedBy: "default" });
+    expect(before).toMatchObject({
+      agentId: "main",
+      sessionKey: "agent:main:telegram:direct:42",
+      sessionId: null,
+      fresh: false,
+      matchedBy: "default",
+    });
     expect(await store.count()).toBe(0);
     now = Date.UTC(2026, 10, 20, 3, 0);
     const r = await m.recordInbound(dm("42", "x"));
     const fresh = await m.resolve(dm("42", "x"));
-    expect(fresh).toMatchObject({ sessionId: r.sessionId, fresh: true, staleReason: null, nextResetAt: Date.UTC(2026, 10, 20, 4, 0) });
+    expect(fresh).toMatchObject({
+      sessionId: r.sessionId,
+      fresh: true,
+      staleReason: null,
+      nextResetAt: Date.UTC(2026, 10, 20, 4, 0),
+    });
     now = Date.UTC(2026, 10, 20, 4, 30);
     expect(await m.resolve(dm("42", "x"))).toMatchObject({ fresh: false, staleReason: "daily" });
   });
@@ -179,7 +248,9 @@ describe("SessionManager", () => {
   it("rejects hostile envelopes with a clear error and writes nothing", async () => {
     const m = manager({ session: { dmScope: "per-channel-peer" } });
     await expect(m.recordInbound(dm("ev\u0007il", "x"))).rejects.toThrow(/peerId.*control character/);
-    await expect(m.recordInbound({ channel: "telegram", chatType: "nope", peerId: "1", senderId: "1", text: "x" })).rejects.toThrow(/chatType/);
+    await expect(
+      m.recordInbound({ channel: "telegram", chatType: "nope", peerId: "1", senderId: "1", text: "x" }),
+    ).rejects.toThrow(/chatType/);
     expect(await store.count()).toBe(0);
     expect(fs.readdirSync(dir).filter((n) => n.endsWith(".jsonl"))).toEqual([]);
   });

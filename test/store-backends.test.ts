@@ -40,7 +40,9 @@ describe("store backend descriptors", () => {
     expect(parseStoreLocation("/tmp/h").kind).toBe("fs");
     expect(parseStoreLocation("postgresql://u:pw@h/db").kind).toBe("postgres");
     expect(parseStoreLocation("rediss://h:6380").kind).toBe("redis");
-    expect(() => parseStoreLocation("mysql://h/db")).toThrow(/unknown store location "mysql:\/\/h\/db" \(scheme "mysql:"\); expected one of/);
+    expect(() => parseStoreLocation("mysql://h/db")).toThrow(
+      /unknown store location "mysql:\/\/h\/db" \(scheme "mysql:"\); expected one of/,
+    );
   });
 
   it("every opened store declares its capabilities: disk operations on fs only, nothing shared locally", async () => {
@@ -78,7 +80,10 @@ describe("store backend descriptors", () => {
     } finally {
       await reg.closeAll();
     }
-    const shared = new StoreRegistry({ session: { store: { backend: "sqlite", path: path.join(h, "all.sqlite") } } }, h);
+    const shared = new StoreRegistry(
+      { session: { store: { backend: "sqlite", path: path.join(h, "all.sqlite") } } },
+      h,
+    );
     try {
       expect(await shared.storeFor("main")).toBe(await shared.storeFor("work"));
     } finally {
@@ -87,6 +92,7 @@ describe("store backend descriptors", () => {
   });
 
   it("has no test-only hooks on the production classes", () => {
-    for (const cls of [MemorySessionStore, SqliteSessionStore, FsSessionStore]) expect("withOwner" in cls.prototype).toBe(false);
+    for (const cls of [MemorySessionStore, SqliteSessionStore, FsSessionStore])
+      expect("withOwner" in cls.prototype).toBe(false);
   });
 });

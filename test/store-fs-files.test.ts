@@ -16,7 +16,8 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const mode = (p: string): number => fs.statSync(p).mode & 0o777;
-const journals = (): string[] => fs.readdirSync(path.dirname(storePath)).filter((n) => n.startsWith("sessions.journal."));
+const journals = (): string[] =>
+  fs.readdirSync(path.dirname(storePath)).filter((n) => n.startsWith("sessions.journal."));
 
 function writeOpenClawStore(rows: Record<string, unknown>): void {
   fs.mkdirSync(path.dirname(storePath), { recursive: true });
@@ -41,8 +42,19 @@ describe("fs store files", () => {
 
   it("loads an OpenClaw-written store, migrates legacy fields and preserves unknown ones", async () => {
     writeOpenClawStore({
-      "agent:main:main": { sessionId: "11111111-aaaa-4aaa-8aaa-111111111111", updatedAt: 5, lastProvider: "telegram", skillsSnapshot: { prompt: "p", skills: [] }, futureField: { x: 1 } },
-      "agent:main:discord:channel:9": { sessionId: "22222222-aaaa-4aaa-8aaa-222222222222", updatedAt: 7, provider: "discord", room: "#general" },
+      "agent:main:main": {
+        sessionId: "11111111-aaaa-4aaa-8aaa-111111111111",
+        updatedAt: 5,
+        lastProvider: "telegram",
+        skillsSnapshot: { prompt: "p", skills: [] },
+        futureField: { x: 1 },
+      },
+      "agent:main:discord:channel:9": {
+        sessionId: "22222222-aaaa-4aaa-8aaa-222222222222",
+        updatedAt: 7,
+        provider: "discord",
+        room: "#general",
+      },
     });
     const store = await FsSessionStore.open({ storePath });
     const main = await store.get("agent:main:main");
@@ -97,19 +109,28 @@ describe("fs store files", () => {
   });
 
   it("ignores (and keeps) a row whose session id would escape the directory", async () => {
-    writeOpenClawStore({ evil: { sessionId: "../../../etc/passwd", updatedAt: 1 }, fine: { sessionId: "ok-1", updatedAt: 2 } });
+    writeOpenClawStore({
+      evil: { sessionId: "../../../etc/passwd", updatedAt: 1 },
+      fine: { sessionId: "ok-1", updatedAt: 2 },
+    });
     const issues: ReadIssue[] = [];
     const store = await FsSessionStore.open({ storePath, onIssue: (i) => issues.push(i) });
     expect((await store.all()).map((r) => r.key)).toEqual(["fine"]);
     expect(issues[0]!.reason).toMatch(/"evil" is not a usable session entry/);
     await store.patch("fine", (cur) => ({ ...cur!, updatedAt: 3 }));
     await store.close();
-    expect((JSON.parse(fs.readFileSync(storePath, "utf8")) as Record<string, unknown>).evil).toEqual({ sessionId: "../../../etc/passwd", updatedAt: 1 });
+    expect((JSON.parse(fs.readFileSync(storePath, "utf8")) as Record<string, unknown>).evil).toEqual({
+      sessionId: "../../../etc/passwd",
+      updatedAt: 1,
+    });
   });
 
   it("skips and reports a torn last line and a garbage line in a transcript; later appends stay whole", async () => {
     const store = await FsSessionStore.open({ storePath });
-    await store.appendTranscript("t1", [{ type: "session", version: 3, id: "t1" }, { type: "message", id: "a", n: 1 }]);
+    await store.appendTranscript("t1", [
+      { type: "session", version: 3, id: "t1" },
+      { type: "message", id: "a", n: 1 },
+    ]);
     await store.close();
     const file = path.join(path.dirname(storePath), "t1.jsonl");
     fs.appendFileSync(file, 'this is not json\n{"type":"message","id":"b","n":2}\n{"type":"mess');
@@ -153,7 +174,8 @@ describe("fs store files", () => {
 
   it("folds the journal into the snapshot in the background and deletes sealed journals", async () => {
     const store = await FsSessionStore.open({ storePath, compactMinBytes: 2048 });
-    for (let i = 0; i < 200; i++) await store.patch(`agent:main:webchat:direct:${i}`, () => ({ sessionId: `s${i}`, updatedAt: 1000 + i }));
+    for (let i = 0; i < 200; i++)
+      await store.patch(`agent:main:webchat:direct:${i}`, () => ({ sessionId: `s${i}`, updatedAt: 1000 + i }));
     await store.flush();
     expect(journals().length).toBe(1);
     const snap = JSON.parse(fs.readFileSync(storePath, "utf8")) as Record<string, unknown>;
@@ -166,7 +188,8 @@ describe("fs store files", () => {
 
   it("lists the newest rows from the head of the snapshot plus the journal", async () => {
     const store = await FsSessionStore.open({ storePath });
-    for (let i = 0; i < 300; i++) await store.patch(`k${String(i).padStart(3, "0")}`, () => ({ sessionId: `s${i}`, updatedAt: 10_000 + i }));
+    for (let i = 0; i < 300; i++)
+      await store.patch(`k${String(i).padStart(3, "0")}`, () => ({ sessionId: `s${i}`, updatedAt: 10_000 + i }));
     await store.close();
     const live = await FsSessionStore.open({ storePath });
     await live.patch("k010", (cur) => ({ ...cur!, updatedAt: 99_999 }));

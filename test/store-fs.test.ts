@@ -20,7 +20,10 @@ runStoreConformance({
     dir = null;
   },
   skip: [
-    { reason: "the files are OpenClaw's formats, which carry no schema version (see test/fs-snapshot-format.test.ts)", cases: ["newer schema refused"] },
+    {
+      reason: "the files are OpenClaw's formats, which carry no schema version (see test/fs-snapshot-format.test.ts)",
+      cases: ["newer schema refused"],
+    },
     { reason: "no server to reach", cases: ["unreachable server"] },
   ],
 });

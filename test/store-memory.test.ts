@@ -19,7 +19,10 @@ runStoreConformance({
     last = null;
   },
   skip: [
-    { reason: "nothing is stored between processes, so there is no schema to version", cases: ["newer schema refused"] },
+    {
+      reason: "nothing is stored between processes, so there is no schema to version",
+      cases: ["newer schema refused"],
+    },
     { reason: "no server to reach", cases: ["unreachable server"] },
   ],
 });

@@ -35,12 +35,30 @@ const sessionId = (agent: string, i: number): string => `${agent}-${String(i).pa
 
 /** Transcript text written byte by byte: unicode, escapes kept as written, odd spacing. */
 function transcriptText(id: string, i: number): string {
-  return [
-    JSON.stringify({ type: "session", version: 3, id, timestamp: new Date(1_700_000_000_000 + i).toISOString(), cwd: "/tmp" }),
-    JSON.stringify({ type: "message", id: `m${i}`, parentId: null, message: { role: "user", content: [{ type: "text", text: `héllo ${i} 🦀 中文 — ‘quotes’ \u2028 sep` }] } }),
-    `{"type":"custom",  "x":1, "esc":"caf\\u00e9 \\ud83e\\udd80"}`,
-    JSON.stringify({ type: "message", id: `r${i}`, parentId: `m${i}`, message: { role: "assistant", content: [{ type: "text", text: `réponse ${i}` }] } }),
-  ].join("\n") + "\n";
+  return (
+    [
+      JSON.stringify({
+        type: "session",
+        version: 3,
+        id,
+        timestamp: new Date(1_700_000_000_000 + i).toISOString(),
+        cwd: "/tmp",
+      }),
+      JSON.stringify({
+        type: "message",
+        id: `m${i}`,
+        parentId: null,
+        message: { role: "user", content: [{ type: "text", text: `héllo ${i} 🦀 中文 — ‘quotes’ \u2028 sep` }] },
+      }),
+      `{"type":"custom",  "x":1, "esc":"caf\\u00e9 \\ud83e\\udd80"}`,
+      JSON.stringify({
+        type: "message",
+        id: `r${i}`,
+        parentId: `m${i}`,
+        message: { role: "assistant", content: [{ type: "text", text: `réponse ${i}` }] },
+      }),
+    ].join("\n") + "\n"
+  );
 }
 
 function entryFor(id: string, i: number): SessionEntry {
@@ -76,12 +94,14 @@ function transcriptBytes(home: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   for (const agent of fs.readdirSync(path.join(home, "agents"))) {
     const sessions = path.join(home, "agents", agent, "sessions");
-    for (const name of fs.readdirSync(sessions)) if (name.endsWith(".jsonl")) out.set(`${agent}/${name}`, fs.readFileSync(path.join(sessions, name)));
+    for (const name of fs.readdirSync(sessions))
+      if (name.endsWith(".jsonl")) out.set(`${agent}/${name}`, fs.readFileSync(path.join(sessions, name)));
   }
   return out;
 }
 
-const byKey = (rows: SessionRow[]): SessionRow[] => [...rows].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+const byKey = (rows: SessionRow[]): SessionRow[] =>
+  [...rows].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
 async function rowsOf(loc: StoreLocation, scope: string): Promise<SessionRow[]> {
   const store = await loc.open(scope, { readOnly: true });
@@ -99,14 +119,29 @@ function expectBytesEqual(a: Map<string, Buffer>, b: Map<string, Buffer>): void 
 }
 
 const totals = (s: MigrateSummary): { rows: number; transcripts: number; skipped: number } =>
-  s.scopes.reduce((t, sc) => ({ rows: t.rows + sc.rows, transcripts: t.transcripts + sc.transcripts, skipped: t.skipped + sc.skipped }), { rows: 0, transcripts: 0, skipped: 0 });
+  s.scopes.reduce(
+    (t, sc) => ({
+      rows: t.rows + sc.rows,
+      transcripts: t.transcripts + sc.transcripts,
+      skipped: t.skipped + sc.skipped,
+    }),
+    { rows: 0, transcripts: 0, skipped: 0 },
+  );
 
 describe("store migration: the backends' migration methods", () => {
   const text = `{"type":"session","id":"s1"}\n{"type":"custom",  "x":1}\n{"t":"\\u00e9 é 🦀"}\n`;
   const cases: Array<[string, () => Promise<SessionStore>]> = [
     ["memory", async () => new MemorySessionStore()],
-    ["fs", async () => FsSessionStore.open({ storePath: path.join(fs.mkdtempSync(path.join(tmp, "m-fs-")), "sessions.json") })],
-    ["sqlite", async () => SqliteSessionStore.open({ file: path.join(fs.mkdtempSync(path.join(tmp, "m-sq-")), "sessions.sqlite") })],
+    [
+      "fs",
+      async () =>
+        FsSessionStore.open({ storePath: path.join(fs.mkdtempSync(path.join(tmp, "m-fs-")), "sessions.json") }),
+    ],
+    [
+      "sqlite",
+      async () =>
+        SqliteSessionStore.open({ file: path.join(fs.mkdtempSync(path.join(tmp, "m-sq-")), "sessions.sqlite") }),
+    ],
   ];
   for (const [name, open] of cases) {
     it(`${name}: import replaces, export is byte-identical, list shows live transcripts only`, async () => {
@@ -117,7 +152,11 @@ describe("store migration: the backends' migration methods", () => {
         await store.appendTranscript("s2", [{ type: "session", id: "s2" }]);
         await store.importTranscript("s1", text);
         expect(await store.exportTranscript("s1")).toBe(text);
-        expect((await store.readTranscript("s1")).lines).toEqual([{ type: "session", id: "s1" }, { type: "custom", x: 1 }, { t: "é é 🦀" }]);
+        expect((await store.readTranscript("s1")).lines).toEqual([
+          { type: "session", id: "s1" },
+          { type: "custom", x: 1 },
+          { t: "é é 🦀" },
+        ]);
         // Appends after an import go to the new transcript (no stale handle onto the old file).
         await store.appendTranscript("s1", [{ type: "after" }]);
         expect(await store.exportTranscript("s1")).toBe(`${text}{"type":"after"}\n`);
@@ -158,7 +197,10 @@ describe("store migration: 10 000 sessions fs → sqlite → postgres → redis 
     const original = transcriptBytes(origin);
     expect(original.size).toBe(10_000);
 
-    const hops: StoreLocation[] = [parseStoreLocation(`fs:${origin}`), parseStoreLocation(`sqlite:${dir("big-sqlite")}`)];
+    const hops: StoreLocation[] = [
+      parseStoreLocation(`fs:${origin}`),
+      parseStoreLocation(`sqlite:${dir("big-sqlite")}`),
+    ];
     hops.push(parseStoreLocation(pgUrl));
     if (redis) hops.push(parseStoreLocation(redis.url));
     else console.warn(`redis hop skipped: ${REDIS_MISSING_MESSAGE}`);
@@ -189,9 +231,13 @@ describe("store migration: 10 000 sessions fs → sqlite → postgres → redis 
     // Every intermediate store also holds the same index.
     for (const hop of hops.slice(1, -1)) expect(await rowsOf(hop, "work")).toEqual(await rowsOf(src, "work"));
     // The archive stayed behind; the final store is in OpenClaw's layout with private files.
-    expect(fs.readdirSync(path.join(final, "agents", "main", "sessions")).some((n) => n.includes(".reset."))).toBe(false);
+    expect(fs.readdirSync(path.join(final, "agents", "main", "sessions")).some((n) => n.includes(".reset."))).toBe(
+      false,
+    );
     expect(fs.statSync(path.join(final, "agents", "main", "sessions", "sessions.json")).mode & 0o777).toBe(0o600);
-    expect(fs.statSync(path.join(final, "agents", "main", "sessions", `${sessionId("main", 1)}.jsonl`)).mode & 0o777).toBe(0o600);
+    expect(
+      fs.statSync(path.join(final, "agents", "main", "sessions", `${sessionId("main", 1)}.jsonl`)).mode & 0o777,
+    ).toBe(0o600);
   });
 });
 
@@ -211,7 +257,9 @@ describe("store migration: resume, dry run", () => {
         },
       }),
     ).rejects.toThrow("simulated crash");
-    const partial = SqliteSessionStore.open({ file: path.join(dir("resume-dest"), "agents", "main", "sessions", "sessions.sqlite") });
+    const partial = SqliteSessionStore.open({
+      file: path.join(dir("resume-dest"), "agents", "main", "sessions", "sessions.sqlite"),
+    });
     const copiedBefore = (await partial.listTranscripts()).length;
     await partial.close();
     expect(copiedBefore).toBeGreaterThanOrEqual(60);
@@ -246,7 +294,12 @@ describe("store migration: resume, dry run", () => {
     await dst.patch("agent:main:telegram:direct:3", (cur) => ({ ...cur!, label: "changed" }));
     await dst.close();
     const again = await migrateStore(from, to);
-    expect(again.scopes[0]).toMatchObject({ copiedRows: 1, copiedTranscripts: 1, skippedRows: 4, skippedTranscripts: 4 });
+    expect(again.scopes[0]).toMatchObject({
+      copiedRows: 1,
+      copiedTranscripts: 1,
+      skippedRows: 4,
+      skippedTranscripts: 4,
+    });
     expect(await rowsOf(to, "main")).toEqual(await rowsOf(from, "main"));
   });
 
@@ -256,13 +309,17 @@ describe("store migration: resume, dry run", () => {
     const before = transcriptBytes(origin);
     const listing = fs.readdirSync(path.join(origin, "agents", "main", "sessions")).sort();
     const dest = dir("dry-dest");
-    const summary = await migrateStore(parseStoreLocation(origin), parseStoreLocation(`sqlite:${dest}`), { dryRun: true });
+    const summary = await migrateStore(parseStoreLocation(origin), parseStoreLocation(`sqlite:${dest}`), {
+      dryRun: true,
+    });
     expect(summary.dryRun).toBe(true);
     expect(summary.scopes.map((s) => [s.scope, s.rows, s.transcripts])).toEqual([
       ["main", 30, 30],
       ["ops", 10, 10],
     ]);
-    expect(summary.scopes[0]!.bytes).toBe([...before].filter(([k]) => k.startsWith("main/")).reduce((n, [, b]) => n + b.length, 0));
+    expect(summary.scopes[0]!.bytes).toBe(
+      [...before].filter(([k]) => k.startsWith("main/")).reduce((n, [, b]) => n + b.length, 0),
+    );
     expect(fs.existsSync(dest)).toBe(false);
     // The source was opened read-only: not a byte or a file changed.
     expect(fs.readdirSync(path.join(origin, "agents", "main", "sessions")).sort()).toEqual(listing);
@@ -280,7 +337,9 @@ describe("store migration: resume, dry run", () => {
     const s = await migrateStore(parseStoreLocation(origin), to, { agents: ["ops"] });
     expect(s.scopes.map((x) => x.scope)).toEqual(["ops"]);
     expect(await to.listScopes()).toEqual(["ops"]);
-    await expect(migrateStore(parseStoreLocation(origin), to, { agents: ["nope"] })).rejects.toThrow(/no store for agent "nope"/);
+    await expect(migrateStore(parseStoreLocation(origin), to, { agents: ["nope"] })).rejects.toThrow(
+      /no store for agent "nope"/,
+    );
   });
 });
 
@@ -291,67 +350,98 @@ describe("store migration: locations", () => {
     expect(parseStoreLocation("sqlite:/x/y").display).toBe("sqlite:/x/y");
     expect(parseStoreLocation("postgresql://u:hunter2@h:5432/db").display).toBe("postgresql://u:***@h:5432/db");
     expect(parseStoreLocation("redis://:hunter2@h:6379").display).not.toContain("hunter2");
-    expect(() => parseStoreLocation("mysql://u:hunter2@h/db")).toThrow(/unknown store location "mysql:\/\/u:\*\*\*@h\/db".*fs:<dir>.*sqlite:<dir>.*postgres:\/\//);
+    expect(() => parseStoreLocation("mysql://u:hunter2@h/db")).toThrow(
+      /unknown store location "mysql:\/\/u:\*\*\*@h\/db".*fs:<dir>.*sqlite:<dir>.*postgres:\/\//,
+    );
   });
 });
 
 describe("pincer store (CLI, real process)", () => {
   function pincer(home: string, args: string[]): { code: number; out: string; err: string } {
-    const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, PINCER_HOME: home, PINCER_CONFIG: "" }, encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      env: { ...process.env, PINCER_HOME: home, PINCER_CONFIG: "" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
   }
 
-  it("export --format openclaw, then import-openclaw into a fresh (sqlite) home, round-trips", { timeout: 120_000 }, async () => {
-    const home1 = dir("cli-home1");
-    seedFsHome(home1, { main: 40, ops: 5 });
-    const original = transcriptBytes(home1);
-    const exported = dir("cli-export");
-    const ex = pincer(home1, ["store", "export", "--format", "openclaw", exported, "--json"]);
-    expect(ex.code, ex.err).toBe(0);
-    const exSummary = JSON.parse(ex.out) as MigrateSummary;
-    expect(exSummary.scopes.map((s) => [s.scope, s.rows, s.transcripts])).toEqual([
-      ["main", 40, 40],
-      ["ops", 5, 5],
-    ]);
-    expect(exSummary.checksumsVerified).toBe(45);
-    expect(ex.err).toContain("copying fs:");
-    expectBytesEqual(original, transcriptBytes(exported));
+  it(
+    "export --format openclaw, then import-openclaw into a fresh (sqlite) home, round-trips",
+    { timeout: 120_000 },
+    async () => {
+      const home1 = dir("cli-home1");
+      seedFsHome(home1, { main: 40, ops: 5 });
+      const original = transcriptBytes(home1);
+      const exported = dir("cli-export");
+      const ex = pincer(home1, ["store", "export", "--format", "openclaw", exported, "--json"]);
+      expect(ex.code, ex.err).toBe(0);
+      const exSummary = JSON.parse(ex.out) as MigrateSummary;
+      expect(exSummary.scopes.map((s) => [s.scope, s.rows, s.transcripts])).toEqual([
+        ["main", 40, 40],
+        ["ops", 5, 5],
+      ]);
+      expect(exSummary.checksumsVerified).toBe(45);
+      expect(ex.err).toContain("copying fs:");
+      expectBytesEqual(original, transcriptBytes(exported));
 
-    const home2 = dir("cli-home2");
-    fs.mkdirSync(home2);
-    fs.writeFileSync(path.join(home2, "pincer.json"), "{ session: { store: { backend: 'sqlite' } } }");
-    const im = pincer(home2, ["store", "import-openclaw", exported]);
-    expect(im.code, im.err).toBe(0);
-    expect(im.out).toContain("main: 40 rows");
-    expect(im.out).toContain("Checksums verified: 45");
-    const sqliteHome = parseStoreLocation(`sqlite:${home2}`);
-    for (const scope of ["main", "ops"]) expect(await rowsOf(sqliteHome, scope)).toEqual(await rowsOf(parseStoreLocation(home1), scope));
-    const store = await sqliteHome.open("main");
-    expect(await store.exportTranscript(sessionId("main", 7))).toBe(original.get(`main/${sessionId("main", 7)}.jsonl`)!.toString("utf8"));
-    await store.close();
+      const home2 = dir("cli-home2");
+      fs.mkdirSync(home2);
+      fs.writeFileSync(path.join(home2, "pincer.json"), "{ session: { store: { backend: 'sqlite' } } }");
+      const im = pincer(home2, ["store", "import-openclaw", exported]);
+      expect(im.code, im.err).toBe(0);
+      expect(im.out).toContain("main: 40 rows");
+      expect(im.out).toContain("Checksums verified: 45");
+      const sqliteHome = parseStoreLocation(`sqlite:${home2}`);
+      for (const scope of ["main", "ops"])
+        expect(await rowsOf(sqliteHome, scope)).toEqual(await rowsOf(parseStoreLocation(home1), scope));
+      const store = await sqliteHome.open("main");
+      expect(await store.exportTranscript(sessionId("main", 7))).toBe(
+        original.get(`main/${sessionId("main", 7)}.jsonl`)!.toString("utf8"),
+      );
+      await store.close();
 
-    // Importing again is a no-op that says so.
-    const again = JSON.parse(pincer(home2, ["store", "import-openclaw", exported, "--json"]).out) as MigrateSummary;
-    expect(totals(again)).toEqual({ rows: 45, transcripts: 45, skipped: 90 });
+      // Importing again is a no-op that says so.
+      const again = JSON.parse(pincer(home2, ["store", "import-openclaw", exported, "--json"]).out) as MigrateSummary;
+      expect(totals(again)).toEqual({ rows: 45, transcripts: 45, skipped: 90 });
 
-    // And back out of sqlite via the generic migrate: byte-identical to where it started.
-    const out2 = dir("cli-export2");
-    const mg = pincer(home2, ["store", "migrate", "--from", `sqlite:${home2}`, "--to", out2, "--agent", "main", "--json"]);
-    expect(mg.code, mg.err).toBe(0);
-    expect((JSON.parse(mg.out) as MigrateSummary).scopes.map((s) => s.scope)).toEqual(["main"]);
-    expectBytesEqual(new Map([...original].filter(([k]) => k.startsWith("main/"))), transcriptBytes(out2));
+      // And back out of sqlite via the generic migrate: byte-identical to where it started.
+      const out2 = dir("cli-export2");
+      const mg = pincer(home2, [
+        "store",
+        "migrate",
+        "--from",
+        `sqlite:${home2}`,
+        "--to",
+        out2,
+        "--agent",
+        "main",
+        "--json",
+      ]);
+      expect(mg.code, mg.err).toBe(0);
+      expect((JSON.parse(mg.out) as MigrateSummary).scopes.map((s) => s.scope)).toEqual(["main"]);
+      expectBytesEqual(new Map([...original].filter(([k]) => k.startsWith("main/"))), transcriptBytes(out2));
 
-    if (openclawRunnable()) {
-      const raw = execFileSync(OPENCLAW, ["sessions", "--json", "--store", path.join(exported, "agents", "main", "sessions", "sessions.json")], {
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", OPENCLAW_STATE_DIR: path.join(tmp, ".openclaw"), TMPDIR: os.tmpdir() },
-        encoding: "utf8",
-        timeout: 120_000,
-      });
-      const listed = JSON.parse(raw.slice(raw.search(/^\{/m))) as { count: number; sessions: Array<{ key: string }> };
-      expect(listed.count).toBe(40);
-      expect(listed.sessions.map((s) => s.key)).toContain("agent:main:telegram:direct:7");
-    }
-  });
+      if (openclawRunnable()) {
+        const raw = execFileSync(
+          OPENCLAW,
+          ["sessions", "--json", "--store", path.join(exported, "agents", "main", "sessions", "sessions.json")],
+          {
+            env: {
+              PATH: process.env.PATH ?? "/usr/bin:/bin",
+              OPENCLAW_STATE_DIR: path.join(tmp, ".openclaw"),
+              TMPDIR: os.tmpdir(),
+            },
+            encoding: "utf8",
+            timeout: 120_000,
+          },
+        );
+        const listed = JSON.parse(raw.slice(raw.search(/^\{/m))) as { count: number; sessions: Array<{ key: string }> };
+        expect(listed.count).toBe(40);
+        expect(listed.sessions.map((s) => s.key)).toContain("agent:main:telegram:direct:7");
+      }
+    },
+  );
 
   it("fails clearly on bad input and writes nothing", { timeout: 60_000 }, async () => {
     const home = dir("cli-bad");
@@ -367,14 +457,28 @@ describe("pincer store (CLI, real process)", () => {
     expect(unknown.err).not.toContain("hunter2");
 
     const port = await freePort();
-    const unreachable = pincer(home, ["store", "migrate", "--from", home, "--to", `postgres://pincer:hunter2@127.0.0.1:${port}/nowhere`]);
+    const unreachable = pincer(home, [
+      "store",
+      "migrate",
+      "--from",
+      home,
+      "--to",
+      `postgres://pincer:hunter2@127.0.0.1:${port}/nowhere`,
+    ]);
     expect(unreachable.code).toBe(1);
     expect(unreachable.out).toBe("");
     expect(unreachable.err).toMatch(/store migration failed: .*127\.0\.0\.1/);
     expect(unreachable.err).not.toContain("hunter2");
     expect(snapshot()).toEqual(files);
 
-    const fromDown = pincer(home, ["store", "migrate", "--from", `postgres://pincer:hunter2@127.0.0.1:${port}/nowhere`, "--to", dir("cli-bad-out2")]);
+    const fromDown = pincer(home, [
+      "store",
+      "migrate",
+      "--from",
+      `postgres://pincer:hunter2@127.0.0.1:${port}/nowhere`,
+      "--to",
+      dir("cli-bad-out2"),
+    ]);
     expect(fromDown.code).toBe(1);
     expect(fs.existsSync(dir("cli-bad-out2"))).toBe(false);
 
@@ -387,7 +491,16 @@ describe("pincer store (CLI, real process)", () => {
     expect(empty.code).toBe(1);
     expect(empty.err).toContain("no agent session stores found");
 
-    const dry = pincer(home, ["store", "migrate", "--from", home, "--to", `sqlite:${dir("cli-dry")}`, "--dry-run", "--json"]);
+    const dry = pincer(home, [
+      "store",
+      "migrate",
+      "--from",
+      home,
+      "--to",
+      `sqlite:${dir("cli-dry")}`,
+      "--dry-run",
+      "--json",
+    ]);
     expect(dry.code, dry.err).toBe(0);
     expect((JSON.parse(dry.out) as MigrateSummary).scopes[0]).toMatchObject({ scope: "main", rows: 3, transcripts: 3 });
     expect(fs.existsSync(dir("cli-dry"))).toBe(false);
@@ -404,7 +517,11 @@ function openclawRunnable(): boolean {
     return false;
   }
   try {
-    execFileSync(OPENCLAW, ["--version"], { encoding: "utf8", timeout: 60_000, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TMPDIR: os.tmpdir() } });
+    execFileSync(OPENCLAW, ["--version"], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TMPDIR: os.tmpdir() },
+    });
     openclawChecked = true;
   } catch (err) {
     console.warn(`OpenClaw read-back skipped: ${OPENCLAW} could not start: ${(err as Error).message.split("\n")[0]}`);

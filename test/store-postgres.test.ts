@@ -31,8 +31,14 @@ runStoreConformance({
     for (const s of opened.splice(0)) await s.close();
   },
   schemaVersion: {
-    write: async (version) => void (await withAdmin(url!, (c) => c.query("INSERT INTO pincer_schema_version (version) VALUES ($1)", [version]))),
-    restore: async () => void (await withAdmin(url!, (c) => c.query("DELETE FROM pincer_schema_version WHERE version > $1", [POSTGRES_SCHEMA_VERSION]))),
+    write: async (version) =>
+      void (await withAdmin(url!, (c) =>
+        c.query("INSERT INTO pincer_schema_version (version) VALUES ($1)", [version]),
+      )),
+    restore: async () =>
+      void (await withAdmin(url!, (c) =>
+        c.query("DELETE FROM pincer_schema_version WHERE version > $1", [POSTGRES_SCHEMA_VERSION]),
+      )),
     // The version this Pincer has, and the URL with its password masked.
     message: /newer.*\(1\).*pincer store migrate/,
     hidden: "pincer-test",
@@ -41,7 +47,11 @@ runStoreConformance({
     async open() {
       const port = await freePort();
       unreachablePort = port;
-      return PostgresSessionStore.open({ url: `postgres://pincer:s3cret-pw@127.0.0.1:${port}/nowhere`, scope: "main", connectTimeoutMs: 1500 });
+      return PostgresSessionStore.open({
+        url: `postgres://pincer:s3cret-pw@127.0.0.1:${port}/nowhere`,
+        scope: "main",
+        connectTimeoutMs: 1500,
+      });
     },
     get address() {
       return `127.0.0.1:${unreachablePort}/nowhere`;
@@ -53,7 +63,11 @@ runStoreConformance({
 });
 
 const SID = "0b6f6b1e-8d7e-4a43-9a55-6c8f0b2b3c11";
-const entry = (updatedAt: number, extra: Partial<SessionEntry> = {}): SessionEntry => ({ sessionId: SID, updatedAt, ...extra });
+const entry = (updatedAt: number, extra: Partial<SessionEntry> = {}): SessionEntry => ({
+  sessionId: SID,
+  updatedAt,
+  ...extra,
+});
 
 async function withAdmin<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: url });
@@ -72,7 +86,8 @@ function nextEvent(events: StoreEvent[], accept: (e: StoreEvent) => boolean, ms 
     const tick = (): void => {
       const hit = events.find(accept);
       if (hit) resolve(hit);
-      else if (Date.now() > until) reject(new Error(`no matching event within ${ms} ms (got ${JSON.stringify(events)})`));
+      else if (Date.now() > until)
+        reject(new Error(`no matching event within ${ms} ms (got ${JSON.stringify(events)})`));
       else setTimeout(tick, 10);
     };
     tick();
@@ -80,7 +95,13 @@ function nextEvent(events: StoreEvent[], accept: (e: StoreEvent) => boolean, ms 
 }
 
 /** A TCP proxy in front of the server that can cut every connection through it. */
-async function startProxy(targetPort: number): Promise<{ port: number; cutAfter(bytes: number): Promise<void>; cutOnReply(marker: string): Promise<void>; cuts: number; close(): Promise<void> }> {
+async function startProxy(targetPort: number): Promise<{
+  port: number;
+  cutAfter(bytes: number): Promise<void>;
+  cutOnReply(marker: string): Promise<void>;
+  cuts: number;
+  close(): Promise<void>;
+}> {
   const sockets = new Set<net.Socket>();
   let armed: { remaining: number; fired: () => void } | null = null;
   let replyArmed: { marker: Buffer; fired: () => void } | null = null;
@@ -188,13 +209,21 @@ describe("postgres backend specifics", () => {
   // Refusing a newer schema is the kit's "newer schema refused" case.
   it("migrates an older schema on open", async () => {
     const older = await createTestDatabase();
-    await withAdmin(older, (c) => c.query("CREATE TABLE pincer_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"));
+    await withAdmin(older, (c) =>
+      c.query(
+        "CREATE TABLE pincer_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+      ),
+    );
     // Several processes starting together on an unmigrated database: one migrates, none fails.
-    const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresSessionStore.open({ url: older, scope: "main" })));
+    const stores = await Promise.all(
+      Array.from({ length: 4 }, () => PostgresSessionStore.open({ url: older, scope: "main" })),
+    );
     try {
       await stores[0]!.patch("k", () => entry(1));
       expect(await stores[3]!.get("k")).toEqual(entry(1));
-      const versions = await withAdmin(older, (c) => c.query<{ version: number }>("SELECT version FROM pincer_schema_version ORDER BY version"));
+      const versions = await withAdmin(older, (c) =>
+        c.query<{ version: number }>("SELECT version FROM pincer_schema_version ORDER BY version"),
+      );
       expect(versions.rows.map((r) => r.version)).toEqual([1]);
     } finally {
       for (const s of stores) await s.close();
@@ -205,7 +234,10 @@ describe("postgres backend specifics", () => {
   it("retries a batch whose connection drops mid-transaction: all rows or none, never part", async () => {
     const url = await createTestDatabase();
     const proxy = await startProxy(Number(new URL(url).port));
-    const rows = Array.from({ length: 5000 }, (_, i) => ({ key: `agent:main:telegram:direct:${String(i).padStart(5, "0")}`, entry: entry(1000 + i, { label: `row ${i} ${"x".repeat(100)}` }) }));
+    const rows = Array.from({ length: 5000 }, (_, i) => ({
+      key: `agent:main:telegram:direct:${String(i).padStart(5, "0")}`,
+      entry: entry(1000 + i, { label: `row ${i} ${"x".repeat(100)}` }),
+    }));
     // Default retry budget: the cut connection is replaced and the whole batch lands.
     const store = await PostgresSessionStore.open({ url: viaPort(url, proxy.port), scope: "main" });
     try {
@@ -220,7 +252,11 @@ describe("postgres backend specifics", () => {
       await store.close();
     }
     // No retry budget: the call fails, and nothing of the batch is visible.
-    const strict = await PostgresSessionStore.open({ url: viaPort(url, proxy.port), scope: "other", retry: { attempts: 1, baseDelayMs: 10 } });
+    const strict = await PostgresSessionStore.open({
+      url: viaPort(url, proxy.port),
+      scope: "other",
+      retry: { attempts: 1, baseDelayMs: 10 },
+    });
     try {
       const cut = proxy.cutAfter(200_000);
       await expect(strict.putMany(rows)).rejects.toBeInstanceOf(StoreUnavailableError);
@@ -282,7 +318,11 @@ describe("postgres backend specifics", () => {
       for (const s of [client, upstream]) s.on("error", () => {});
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const store = await PostgresSessionStore.open({ url: viaPort(url, (server.address() as net.AddressInfo).port), scope: "main", poolSize: 1 });
+    const store = await PostgresSessionStore.open({
+      url: viaPort(url, (server.address() as net.AddressInfo).port),
+      scope: "main",
+      poolSize: 1,
+    });
     try {
       const lease = await store.acquireLease("index", { waitMs: 0 });
       const counted = async (work: () => Promise<unknown>): Promise<number> => {
@@ -296,7 +336,14 @@ describe("postgres backend specifics", () => {
       expect(await counted(() => store.appendTranscript(SID, [{ type: "message" }]))).toBe(2);
       expect(await counted(() => store.appendTranscript(SID, [{ type: "message" }], lease))).toBe(2);
       expect(await counted(() => store.renewLease(lease))).toBe(2);
-      expect(await counted(() => store.putMany([{ key: "a", entry: entry(2) }, { key: "k", entry: null }]))).toBe(2);
+      expect(
+        await counted(() =>
+          store.putMany([
+            { key: "a", entry: entry(2) },
+            { key: "k", entry: null },
+          ]),
+        ),
+      ).toBe(2);
       expect(await counted(() => store.get("a"))).toBe(1);
       expect((await store.readTranscript(SID)).lines).toHaveLength(2);
       expect(await store.get("k")).toBeUndefined();
@@ -313,7 +360,8 @@ describe("postgres backend specifics", () => {
     try {
       await withAdmin(url, async (c) => {
         // The lock expression of schema version 1's first release, held by an "older process".
-        const legacy = "SELECT pg_advisory_xact_lock(hashtextextended($1::text || chr(31) || $2::text || chr(31) || $3::text, 0))";
+        const legacy =
+          "SELECT pg_advisory_xact_lock(hashtextextended($1::text || chr(31) || $2::text || chr(31) || $3::text, 0))";
         await c.query("BEGIN");
         await c.query(legacy, ["row", "main", "k"]);
         await c.query(legacy, ["transcript", "main", SID]);
@@ -337,7 +385,9 @@ describe("postgres backend specifics", () => {
     try {
       await withAdmin(url, async (c) => {
         await c.query("BEGIN");
-        await c.query("INSERT INTO sessions (scope, key, entry, updated_at) VALUES ('main', 'k', $1, 5)", [JSON.stringify(entry(5, { n: 10 }))]);
+        await c.query("INSERT INTO sessions (scope, key, entry, updated_at) VALUES ('main', 'k', $1, 5)", [
+          JSON.stringify(entry(5, { n: 10 })),
+        ]);
         const seen: Array<number | undefined> = [];
         // The patch sees no row (the insert is uncommitted), then its own insert waits on the row.
         const patched = store.patch("k", (cur) => {
@@ -365,7 +415,11 @@ describe("postgres backend specifics", () => {
       a.events.subscribe((e) => got.push(e));
       await a.eventsReady();
       await Promise.all(Array.from({ length: 8 }, (_, i) => a.patch(`k${i}`, () => entry(i))));
-      const killed = await withAdmin(url, (c) => c.query<{ ok: boolean }>("SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+      const killed = await withAdmin(url, (c) =>
+        c.query<{ ok: boolean }>(
+          "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ),
+      );
       expect(killed.rows.length).toBeGreaterThanOrEqual(2);
       const res = await a.patch("k0", (cur) => ({ ...cur!, label: "after" }));
       expect(res.after?.label).toBe("after");
@@ -418,7 +472,13 @@ describe("postgres backend specifics", () => {
     const url = await createTestDatabase();
     const s = await PostgresSessionStore.open({ url, scope: "main" });
     try {
-      const text = ['{"type":"session","version":3,"id":"rt-1"}', '{"a":1,  "b":2}', '{"text":"héllo wörld — 🦀 日本語"}', '{ "spaced" : true }'].join("\n") + "\n";
+      const text =
+        [
+          '{"type":"session","version":3,"id":"rt-1"}',
+          '{"a":1,  "b":2}',
+          '{"text":"héllo wörld — 🦀 日本語"}',
+          '{ "spaced" : true }',
+        ].join("\n") + "\n";
       await s.importTranscript("rt-1", text);
       expect(await s.exportTranscript("rt-1")).toBe(text);
       const read = await s.readTranscript("rt-1");
@@ -438,7 +498,9 @@ describe("postgres backend specifics", () => {
       expect(await s.exportTranscript("missing")).toBeNull();
       const name = await s.archiveTranscript("rt-1", "deleted", Date.UTC(2026, 0, 2, 3, 4, 5));
       expect(name).toBe("rt-1.jsonl.deleted.2026-01-02T03-04-05.000Z");
-      const archived = await withAdmin(url, (c) => c.query<{ content: string }>("SELECT content FROM archives WHERE scope = 'main' AND name = $1", [name]));
+      const archived = await withAdmin(url, (c) =>
+        c.query<{ content: string }>("SELECT content FROM archives WHERE scope = 'main' AND name = $1", [name]),
+      );
       expect(archived.rows[0]?.content).toBe('{"x":1}\nnot json\n[1]\n');
     } finally {
       await s.close();
@@ -453,7 +515,13 @@ describe("a gateway on the postgres backend", () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-pg-gw-"));
     const config = { session: { store: { backend: "postgres" as const, url } } };
     const a = await startTestGateway(config, { home });
-    const r = await post(`${a.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "a", senderId: "a", text: "hello postgres" });
+    const r = await post(`${a.url}/v1/inbound`, {
+      channel: "telegram",
+      chatType: "direct",
+      peerId: "a",
+      senderId: "a",
+      text: "hello postgres",
+    });
     expect(r.json.reply).toBe("echo: hello postgres");
     await a.stop();
     expect(await PostgresSessionStore.scopes(url)).toEqual(["main"]);

@@ -4,7 +4,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { REDIS_SCHEMA_VERSION, RedisSessionStore, SCHEMA_VERSION_KEY, invertedTime } from "../src/store/redis/redis-store.ts";
+import {
+  REDIS_SCHEMA_VERSION,
+  RedisSessionStore,
+  SCHEMA_VERSION_KEY,
+  invertedTime,
+} from "../src/store/redis/redis-store.ts";
 import { maskUrl } from "../src/store/url-mask.ts";
 import { FencedError, LeaseTimeoutError, type SessionStore, type StoreEvent } from "../src/store/types.ts";
 import { freePort } from "./helpers/postgres-server.ts";
@@ -51,7 +56,11 @@ describe.skipIf(!available)("redis backend", () => {
     unreachable: {
       async open() {
         unreachablePort = await freePort();
-        return RedisSessionStore.open({ url: `redis://:hunter2@127.0.0.1:${unreachablePort}`, scope: "x", connectTimeoutMs: 600 });
+        return RedisSessionStore.open({
+          url: `redis://:hunter2@127.0.0.1:${unreachablePort}`,
+          scope: "x",
+          connectTimeoutMs: 600,
+        });
       },
       get address() {
         return `127.0.0.1:${unreachablePort}`;
@@ -63,7 +72,8 @@ describe.skipIf(!available)("redis backend", () => {
 
   describe("redis specifics", () => {
     const row = (n: number) => ({ sessionId: "0b6f6b1e-8d7e-4a43-9a55-6c8f0b2b3c11", updatedAt: 1, n });
-    const bump = (s: SessionStore, key = "agent:main:main") => s.patch(key, (cur) => row(((cur?.n as number | undefined) ?? 0) + 1));
+    const bump = (s: SessionStore, key = "agent:main:main") =>
+      s.patch(key, (cur) => row(((cur?.n as number | undefined) ?? 0) + 1));
 
     it("encodes updatedAt so lexical order is time-descending", () => {
       const times = [-1e15, -5, -0.5, 0, 1e-300, 0.5, 1, 1000, 1_800_000_000_000, 1e300];
@@ -251,7 +261,12 @@ describe.skipIf(!available)("redis backend", () => {
       const scope = scopeName();
       const s = await RedisSessionStore.open({ url: server.url, scope });
       try {
-        const text = ['{"type":"session","version":3,"id":"imp-1"}', '{ "type" : "message",  "text": "héllo 🦀 \\u00e9\\t" }', '{"type":"message","text":"  trailing  "}   '].join("\n") + "\n";
+        const text =
+          [
+            '{"type":"session","version":3,"id":"imp-1"}',
+            '{ "type" : "message",  "text": "héllo 🦀 \\u00e9\\t" }',
+            '{"type":"message","text":"  trailing  "}   ',
+          ].join("\n") + "\n";
         await s.appendTranscript("imp-1", [{ type: "old" }]);
         await s.importTranscript("imp-1", text);
         expect(await s.exportTranscript("imp-1")).toBe(text);
@@ -285,7 +300,13 @@ describe.skipIf(!available)("redis backend", () => {
       await admin.flushdb();
       const config = { session: { store: { backend: "redis" as const, url: server.url } } };
       const a = await startTestGateway(config, { home });
-      const r = await post(`${a.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "a", senderId: "a", text: "hello redis" });
+      const r = await post(`${a.url}/v1/inbound`, {
+        channel: "telegram",
+        chatType: "direct",
+        peerId: "a",
+        senderId: "a",
+        text: "hello redis",
+      });
       expect(r.json.reply).toBe("echo: hello redis");
       await a.stop();
       expect(await RedisSessionStore.scopes(server.url)).toEqual(["main"]);

@@ -68,7 +68,13 @@ describe("a gateway on the sqlite backend", () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-sqlite-gw-"));
     const config = { session: { store: { backend: "sqlite" as const } } };
     const a = await startTestGateway(config, { home });
-    const r = await post(`${a.url}/v1/inbound`, { channel: "telegram", chatType: "direct", peerId: "a", senderId: "a", text: "hello sqlite" });
+    const r = await post(`${a.url}/v1/inbound`, {
+      channel: "telegram",
+      chatType: "direct",
+      peerId: "a",
+      senderId: "a",
+      text: "hello sqlite",
+    });
     expect(r.json.reply).toBe("echo: hello sqlite");
     await a.stop();
     expect(fs.existsSync(path.join(home, "agents", "main", "sessions", "sessions.sqlite"))).toBe(true);

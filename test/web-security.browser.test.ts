@@ -15,7 +15,8 @@ import { ManualClock } from "../src/lifecycle/clock.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
-if (!HAVE_CHROMIUM && process.env.PINCER_REQUIRE_BROWSER === "1") throw new Error(`${CHROMIUM} not found but PINCER_REQUIRE_BROWSER=1`);
+if (!HAVE_CHROMIUM && process.env.PINCER_REQUIRE_BROWSER === "1")
+  throw new Error(`${CHROMIUM} not found but PINCER_REQUIRE_BROWSER=1`);
 const suite = HAVE_CHROMIUM ? describe : describe.skip;
 const TOKEN = "web-security-token-0123456789abcdef";
 
@@ -29,7 +30,14 @@ suite("web login security in a real browser", () => {
 
   beforeAll(async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-websec-"));
-    gw = await startGateway({ config: { gateway: { auth: { token: TOKEN } } }, home, env: { PINCER_HOME: home }, port: 0, logger: pino({ level: "silent" }), clock });
+    gw = await startGateway({
+      config: { gateway: { auth: { token: TOKEN } } },
+      home,
+      env: { PINCER_HOME: home },
+      port: 0,
+      logger: pino({ level: "silent" }),
+      clock,
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless=new"] });
     context = await browser.newContext();
     page = await context.newPage();
@@ -43,10 +51,13 @@ suite("web login security in a real browser", () => {
   const cookie = async () => (await context.cookies()).find((c) => c.name === "pincer_session");
   /** A same-origin fetch from the page (the browser attaches the cookie). */
   const pageFetch = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
-    page.evaluate(async ([u, i]) => {
-      const r = await fetch(u, { credentials: "same-origin", ...i });
-      return { status: r.status, body: await r.text() };
-    }, [url, init] as const);
+    page.evaluate(
+      async ([u, i]) => {
+        const r = await fetch(u, { credentials: "same-origin", ...i });
+        return { status: r.status, body: await r.text() };
+      },
+      [url, init] as const,
+    );
 
   it("logs in: the cookie is replaced, flagged HttpOnly + SameSite=Strict + Path=/, and writes need the CSRF token", async () => {
     await page.goto(gw.url);
@@ -62,17 +73,35 @@ suite("web login security in a real browser", () => {
     // The page script cannot read the cookie.
     expect(await page.evaluate("document.cookie")).not.toContain("pincer_session");
 
-    const envelope = JSON.stringify({ channel: "telegram", chatType: "direct", peerId: "a", senderId: "a", text: "hi" });
-    const noCsrf = await pageFetch("/v1/inbound", { method: "POST", headers: { "content-type": "application/json" }, body: envelope });
+    const envelope = JSON.stringify({
+      channel: "telegram",
+      chatType: "direct",
+      peerId: "a",
+      senderId: "a",
+      text: "hi",
+    });
+    const noCsrf = await pageFetch("/v1/inbound", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: envelope,
+    });
     expect(noCsrf.status).toBe(403);
     expect(noCsrf.body).toContain("csrf_required");
     const session = JSON.parse((await pageFetch("/auth/session")).body) as { loggedIn: boolean; csrfToken: string };
     expect(session.loggedIn).toBe(true);
-    const withCsrf = await pageFetch("/v1/inbound", { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": session.csrfToken }, body: envelope });
+    const withCsrf = await pageFetch("/v1/inbound", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": session.csrfToken },
+      body: envelope,
+    });
     expect(withCsrf.status).toBe(200);
     // A second login gets a new id again.
     const before = c.value;
-    await pageFetch("/auth/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: TOKEN }) });
+    await pageFetch("/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: TOKEN }),
+    });
     expect((await cookie())!.value).not.toBe(before);
   }, 90_000);
 
@@ -82,7 +111,11 @@ suite("web login security in a real browser", () => {
     await page.locator("#login-view").waitFor({ state: "visible", timeout: 30_000 });
     const replay = await fetch(`${gw.url}/auth/session`, { headers: { cookie: `pincer_session=${old}` } });
     expect(await replay.json()).toEqual({ loggedIn: false });
-    const write = await fetch(`${gw.url}/v1/inbound`, { method: "POST", headers: { cookie: `pincer_session=${old}`, "content-type": "application/json" }, body: "{}" });
+    const write = await fetch(`${gw.url}/v1/inbound`, {
+      method: "POST",
+      headers: { cookie: `pincer_session=${old}`, "content-type": "application/json" },
+      body: "{}",
+    });
     expect(write.status).toBe(401);
   }, 60_000);
 
@@ -92,16 +125,45 @@ suite("web login security in a real browser", () => {
     await page.locator("#app-view").waitFor({ state: "visible", timeout: 30_000 });
     const id = (await cookie())!.value;
     clock.advance(29 * 60_000);
-    expect(await (await fetch(`${gw.url}/auth/session`, { headers: { cookie: `pincer_session=${id}` } })).json()).toMatchObject({ loggedIn: true });
+    expect(
+      await (await fetch(`${gw.url}/auth/session`, { headers: { cookie: `pincer_session=${id}` } })).json(),
+    ).toMatchObject({ loggedIn: true });
     clock.advance(31 * 60_000);
-    expect(await (await fetch(`${gw.url}/auth/session`, { headers: { cookie: `pincer_session=${id}` } })).json()).toEqual({ loggedIn: false });
+    expect(
+      await (await fetch(`${gw.url}/auth/session`, { headers: { cookie: `pincer_session=${id}` } })).json(),
+    ).toEqual({ loggedIn: false });
     const tries = [];
-    for (let i = 0; i < 6; i++) tries.push((await fetch(`${gw.url}/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: `wrong-${i}` }) })).status);
+    for (let i = 0; i < 6; i++)
+      tries.push(
+        (
+          await fetch(`${gw.url}/auth/login`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ token: `wrong-${i}` }),
+          })
+        ).status,
+      );
     expect(tries).toEqual([401, 401, 401, 401, 401, 429]);
     // Even the right token waits out the minute.
-    expect((await fetch(`${gw.url}/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: TOKEN }) })).status).toBe(429);
+    expect(
+      (
+        await fetch(`${gw.url}/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ token: TOKEN }),
+        })
+      ).status,
+    ).toBe(429);
     clock.advance(61_000);
-    expect((await fetch(`${gw.url}/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: TOKEN }) })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${gw.url}/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ token: TOKEN }),
+        })
+      ).status,
+    ).toBe(200);
   }, 60_000);
 
   it("logins are stored server-side by hash, in a 0600 file", async () => {
@@ -125,8 +187,34 @@ const HAVE_OPENSSL = (() => {
 (HAVE_CHROMIUM && HAVE_OPENSSL ? describe : describe.skip)("HTTPS", () => {
   it("serves HTTPS/WSS with HSTS and a Secure cookie", async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-tls-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(home, "key.pem"), "-out", path.join(home, "cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
-    const gw = await startGateway({ config: { gateway: { auth: { token: TOKEN }, tls: { cert: "cert.pem", key: "key.pem" } } }, home, env: { PINCER_HOME: home }, port: 0, logger: pino({ level: "silent" }) });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        path.join(home, "key.pem"),
+        "-out",
+        path.join(home, "cert.pem"),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
+    const gw = await startGateway({
+      config: { gateway: { auth: { token: TOKEN }, tls: { cert: "cert.pem", key: "key.pem" } } },
+      home,
+      env: { PINCER_HOME: home },
+      port: 0,
+      logger: pino({ level: "silent" }),
+    });
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless=new"] });
     try {
       expect(gw.url.startsWith("https://")).toBe(true);

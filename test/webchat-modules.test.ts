@@ -16,7 +16,11 @@ const WEB = path.join(ROOT, "src", "web");
 /** Bigger than any one concern needs; the single app.js was 949 lines. */
 const MAX_MODULE_LINES = 300;
 
-const webModules = () => fs.readdirSync(WEB).filter((f) => f.endsWith(".js")).sort();
+const webModules = () =>
+  fs
+    .readdirSync(WEB)
+    .filter((f) => f.endsWith(".js"))
+    .sort();
 
 /** Relative specifiers of a module's static imports (`import … from "./x.js"`, `import "./x.js"`). */
 function importsOf(source: string): string[] {
@@ -50,7 +54,9 @@ describe("WebChat modules", () => {
       const source = await res.text();
       expect(source, at).toBe(fs.readFileSync(path.join(WEB, at.slice(1)), "utf8"));
       for (const spec of importsOf(source)) {
-        expect(spec, `${at} imports ${spec}: only relative .js modules load without a build step`).toMatch(/^\.\/[\w-]+\.js$/);
+        expect(spec, `${at} imports ${spec}: only relative .js modules load without a build step`).toMatch(
+          /^\.\/[\w-]+\.js$/,
+        );
         queue.push(new URL(spec, `${gw.url}${at}`).pathname);
       }
     }
@@ -66,12 +72,21 @@ describe("WebChat modules", () => {
       expect(source.split("\n").length, `${file} lines`).toBeLessThanOrEqual(MAX_MODULE_LINES);
     }
     // The wire types come from the protocol module, not from copies in JSDoc.
-    const sources = webModules().map((f) => fs.readFileSync(path.join(WEB, f), "utf8")).join("\n");
-    for (const type of ["ChatEvent", "SessionEvent", "ServerFrame", "SessionRow", "HistoryItem", "MethodResult"]) expect(sources).toContain(`import("../gateway/protocol.ts").${type}`);
+    const sources = webModules()
+      .map((f) => fs.readFileSync(path.join(WEB, f), "utf8"))
+      .join("\n");
+    for (const type of ["ChatEvent", "SessionEvent", "ServerFrame", "SessionRow", "HistoryItem", "MethodResult"])
+      expect(sources).toContain(`import("../gateway/protocol.ts").${type}`);
     expect(sources).not.toMatch(/@typedef \{\{/);
-    const tsc = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "-p", "tsconfig.web.json"], { cwd: ROOT, encoding: "utf8" });
+    const tsc = spawnSync(
+      process.execPath,
+      [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "-p", "tsconfig.web.json"],
+      { cwd: ROOT, encoding: "utf8" },
+    );
     expect(`${tsc.stdout}${tsc.stderr}`).toBe("");
     expect(tsc.status).toBe(0);
-    expect(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.typecheck).toContain("tsconfig.web.json");
+    expect(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.typecheck).toContain(
+      "tsconfig.web.json",
+    );
   }, 60_000);
 });

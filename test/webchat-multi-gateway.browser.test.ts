@@ -15,8 +15,12 @@ const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
 const ARTIFACTS = path.resolve(import.meta.dirname, "..", "test-artifacts");
 const WAIT = { timeout: 30_000, interval: 100 };
 
-if (!HAVE_CHROMIUM && process.env.PINCER_REQUIRE_BROWSER === "1") throw new Error(`${CHROMIUM} not found but PINCER_REQUIRE_BROWSER=1: install it with apt-get install -y chromium`);
-if (!HAVE_CHROMIUM) console.warn(`multi-gateway WebChat test skipped: ${CHROMIUM} not found (install it with: apt-get install -y chromium)`);
+if (!HAVE_CHROMIUM && process.env.PINCER_REQUIRE_BROWSER === "1")
+  throw new Error(`${CHROMIUM} not found but PINCER_REQUIRE_BROWSER=1: install it with apt-get install -y chromium`);
+if (!HAVE_CHROMIUM)
+  console.warn(
+    `multi-gateway WebChat test skipped: ${CHROMIUM} not found (install it with: apt-get install -y chromium)`,
+  );
 
 const suite = HAVE_CHROMIUM ? describe : describe.skip;
 
@@ -28,7 +32,14 @@ suite("WebChat on one gateway, traffic on another", () => {
   const problems: string[] = [];
   const bodies = (selector: string) => page.locator(`#messages ${selector} .body`).allTextContents();
   // The default dmScope ("main"): a Telegram direct message lands in the session the WebChat opens.
-  const fromTelegram = (text: string, id: string) => ({ channel: "telegram", chatType: "direct", peerId: "42", senderId: "42", text, messageId: id });
+  const fromTelegram = (text: string, id: string) => ({
+    channel: "telegram",
+    chatType: "direct",
+    peerId: "42",
+    senderId: "42",
+    text,
+    messageId: id,
+  });
 
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });

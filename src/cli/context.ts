@@ -24,7 +24,14 @@ export function loadContext(io: CliIO, configPath: string | undefined): CliConte
   const loaded = loadConfig({ configPath, env: io.env });
   for (const w of loaded.warnings) io.err(`warning: ${w}`);
   const agents = resolveAgents(loaded.config);
-  return { io, config: loaded.config, home: loaded.home, configPath: loaded.path, defaultAgentId: agents.defaultAgentId, agentIds: agents.ids };
+  return {
+    io,
+    config: loaded.config,
+    home: loaded.home,
+    configPath: loaded.path,
+    defaultAgentId: agents.defaultAgentId,
+    agentIds: agents.ids,
+  };
 }
 
 export type StoreKind = "fs" | "sqlite" | "postgres" | "redis";
@@ -67,23 +74,35 @@ function configuredTarget(ctx: CliContext, agentId: string): StoreTarget {
  * told otherwise; `--all-agents` de-duplicated by store path; `--store` combines with neither), on the
  * configured backend. `--store <file>` is an fs sessions.json, or a SQLite file (`.sqlite`).
  */
-export async function selectStores(ctx: CliContext, sel: StoreSelection): Promise<{ targets: StoreTarget[]; aggregate: boolean }> {
-  if (sel.store && (sel.agent || sel.allAgents)) throw new CliError("--store cannot be combined with --agent or --all-agents");
+export async function selectStores(
+  ctx: CliContext,
+  sel: StoreSelection,
+): Promise<{ targets: StoreTarget[]; aggregate: boolean }> {
+  if (sel.store && (sel.agent || sel.allAgents))
+    throw new CliError("--store cannot be combined with --agent or --all-agents");
   if (sel.agent && sel.allAgents) throw new CliError("--agent and --all-agents cannot be used together");
   if (sel.store) {
     const file = path.resolve(sel.store);
-    return { targets: [{ agentId: ctx.defaultAgentId, path: file, kind: storeFileKind(file), explicit: true }], aggregate: false };
+    return {
+      targets: [{ agentId: ctx.defaultAgentId, path: file, kind: storeFileKind(file), explicit: true }],
+      aggregate: false,
+    };
   }
   if (sel.agent) {
     const id = sel.agent.trim().toLowerCase();
-    if (!ctx.agentIds.includes(id)) throw new CliError(`Unknown agent id ${JSON.stringify(sel.agent)}. Configured agents: ${ctx.agentIds.join(", ")}.`);
+    if (!ctx.agentIds.includes(id))
+      throw new CliError(
+        `Unknown agent id ${JSON.stringify(sel.agent)}. Configured agents: ${ctx.agentIds.join(", ")}.`,
+      );
     return { targets: [configuredTarget(ctx, id)], aggregate: false };
   }
   if (sel.allAgents) {
     const ids = new Set(ctx.agentIds);
     // Agents that have state but are no longer configured are listed too: their directories on
     // disk, or their scopes in the database.
-    const found = storeBackend(configuredKind(ctx)).shared ? await configuredLocation(ctx.config, ctx.home, ctx.agentIds).listScopes() : agentDirs(ctx.home);
+    const found = storeBackend(configuredKind(ctx)).shared
+      ? await configuredLocation(ctx.config, ctx.home, ctx.agentIds).listScopes()
+      : agentDirs(ctx.home);
     for (const id of found) ids.add(id);
     const seen = new Set<string>();
     const targets: StoreTarget[] = [];
@@ -102,7 +121,11 @@ export async function selectStores(ctx: CliContext, sel: StoreSelection): Promis
  * Opens a selected store through the `SessionStore` interface. On a database backend the target's
  * `path` becomes the store's own `location` (what the gateway logs show).
  */
-export async function openTarget(ctx: CliContext, target: StoreTarget, options: { readOnly: boolean }): Promise<SessionStore> {
+export async function openTarget(
+  ctx: CliContext,
+  target: StoreTarget,
+  options: { readOnly: boolean },
+): Promise<SessionStore> {
   const store = await openAgentStore(ctx.config, ctx.home, target.agentId, {
     readOnly: options.readOnly,
     onIssue: (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`),
@@ -114,7 +137,12 @@ export async function openTarget(ctx: CliContext, target: StoreTarget, options: 
 }
 
 /** Runs `work` with a target's store open, closing it afterwards. */
-export async function withTargetStore<T>(ctx: CliContext, target: StoreTarget, options: { readOnly: boolean }, work: (store: SessionStore) => Promise<T>): Promise<T> {
+export async function withTargetStore<T>(
+  ctx: CliContext,
+  target: StoreTarget,
+  options: { readOnly: boolean },
+  work: (store: SessionStore) => Promise<T>,
+): Promise<T> {
   const store = await openTarget(ctx, target, options);
   try {
     return await work(store);

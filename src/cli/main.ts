@@ -20,11 +20,14 @@ const commands = {
   config: () => import("./commands/config.ts"),
 };
 
-
 /** Collapses any error to the one line a user sees. */
 function oneLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split("\n").map((l) => l.trim()).filter(Boolean).join("; ");
+  return msg
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join("; ");
 }
 
 export async function runCli(argv: string[], io: CliIO = processIO): Promise<number> {
@@ -47,7 +50,10 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .showSuggestionAfterError(true);
 
   const storeOpts = (cmd: Command): Command =>
-    cmd.option("--agent <id>", "agent whose store to use").option("--all-agents", "every agent's store").option("--store <path>", "an explicit sessions.json (or SQLite file: .sqlite, .sqlite3, .db)");
+    cmd
+      .option("--agent <id>", "agent whose store to use")
+      .option("--all-agents", "every agent's store")
+      .option("--store <path>", "an explicit sessions.json (or SQLite file: .sqlite, .sqlite3, .db)");
 
   const sessions = storeOpts(
     program
@@ -59,8 +65,15 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
       .enablePositionalOptions(),
   ).action(async (opts) => run(async () => (await commands.list()).sessionsList(context(), opts))());
 
-  storeOpts(sessions.command("history").description("show a session's messages").argument("<key>").option("--json", "print JSON").option("--limit <n>", "last N messages")).action(
-    async (key: string, opts) => run(async () => (await commands.history()).sessionsHistory(context(), key, opts))(),
+  storeOpts(
+    sessions
+      .command("history")
+      .description("show a session's messages")
+      .argument("<key>")
+      .option("--json", "print JSON")
+      .option("--limit <n>", "last N messages"),
+  ).action(async (key: string, opts) =>
+    run(async () => (await commands.history()).sessionsHistory(context(), key, opts))(),
   );
   sessions
     .command("reset")
@@ -68,14 +81,18 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .argument("<key>")
     .option("--json", "print JSON")
     .option("--store <path>", "an explicit sessions.json (or SQLite file: .sqlite, .sqlite3, .db)")
-    .action(async (key: string, opts) => run(async () => (await commands.mutate()).sessionsReset(context(), key, opts))());
+    .action(async (key: string, opts) =>
+      run(async () => (await commands.mutate()).sessionsReset(context(), key, opts))(),
+    );
   sessions
     .command("delete")
     .description("remove a session (transcript archived as .deleted)")
     .argument("<key>")
     .option("--json", "print JSON")
     .option("--store <path>", "an explicit sessions.json (or SQLite file: .sqlite, .sqlite3, .db)")
-    .action(async (key: string, opts) => run(async () => (await commands.mutate()).sessionsDelete(context(), key, opts))());
+    .action(async (key: string, opts) =>
+      run(async () => (await commands.mutate()).sessionsDelete(context(), key, opts))(),
+    );
   storeOpts(
     sessions
       .command("cleanup")
@@ -117,12 +134,18 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .command("security")
     .description("security checks")
     .command("audit")
-    .description("check the config and state for ways one user's context could reach another's (exit 2 on a critical finding)")
+    .description(
+      "check the config and state for ways one user's context could reach another's (exit 2 on a critical finding)",
+    )
     .option("--json", "print JSON")
     .option("--fix", "repair what is safe to repair (file permissions)")
-    .action(async (opts) => run(async () => (await commands.audit()).securityAudit(io, program.opts<{ config?: string }>().config, opts))());
+    .action(async (opts) =>
+      run(async () => (await commands.audit()).securityAudit(io, program.opts<{ config?: string }>().config, opts))(),
+    );
 
-  const store = program.command("store").description("copy whole session stores between backends (fs, sqlite, postgres, redis)");
+  const store = program
+    .command("store")
+    .description("copy whole session stores between backends (fs, sqlite, postgres, redis)");
   const collect = (value: string, prev: string[]): string[] => [...prev, value];
   store
     .command("migrate")
@@ -139,7 +162,9 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .argument("<dir>")
     .option("--dry-run", "count what would be copied, write nothing")
     .option("--json", "print JSON")
-    .action(async (dir: string, opts) => run(async () => (await commands.store()).storeImportOpenclaw(context(), dir, opts))());
+    .action(async (dir: string, opts) =>
+      run(async () => (await commands.store()).storeImportOpenclaw(context(), dir, opts))(),
+    );
   store
     .command("export")
     .description("copy the configured store into a directory in OpenClaw's layout")
@@ -155,7 +180,11 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .command("validate")
     .description("load the config and print every problem in it (exit 1 when there is any)")
     .option("--config <path>", "config file (default: the one the other commands use)")
-    .action(async (opts: { config?: string }) => run(async () => (await commands.config()).configValidate(io, opts.config ?? program.opts<{ config?: string }>().config))());
+    .action(async (opts: { config?: string }) =>
+      run(async () =>
+        (await commands.config()).configValidate(io, opts.config ?? program.opts<{ config?: string }>().config),
+      )(),
+    );
 
   program
     .command("chat")

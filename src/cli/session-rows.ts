@@ -34,7 +34,13 @@ export function displayModel(entry: SessionEntry, defaults: DisplayDefaults): st
 }
 
 /** The JSON row of `pincer sessions --json`, in OpenClaw's field order; absent fields omitted. */
-export function projectRow(key: string, entry: SessionEntry, now: number, storeAgentId: string, defaults: DisplayDefaults): Record<string, unknown> {
+export function projectRow(
+  key: string,
+  entry: SessionEntry,
+  now: number,
+  storeAgentId: string,
+  defaults: DisplayDefaults,
+): Record<string, unknown> {
   const updatedAt = typeof entry.updatedAt === "number" && entry.updatedAt > 0 ? entry.updatedAt : null;
   const fresh = typeof entry.totalTokens === "number" ? entry.totalTokensFresh !== false : false;
   const row: Record<string, unknown> = {
@@ -108,5 +114,8 @@ export function truncateKey(key: string): string {
 
 /** One line of the text table (cells padded, never cut, as OpenClaw does). */
 export function tableLine(cells: Array<[string, number]>): string {
-  return cells.map(([text, width]) => text.padEnd(width)).join(" ").trimEnd();
+  return cells
+    .map(([text, width]) => text.padEnd(width))
+    .join(" ")
+    .trimEnd();
 }

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { durationSchema, openclawOnly } from "./values.ts";
 
-export const durationString = durationSchema("m", "a duration such as \"24h\" or \"90s\"");
+export const durationString = durationSchema("m", 'a duration such as "24h" or "90s"');
 
 /** `gateway.maxMessageBytes`: its default, and the most it may be set to (the envelope's own ceiling). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -24,7 +24,13 @@ export const gatewaySchema = z.strictObject({
     .optional(),
   /** Channel-scoped bridge tokens: each may only deliver into the channels it names. */
   clients: z
-    .array(z.strictObject({ id: z.string().min(1), token: z.string().min(16, "a token of at least 16 characters"), channels: z.array(z.string()) }))
+    .array(
+      z.strictObject({
+        id: z.string().min(1),
+        token: z.string().min(16, "a token of at least 16 characters"),
+        channels: z.array(z.string()),
+      }),
+    )
     .optional(),
   /** Largest accepted request body (default: maxMessageBytes + 64 KiB). */
   maxBodyBytes: z.number().int().min(1024).optional(),
@@ -32,7 +38,9 @@ export const gatewaySchema = z.strictObject({
   maxMessageBytes: z.number().int().min(1).max(MAX_MESSAGE_BYTES_CEILING).optional(),
   /** Memory for parsed transcripts kept between turns, all agents together (default 64 MiB). */
   transcriptCacheBytes: z.number().int().min(0).optional(),
-  webSession: z.strictObject({ idleMinutes: z.number().positive().optional(), absoluteHours: z.number().positive().optional() }).optional(),
+  webSession: z
+    .strictObject({ idleMinutes: z.number().positive().optional(), absoluteHours: z.number().positive().optional() })
+    .optional(),
   /** HTTPS/WSS: PEM files. */
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
   /**
@@ -40,11 +48,30 @@ export const gatewaySchema = z.strictObject({
    * WebSocket that has not authenticated (cookie, bearer or a `connect` frame) within authMs.
    */
   timeouts: z
-    .strictObject({ headersMs: z.number().int().min(100).optional(), requestMs: z.number().int().min(100).optional(), authMs: z.number().int().min(100).optional() })
+    .strictObject({
+      headersMs: z.number().int().min(100).optional(),
+      requestMs: z.number().int().min(100).optional(),
+      authMs: z.number().int().min(100).optional(),
+    })
     .optional(),
   ...openclawOnly(
-    "mode", "bind", "customBindHost", "controlUi", "trustedProxies", "allowRealIpFallback", "tools", "webchat", "channelHealthCheckMinutes",
-    "channelStaleEventThresholdMinutes", "channelMaxRestartsPerHour", "tailscale", "remote", "reload", "http", "push", "nodes",
+    "mode",
+    "bind",
+    "customBindHost",
+    "controlUi",
+    "trustedProxies",
+    "allowRealIpFallback",
+    "tools",
+    "webchat",
+    "channelHealthCheckMinutes",
+    "channelStaleEventThresholdMinutes",
+    "channelMaxRestartsPerHour",
+    "tailscale",
+    "remote",
+    "reload",
+    "http",
+    "push",
+    "nodes",
   ),
 });
 

@@ -8,7 +8,8 @@ type PathKey = string | number | symbol;
 
 /** The object schemas a value at `path` may be checked against (several under a union). */
 function objectsAt(schema: z.core.$ZodType, path: readonly PathKey[]): z.ZodObject[] {
-  if (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable || schema instanceof z.ZodDefault) return objectsAt(schema.unwrap() as z.core.$ZodType, path);
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable || schema instanceof z.ZodDefault)
+    return objectsAt(schema.unwrap() as z.core.$ZodType, path);
   if (schema instanceof z.ZodPipe) return [...objectsAt(schema.in, path), ...objectsAt(schema.out, path)];
   if (schema instanceof z.ZodUnion) return schema.options.flatMap((o) => objectsAt(o, path));
   if (path.length === 0) return schema instanceof z.ZodObject ? [schema] : [];
@@ -30,7 +31,9 @@ export function knownKeysAt(schema: z.core.$ZodType, path: readonly PathKey[]): 
 function distance(a: string, b: string): number {
   const x = a.toLowerCase();
   const y = b.toLowerCase();
-  const d = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d = Array.from({ length: x.length + 1 }, (_, i) =>
+    Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= x.length; i++) {
     for (let j = 1; j <= y.length; j++) {
       const cost = x[i - 1] === y[j - 1] ? 0 : 1;

@@ -39,7 +39,11 @@ export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(raw.startsWith("~") ? path.join(os.homedir(), raw.slice(1)) : raw);
 }
 
-function pickConfigFile(configPath: string | undefined, env: NodeJS.ProcessEnv, home: string): { file: string | null; explicit: boolean } {
+function pickConfigFile(
+  configPath: string | undefined,
+  env: NodeJS.ProcessEnv,
+  home: string,
+): { file: string | null; explicit: boolean } {
   const explicit = configPath?.trim() || env.PINCER_CONFIG?.trim();
   if (explicit) return { file: path.resolve(explicit), explicit: true };
   for (const name of ["pincer.json", "openclaw.json"]) {
@@ -77,7 +81,11 @@ function expectation(issue: z.core.$ZodIssue): string {
     case "invalid_value":
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     case "invalid_type":
-      return issue.expected === "int" ? "an integer" : /^[aeiou]/.test(issue.expected) ? `an ${issue.expected}` : `a ${issue.expected}`;
+      return issue.expected === "int"
+        ? "an integer"
+        : /^[aeiou]/.test(issue.expected)
+          ? `an ${issue.expected}`
+          : `a ${issue.expected}`;
     case "too_small":
       return `${issue.origin === "array" || issue.origin === "string" ? "length " : ""}${issue.inclusive ? ">=" : ">"} ${String(issue.minimum)}`;
     case "too_big":
@@ -99,7 +107,9 @@ function deleteAt(root: unknown, p: readonly PathKey[], key: string): void {
 function unknownKeyProblem(input: unknown, parent: readonly PathKey[], key: string): string {
   const where = parent.length > 0 ? keyPath(parent) : "the top level";
   const near = closestKey(key, knownKeysAt(configSchema, parent));
-  const expected = near ? `a key ${where} knows: did you mean ${JSON.stringify(near)}?` : `a key ${where} knows (neither Pincer nor OpenClaw has this one)`;
+  const expected = near
+    ? `a key ${where} knows: did you mean ${JSON.stringify(near)}?`
+    : `a key ${where} knows (neither Pincer nor OpenClaw has this one)`;
   return `${keyPath([...parent, key])}: got ${show(valueAt(input, [...parent, key]))}, expected ${expected}`;
 }
 
@@ -112,7 +122,12 @@ export function validateConfig(raw: unknown, file: string | null): { config: Pin
     const result = configSchema.safeParse(input);
     const unknownKeys = result.success ? [] : result.error.issues.filter((i) => i.code === "unrecognized_keys");
     if (unknownKeys.length === 0) {
-      if (!result.success) problems.push(...result.error.issues.map((i) => `${keyPath(i.path)}: got ${show(valueAt(input, i.path))}, expected ${expectation(i)}`));
+      if (!result.success)
+        problems.push(
+          ...result.error.issues.map(
+            (i) => `${keyPath(i.path)}: got ${show(valueAt(input, i.path))}, expected ${expectation(i)}`,
+          ),
+        );
       if (problems.length > 0 || !result.success) throw new ConfigError(file, problems);
       return { config: finish(result.data, file, warnings), warnings };
     }
@@ -130,14 +145,19 @@ export function validateConfig(raw: unknown, file: string | null): { config: Pin
 function finish(config: PincerConfig, file: string | null, warnings: string[]): PincerConfig {
   const problems: string[] = [];
   const session = config.session;
-  if (session?.identityLinks) for (const p of validateIdentityLinks(session.identityLinks)) problems.push(`session.identityLinks: ${p}`);
+  if (session?.identityLinks)
+    for (const p of validateIdentityLinks(session.identityLinks)) problems.push(`session.identityLinks: ${p}`);
   const seen = new Map<string, number>();
   (config.agents?.list ?? []).forEach((a, i) => {
     const id = a.id.toLowerCase();
-    if (seen.has(id)) problems.push(`agents.list[${i}].id: got ${JSON.stringify(a.id)}, expected an id not already used by agents.list[${seen.get(id)}]`);
+    if (seen.has(id))
+      problems.push(
+        `agents.list[${i}].id: got ${JSON.stringify(a.id)}, expected an id not already used by agents.list[${seen.get(id)}]`,
+      );
     else seen.set(id, i);
   });
-  if ((config.agents?.list ?? []).filter((a) => a.default).length > 1) warnings.push("agents.list: more than one agent has default: true; the first one is used");
+  if ((config.agents?.list ?? []).filter((a) => a.default).length > 1)
+    warnings.push("agents.list: more than one agent has default: true; the first one is used");
   for (const [i, rule] of (session?.sendPolicy?.rules ?? []).entries()) {
     if (rule.match?.provider !== undefined) {
       warnings.push(`session.sendPolicy.rules[${i}].match.provider is deprecated; read as match.channel`);
@@ -160,16 +180,21 @@ export function loadConfig(options: { configPath?: string; env?: NodeJS.ProcessE
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" && !explicit) return { config: {}, path: null, home, warnings: [] };
-    throw new ConfigError(file, [code === "ENOENT" ? "the config file does not exist" : `cannot read the config file: ${(err as Error).message}`]);
+    throw new ConfigError(file, [
+      code === "ENOENT" ? "the config file does not exist" : `cannot read the config file: ${(err as Error).message}`,
+    ]);
   }
   let raw: unknown;
   try {
     raw = text.trim() === "" ? {} : JSON5.parse(text);
   } catch (err) {
     const e = err as { lineNumber?: number; columnNumber?: number; message: string };
-    throw new ConfigError(file, [`not valid JSON5 at line ${e.lineNumber ?? "?"}, column ${e.columnNumber ?? "?"}: ${e.message.replace(/^JSON5: /, "")}`]);
+    throw new ConfigError(file, [
+      `not valid JSON5 at line ${e.lineNumber ?? "?"}, column ${e.columnNumber ?? "?"}: ${e.message.replace(/^JSON5: /, "")}`,
+    ]);
   }
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(file, [`(root): got ${show(raw)}, expected an object`]);
+  if (!raw || typeof raw !== "object" || Array.isArray(raw))
+    throw new ConfigError(file, [`(root): got ${show(raw)}, expected an object`]);
   const { config, warnings } = validateConfig(raw, file);
   return { config, path: file, home, warnings };
 }

@@ -10,13 +10,31 @@ export type QueueMode = "collect" | "followup" | "steer" | "steer-backlog" | "in
 export type QueueDrop = "old" | "new" | "summarize";
 
 const MODE_ALIASES = {
-  collect: "collect", coalesce: "collect",
-  followup: "followup", "follow-ups": "followup", followups: "followup", "follow-up": "followup",
-  steer: "steer", steering: "steer", queue: "steer", queued: "steer",
-  "steer-backlog": "steer-backlog", "steer+backlog": "steer-backlog", steer_backlog: "steer-backlog",
-  interrupt: "interrupt", interrupts: "interrupt", abort: "interrupt",
+  collect: "collect",
+  coalesce: "collect",
+  followup: "followup",
+  "follow-ups": "followup",
+  followups: "followup",
+  "follow-up": "followup",
+  steer: "steer",
+  steering: "steer",
+  queue: "steer",
+  queued: "steer",
+  "steer-backlog": "steer-backlog",
+  "steer+backlog": "steer-backlog",
+  steer_backlog: "steer-backlog",
+  interrupt: "interrupt",
+  interrupts: "interrupt",
+  abort: "interrupt",
 } as const satisfies Record<string, QueueMode>;
-const DROP_ALIASES = { old: "old", oldest: "old", new: "new", newest: "new", summarize: "summarize", summary: "summarize" } as const satisfies Record<string, QueueDrop>;
+const DROP_ALIASES = {
+  old: "old",
+  oldest: "old",
+  new: "new",
+  newest: "new",
+  summarize: "summarize",
+  summary: "summarize",
+} as const satisfies Record<string, QueueDrop>;
 
 type ModeName = keyof typeof MODE_ALIASES;
 type DropName = keyof typeof DROP_ALIASES;

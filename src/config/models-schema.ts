@@ -14,7 +14,10 @@ const modelEntrySchema = z.looseObject({
 
 export const providerSchema = z.looseObject({
   api: z.string().optional(),
-  baseUrl: z.string().regex(/^https?:\/\//, "an http(s) URL").optional(),
+  baseUrl: z
+    .string()
+    .regex(/^https?:\/\//, "an http(s) URL")
+    .optional(),
   /** A key, or `${ENV_VAR}`. */
   apiKey: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),

@@ -18,14 +18,33 @@ function positiveOrNull(v: number | undefined): number | null {
 export function resolveMaintenance(cfg: PincerConfig): MaintenanceSettings {
   const m = cfg.session?.maintenance ?? {};
   const pruneAfterMs =
-    m.pruneAfter !== undefined ? positiveOrNull(parseDurationMs(m.pruneAfter, "d")) : m.pruneDays !== undefined ? positiveOrNull(m.pruneDays * DAY) : 30 * DAY;
+    m.pruneAfter !== undefined
+      ? positiveOrNull(parseDurationMs(m.pruneAfter, "d"))
+      : m.pruneDays !== undefined
+        ? positiveOrNull(m.pruneDays * DAY)
+        : 30 * DAY;
   const maxEntries = m.maxEntries !== undefined ? positiveOrNull(m.maxEntries) : 500;
-  const highWaterEntries = maxEntries === null ? null : Math.max(maxEntries, m.highWaterEntries ?? maxEntries + Math.max(10, Math.ceil(maxEntries * 0.1)));
+  const highWaterEntries =
+    maxEntries === null
+      ? null
+      : Math.max(maxEntries, m.highWaterEntries ?? maxEntries + Math.max(10, Math.ceil(maxEntries * 0.1)));
   const maxDiskBytes = m.maxDiskBytes !== undefined ? positiveOrNull(parseSizeBytes(m.maxDiskBytes)) : null;
   const highWaterBytes =
-    maxDiskBytes === null ? null : Math.min(maxDiskBytes, m.highWaterBytes !== undefined ? Math.max(1, parseSizeBytes(m.highWaterBytes)) : Math.max(1, Math.floor(maxDiskBytes * 0.8)));
+    maxDiskBytes === null
+      ? null
+      : Math.min(
+          maxDiskBytes,
+          m.highWaterBytes !== undefined
+            ? Math.max(1, parseSizeBytes(m.highWaterBytes))
+            : Math.max(1, Math.floor(maxDiskBytes * 0.8)),
+        );
   const retention = m.resetArchiveRetention;
-  const resetArchiveRetentionMs = retention === false ? null : retention !== undefined ? positiveOrNull(parseDurationMs(retention, "d")) : pruneAfterMs;
+  const resetArchiveRetentionMs =
+    retention === false
+      ? null
+      : retention !== undefined
+        ? positiveOrNull(parseDurationMs(retention, "d"))
+        : pruneAfterMs;
   return {
     mode: m.mode ?? "warn",
     pruneAfterMs,

@@ -70,18 +70,32 @@ const storeSchema = z.union([
     })
     .superRefine((v, ctx) => {
       const { shared, urlExample } = STORE_BACKENDS[v.backend];
-      if (shared && !v.url) ctx.addIssue({ code: "custom", path: ["url"], message: `a ${urlExample ?? ""} URL (required by backend "${v.backend}")` });
+      if (shared && !v.url)
+        ctx.addIssue({
+          code: "custom",
+          path: ["url"],
+          message: `a ${urlExample ?? ""} URL (required by backend "${v.backend}")`,
+        });
     }),
 ]);
 
 export const sessionSchema = z.strictObject({
   scope: z.enum(["per-sender", "global"]).optional(),
   dmScope: z.enum(["main", "per-peer", "per-channel-peer", "per-account-channel-peer"]).optional(),
-  mainKey: z.string().min(1).regex(/^[a-z0-9][a-z0-9_-]{0,63}$/i, "a plain key segment (letters, digits, _ and -)").optional(),
+  mainKey: z
+    .string()
+    .min(1)
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/i, "a plain key segment (letters, digits, _ and -)")
+    .optional(),
   identityLinks: z.record(z.string(), z.array(z.string())).optional(),
   reset: resetBlockSchema.optional(),
   resetByType: z
-    .strictObject({ direct: resetBlockSchema.optional(), dm: resetBlockSchema.optional(), group: resetBlockSchema.optional(), thread: resetBlockSchema.optional() })
+    .strictObject({
+      direct: resetBlockSchema.optional(),
+      dm: resetBlockSchema.optional(),
+      group: resetBlockSchema.optional(),
+      thread: resetBlockSchema.optional(),
+    })
     .optional(),
   resetByChannel: z.record(z.string(), resetBlockSchema).optional(),
   idleMinutes: z.number().int().positive().optional(),
@@ -128,7 +142,9 @@ export const configSchema = z.strictObject({
   commands: commandsSchema.optional(),
   messages: messagesSchema.optional(),
   /** Pincer reads only the gateway's log level; OpenClaw's other logging keys pass through. */
-  logging: z.looseObject({ level: z.enum(["silent", "fatal", "error", "warn", "info", "debug", "trace"]).optional() }).optional(),
+  logging: z
+    .looseObject({ level: z.enum(["silent", "fatal", "error", "warn", "info", "debug", "trace"]).optional() })
+    .optional(),
   // Sections Pincer passes through without reading.
   plugins: loose.optional(),
   skills: loose.optional(),
@@ -138,8 +154,27 @@ export const configSchema = z.strictObject({
   meta: loose.optional(),
   $schema: z.string().optional(),
   ...openclawOnly(
-    "env", "diagnostics", "cli", "crestodian", "update", "browser", "secrets", "acp", "nodeHost", "broadcast", "audio", "media",
-    "approvals", "web", "discovery", "canvasHost", "talk", "memory", "mcp", "surfaces", "proxy",
+    "env",
+    "diagnostics",
+    "cli",
+    "crestodian",
+    "update",
+    "browser",
+    "secrets",
+    "acp",
+    "nodeHost",
+    "broadcast",
+    "audio",
+    "media",
+    "approvals",
+    "web",
+    "discovery",
+    "canvasHost",
+    "talk",
+    "memory",
+    "mcp",
+    "surfaces",
+    "proxy",
   ),
 });
 

@@ -42,7 +42,7 @@ export const timeZoneSchema = z.string().refine(
       return false;
     }
   },
-  { message: "an IANA time zone such as \"Europe/Berlin\"" },
+  { message: 'an IANA time zone such as "Europe/Berlin"' },
 );
 
 /** `provider/model`, or OpenClaw's `{ primary, fallbacks }` form. */

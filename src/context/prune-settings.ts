@@ -42,7 +42,10 @@ export function resolvePruneSettings(config: ContextPruningConfig | undefined): 
     hardClearRatio: config.hardClearRatio ?? d.hardClearRatio,
     minPrunableToolChars: config.minPrunableToolChars ?? d.minPrunableToolChars,
     softTrim: { ...d.softTrim, ...config.softTrim },
-    hardClear: { enabled: config.hardClear?.enabled ?? d.hardClear.enabled, placeholder: config.hardClear?.placeholder?.trim() ?? d.hardClear.placeholder },
+    hardClear: {
+      enabled: config.hardClear?.enabled ?? d.hardClear.enabled,
+      placeholder: config.hardClear?.placeholder?.trim() ?? d.hardClear.placeholder,
+    },
     tools: { allow: [...(config.tools?.allow ?? [])], deny: [...(config.tools?.deny ?? [])] },
   };
 }

@@ -22,7 +22,8 @@ export function estimateMessageChars(message: AgentMessage): number {
     case "user": {
       if (typeof message.content === "string") return message.content.length;
       let chars = 0;
-      for (const block of message.content) chars += block.type === "text" ? block.text.length : block.type === "image" ? IMAGE_CHARS : 0;
+      for (const block of message.content)
+        chars += block.type === "text" ? block.text.length : block.type === "image" ? IMAGE_CHARS : 0;
       return chars;
     }
     case "assistant": {
@@ -52,7 +53,8 @@ function toolCallArgsChars(args: unknown): number {
 
 function toolResultChars(content: ToolResultContent): number {
   let chars = 0;
-  for (const block of content) chars += block.type === "text" ? block.text.length : block.type === "image" ? IMAGE_CHARS : 0;
+  for (const block of content)
+    chars += block.type === "text" ? block.text.length : block.type === "image" ? IMAGE_CHARS : 0;
   return chars;
 }
 
@@ -92,7 +94,11 @@ function toolPredicate(tools: PruneSettings["tools"]): (toolName: string) => boo
  * keepLastAssistants-th last assistant, then, if still over hardClearRatio, clear them oldest first.
  * Returns a new array; changed messages are new objects, unchanged ones are the input's.
  */
-export function pruneContextMessages(messages: readonly AgentMessage[], settings: PruneSettings, contextWindowTokens: number): AgentMessage[] {
+export function pruneContextMessages(
+  messages: readonly AgentMessage[],
+  settings: PruneSettings,
+  contextWindowTokens: number,
+): AgentMessage[] {
   const out = messages.slice();
   const charWindow = contextWindowTokens * CHARS_PER_TOKEN;
   if (!(charWindow > 0)) return out;
@@ -171,9 +177,15 @@ export interface CacheTtlPruneResult {
  */
 export function applyCacheTtlPruning(input: CacheTtlPruneInput): CacheTtlPruneResult {
   const { messages, settings, lastCacheTouchAt, now } = input;
-  const unchanged: CacheTtlPruneResult = { messages: messages.slice(), pruned: false, prunedChars: 0, lastCacheTouchAt };
+  const unchanged: CacheTtlPruneResult = {
+    messages: messages.slice(),
+    pruned: false,
+    prunedChars: 0,
+    lastCacheTouchAt,
+  };
   if (settings.mode !== "cache-ttl" || !isCacheTtlEligible(input.provider, input.modelId)) return unchanged;
-  if (lastCacheTouchAt === undefined || settings.ttlMs <= 0 || now - lastCacheTouchAt < settings.ttlMs) return unchanged;
+  if (lastCacheTouchAt === undefined || settings.ttlMs <= 0 || now - lastCacheTouchAt < settings.ttlMs)
+    return unchanged;
 
   const next = pruneContextMessages(messages, settings, input.contextWindowTokens);
   let changed = false;
@@ -195,8 +207,16 @@ export function lastCacheTouchFromEntries(entries: readonly unknown[]): number |
     if (typeof entry !== "object" || entry === null) continue;
     const e = entry as { type?: unknown; customType?: unknown; data?: unknown };
     if (e.type !== "custom" || e.customType !== CACHE_TTL_CUSTOM_TYPE) continue;
-    const raw = typeof e.data === "object" && e.data !== null ? (e.data as { timestamp?: unknown }).timestamp : undefined;
-    const ts = typeof raw === "number" ? raw : typeof raw === "string" ? (/^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : Date.parse(raw)) : Number.NaN;
+    const raw =
+      typeof e.data === "object" && e.data !== null ? (e.data as { timestamp?: unknown }).timestamp : undefined;
+    const ts =
+      typeof raw === "number"
+        ? raw
+        : typeof raw === "string"
+          ? /^\s*-?\d+(\.\d+)?\s*$/.test(raw)
+            ? Number(raw)
+            : Date.parse(raw)
+          : Number.NaN;
     // A malformed entry is skipped rather than trusted, like the reference does.
     if (Number.isFinite(ts)) return ts;
   }

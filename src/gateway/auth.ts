@@ -56,9 +56,11 @@ export class Authenticator {
     if (this.operatorToken === null && token === null) return { kind: "operator", id: "operator" };
     if (token === null) return null;
     let found: Principal | null = null;
-    if (this.operatorToken !== null && tokensEqual(token, this.operatorToken)) found = { kind: "operator", id: "operator" };
+    if (this.operatorToken !== null && tokensEqual(token, this.operatorToken))
+      found = { kind: "operator", id: "operator" };
     for (const c of this.clients) {
-      if (tokensEqual(token, c.token) && !found) found = { kind: "client", id: c.id, channels: new Set(c.channels.map((x) => x.toLowerCase())) };
+      if (tokensEqual(token, c.token) && !found)
+        found = { kind: "client", id: c.id, channels: new Set(c.channels.map((x) => x.toLowerCase())) };
     }
     return found;
   }
@@ -92,5 +94,7 @@ export function canAccessKey(principal: Principal, key: string): boolean {
 }
 
 export function canUseChannel(principal: Principal, channel: string): boolean {
-  return principal.kind === "operator" || (principal.kind === "client" && principal.channels.has(channel.toLowerCase()));
+  return (
+    principal.kind === "operator" || (principal.kind === "client" && principal.channels.has(channel.toLowerCase()))
+  );
 }

@@ -36,7 +36,12 @@ export class CronScheduler {
   /** Set when several gateways share the store: a scheduled run happens on the gateway that claims it. */
   private readonly claim: CronClaim | null;
 
-  constructor(rt: AgentRuntime, logger: Logger, config: { jobs?: CronJobConfig[]; sessionRetention?: string | number; enabled?: boolean } | undefined, claim: CronClaim | null = null) {
+  constructor(
+    rt: AgentRuntime,
+    logger: Logger,
+    config: { jobs?: CronJobConfig[]; sessionRetention?: string | number; enabled?: boolean } | undefined,
+    claim: CronClaim | null = null,
+  ) {
     this.rt = rt;
     this.logger = logger;
     this.claim = claim;
@@ -46,16 +51,27 @@ export class CronScheduler {
       if (job.enabled === false) continue;
       this.agentIds.add((job.agent ?? "main").toLowerCase());
       try {
-        this.jobs.push(new Cron(job.schedule, { timezone: job.tz, protect: true, name: job.id }, (self: Cron) => void this.fire(job, self)));
+        this.jobs.push(
+          new Cron(
+            job.schedule,
+            { timezone: job.tz, protect: true, name: job.id },
+            (self: Cron) => void this.fire(job, self),
+          ),
+        );
       } catch (err) {
-        throw new Error(`cron.jobs[${job.id}].schedule: got ${JSON.stringify(job.schedule)}, expected a cron expression (${err instanceof Error ? err.message : String(err)})`);
+        throw new Error(
+          `cron.jobs[${job.id}].schedule: got ${JSON.stringify(job.schedule)}, expected a cron expression (${err instanceof Error ? err.message : String(err)})`,
+        );
       }
     }
   }
 
   start(): void {
     if (this.jobs.length > 0 || this.retentionMs > 0) {
-      this.reaper = setInterval(() => void this.reap().catch((err: unknown) => this.logger.warn({ err }, "cron reaper failed")), 60_000);
+      this.reaper = setInterval(
+        () => void this.reap().catch((err: unknown) => this.logger.warn({ err }, "cron reaper failed")),
+        60_000,
+      );
       this.reaper.unref();
     }
   }
@@ -90,9 +106,22 @@ export class CronScheduler {
   /** Runs one job now (also used by tests and `pincer cron run`). */
   async runJob(job: CronJobConfig): Promise<TurnOutcome> {
     const agentId = (job.agent ?? "main").toLowerCase();
-    const sessionKey = job.isolated === false ? cronSessionKey(agentId, job.id) : cronRunSessionKey(agentId, job.id, randomUUID());
-    const envelope = { channel: "cron", chatType: "direct", peerId: job.id, senderId: "cron", senderName: job.name ?? `Cron: ${job.id}`, text: job.message };
-    const accepted = await this.rt.submit(envelope, { surface: "cron", interactive: false, commandAuthorized: false, target: { agentId, sessionKey } });
+    const sessionKey =
+      job.isolated === false ? cronSessionKey(agentId, job.id) : cronRunSessionKey(agentId, job.id, randomUUID());
+    const envelope = {
+      channel: "cron",
+      chatType: "direct",
+      peerId: job.id,
+      senderId: "cron",
+      senderName: job.name ?? `Cron: ${job.id}`,
+      text: job.message,
+    };
+    const accepted = await this.rt.submit(envelope, {
+      surface: "cron",
+      interactive: false,
+      commandAuthorized: false,
+      target: { agentId, sessionKey },
+    });
     const outcome = await accepted.done;
     this.logger.info({ job: job.id, sessionKey, status: outcome.status }, "cron job ran");
     return outcome;

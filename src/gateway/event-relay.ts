@@ -22,7 +22,12 @@ type Relayed = { kind: typeof CHAT; payload: ChatEvent } | { kind: typeof SESSIO
 const BATCH_MS = 5;
 
 /** Starts relaying; returns the function that stops it. */
-export async function relayEvents(runtime: AgentRuntime, storeFor: (agentId: string) => Promise<SessionStore>, agentIds: readonly string[], logger: Logger): Promise<() => void> {
+export async function relayEvents(
+  runtime: AgentRuntime,
+  storeFor: (agentId: string) => Promise<SessionStore>,
+  agentIds: readonly string[],
+  logger: Logger,
+): Promise<() => void> {
   const origin = `gw-${process.pid}-${randomUUID().slice(0, 8)}`;
   const relayed = new WeakSet<ChatEvent | SessionEvent>();
   const stops: Array<() => void> = [];

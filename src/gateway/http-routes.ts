@@ -58,40 +58,73 @@ export function gatewayRoutes(d: RouteDeps): HttpRoute[] {
   const limit = settings.maxBodyBytes;
   return [
     {
-      method: "GET", path: "/healthz", auth: "public",
+      method: "GET",
+      path: "/healthz",
+      auth: "public",
       handle: ({ res }) => {
         const answer: HealthzResult = { ok: true, version: rt.version, uptimeMs: Date.now() - d.startedAt };
         sendJson(res, 200, answer);
       },
     },
     {
-      method: "GET", path: "/metrics", auth: "caller",
+      method: "GET",
+      path: "/metrics",
+      auth: "caller",
       handle: ({ res }) => {
         d.metrics.queueDepth.set({}, rt.queueDepthTotal());
         const text = d.metrics.render();
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
+        res.writeHead(200, {
+          "content-type": "text/plain; version=0.0.4; charset=utf-8",
+          "content-length": Buffer.byteLength(text),
+        });
         res.end(text);
       },
     },
-    { method: "POST", path: "/v1/inbound", auth: "caller", handle: ({ req, res, url }, principal) => handleInbound(req, res, { rt, principal, limit, runs: d.runs, url }) },
     {
-      method: "GET", path: "/v1/runs/:id", auth: "caller",
+      method: "POST",
+      path: "/v1/inbound",
+      auth: "caller",
+      handle: ({ req, res, url }, principal) => handleInbound(req, res, { rt, principal, limit, runs: d.runs, url }),
+    },
+    {
+      method: "GET",
+      path: "/v1/runs/:id",
+      auth: "caller",
       handle: ({ res, params }, principal) => {
         const runId = decodePathSegment(params.id ?? "", "run id");
         // The caller's own run first: run ids from chat.send are idempotency keys, which callers may share.
-        const rec = d.runs.find(runId, ownerOf(principal), (r) => principal.kind === "operator" || canAccessKey(principal, r.sessionKey));
-        if (!rec || (principal.kind !== "operator" && !canAccessKey(principal, rec.sessionKey))) throw new HttpError(404, "run_not_found", "no such run");
+        const rec = d.runs.find(
+          runId,
+          ownerOf(principal),
+          (r) => principal.kind === "operator" || canAccessKey(principal, r.sessionKey),
+        );
+        if (!rec || (principal.kind !== "operator" && !canAccessKey(principal, rec.sessionKey)))
+          throw new HttpError(404, "run_not_found", "no such run");
         if (!rec.outcome) sendJson(res, 200, { status: "running", sessionKey: rec.sessionKey });
         else sendJson(res, 200, outcomeBody(rec.outcome));
       },
     },
-    { method: "POST", path: "/v1/chat/completions", auth: "caller", handle: ({ req, res }, principal) => handleChatCompletions(req, res, { rt, principal, limit }) },
-    { method: "POST", path: "/hooks/:id", auth: "hook", handle: ({ req, res, url, params }) => handleHook(req, res, { rt, hooks: d.hooks, hookId: params.id ?? "", limit, runs: d.runs, url }) },
     {
-      method: "POST", path: "/auth/login", auth: "public",
+      method: "POST",
+      path: "/v1/chat/completions",
+      auth: "caller",
+      handle: ({ req, res }, principal) => handleChatCompletions(req, res, { rt, principal, limit }),
+    },
+    {
+      method: "POST",
+      path: "/hooks/:id",
+      auth: "hook",
+      handle: ({ req, res, url, params }) =>
+        handleHook(req, res, { rt, hooks: d.hooks, hookId: params.id ?? "", limit, runs: d.runs, url }),
+    },
+    {
+      method: "POST",
+      path: "/auth/login",
+      auth: "public",
       handle: async ({ req, res }) => {
         const address = req.socket.remoteAddress ?? "unknown";
-        if (d.webSessions.limited(address)) throw new HttpError(429, "too_many_attempts", "too many failed logins from this address; wait a minute");
+        if (d.webSessions.limited(address))
+          throw new HttpError(429, "too_many_attempts", "too many failed logins from this address; wait a minute");
         const body = LoginBody.safeParse(await readJson(req, 4096));
         const token = body.success ? body.data.token : null;
         const p = d.auth.principalFor(token);
@@ -105,17 +138,22 @@ export function gatewayRoutes(d: RouteDeps): HttpRoute[] {
       },
     },
     {
-      method: "POST", path: "/auth/logout", auth: "login",
+      method: "POST",
+      path: "/auth/logout",
+      auth: "login",
       handle: ({ req, res }) => {
         const id = cookieSessionId(req);
         const login = d.webSessions.check(id);
-        if (login && !d.webSessions.csrfMatches(login.csrf, header(req, "x-csrf-token"))) throw new HttpError(403, "csrf_required", "missing or wrong x-csrf-token for this login");
+        if (login && !d.webSessions.csrfMatches(login.csrf, header(req, "x-csrf-token")))
+          throw new HttpError(403, "csrf_required", "missing or wrong x-csrf-token for this login");
         d.webSessions.logout(id);
         sendJson(res, 200, { ok: true }, { "set-cookie": d.webSessions.clearCookieHeader(settings.tls !== null) });
       },
     },
     {
-      method: "GET", path: "/auth/session", auth: "login",
+      method: "GET",
+      path: "/auth/session",
+      auth: "login",
       handle: ({ req, res }) => {
         const login = d.webSessions.check(cookieSessionId(req));
         const answer: AuthSessionResult = login ? { loggedIn: true, csrfToken: login.csrf } : { loggedIn: false };
@@ -123,11 +161,18 @@ export function gatewayRoutes(d: RouteDeps): HttpRoute[] {
       },
     },
     {
-      method: "GET", path: WS_PATH, auth: "public",
+      method: "GET",
+      path: WS_PATH,
+      auth: "public",
       handle: ({ req, url }) => {
         throw new HttpError(404, "not_found", `no route for ${req.method ?? "GET"} ${url.pathname}`);
       },
     },
-    ...WEB_ASSET_PATHS.map((path): HttpRoute => ({ method: "GET", path, auth: "public", handle: async ({ res }) => void (await serveWebAsset(path, res)) })),
+    ...WEB_ASSET_PATHS.map((path): HttpRoute => ({
+      method: "GET",
+      path,
+      auth: "public",
+      handle: async ({ res }) => void (await serveWebAsset(path, res)),
+    })),
   ];
 }

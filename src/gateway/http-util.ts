@@ -23,7 +23,8 @@ export class HttpError extends PincerError {
 /** Reads the whole body, refusing more than `limit` bytes with 413 as soon as it is exceeded. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, "payload_too_large", `request body is ${declared} bytes; the limit is ${limit}`);
+  if (Number.isFinite(declared) && declared > limit)
+    throw new HttpError(413, "payload_too_large", `request body is ${declared} bytes; the limit is ${limit}`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -47,7 +48,8 @@ export function jsonDepthExceeds(text: string, max: number = MAX_JSON_DEPTH): bo
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -59,13 +61,27 @@ export function jsonDepthExceeds(text: string, max: number = MAX_JSON_DEPTH): bo
 
 export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const type = req.headers["content-type"] ?? "";
-  if (!/^application\/json\b/i.test(type)) throw new HttpError(415, "unsupported_media_type", `expected Content-Type: application/json, got ${JSON.stringify(type)}`);
+  if (!/^application\/json\b/i.test(type))
+    throw new HttpError(
+      415,
+      "unsupported_media_type",
+      `expected Content-Type: application/json, got ${JSON.stringify(type)}`,
+    );
   const text = (await readBody(req, limit)).toString("utf8");
-  if (jsonDepthExceeds(text)) throw new HttpError(400, "json_too_deep", `JSON body nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep (the limit is ${MAX_JSON_DEPTH})`);
+  if (jsonDepthExceeds(text))
+    throw new HttpError(
+      400,
+      "json_too_deep",
+      `JSON body nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep (the limit is ${MAX_JSON_DEPTH})`,
+    );
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new HttpError(400, "invalid_json", `malformed JSON body: ${err instanceof Error ? err.message : String(err)}`);
+    throw new HttpError(
+      400,
+      "invalid_json",
+      `malformed JSON body: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 
@@ -74,7 +90,11 @@ export function requestUrl(rawUrl: string | undefined): URL {
   try {
     return new URL(rawUrl ?? "/", "http://localhost");
   } catch {
-    throw new HttpError(400, "invalid_url", `request target ${JSON.stringify((rawUrl ?? "").slice(0, 200))} is not a valid URL path`);
+    throw new HttpError(
+      400,
+      "invalid_url",
+      `request target ${JSON.stringify((rawUrl ?? "").slice(0, 200))} is not a valid URL path`,
+    );
   }
 }
 
@@ -83,13 +103,27 @@ export function decodePathSegment(segment: string, what: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new HttpError(400, "invalid_path", `${what}: got ${JSON.stringify(segment.slice(0, 200))}, expected a correctly percent-encoded path segment`);
+    throw new HttpError(
+      400,
+      "invalid_path",
+      `${what}: got ${JSON.stringify(segment.slice(0, 200))}, expected a correctly percent-encoded path segment`,
+    );
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), "cache-control": "no-store", ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -99,5 +133,10 @@ export function sendError(res: ServerResponse, err: HttpError): void {
     if (!res.writableEnded) res.destroy();
     return;
   }
-  sendJson(res, err.status, { error: { code: err.code, message: err.message } }, err.status === 401 ? { "www-authenticate": 'Bearer realm="pincer"' } : {});
+  sendJson(
+    res,
+    err.status,
+    { error: { code: err.code, message: err.message } },
+    err.status === 401 ? { "www-authenticate": 'Bearer realm="pincer"' } : {},
+  );
 }

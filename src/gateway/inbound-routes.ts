@@ -14,13 +14,22 @@ import type { RunOutcome } from "./protocol.ts";
 
 export function outcomeBody(o: TurnOutcome): RunOutcome {
   return {
-    runId: o.runId, sessionKey: o.sessionKey, sessionId: o.sessionId, status: o.status, reply: o.reply, delivered: o.delivered,
+    runId: o.runId,
+    sessionKey: o.sessionKey,
+    sessionId: o.sessionId,
+    status: o.status,
+    reply: o.reply,
+    delivered: o.delivered,
     ...(o.error ? { error: o.error } : {}),
     ...(o.resetReason ? { resetReason: o.resetReason } : {}),
   };
 }
 
-export async function submitOrThrow(rt: AgentRuntime, envelope: unknown, options: Parameters<AgentRuntime["submit"]>[1]) {
+export async function submitOrThrow(
+  rt: AgentRuntime,
+  envelope: unknown,
+  options: Parameters<AgentRuntime["submit"]>[1],
+) {
   try {
     return await rt.submit(envelope, options);
   } catch (err) {
@@ -30,7 +39,11 @@ export async function submitOrThrow(rt: AgentRuntime, envelope: unknown, options
   }
 }
 
-export async function handleInbound(req: IncomingMessage, res: ServerResponse, ctx: { rt: AgentRuntime; principal: Principal; limit: number; runs: RunRegistry; url: URL }): Promise<void> {
+export async function handleInbound(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: { rt: AgentRuntime; principal: Principal; limit: number; runs: RunRegistry; url: URL },
+): Promise<void> {
   const body = await readJson(req, ctx.limit);
   const channel = (body as { channel?: unknown } | null)?.channel;
   if (typeof channel === "string" && !canUseChannel(ctx.principal, channel)) {
@@ -40,7 +53,12 @@ export async function handleInbound(req: IncomingMessage, res: ServerResponse, c
   const accepted = await submitOrThrow(ctx.rt, body, { surface: "http" });
   ctx.runs.track(accepted, ownerOf(ctx.principal));
   if (ctx.url.searchParams.get("async") === "1") {
-    sendJson(res, 202, { runId: accepted.runId, sessionKey: accepted.sessionKey, sessionId: accepted.sessionId, status: "accepted" });
+    sendJson(res, 202, {
+      runId: accepted.runId,
+      sessionKey: accepted.sessionKey,
+      sessionId: accepted.sessionId,
+      status: "accepted",
+    });
     return;
   }
   sendJson(res, 200, outcomeBody(await accepted.done));
@@ -55,7 +73,11 @@ export interface HookEndpoint {
 }
 
 /** `POST /hooks/<id>`: its own token, one session per hook (`agent:<agent>:hook:<id>`). */
-export async function handleHook(req: IncomingMessage, res: ServerResponse, ctx: { rt: AgentRuntime; hooks: readonly HookEndpoint[]; hookId: string; limit: number; runs: RunRegistry; url: URL }): Promise<void> {
+export async function handleHook(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: { rt: AgentRuntime; hooks: readonly HookEndpoint[]; hookId: string; limit: number; runs: RunRegistry; url: URL },
+): Promise<void> {
   const token = bearerToken(req) ?? "";
   // Compare against every hook's token so timing does not reveal which hook ids exist.
   let hook: HookEndpoint | undefined;
@@ -64,10 +86,16 @@ export async function handleHook(req: IncomingMessage, res: ServerResponse, ctx:
   const body = await readJson(req, ctx.limit);
   const b = (body ?? {}) as { text?: unknown; message?: unknown; messageId?: unknown };
   const text = typeof b.text === "string" ? b.text : typeof b.message === "string" ? b.message : JSON.stringify(body);
-  if (text.trim() === "") throw new HttpError(400, "invalid_request", "text: got an empty string, expected the message for the hook's session");
+  if (text.trim() === "")
+    throw new HttpError(
+      400,
+      "invalid_request",
+      "text: got an empty string, expected the message for the hook's session",
+    );
   // A configured session key names its agent; otherwise the hook's agent (default main).
   const sessionKey = hook.sessionKey?.toLowerCase();
-  const agentId = (sessionKey !== undefined ? agentIdFromKey(sessionKey) : undefined) ?? hook.agent?.toLowerCase() ?? "main";
+  const agentId =
+    (sessionKey !== undefined ? agentIdFromKey(sessionKey) : undefined) ?? hook.agent?.toLowerCase() ?? "main";
   const known = configuredAgentIds(ctx.rt.config);
   if (!known.includes(agentId)) throw new HttpError(404, "agent_not_found", new UnknownAgentError(agentId).message);
   const envelope = {
@@ -79,10 +107,20 @@ export async function handleHook(req: IncomingMessage, res: ServerResponse, ctx:
     text,
     ...(typeof b.messageId === "string" ? { messageId: b.messageId } : {}),
   };
-  const accepted = await submitOrThrow(ctx.rt, envelope, { surface: "webhook", commandAuthorized: false, interactive: false, target: { agentId, sessionKey: sessionKey ?? hookSessionKey(agentId, hook.id) } });
+  const accepted = await submitOrThrow(ctx.rt, envelope, {
+    surface: "webhook",
+    commandAuthorized: false,
+    interactive: false,
+    target: { agentId, sessionKey: sessionKey ?? hookSessionKey(agentId, hook.id) },
+  });
   ctx.runs.track(accepted, ownerOf({ kind: "hook", id: hook.id }));
   if (ctx.url.searchParams.get("async") === "1") {
-    sendJson(res, 202, { runId: accepted.runId, sessionKey: accepted.sessionKey, sessionId: accepted.sessionId, status: "accepted" });
+    sendJson(res, 202, {
+      runId: accepted.runId,
+      sessionKey: accepted.sessionKey,
+      sessionId: accepted.sessionId,
+      status: "accepted",
+    });
     return;
   }
   sendJson(res, 200, outcomeBody(await accepted.done));

@@ -6,7 +6,9 @@ type Labels = Record<string, string>;
 
 function labelKey(labels: Labels): string {
   const keys = Object.keys(labels).sort();
-  return keys.map((k) => `${k}="${labels[k]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",");
+  return keys
+    .map((k) => `${k}="${labels[k]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+    .join(",");
 }
 
 class Counter {
@@ -60,7 +62,11 @@ class Histogram {
     for (const [k, s] of this.series) {
       const prefix = k ? `${k},` : "";
       this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{${prefix}le="${b}"} ${s.counts[i]}`));
-      lines.push(`${this.name}_bucket{${prefix}le="+Inf"} ${s.count}`, `${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}`, `${this.name}_count${k ? `{${k}}` : ""} ${s.count}`);
+      lines.push(
+        `${this.name}_bucket{${prefix}le="+Inf"} ${s.count}`,
+        `${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}`,
+        `${this.name}_count${k ? `{${k}}` : ""} ${s.count}`,
+      );
     }
     return lines.join("\n");
   }
@@ -70,22 +76,70 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 
 export class GatewayMetrics {
   readonly turns = new Counter("pincer_turns_total", "Agent turns finished, by outcome.", "counter");
-  readonly turnSeconds = new Histogram("pincer_turn_duration_seconds", "Time from run start to reply.", LATENCY_BUCKETS);
+  readonly turnSeconds = new Histogram(
+    "pincer_turn_duration_seconds",
+    "Time from run start to reply.",
+    LATENCY_BUCKETS,
+  );
   readonly resets = new Counter("pincer_session_resets_total", "New session ids minted, by reason.", "counter");
   readonly compactions = new Counter("pincer_compactions_total", "Compactions, by trigger and result.", "counter");
-  readonly prunedChars = new Counter("pincer_pruned_chars_total", "Characters of old tool results pruned from model requests.", "counter");
-  readonly memoryFlushes = new Counter("pincer_memory_flushes_total", "Silent pre-compaction memory flush turns.", "counter");
+  readonly prunedChars = new Counter(
+    "pincer_pruned_chars_total",
+    "Characters of old tool results pruned from model requests.",
+    "counter",
+  );
+  readonly memoryFlushes = new Counter(
+    "pincer_memory_flushes_total",
+    "Silent pre-compaction memory flush turns.",
+    "counter",
+  );
   readonly queueDepth = new Counter("pincer_queue_depth", "Messages waiting in session queues.", "gauge");
-  readonly leaseWaits = new Counter("pincer_store_lease_waits_total", "Times a store write waited for another writer's lease.", "counter");
-  readonly storeSeconds = new Histogram("pincer_store_operation_seconds", "Session store operation latency, by operation.", LATENCY_BUCKETS);
-  readonly securityEvents = new Counter("pincer_security_events_total", "Security events (isolation guard refusals), by event.", "counter");
+  readonly leaseWaits = new Counter(
+    "pincer_store_lease_waits_total",
+    "Times a store write waited for another writer's lease.",
+    "counter",
+  );
+  readonly storeSeconds = new Histogram(
+    "pincer_store_operation_seconds",
+    "Session store operation latency, by operation.",
+    LATENCY_BUCKETS,
+  );
+  readonly securityEvents = new Counter(
+    "pincer_security_events_total",
+    "Security events (isolation guard refusals), by event.",
+    "counter",
+  );
   readonly httpRequests = new Counter("pincer_http_requests_total", "HTTP requests, by route and status.", "counter");
-  readonly wsErrors = new Counter("pincer_ws_errors_total", "WebSocket connections closed for a protocol error or a socket failure, by reason.", "counter");
-  readonly wsAuthTimeouts = new Counter("pincer_ws_auth_timeouts_total", "WebSockets closed because they did not authenticate in time.", "counter");
+  readonly wsErrors = new Counter(
+    "pincer_ws_errors_total",
+    "WebSocket connections closed for a protocol error or a socket failure, by reason.",
+    "counter",
+  );
+  readonly wsAuthTimeouts = new Counter(
+    "pincer_ws_auth_timeouts_total",
+    "WebSockets closed because they did not authenticate in time.",
+    "counter",
+  );
 
   render(): string {
-    return [this.turns, this.turnSeconds, this.resets, this.compactions, this.prunedChars, this.memoryFlushes, this.queueDepth, this.leaseWaits, this.storeSeconds, this.securityEvents, this.httpRequests, this.wsErrors, this.wsAuthTimeouts]
-      .map((m) => m.render())
-      .join("\n") + "\n";
+    return (
+      [
+        this.turns,
+        this.turnSeconds,
+        this.resets,
+        this.compactions,
+        this.prunedChars,
+        this.memoryFlushes,
+        this.queueDepth,
+        this.leaseWaits,
+        this.storeSeconds,
+        this.securityEvents,
+        this.httpRequests,
+        this.wsErrors,
+        this.wsAuthTimeouts,
+      ]
+        .map((m) => m.render())
+        .join("\n") + "\n"
+    );
   }
 }

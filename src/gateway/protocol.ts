@@ -11,19 +11,34 @@
 import { z } from "zod";
 
 /** Error codes a WebSocket error frame carries (OpenClaw's names). */
-export const WIRE_ERROR_CODES = ["INVALID_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "PAYLOAD_TOO_LARGE", "UNAVAILABLE"] as const;
+export const WIRE_ERROR_CODES = [
+  "INVALID_REQUEST",
+  "UNAUTHORIZED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "CONFLICT",
+  "PAYLOAD_TOO_LARGE",
+  "UNAVAILABLE",
+] as const;
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
 
 // ---- field building blocks: each carries what it expects, for error messages ------------------
 
 const nonBlank = (max?: number) => {
   const base = z.string().refine((s) => s.trim() !== "");
-  return (max === undefined ? base : base.refine((s) => s.length <= max)).describe(max === undefined ? "a non-empty string" : `a non-empty string of at most ${max} characters`);
+  return (max === undefined ? base : base.refine((s) => s.length <= max)).describe(
+    max === undefined ? "a non-empty string" : `a non-empty string of at most ${max} characters`,
+  );
 };
 const int = (min: number, max: number) => z.int().min(min).max(max).describe(`an integer ${min}-${max}`);
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values).describe(values.map((v) => JSON.stringify(v)).join(", "));
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values).describe(values.map((v) => JSON.stringify(v)).join(", "));
 /** A patch value: null clears the field, as in OpenClaw's `sessions.patch`. */
-const clearable = <T extends z.ZodType>(schema: T) => schema.nullable().optional().describe(`${schema.description ?? "a value"} or null`);
+const clearable = <T extends z.ZodType>(schema: T) =>
+  schema
+    .nullable()
+    .optional()
+    .describe(`${schema.description ?? "a value"} or null`);
 
 export const THINKING_LEVELS = ["off", "minimal", "low", "medium", "high", "xhigh", "adaptive"] as const;
 export const VERBOSE_LEVELS = ["on", "off", "full"] as const;
@@ -32,8 +47,22 @@ export const ELEVATED_LEVELS = ["on", "off", "ask", "full"] as const;
 export const RESPONSE_USAGE = ["off", "tokens", "full", "on"] as const;
 /** Queue modes and the aliases runtime/queue-settings.ts normalises (a row may hold either). */
 export const QUEUE_MODES = [
-  "collect", "coalesce", "followup", "follow-ups", "followups", "follow-up", "steer", "steering", "queue", "queued",
-  "steer-backlog", "steer+backlog", "steer_backlog", "interrupt", "interrupts", "abort",
+  "collect",
+  "coalesce",
+  "followup",
+  "follow-ups",
+  "followups",
+  "follow-up",
+  "steer",
+  "steering",
+  "queue",
+  "queued",
+  "steer-backlog",
+  "steer+backlog",
+  "steer_backlog",
+  "interrupt",
+  "interrupts",
+  "abort",
 ] as const;
 export const QUEUE_DROPS = ["old", "oldest", "new", "newest", "summarize", "summary"] as const;
 
@@ -85,7 +114,16 @@ export const HistoryItemSchema = z.object({
 export type HistoryItem = z.infer<typeof HistoryItemSchema>;
 
 /** How a submission ended (`silent`: answered NO_REPLY; `command`: a chat command answered it). */
-export const TURN_STATUSES = ["ok", "silent", "error", "aborted", "dropped", "duplicate", "command", "not-mentioned"] as const;
+export const TURN_STATUSES = [
+  "ok",
+  "silent",
+  "error",
+  "aborted",
+  "dropped",
+  "duplicate",
+  "command",
+  "not-mentioned",
+] as const;
 export type TurnStatus = (typeof TURN_STATUSES)[number];
 
 /** A run's outcome, as `GET /v1/runs/:id`, `agent.wait` and a repeated `chat.send` report it. */
@@ -123,7 +161,11 @@ export const SessionsListResult = z.object({
 });
 
 /** Exactly one of the three (checked by the method: the message names the rule, not a field). */
-export const SessionsResolveParams = z.object({ key: key.optional(), sessionId: nonBlank().optional(), label: nonBlank(64).optional() });
+export const SessionsResolveParams = z.object({
+  key: key.optional(),
+  sessionId: nonBlank().optional(),
+  label: nonBlank(64).optional(),
+});
 export const SessionsResolveResult = z.object({ ok, key: z.string() });
 
 /** The fields a caller may set on a session row; anything else is refused, naming it. */
@@ -148,11 +190,21 @@ export const SessionPatchFields = {
 };
 export type SessionPatchField = keyof typeof SessionPatchFields;
 export const SessionsPatchParams = z.strictObject({ key, ...SessionPatchFields });
-export const SessionsPatchResult = z.object({ ok, key: z.string(), entry: SessionEntrySchema, resolved: z.object({ modelProvider: z.string(), model: z.string() }) });
+export const SessionsPatchResult = z.object({
+  ok,
+  key: z.string(),
+  entry: SessionEntrySchema,
+  resolved: z.object({ modelProvider: z.string(), model: z.string() }),
+});
 
 export const SessionKeyParams = z.object({ key });
 export const SessionsResetResult = z.object({ ok, key: z.string(), entry: SessionEntrySchema });
-export const SessionsDeleteResult = z.object({ ok, key: z.string(), deleted: z.boolean(), archived: z.array(z.string()) });
+export const SessionsDeleteResult = z.object({
+  ok,
+  key: z.string(),
+  deleted: z.boolean(),
+  archived: z.array(z.string()),
+});
 export const SessionsCompactParams = z.object({ key, instructions: nonBlank().nullish() });
 export const SessionsCompactResult = z.object({
   ok,
@@ -167,13 +219,23 @@ export const SessionsStatusResult = z.object({ key: z.string(), card: z.string()
 
 const sessionKey = nonBlank(512);
 export const ChatHistoryParams = z.object({ sessionKey, limit: int(1, 1000).optional() });
-export const ChatHistoryResult = z.object({ sessionKey: z.string(), sessionId: z.string(), messages: z.array(HistoryItemSchema), thinkingLevel: z.string().optional() });
+export const ChatHistoryResult = z.object({
+  sessionKey: z.string(),
+  sessionId: z.string(),
+  messages: z.array(HistoryItemSchema),
+  thinkingLevel: z.string().optional(),
+});
 
 export const ChatSendParams = z.object({ sessionKey, message: nonBlank(), idempotencyKey: nonBlank(200).nullish() });
 export const ChatSendResult = z.union([
   z.object({ runId: z.string(), status: z.literal("started"), sessionKey: z.string(), sessionId: z.string() }),
   /** The same idempotency key again: the first send's run, finished (`ok`) or not. */
-  z.object({ runId: z.string(), status: z.enum(["ok", "in_flight"]), sessionKey: z.string(), result: RunOutcomeSchema.optional() }),
+  z.object({
+    runId: z.string(),
+    status: z.enum(["ok", "in_flight"]),
+    sessionKey: z.string(),
+    result: RunOutcomeSchema.optional(),
+  }),
 ]);
 
 export const ChatAbortParams = z.object({ sessionKey });
@@ -243,7 +305,12 @@ export type SessionEvent = z.infer<typeof SessionEventSchema>;
 export const OutboundEventSchema = z.object({
   agentId: z.string(),
   sessionKey: z.string(),
-  route: z.object({ channel: z.string().optional(), to: z.string().optional(), accountId: z.string().optional(), threadId: z.string().optional() }),
+  route: z.object({
+    channel: z.string().optional(),
+    to: z.string().optional(),
+    accountId: z.string().optional(),
+    threadId: z.string().optional(),
+  }),
   text: z.string(),
 });
 export type OutboundEvent = z.infer<typeof OutboundEventSchema>;
@@ -304,7 +371,12 @@ function expectedOf(schema: z.core.$ZodType | undefined): string | undefined {
  * One message for params a schema refused: the field, the value given and what was expected,
  * e.g. `queueCap: got "lots", expected an integer 1-100000 or null`.
  */
-export function paramsProblem(method: string, shape: z.core.$ZodShape, params: Record<string, unknown>, error: z.ZodError): string {
+export function paramsProblem(
+  method: string,
+  shape: z.core.$ZodShape,
+  params: Record<string, unknown>,
+  error: z.ZodError,
+): string {
   const issue = error.issues[0];
   if (!issue) return `${method}: invalid params`;
   if (issue.code === "unrecognized_keys") {
@@ -314,6 +386,7 @@ export function paramsProblem(method: string, shape: z.core.$ZodShape, params: R
   const fieldSchema = shape[field];
   const value = params[field];
   // A required field sent as null is missing, as before the schemas.
-  if (value === undefined || (value === null && fieldSchema && !z.safeParse(fieldSchema, undefined).success)) return `${field}: required`;
+  if (value === undefined || (value === null && fieldSchema && !z.safeParse(fieldSchema, undefined).success))
+    return `${field}: required`;
   return `${field}: got ${preview(value)}, expected ${expectedOf(fieldSchema) ?? issue.message}`;
 }

@@ -29,7 +29,8 @@ function compile<R extends RoutePattern>(route: R): Compiled<R> {
   const { path } = route;
   if (!path.startsWith("/")) throw new Error(`route ${route.method} ${path}: expected a path starting with "/"`);
   const param = /^(.*\/):([A-Za-z]\w*)$/.exec(path);
-  if (path.includes(":") && !param) throw new Error(`route ${route.method} ${path}: a :param may only be the last segment`);
+  if (path.includes(":") && !param)
+    throw new Error(`route ${route.method} ${path}: a :param may only be the last segment`);
   if (!param) return { route, test: (p) => (p === path ? {} : null) };
   const prefix = param[1] ?? "/";
   const name = param[2] ?? "param";

@@ -27,7 +27,14 @@ export class RunRegistry {
   private outcomeBytes = 0;
 
   track(accepted: Accepted, owner: string): RunRecord {
-    const rec: RunRecord = { runId: accepted.runId, owner, agentId: accepted.agentId, sessionKey: accepted.sessionKey, outcome: null, done: accepted.done };
+    const rec: RunRecord = {
+      runId: accepted.runId,
+      owner,
+      agentId: accepted.agentId,
+      sessionKey: accepted.sessionKey,
+      outcome: null,
+      done: accepted.done,
+    };
     const k = slot(owner, accepted.runId);
     if (!this.runs.has(k)) this.owners.set(accepted.runId, [...(this.owners.get(accepted.runId) ?? []), owner]);
     const prior = this.runs.get(k);
@@ -67,7 +74,8 @@ export class RunRegistry {
 
   /** Oldest first out, past the count or the memory bound. */
   private bound(): void {
-    while (this.runs.size > MAX_RUNS || (this.outcomeBytes > MAX_OUTCOME_BYTES && this.runs.size > 0)) this.evict(this.runs.keys().next().value as string);
+    while (this.runs.size > MAX_RUNS || (this.outcomeBytes > MAX_OUTCOME_BYTES && this.runs.size > 0))
+      this.evict(this.runs.keys().next().value as string);
   }
 
   private evict(k: string): void {

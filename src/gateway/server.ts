@@ -53,18 +53,44 @@ export class GatewayServer {
   constructor(opts: GatewayServerOptions) {
     this.opts = opts;
     this.auth = new Authenticator(opts.settings.token, opts.settings.clients);
-    this.webSessions = new WebSessions({ idleMs: opts.settings.webSession.idleMs, absoluteMs: opts.settings.webSession.absoluteMs, now: opts.now, file: opts.webSessionFile ?? undefined });
+    this.webSessions = new WebSessions({
+      idleMs: opts.settings.webSession.idleMs,
+      absoluteMs: opts.settings.webSession.absoluteMs,
+      now: opts.now,
+      file: opts.webSessionFile ?? undefined,
+    });
     this.router = new Router(
-      gatewayRoutes({ rt: opts.runtime, settings: opts.settings, metrics: opts.metrics, auth: this.auth, runs: this.runs, webSessions: this.webSessions, hooks: opts.hooks, startedAt: this.startedAt }),
+      gatewayRoutes({
+        rt: opts.runtime,
+        settings: opts.settings,
+        metrics: opts.metrics,
+        auth: this.auth,
+        runs: this.runs,
+        webSessions: this.webSessions,
+        hooks: opts.hooks,
+        startedAt: this.startedAt,
+      }),
     );
-    const serverOptions = { maxHeaderSize: 16 * 1024, headersTimeout: opts.settings.timeouts.headersMs, requestTimeout: opts.settings.timeouts.requestMs };
+    const serverOptions = {
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: opts.settings.timeouts.headersMs,
+      requestTimeout: opts.settings.timeouts.requestMs,
+    };
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
-    this.server = opts.settings.tls ? https.createServer({ ...serverOptions, cert: opts.settings.tls.cert, key: opts.settings.tls.key }, handler) : http.createServer(serverOptions, handler);
+    this.server = opts.settings.tls
+      ? https.createServer({ ...serverOptions, cert: opts.settings.tls.cert, key: opts.settings.tls.key }, handler)
+      : http.createServer(serverOptions, handler);
     this.server.keepAliveTimeout = 30_000;
     // Node checks the header/request deadlines on this interval; keep it below the shortest one.
-    (this.server as http.Server & { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.min(1000, opts.settings.timeouts.headersMs / 2);
+    (this.server as http.Server & { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.min(
+      1000,
+      opts.settings.timeouts.headersMs / 2,
+    );
     // Room for the largest message plus its frame, so an oversized message gets a clear error, not a close.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: Math.max(MAX_WS_FRAME, opts.runtime.maxMessageBytes + 64 * 1024) });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: Math.max(MAX_WS_FRAME, opts.runtime.maxMessageBytes + 64 * 1024),
+    });
     this.server.on("upgrade", (req, socket: Duplex, head) => {
       // Until ws takes the socket over, a reset from the peer must not reach the process.
       socket.on("error", (err) => this.countSocketError(err));
@@ -95,7 +121,8 @@ export class GatewayServer {
       return;
     }
     // Browsers send the login cookie; bridges a bearer token; others authenticate in the first frame.
-    let principal: Principal | null = this.webSessions.check(cookieSessionId(req)) !== null ? { kind: "operator", id: "operator" } : null;
+    let principal: Principal | null =
+      this.webSessions.check(cookieSessionId(req)) !== null ? { kind: "operator", id: "operator" } : null;
     if (!principal && req.headers.authorization) {
       principal = this.auth.principalFor(/^Bearer\s+(\S+)$/i.exec(req.headers.authorization)?.[1] ?? "");
       if (!principal) {
@@ -132,7 +159,11 @@ export class GatewayServer {
     });
     const addr = this.server.address() as AddressInfo;
     const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-    return { host: addr.address, port: addr.port, url: `${this.opts.settings.tls ? "https" : "http"}://${shown}:${addr.port}` };
+    return {
+      host: addr.address,
+      port: addr.port,
+      url: `${this.opts.settings.tls ? "https" : "http"}://${shown}:${addr.port}`,
+    };
   }
 
   /** Stops accepting, lets in-flight turns finish (or aborts them at the deadline), closes sockets. */
@@ -183,7 +214,11 @@ export class GatewayServer {
     const login = this.webSessions.check(cookieSessionId(req));
     if (login) {
       const method = req.method ?? "GET";
-      if (method !== "GET" && method !== "HEAD" && !this.webSessions.csrfMatches(login.csrf, header(req, "x-csrf-token"))) {
+      if (
+        method !== "GET" &&
+        method !== "HEAD" &&
+        !this.webSessions.csrfMatches(login.csrf, header(req, "x-csrf-token"))
+      ) {
         throw new HttpError(403, "csrf_required", "missing or wrong x-csrf-token for this login");
       }
       return { kind: "operator", id: "operator" };
@@ -219,7 +254,8 @@ export class GatewayServer {
       if (principal && canAccessKey(principal, ev.sessionKey)) send({ type: "event", event: "session", payload: ev });
     });
     const unsubscribeOutbound = this.opts.runtime.onOutbound((msg) => {
-      if (principal && canAccessKey(principal, msg.sessionKey)) send({ type: "event", event: "outbound", payload: msg });
+      if (principal && canAccessKey(principal, msg.sessionKey))
+        send({ type: "event", event: "outbound", payload: msg });
     });
     // A frame ws refuses (over maxPayload, invalid UTF-8, a reserved opcode, bad masking) is
     // reported here, then ws closes the socket with the matching code (1009, 1007, 1002): count it,
@@ -231,7 +267,10 @@ export class GatewayServer {
       : setTimeout(() => {
           if (principal) return;
           this.opts.metrics.wsAuthTimeouts.inc();
-          ws.close(WS_AUTH_TIMEOUT, `not authenticated within ${this.opts.settings.timeouts.authMs} ms (gateway.timeouts.authMs)`);
+          ws.close(
+            WS_AUTH_TIMEOUT,
+            `not authenticated within ${this.opts.settings.timeouts.authMs} ms (gateway.timeouts.authMs)`,
+          );
         }, this.opts.settings.timeouts.authMs);
     ws.on("close", () => {
       if (authDeadline) clearTimeout(authDeadline);
@@ -245,21 +284,45 @@ export class GatewayServer {
         try {
           if (isBinary) throw new Error("binary frames are not supported");
           const text = String(data);
-          if (jsonDepthExceeds(text)) throw new Error(`nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep (the limit is ${MAX_JSON_DEPTH})`);
+          if (jsonDepthExceeds(text))
+            throw new Error(
+              `nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep (the limit is ${MAX_JSON_DEPTH})`,
+            );
           frame = JSON.parse(text);
           if (!frame || typeof frame !== "object") throw new Error("expected a JSON object");
         } catch (err) {
-          send({ type: "res", id: null, ok: false, error: { code: "INVALID_REQUEST", message: `malformed frame: ${err instanceof Error ? err.message : String(err)}` } });
+          send({
+            type: "res",
+            id: null,
+            ok: false,
+            error: {
+              code: "INVALID_REQUEST",
+              message: `malformed frame: ${err instanceof Error ? err.message : String(err)}`,
+            },
+          });
           return;
         }
         const id = typeof frame.id === "string" || typeof frame.id === "number" ? frame.id : null;
         if (frame.type !== "req" || typeof frame.method !== "string" || id === null) {
-          send({ type: "res", id, ok: false, error: { code: "INVALID_REQUEST", message: 'expected {"type":"req","id":<string|number>,"method":<string>,"params":{...}}' } });
+          send({
+            type: "res",
+            id,
+            ok: false,
+            error: {
+              code: "INVALID_REQUEST",
+              message: 'expected {"type":"req","id":<string|number>,"method":<string>,"params":{...}}',
+            },
+          });
           return;
         }
         const params = (frame.params ?? {}) as Record<string, unknown>;
         if (typeof params !== "object" || Array.isArray(params)) {
-          send({ type: "res", id, ok: false, error: { code: "INVALID_REQUEST", message: "params: expected an object" } });
+          send({
+            type: "res",
+            id,
+            ok: false,
+            error: { code: "INVALID_REQUEST", message: "params: expected an object" },
+          });
           return;
         }
         if (frame.method === "connect") {
@@ -269,15 +332,30 @@ export class GatewayServer {
             ws.close(4401, "unauthorized");
             return;
           }
-          send({ type: "res", id, ok: true, payload: { principal: principal.kind, version: this.opts.runtime.version } });
+          send({
+            type: "res",
+            id,
+            ok: true,
+            payload: { principal: principal.kind, version: this.opts.runtime.version },
+          });
           return;
         }
         if (!principal) {
-          send({ type: "res", id, ok: false, error: { code: "UNAUTHORIZED", message: "send a connect request with the gateway token first" } });
+          send({
+            type: "res",
+            id,
+            ok: false,
+            error: { code: "UNAUTHORIZED", message: "send a connect request with the gateway token first" },
+          });
           return;
         }
         try {
-          const payload = await callMethod({ rt: this.opts.runtime, principal, runs: this.runs, agentIds: this.opts.agentIds }, frame.method, params, send);
+          const payload = await callMethod(
+            { rt: this.opts.runtime, principal, runs: this.runs, agentIds: this.opts.agentIds },
+            frame.method,
+            params,
+            send,
+          );
           send({ type: "res", id, ok: true, payload });
         } catch (err) {
           // The same mapping as HTTP: a store outage is UNAVAILABLE with retryable: true here too.

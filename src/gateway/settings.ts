@@ -57,16 +57,26 @@ export function ensureTokenFile(home: string): string {
   return token;
 }
 
-export function resolveGatewaySettings(config: PincerConfig, home: string, env: NodeJS.ProcessEnv, overrides: { host?: string; port?: number } = {}): GatewaySettings {
+export function resolveGatewaySettings(
+  config: PincerConfig,
+  home: string,
+  env: NodeJS.ProcessEnv,
+  overrides: { host?: string; port?: number } = {},
+): GatewaySettings {
   const g = config.gateway ?? {};
   const host = overrides.host ?? env.PINCER_GATEWAY_HOST ?? g.host ?? DEFAULT_HOST;
   const envPort = env.PINCER_GATEWAY_PORT !== undefined ? Number(env.PINCER_GATEWAY_PORT) : undefined;
   if (envPort !== undefined && (!Number.isInteger(envPort) || envPort < 0 || envPort > 65535)) {
-    throw new GatewaySettingsError(`PINCER_GATEWAY_PORT: got ${JSON.stringify(env.PINCER_GATEWAY_PORT)}, expected a port number 0-65535`);
+    throw new GatewaySettingsError(
+      `PINCER_GATEWAY_PORT: got ${JSON.stringify(env.PINCER_GATEWAY_PORT)}, expected a port number 0-65535`,
+    );
   }
   const port = overrides.port ?? envPort ?? g.port ?? DEFAULT_PORT;
   const configured = g.auth?.token ?? (env.PINCER_GATEWAY_TOKEN || undefined);
-  if (configured !== undefined && configured.length < 16) throw new GatewaySettingsError("PINCER_GATEWAY_TOKEN: got a token shorter than 16 characters, expected at least 16");
+  if (configured !== undefined && configured.length < 16)
+    throw new GatewaySettingsError(
+      "PINCER_GATEWAY_TOKEN: got a token shorter than 16 characters, expected at least 16",
+    );
   if (!configured && !isLoopback(host)) {
     throw new GatewaySettingsError(
       `gateway.host: got ${JSON.stringify(host)}, which is beyond loopback; set gateway.auth.token or PINCER_GATEWAY_TOKEN before binding to a non-loopback address`,
@@ -76,11 +86,22 @@ export function resolveGatewaySettings(config: PincerConfig, home: string, env: 
   const clientsRaw = g.clients;
   const clients: ClientToken[] = [];
   if (clientsRaw !== undefined) {
-    if (!Array.isArray(clientsRaw)) throw new GatewaySettingsError(`gateway.clients: got ${JSON.stringify(clientsRaw)}, expected an array of { id, token, channels }`);
+    if (!Array.isArray(clientsRaw))
+      throw new GatewaySettingsError(
+        `gateway.clients: got ${JSON.stringify(clientsRaw)}, expected an array of { id, token, channels }`,
+      );
     clientsRaw.forEach((c: unknown, i) => {
       const o = c as { id?: unknown; token?: unknown; channels?: unknown };
-      if (typeof o?.id !== "string" || typeof o.token !== "string" || o.token.length < 16 || !Array.isArray(o.channels) || !o.channels.every((x) => typeof x === "string")) {
-        throw new GatewaySettingsError(`gateway.clients[${i}]: got ${JSON.stringify(c)}, expected { id: string, token: string (≥16 chars), channels: string[] }`);
+      if (
+        typeof o?.id !== "string" ||
+        typeof o.token !== "string" ||
+        o.token.length < 16 ||
+        !Array.isArray(o.channels) ||
+        !o.channels.every((x) => typeof x === "string")
+      ) {
+        throw new GatewaySettingsError(
+          `gateway.clients[${i}]: got ${JSON.stringify(c)}, expected { id: string, token: string (≥16 chars), channels: string[] }`,
+        );
       }
       clients.push({ id: o.id, token: o.token, channels: o.channels as string[] });
     });
@@ -93,9 +114,18 @@ export function resolveGatewaySettings(config: PincerConfig, home: string, env: 
     clients,
     // A body must fit the largest message with its envelope, so the message limit is the one people meet.
     maxBodyBytes: g.maxBodyBytes ?? (g.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) + 64 * 1024,
-    webSession: { idleMs: (g.webSession?.idleMinutes ?? 30) * 60_000, absoluteMs: (g.webSession?.absoluteHours ?? 12) * 3_600_000 },
-    tls: g.tls ? { cert: readPem(g.tls.cert, "gateway.tls.cert", home), key: readPem(g.tls.key, "gateway.tls.key", home) } : null,
-    timeouts: { headersMs: g.timeouts?.headersMs ?? 10_000, requestMs: g.timeouts?.requestMs ?? 30_000, authMs: g.timeouts?.authMs ?? 10_000 },
+    webSession: {
+      idleMs: (g.webSession?.idleMinutes ?? 30) * 60_000,
+      absoluteMs: (g.webSession?.absoluteHours ?? 12) * 3_600_000,
+    },
+    tls: g.tls
+      ? { cert: readPem(g.tls.cert, "gateway.tls.cert", home), key: readPem(g.tls.key, "gateway.tls.key", home) }
+      : null,
+    timeouts: {
+      headersMs: g.timeouts?.headersMs ?? 10_000,
+      requestMs: g.timeouts?.requestMs ?? 30_000,
+      authMs: g.timeouts?.authMs ?? 10_000,
+    },
   };
 }
 
@@ -107,6 +137,8 @@ function readPem(file: string, key: string, home: string): Buffer {
     return pem;
   } catch (err) {
     if (err instanceof GatewaySettingsError) throw err;
-    throw new GatewaySettingsError(`${key}: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new GatewaySettingsError(
+      `${key}: cannot read ${full} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    );
   }
 }

@@ -76,9 +76,13 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       throw err;
     }
   }
-  const logger = options.logger ?? pino({ level: env.PINCER_LOG_LEVEL ?? config.logging?.level ?? "info", base: { service: "pincer-gateway" } });
+  const logger =
+    options.logger ??
+    pino({ level: env.PINCER_LOG_LEVEL ?? config.logging?.level ?? "info", base: { service: "pincer-gateway" } });
   const metrics = new GatewayMetrics();
-  const registry = new StoreRegistry(config, home, { onIssue: (issue) => logger.warn({ issue }, "store read issue (skipped)") });
+  const registry = new StoreRegistry(config, home, {
+    onIssue: (issue) => logger.warn({ issue }, "store read issue (skipped)"),
+  });
   const rawStoreFor = options.storeFor ?? registry.storeFor;
   const wrapped = new Map<SessionStore, SessionStore>();
   const storeFor = async (agentId: string) => {
@@ -101,7 +105,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
             leaseTtlMs: storeOptions.leaseTtlMs,
             leaseWaitMs: Math.max(30_000, storeOptions.leaseTtlMs * 3),
             onLost: (agentId: string, sessionKey: string, err: unknown) => {
-              logger.error({ agentId, sessionKey, err }, "session lease lost: aborting the run here (another gateway owns the session now)");
+              logger.error(
+                { agentId, sessionKey, err },
+                "session lease lost: aborting the run here (another gateway owns the session now)",
+              );
               runtimeRef?.abort(agentId, sessionKey, "lease lost");
             },
           },
@@ -123,11 +130,13 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     manager,
     tools,
     version: PINCER_VERSION,
-    resolveModelRef: options.resolveModelRef ?? ((ref) => {
-      const r = ref ?? providers.defaultRef();
-      const resolved = providers.resolve(r);
-      return { ...resolved, ref: `${resolved.provider.name}/${resolved.model}` };
-    }),
+    resolveModelRef:
+      options.resolveModelRef ??
+      ((ref) => {
+        const r = ref ?? providers.defaultRef();
+        const resolved = providers.resolve(r);
+        return { ...resolved, ref: `${resolved.provider.name}/${resolved.model}` };
+      }),
     observer: {
       turn: (status, ms) => {
         metrics.turns.inc({ status });
@@ -136,7 +145,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       reset: (reason) => metrics.resets.inc({ reason }),
       compaction: (o, trigger) => {
         metrics.compactions.inc({ trigger, status: o.status });
-        logger.info({ trigger, status: o.status, reason: o.reason, tokensBefore: o.tokensBefore, tokensAfter: o.tokensAfter }, "compaction");
+        logger.info(
+          { trigger, status: o.status, reason: o.reason, tokensBefore: o.tokensBefore, tokensAfter: o.tokensAfter },
+          "compaction",
+        );
       },
       pruned: (chars) => metrics.prunedChars.inc({}, chars),
       memoryFlush: () => metrics.memoryFlushes.inc(),
@@ -152,7 +164,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const hooks = (config.hooks?.endpoints ?? []).map((h) => ({ ...h }));
   const agentIds = () => agentIdsOf(config);
   const webSessionFile = resolveStoreOptions(config).backend === "memory" ? null : path.join(home, "web-sessions.json");
-  const server = new GatewayServer({ runtime, settings, metrics, logger, hooks, agentIds, webSessionFile, now: options.clock ? () => options.clock!.now() : undefined });
+  const server = new GatewayServer({
+    runtime,
+    settings,
+    metrics,
+    logger,
+    hooks,
+    agentIds,
+    webSessionFile,
+    now: options.clock ? () => options.clock!.now() : undefined,
+  });
   // On a shared store every gateway schedules the jobs; the store's lease picks the one that runs a fire.
   const cronClaim = shared
     ? async (agentId: string, jobId: string, ttlMs: number) => {
@@ -177,7 +198,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   if (recovered.resumed + recovered.announced > 0) logger.info(recovered, "sub-agents recovered after restart");
   const defaultModel = runtime.modelFor("main", undefined);
   logger.info(
-    { url: addr.url, tokenSource: settings.tokenSource, model: defaultModel.ref, offline: defaultModel.provider.offline },
+    {
+      url: addr.url,
+      tokenSource: settings.tokenSource,
+      model: defaultModel.ref,
+      offline: defaultModel.provider.offline,
+    },
     defaultModel.provider.offline ? "gateway listening (model: built-in offline echo provider)" : "gateway listening",
   );
   let stopping: Promise<void> | null = null;

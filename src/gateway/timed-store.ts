@@ -2,7 +2,16 @@
 import type { SessionStore } from "../store/types.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
-const TIMED = new Set(["get", "patch", "putMany", "list", "appendTranscript", "readTranscript", "archiveTranscript", "acquireLease"]);
+const TIMED = new Set([
+  "get",
+  "patch",
+  "putMany",
+  "list",
+  "appendTranscript",
+  "readTranscript",
+  "archiveTranscript",
+  "acquireLease",
+]);
 
 export function timedStore(store: SessionStore, metrics: GatewayMetrics): SessionStore {
   let seenWaits = 0;

@@ -52,9 +52,13 @@ export class WebSessions {
   private load(): void {
     if (!this.opts.file) return;
     try {
-      const data = JSON.parse(fs.readFileSync(this.opts.file, "utf8")) as Record<string, Omit<WebSession, "persistedSeenAt">>;
+      const data = JSON.parse(fs.readFileSync(this.opts.file, "utf8")) as Record<
+        string,
+        Omit<WebSession, "persistedSeenAt">
+      >;
       for (const [k, v] of Object.entries(data)) {
-        if (typeof v?.createdAt === "number" && typeof v.lastSeenAt === "number" && typeof v.csrf === "string") this.sessions.set(k, { ...v, persistedSeenAt: v.lastSeenAt });
+        if (typeof v?.createdAt === "number" && typeof v.lastSeenAt === "number" && typeof v.csrf === "string")
+          this.sessions.set(k, { ...v, persistedSeenAt: v.lastSeenAt });
       }
     } catch {
       // Missing or unreadable: nobody is logged in, which is the safe reading.
@@ -125,7 +129,8 @@ export class WebSessions {
 
   private expireAll(): void {
     const now = this.now();
-    for (const [k, s] of this.sessions) if (now - s.lastSeenAt > this.opts.idleMs || now - s.createdAt > this.opts.absoluteMs) this.sessions.delete(k);
+    for (const [k, s] of this.sessions)
+      if (now - s.lastSeenAt > this.opts.idleMs || now - s.createdAt > this.opts.absoluteMs) this.sessions.delete(k);
   }
 
   cookieHeader(id: string, secure: boolean): string {

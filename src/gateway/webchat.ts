@@ -4,7 +4,20 @@ import type { ServerResponse } from "node:http";
 
 const WEB_DIR = new URL("../web/", import.meta.url);
 /** Every module the page loads; a file in web/ that is not listed here is never served. */
-export const WEB_MODULES = ["app.js", "actions.js", "chat-stream.js", "chrome.js", "conversation-view.js", "dom.js", "format.js", "list-view.js", "login-view.js", "sessions.js", "state.js", "transport.js"] as const;
+export const WEB_MODULES = [
+  "app.js",
+  "actions.js",
+  "chat-stream.js",
+  "chrome.js",
+  "conversation-view.js",
+  "dom.js",
+  "format.js",
+  "list-view.js",
+  "login-view.js",
+  "sessions.js",
+  "state.js",
+  "transport.js",
+] as const;
 const ASSETS: Record<string, { file: string; type: string }> = {
   "/": { file: "index.html", type: "text/html; charset=utf-8" },
   "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
@@ -29,7 +42,8 @@ export async function serveWebAsset(path: string, res: ServerResponse): Promise<
     "content-length": body.length,
     "cache-control": "no-cache",
     "x-content-type-options": "nosniff",
-    "content-security-policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+    "content-security-policy":
+      "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
     "referrer-policy": "no-referrer",
   });
   res.end(body);

@@ -60,7 +60,14 @@ function rpcCodeOfStatus(status: number): RpcCode {
 
 export function toWire(err: unknown): MappedError {
   if (isStorageFull(err)) {
-    return { status: 507, code: "insufficient_storage", rpcCode: "UNAVAILABLE", message: STORAGE_FULL_MESSAGE, retryable: true, logLevel: "error" };
+    return {
+      status: 507,
+      code: "insufficient_storage",
+      rpcCode: "UNAVAILABLE",
+      message: STORAGE_FULL_MESSAGE,
+      retryable: true,
+      logLevel: "error",
+    };
   }
   if (err instanceof PincerError && err.httpStatus !== 500) {
     const status = err.httpStatus;
@@ -77,10 +84,27 @@ export function toWire(err: unknown): MappedError {
       logLevel: status >= 500 ? "warn" : "debug",
     };
   }
-  return { status: 500, code: "internal_error", rpcCode: "UNAVAILABLE", message: INTERNAL_MESSAGE, retryable: false, logLevel: "error" };
+  return {
+    status: 500,
+    code: "internal_error",
+    rpcCode: "UNAVAILABLE",
+    message: INTERNAL_MESSAGE,
+    retryable: false,
+    logLevel: "error",
+  };
 }
 
 /** The `error` object of a WebSocket RPC answer; `retryable` appears only when true, as before. */
-export function rpcErrorBody(wire: MappedError): { code: RpcCode; message: string; retryable?: true; details?: Record<string, unknown> } {
-  return { code: wire.rpcCode, message: wire.message, ...(wire.retryable ? { retryable: true as const } : {}), ...(wire.details ? { details: wire.details } : {}) };
+export function rpcErrorBody(wire: MappedError): {
+  code: RpcCode;
+  message: string;
+  retryable?: true;
+  details?: Record<string, unknown>;
+} {
+  return {
+    code: wire.rpcCode,
+    message: wire.message,
+    ...(wire.retryable ? { retryable: true as const } : {}),
+    ...(wire.details ? { details: wire.details } : {}),
+  };
 }

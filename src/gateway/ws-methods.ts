@@ -18,7 +18,15 @@ import { httpStatusOfRpcCode } from "./wire-errors.ts";
 import { canAccessKey, ownerOf, type Principal } from "./auth.ts";
 import type { RunRegistry } from "./run-registry.ts";
 import { outcomeBody } from "./inbound-routes.ts";
-import { paramsProblem, WS_METHODS, type EventFrame, type MethodName, type MethodResult, type ParsedParams, type SessionRow } from "./protocol.ts";
+import {
+  paramsProblem,
+  WS_METHODS,
+  type EventFrame,
+  type MethodName,
+  type MethodResult,
+  type ParsedParams,
+  type SessionRow,
+} from "./protocol.ts";
 
 /**
  * The envelope's message id for a chat.send: the idempotency key within the caller's namespace, so
@@ -26,7 +34,9 @@ import { paramsProblem, WS_METHODS, type EventFrame, type MethodName, type Metho
  * be read back unambiguously (a `:` or anything unusual, or very long) are hashed.
  */
 function wsMessageId(principal: Principal, idempotencyKey: string): string {
-  const id = /^[A-Za-z0-9._-]{1,40}$/.test(principal.id) ? principal.id : `h${createHash("sha256").update(principal.id).digest("hex").slice(0, 16)}`;
+  const id = /^[A-Za-z0-9._-]{1,40}$/.test(principal.id)
+    ? principal.id
+    : `h${createHash("sha256").update(principal.id).digest("hex").slice(0, 16)}`;
   return `ws:${principal.kind}:${id}:${idempotencyKey}`;
 }
 
@@ -65,7 +75,11 @@ interface MethodSpec<M extends RpcMethodName> {
 const MAX_LOOKUP_MATCHES = 10;
 
 /** Canonical key + its agent, authorised for the caller; optionally it must exist. */
-async function keyOf(ctx: RpcContext, raw: string, mustExist: boolean): Promise<{ key: string; agentId: string; entry: SessionEntry | undefined }> {
+async function keyOf(
+  ctx: RpcContext,
+  raw: string,
+  mustExist: boolean,
+): Promise<{ key: string; agentId: string; entry: SessionEntry | undefined }> {
   let key: string;
   try {
     key = normalizeSessionKey(raw);
@@ -73,7 +87,8 @@ async function keyOf(ctx: RpcContext, raw: string, mustExist: boolean): Promise<
     throw new RpcError("INVALID_REQUEST", `sessionKey: ${err instanceof Error ? err.message : String(err)}`);
   }
   const agentId = agentIdFromKey(key);
-  if (!agentId) throw new RpcError("INVALID_REQUEST", `sessionKey: got ${JSON.stringify(raw)}, expected agent:<agentId>:...`);
+  if (!agentId)
+    throw new RpcError("INVALID_REQUEST", `sessionKey: got ${JSON.stringify(raw)}, expected agent:<agentId>:...`);
   // Before anything reads or writes: naming an unconfigured agent must not open (create) its store.
   if (!ctx.agentIds().includes(agentId)) throw new RpcError("NOT_FOUND", new UnknownAgentError(agentId).message);
   if (!canAccessKey(ctx.principal, key)) throw new RpcError("FORBIDDEN", "this caller may not use that session");
@@ -83,7 +98,10 @@ async function keyOf(ctx: RpcContext, raw: string, mustExist: boolean): Promise<
 }
 
 /** Like keyOf with mustExist: the row is there. */
-async function existingKey(ctx: RpcContext, raw: string): Promise<{ key: string; agentId: string; entry: SessionEntry }> {
+async function existingKey(
+  ctx: RpcContext,
+  raw: string,
+): Promise<{ key: string; agentId: string; entry: SessionEntry }> {
   const found = await keyOf(ctx, raw, true);
   return { ...found, entry: found.entry! };
 }
@@ -91,12 +109,32 @@ async function existingKey(ctx: RpcContext, raw: string): Promise<{ key: string;
 function publicRow(key: string, e: SessionEntry): SessionRow {
   const chatType = e.chatType ?? (key.includes(":group:") ? "group" : key.includes(":channel:") ? "channel" : "direct");
   return {
-    key, kind: chatType === "direct" ? "direct" : "group", label: e.label, displayName: e.displayName, channel: e.channel ?? e.lastChannel, chatType,
-    updatedAt: e.updatedAt, sessionStartedAt: e.sessionStartedAt, lastInteractionAt: e.lastInteractionAt, sessionId: e.sessionId,
-    abortedLastRun: e.abortedLastRun ?? false, thinkingLevel: e.thinkingLevel, sendPolicy: e.sendPolicy, groupActivation: e.groupActivation,
-    inputTokens: e.inputTokens, outputTokens: e.outputTokens, totalTokens: e.totalTokensFresh ? e.totalTokens : undefined, totalTokensFresh: e.totalTokensFresh ?? false,
-    modelProvider: e.modelProvider, model: e.model, contextTokens: e.contextTokens, compactionCount: e.compactionCount ?? 0,
-    lastChannel: e.lastChannel, lastTo: e.lastTo, origin: e.origin, queueMode: e.queueMode,
+    key,
+    kind: chatType === "direct" ? "direct" : "group",
+    label: e.label,
+    displayName: e.displayName,
+    channel: e.channel ?? e.lastChannel,
+    chatType,
+    updatedAt: e.updatedAt,
+    sessionStartedAt: e.sessionStartedAt,
+    lastInteractionAt: e.lastInteractionAt,
+    sessionId: e.sessionId,
+    abortedLastRun: e.abortedLastRun ?? false,
+    thinkingLevel: e.thinkingLevel,
+    sendPolicy: e.sendPolicy,
+    groupActivation: e.groupActivation,
+    inputTokens: e.inputTokens,
+    outputTokens: e.outputTokens,
+    totalTokens: e.totalTokensFresh ? e.totalTokens : undefined,
+    totalTokensFresh: e.totalTokensFresh ?? false,
+    modelProvider: e.modelProvider,
+    model: e.model,
+    contextTokens: e.contextTokens,
+    compactionCount: e.compactionCount ?? 0,
+    lastChannel: e.lastChannel,
+    lastTo: e.lastTo,
+    origin: e.origin,
+    queueMode: e.queueMode,
   };
 }
 
@@ -108,38 +146,60 @@ const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
       const limit = p.limit ?? 200;
       const search = p.search?.toLowerCase();
       const agentFilter = p.agentId?.toLowerCase();
-      if (agentFilter !== undefined && !ctx.agentIds().includes(agentFilter)) throw new RpcError("NOT_FOUND", new UnknownAgentError(agentFilter).message);
+      if (agentFilter !== undefined && !ctx.agentIds().includes(agentFilter))
+        throw new RpcError("NOT_FOUND", new UnknownAgentError(agentFilter).message);
       const sessions: SessionRow[] = [];
       for (const agentId of ctx.agentIds()) {
         if (agentFilter && agentFilter !== agentId) continue;
-        const page = await rt.manager.list(agentId, p.activeMinutes ? { activeSince: rt.now() - p.activeMinutes * 60_000 } : {}, { limit: limit * 2 + 16 });
+        const page = await rt.manager.list(
+          agentId,
+          p.activeMinutes ? { activeSince: rt.now() - p.activeMinutes * 60_000 } : {},
+          { limit: limit * 2 + 16 },
+        );
         for (const row of page.rows) {
           if (isCronRunKey(row.key) || !canAccessKey(ctx.principal, row.key)) continue;
-          if (search && ![row.key, row.entry.sessionId, row.entry.label, row.entry.displayName].some((s) => typeof s === "string" && s.toLowerCase().includes(search))) continue;
+          if (
+            search &&
+            ![row.key, row.entry.sessionId, row.entry.label, row.entry.displayName].some(
+              (s) => typeof s === "string" && s.toLowerCase().includes(search),
+            )
+          )
+            continue;
           sessions.push(publicRow(row.key, row.entry));
         }
       }
       sessions.sort((a, b) => b.updatedAt - a.updatedAt);
       const { provider, model } = rt.modelFor("main", undefined);
-      return { ts: rt.now(), count: Math.min(limit, sessions.length), defaults: { modelProvider: provider.name, model, contextTokens: rt.windowFor("main", provider, model) }, sessions: sessions.slice(0, limit) };
+      return {
+        ts: rt.now(),
+        count: Math.min(limit, sessions.length),
+        defaults: { modelProvider: provider.name, model, contextTokens: rt.windowFor("main", provider, model) },
+        sessions: sessions.slice(0, limit),
+      };
     },
   },
   "sessions.resolve": {
     ...WS_METHODS["sessions.resolve"],
     async run(ctx, p) {
       const given = (["key", "sessionId", "label"] as const).filter((k) => p[k] !== undefined);
-      if (given.length !== 1) throw new RpcError("INVALID_REQUEST", "Provide either key, sessionId, or label (not multiple)");
+      if (given.length !== 1)
+        throw new RpcError("INVALID_REQUEST", "Provide either key, sessionId, or label (not multiple)");
       if (p.key !== undefined) return { ok: true, key: (await keyOf(ctx, p.key, true)).key };
       const want = p.sessionId !== undefined ? { sessionId: p.sessionId } : { label: p.label };
       const found: string[] = [];
       for (const agentId of ctx.agentIds()) {
-        const rows = await ctx.rt.manager.findSessions(agentId, { ...want, accept: (key) => canAccessKey(ctx.principal, key) }, MAX_LOOKUP_MATCHES - found.length);
+        const rows = await ctx.rt.manager.findSessions(
+          agentId,
+          { ...want, accept: (key) => canAccessKey(ctx.principal, key) },
+          MAX_LOOKUP_MATCHES - found.length,
+        );
         found.push(...rows.map((r) => r.key));
         if (found.length >= MAX_LOOKUP_MATCHES) break;
       }
       const wanted = p.sessionId ?? p.label;
       if (found.length === 0) throw new RpcError("NOT_FOUND", `No session found: ${wanted}`);
-      if (found.length > 1) throw new RpcError("INVALID_REQUEST", `Multiple sessions found for ${given[0]} ${wanted}: ${found.join(", ")}`);
+      if (found.length > 1)
+        throw new RpcError("INVALID_REQUEST", `Multiple sessions found for ${given[0]} ${wanted}: ${found.join(", ")}`);
       return { ok: true, key: found[0]! };
     },
   },
@@ -165,7 +225,9 @@ const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
       }
       const { key: _key, model: _model, ...fields } = p;
       const entry = await rt.manager.patchSession(agentId, key, (cur, now) => {
-        const next: SessionEntry = cur ? { ...cur } : { sessionId: randomUUID(), updatedAt: now, sessionStartedAt: now };
+        const next: SessionEntry = cur
+          ? { ...cur }
+          : { sessionId: randomUUID(), updatedAt: now, sessionStartedAt: now };
         for (const [k, v] of Object.entries(fields)) {
           if (v === undefined) continue;
           if (v === null) delete next[k];
@@ -180,7 +242,12 @@ const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
       });
       // The mutator always returns a row, so there is one.
       const resolved = rt.modelFor(agentId, entry);
-      return { ok: true, key, entry: entry!, resolved: { modelProvider: resolved.provider.name, model: resolved.model } };
+      return {
+        ok: true,
+        key,
+        entry: entry!,
+        resolved: { modelProvider: resolved.provider.name, model: resolved.model },
+      };
     },
   },
   "sessions.reset": {
@@ -203,7 +270,15 @@ const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
     async run(ctx, p) {
       const { key, agentId } = await existingKey(ctx, p.key);
       const o = await ctx.rt.compact(agentId, key, p.instructions ?? undefined);
-      return { ok: true, key, compacted: o.status === "compacted", status: o.status, reason: o.reason, tokensBefore: o.tokensBefore, tokensAfter: o.tokensAfter };
+      return {
+        ok: true,
+        key,
+        compacted: o.status === "compacted",
+        status: o.status,
+        reason: o.reason,
+        tokensBefore: o.tokensBefore,
+        tokensAfter: o.tokensAfter,
+      };
     },
   },
   "sessions.status": {
@@ -219,7 +294,9 @@ const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
       const { key, agentId, entry } = await existingKey(ctx, p.sessionKey);
       const limit = p.limit ?? 200;
       const { lines } = await ctx.rt.manager.transcriptLines(agentId, entry.sessionId);
-      const messages = historyFromLines(lines).filter((m) => !(m.role === "assistant" && m.text.trimStart().startsWith("NO_REPLY"))).slice(-limit);
+      const messages = historyFromLines(lines)
+        .filter((m) => !(m.role === "assistant" && m.text.trimStart().startsWith("NO_REPLY")))
+        .slice(-limit);
       return { sessionKey: key, sessionId: entry.sessionId, messages, thinkingLevel: entry.thinkingLevel };
     },
   },
@@ -233,19 +310,63 @@ const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
       const owner = ownerOf(ctx.principal);
       const existing = ctx.runs.own(owner, idempotencyKey);
       if (existing && (existing.agentId !== agentId || existing.sessionKey !== key)) {
-        throw new RpcError("CONFLICT", `idempotencyKey ${JSON.stringify(idempotencyKey)} was already used by this caller for session ${existing.sessionKey}; use a new key for a new message`);
+        throw new RpcError(
+          "CONFLICT",
+          `idempotencyKey ${JSON.stringify(idempotencyKey)} was already used by this caller for session ${existing.sessionKey}; use a new key for a new message`,
+        );
       }
-      if (existing) return { runId: idempotencyKey, status: existing.outcome ? "ok" : "in_flight", sessionKey: key, ...(existing.outcome ? { result: outcomeBody(existing.outcome) } : {}) };
-      const envelope = { channel: "webchat", chatType: "direct", peerId: "owner", senderId: ctx.principal.id, text: p.message, messageId: wsMessageId(ctx.principal, idempotencyKey) };
-      const accepted = await ctx.rt.submit(envelope, { surface: "ws", target: { agentId, sessionKey: key }, commandAuthorized: ctx.principal.kind === "operator", runId: idempotencyKey });
+      if (existing)
+        return {
+          runId: idempotencyKey,
+          status: existing.outcome ? "ok" : "in_flight",
+          sessionKey: key,
+          ...(existing.outcome ? { result: outcomeBody(existing.outcome) } : {}),
+        };
+      const envelope = {
+        channel: "webchat",
+        chatType: "direct",
+        peerId: "owner",
+        senderId: ctx.principal.id,
+        text: p.message,
+        messageId: wsMessageId(ctx.principal, idempotencyKey),
+      };
+      const accepted = await ctx.rt.submit(envelope, {
+        surface: "ws",
+        target: { agentId, sessionKey: key },
+        commandAuthorized: ctx.principal.kind === "operator",
+        runId: idempotencyKey,
+      });
       ctx.runs.track(accepted, owner);
       void accepted.done.then((o) => {
         // Commands and duplicates never produce a streamed run: answer them with one final event.
-        if (o.status === "command" || o.status === "duplicate" || o.status === "dropped" || o.status === "not-mentioned") {
-          emit({ type: "event", event: "chat", payload: { runId: o.runId, runIds: [o.runId], sessionKey: key, seq: 0, state: "final", message: o.reply ?? undefined, delivered: o.delivered, status: o.status } });
+        if (
+          o.status === "command" ||
+          o.status === "duplicate" ||
+          o.status === "dropped" ||
+          o.status === "not-mentioned"
+        ) {
+          emit({
+            type: "event",
+            event: "chat",
+            payload: {
+              runId: o.runId,
+              runIds: [o.runId],
+              sessionKey: key,
+              seq: 0,
+              state: "final",
+              message: o.reply ?? undefined,
+              delivered: o.delivered,
+              status: o.status,
+            },
+          });
         }
       });
-      return { runId: accepted.runId, status: "started", sessionKey: accepted.sessionKey, sessionId: accepted.sessionId };
+      return {
+        runId: accepted.runId,
+        status: "started",
+        sessionKey: accepted.sessionKey,
+        sessionId: accepted.sessionId,
+      };
     },
   },
   "chat.abort": {
@@ -266,7 +387,11 @@ const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
       const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref());
       const res = await Promise.race([rec.done, timer]);
       if (res === "timeout") return { status: "timeout" };
-      return { status: res.status === "error" ? "error" : "ok", ...(res.error ? { error: res.error } : {}), result: outcomeBody(res) };
+      return {
+        status: res.status === "error" ? "error" : "ok",
+        ...(res.error ? { error: res.error } : {}),
+        result: outcomeBody(res),
+      };
     },
   },
 };
@@ -276,14 +401,25 @@ function isRpcMethod(method: string): method is RpcMethodName {
 }
 
 /** Validates the params against the method's schema, then runs it. */
-async function invoke<M extends RpcMethodName>(ctx: RpcContext, method: M, params: Record<string, unknown>, emit: Emit): Promise<MethodResult<M>> {
+async function invoke<M extends RpcMethodName>(
+  ctx: RpcContext,
+  method: M,
+  params: Record<string, unknown>,
+  emit: Emit,
+): Promise<MethodResult<M>> {
   const spec: MethodSpec<M> = METHODS[method];
   const parsed = spec.params.safeParse(params);
-  if (!parsed.success) throw new RpcError("INVALID_REQUEST", paramsProblem(method, spec.params.shape, params, parsed.error));
+  if (!parsed.success)
+    throw new RpcError("INVALID_REQUEST", paramsProblem(method, spec.params.shape, params, parsed.error));
   return spec.run(ctx, parsed.data, emit);
 }
 
-export async function callMethod(ctx: RpcContext, method: string, params: Record<string, unknown>, emit: Emit): Promise<MethodResult<RpcMethodName>> {
+export async function callMethod(
+  ctx: RpcContext,
+  method: string,
+  params: Record<string, unknown>,
+  emit: Emit,
+): Promise<MethodResult<RpcMethodName>> {
   if (!isRpcMethod(method)) throw new RpcError("INVALID_REQUEST", `unknown method ${JSON.stringify(method)}`);
   return invoke(ctx, method, params, emit);
 }

@@ -87,7 +87,8 @@ export function selectAgent(cfg: RoutingConfig, input: AgentSelectionInput): Age
   const fallback = defaultAgentId(cfg);
   let best: { rank: number; binding: RouteBinding } | undefined;
   for (const b of cfg.bindings ?? []) {
-    if (normalizeChannel(b.match.channel) !== input.channel || !accountMatches(b.match.accountId, input.accountId)) continue;
+    if (normalizeChannel(b.match.channel) !== input.channel || !accountMatches(b.match.accountId, input.accountId))
+      continue;
     const tier = tierOf(b, input);
     const rank = tier === undefined ? -1 : TIERS.indexOf(tier);
     if (rank >= 0 && (best === undefined || rank < best.rank)) best = { rank, binding: b };

@@ -55,7 +55,10 @@ const name = z
 const text = z.string().superRefine((v, ctx) => {
   const bytes = Buffer.byteLength(v, "utf8");
   if (bytes > MAX_ENVELOPE_TEXT_BYTES) {
-    ctx.addIssue({ code: "custom", message: `must be at most ${MAX_ENVELOPE_TEXT_BYTES} bytes of UTF-8 (got ${bytes})` });
+    ctx.addIssue({
+      code: "custom",
+      message: `must be at most ${MAX_ENVELOPE_TEXT_BYTES} bytes of UTF-8 (got ${bytes})`,
+    });
   }
 });
 
@@ -87,7 +90,8 @@ function fieldName(path: readonly PropertyKey[]): string {
 
 function describe(issue: z.core.$ZodIssue): string[] {
   const field = fieldName(issue.path);
-  if (issue.code === "unrecognized_keys") return issue.keys.map((k) => `${fieldName([...issue.path, k])}: unknown field`);
+  if (issue.code === "unrecognized_keys")
+    return issue.keys.map((k) => `${fieldName([...issue.path, k])}: unknown field`);
   if (issue.code === "invalid_type" && issue.message.endsWith("received undefined")) return [`${field}: is required`];
   return [`${field}: ${issue.message.replace(/^Invalid (input|option): /, "")}`];
 }

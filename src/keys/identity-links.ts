@@ -82,7 +82,9 @@ export function validateIdentityLinks(links: unknown): string[] {
     } else {
       for (const x of ids as string[]) {
         if (parseEntry(canonical.trim(), x.trim()).id === "") {
-          errors.push(`${where}: ${quoteForError(x.trim())} names channel ${quoteForError(parsePeerEntry(x).channel)} but no peer id after ':'`);
+          errors.push(
+            `${where}: ${quoteForError(x.trim())} names channel ${quoteForError(parsePeerEntry(x).channel)} but no peer id after ':'`,
+          );
         }
       }
     }

@@ -50,7 +50,11 @@ function threadAndTopic(env: InboundEnvelope): { threadId?: string; topicId?: st
 }
 
 /** Binding peers: a thread/topic message is its own peer, and its group is the parent peer. */
-function bindingPeers(env: InboundEnvelope, threadId?: string, topicId?: string): { peer: BindingPeer; parentPeer?: BindingPeer } {
+function bindingPeers(
+  env: InboundEnvelope,
+  threadId?: string,
+  topicId?: string,
+): { peer: BindingPeer; parentPeer?: BindingPeer } {
   const id = env.peerId.trim();
   if (env.chatType === "direct") return { peer: { kind: "direct", id } };
   const parentPeer: BindingPeer = { kind: env.chatType, id };
@@ -70,7 +74,14 @@ interface DmKey {
  * lower(), and canonical names marked `linked` so they never share a key with a raw peer id
  * (peer-segment.ts).
  */
-function dmParts(env: InboundEnvelope, cfg: RoutingConfig, agentId: string, channel: string, accountId: string, mainKey: string): DmKey {
+function dmParts(
+  env: InboundEnvelope,
+  cfg: RoutingConfig,
+  agentId: string,
+  channel: string,
+  accountId: string,
+  mainKey: string,
+): DmKey {
   const scope: DmScope = cfg.session?.dmScope ?? "main";
   const raw = env.peerId.trim();
   const name = scope === "main" ? undefined : resolveLinkedPeer(cfg.session?.identityLinks, channel, raw);

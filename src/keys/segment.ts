@@ -81,7 +81,7 @@ export function decodeSegment(segment: string): string {
   }
   if (!segment.includes("%")) return segment;
   const bytes: number[] = [];
-  for (let i = 0; i < segment.length; ) {
+  for (let i = 0; i < segment.length;) {
     if (segment[i] === "%") {
       const b = hexAt(segment, i + 1);
       if (b < 0) {

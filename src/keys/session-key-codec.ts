@@ -81,12 +81,26 @@ function threadableSegments(parts: ThreadableKeyParts): string[] {
       return [channelSegment(parts.channel), normalizeAccountId(parts.accountId), ...peer];
     }
     case "group":
-      return [channelSegment(parts.channel), "group", enc("groupId", parts.groupId, isCaseSensitiveChannel(parts.channel))];
+      return [
+        channelSegment(parts.channel),
+        "group",
+        enc("groupId", parts.groupId, isCaseSensitiveChannel(parts.channel)),
+      ];
     case "channel":
-      return [channelSegment(parts.channel), "channel", enc("channelId", parts.channelId, isCaseSensitiveChannel(parts.channel))];
+      return [
+        channelSegment(parts.channel),
+        "channel",
+        enc("channelId", parts.channelId, isCaseSensitiveChannel(parts.channel)),
+      ];
     case "topic": {
       const cs = isCaseSensitiveChannel(parts.channel);
-      return [channelSegment(parts.channel), "group", enc("chatId", parts.chatId, cs), "topic", enc("topicId", parts.topicId, cs)];
+      return [
+        channelSegment(parts.channel),
+        "group",
+        enc("chatId", parts.chatId, cs),
+        "topic",
+        enc("topicId", parts.topicId, cs),
+      ];
     }
   }
 }
@@ -108,7 +122,9 @@ function restSegments(parts: AgentKeyParts): string[] {
       return otherRestSegments(parts.rest);
     default: {
       const segs = threadableSegments(parts);
-      return parts.threadId === undefined ? segs : [...segs, "thread", enc("threadId", parts.threadId, threadCase(parts))];
+      return parts.threadId === undefined
+        ? segs
+        : [...segs, "thread", enc("threadId", parts.threadId, threadCase(parts))];
     }
   }
 }
@@ -148,10 +164,15 @@ function parseThreadable(agentId: string, segs: string[], mainKeys: Set<string>)
     return { kind: "direct", scope: "per-peer", agentId, ...peerDec(at(1), true) };
   }
   const shape =
-    n === 3 && isDirectWord(kw[1]) ? "c" :
-    n === 4 && isDirectWord(kw[2]) ? "a" :
-    n === 3 && (kw[1] === "group" || kw[1] === "channel") ? "g" :
-    n === 5 && kw[1] === "group" && kw[3] === "topic" ? "t" : undefined;
+    n === 3 && isDirectWord(kw[1])
+      ? "c"
+      : n === 4 && isDirectWord(kw[2])
+        ? "a"
+        : n === 3 && (kw[1] === "group" || kw[1] === "channel")
+          ? "g"
+          : n === 5 && kw[1] === "group" && kw[3] === "topic"
+            ? "t"
+            : undefined;
   if (shape === undefined) return undefined;
   // Decode the channel only once the shape is known, so errors name the right field.
   const channel = normalizeChannel(dec("channel", at(0), false));
@@ -163,7 +184,8 @@ function parseThreadable(agentId: string, segs: string[], mainKeys: Set<string>)
     const accountId = normalizeAccountId(dec("accountId", at(1), false));
     return { kind: "direct", scope: "per-account-channel-peer", agentId, channel, accountId, ...peerDec(at(3), cs) };
   }
-  if (shape === "g" && kw[1] === "group") return { kind: "group", agentId, channel, groupId: dec("groupId", at(2), cs) };
+  if (shape === "g" && kw[1] === "group")
+    return { kind: "group", agentId, channel, groupId: dec("groupId", at(2), cs) };
   if (shape === "g") return { kind: "channel", agentId, channel, channelId: dec("channelId", at(2), cs) };
   return { kind: "topic", agentId, channel, chatId: dec("chatId", at(2), cs), topicId: dec("topicId", at(4), cs) };
 }
@@ -237,6 +259,9 @@ export function parseSessionKey(key: string, opts: KeyCodecOptions = {}): Sessio
     );
   }
   // Compared in encoded form: the set holds what buildSessionKey would emit for each main key.
-  const mainKeys = new Set([DEFAULT_MAIN_KEY, encodeSegment(opts.mainKey || DEFAULT_MAIN_KEY, { caseSensitive: false })]);
+  const mainKeys = new Set([
+    DEFAULT_MAIN_KEY,
+    encodeSegment(opts.mainKey || DEFAULT_MAIN_KEY, { caseSensitive: false }),
+  ]);
   return parseAgentRest(asciiLower(agentId), segs.slice(2), mainKeys);
 }

@@ -136,12 +136,7 @@ export interface UnknownKeyParts {
 export type ThreadableKeyParts = MainKeyParts | DirectKeyParts | GroupKeyParts | ChannelKeyParts | TopicKeyParts;
 
 export type AgentKeyParts =
-  | ThreadableKeyParts
-  | CronKeyParts
-  | CronRunKeyParts
-  | HookKeyParts
-  | SubagentKeyParts
-  | OtherKeyParts;
+  ThreadableKeyParts | CronKeyParts | CronRunKeyParts | HookKeyParts | SubagentKeyParts | OtherKeyParts;
 
 export type SessionKeyParts = AgentKeyParts | GlobalKeyParts | UnknownKeyParts;
 

@@ -33,7 +33,8 @@ function clamp(ts: number | undefined, now: number): number | undefined {
 
 export function evaluateFreshness(input: FreshnessInput): Freshness {
   const { entry, now, policy } = input;
-  const started = clamp(entry.sessionStartedAt, now) ?? clamp(input.transcriptStartedAt, now) ?? clamp(entry.updatedAt, now) ?? 0;
+  const started =
+    clamp(entry.sessionStartedAt, now) ?? clamp(input.transcriptStartedAt, now) ?? clamp(entry.updatedAt, now) ?? 0;
   const lastInteraction = clamp(entry.lastInteractionAt, now) ?? started;
   if (policy.mode === "none") return { fresh: true, staleReason: null, nextResetAt: null };
 
@@ -42,7 +43,10 @@ export function evaluateFreshness(input: FreshnessInput): Freshness {
   if (policy.mode === "daily") {
     dailyResetAt = mostRecentBoundary(now, policy.atHour, input.timeZone);
     // The first boundary after the session began is when daily expiry takes it.
-    dailyStaleAt = started < dailyResetAt ? nextBoundary(started, policy.atHour, input.timeZone) : nextBoundary(now, policy.atHour, input.timeZone);
+    dailyStaleAt =
+      started < dailyResetAt
+        ? nextBoundary(started, policy.atHour, input.timeZone)
+        : nextBoundary(now, policy.atHour, input.timeZone);
   }
   const idleExpiresAt = policy.idleMinutes !== undefined ? lastInteraction + policy.idleMinutes * 60_000 : undefined;
 

@@ -34,17 +34,26 @@ function clampHour(v: unknown): number {
   return Math.min(23, Math.max(0, Math.floor(v)));
 }
 
-export function resolveResetPolicy(cfg: ResetConfig, resetType: "direct" | "group" | "thread", channel?: string): ResetPolicy {
+export function resolveResetPolicy(
+  cfg: ResetConfig,
+  resetType: "direct" | "group" | "thread",
+  channel?: string,
+): ResetPolicy {
   const byChannel = cfg.resetByChannel ?? {};
   const ch = channel?.trim().toLowerCase();
-  const override = ch ? (byChannel[ch] ?? Object.entries(byChannel).find(([k]) => k.toLowerCase() === ch)?.[1]) : undefined;
+  const override = ch
+    ? (byChannel[ch] ?? Object.entries(byChannel).find(([k]) => k.toLowerCase() === ch)?.[1])
+    : undefined;
   const base = override ?? cfg.reset;
-  const typed = override ? undefined : (cfg.resetByType?.[resetType] ?? (resetType === "direct" ? cfg.resetByType?.dm : undefined));
+  const typed = override
+    ? undefined
+    : (cfg.resetByType?.[resetType] ?? (resetType === "direct" ? cfg.resetByType?.dm : undefined));
   const explicit = base !== undefined || cfg.resetByType !== undefined;
   const legacyIdle = override ? undefined : cfg.idleMinutes;
   const mode: ResetMode = typed?.mode ?? base?.mode ?? (!explicit && legacyIdle !== undefined ? "idle" : "daily");
   if (mode === "none") return { mode, atHour: clampHour(typed?.atHour ?? base?.atHour), idleMinutes: undefined };
   const idleRaw = typed?.idleMinutes ?? base?.idleMinutes ?? legacyIdle;
-  const idleMinutes = idleRaw !== undefined ? Math.max(Math.floor(idleRaw), 1) : mode === "idle" ? DEFAULT_IDLE_MINUTES : undefined;
+  const idleMinutes =
+    idleRaw !== undefined ? Math.max(Math.floor(idleRaw), 1) : mode === "idle" ? DEFAULT_IDLE_MINUTES : undefined;
   return { mode, atHour: clampHour(typed?.atHour ?? base?.atHour), idleMinutes };
 }

@@ -80,7 +80,10 @@ export const DEFAULT_RESET_TRIGGERS = ["/new", "/reset"];
  * Finds a reset trigger at the start of the message (first line only, case-insensitive):
  * `/new` → empty remainder; `/new hello` or `/new: hello` → "hello". `/newx` is not a trigger.
  */
-export function detectResetTrigger(text: string, triggers: readonly string[] | undefined = DEFAULT_RESET_TRIGGERS): { trigger: string; remainder: string } | null {
+export function detectResetTrigger(
+  text: string,
+  triggers: readonly string[] | undefined = DEFAULT_RESET_TRIGGERS,
+): { trigger: string; remainder: string } | null {
   const list = triggers && triggers.length ? triggers : DEFAULT_RESET_TRIGGERS;
   const newline = text.indexOf("\n");
   const firstLine = (newline < 0 ? text : text.slice(0, newline)).trim();
@@ -93,7 +96,13 @@ export function detectResetTrigger(text: string, triggers: readonly string[] | u
     const after = lower.slice(t.length, t.length + 1);
     if (lower.startsWith(t) && (after === ":" || /\s/.test(after))) {
       const head = firstLine.slice(t.length).replace(/^:/, "").trim();
-      return { trigger, remainder: [head, rest].filter((s) => s.trim() !== "").join("\n").trim() };
+      return {
+        trigger,
+        remainder: [head, rest]
+          .filter((s) => s.trim() !== "")
+          .join("\n")
+          .trim(),
+      };
     }
   }
   return null;

@@ -44,7 +44,14 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 export function wallTime(ms: number, timeZone: string): WallTime {
   const parts = formatter(timeZone).formatToParts(new Date(ms));
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  return { year: get("year"), month: get("month"), day: get("day"), hour: get("hour"), minute: get("minute"), second: get("second") };
+  return {
+    year: get("year"),
+    month: get("month"),
+    day: get("day"),
+    hour: get("hour"),
+    minute: get("minute"),
+    second: get("second"),
+  };
 }
 
 /** The wall time read as if it were UTC: the reference point for offsets. */

@@ -61,11 +61,16 @@ export interface ApplyResult {
   skipped: SkippedRow[];
 }
 
-export async function applyMaintenancePlan(store: SessionStore, plan: MaintenancePlan, options: ApplyOptions): Promise<ApplyResult> {
+export async function applyMaintenancePlan(
+  store: SessionStore,
+  plan: MaintenancePlan,
+  options: ApplyOptions,
+): Promise<ApplyResult> {
   const disk = await validatePlan(store, plan, options.now);
   const planned = new Map(plan.actions.map((a) => [a.key, a.entry]));
   const result: ApplyResult = { removedRows: 0, archived: [], deleted: [], archivedSessionIds: [], skipped: [] };
-  const fileOps = plan.removals.reduce((n, u) => n + u.files.length, 0) + plan.deleteOrphans.length + plan.deleteFiles.length;
+  const fileOps =
+    plan.removals.reduce((n, u) => n + u.files.length, 0) + plan.deleteOrphans.length + plan.deleteFiles.length;
   const total = plan.removals.reduce((n, u) => n + u.keys.length, 0) + fileOps;
   let done = 0;
   for (const unit of plan.removals) {
@@ -83,12 +88,21 @@ export async function applyMaintenancePlan(store: SessionStore, plan: Maintenanc
 
 /** Removes the row only if it is still the planned one (same session, not updated since): atomic in every backend. */
 async function removeIfUnchanged(store: SessionStore, key: string, was: SessionEntry): Promise<SkippedRow | null> {
-  const res = await store.patch(key, (cur) => (cur && cur.sessionId === was.sessionId && cur.updatedAt === was.updatedAt ? null : undefined));
+  const res = await store.patch(key, (cur) =>
+    cur && cur.sessionId === was.sessionId && cur.updatedAt === was.updatedAt ? null : undefined,
+  );
   if (res.changed) return null;
   return { key, reason: res.before ? "changed" : "gone" };
 }
 
-async function applyUnit(store: SessionStore, disk: DiskOps | null, unit: RemovalUnit, planned: ReadonlyMap<string, SessionEntry>, now: number, result: ApplyResult): Promise<void> {
+async function applyUnit(
+  store: SessionStore,
+  disk: DiskOps | null,
+  unit: RemovalUnit,
+  planned: ReadonlyMap<string, SessionEntry>,
+  now: number,
+  result: ApplyResult,
+): Promise<void> {
   const removed: string[] = [];
   let kept = false;
   for (const key of unit.keys) {
@@ -106,7 +120,8 @@ async function applyUnit(store: SessionStore, disk: DiskOps | null, unit: Remova
   try {
     if (disk) {
       for (const f of unit.files) {
-        if (f.op === "archive") renamed.push({ name: f.name, archive: await disk.archiveDiskFile(f.name, "deleted", now) });
+        if (f.op === "archive")
+          renamed.push({ name: f.name, archive: await disk.archiveDiskFile(f.name, "deleted", now) });
       }
     } else {
       // Without a sessions directory the store archives by id (not undoable; it is the last step).
@@ -137,13 +152,20 @@ async function validatePlan(store: SessionStore, plan: MaintenancePlan, now: num
   const disk = diskOpsOf(store);
   const where = store.location;
   const conflict = (what: string): never => {
-    throw new MaintenancePlanConflictError(`${where}: maintenance plan not applied (nothing changed): ${what}; run the cleanup again`);
+    throw new MaintenancePlanConflictError(
+      `${where}: maintenance plan not applied (nothing changed): ${what}; run the cleanup again`,
+    );
   };
-  const hasFiles = plan.removals.some((u) => u.files.length > 0) || plan.deleteOrphans.length > 0 || plan.deleteFiles.length > 0;
-  if (hasFiles && !disk) conflict(`the plan deletes or archives files by name, but the ${store.backend} store has no sessions directory`);
-  if (plan.fileLevel && !disk) conflict(`the plan was made from a disk inventory, but the ${store.backend} store has no sessions directory`);
+  const hasFiles =
+    plan.removals.some((u) => u.files.length > 0) || plan.deleteOrphans.length > 0 || plan.deleteFiles.length > 0;
+  if (hasFiles && !disk)
+    conflict(`the plan deletes or archives files by name, but the ${store.backend} store has no sessions directory`);
+  if (plan.fileLevel && !disk)
+    conflict(`the plan was made from a disk inventory, but the ${store.backend} store has no sessions directory`);
 
-  const planned = new Map<string, SessionEntry>(plan.actions.filter((a) => a.action !== "keep").map((a) => [a.key, a.entry]));
+  const planned = new Map<string, SessionEntry>(
+    plan.actions.filter((a) => a.action !== "keep").map((a) => [a.key, a.entry]),
+  );
   const current = new Map((await store.all()).map((r) => [r.key, r.entry]));
   const removing = new Set<string>();
   for (const unit of plan.removals) {
@@ -153,7 +175,9 @@ async function validatePlan(store: SessionStore, plan: MaintenancePlan, now: num
       if (!was) conflict(`row ${JSON.stringify(key)} is removed but has no planned action`);
       if (!is) conflict(`row ${JSON.stringify(key)} no longer exists`);
       if (is!.sessionId !== was!.sessionId || is!.updatedAt !== was!.updatedAt) {
-        conflict(`row ${JSON.stringify(key)} changed since it was planned (sessionId ${was!.sessionId} updatedAt ${was!.updatedAt}, now ${is!.sessionId} updatedAt ${is!.updatedAt})`);
+        conflict(
+          `row ${JSON.stringify(key)} changed since it was planned (sessionId ${was!.sessionId} updatedAt ${was!.updatedAt}, now ${is!.sessionId} updatedAt ${is!.updatedAt})`,
+        );
       }
       removing.add(key);
     }
@@ -170,7 +194,8 @@ async function validatePlan(store: SessionStore, plan: MaintenancePlan, now: num
     }
   }
   for (const unit of plan.removals) {
-    if (unit.releasesTranscript && remainingIds.has(unit.sessionId)) conflict(`a remaining row now references session ${unit.sessionId}, whose transcript the plan releases`);
+    if (unit.releasesTranscript && remainingIds.has(unit.sessionId))
+      conflict(`a remaining row now references session ${unit.sessionId}, whose transcript the plan releases`);
   }
   if (!disk) return null;
 
@@ -182,14 +207,18 @@ async function validatePlan(store: SessionStore, plan: MaintenancePlan, now: num
     if (c.kind !== kind) conflict(`${JSON.stringify(name)} (${why}) is not a ${kind} file name`);
     if (c.kind === "transcript") {
       if (remainingFiles.has(name)) conflict(`${JSON.stringify(name)} (${why}) is referenced by a remaining row`);
-      if (remainingIds.has(c.sessionId)) conflict(`${JSON.stringify(name)} (${why}) belongs to session ${c.sessionId}, which a remaining row references`);
+      if (remainingIds.has(c.sessionId))
+        conflict(
+          `${JSON.stringify(name)} (${why}) belongs to session ${c.sessionId}, which a remaining row references`,
+        );
     }
   };
   for (const unit of plan.removals) {
     for (const f of unit.files) {
       mustBe(f.name, "transcript", `transcript of ${unit.sessionId}`);
       const archive = disk.archiveDiskName(f.name, "deleted", now);
-      if (f.op === "archive" && inventory.has(archive)) conflict(`archive name ${JSON.stringify(archive)} is already taken`);
+      if (f.op === "archive" && inventory.has(archive))
+        conflict(`archive name ${JSON.stringify(archive)} is already taken`);
     }
   }
   for (const name of plan.deleteOrphans) mustBe(name, "transcript", "unreferenced transcript");

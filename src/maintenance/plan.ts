@@ -129,13 +129,17 @@ function fileClaims(input: PlanInput): Map<string, Set<string>> {
 export function planMaintenance(input: PlanInput): MaintenancePlan {
   const { now } = input;
   const warnOnly = input.warnOnly === true;
-  const settings: MaintenanceSettings = warnOnly ? { ...input.settings, pruneAfterMs: null, maxEntries: null, resetArchiveRetentionMs: null } : input.settings;
+  const settings: MaintenanceSettings = warnOnly
+    ? { ...input.settings, pruneAfterMs: null, maxEntries: null, resetArchiveRetentionMs: null }
+    : input.settings;
   const action = new Map<string, MaintenanceAction>();
   for (const row of input.rows) action.set(row.key, "keep");
-  const removable = (row: SessionRow): boolean => action.get(row.key) === "keep" && !input.protectedKeys.has(row.key) && row.entry.pinned !== true;
+  const removable = (row: SessionRow): boolean =>
+    action.get(row.key) === "keep" && !input.protectedKeys.has(row.key) && row.entry.pinned !== true;
 
   if (input.missingTranscript) {
-    for (const row of input.rows) if (removable(row) && input.missingTranscript(row)) action.set(row.key, "prune-missing");
+    for (const row of input.rows)
+      if (removable(row) && input.missingTranscript(row)) action.set(row.key, "prune-missing");
   }
   if (settings.pruneAfterMs !== null) {
     const cutoff = now - settings.pruneAfterMs;
@@ -146,7 +150,8 @@ export function planMaintenance(input: PlanInput): MaintenancePlan {
   }
   if (settings.maxEntries !== null) {
     const kept = input.rows.filter((r) => action.get(r.key) === "keep");
-    const threshold = input.trigger === "automatic" ? (settings.highWaterEntries ?? settings.maxEntries) : settings.maxEntries;
+    const threshold =
+      input.trigger === "automatic" ? (settings.highWaterEntries ?? settings.maxEntries) : settings.maxEntries;
     if (kept.length > threshold) {
       let excess = kept.length - settings.maxEntries;
       const oldestFirst = [...kept].sort((a, b) => (a.entry.updatedAt || -Infinity) - (b.entry.updatedAt || -Infinity));
@@ -161,7 +166,8 @@ export function planMaintenance(input: PlanInput): MaintenancePlan {
 
   // How many kept rows reference each session id; a file is released once none of its claimants is kept.
   const keptRefs = new Map<string, number>();
-  for (const r of input.rows) if (action.get(r.key) === "keep") keptRefs.set(r.entry.sessionId, (keptRefs.get(r.entry.sessionId) ?? 0) + 1);
+  for (const r of input.rows)
+    if (action.get(r.key) === "keep") keptRefs.set(r.entry.sessionId, (keptRefs.get(r.entry.sessionId) ?? 0) + 1);
   const claims = fileClaims(input);
   const released = (name: string): boolean => [...(claims.get(name) ?? [])].every((id) => !keptRefs.get(id));
   const sizeOf = new Map((input.disk ?? []).map((f) => [f.name, f.size]));
@@ -174,7 +180,8 @@ export function planMaintenance(input: PlanInput): MaintenancePlan {
     for (const f of input.disk) {
       const c = f.class;
       if (c.kind !== "archive" || c.at === null) continue;
-      const retention = c.reason === "reset" ? settings.resetArchiveRetentionMs : c.reason === "deleted" ? settings.pruneAfterMs : null;
+      const retention =
+        c.reason === "reset" ? settings.resetArchiveRetentionMs : c.reason === "deleted" ? settings.pruneAfterMs : null;
       if (retention !== null && c.at < now - retention) {
         deleteFiles.push(f.name);
         deleted.add(f.name);
@@ -212,7 +219,9 @@ export function planMaintenance(input: PlanInput): MaintenancePlan {
       // (b) still above: evict rows oldest first, deleting their transcripts once unreferenced.
       const filesOf = new Map<string, string[]>();
       for (const [name, ids] of claims) for (const id of ids) filesOf.set(id, [...(filesOf.get(id) ?? []), name]);
-      const oldestFirst = input.rows.filter((r) => removable(r)).sort((a, b) => (a.entry.updatedAt || -Infinity) - (b.entry.updatedAt || -Infinity));
+      const oldestFirst = input.rows
+        .filter((r) => removable(r))
+        .sort((a, b) => (a.entry.updatedAt || -Infinity) - (b.entry.updatedAt || -Infinity));
       for (const row of oldestFirst) {
         if (total <= highWater) break;
         action.set(row.key, "evict-budget");

@@ -74,7 +74,9 @@ export class MaintenanceRunner {
       }
     } else {
       // The plan above is what enforce would do; in warn mode it is only reported, never applied.
-      const wouldRemove = plan.actions.filter((a) => a.action !== "keep").map((a) => ({ key: a.key, action: a.action }));
+      const wouldRemove = plan.actions
+        .filter((a) => a.action !== "keep")
+        .map((a) => ({ key: a.key, action: a.action }));
       const wouldDeleteFiles = plan.deleteFiles.length + plan.deleteOrphans.length;
       if (wouldRemove.length || wouldDeleteFiles || plan.diskBudget?.overBudget) {
         this.options.onWarning?.({ store: store.location, wouldRemove, wouldDeleteFiles, diskBudget: plan.diskBudget });

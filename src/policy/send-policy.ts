@@ -44,9 +44,15 @@ export function resolveSendPolicy(
 ): SendDecision {
   if (entry?.sendPolicy === "allow" || entry?.sendPolicy === "deny") return entry.sendPolicy;
   if (!policy) return "allow";
-  const channel = (context.channel ?? entry?.channel ?? entry?.lastChannel ?? channelFromKey(sessionKey))?.toLowerCase();
+  const channel = (
+    context.channel ??
+    entry?.channel ??
+    entry?.lastChannel ??
+    channelFromKey(sessionKey)
+  )?.toLowerCase();
   const derived = deriveChatTypeFromKey(sessionKey);
-  const chatType = normalizeChatType(context.chatType ?? entry?.chatType) ?? (derived === "unknown" ? undefined : derived);
+  const chatType =
+    normalizeChatType(context.chatType ?? entry?.chatType) ?? (derived === "unknown" ? undefined : derived);
   const raw = sessionKey.toLowerCase();
   const stripped = stripAgentPrefix(raw);
   let allowed = false;

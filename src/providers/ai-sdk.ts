@@ -9,7 +9,14 @@ import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { APICallError, jsonSchema, streamText, tool, type LanguageModel, type ToolSet } from "ai";
 import type { AssistantMessage } from "../transcript/entries.ts";
 import { mapFinishReason, mapUsage, toModelMessages } from "./convert.ts";
-import { ContextOverflowError, ProviderError, type ModelEvent, type ModelProvider, type ModelRequest, type ToolSpec } from "./types.ts";
+import {
+  ContextOverflowError,
+  ProviderError,
+  type ModelEvent,
+  type ModelProvider,
+  type ModelRequest,
+  type ToolSpec,
+} from "./types.ts";
 
 export type ProviderKind = "anthropic" | "openai" | "openai-compatible";
 
@@ -22,8 +29,13 @@ export interface AiSdkProviderOptions {
   models?: Array<{ id: string; contextWindow?: number }>;
 }
 
-const API_OF: Record<ProviderKind, string> = { anthropic: "anthropic-messages", openai: "openai-completions", "openai-compatible": "openai-completions" };
-const OVERFLOW = /context[ _-]?length|prompt is too long|maximum context|too many tokens|context[ _-]?window|context_length_exceeded/i;
+const API_OF: Record<ProviderKind, string> = {
+  anthropic: "anthropic-messages",
+  openai: "openai-completions",
+  "openai-compatible": "openai-completions",
+};
+const OVERFLOW =
+  /context[ _-]?length|prompt is too long|maximum context|too many tokens|context[ _-]?window|context_length_exceeded/i;
 
 function toolSet(specs: readonly ToolSpec[] | undefined): ToolSet | undefined {
   if (!specs || specs.length === 0) return undefined;
@@ -38,7 +50,8 @@ export function classifyError(err: unknown): Error {
   const call = APICallError.isInstance(err) ? err : null;
   const status = call?.statusCode;
   const text = `${err instanceof Error ? err.message : String(err)} ${call?.responseBody ?? ""}`;
-  if ((status === 400 || status === 413 || status === undefined) && OVERFLOW.test(text)) return new ContextOverflowError(err instanceof Error ? err.message : String(err), { cause: err });
+  if ((status === 400 || status === 413 || status === undefined) && OVERFLOW.test(text))
+    return new ContextOverflowError(err instanceof Error ? err.message : String(err), { cause: err });
   return new ProviderError(err instanceof Error ? err.message : String(err), status, { cause: err });
 }
 
@@ -52,8 +65,15 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
     // Chat Completions, the API OpenAI-compatible servers share.
     modelFor = (id) => p.chat(id);
   } else {
-    if (!options.baseURL) throw new Error(`models.providers.${options.name}.baseUrl: required for an OpenAI-compatible provider`);
-    const p = createOpenAICompatible({ name: options.name, baseURL: options.baseURL, apiKey: options.apiKey, headers: options.headers, includeUsage: true });
+    if (!options.baseURL)
+      throw new Error(`models.providers.${options.name}.baseUrl: required for an OpenAI-compatible provider`);
+    const p = createOpenAICompatible({
+      name: options.name,
+      baseURL: options.baseURL,
+      apiKey: options.apiKey,
+      headers: options.headers,
+      includeUsage: true,
+    });
     modelFor = (id) => p.chatModel(id);
   }
   const windows = new Map((options.models ?? []).filter((m) => m.contextWindow).map((m) => [m.id, m.contextWindow!]));

@@ -14,20 +14,32 @@ export function toModelMessages(messages: readonly AgentMessage[], system?: stri
       else {
         out.push({
           role: "user",
-          content: m.content.map((b) => (b.type === "text" ? { type: "text" as const, text: b.text } : { type: "image" as const, image: b.data, mediaType: b.mimeType })),
+          content: m.content.map((b) =>
+            b.type === "text"
+              ? { type: "text" as const, text: b.text }
+              : { type: "image" as const, image: b.data, mediaType: b.mimeType },
+          ),
         });
       }
     } else if (m.role === "assistant") {
       // Thinking blocks are the model's own scratchpad: not replayed.
-      const parts: Array<{ type: "text"; text: string } | { type: "tool-call"; toolCallId: string; toolName: string; input: unknown }> = [];
+      const parts: Array<
+        { type: "text"; text: string } | { type: "tool-call"; toolCallId: string; toolName: string; input: unknown }
+      > = [];
       for (const b of m.content) {
         if (b.type === "text" && b.text !== "") parts.push({ type: "text", text: b.text });
-        else if (b.type === "toolCall") parts.push({ type: "tool-call", toolCallId: b.id, toolName: b.name, input: b.arguments ?? {} });
+        else if (b.type === "toolCall")
+          parts.push({ type: "tool-call", toolCallId: b.id, toolName: b.name, input: b.arguments ?? {} });
       }
       if (parts.length > 0) out.push({ role: "assistant", content: parts });
     } else {
       const text = m.content.map((b) => (b.type === "text" ? b.text : "[image]")).join("\n");
-      const part: ToolResultPart = { type: "tool-result", toolCallId: m.toolCallId, toolName: m.toolName, output: m.isError ? { type: "error-text", value: text } : { type: "text", value: text } };
+      const part: ToolResultPart = {
+        type: "tool-result",
+        toolCallId: m.toolCallId,
+        toolName: m.toolName,
+        output: m.isError ? { type: "error-text", value: text } : { type: "text", value: text },
+      };
       const prev = out[out.length - 1];
       // Results of one assistant turn's several tool calls travel in one tool message.
       if (prev && prev.role === "tool") prev.content.push(part);
@@ -47,7 +59,11 @@ export function mapFinishReason(reason: string | undefined, hasToolCalls: boolea
 export interface SdkUsage {
   inputTokens?: number | undefined;
   outputTokens?: number | undefined;
-  inputTokenDetails?: { noCacheTokens?: number | undefined; cacheReadTokens?: number | undefined; cacheWriteTokens?: number | undefined };
+  inputTokenDetails?: {
+    noCacheTokens?: number | undefined;
+    cacheReadTokens?: number | undefined;
+    cacheWriteTokens?: number | undefined;
+  };
 }
 
 /** pi's usage: `input` excludes cached tokens, `totalTokens` is the prompt plus the output. */

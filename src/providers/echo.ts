@@ -11,7 +11,8 @@ const SUMMARY_LIMIT = 4000;
 function textOf(m: AgentMessage): string {
   if (m.role === "user" && typeof m.content === "string") return m.content;
   const parts: string[] = [];
-  for (const b of m.content as Array<{ type: string; text?: string }>) if (b.type === "text" && typeof b.text === "string") parts.push(b.text);
+  for (const b of m.content as Array<{ type: string; text?: string }>)
+    if (b.type === "text" && typeof b.text === "string") parts.push(b.text);
   return parts.join(" ");
 }
 
@@ -46,7 +47,8 @@ export function createEchoProvider(): ModelProvider {
       else if (req.purpose === "summary") text = summarise(req.messages);
       else {
         let last: AgentMessage | undefined;
-        for (let i = req.messages.length - 1; i >= 0 && !last; i--) if (req.messages[i]!.role === "user") last = req.messages[i];
+        for (let i = req.messages.length - 1; i >= 0 && !last; i--)
+          if (req.messages[i]!.role === "user") last = req.messages[i];
         text = `echo: ${last ? textOf(last) : ""}`;
       }
       let inputChars = 0;

@@ -46,8 +46,13 @@ export function createProviderRegistry(config: ProviderRegistryConfig, env: Node
   for (const [name, c] of Object.entries(config.models?.providers ?? {})) {
     const key = `models.providers.${name}`;
     const kind = kindOf(name, c.api, key);
-    const apiKey = secret(c.apiKey, env, `${key}.apiKey`) ?? (kind === "anthropic" ? env.ANTHROPIC_API_KEY : kind === "openai" ? env.OPENAI_API_KEY : undefined);
-    providers.set(name, createAiSdkProvider({ name, kind, baseURL: c.baseUrl, apiKey, headers: c.headers, models: c.models }));
+    const apiKey =
+      secret(c.apiKey, env, `${key}.apiKey`) ??
+      (kind === "anthropic" ? env.ANTHROPIC_API_KEY : kind === "openai" ? env.OPENAI_API_KEY : undefined);
+    providers.set(
+      name,
+      createAiSdkProvider({ name, kind, baseURL: c.baseUrl, apiKey, headers: c.headers, models: c.models }),
+    );
   }
   const configuredDefault = defaultRefOf(config.agents?.defaults?.model);
   const registry: ProviderRegistry = {
@@ -56,7 +61,10 @@ export function createProviderRegistry(config: ProviderRegistryConfig, env: Node
       const name = slash < 0 ? ref : ref.slice(0, slash);
       const model = slash < 0 ? (name === "echo" ? "echo" : "") : ref.slice(slash + 1);
       const provider = providers.get(name);
-      if (!provider) throw new Error(`unknown model provider "${name}" in "${ref}" (configured: ${[...providers.keys()].join(", ")})`);
+      if (!provider)
+        throw new Error(
+          `unknown model provider "${name}" in "${ref}" (configured: ${[...providers.keys()].join(", ")})`,
+        );
       if (model === "") throw new Error(`model ref "${ref}": expected provider/model`);
       return { provider, model };
     },

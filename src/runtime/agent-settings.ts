@@ -4,7 +4,13 @@
  * checked at load (config/agents-schema.ts); this only fills in the defaults.
  */
 import * as path from "node:path";
-import type { AgentsConfig, ContextPruningConfig, ModelRefConfig, SubagentsConfig, ToolPolicyConfig } from "../config/agents-schema.ts";
+import type {
+  AgentsConfig,
+  ContextPruningConfig,
+  ModelRefConfig,
+  SubagentsConfig,
+  ToolPolicyConfig,
+} from "../config/agents-schema.ts";
 import { parseSizeBytes } from "../util/units.ts";
 
 export interface CompactionSettings {
@@ -12,7 +18,12 @@ export interface CompactionSettings {
   reserveTokensFloor: number;
   keepRecentTokens: number;
   customInstructions: string | undefined;
-  memoryFlush: { enabled: boolean; softThresholdTokens: number; forceFlushTranscriptBytes: number; prompt: string | undefined };
+  memoryFlush: {
+    enabled: boolean;
+    softThresholdTokens: number;
+    forceFlushTranscriptBytes: number;
+    prompt: string | undefined;
+  };
 }
 
 export interface AgentSettings {
@@ -29,7 +40,13 @@ export interface AgentSettings {
   /** Which tools this agent is offered (`agents.list[].tools`, else `agents.defaults.tools`). */
   tools: ToolPolicyConfig | undefined;
   /** `agents.defaults.subagents` merged with the agent's own `subagents`. */
-  subagents: { maxSpawnDepth: number; maxChildrenPerAgent: number; runTimeoutSeconds: number; model: string | undefined; allowAgents: string[] };
+  subagents: {
+    maxSpawnDepth: number;
+    maxChildrenPerAgent: number;
+    runTimeoutSeconds: number;
+    model: string | undefined;
+    allowAgents: string[];
+  };
 }
 
 function modelRefOf(value: ModelRefConfig | undefined): string | undefined {
@@ -43,9 +60,11 @@ export function resolveAgentSettings(agents: AgentsConfig | undefined, agentId: 
   const compaction = defaults.compaction ?? {};
   const flush = compaction.memoryFlush ?? {};
   const workspace =
-    own?.workspace !== undefined ? path.resolve(own.workspace) :
-    defaults.workspace !== undefined && agentId === "main" ? path.resolve(defaults.workspace) :
-    path.join(home, "agents", agentId, "workspace");
+    own?.workspace !== undefined
+      ? path.resolve(own.workspace)
+      : defaults.workspace !== undefined && agentId === "main"
+        ? path.resolve(defaults.workspace)
+        : path.join(home, "agents", agentId, "workspace");
   return {
     agentId,
     modelRef: modelRefOf(own?.model) ?? modelRefOf(defaults.model),
@@ -58,7 +77,10 @@ export function resolveAgentSettings(agents: AgentsConfig | undefined, agentId: 
       memoryFlush: {
         enabled: flush.enabled ?? true,
         softThresholdTokens: flush.softThresholdTokens ?? 4000,
-        forceFlushTranscriptBytes: flush.forceFlushTranscriptBytes !== undefined ? parseSizeBytes(flush.forceFlushTranscriptBytes) : 2 * 1024 * 1024,
+        forceFlushTranscriptBytes:
+          flush.forceFlushTranscriptBytes !== undefined
+            ? parseSizeBytes(flush.forceFlushTranscriptBytes)
+            : 2 * 1024 * 1024,
         prompt: flush.prompt,
       },
     },
@@ -71,7 +93,11 @@ export function resolveAgentSettings(agents: AgentsConfig | undefined, agentId: 
 }
 
 /** The agent's own `subagents` keys win over the defaults', key by key. */
-function subagentSettings(defaults: SubagentsConfig, own: SubagentsConfig, agentId: string): AgentSettings["subagents"] {
+function subagentSettings(
+  defaults: SubagentsConfig,
+  own: SubagentsConfig,
+  agentId: string,
+): AgentSettings["subagents"] {
   const allow = own.allowAgents ?? defaults.allowAgents;
   return {
     maxSpawnDepth: own.maxSpawnDepth ?? defaults.maxSpawnDepth ?? 1,

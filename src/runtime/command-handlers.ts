@@ -18,7 +18,17 @@ export interface CommandTarget {
 }
 
 const THINK_LEVELS: Record<string, string> = {
-  off: "off", minimal: "minimal", low: "low", on: "low", medium: "medium", high: "high", max: "high", ultrathink: "high", xhigh: "xhigh", adaptive: "adaptive", auto: "adaptive",
+  off: "off",
+  minimal: "minimal",
+  low: "low",
+  on: "low",
+  medium: "medium",
+  high: "high",
+  max: "high",
+  ultrathink: "high",
+  xhigh: "xhigh",
+  adaptive: "adaptive",
+  auto: "adaptive",
 };
 
 export async function handleCommand(rt: CommandContext, cmd: ParsedCommand, t: CommandTarget): Promise<string | null> {
@@ -49,7 +59,14 @@ export async function handleCommand(rt: CommandContext, cmd: ParsedCommand, t: C
       return `⚙️ Compacted (${fmtTokens(o.tokensBefore)} → ${fmtTokens(o.tokensAfter)}) • Context ${fmtTokens(o.tokensAfter)}/${fmtTokens(window)} (${Math.round((o.tokensAfter / window) * 100)}%)`;
     }
     case "send": {
-      const mode = arg === "on" || arg === "allow" ? "allow" : arg === "off" || arg === "deny" ? "deny" : ["inherit", "default", "reset"].includes(arg) ? "inherit" : null;
+      const mode =
+        arg === "on" || arg === "allow"
+          ? "allow"
+          : arg === "off" || arg === "deny"
+            ? "deny"
+            : ["inherit", "default", "reset"].includes(arg)
+              ? "inherit"
+              : null;
       if (!mode) return "⚙️ Usage: /send on|off|inherit";
       await patch((cur) => {
         const next = { ...cur };
@@ -71,14 +88,28 @@ export async function handleCommand(rt: CommandContext, cmd: ParsedCommand, t: C
         return `⚙️ Thinking level: ${e?.thinkingLevel ?? rt.settingsFor(t.agentId).thinkingDefault}.`;
       }
       const level = THINK_LEVELS[arg];
-      if (!level) return `⚙️ Unknown thinking level "${cmd.args}". Use off, minimal, low, medium, high, xhigh, adaptive.`;
+      if (!level)
+        return `⚙️ Unknown thinking level "${cmd.args}". Use off, minimal, low, medium, high, xhigh, adaptive.`;
       await patch((cur) => ({ ...cur, thinkingLevel: level }));
       return `⚙️ Thinking level set to ${level}.`;
     }
     case "usage": {
       const cur = (await rt.manager.get(t.agentId, t.sessionKey))?.responseUsage ?? "off";
-      const aliases: Record<string, string> = { on: "tokens", true: "tokens", yes: "tokens", "1": "tokens", enable: "tokens", tokens: "tokens", full: "full", session: "full", off: "off" };
-      const next = arg === "" ? ({ off: "tokens", tokens: "full", full: "off" } as Record<string, string>)[cur] ?? "off" : aliases[arg];
+      const aliases: Record<string, string> = {
+        on: "tokens",
+        true: "tokens",
+        yes: "tokens",
+        "1": "tokens",
+        enable: "tokens",
+        tokens: "tokens",
+        full: "full",
+        session: "full",
+        off: "off",
+      };
+      const next =
+        arg === ""
+          ? (({ off: "tokens", tokens: "full", full: "off" } as Record<string, string>)[cur] ?? "off")
+          : aliases[arg];
       if (!next) return "⚙️ Usage: /usage off|tokens|full";
       await patch((c) => {
         const n = { ...c };
@@ -152,7 +183,9 @@ async function queueCommand(rt: CommandContext, t: CommandTarget, args: string):
   }
   const changes: Partial<SessionEntry> = {};
   for (const tok of tokens) {
-    const [k, v] = tok.includes(":") ? [tok.slice(0, tok.indexOf(":")).toLowerCase(), tok.slice(tok.indexOf(":") + 1)] : ["mode", tok];
+    const [k, v] = tok.includes(":")
+      ? [tok.slice(0, tok.indexOf(":")).toLowerCase(), tok.slice(tok.indexOf(":") + 1)]
+      : ["mode", tok];
     if (k === "mode") {
       const m = normalizeQueueMode(v);
       if (!m) return `⚙️ Unknown queue mode "${v}". Use collect, followup, steer, steer-backlog or interrupt.`;
@@ -176,7 +209,8 @@ async function queueCommand(rt: CommandContext, t: CommandTarget, args: string):
 }
 
 async function contextCommand(rt: CommandContext, t: CommandTarget, mode: string): Promise<string> {
-  if (mode === "" || mode === "help") return "🧠 /context shows what the model receives each turn.\nUsage: /context list | detail | json";
+  if (mode === "" || mode === "help")
+    return "🧠 /context shows what the model receives each turn.\nUsage: /context list | detail | json";
   const entry = await rt.manager.get(t.agentId, t.sessionKey);
   if (!entry) return "No session yet.";
   const { lines } = await rt.manager.transcriptLines(t.agentId, entry.sessionId, t.sessionKey);
@@ -189,16 +223,33 @@ async function contextCommand(rt: CommandContext, t: CommandTarget, mode: string
   const settings = rt.settingsFor(t.agentId);
   if (mode === "json") {
     return JSON.stringify({
-      report: { model: ref, workspaceDir: settings.workspace, messages: ctx.messages.length, byRole, compacted: ctx.summary !== null, estimatedTokens: tokens },
-      session: { totalTokens: entry.totalTokens ?? null, inputTokens: entry.inputTokens ?? null, outputTokens: entry.outputTokens ?? null, contextTokens: window },
+      report: {
+        model: ref,
+        workspaceDir: settings.workspace,
+        messages: ctx.messages.length,
+        byRole,
+        compacted: ctx.summary !== null,
+        estimatedTokens: tokens,
+      },
+      session: {
+        totalTokens: entry.totalTokens ?? null,
+        inputTokens: entry.inputTokens ?? null,
+        outputTokens: entry.outputTokens ?? null,
+        contextTokens: window,
+      },
     });
   }
-  if (mode !== "list" && mode !== "show" && mode !== "detail" && mode !== "deep") return "Unknown /context mode.\nUsage: /context list | detail | json";
+  if (mode !== "list" && mode !== "show" && mode !== "detail" && mode !== "deep")
+    return "Unknown /context mode.\nUsage: /context list | detail | json";
   const out = [
     `🧠 Context for ${t.sessionKey}`,
     `Workspace: ${settings.workspace}`,
     `Model: ${ref} · window ${window} tokens`,
-    `Messages: ${ctx.messages.length} (${Object.entries(byRole).map(([r, n]) => `${r} ${n}`).join(", ") || "none"})${ctx.summary !== null ? " · starts from a compaction summary" : ""}`,
+    `Messages: ${ctx.messages.length} (${
+      Object.entries(byRole)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(", ") || "none"
+    })${ctx.summary !== null ? " · starts from a compaction summary" : ""}`,
     `Estimated: ${tokens * 4} chars (~${tokens} tok)`,
     `Session tokens (cached): ${entry.totalTokens ?? 0} total / ctx=${window}`,
   ];

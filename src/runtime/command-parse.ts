@@ -5,16 +5,54 @@
 import { parsePeerEntry, peerEntryMatches } from "../keys/peer-match.ts";
 
 export type CommandName =
-  | "new" | "reset" | "compact" | "status" | "context" | "send" | "model" | "activation"
-  | "think" | "usage" | "queue" | "stop" | "help" | "whoami";
+  | "new"
+  | "reset"
+  | "compact"
+  | "status"
+  | "context"
+  | "send"
+  | "model"
+  | "activation"
+  | "think"
+  | "usage"
+  | "queue"
+  | "stop"
+  | "help"
+  | "whoami";
 
 const ALIASES: Record<string, CommandName> = {
-  new: "new", reset: "reset", compact: "compact", status: "status", context: "context", send: "send",
-  model: "model", models: "model", activation: "activation", think: "think", thinking: "think", t: "think",
-  usage: "usage", queue: "queue", stop: "stop", help: "help", commands: "help", whoami: "whoami", id: "whoami",
+  new: "new",
+  reset: "reset",
+  compact: "compact",
+  status: "status",
+  context: "context",
+  send: "send",
+  model: "model",
+  models: "model",
+  activation: "activation",
+  think: "think",
+  thinking: "think",
+  t: "think",
+  usage: "usage",
+  queue: "queue",
+  stop: "stop",
+  help: "help",
+  commands: "help",
+  whoami: "whoami",
+  id: "whoami",
 };
 
-const STOP_PHRASES = new Set(["stop", "abort", "wait", "esc", "exit", "interrupt", "please stop", "stop run", "stop pincer"]);
+const STOP_PHRASES = new Set([
+  "stop",
+  "abort",
+  "wait",
+  "esc",
+  "exit",
+  "interrupt",
+  "please stop",
+  "stop run",
+  "stop pincer",
+]);
 
 export interface ParsedCommand {
   name: CommandName;
@@ -36,9 +74,13 @@ export function isCommandAuthorized(
   sender: { channel: string; senderId: string; chatType: string },
 ): boolean {
   if (allowFrom === undefined) return sender.chatType === "direct";
-  const lists = Array.isArray(allowFrom) ? [allowFrom] : [allowFrom[sender.channel.toLowerCase()] ?? [], allowFrom["*"] ?? []];
+  const lists = Array.isArray(allowFrom)
+    ? [allowFrom]
+    : [allowFrom[sender.channel.toLowerCase()] ?? [], allowFrom["*"] ?? []];
   // One matching rule with identityLinks (keys/peer-match.ts): no sender id can spell another's entry.
-  return lists.some((list) => list.some((entry) => entry === "*" || peerEntryMatches(parsePeerEntry(entry), sender.channel, sender.senderId)));
+  return lists.some((list) =>
+    list.some((entry) => entry === "*" || peerEntryMatches(parsePeerEntry(entry), sender.channel, sender.senderId)),
+  );
 }
 
 export const HELP_TEXT = [

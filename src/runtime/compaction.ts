@@ -21,7 +21,10 @@ export const SUMMARY_SYSTEM_PROMPT =
   "identifiers verbatim (ids, paths, URLs, numbers). Be concise. Reply with the summary only.";
 
 /** Consumes a provider stream and returns the final message. */
-export async function completeOnce(provider: ModelProvider, request: Parameters<ModelProvider["stream"]>[0]): Promise<AssistantMessage> {
+export async function completeOnce(
+  provider: ModelProvider,
+  request: Parameters<ModelProvider["stream"]>[0],
+): Promise<AssistantMessage> {
   let final: AssistantMessage | null = null;
   for await (const event of provider.stream(request)) if (event.type === "finish") final = event.message;
   if (!final) throw new Error("the model stream ended without a reply");
@@ -32,7 +35,11 @@ export async function completeOnce(provider: ModelProvider, request: Parameters<
  * Picks where the kept tail starts: at a user message, keeping about `keepRecentTokens` (but at
  * most half of the context, so a manual compaction of a short session still summarises something).
  */
-export function chooseCut(messages: readonly AgentMessage[], entryIds: ReadonlyArray<string | null>, keepRecentTokens: number): number {
+export function chooseCut(
+  messages: readonly AgentMessage[],
+  entryIds: ReadonlyArray<string | null>,
+  keepRecentTokens: number,
+): number {
   const total = estimateTokens(messages);
   const budget = Math.min(keepRecentTokens, Math.floor(total / 2)) * 4;
   let kept = 0;
@@ -69,7 +76,9 @@ export async function compactSession(input: {
   if (toSummarise.filter((m) => m.role !== "toolResult").length < 2 || firstKeptEntryId === null) {
     return { status: "skipped", reason: "nothing to compact yet", tokensBefore, tokensAfter: tokensBefore };
   }
-  const instruction = ["Summarise the conversation above.", input.instructions?.trim()].filter(Boolean).join("\nFocus: ");
+  const instruction = ["Summarise the conversation above.", input.instructions?.trim()]
+    .filter(Boolean)
+    .join("\nFocus: ");
   let summary: string;
   try {
     const reply = await completeOnce(input.provider, {
@@ -79,12 +88,24 @@ export async function compactSession(input: {
       purpose: "summary",
       abortSignal: input.abortSignal,
     });
-    if (reply.stopReason === "error" || reply.stopReason === "aborted") throw new Error(reply.errorMessage ?? reply.stopReason);
+    if (reply.stopReason === "error" || reply.stopReason === "aborted")
+      throw new Error(reply.errorMessage ?? reply.stopReason);
     summary = messageText(reply).trim();
   } catch (err) {
-    return { status: "failed", reason: err instanceof Error ? err.message : String(err), tokensBefore, tokensAfter: tokensBefore };
+    return {
+      status: "failed",
+      reason: err instanceof Error ? err.message : String(err),
+      tokensBefore,
+      tokensAfter: tokensBefore,
+    };
   }
-  if (summary === "") return { status: "failed", reason: "the model returned an empty summary; history kept", tokensBefore, tokensAfter: tokensBefore };
+  if (summary === "")
+    return {
+      status: "failed",
+      reason: "the model returned an empty summary; history kept",
+      tokensBefore,
+      tokensAfter: tokensBefore,
+    };
   const tokensAfter = Math.ceil(summary.length / 4) + estimateTokens(ctx.messages.slice(cut));
   const written = await input.manager.appendToSession(
     input.agentId,
@@ -92,7 +113,13 @@ export async function compactSession(input: {
     entry.sessionId,
     [{ type: "compaction", summary, firstKeptEntryId, tokensBefore }],
     (cur, now) => {
-      const next = { ...cur, compactionCount: (cur.compactionCount ?? 0) + 1, updatedAt: now, totalTokens: tokensAfter, totalTokensFresh: true };
+      const next = {
+        ...cur,
+        compactionCount: (cur.compactionCount ?? 0) + 1,
+        updatedAt: now,
+        totalTokens: tokensAfter,
+        totalTokensFresh: true,
+      };
       delete next.inputTokens;
       delete next.outputTokens;
       delete next.cacheRead;
@@ -100,6 +127,7 @@ export async function compactSession(input: {
       return next;
     },
   );
-  if (!written) return { status: "skipped", reason: "the session was reset meanwhile", tokensBefore, tokensAfter: tokensBefore };
+  if (!written)
+    return { status: "skipped", reason: "the session was reset meanwhile", tokensBefore, tokensAfter: tokensBefore };
   return { status: "compacted", tokensBefore, tokensAfter, firstKeptEntryId };
 }

@@ -6,7 +6,8 @@
 import type { TranscriptLine } from "../store/types.ts";
 import type { AgentMessage } from "../transcript/entries.ts";
 
-export const COMPACTION_SUMMARY_PREFIX = "The conversation history before this point was compacted into the following summary:\n\n";
+export const COMPACTION_SUMMARY_PREFIX =
+  "The conversation history before this point was compacted into the following summary:\n\n";
 
 export interface BuiltContext {
   messages: AgentMessage[];
@@ -76,10 +77,16 @@ export function buildContext(lines: readonly TranscriptLine[], exclude: Readonly
  * answered. A received message must carry this session's key (or be a provenance-marked
  * inter-session message), and a header naming another session id taints the whole file.
  */
-export function foreignEntries(lines: readonly TranscriptLine[], ctx: BuiltContext, sessionKey: string, sessionId: string): string[] {
+export function foreignEntries(
+  lines: readonly TranscriptLine[],
+  ctx: BuiltContext,
+  sessionKey: string,
+  sessionId: string,
+): string[] {
   const foreign: string[] = [];
   const header = lines[0];
-  if (header?.type === "session" && typeof header.id === "string" && header.id !== sessionId) foreign.push(`header:${header.id}`);
+  if (header?.type === "session" && typeof header.id === "string" && header.id !== sessionId)
+    foreign.push(`header:${header.id}`);
   const included = new Set(ctx.entryIds.filter((x): x is string => x !== null));
   for (const line of lines) {
     if (line.type !== "message" || typeof line.id !== "string" || !included.has(line.id)) continue;
@@ -106,7 +113,10 @@ export function estimateTokens(messages: readonly AgentMessage[]): number {
 }
 
 export function messageChars(m: AgentMessage): number {
-  if (m.role === "user") return typeof m.content === "string" ? m.content.length : m.content.reduce((n, b) => n + (b.type === "text" ? b.text.length : 8000), 0);
+  if (m.role === "user")
+    return typeof m.content === "string"
+      ? m.content.length
+      : m.content.reduce((n, b) => n + (b.type === "text" ? b.text.length : 8000), 0);
   if (m.role === "assistant") {
     let n = 0;
     for (const b of m.content) {
@@ -131,6 +141,7 @@ function safeJsonLength(value: unknown): number {
 export function messageText(m: AgentMessage): string {
   if (m.role === "user" && typeof m.content === "string") return m.content;
   const parts: string[] = [];
-  for (const b of m.content as Array<{ type: string; text?: string }>) if (b.type === "text" && typeof b.text === "string") parts.push(b.text);
+  for (const b of m.content as Array<{ type: string; text?: string }>)
+    if (b.type === "text" && typeof b.text === "string") parts.push(b.text);
   return parts.join("\n");
 }

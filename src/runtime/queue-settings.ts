@@ -4,7 +4,13 @@
  * checked and put into their canonical names at load (config/messages-schema.ts); a session row's
  * values come from `/queue` or `sessions.patch` and are normalised here.
  */
-import { normalizeQueueDrop, normalizeQueueMode, type QueueConfig, type QueueDrop, type QueueMode } from "../config/messages-schema.ts";
+import {
+  normalizeQueueDrop,
+  normalizeQueueMode,
+  type QueueConfig,
+  type QueueDrop,
+  type QueueMode,
+} from "../config/messages-schema.ts";
 import type { SessionEntry } from "../store/entry.ts";
 
 export { normalizeQueueDrop, normalizeQueueMode, type QueueConfig, type QueueDrop, type QueueMode };
@@ -26,8 +32,18 @@ export function resolveQueueSettings(
   inline: Partial<QueueSettings> = {},
 ): QueueSettings {
   const ch = channel?.toLowerCase();
-  const mode = inline.mode ?? normalizeQueueMode(entry?.queueMode) ?? (ch ? config?.byChannel?.[ch] : undefined) ?? config?.mode ?? DEFAULT_QUEUE.mode;
-  const debounceMs = inline.debounceMs ?? entry?.queueDebounceMs ?? (ch ? config?.debounceMsByChannel?.[ch] : undefined) ?? config?.debounceMs ?? DEFAULT_QUEUE.debounceMs;
+  const mode =
+    inline.mode ??
+    normalizeQueueMode(entry?.queueMode) ??
+    (ch ? config?.byChannel?.[ch] : undefined) ??
+    config?.mode ??
+    DEFAULT_QUEUE.mode;
+  const debounceMs =
+    inline.debounceMs ??
+    entry?.queueDebounceMs ??
+    (ch ? config?.debounceMsByChannel?.[ch] : undefined) ??
+    config?.debounceMs ??
+    DEFAULT_QUEUE.debounceMs;
   const cap = Math.max(1, inline.cap ?? entry?.queueCap ?? config?.cap ?? DEFAULT_QUEUE.cap);
   const drop = inline.drop ?? normalizeQueueDrop(entry?.queueDrop) ?? config?.drop ?? DEFAULT_QUEUE.drop;
   return { mode, debounceMs, cap, drop };

@@ -85,7 +85,14 @@ export class RunScheduler {
   enqueue(ref: SessionRef, item: QueueItem, route: RunRoute): void {
     const lane = this.laneOf(ref);
     const { droppedItems, steered } = lane.queue.admit(item, this.now());
-    for (const d of droppedItems) d.resolve({ runId: d.runId, status: "dropped", reply: null, delivered: false, error: "dropped: the session queue is full" });
+    for (const d of droppedItems)
+      d.resolve({
+        runId: d.runId,
+        status: "dropped",
+        reply: null,
+        delivered: false,
+        error: "dropped: the session queue is full",
+      });
     if (steered) return;
     if (!droppedItems.includes(item)) this.depth(1);
     this.depth(-droppedItems.filter((d) => d !== item).length);
@@ -108,7 +115,8 @@ export class RunScheduler {
     }
     const cleared = lane.queue.clear();
     this.depth(-cleared.length);
-    for (const c of cleared) c.resolve({ runId: c.runId, status: "aborted", reply: null, delivered: false, error: reason });
+    for (const c of cleared)
+      c.resolve({ runId: c.runId, status: "aborted", reply: null, delivered: false, error: reason });
     // Cleared while waiting on a debounce: nothing will run, so the lane (and its lease) goes now.
     this.closeIfIdle(lane);
     return { aborted: runIds.length > 0, runIds, cleared: cleared.length };
@@ -124,7 +132,10 @@ export class RunScheduler {
     const lane = this.lanes.get(refKey(ref));
     if (!lane) return undefined;
     const active = lane.queue.active;
-    return { depth: lane.queue.depth, active: active ? { runId: active.runId, runIds: active.batch.map((b) => b.runId), isTask: active.isTask } : null };
+    return {
+      depth: lane.queue.depth,
+      active: active ? { runId: active.runId, runIds: active.batch.map((b) => b.runId), isTask: active.isTask } : null,
+    };
   }
 
   /** Messages waiting in every session's queue (not counting those in a run). */
@@ -150,7 +161,12 @@ export class RunScheduler {
     if (!lane) {
       // On a shared store the session stays leased to this gateway while its queue has work; the
       // message was just recorded under the lease, so joining it here leaves no gap.
-      lane = { ref: { agentId: ref.agentId, sessionKey: ref.sessionKey }, queue: new SessionQueue(), timer: null, hold: this.options.leases?.retain(ref.agentId, ref.sessionKey) ?? null };
+      lane = {
+        ref: { agentId: ref.agentId, sessionKey: ref.sessionKey },
+        queue: new SessionQueue(),
+        timer: null,
+        hold: this.options.leases?.retain(ref.agentId, ref.sessionKey) ?? null,
+      };
       this.lanes.set(key, lane);
     }
     return lane;
@@ -171,12 +187,20 @@ export class RunScheduler {
     this.inFlight++;
     // A failure outside the run (e.g. a full disk marking an aborted run) ends it with an error; it
     // must never become an unhandled rejection, which would end the process.
-    const failed = (err: unknown) => settleAll(run, { status: "error", reply: null, delivered: false, error: err instanceof Error ? err.message : String(err) });
-    void this.execute(lane, run, route).catch(failed).finally(() => {
-      lane.queue.finish();
-      this.inFlight--;
-      if (!this.closeIfIdle(lane)) this.pump(lane, route);
-    });
+    const failed = (err: unknown) =>
+      settleAll(run, {
+        status: "error",
+        reply: null,
+        delivered: false,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    void this.execute(lane, run, route)
+      .catch(failed)
+      .finally(() => {
+        lane.queue.finish();
+        this.inFlight--;
+        if (!this.closeIfIdle(lane)) this.pump(lane, route);
+      });
   }
 
   private async execute(lane: Lane, run: ActiveRun, route: RunRoute): Promise<void> {
@@ -186,13 +210,24 @@ export class RunScheduler {
       try {
         lane.hold = await leases.acquire(lane.ref.agentId, lane.ref.sessionKey);
       } catch (err) {
-        settleAll(run, { status: "error", reply: null, delivered: false, error: `the session is busy on another gateway: ${err instanceof Error ? err.message : String(err)}` });
+        settleAll(run, {
+          status: "error",
+          reply: null,
+          delivered: false,
+          error: `the session is busy on another gateway: ${err instanceof Error ? err.message : String(err)}`,
+        });
         return;
       }
     }
     if (run.isTask) {
       const item = run.batch[0]!;
-      const outcome = await item.task!(run.controller.signal).catch((err: unknown) => ({ runId: item.runId, status: "error" as const, reply: null, delivered: false, error: String(err) }));
+      const outcome = await item.task!(run.controller.signal).catch((err: unknown) => ({
+        runId: item.runId,
+        status: "error" as const,
+        reply: null,
+        delivered: false,
+        error: String(err),
+      }));
       item.resolve(outcome);
       return;
     }
@@ -211,7 +246,8 @@ export class RunScheduler {
     });
     const answered = result.status === "ok" || result.status === "silent";
     const requeued = answered ? lane.queue.requeueLateSteers() : [];
-    for (const b of run.batch) if (!requeued.includes(b)) b.resolve({ runId: b.runId, batchRunId: run.runId, ...result });
+    for (const b of run.batch)
+      if (!requeued.includes(b)) b.resolve({ runId: b.runId, batchRunId: run.runId, ...result });
     this.depth(requeued.length);
   }
 

@@ -215,7 +215,11 @@ export class AgentRuntime implements CommandContext {
   async deliverToRoute(agentId: string, sessionKey: string, text: string): Promise<boolean> {
     const entry = await this.manager.get(agentId, sessionKey);
     if (!entry || this.sendDecision(entry, sessionKey) === "deny") return false;
-    const route = { ...entry.deliveryContext, channel: entry.deliveryContext?.channel ?? entry.lastChannel, to: entry.deliveryContext?.to ?? entry.lastTo };
+    const route = {
+      ...entry.deliveryContext,
+      channel: entry.deliveryContext?.channel ?? entry.lastChannel,
+      to: entry.deliveryContext?.to ?? entry.lastTo,
+    };
     if (!route.channel) return false;
     this.outbound.emit({ agentId, sessionKey, route, text });
     return true;
@@ -236,7 +240,11 @@ export class AgentRuntime implements CommandContext {
     this.chatEvents.emit(ev);
   }
 
-  sendDecision(entry: SessionEntry | undefined, sessionKey: string, context: { channel?: string; chatType?: string } = {}): "allow" | "deny" {
+  sendDecision(
+    entry: SessionEntry | undefined,
+    sessionKey: string,
+    context: { channel?: string; chatType?: string } = {},
+  ): "allow" | "deny" {
     return resolveSendPolicy(this.config.session?.sendPolicy, entry, sessionKey, context);
   }
 
@@ -257,15 +265,30 @@ export class AgentRuntime implements CommandContext {
     const runId = options.runId ?? randomUUID();
     const authorized =
       options.commandAuthorized ??
-      isCommandAuthorized(this.config.commands?.allowFrom, { channel: envelope.channel, senderId: envelope.senderId, chatType: envelope.chatType });
+      isCommandAuthorized(this.config.commands?.allowFrom, {
+        channel: envelope.channel,
+        senderId: envelope.senderId,
+        chatType: envelope.chatType,
+      });
     const command = authorized ? parseCommand(envelope.text) : null;
-    if (command && command.name !== "new" && command.name !== "reset") return this.runCommand(envelope, command, runId, options);
+    if (command && command.name !== "new" && command.name !== "reset")
+      return this.runCommand(envelope, command, runId, options);
     if (command && command.args !== "") {
       const withModel = await this.newWithModel(envelope, command, options);
-      if (withModel?.remaining) return this.submit({ ...envelope, text: withModel.remaining }, { ...options, commandAuthorized: authorized });
+      if (withModel?.remaining)
+        return this.submit({ ...envelope, text: withModel.remaining }, { ...options, commandAuthorized: authorized });
       if (withModel) {
         const r = withModel.recorded;
-        const done = Promise.resolve<TurnOutcome>({ runId, agentId: r.agentId, sessionKey: r.sessionKey, sessionId: r.sessionId, status: "command", reply: `✅ New session started with model ${withModel.ref}.`, delivered: true, resetReason: r.resetReason });
+        const done = Promise.resolve<TurnOutcome>({
+          runId,
+          agentId: r.agentId,
+          sessionKey: r.sessionKey,
+          sessionId: r.sessionId,
+          status: "command",
+          reply: `✅ New session started with model ${withModel.ref}.`,
+          delivered: true,
+          resetReason: r.resetReason,
+        });
         return { runId, agentId: r.agentId, sessionKey: r.sessionKey, sessionId: r.sessionId, done };
       }
     }
@@ -283,7 +306,12 @@ export class AgentRuntime implements CommandContext {
     });
     if (recorded.isNewSession && recorded.resetReason) this.observer.reset?.(recorded.resetReason);
     if (!recorded.duplicate && (recorded.messageEntry || recorded.resetReason)) {
-      this.emitSession({ agentId: recorded.agentId, sessionKey: recorded.sessionKey, sessionId: recorded.sessionId, change: recorded.resetReason && recorded.resetReason !== "new-session" ? "reset" : "message" });
+      this.emitSession({
+        agentId: recorded.agentId,
+        sessionKey: recorded.sessionKey,
+        sessionId: recorded.sessionId,
+        change: recorded.resetReason && recorded.resetReason !== "new-session" ? "reset" : "message",
+      });
     }
     // A duplicate returns before the lane callback runs: answer it here.
     done ??= this.afterRecorded(envelope, recorded, runId);
@@ -292,7 +320,13 @@ export class AgentRuntime implements CommandContext {
 
   /** Runs inside the session lane right after the message is durable (see InboundOptions.onRecorded). */
   private afterRecorded(envelope: InboundEnvelope, result: InboundResult, runId: string): Promise<TurnOutcome> {
-    const base = { runId, agentId: result.agentId, sessionKey: result.sessionKey, sessionId: result.sessionId, resetReason: result.resetReason };
+    const base = {
+      runId,
+      agentId: result.agentId,
+      sessionKey: result.sessionKey,
+      sessionId: result.sessionId,
+      resetReason: result.resetReason,
+    };
     if (result.duplicate) return this.answerIfUnanswered(envelope, result, base);
     if (!result.messageEntry) {
       // A bare `/new` or `/reset`: the reset is the whole effect.
@@ -336,16 +370,30 @@ export class AgentRuntime implements CommandContext {
    * took it died mid-run): answer it now. While another gateway is still working on it, that
    * gateway holds the session's lease, so the read below waits for its answer.
    */
-  private async answerIfUnanswered(envelope: InboundEnvelope, result: InboundResult, base: Omit<TurnOutcome, "status" | "reply" | "delivered">): Promise<TurnOutcome> {
+  private async answerIfUnanswered(
+    envelope: InboundEnvelope,
+    result: InboundResult,
+    base: Omit<TurnOutcome, "status" | "reply" | "delivered">,
+  ): Promise<TurnOutcome> {
     // Surfaces consume `done` without a rejection handler: a failure here is an outcome, never a throw.
     try {
       return await this.originalOutcome(envelope, result, base);
     } catch (err) {
-      return { ...base, status: "error", reply: null, delivered: false, error: `retry of an already recorded message: ${err instanceof Error ? err.message : String(err)}` };
+      return {
+        ...base,
+        status: "error",
+        reply: null,
+        delivered: false,
+        error: `retry of an already recorded message: ${err instanceof Error ? err.message : String(err)}`,
+      };
     }
   }
 
-  private async originalOutcome(envelope: InboundEnvelope, result: InboundResult, base: Omit<TurnOutcome, "status" | "reply" | "delivered">): Promise<TurnOutcome> {
+  private async originalOutcome(
+    envelope: InboundEnvelope,
+    result: InboundResult,
+    base: Omit<TurnOutcome, "status" | "reply" | "delivered">,
+  ): Promise<TurnOutcome> {
     const duplicate: TurnOutcome = { ...base, status: "duplicate", reply: null, delivered: false };
     const firstEntry = result.duplicateOf;
     if (!envelope.messageId || !firstEntry) return duplicate;
@@ -355,11 +403,21 @@ export class AgentRuntime implements CommandContext {
       return { ...duplicate, reply: o.reply, delivered: o.delivered, batchRunId: o.batchRunId ?? o.runId };
     }
     // A group message that did not mention the agent was recorded for context only, never answered.
-    if (envelope.chatType !== "direct" && (result.entry.groupActivation ?? "mention") === "mention" && envelope.wasMentioned === false) return duplicate;
+    if (
+      envelope.chatType !== "direct" &&
+      (result.entry.groupActivation ?? "mention") === "mention" &&
+      envelope.wasMentioned === false
+    )
+      return duplicate;
     const { lines } = await this.manager.transcriptLines(result.agentId, result.sessionId, result.sessionKey);
     const answer = recordedAnswer(lines, firstEntry);
     if (answer.state === "answered") {
-      const delivered = answer.reply !== null && this.sendDecision(result.entry, result.sessionKey, { channel: envelope.channel, chatType: envelope.chatType }) === "allow";
+      const delivered =
+        answer.reply !== null &&
+        this.sendDecision(result.entry, result.sessionKey, {
+          channel: envelope.channel,
+          chatType: envelope.chatType,
+        }) === "allow";
       return { ...duplicate, reply: delivered ? answer.reply : null, delivered };
     }
     if (answer.state !== "unanswered" || this.queueFor(result.agentId, result.sessionKey)) return duplicate;
@@ -385,22 +443,45 @@ export class AgentRuntime implements CommandContext {
             note: run.note,
             signal: run.signal,
             onDelta: (text) => {
-              if (deliverable) this.chatEvents.emit({ runId: run.runId, runIds: run.runIds(), agentId, sessionKey, seq: seq++, state: "delta", text });
+              if (deliverable)
+                this.chatEvents.emit({
+                  runId: run.runId,
+                  runIds: run.runIds(),
+                  agentId,
+                  sessionKey,
+                  seq: seq++,
+                  state: "delta",
+                  text,
+                });
             },
             onRound: run.onRound,
           })
         : { status: "aborted" as const, reply: null, silent: true, errorMessage: "the session is gone" };
     } catch (err) {
-      result = { status: "error" as const, reply: null, silent: true, errorMessage: err instanceof Error ? err.message : String(err) };
+      result = {
+        status: "error" as const,
+        reply: null,
+        silent: true,
+        errorMessage: err instanceof Error ? err.message : String(err),
+      };
     }
     if (result.status === "aborted" && entry) {
-      await this.manager.patchSession(agentId, sessionKey, (cur) => (cur && cur.sessionId === entry.sessionId ? { ...cur, abortedLastRun: true } : undefined));
+      await this.manager.patchSession(agentId, sessionKey, (cur) =>
+        cur && cur.sessionId === entry.sessionId ? { ...cur, abortedLastRun: true } : undefined,
+      );
     }
     const delivered = result.status === "ok" && !result.silent && deliverable;
     const status: QueueOutcome["status"] = result.status === "ok" ? (result.silent ? "silent" : "ok") : result.status;
-    const usage = "usage" in result && result.usage ? { input: result.usage.input, output: result.usage.output, totalTokens: result.usage.totalTokens } : undefined;
+    const usage =
+      "usage" in result && result.usage
+        ? { input: result.usage.input, output: result.usage.output, totalTokens: result.usage.totalTokens }
+        : undefined;
     this.chatEvents.emit({
-      runId: run.runId, runIds: run.runIds(), agentId, sessionKey, seq: seq++,
+      runId: run.runId,
+      runIds: run.runIds(),
+      agentId,
+      sessionKey,
+      seq: seq++,
       state: result.status === "ok" ? "final" : result.status === "aborted" ? "aborted" : "error",
       ...(delivered ? { message: result.reply! } : {}),
       ...(result.errorMessage ? { errorMessage: result.errorMessage } : {}),
@@ -408,7 +489,12 @@ export class AgentRuntime implements CommandContext {
       ...(usage ? { usage } : {}),
     });
     this.observer.turn?.(status, this.now() - run.startedAt);
-    return { status, reply: delivered ? result.reply : null, delivered, ...(result.errorMessage ? { error: result.errorMessage } : {}) };
+    return {
+      status,
+      reply: delivered ? result.reply : null,
+      delivered,
+      ...(result.errorMessage ? { error: result.errorMessage } : {}),
+    };
   }
 
   /**
@@ -425,7 +511,11 @@ export class AgentRuntime implements CommandContext {
           return;
         }
         const settings = resolveQueueSettings(this.config.messages?.queue, entry, entry.lastChannel);
-        this.scheduler.enqueue(base, { runId, entryId: null, preview: "(resume)", settings, resolve: (o) => resolve({ ...base, ...o, runId }) }, { channel: entry.lastChannel, chatType: entry.chatType });
+        this.scheduler.enqueue(
+          base,
+          { runId, entryId: null, preview: "(resume)", settings, resolve: (o) => resolve({ ...base, ...o, runId }) },
+          { channel: entry.lastChannel, chatType: entry.chatType },
+        );
       });
     });
   }
@@ -450,7 +540,11 @@ export class AgentRuntime implements CommandContext {
           const entry = await this.manager.get(agentId, sessionKey);
           const { provider, model } = this.modelFor(agentId, entry);
           const outcome = await compactSession({
-            manager: this.manager, agentId, sessionKey, provider, model,
+            manager: this.manager,
+            agentId,
+            sessionKey,
+            provider,
+            model,
             keepRecentTokens: this.settingsFor(agentId).compaction.keepRecentTokens,
             instructions: instructions ?? this.settingsFor(agentId).compaction.customInstructions,
             abortSignal: signal,
@@ -484,7 +578,11 @@ export class AgentRuntime implements CommandContext {
    * `/new <provider/model> [text]`: resets and sets the session's model; the remaining text (if
    * any) then runs as a normal message. Null when the first word is not a known model.
    */
-  private async newWithModel(envelope: InboundEnvelope, command: ParsedCommand, options: SubmitOptions): Promise<{ remaining: string; recorded: InboundResult; ref: string } | null> {
+  private async newWithModel(
+    envelope: InboundEnvelope,
+    command: ParsedCommand,
+    options: SubmitOptions,
+  ): Promise<{ remaining: string; recorded: InboundResult; ref: string } | null> {
     const [first = "", ...rest] = command.args.split(/\s+/);
     if (!first.includes("/")) return null;
     let resolved;
@@ -493,19 +591,53 @@ export class AgentRuntime implements CommandContext {
     } catch {
       return null;
     }
-    const recorded = await this.manager.recordInbound({ ...envelope, text: `/${command.name}`, messageId: undefined }, { interactive: options.interactive ?? true, commandAuthorized: true, target: options.target });
+    const recorded = await this.manager.recordInbound(
+      { ...envelope, text: `/${command.name}`, messageId: undefined },
+      { interactive: options.interactive ?? true, commandAuthorized: true, target: options.target },
+    );
     if (recorded.resetReason) this.observer.reset?.(recorded.resetReason);
-    await this.manager.patchSession(recorded.agentId, recorded.sessionKey, (cur) => (cur ? { ...cur, providerOverride: resolved.provider.name, modelOverride: resolved.model } : undefined));
+    await this.manager.patchSession(recorded.agentId, recorded.sessionKey, (cur) =>
+      cur ? { ...cur, providerOverride: resolved.provider.name, modelOverride: resolved.model } : undefined,
+    );
     return { remaining: rest.join(" ").trim(), recorded, ref: resolved.ref };
   }
 
-  private async runCommand(envelope: InboundEnvelope, command: ParsedCommand, runId: string, options: SubmitOptions): Promise<Accepted> {
+  private async runCommand(
+    envelope: InboundEnvelope,
+    command: ParsedCommand,
+    runId: string,
+    options: SubmitOptions,
+  ): Promise<Accepted> {
     // Commands touch the session like any message (it is created or reset if stale) without recording their text.
-    const recorded = await this.manager.recordInbound(envelope, { interactive: options.interactive ?? true, commandAuthorized: true, recordMessage: false, target: options.target });
+    const recorded = await this.manager.recordInbound(envelope, {
+      interactive: options.interactive ?? true,
+      commandAuthorized: true,
+      recordMessage: false,
+      target: options.target,
+    });
     const route = this.manager.routeOf(envelope, options.target);
-    const reply = await handleCommand(this, command, { agentId: recorded.agentId, sessionKey: recorded.sessionKey, envelope, channel: route.channel });
-    const outcome: TurnOutcome = { runId, agentId: recorded.agentId, sessionKey: recorded.sessionKey, sessionId: recorded.sessionId, status: "command", reply, delivered: reply !== null };
-    return { runId, agentId: recorded.agentId, sessionKey: recorded.sessionKey, sessionId: recorded.sessionId, done: Promise.resolve(outcome) };
+    const reply = await handleCommand(this, command, {
+      agentId: recorded.agentId,
+      sessionKey: recorded.sessionKey,
+      envelope,
+      channel: route.channel,
+    });
+    const outcome: TurnOutcome = {
+      runId,
+      agentId: recorded.agentId,
+      sessionKey: recorded.sessionKey,
+      sessionId: recorded.sessionId,
+      status: "command",
+      reply,
+      delivered: reply !== null,
+    };
+    return {
+      runId,
+      agentId: recorded.agentId,
+      sessionKey: recorded.sessionKey,
+      sessionId: recorded.sessionId,
+      done: Promise.resolve(outcome),
+    };
   }
 
   queueDepthTotal(): number {

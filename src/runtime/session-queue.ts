@@ -120,7 +120,14 @@ export class SessionQueue {
     const batch = this.takeBatch();
     const exclude = new Set<string>();
     for (const p of this.#pending) if (p.entryId) exclude.add(p.entryId);
-    this.#active = { runId: batch[0]!.runId, controller: new AbortController(), batch, exclude, round: -1, isTask: !!batch[0]!.task };
+    this.#active = {
+      runId: batch[0]!.runId,
+      controller: new AbortController(),
+      batch,
+      exclude,
+      round: -1,
+      isTask: !!batch[0]!.task,
+    };
     return this.#active;
   }
 

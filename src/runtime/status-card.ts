@@ -27,7 +27,11 @@ export async function statusCard(rt: CommandContext, agentId: string, sessionKey
   const freshness = await rt.manager.freshnessOf(agentId, sessionKey);
   const cfg = rt.config.messages?.queue;
   const q = resolveQueueSettings(cfg, entry, entry?.lastChannel);
-  const hasQueueOverride = entry?.queueMode !== undefined || entry?.queueCap !== undefined || entry?.queueDebounceMs !== undefined || entry?.queueDrop !== undefined;
+  const hasQueueOverride =
+    entry?.queueMode !== undefined ||
+    entry?.queueCap !== undefined ||
+    entry?.queueDebounceMs !== undefined ||
+    entry?.queueDrop !== undefined;
   const depth = rt.queueFor(agentId, sessionKey)?.depth ?? 0;
   const send = rt.sendDecision(entry, sessionKey);
   const tz = rt.config.session?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;

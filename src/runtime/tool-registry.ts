@@ -41,7 +41,9 @@ export function toolAllowed(policy: ToolPolicy | undefined, name: string): boole
 
 /** `YYYY-MM-DD` in the given zone (the memory file's name). */
 export function localDate(now: number, timeZone: string | undefined): string {
-  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(now));
+  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(
+    new Date(now),
+  );
 }
 
 /** Appends durable notes to `memory/YYYY-MM-DD.md` in the agent's workspace; the path is never taken from the model. */
@@ -49,11 +51,17 @@ export const memoryAppendTool: AgentTool = {
   spec: {
     name: "memory_append",
     description: "Append durable notes to today's memory file (memory/YYYY-MM-DD.md in the workspace). Append-only.",
-    parameters: { type: "object", properties: { text: { type: "string", description: "Markdown to append" } }, required: ["text"], additionalProperties: false },
+    parameters: {
+      type: "object",
+      properties: { text: { type: "string", description: "Markdown to append" } },
+      required: ["text"],
+      additionalProperties: false,
+    },
   },
   async run(args, ctx) {
     const text = (args as { text?: unknown } | null)?.text;
-    if (typeof text !== "string" || text.trim() === "") throw new Error("memory_append: `text` must be a non-empty string");
+    if (typeof text !== "string" || text.trim() === "")
+      throw new Error("memory_append: `text` must be a non-empty string");
     const dir = path.join(ctx.workspace, "memory");
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${localDate(ctx.now, ctx.timeZone)}.md`);
@@ -78,12 +86,19 @@ export class ToolRegistry {
   }
 
   /** Runs a tool; any failure (bad arguments included) becomes an error result the model can read. */
-  async run(name: string, args: unknown, ctx: ToolContext, policy?: ToolPolicy): Promise<{ text: string; isError: boolean; endTurn: boolean }> {
+  async run(
+    name: string,
+    args: unknown,
+    ctx: ToolContext,
+    policy?: ToolPolicy,
+  ): Promise<{ text: string; isError: boolean; endTurn: boolean }> {
     const tool = this.tools.get(name);
     if (!tool || !toolAllowed(policy, name)) return { text: `unknown tool: ${name}`, isError: true, endTurn: false };
     try {
       const out = await tool.run(args, ctx);
-      return typeof out === "string" ? { text: out, isError: false, endTurn: false } : { text: out.text, isError: false, endTurn: out.endTurn === true };
+      return typeof out === "string"
+        ? { text: out, isError: false, endTurn: false }
+        : { text: out.text, isError: false, endTurn: out.endTurn === true };
     } catch (err) {
       return { text: err instanceof Error ? err.message : String(err), isError: true, endTurn: false };
     }

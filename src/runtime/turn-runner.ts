@@ -90,14 +90,16 @@ export class TurnRunner {
     const { manager } = this.deps;
     const settings = this.deps.settingsFor(req.agentId);
     let entry = await manager.get(req.agentId, req.sessionKey);
-    if (!entry || entry.sessionId !== req.sessionId) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
+    if (!entry || entry.sessionId !== req.sessionId)
+      return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
     const { provider, model } = this.deps.resolveModel(req.agentId, entry);
     const window = this.windowFor(settings, provider, model, entry);
     const pruneSettings = resolvePruneSettings(settings.contextPruning);
 
     // One read serves the flush check and the first round (the flush writes nothing to the transcript).
     req.onRound?.(0);
-    let lines: TranscriptLine[] | null = (await manager.transcriptLines(req.agentId, req.sessionId, req.sessionKey)).lines;
+    let lines: TranscriptLine[] | null = (await manager.transcriptLines(req.agentId, req.sessionId, req.sessionKey))
+      .lines;
     await this.maybeFlushMemory(req, entry, settings, provider, model, window, lines).catch(() => undefined);
 
     let compactedThisRun = false;
@@ -109,7 +111,15 @@ export class TurnRunner {
           const used = result.usage.input + result.usage.cacheRead + result.usage.cacheWrite + result.usage.output;
           const reserve = Math.max(settings.compaction.reserveTokens, settings.compaction.reserveTokensFloor);
           if (!compactedThisRun && used > window - reserve) {
-            const outcome = await compactSession({ manager, agentId: req.agentId, sessionKey: req.sessionKey, provider, model, keepRecentTokens: settings.compaction.keepRecentTokens, instructions: settings.compaction.customInstructions });
+            const outcome = await compactSession({
+              manager,
+              agentId: req.agentId,
+              sessionKey: req.sessionKey,
+              provider,
+              model,
+              keepRecentTokens: settings.compaction.keepRecentTokens,
+              instructions: settings.compaction.customInstructions,
+            });
             this.deps.onCompaction?.(outcome, "threshold");
           }
         }
@@ -118,7 +128,15 @@ export class TurnRunner {
         if (req.signal.aborted) return { status: "aborted", reply: null, silent: true };
         if (err instanceof ContextOverflowError && attempt < MAX_OVERFLOW_ATTEMPTS) {
           if (!compactedThisRun) {
-            const outcome = await compactSession({ manager, agentId: req.agentId, sessionKey: req.sessionKey, provider, model, keepRecentTokens: settings.compaction.keepRecentTokens, instructions: settings.compaction.customInstructions });
+            const outcome = await compactSession({
+              manager,
+              agentId: req.agentId,
+              sessionKey: req.sessionKey,
+              provider,
+              model,
+              keepRecentTokens: settings.compaction.keepRecentTokens,
+              instructions: settings.compaction.customInstructions,
+            });
             this.deps.onCompaction?.(outcome, "overflow");
             compactedThisRun = outcome.status === "compacted";
           }
@@ -128,7 +146,9 @@ export class TurnRunner {
           continue;
         }
         const message = err instanceof Error ? err.message : String(err);
-        await manager.patchSession(req.agentId, req.sessionKey, (cur) => (cur && cur.sessionId === req.sessionId ? { ...cur, abortedLastRun: false } : undefined));
+        await manager.patchSession(req.agentId, req.sessionKey, (cur) =>
+          cur && cur.sessionId === req.sessionId ? { ...cur, abortedLastRun: false } : undefined,
+        );
         return { status: "error", reply: null, silent: true, errorMessage: message };
       }
     }
@@ -149,12 +169,26 @@ export class TurnRunner {
     const toolSpecs: ToolSpec[] = this.deps.tools.specs(settings.tools);
     for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
       if (!(round === 0 && firstLines)) req.onRound?.(round);
-      const lines = round === 0 && firstLines ? firstLines : (await manager.transcriptLines(req.agentId, req.sessionId, req.sessionKey)).lines;
+      const lines =
+        round === 0 && firstLines
+          ? firstLines
+          : (await manager.transcriptLines(req.agentId, req.sessionId, req.sessionKey)).lines;
       const built = buildContext(lines, req.exclude);
       const foreign = foreignEntries(lines, built, req.sessionKey, req.sessionId);
       if (foreign.length > 0) {
-        this.deps.onSecurityEvent?.({ event: "isolation_violation", agentId: req.agentId, sessionKey: req.sessionKey, sessionId: req.sessionId, entries: foreign });
-        return { status: "error", reply: null, silent: true, errorMessage: `refused: ${foreign.length} message(s) in this session's context belong to another session (isolation guard)` };
+        this.deps.onSecurityEvent?.({
+          event: "isolation_violation",
+          agentId: req.agentId,
+          sessionKey: req.sessionKey,
+          sessionId: req.sessionId,
+          entries: foreign,
+        });
+        return {
+          status: "error",
+          reply: null,
+          silent: true,
+          errorMessage: `refused: ${foreign.length} message(s) in this session's context belong to another session (isolation guard)`,
+        };
       }
       let messages: AgentMessage[] = built.messages;
       const anchor = contextAnchor(built);
@@ -165,8 +199,13 @@ export class TurnRunner {
         if (seeded !== undefined) this.cacheTouch.set(req.sessionId, seeded);
       }
       const pruned = applyCacheTtlPruning({
-        messages, settings: pruneSettings, contextWindowTokens: window, now: this.deps.now(),
-        lastCacheTouchAt: this.cacheTouch.get(req.sessionId), provider: provider.name, modelId: model,
+        messages,
+        settings: pruneSettings,
+        contextWindowTokens: window,
+        now: this.deps.now(),
+        lastCacheTouchAt: this.cacheTouch.get(req.sessionId),
+        provider: provider.name,
+        modelId: model,
       });
       if (pruned.pruned) {
         this.deps.onPruned?.(pruned.prunedChars);
@@ -176,7 +215,13 @@ export class TurnRunner {
       let streamed = "";
       let released = false;
       let message: AssistantMessage | null = null;
-      for await (const event of provider.stream({ model, messages: pruned.messages, tools: toolSpecs, purpose: "turn", abortSignal: req.signal })) {
+      for await (const event of provider.stream({
+        model,
+        messages: pruned.messages,
+        tools: toolSpecs,
+        purpose: "turn",
+        abortSignal: req.signal,
+      })) {
         if (event.type === "text-delta") {
           streamed += event.text;
           if (released) req.onDelta(event.text);
@@ -190,24 +235,41 @@ export class TurnRunner {
       if (!message) throw new Error("the model stream ended without a reply");
       final = message;
 
-      const calls = message.content.filter((b): b is Extract<AssistantMessage["content"][number], { type: "toolCall" }> => b.type === "toolCall");
-      const touchEntry: NewEntry[] = pruneSettings.mode === "cache-ttl" && isCacheTtlEligible(provider.name, model) ? [{ type: "custom", customType: "openclaw.cache-ttl", data: { timestamp: this.deps.now(), provider: provider.name, modelId: model } }] : [];
+      const calls = message.content.filter(
+        (b): b is Extract<AssistantMessage["content"][number], { type: "toolCall" }> => b.type === "toolCall",
+      );
+      const touchEntry: NewEntry[] =
+        pruneSettings.mode === "cache-ttl" && isCacheTtlEligible(provider.name, model)
+          ? [
+              {
+                type: "custom",
+                customType: "openclaw.cache-ttl",
+                data: { timestamp: this.deps.now(), provider: provider.name, modelId: model },
+              },
+            ]
+          : [];
       if (calls.length === 0 || message.stopReason !== "toolUse") {
         const usage = message.usage;
-        const written = await manager.appendToSession(req.agentId, req.sessionKey, req.sessionId, [{ type: "message", message, ...tag }, ...touchEntry], (cur, now) => ({
-          ...cur,
-          updatedAt: now,
-          model,
-          modelProvider: provider.name,
-          contextTokens: window,
-          inputTokens: usage.input,
-          outputTokens: usage.output,
-          cacheRead: usage.cacheRead,
-          cacheWrite: usage.cacheWrite,
-          totalTokens: usage.input + usage.cacheRead + usage.cacheWrite,
-          totalTokensFresh: true,
-          abortedLastRun: false,
-        }));
+        const written = await manager.appendToSession(
+          req.agentId,
+          req.sessionKey,
+          req.sessionId,
+          [{ type: "message", message, ...tag }, ...touchEntry],
+          (cur, now) => ({
+            ...cur,
+            updatedAt: now,
+            model,
+            modelProvider: provider.name,
+            contextTokens: window,
+            inputTokens: usage.input,
+            outputTokens: usage.output,
+            cacheRead: usage.cacheRead,
+            cacheWrite: usage.cacheWrite,
+            totalTokens: usage.input + usage.cacheRead + usage.cacheWrite,
+            totalTokensFresh: true,
+            abortedLastRun: false,
+          }),
+        );
         if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
         if (touchEntry.length > 0) this.cacheTouch.set(req.sessionId, this.deps.now());
         const text = messageText(message);
@@ -218,17 +280,49 @@ export class TurnRunner {
       const results: NewEntry[] = [];
       let endTurn = false;
       for (const call of calls) {
-        const out = await this.deps.tools.run(call.name, call.arguments, { agentId: req.agentId, sessionKey: req.sessionKey, workspace: settings.workspace, now: this.deps.now(), timeZone: this.deps.timeZone, signal: req.signal }, settings.tools);
-        const result: ToolResultMessage = { role: "toolResult", toolCallId: call.id, toolName: call.name, content: [{ type: "text", text: out.text }], isError: out.isError, timestamp: this.deps.now() };
+        const out = await this.deps.tools.run(
+          call.name,
+          call.arguments,
+          {
+            agentId: req.agentId,
+            sessionKey: req.sessionKey,
+            workspace: settings.workspace,
+            now: this.deps.now(),
+            timeZone: this.deps.timeZone,
+            signal: req.signal,
+          },
+          settings.tools,
+        );
+        const result: ToolResultMessage = {
+          role: "toolResult",
+          toolCallId: call.id,
+          toolName: call.name,
+          content: [{ type: "text", text: out.text }],
+          isError: out.isError,
+          timestamp: this.deps.now(),
+        };
         results.push({ type: "message", message: result, ...tag });
         endTurn ||= out.endTurn;
       }
-      const written = await manager.appendToSession(req.agentId, req.sessionKey, req.sessionId, [{ type: "message", message, ...tag }, ...results], (cur, now) => ({ ...cur, updatedAt: now }));
+      const written = await manager.appendToSession(
+        req.agentId,
+        req.sessionKey,
+        req.sessionId,
+        [{ type: "message", message, ...tag }, ...results],
+        (cur, now) => ({ ...cur, updatedAt: now }),
+      );
       if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
       // sessions_yield: the turn ends here; what the agent waits for arrives as the next message.
-      if (endTurn) return { status: "ok", reply: null, silent: true, usage: message.usage, model, provider: provider.name };
+      if (endTurn)
+        return { status: "ok", reply: null, silent: true, usage: message.usage, model, provider: provider.name };
     }
-    return { status: "error", reply: null, silent: true, errorMessage: `stopped after ${MAX_TOOL_ROUNDS} tool rounds`, usage: final?.usage };
+    return {
+      status: "error",
+      reply: null,
+      silent: true,
+      errorMessage: `stopped after ${MAX_TOOL_ROUNDS} tool rounds`,
+      usage: final?.usage,
+    };
   }
 
   /** Silent pre-compaction turn (OpenClaw's memory flush): the agent may save notes; its reply is never delivered. */
@@ -255,24 +349,50 @@ export class TurnRunner {
 
     const now = this.deps.now();
     const date = localDate(now, this.deps.timeZone);
-    const prompt = (flush.prompt ?? DEFAULT_FLUSH_PROMPT).replaceAll("YYYY-MM-DD", date) + `\nCurrent time: ${new Date(now).toISOString()}`;
+    const prompt =
+      (flush.prompt ?? DEFAULT_FLUSH_PROMPT).replaceAll("YYYY-MM-DD", date) +
+      `\nCurrent time: ${new Date(now).toISOString()}`;
     const messages: AgentMessage[] = [...context, { role: "user", content: prompt, timestamp: now }];
     const memoryTool = this.deps.tools.specs().filter((t) => t.name === "memory_append");
     for (let round = 0; round < 4; round++) {
       let final: AssistantMessage | null = null;
-      for await (const ev of provider.stream({ model, messages, tools: memoryTool, purpose: "memory-flush", abortSignal: req.signal })) if (ev.type === "finish") final = ev.message;
+      for await (const ev of provider.stream({
+        model,
+        messages,
+        tools: memoryTool,
+        purpose: "memory-flush",
+        abortSignal: req.signal,
+      }))
+        if (ev.type === "finish") final = ev.message;
       if (!final) break;
       messages.push(final);
-      const calls = final.content.filter((b): b is Extract<AssistantMessage["content"][number], { type: "toolCall" }> => b.type === "toolCall");
+      const calls = final.content.filter(
+        (b): b is Extract<AssistantMessage["content"][number], { type: "toolCall" }> => b.type === "toolCall",
+      );
       if (calls.length === 0) break;
       for (const call of calls) {
-        const out = await this.deps.tools.run(call.name, call.arguments, { agentId: req.agentId, sessionKey: req.sessionKey, workspace: settings.workspace, now, timeZone: this.deps.timeZone });
-        messages.push({ role: "toolResult", toolCallId: call.id, toolName: call.name, content: [{ type: "text", text: out.text }], isError: out.isError, timestamp: now });
+        const out = await this.deps.tools.run(call.name, call.arguments, {
+          agentId: req.agentId,
+          sessionKey: req.sessionKey,
+          workspace: settings.workspace,
+          now,
+          timeZone: this.deps.timeZone,
+        });
+        messages.push({
+          role: "toolResult",
+          toolCallId: call.id,
+          toolName: call.name,
+          content: [{ type: "text", text: out.text }],
+          isError: out.isError,
+          timestamp: now,
+        });
       }
     }
     this.deps.onMemoryFlush?.();
     await this.deps.manager.patchSession(req.agentId, req.sessionKey, (cur, at) =>
-      cur && cur.sessionId === req.sessionId ? { ...cur, memoryFlushAt: at, memoryFlushCompactionCount: cur.compactionCount ?? 0 } : undefined,
+      cur && cur.sessionId === req.sessionId
+        ? { ...cur, memoryFlushAt: at, memoryFlushCompactionCount: cur.compactionCount ?? 0 }
+        : undefined,
     );
   }
 }

@@ -66,7 +66,10 @@ function allowedSenders(config: PincerConfig | null): Map<string, { senders: str
     const list = [c.allowFrom, asRecord(c.dm).allowFrom].find(Array.isArray) as unknown[] | undefined;
     const senders = (list ?? []).filter((x): x is string => typeof x === "string");
     const policy = c.dmPolicy ?? asRecord(c.dm).policy;
-    out.set(ch.toLowerCase(), { senders: senders.filter((s) => s !== "*"), open: senders.includes("*") || policy === "open" });
+    out.set(ch.toLowerCase(), {
+      senders: senders.filter((s) => s !== "*"),
+      open: senders.includes("*") || policy === "open",
+    });
   }
   return out;
 }
@@ -81,7 +84,12 @@ async function seenDmSenders(store: SessionStore, mainKey: string): Promise<Map<
     const origin = line.pincer as { channel?: unknown; senderId?: unknown } | undefined;
     const msg = line.message as { role?: unknown; provenance?: { kind?: unknown } } | undefined;
     if (line.type !== "message" || msg?.role !== "user" || msg.provenance?.kind === "inter_session") continue;
-    if (typeof origin?.channel !== "string" || typeof origin.senderId !== "string" || INTERNAL_CHANNELS.has(origin.channel)) continue;
+    if (
+      typeof origin?.channel !== "string" ||
+      typeof origin.senderId !== "string" ||
+      INTERNAL_CHANNELS.has(origin.channel)
+    )
+      continue;
     let s = seen.get(origin.channel);
     if (!s) seen.set(origin.channel, (s = new Set()));
     s.add(origin.senderId);
@@ -141,12 +149,29 @@ export function storeUrlFindings(raw: string): Finding[] {
   }
   const shown = `${url.protocol}//${url.host}${url.pathname}`;
   if (url.password && !/^\$\{[A-Z0-9_]+\}$/i.test(decodeURIComponent(url.password))) {
-    out.push({ checkId: "store.url_inline_password", severity: "warn", title: "The database password is written in the config", detail: `session.store.url (${shown}) carries its password inline; it travels with every copy or backup of the config.`, remediation: 'Use an environment variable: url: "${DATABASE_URL}".' });
+    out.push({
+      checkId: "store.url_inline_password",
+      severity: "warn",
+      title: "The database password is written in the config",
+      detail: `session.store.url (${shown}) carries its password inline; it travels with every copy or backup of the config.`,
+      remediation: 'Use an environment variable: url: "${DATABASE_URL}".',
+    });
   }
   const host = url.hostname.replace(/^\[|\]$/g, "");
-  const tls = url.protocol === "rediss:" || /^(require|verify-ca|verify-full)$/.test(url.searchParams.get("sslmode") ?? "") || url.searchParams.get("ssl") === "true";
+  const tls =
+    url.protocol === "rediss:" ||
+    /^(require|verify-ca|verify-full)$/.test(url.searchParams.get("sslmode") ?? "") ||
+    url.searchParams.get("ssl") === "true";
   if (!isLoopback(host) && !tls) {
-    out.push({ checkId: "store.url_no_tls", severity: "warn", title: "The session database is reached without TLS", detail: `session.store.url points at ${url.host} without TLS: every conversation crosses the network in clear text.`, remediation: url.protocol.startsWith("redis") ? "Use a rediss:// URL." : "Add ?sslmode=verify-full (or require) to the URL." });
+    out.push({
+      checkId: "store.url_no_tls",
+      severity: "warn",
+      title: "The session database is reached without TLS",
+      detail: `session.store.url points at ${url.host} without TLS: every conversation crosses the network in clear text.`,
+      remediation: url.protocol.startsWith("redis")
+        ? "Use a rediss:// URL."
+        : "Add ?sslmode=verify-full (or require) to the URL.",
+    });
   }
   return out;
 }
@@ -158,7 +183,13 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   const raw = input.rawConfig ?? {};
 
   if (input.configError) {
-    add({ checkId: "config.invalid", severity: "critical", title: "The config file does not load", detail: input.configError, remediation: "Fix the keys named above; the gateway refuses to start until then." });
+    add({
+      checkId: "config.invalid",
+      severity: "critical",
+      title: "The config file does not load",
+      detail: input.configError,
+      remediation: "Fix the keys named above; the gateway refuses to start until then.",
+    });
   }
 
   // --- Session isolation: one DM session shared by several people.
@@ -189,8 +220,13 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
         detail:
           `session.dmScope is "main", so every direct message on ${ch} goes to the same session and each sender sees the others' context. ` +
           (seenCount >= 2 ? `${seenCount} different senders have already written to it. ` : "") +
-          (a?.open ? "The DM policy is open (any sender). " : allowedCount >= 2 ? `${allowedCount} senders are allowed by channels.${ch}.allowFrom. ` : ""),
-        remediation: 'Set session.dmScope to "per-channel-peer" (or "per-account-channel-peer" with several accounts); use session.identityLinks for one person on several channels.',
+          (a?.open
+            ? "The DM policy is open (any sender). "
+            : allowedCount >= 2
+              ? `${allowedCount} senders are allowed by channels.${ch}.allowFrom. `
+              : ""),
+        remediation:
+          'Set session.dmScope to "per-channel-peer" (or "per-account-channel-peer" with several accounts); use session.identityLinks for one person on several channels.',
       });
     }
   }
@@ -205,7 +241,13 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
       const k = id.toLowerCase();
       const prev = owner.get(k);
       if (prev && prev !== name) {
-        add({ checkId: "session.identity_links.duplicate_id", severity: "critical", title: "An id is linked to two people", detail: `session.identityLinks lists ${id} under both "${prev}" and "${name}": their direct messages would share one session.`, remediation: `Remove ${id} from one of the two entries.` });
+        add({
+          checkId: "session.identity_links.duplicate_id",
+          severity: "critical",
+          title: "An id is linked to two people",
+          detail: `session.identityLinks lists ${id} under both "${prev}" and "${name}": their direct messages would share one session.`,
+          remediation: `Remove ${id} from one of the two entries.`,
+        });
       } else owner.set(k, name);
     }
   }
@@ -216,23 +258,50 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   const token = (asRecord(gw.auth).token as string | undefined) ?? input.env.PINCER_GATEWAY_TOKEN;
   const remote = !isLoopback(host);
   if (remote && !token) {
-    add({ checkId: "gateway.bind_no_auth", severity: "critical", title: "The gateway is exposed without a token", detail: `gateway.host is ${host} and no gateway.auth.token / PINCER_GATEWAY_TOKEN is set.`, remediation: "Set gateway.auth.token to a random value of at least 32 bytes (e.g. `openssl rand -base64 32`), or bind to 127.0.0.1." });
+    add({
+      checkId: "gateway.bind_no_auth",
+      severity: "critical",
+      title: "The gateway is exposed without a token",
+      detail: `gateway.host is ${host} and no gateway.auth.token / PINCER_GATEWAY_TOKEN is set.`,
+      remediation:
+        "Set gateway.auth.token to a random value of at least 32 bytes (e.g. `openssl rand -base64 32`), or bind to 127.0.0.1.",
+    });
   }
   if (token) {
     const bits = tokenEntropyBits(token);
     if (bits < 256) {
-      add({ checkId: "gateway.token_weak", severity: remote ? "critical" : "warn", title: "The gateway token is weak", detail: `The configured token carries about ${Math.floor(bits / 8)} bytes of entropy (under 32).`, remediation: "Use a random token of at least 32 bytes (e.g. `openssl rand -base64 32`)." });
+      add({
+        checkId: "gateway.token_weak",
+        severity: remote ? "critical" : "warn",
+        title: "The gateway token is weak",
+        detail: `The configured token carries about ${Math.floor(bits / 8)} bytes of entropy (under 32).`,
+        remediation: "Use a random token of at least 32 bytes (e.g. `openssl rand -base64 32`).",
+      });
     }
   }
   if (remote && !asRecord(gw.tls).cert) {
-    add({ checkId: "gateway.tls_off_remote", severity: "warn", title: "TLS is off on a non-loopback bind", detail: `gateway.host is ${host} but gateway.tls is not configured: tokens and conversations cross the network in clear text.`, remediation: "Set gateway.tls.cert and gateway.tls.key, or terminate TLS in a reverse proxy on the same host and bind the gateway to 127.0.0.1." });
+    add({
+      checkId: "gateway.tls_off_remote",
+      severity: "warn",
+      title: "TLS is off on a non-loopback bind",
+      detail: `gateway.host is ${host} but gateway.tls is not configured: tokens and conversations cross the network in clear text.`,
+      remediation:
+        "Set gateway.tls.cert and gateway.tls.key, or terminate TLS in a reverse proxy on the same host and bind the gateway to 127.0.0.1.",
+    });
   }
   // --- A shared store's database URL.
   const storeUrl = asRecord(asRecord(raw.session).store).url;
   if (typeof storeUrl === "string") for (const f of storeUrlFindings(storeUrl)) add(f);
   for (const [i, c] of (Array.isArray(gw.clients) ? gw.clients : []).entries()) {
     const t = asRecord(c).token;
-    if (typeof t !== "string" || tokenEntropyBits(t) < 128) add({ checkId: "gateway.client_token_weak", severity: "warn", title: "A bridge token is weak or missing", detail: `gateway.clients[${i}] has a token with under 16 bytes of entropy.`, remediation: "Give every bridge its own random token of at least 32 bytes." });
+    if (typeof t !== "string" || tokenEntropyBits(t) < 128)
+      add({
+        checkId: "gateway.client_token_weak",
+        severity: "warn",
+        title: "A bridge token is weak or missing",
+        detail: `gateway.clients[${i}] has a token with under 16 bytes of entropy.`,
+        remediation: "Give every bridge its own random token of at least 32 bytes.",
+      });
   }
 
   // --- Hooks.
@@ -240,9 +309,21 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   for (const [i, h] of (Array.isArray(endpoints) ? endpoints : []).entries()) {
     const hook = asRecord(h);
     if (typeof hook.token !== "string" || hook.token.length === 0) {
-      add({ checkId: "hooks.token_missing", severity: "critical", title: "A webhook has no token", detail: `hooks.endpoints[${i}] (${String(hook.id ?? "?")}) accepts requests without a token.`, remediation: "Give every hook endpoint its own random token." });
+      add({
+        checkId: "hooks.token_missing",
+        severity: "critical",
+        title: "A webhook has no token",
+        detail: `hooks.endpoints[${i}] (${String(hook.id ?? "?")}) accepts requests without a token.`,
+        remediation: "Give every hook endpoint its own random token.",
+      });
     } else if (tokenEntropyBits(hook.token) < 128) {
-      add({ checkId: "hooks.token_weak", severity: "warn", title: "A webhook token is weak", detail: `hooks.endpoints[${i}] (${String(hook.id ?? "?")}) has a token with under 16 bytes of entropy.`, remediation: "Use a random token of at least 32 bytes." });
+      add({
+        checkId: "hooks.token_weak",
+        severity: "warn",
+        title: "A webhook token is weak",
+        detail: `hooks.endpoints[${i}] (${String(hook.id ?? "?")}) has a token with under 16 bytes of entropy.`,
+        remediation: "Use a random token of at least 32 bytes.",
+      });
     }
   }
 
@@ -250,30 +331,54 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   const tools = asRecord(raw.tools);
   if (asRecord(tools.sessions).visibility === "all" && asRecord(tools.agentToAgent).enabled === true) {
     const allow = asRecord(tools.agentToAgent).allow;
-    add({ checkId: "tools.sessions.visibility_all_agent_to_agent", severity: "warn", title: "Agents can read and message every other agent's sessions", detail: `tools.sessions.visibility is "all" and tools.agentToAgent is enabled${Array.isArray(allow) && allow.length > 0 ? ` for ${allow.join(", ")}` : " for every agent"}.`, remediation: "Use visibility \"tree\" (the default), or restrict tools.agentToAgent.allow to the agents that must talk." });
+    add({
+      checkId: "tools.sessions.visibility_all_agent_to_agent",
+      severity: "warn",
+      title: "Agents can read and message every other agent's sessions",
+      detail: `tools.sessions.visibility is "all" and tools.agentToAgent is enabled${Array.isArray(allow) && allow.length > 0 ? ` for ${allow.join(", ")}` : " for every agent"}.`,
+      remediation:
+        'Use visibility "tree" (the default), or restrict tools.agentToAgent.allow to the agents that must talk.',
+    });
   }
 
   // --- Send policy rules that match nothing.
   const rules = config?.session?.sendPolicy?.rules ?? [];
   if (rules.length > 0) {
     const rows: Array<{ key: string; channel?: string; chatType?: string }> = [];
-    for (const { store } of input.stores) for (const r of (await store.list()).rows) rows.push({ key: r.key, channel: r.entry.channel ?? r.entry.lastChannel, chatType: r.entry.chatType });
+    for (const { store } of input.stores)
+      for (const r of (await store.list()).rows)
+        rows.push({ key: r.key, channel: r.entry.channel ?? r.entry.lastChannel, chatType: r.entry.chatType });
     rules.forEach((rule, i) => {
       const m = rule.match ?? {};
       const ch = (m.channel ?? m.provider)?.toLowerCase();
       const ct = m.chatType === "dm" ? "direct" : m.chatType;
-      const impossible = (m.keyPrefix && ct === "direct" && /:(group|channel):/.test(m.keyPrefix)) || (m.rawKeyPrefix && !m.rawKeyPrefix.toLowerCase().startsWith("agent:") && !"agent:".startsWith(m.rawKeyPrefix.toLowerCase()));
+      const impossible =
+        (m.keyPrefix && ct === "direct" && /:(group|channel):/.test(m.keyPrefix)) ||
+        (m.rawKeyPrefix &&
+          !m.rawKeyPrefix.toLowerCase().startsWith("agent:") &&
+          !"agent:".startsWith(m.rawKeyPrefix.toLowerCase()));
       const matches = rows.some((r) => {
         const key = r.key.toLowerCase();
         const stripped = key.replace(/^agent:[^:]+:/, "");
         if (ch && r.channel?.toLowerCase() !== ch) return false;
         if (ct && r.chatType !== ct) return false;
         if (m.rawKeyPrefix && !key.startsWith(m.rawKeyPrefix.toLowerCase())) return false;
-        if (m.keyPrefix && !key.startsWith(m.keyPrefix.toLowerCase()) && !stripped.startsWith(m.keyPrefix.toLowerCase())) return false;
+        if (
+          m.keyPrefix &&
+          !key.startsWith(m.keyPrefix.toLowerCase()) &&
+          !stripped.startsWith(m.keyPrefix.toLowerCase())
+        )
+          return false;
         return true;
       });
       if (impossible || (rows.length > 0 && !matches)) {
-        add({ checkId: "session.send_policy.rule_matches_nothing", severity: "warn", title: "A send policy rule matches no session", detail: `session.sendPolicy.rules[${i}] (${rule.action} ${JSON.stringify(m)}) ${impossible ? "can never match a session key" : "matches none of the stored sessions"}; a typo here silently leaves delivery ${rule.action === "deny" ? "allowed" : "denied"}.`, remediation: "Check the rule's channel, chatType and key prefixes against `pincer sessions --json`." });
+        add({
+          checkId: "session.send_policy.rule_matches_nothing",
+          severity: "warn",
+          title: "A send policy rule matches no session",
+          detail: `session.sendPolicy.rules[${i}] (${rule.action} ${JSON.stringify(m)}) ${impossible ? "can never match a session key" : "matches none of the stored sessions"}; a typo here silently leaves delivery ${rule.action === "deny" ? "allowed" : "denied"}.`,
+          remediation: "Check the rule's channel, chatType and key prefixes against `pincer sessions --json`.",
+        });
       }
     });
   }
@@ -285,7 +390,13 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
     for (const { agentId, store } of input.stores) {
       const n = await store.count();
       if (disabled && n > 10_000) {
-        add({ checkId: "session.maintenance.disabled_large_store", severity: "warn", title: "A large session store is never cleaned", detail: `Agent ${agentId} has ${n} sessions and session.maintenance ${m.mode === "warn" ? 'is in "warn" mode' : "has no pruneAfter or maxEntries"}: old conversations are kept forever and listings slow down.`, remediation: 'Set session.maintenance.mode to "enforce" with pruneAfter (e.g. "30d") and maxEntries.' });
+        add({
+          checkId: "session.maintenance.disabled_large_store",
+          severity: "warn",
+          title: "A large session store is never cleaned",
+          detail: `Agent ${agentId} has ${n} sessions and session.maintenance ${m.mode === "warn" ? 'is in "warn" mode' : "has no pruneAfter or maxEntries"}: old conversations are kept forever and listings slow down.`,
+          remediation: 'Set session.maintenance.mode to "enforce" with pruneAfter (e.g. "30d") and maxEntries.',
+        });
       }
     }
   }
@@ -293,10 +404,22 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   // --- Files others can read.
   for (const p of loosePermissions(input.home)) {
     const isToken = p.file.endsWith("gateway.token");
-    add({ checkId: isToken ? "fs.gateway_token.perms_readable" : "fs.state.perms_readable", severity: isToken ? "critical" : "warn", title: isToken ? "The gateway token is readable by other users" : "State is readable by other users", detail: `${p.file} has mode ${p.mode.toString(8).padStart(4, "0")}.`, remediation: `chmod ${p.want.toString(8)} ${p.file} (or run \`pincer security audit --fix\`).` });
+    add({
+      checkId: isToken ? "fs.gateway_token.perms_readable" : "fs.state.perms_readable",
+      severity: isToken ? "critical" : "warn",
+      title: isToken ? "The gateway token is readable by other users" : "State is readable by other users",
+      detail: `${p.file} has mode ${p.mode.toString(8).padStart(4, "0")}.`,
+      remediation: `chmod ${p.want.toString(8)} ${p.file} (or run \`pincer security audit --fix\`).`,
+    });
   }
 
-  add({ checkId: "gateway.http.session_key_override_enabled", severity: "info", title: "Callers may name a session", detail: "/v1/chat/completions honours x-pincer-session-key; keys are checked against the caller's token (a bridge token only reaches its own channels)." });
+  add({
+    checkId: "gateway.http.session_key_override_enabled",
+    severity: "info",
+    title: "Callers may name a session",
+    detail:
+      "/v1/chat/completions honours x-pincer-session-key; keys are checked against the caller's token (a bridge token only reaches its own channels).",
+  });
 
   const summary: Record<Severity, number> = { critical: 0, warn: 0, info: 0 };
   for (const f of findings) summary[f.severity]++;

@@ -45,6 +45,7 @@ export class HeldRowCache {
       return;
     }
     this.rows.set(k, { hold, row: row ? structuredClone(row) : undefined });
-    if (this.rows.size > PRUNE_ABOVE) for (const [key, c] of this.rows) if (!this.leases.isCurrent(c.hold)) this.rows.delete(key);
+    if (this.rows.size > PRUNE_ABOVE)
+      for (const [key, c] of this.rows) if (!this.leases.isCurrent(c.hold)) this.rows.delete(key);
   }
 }

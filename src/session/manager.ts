@@ -14,8 +14,25 @@ import { evaluateFreshness } from "../lifecycle/freshness.ts";
 import { resolveResetPolicy } from "../lifecycle/policy.ts";
 import { buildResetEntry, detectResetTrigger } from "../lifecycle/reset.ts";
 import type { SessionEntry } from "../store/entry.ts";
-import type { Fence, ListFilter, ListOptions, ListPage, PatchMutator, PatchResult, SessionRow, SessionStore, TranscriptLine } from "../store/types.ts";
-import { emptyUsage, type AssistantMessage, type NewEntry, type TranscriptEntry, type Usage, type UserMessage } from "../transcript/entries.ts";
+import type {
+  Fence,
+  ListFilter,
+  ListOptions,
+  ListPage,
+  PatchMutator,
+  PatchResult,
+  SessionRow,
+  SessionStore,
+  TranscriptLine,
+} from "../store/types.ts";
+import {
+  emptyUsage,
+  type AssistantMessage,
+  type NewEntry,
+  type TranscriptEntry,
+  type Usage,
+  type UserMessage,
+} from "../transcript/entries.ts";
 import { historyFromLines, type HistoryItem } from "../transcript/history.ts";
 import { ParsedTranscriptCache } from "../transcript/parsed-cache.ts";
 import { TranscriptWriter } from "../transcript/writer.ts";
@@ -34,7 +51,10 @@ const FIND_PAGE_ROWS = 500;
 export interface ManagerConfig extends RoutingConfig {
   session?: RoutingConfig["session"] & {
     reset?: { mode?: "daily" | "idle" | "none"; atHour?: number; idleMinutes?: number };
-    resetByType?: Record<string, { mode?: "daily" | "idle" | "none"; atHour?: number; idleMinutes?: number } | undefined>;
+    resetByType?: Record<
+      string,
+      { mode?: "daily" | "idle" | "none"; atHour?: number; idleMinutes?: number } | undefined
+    >;
     resetByChannel?: Record<string, { mode?: "daily" | "idle" | "none"; atHour?: number; idleMinutes?: number }>;
     idleMinutes?: number;
     resetTriggers?: string[];
@@ -57,7 +77,11 @@ export interface SessionManagerOptions {
    * Set when several gateway processes share the store: every session is leased across processes
    * (see session-leases.ts) while this process works on it.
    */
-  sharedSessions?: { leaseTtlMs: number; leaseWaitMs: number; onLost?: (agentId: string, sessionKey: string, err: unknown) => void };
+  sharedSessions?: {
+    leaseTtlMs: number;
+    leaseWaitMs: number;
+    onLost?: (agentId: string, sessionKey: string, err: unknown) => void;
+  };
   /** Memory for whole transcripts kept parsed between turns, all agents together (default 64 MiB). */
   transcriptCacheBytes?: number;
 }
@@ -179,7 +203,12 @@ export class SessionManager {
   }
 
   /** The session's row; `inLane` when called inside the session's lane (then the read is cached). */
-  private async readRow(store: SessionStore, agentId: string, sessionKey: string, inLane: boolean): Promise<SessionEntry | undefined> {
+  private async readRow(
+    store: SessionStore,
+    agentId: string,
+    sessionKey: string,
+    inLane: boolean,
+  ): Promise<SessionEntry | undefined> {
     const hit = this.heldRows?.lookup(agentId, sessionKey);
     if (hit) return hit.row;
     const row = await store.get(sessionKey);
@@ -188,7 +217,12 @@ export class SessionManager {
   }
 
   /** Patches a row inside the session's lane, keeping the held-row cache current. */
-  private async patchRow(store: SessionStore, agentId: string, sessionKey: string, mutator: PatchMutator): Promise<PatchResult> {
+  private async patchRow(
+    store: SessionStore,
+    agentId: string,
+    sessionKey: string,
+    mutator: PatchMutator,
+  ): Promise<PatchResult> {
     const res = await store.patch(sessionKey, mutator);
     this.heldRows?.remember(agentId, sessionKey, res.after);
     return res;
@@ -200,7 +234,10 @@ export class SessionManager {
    */
   private inSession<T>(agentId: string, sessionKey: string, work: () => Promise<T>): Promise<T> {
     const leases = this.leases;
-    return this.lanes.run(refKey({ agentId, sessionKey }), leases ? () => leases.with(agentId, sessionKey, work) : work);
+    return this.lanes.run(
+      refKey({ agentId, sessionKey }),
+      leases ? () => leases.with(agentId, sessionKey, work) : work,
+    );
   }
 
   private fenceOf(agentId: string, sessionKey: string): Fence | undefined {
@@ -226,10 +263,21 @@ export class SessionManager {
     const store = await this.storeFor(route.agentId);
     const entry = await store.get(route.sessionKey);
     const now = this.clock.now();
-    const base = { agentId: route.agentId, sessionKey: route.sessionKey, chatType: route.chatType, matchedBy: route.matchedBy };
+    const base = {
+      agentId: route.agentId,
+      sessionKey: route.sessionKey,
+      chatType: route.chatType,
+      matchedBy: route.matchedBy,
+    };
     if (!entry) return { ...base, sessionId: null, fresh: false, staleReason: null, nextResetAt: null };
     const verdict = this.freshness(entry, route.resetType, route.channel, now, await this.legacyStart(store, entry));
-    return { ...base, sessionId: entry.sessionId, fresh: verdict.fresh, staleReason: verdict.staleReason, nextResetAt: verdict.nextResetAt };
+    return {
+      ...base,
+      sessionId: entry.sessionId,
+      fresh: verdict.fresh,
+      staleReason: verdict.staleReason,
+      nextResetAt: verdict.nextResetAt,
+    };
   }
 
   /**
@@ -246,11 +294,23 @@ export class SessionManager {
       const commandAuthorized = options.commandAuthorized ?? true;
 
       const current = await this.readRow(store, route.agentId, route.sessionKey, true);
-      const firstDelivery = current && envelope.messageId ? await writer.findMessageId(current.sessionId, envelope.messageId, this.clock.now()) : null;
+      const firstDelivery =
+        current && envelope.messageId
+          ? await writer.findMessageId(current.sessionId, envelope.messageId, this.clock.now())
+          : null;
       if (current && firstDelivery) {
         return {
-          agentId: route.agentId, sessionKey: route.sessionKey, sessionId: current.sessionId, entry: current,
-          isNewSession: false, resetReason: null, previousSessionId: null, body: envelope.text, messageEntry: null, duplicate: true, duplicateOf: firstDelivery,
+          agentId: route.agentId,
+          sessionKey: route.sessionKey,
+          sessionId: current.sessionId,
+          entry: current,
+          isNewSession: false,
+          resetReason: null,
+          previousSessionId: null,
+          body: envelope.text,
+          messageEntry: null,
+          duplicate: true,
+          duplicateOf: firstDelivery,
         };
       }
 
@@ -301,7 +361,12 @@ export class SessionManager {
           accountId: route.accountId,
           ...(envelope.threadId ? { threadId: envelope.threadId } : {}),
         };
-        next.deliveryContext = { channel: route.channel, to, accountId: route.accountId, ...(envelope.threadId ? { threadId: envelope.threadId } : {}) };
+        next.deliveryContext = {
+          channel: route.channel,
+          to,
+          accountId: route.accountId,
+          ...(envelope.threadId ? { threadId: envelope.threadId } : {}),
+        };
         next.lastChannel = route.channel;
         next.lastTo = to;
         next.lastAccountId = route.accountId;
@@ -324,7 +389,12 @@ export class SessionManager {
           [
             {
               type: "message",
-              message: { role: "user", content: body, timestamp: envelope.timestamp ?? now, ...(options.provenance ? { provenance: options.provenance } : {}) },
+              message: {
+                role: "user",
+                content: body,
+                timestamp: envelope.timestamp ?? now,
+                ...(options.provenance ? { provenance: options.provenance } : {}),
+              },
               pincer: {
                 sessionKey: route.sessionKey,
                 ...(envelope.messageId ? { messageId: envelope.messageId } : {}),
@@ -342,8 +412,16 @@ export class SessionManager {
       }
       this.maintenance?.poke(store);
       const recorded: InboundResult = {
-        agentId: route.agentId, sessionKey: route.sessionKey, sessionId: entry.sessionId, entry,
-        isNewSession: resetReason !== null, resetReason, previousSessionId, body, messageEntry, duplicate: false,
+        agentId: route.agentId,
+        sessionKey: route.sessionKey,
+        sessionId: entry.sessionId,
+        entry,
+        isNewSession: resetReason !== null,
+        resetReason,
+        previousSessionId,
+        body,
+        messageEntry,
+        duplicate: false,
       };
       options.onRecorded?.(recorded);
       return recorded;
@@ -368,7 +446,11 @@ export class SessionManager {
         stopReason: reply.stopReason ?? "stop",
         timestamp: now,
       };
-      const [written] = await this.writerFor(store).append(entry.sessionId, [{ type: "message", message }], { now, cwd: this.workspaceFor(agentId), fence: this.fenceOf(agentId, sessionKey) });
+      const [written] = await this.writerFor(store).append(entry.sessionId, [{ type: "message", message }], {
+        now,
+        cwd: this.workspaceFor(agentId),
+        fence: this.fenceOf(agentId, sessionKey),
+      });
       await this.patchRow(store, agentId, sessionKey, (cur) => {
         if (!cur || cur.sessionId !== entry.sessionId) return undefined;
         const promptTokens = usage.input + usage.cacheRead + usage.cacheWrite;
@@ -405,14 +487,28 @@ export class SessionManager {
       const entry = await this.readRow(store, agentId, sessionKey, true);
       if (!entry || entry.sessionId !== sessionId) return null;
       const now = this.clock.now();
-      const written = entries.length > 0 ? await this.writerFor(store).append(sessionId, entries, { now, cwd: this.workspaceFor(agentId), fence: this.fenceOf(agentId, sessionKey) }) : [];
-      if (patchRow) await this.patchRow(store, agentId, sessionKey, (cur) => (cur && cur.sessionId === sessionId ? patchRow(cur, now) : undefined));
+      const written =
+        entries.length > 0
+          ? await this.writerFor(store).append(sessionId, entries, {
+              now,
+              cwd: this.workspaceFor(agentId),
+              fence: this.fenceOf(agentId, sessionKey),
+            })
+          : [];
+      if (patchRow)
+        await this.patchRow(store, agentId, sessionKey, (cur) =>
+          cur && cur.sessionId === sessionId ? patchRow(cur, now) : undefined,
+        );
       return written;
     });
   }
 
   /** Read-modify-write of one row in the session's lane; the mutator may return undefined for "no change". */
-  async patchSession(agentId: string, sessionKey: string, mutator: (cur: SessionEntry | undefined, now: number) => SessionEntry | null | undefined): Promise<SessionEntry | undefined> {
+  async patchSession(
+    agentId: string,
+    sessionKey: string,
+    mutator: (cur: SessionEntry | undefined, now: number) => SessionEntry | null | undefined,
+  ): Promise<SessionEntry | undefined> {
     return this.inSession(agentId, sessionKey, async () => {
       const store = await this.storeFor(agentId);
       const now = this.clock.now();
@@ -422,7 +518,11 @@ export class SessionManager {
   }
 
   /** Every line of a session's transcript (torn or corrupt lines are reported and skipped). */
-  async transcriptLines(agentId: string, sessionId: string, sessionKey?: string): Promise<{ lines: TranscriptLine[]; issues: number }> {
+  async transcriptLines(
+    agentId: string,
+    sessionId: string,
+    sessionKey?: string,
+  ): Promise<{ lines: TranscriptLine[]; issues: number }> {
     const read = async () => this.writerFor(await this.storeFor(agentId)).readAll(sessionId);
     // Given the key, the read is ordered with the session's writes (see InboundOptions.onRecorded).
     return sessionKey === undefined ? read() : this.inSession(agentId, sessionKey, read);
@@ -446,7 +546,12 @@ export class SessionManager {
         this.writerFor(store).forget(previous);
         await store.archiveTranscript(previous, "reset", now);
       }
-      await this.writerFor(store).ensureHeader(res.after.sessionId, now, this.workspaceFor(agentId), this.fenceOf(agentId, sessionKey));
+      await this.writerFor(store).ensureHeader(
+        res.after.sessionId,
+        now,
+        this.workspaceFor(agentId),
+        this.fenceOf(agentId, sessionKey),
+      );
       return res.after;
     });
   }
@@ -469,19 +574,37 @@ export class SessionManager {
   }
 
   /** The envelope's route, or the explicit target with the envelope's channel details. */
-  routeOf(envelope: InboundEnvelope, target?: { agentId: string; sessionKey: string }): ReturnType<typeof resolveRoute> {
+  routeOf(
+    envelope: InboundEnvelope,
+    target?: { agentId: string; sessionKey: string },
+  ): ReturnType<typeof resolveRoute> {
     const route = resolveRoute(envelope, this.config);
     if (!target) return route;
-    return { ...route, agentId: target.agentId, sessionKey: target.sessionKey, matchedBy: "explicit", resetType: resetTypeForKey(target.sessionKey) };
+    return {
+      ...route,
+      agentId: target.agentId,
+      sessionKey: target.sessionKey,
+      matchedBy: "explicit",
+      resetType: resetTypeForKey(target.sessionKey),
+    };
   }
 
   /** Freshness of a stored session by key (for /status): when it would next reset, if ever. */
-  async freshnessOf(agentId: string, sessionKey: string): Promise<{ fresh: boolean; nextResetAt: number | null } | null> {
+  async freshnessOf(
+    agentId: string,
+    sessionKey: string,
+  ): Promise<{ fresh: boolean; nextResetAt: number | null } | null> {
     const store = await this.storeFor(agentId);
     const entry = await store.get(sessionKey);
     if (!entry) return null;
     const channel = entry.lastChannel ?? entry.channel ?? "unknown";
-    const verdict = this.freshness(entry, resetTypeForKey(sessionKey), channel, this.clock.now(), await this.legacyStart(store, entry));
+    const verdict = this.freshness(
+      entry,
+      resetTypeForKey(sessionKey),
+      channel,
+      this.clock.now(),
+      await this.legacyStart(store, entry),
+    );
     return { fresh: verdict.fresh, nextResetAt: verdict.nextResetAt };
   }
 
@@ -499,7 +622,11 @@ export class SessionManager {
    * The store is read a page at a time and the scan stops at `limit` matches, so memory stays
    * bounded; a lookup that matches nothing still reads every row once (no index on labels).
    */
-  async findSessions(agentId: string, match: { label?: string; sessionId?: string; accept?: (key: string) => boolean }, limit: number): Promise<SessionRow[]> {
+  async findSessions(
+    agentId: string,
+    match: { label?: string; sessionId?: string; accept?: (key: string) => boolean },
+    limit: number,
+  ): Promise<SessionRow[]> {
     const found: SessionRow[] = [];
     if (match.label === undefined && match.sessionId === undefined) return found;
     const store = await this.storeFor(agentId);
@@ -518,17 +645,34 @@ export class SessionManager {
     return found;
   }
 
-  async history(agentId: string, sessionKey: string, options: { limit?: number } = {}): Promise<{ sessionId: string; items: HistoryItem[]; issues: number }> {
+  async history(
+    agentId: string,
+    sessionKey: string,
+    options: { limit?: number } = {},
+  ): Promise<{ sessionId: string; items: HistoryItem[]; issues: number }> {
     const store = await this.storeFor(agentId);
     const entry = await store.get(sessionKey);
     if (!entry) throw new SessionNotFoundError(agentId, sessionKey);
     // Read a little more than asked: some lines (header, model changes) are not messages.
-    const read = await store.readTranscript(entry.sessionId, options.limit !== undefined ? { tail: options.limit * 2 + 8 } : {});
+    const read = await store.readTranscript(
+      entry.sessionId,
+      options.limit !== undefined ? { tail: options.limit * 2 + 8 } : {},
+    );
     const items = historyFromLines(read.lines);
-    return { sessionId: entry.sessionId, items: options.limit !== undefined ? items.slice(-options.limit) : items, issues: read.issues.length };
+    return {
+      sessionId: entry.sessionId,
+      items: options.limit !== undefined ? items.slice(-options.limit) : items,
+      issues: read.issues.length,
+    };
   }
 
-  private freshness(entry: SessionEntry, resetType: "direct" | "group" | "thread", channel: string, now: number, transcriptStartedAt?: number) {
+  private freshness(
+    entry: SessionEntry,
+    resetType: "direct" | "group" | "thread",
+    channel: string,
+    now: number,
+    transcriptStartedAt?: number,
+  ) {
     const policy = resolveResetPolicy(this.config.session ?? {}, resetType, channel);
     return evaluateFreshness({ entry, now, policy, timeZone: this.config.session?.timeZone, transcriptStartedAt });
   }

@@ -23,12 +23,22 @@ export function storeFileKind(file: string): "fs" | "sqlite" {
 }
 
 /** The backend one agent's store is opened with, and where: an explicit file wins over the config. */
-function agentStoreTarget(config: PincerConfig, home: string, agentId: string, options: OpenStoreOptions): { backend: StoreBackend; file: string } {
+function agentStoreTarget(
+  config: PincerConfig,
+  home: string,
+  agentId: string,
+  options: OpenStoreOptions,
+): { backend: StoreBackend; file: string } {
   if (options.storePath) return { backend: backendForFile(options.storePath), file: options.storePath };
   return { backend: storeBackend(resolveStoreOptions(config).backend), file: resolveStorePath(config, agentId, home) };
 }
 
-export async function openAgentStore(config: PincerConfig, home: string, agentId: string, options: OpenStoreOptions = {}): Promise<SessionStore> {
+export async function openAgentStore(
+  config: PincerConfig,
+  home: string,
+  agentId: string,
+  options: OpenStoreOptions = {},
+): Promise<SessionStore> {
   const opts = resolveStoreOptions(config);
   const { backend, file } = agentStoreTarget(config, home, agentId, options);
   return backend.open({

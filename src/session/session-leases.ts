@@ -176,7 +176,16 @@ export class SessionLeases {
     const store = await this.options.storeFor(agentId);
     await this.releasing.get(laneKey(agentId, sessionKey));
     const lease = await store.acquireLease(`session:${sessionKey}`, { ttlMs: this.options.ttlMs, waitMs });
-    const held: Held = { agentId, sessionKey, key: laneKey(agentId, sessionKey), lease, store, refs: 0, lost: false, timer: setInterval(() => void this.renew(held), Math.max(50, Math.floor(this.options.ttlMs / 3))) };
+    const held: Held = {
+      agentId,
+      sessionKey,
+      key: laneKey(agentId, sessionKey),
+      lease,
+      store,
+      refs: 0,
+      lost: false,
+      timer: setInterval(() => void this.renew(held), Math.max(50, Math.floor(this.options.ttlMs / 3))),
+    };
     held.timer.unref();
     const continuous = this.lastEpoch.get(held.key) === lease.epoch - 1;
     try {

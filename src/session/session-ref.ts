@@ -19,6 +19,7 @@ export function refKey(ref: SessionRef): string {
 /** The session a `refKey` names. */
 export function refOfKey(key: string): SessionRef {
   const at = key.indexOf(SEPARATOR);
-  if (at < 0) throw new Error(`not a session ref key: ${JSON.stringify(key)} (expected "<agentId>\\u0000<sessionKey>")`);
+  if (at < 0)
+    throw new Error(`not a session ref key: ${JSON.stringify(key)} (expected "<agentId>\\u0000<sessionKey>")`);
   return { agentId: key.slice(0, at), sessionKey: key.slice(at + 1) };
 }

@@ -49,7 +49,10 @@ export interface StoreBackend {
 }
 
 function requireUrl(backend: string, request: OpenRequest): string {
-  if (!request.url) throw new Error(`the ${backend} backend needs a URL (session.store.url); got none for scope ${JSON.stringify(request.scope)}`);
+  if (!request.url)
+    throw new Error(
+      `the ${backend} backend needs a URL (session.store.url); got none for scope ${JSON.stringify(request.scope)}`,
+    );
   return request.url;
 }
 
@@ -59,7 +62,15 @@ const fsBackend: StoreBackend & { storeFile: string } = {
   name: "fs",
   shared: CONFIG_BACKENDS.fs.shared,
   storeFile: "sessions.json",
-  open: (r) => FsSessionStore.open({ storePath: r.file, fsync: r.fsync, leaseTtlMs: r.leaseTtlMs, readOnly: r.readOnly, onIssue: r.onIssue, now: r.now }),
+  open: (r) =>
+    FsSessionStore.open({
+      storePath: r.file,
+      fsync: r.fsync,
+      leaseTtlMs: r.leaseTtlMs,
+      readOnly: r.readOnly,
+      onIssue: r.onIssue,
+      now: r.now,
+    }),
   // A directory store: present once its sessions directory is.
   existsAt(file) {
     try {
@@ -90,13 +101,20 @@ const postgresBackend: StoreBackend = {
   shared: CONFIG_BACKENDS.postgres.shared,
   async open(r) {
     const { PostgresSessionStore } = await import("./postgres/postgres-store.ts");
-    return PostgresSessionStore.open({ url: requireUrl("postgres", r), scope: r.scope, now: r.now, leaseTtlMs: r.leaseTtlMs, poolSize: r.poolSize });
+    return PostgresSessionStore.open({
+      url: requireUrl("postgres", r),
+      scope: r.scope,
+      now: r.now,
+      leaseTtlMs: r.leaseTtlMs,
+      poolSize: r.poolSize,
+    });
   },
   async listScopes(url) {
     const { PostgresSessionStore } = await import("./postgres/postgres-store.ts");
     return PostgresSessionStore.scopes(url);
   },
-  parseLocation: (raw) => (schemeOf(raw) === "postgres" || schemeOf(raw) === "postgresql" ? sharedLocation(postgresBackend, raw) : null),
+  parseLocation: (raw) =>
+    schemeOf(raw) === "postgres" || schemeOf(raw) === "postgresql" ? sharedLocation(postgresBackend, raw) : null,
 };
 
 const redisBackend: StoreBackend = {
@@ -104,13 +122,19 @@ const redisBackend: StoreBackend = {
   shared: CONFIG_BACKENDS.redis.shared,
   async open(r) {
     const { RedisSessionStore } = await import("./redis/redis-store.ts");
-    return RedisSessionStore.open({ url: requireUrl("redis", r), scope: r.scope, now: r.now, leaseTtlMs: r.leaseTtlMs });
+    return RedisSessionStore.open({
+      url: requireUrl("redis", r),
+      scope: r.scope,
+      now: r.now,
+      leaseTtlMs: r.leaseTtlMs,
+    });
   },
   async listScopes(url) {
     const { RedisSessionStore } = await import("./redis/redis-store.ts");
     return RedisSessionStore.scopes(url);
   },
-  parseLocation: (raw) => (schemeOf(raw) === "redis" || schemeOf(raw) === "rediss" ? sharedLocation(redisBackend, raw) : null),
+  parseLocation: (raw) =>
+    schemeOf(raw) === "redis" || schemeOf(raw) === "rediss" ? sharedLocation(redisBackend, raw) : null,
 };
 
 /** Every backend, keyed by the name the config uses. */

@@ -32,7 +32,8 @@ export class LeaseTable {
     const cur = this.leases.get(name);
     const curEpoch = cur?.epoch ?? 0;
     const vacant = !cur || cur.free || at >= cur.expiresAt || (over !== undefined && cur.owner === over);
-    const reservedForOther = !!cur && cur.free && cur.reservedFor !== undefined && cur.reservedFor !== owner && at < (cur.reservedUntil ?? 0);
+    const reservedForOther =
+      !!cur && cur.free && cur.reservedFor !== undefined && cur.reservedFor !== owner && at < (cur.reservedUntil ?? 0);
     if (epoch === curEpoch + 1 && vacant && !reservedForOther) {
       this.leases.set(name, { owner, epoch, expiresAt, free: false });
       return true;

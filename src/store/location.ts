@@ -44,7 +44,12 @@ function urlPassword(value: string): string[] {
  * A file-backed location whose per-agent store path comes from `storePathFor` (the default layout
  * or a configured template); scopes are the candidates whose store is present, one per path.
  */
-export function fileBackedLocation(backend: StoreBackend, display: string, storePathFor: (agentId: string) => string, candidates: () => string[]): StoreLocation {
+export function fileBackedLocation(
+  backend: StoreBackend,
+  display: string,
+  storePathFor: (agentId: string) => string,
+  candidates: () => string[],
+): StoreLocation {
   const present = (file: string): boolean => backend.existsAt?.(file) ?? fs.existsSync(file);
   return {
     kind: backend.name,
@@ -71,7 +76,12 @@ export function fileBackedLocation(backend: StoreBackend, display: string, store
 /** A location in the standard layout of a state dir (`<home>/agents/<id>/sessions/<file>`). */
 export function homeLocation(backend: StoreBackend & { storeFile: string }, rawHome: string): StoreLocation {
   const home = requireDir(backend.name, rawHome);
-  return fileBackedLocation(backend, `${backend.name}:${home}`, (id) => path.join(home, "agents", id, "sessions", backend.storeFile), () => agentDirs(home));
+  return fileBackedLocation(
+    backend,
+    `${backend.name}:${home}`,
+    (id) => path.join(home, "agents", id, "sessions", backend.storeFile),
+    () => agentDirs(home),
+  );
 }
 
 /** A database every agent shares, a scope per agent. */

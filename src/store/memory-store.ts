@@ -58,7 +58,12 @@ export class MemorySessionStore implements SessionStore {
   constructor(options: MemoryStoreOptions = {}) {
     this.now = options.now ?? Date.now;
     this.leaseTtlMs = options.leaseTtlMs ?? 5000;
-    this.data = options.sameDataAs?.data ?? { rows: new Map(), transcripts: new Map(), archives: new Map(), leases: new LeaseTable() };
+    this.data = options.sameDataAs?.data ?? {
+      rows: new Map(),
+      transcripts: new Map(),
+      archives: new Map(),
+      leases: new LeaseTable(),
+    };
     ({ rows: this.rows, transcripts: this.transcripts, archives: this.archives, leases: this.leases } = this.data);
   }
 
@@ -101,7 +106,8 @@ export class MemorySessionStore implements SessionStore {
 
   async appendTranscript(sessionId: string, lines: readonly TranscriptLine[], fence?: Fence): Promise<void> {
     assertValidSessionId(sessionId);
-    if (fence && !this.fenceIsCurrent(fence)) throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
+    if (fence && !this.fenceIsCurrent(fence))
+      throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
     const list = this.transcripts.get(sessionId) ?? [];
     for (const line of lines) list.push(JSON.stringify(line));
     this.transcripts.set(sessionId, list);
@@ -111,7 +117,10 @@ export class MemorySessionStore implements SessionStore {
     assertValidSessionId(sessionId);
     const all = this.transcripts.get(sessionId) ?? [];
     const start = options.tail !== undefined ? Math.max(0, all.length - options.tail) : 0;
-    return { ...parseStoredLines(`memory#${sessionId}`, numberedFrom(start + 1, all.slice(start))), truncated: start > 0 };
+    return {
+      ...parseStoredLines(`memory#${sessionId}`, numberedFrom(start + 1, all.slice(start))),
+      truncated: start > 0,
+    };
   }
 
   async transcriptExists(sessionId: string): Promise<boolean> {
@@ -122,7 +131,9 @@ export class MemorySessionStore implements SessionStore {
   async transcriptHeader(sessionId: string): Promise<TranscriptLine | null> {
     assertValidSessionId(sessionId);
     const first = this.transcripts.get(sessionId)?.[0];
-    return first !== undefined ? (parseStoredLines(`memory#${sessionId}`, numberedFrom(1, [first])).lines[0] ?? null) : null;
+    return first !== undefined
+      ? (parseStoredLines(`memory#${sessionId}`, numberedFrom(1, [first])).lines[0] ?? null)
+      : null;
   }
 
   async archiveTranscript(sessionId: string, reason: ArchiveReason, now = this.now()): Promise<string | null> {
@@ -161,7 +172,9 @@ export class MemorySessionStore implements SessionStore {
       }
       if (now >= deadline) {
         const cur = this.leases.get(name);
-        throw new LeaseTimeoutError(`lease ${JSON.stringify(name)} is held by ${cur?.owner} (epoch ${cur?.epoch}) until ${new Date(cur?.expiresAt ?? 0).toISOString()}`);
+        throw new LeaseTimeoutError(
+          `lease ${JSON.stringify(name)} is held by ${cur?.owner} (epoch ${cur?.epoch}) until ${new Date(cur?.expiresAt ?? 0).toISOString()}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 5));
     }

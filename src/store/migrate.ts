@@ -79,7 +79,11 @@ export function canonicalTranscript(text: string): string {
 /** Rows are plain JSON where they are stored; compare them as such (no `undefined` members). */
 const asJson = (value: unknown): unknown => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
 
-export async function migrateStore(from: StoreLocation, to: StoreLocation, options: MigrateOptions = {}): Promise<MigrateSummary> {
+export async function migrateStore(
+  from: StoreLocation,
+  to: StoreLocation,
+  options: MigrateOptions = {},
+): Promise<MigrateSummary> {
   const batchSize = Math.max(1, options.batchSize ?? 500);
   const concurrency = Math.max(1, options.concurrency ?? 8);
   const progress = options.onProgress ?? (() => {});
@@ -93,12 +97,20 @@ export async function migrateStore(from: StoreLocation, to: StoreLocation, optio
     const wanted = [...new Set(options.agents.map((a) => normalizeAgentId(a)))];
     const missing = wanted.filter((a) => !available.includes(a));
     if (missing.length) {
-      throw new MigrationError(`no store for agent ${missing.map((m) => JSON.stringify(m)).join(", ")} at ${from.display} (found: ${available.join(", ") || "none"})`);
+      throw new MigrationError(
+        `no store for agent ${missing.map((m) => JSON.stringify(m)).join(", ")} at ${from.display} (found: ${available.join(", ") || "none"})`,
+      );
     }
     scopes = wanted;
   }
 
-  const summary: MigrateSummary = { from: from.display, to: to.display, dryRun: !!options.dryRun, scopes: [], checksumsVerified: 0 };
+  const summary: MigrateSummary = {
+    from: from.display,
+    to: to.display,
+    dryRun: !!options.dryRun,
+    scopes: [],
+    checksumsVerified: 0,
+  };
   for (const scope of scopes) {
     const src = await from.open(scope, { readOnly: true });
     try {
@@ -131,7 +143,17 @@ async function countScope(scope: string, src: SessionStore): Promise<ScopeSummar
     transcripts++;
     bytes += Buffer.byteLength(canonicalTranscript(text), "utf8");
   }
-  return { scope, rows, transcripts, bytes, skipped: 0, skippedRows: 0, skippedTranscripts: 0, copiedRows: 0, copiedTranscripts: 0 };
+  return {
+    scope,
+    rows,
+    transcripts,
+    bytes,
+    skipped: 0,
+    skippedRows: 0,
+    skippedTranscripts: 0,
+    copiedRows: 0,
+    copiedTranscripts: 0,
+  };
 }
 
 async function copyScope(
@@ -182,7 +204,9 @@ async function copyScope(
         await dst.importTranscript(id, text);
         const back = (await dst.exportTranscript(id)) ?? "";
         if (sha256(back) !== sum) {
-          throw new MigrationError(`transcript ${id} of agent ${scope}: checksum mismatch after copy to ${dst.backend} (source ${sum.slice(0, 12)}, destination ${sha256(back).slice(0, 12)})`);
+          throw new MigrationError(
+            `transcript ${id} of agent ${scope}: checksum mismatch after copy to ${dst.backend} (source ${sum.slice(0, 12)}, destination ${sha256(back).slice(0, 12)})`,
+          );
         }
         copiedTranscripts++;
       }
@@ -199,7 +223,9 @@ async function copyScope(
   }
   for (const r of rows) {
     if (!isDeepStrictEqual(asJson(after.get(r.key)), asJson(r.entry))) {
-      throw new MigrationError(`agent ${scope}: row ${JSON.stringify(r.key)} differs in the destination after the copy`);
+      throw new MigrationError(
+        `agent ${scope}: row ${JSON.stringify(r.key)} differs in the destination after the copy`,
+      );
     }
   }
   progress({ scope, phase: "verify", done: rows.length, total: rows.length });

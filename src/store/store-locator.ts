@@ -14,9 +14,17 @@ import { DEFAULT_FILE_BACKEND, STORE_BACKENDS, storeBackend } from "./backends.t
 import { agentDirs, fileBackedLocation, homeLocation, StoreLocationError, type StoreLocation } from "./location.ts";
 import { maskUrl } from "./url-mask.ts";
 
-export { agentDirs, fileBackedLocation, scrubSecrets, StoreLocationError, type OpenScopeOptions, type StoreLocation } from "./location.ts";
+export {
+  agentDirs,
+  fileBackedLocation,
+  scrubSecrets,
+  StoreLocationError,
+  type OpenScopeOptions,
+  type StoreLocation,
+} from "./location.ts";
 
-export const ACCEPTED_LOCATIONS = "fs:<dir> (or a bare path), sqlite:<dir>, postgres://user:pass@host:5432/db, postgresql://..., redis://host:6379";
+export const ACCEPTED_LOCATIONS =
+  "fs:<dir> (or a bare path), sqlite:<dir>, postgres://user:pass@host:5432/db, postgresql://..., redis://host:6379";
 
 /** Parses a location string; an unknown scheme is an error naming the value and the accepted forms. */
 export function parseStoreLocation(value: string): StoreLocation {
@@ -29,25 +37,42 @@ export function parseStoreLocation(value: string): StoreLocation {
   // A bare path: no scheme, or a Windows drive letter, or `file:`-less relative paths like `./x`.
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1]?.toLowerCase();
   if (scheme === undefined || /^[a-z]:[\\/]/i.test(raw)) return homeLocation(DEFAULT_FILE_BACKEND, raw);
-  throw new StoreLocationError(`unknown store location ${JSON.stringify(maskUrl(raw))} (scheme "${scheme}:"); expected one of: ${ACCEPTED_LOCATIONS}`);
+  throw new StoreLocationError(
+    `unknown store location ${JSON.stringify(maskUrl(raw))} (scheme "${scheme}:"); expected one of: ${ACCEPTED_LOCATIONS}`,
+  );
 }
 
 /**
  * The store a config selects (`session.store`), as a location: the fs/sqlite path template is
  * honoured per agent; postgres/redis use the configured URL. The memory backend has no location.
  */
-export function configuredLocation(config: PincerConfig, home: string, configuredAgents: readonly string[]): StoreLocation {
+export function configuredLocation(
+  config: PincerConfig,
+  home: string,
+  configuredAgents: readonly string[],
+): StoreLocation {
   const opts = resolveStoreOptions(config);
   const backend = storeBackend(opts.backend);
   if (backend.shared) {
     if (!opts.url) throw new StoreLocationError(`session.store.url is required by backend "${opts.backend}"`);
     const loc = backend.parseLocation?.(opts.url.trim());
-    if (!loc) throw new StoreLocationError(`session.store.url ${JSON.stringify(maskUrl(opts.url))} is not a ${opts.backend} URL`);
+    if (!loc)
+      throw new StoreLocationError(
+        `session.store.url ${JSON.stringify(maskUrl(opts.url))} is not a ${opts.backend} URL`,
+      );
     return loc;
   }
-  if (!backend.storeFile) throw new StoreLocationError(`the configured store (session.store.backend: ${backend.name}) keeps nothing on disk; there is nothing to import into or export from`);
+  if (!backend.storeFile)
+    throw new StoreLocationError(
+      `the configured store (session.store.backend: ${backend.name}) keeps nothing on disk; there is nothing to import into or export from`,
+    );
   const store = config.session?.store;
   const template = typeof store === "string" ? store : store?.path;
   const display = template ? `${backend.name}:${template}` : `${backend.name}:${home}`;
-  return fileBackedLocation(backend, display, (id) => resolveStorePath(config, id, home), () => [...configuredAgents, ...agentDirs(home)]);
+  return fileBackedLocation(
+    backend,
+    display,
+    (id) => resolveStorePath(config, id, home),
+    () => [...configuredAgents, ...agentDirs(home)],
+  );
 }

@@ -14,7 +14,10 @@ export interface StoredLine {
 }
 
 /** Parses stored line texts; a line that is not a JSON object is reported against `file` and skipped. */
-export function parseStoredLines(file: string, stored: Iterable<StoredLine>): { lines: TranscriptLine[]; issues: ReadIssue[] } {
+export function parseStoredLines(
+  file: string,
+  stored: Iterable<StoredLine>,
+): { lines: TranscriptLine[]; issues: ReadIssue[] } {
   const lines: TranscriptLine[] = [];
   const issues: ReadIssue[] = [];
   for (const { text, line } of stored) {

@@ -33,7 +33,12 @@ function redact(text: string, flags: { redacted: boolean }): string {
     out = out.replace(re, (...m: string[]) => {
       flags.redacted = true;
       // Keep the label of `password=...` forms, so the reader sees what was removed.
-      return m.length > 4 && typeof m[1] === "string" && typeof m[2] === "string" && /^(password|passwd|secret|api[_-]?key|token)$/i.test(m[1]) ? `${m[1]}${m[2]}[REDACTED]` : "[REDACTED]";
+      return m.length > 4 &&
+        typeof m[1] === "string" &&
+        typeof m[2] === "string" &&
+        /^(password|passwd|secret|api[_-]?key|token)$/i.test(m[1])
+        ? `${m[1]}${m[2]}[REDACTED]`
+        : "[REDACTED]";
     });
   }
   return out;
@@ -45,12 +50,17 @@ function cut(text: string, flags: { truncated: boolean }): string {
   return `${text.slice(0, MAX_TEXT)}\n…(truncated)…`;
 }
 
-export function sanitizeHistory(lines: readonly TranscriptLine[], options: { limit: number; includeTools: boolean }): SanitizedHistory {
+export function sanitizeHistory(
+  lines: readonly TranscriptLine[],
+  options: { limit: number; includeTools: boolean },
+): SanitizedHistory {
   const flags = { redacted: false, truncated: false };
   const out: Array<Record<string, unknown>> = [];
   for (const line of lines) {
     if (line.type !== "message") continue;
-    const m = line.message as { role?: string; content?: unknown; timestamp?: unknown; toolName?: unknown; provenance?: { kind?: string } } | undefined;
+    const m = line.message as
+      | { role?: string; content?: unknown; timestamp?: unknown; toolName?: unknown; provenance?: { kind?: string } }
+      | undefined;
     if (!m?.role) continue;
     if (!options.includeTools && m.role === "toolResult") continue;
     const text = (t: string) => cut(redact(t, flags), flags);
@@ -59,14 +69,35 @@ export function sanitizeHistory(lines: readonly TranscriptLine[], options: { lim
     else if (Array.isArray(m.content)) {
       for (const b of m.content as Array<Record<string, unknown>>) {
         if (b.type === "text" && typeof b.text === "string") blocks.push({ type: "text", text: text(b.text) });
-        else if (b.type === "thinking" && typeof b.thinking === "string") blocks.push({ type: "thinking", thinking: text(b.thinking) });
-        else if (b.type === "image") blocks.push({ type: "image", omitted: true, bytes: typeof b.data === "string" ? Math.floor((b.data.length * 3) / 4) : 0 });
-        else if (b.type === "toolCall" && options.includeTools) blocks.push({ type: "toolCall", name: b.name, arguments: JSON.parse(text(JSON.stringify(b.arguments ?? {}))) as unknown });
+        else if (b.type === "thinking" && typeof b.thinking === "string")
+          blocks.push({ type: "thinking", thinking: text(b.thinking) });
+        else if (b.type === "image")
+          blocks.push({
+            type: "image",
+            omitted: true,
+            bytes: typeof b.data === "string" ? Math.floor((b.data.length * 3) / 4) : 0,
+          });
+        else if (b.type === "toolCall" && options.includeTools)
+          blocks.push({
+            type: "toolCall",
+            name: b.name,
+            arguments: JSON.parse(text(JSON.stringify(b.arguments ?? {}))) as unknown,
+          });
       }
     }
     if (blocks.length === 0) continue;
-    if (m.role === "assistant" && blocks.every((b) => b.type === "text" && String(b.text).trimStart().startsWith("NO_REPLY"))) continue;
-    out.push({ role: m.role, content: blocks, timestamp: m.timestamp, ...(m.role === "toolResult" ? { toolName: m.toolName } : {}), ...(m.provenance?.kind ? { provenance: m.provenance.kind } : {}) });
+    if (
+      m.role === "assistant" &&
+      blocks.every((b) => b.type === "text" && String(b.text).trimStart().startsWith("NO_REPLY"))
+    )
+      continue;
+    out.push({
+      role: m.role,
+      content: blocks,
+      timestamp: m.timestamp,
+      ...(m.role === "toolResult" ? { toolName: m.toolName } : {}),
+      ...(m.provenance?.kind ? { provenance: m.provenance.kind } : {}),
+    });
   }
   let messages = out.slice(-options.limit);
   let dropped = out.length - messages.length;
@@ -81,5 +112,12 @@ export function sanitizeHistory(lines: readonly TranscriptLine[], options: { lim
     dropped++;
     bytes = Buffer.byteLength(JSON.stringify(messages));
   }
-  return { messages, truncated: dropped > 0, droppedMessages: dropped, contentTruncated: flags.truncated, contentRedacted: flags.redacted, bytes };
+  return {
+    messages,
+    truncated: dropped > 0,
+    droppedMessages: dropped,
+    contentTruncated: flags.truncated,
+    contentRedacted: flags.redacted,
+    bytes,
+  };
 }

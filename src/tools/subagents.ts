@@ -56,17 +56,28 @@ export class SubagentManager {
     const settings = this.rt.settingsFor(req.parentAgentId).subagents;
     const depth = parent?.spawnDepth ?? 0;
     if (depth >= settings.maxSpawnDepth) {
-      throw new SpawnError(`sessions_spawn: depth limit reached (this session is at depth ${depth}; agents.defaults.subagents.maxSpawnDepth=${settings.maxSpawnDepth})`);
+      throw new SpawnError(
+        `sessions_spawn: depth limit reached (this session is at depth ${depth}; agents.defaults.subagents.maxSpawnDepth=${settings.maxSpawnDepth})`,
+      );
     }
     const active = await this.activeChildren(req.parentKey);
     if (active >= settings.maxChildrenPerAgent) {
-      throw new SpawnError(`sessions_spawn: this session already has ${active} running sub-agents (agents.defaults.subagents.maxChildrenPerAgent=${settings.maxChildrenPerAgent})`);
+      throw new SpawnError(
+        `sessions_spawn: this session already has ${active} running sub-agents (agents.defaults.subagents.maxChildrenPerAgent=${settings.maxChildrenPerAgent})`,
+      );
     }
     const childAgent = (req.agentId ?? req.parentAgentId).toLowerCase();
-    if (childAgent !== req.parentAgentId && !settings.allowAgents.includes("*") && !settings.allowAgents.includes(childAgent)) {
-      throw new SpawnError(`sessions_spawn: agent "${req.parentAgentId}" may not spawn agent "${childAgent}" (add it to agents.list[].subagents.allowAgents)`);
+    if (
+      childAgent !== req.parentAgentId &&
+      !settings.allowAgents.includes("*") &&
+      !settings.allowAgents.includes(childAgent)
+    ) {
+      throw new SpawnError(
+        `sessions_spawn: agent "${req.parentAgentId}" may not spawn agent "${childAgent}" (add it to agents.list[].subagents.allowAgents)`,
+      );
     }
-    if (!this.agentIds().includes(childAgent)) throw new SpawnError(`sessions_spawn: unknown agent "${childAgent}" (configured: ${this.agentIds().join(", ")})`);
+    if (!this.agentIds().includes(childAgent))
+      throw new SpawnError(`sessions_spawn: unknown agent "${childAgent}" (configured: ${this.agentIds().join(", ")})`);
     let model: { providerOverride: string; modelOverride: string } | undefined;
     const modelRef = req.model ?? settings.model;
     if (modelRef) {
@@ -93,8 +104,20 @@ export class SubagentManager {
       updatedAt: now,
     }));
     const accepted = await this.rt.submit(
-      { channel: "internal", chatType: "direct", peerId: "subagent", senderId: req.parentKey.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 128), text: `[Subagent Task]: ${req.task}` },
-      { surface: "internal", target: { agentId: childAgent, sessionKey: childKey }, commandAuthorized: false, touchRoute: false, provenance: { kind: "inter_session", sourceSessionKey: req.parentKey, sourceTool: "sessions_spawn" } },
+      {
+        channel: "internal",
+        chatType: "direct",
+        peerId: "subagent",
+        senderId: req.parentKey.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 128),
+        text: `[Subagent Task]: ${req.task}`,
+      },
+      {
+        surface: "internal",
+        target: { agentId: childAgent, sessionKey: childKey },
+        commandAuthorized: false,
+        touchRoute: false,
+        provenance: { kind: "inter_session", sourceSessionKey: req.parentKey, sourceTool: "sessions_spawn" },
+      },
     );
     this.watch(childAgent, childKey, accepted.done, timeoutSeconds);
     return { childSessionKey: childKey, runId: accepted.runId };
@@ -106,18 +129,33 @@ export class SubagentManager {
       timer = setTimeout(() => this.rt.abort(childAgent, childKey, "sub-agent run timed out"), timeoutSeconds * 1000);
       timer.unref();
     }
-    void done.then(async (outcome) => {
-      if (timer) clearTimeout(timer);
-      // A run cut short by a gateway shutdown is resumed on the next start, not announced.
-      if (this.rt.shuttingDown) return;
-      const status = outcome.status === "ok" || outcome.status === "silent" ? "ok" : outcome.status === "aborted" ? "timeout" : "error";
-      await this.rt.manager.patchSession(childAgent, childKey, (cur, now) =>
-        cur ? { ...cur, subagentState: "finished" satisfies SubagentState, subagentStatus: status, subagentResult: outcome.reply ?? outcome.error ?? "", updatedAt: now } : undefined,
-      );
-      await this.announce(childAgent, childKey);
-      // A store failure (e.g. a full disk) leaves the row as it was: recover() retries on the next
-      // start. It must not become an unhandled rejection, which would end the process.
-    }).catch(() => undefined);
+    void done
+      .then(async (outcome) => {
+        if (timer) clearTimeout(timer);
+        // A run cut short by a gateway shutdown is resumed on the next start, not announced.
+        if (this.rt.shuttingDown) return;
+        const status =
+          outcome.status === "ok" || outcome.status === "silent"
+            ? "ok"
+            : outcome.status === "aborted"
+              ? "timeout"
+              : "error";
+        await this.rt.manager.patchSession(childAgent, childKey, (cur, now) =>
+          cur
+            ? {
+                ...cur,
+                subagentState: "finished" satisfies SubagentState,
+                subagentStatus: status,
+                subagentResult: outcome.reply ?? outcome.error ?? "",
+                updatedAt: now,
+              }
+            : undefined,
+        );
+        await this.announce(childAgent, childKey);
+        // A store failure (e.g. a full disk) leaves the row as it was: recover() retries on the next
+        // start. It must not become an unhandled rejection, which would end the process.
+      })
+      .catch(() => undefined);
   }
 
   /** Posts the child's result to its parent once; marks it announced when the parent has answered. */
@@ -128,8 +166,21 @@ export class SubagentManager {
     const parentAgent = agentIdFromKey(parentKey) ?? "main";
     const text = announceText(childKey, child);
     const accepted = await this.rt.submit(
-      { channel: "internal", chatType: "direct", peerId: "subagent", senderId: "subagent", text, messageId: `announce:${childKey}`.slice(0, 200) },
-      { surface: "internal", target: { agentId: parentAgent, sessionKey: parentKey }, commandAuthorized: false, touchRoute: false, provenance: { kind: "inter_session", sourceSessionKey: childKey, sourceTool: "sessions_spawn" } },
+      {
+        channel: "internal",
+        chatType: "direct",
+        peerId: "subagent",
+        senderId: "subagent",
+        text,
+        messageId: `announce:${childKey}`.slice(0, 200),
+      },
+      {
+        surface: "internal",
+        target: { agentId: parentAgent, sessionKey: parentKey },
+        commandAuthorized: false,
+        touchRoute: false,
+        provenance: { kind: "inter_session", sourceSessionKey: childKey, sourceTool: "sessions_spawn" },
+      },
     );
     const first = await accepted.done;
     // Recorded before a restart but never answered: run the parent on what it already holds.
@@ -139,10 +190,13 @@ export class SubagentManager {
     const run = outcome.batchRunId ?? outcome.runId;
     if (outcome.reply && !outcome.reply.trim().startsWith("ANNOUNCE_SKIP") && !this.deliveredRuns.has(run)) {
       this.deliveredRuns.add(run);
-      if (this.deliveredRuns.size > 10_000) this.deliveredRuns.delete(this.deliveredRuns.values().next().value as string);
+      if (this.deliveredRuns.size > 10_000)
+        this.deliveredRuns.delete(this.deliveredRuns.values().next().value as string);
       await this.rt.deliverToRoute(parentAgent, parentKey, outcome.reply);
     }
-    await this.rt.manager.patchSession(childAgent, childKey, (cur, now) => (cur ? { ...cur, subagentState: "announced" satisfies SubagentState, updatedAt: now } : undefined));
+    await this.rt.manager.patchSession(childAgent, childKey, (cur, now) =>
+      cur ? { ...cur, subagentState: "announced" satisfies SubagentState, updatedAt: now } : undefined,
+    );
     if (child.subagentCleanup === "delete") await this.rt.delete(childAgent, childKey);
   }
 
@@ -152,11 +206,20 @@ export class SubagentManager {
    * this gateway's hold (its row read again under it); one held elsewhere is looked at again once
    * that lease could have expired (its gateway may have died).
    */
-  private async resumeUnlessElsewhere(agentId: string, childKey: string, listed: SessionEntry, retries = 1): Promise<boolean> {
+  private async resumeUnlessElsewhere(
+    agentId: string,
+    childKey: string,
+    listed: SessionEntry,
+    retries = 1,
+  ): Promise<boolean> {
     const leases = this.rt.manager.leases;
     const hold = leases ? await leases.tryAcquire(agentId, childKey) : null;
     if (leases && !hold) {
-      if (retries > 0) setTimeout(() => void this.resumeUnlessElsewhere(agentId, childKey, listed, retries - 1).catch(() => undefined), leases.ttlMs + 1000).unref();
+      if (retries > 0)
+        setTimeout(
+          () => void this.resumeUnlessElsewhere(agentId, childKey, listed, retries - 1).catch(() => undefined),
+          leases.ttlMs + 1000,
+        ).unref();
       return false;
     }
     const letGo = (): void => {
@@ -194,5 +257,11 @@ export class SubagentManager {
 function announceText(childKey: string, child: SessionEntry): string {
   const label = typeof child.label === "string" ? child.label : childKey;
   const result = String(child.subagentResult ?? "").trim() || "(no reply)";
-  return [`[Sub-agent finished] ${label}`, `Status: ${String(child.subagentStatus ?? "ok")}`, `Session: ${childKey}`, "Result:", result].join("\n");
+  return [
+    `[Sub-agent finished] ${label}`,
+    `Status: ${String(child.subagentStatus ?? "ok")}`,
+    `Session: ${childKey}`,
+    "Result:",
+    result,
+  ].join("\n");
 }

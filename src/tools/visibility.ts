@@ -47,10 +47,14 @@ export async function checkSessionAccess(input: {
   const requesterAgent = agentIdFromKey(requesterKey) ?? "main";
   const targetAgent = agentIdFromKey(targetKey) ?? "main";
   if (requesterAgent !== targetAgent) {
-    if (config.visibility !== "all") return `Session ${verb} across agents is not visible (tools.sessions.visibility=${config.visibility}). Set tools.sessions.visibility=all to allow cross-agent access.`;
-    if (!config.agentToAgent.enabled) return `Agent-to-agent ${verb} is disabled. Set tools.agentToAgent.enabled=true to allow it.`;
-    const allowed = (id: string) => config.agentToAgent.allow.length === 0 || config.agentToAgent.allow.some((p) => globMatch(p, id));
-    if (!allowed(requesterAgent) || !allowed(targetAgent)) return `Agent-to-agent ${verb} from ${requesterAgent} to ${targetAgent} is denied by tools.agentToAgent.allow.`;
+    if (config.visibility !== "all")
+      return `Session ${verb} across agents is not visible (tools.sessions.visibility=${config.visibility}). Set tools.sessions.visibility=all to allow cross-agent access.`;
+    if (!config.agentToAgent.enabled)
+      return `Agent-to-agent ${verb} is disabled. Set tools.agentToAgent.enabled=true to allow it.`;
+    const allowed = (id: string) =>
+      config.agentToAgent.allow.length === 0 || config.agentToAgent.allow.some((p) => globMatch(p, id));
+    if (!allowed(requesterAgent) || !allowed(targetAgent))
+      return `Agent-to-agent ${verb} from ${requesterAgent} to ${targetAgent} is denied by tools.agentToAgent.allow.`;
     return null;
   }
   if (config.visibility === "self" && targetKey !== requesterKey) {

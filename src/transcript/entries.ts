@@ -17,7 +17,12 @@ export interface UserMessage {
   role: "user";
   content: string | Array<{ type: "text"; text: string } | { type: "image"; data: string; mimeType: string }>;
   timestamp: number;
-  provenance?: { kind: "external_user" | "inter_session" | "internal_system"; sourceSessionKey?: string; sourceChannel?: string; sourceTool?: string };
+  provenance?: {
+    kind: "external_user" | "inter_session" | "internal_system";
+    sourceSessionKey?: string;
+    sourceChannel?: string;
+    sourceTool?: string;
+  };
 }
 
 export interface Usage {
@@ -31,7 +36,11 @@ export interface Usage {
 
 export interface AssistantMessage {
   role: "assistant";
-  content: Array<{ type: "text"; text: string } | { type: "thinking"; thinking: string } | { type: "toolCall"; id: string; name: string; arguments: unknown }>;
+  content: Array<
+    | { type: "text"; text: string }
+    | { type: "thinking"; thinking: string }
+    | { type: "toolCall"; id: string; name: string; arguments: unknown }
+  >;
   api: string;
   provider: string;
   model: string;
@@ -91,7 +100,9 @@ export interface CompactionEntry extends EntryBase {
 export type TranscriptEntry = MessageEntry | CompactionEntry | (EntryBase & Record<string, unknown>);
 
 /** An entry before the writer gives it its place in the tree. */
-export type NewEntry = Omit<MessageEntry, "id" | "parentId" | "timestamp"> | (Omit<EntryBase, "id" | "parentId" | "timestamp"> & Record<string, unknown>);
+export type NewEntry =
+  | Omit<MessageEntry, "id" | "parentId" | "timestamp">
+  | (Omit<EntryBase, "id" | "parentId" | "timestamp"> & Record<string, unknown>);
 
 /** 8 hex characters, like pi's ids; the writer retries on a collision with a known id. */
 export function newEntryId(): string {
@@ -103,5 +114,12 @@ export function makeHeader(sessionId: string, now: number, cwd: string): Transcr
 }
 
 export function emptyUsage(): Usage {
-  return { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0, cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 } };
+  return {
+    input: 0,
+    output: 0,
+    cacheRead: 0,
+    cacheWrite: 0,
+    totalTokens: 0,
+    cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 },
+  };
 }

@@ -89,7 +89,11 @@ export class TranscriptWriter {
   }
 
   /** Appends entries in order as one write; returns them with ids and parents filled in. */
-  async append(sessionId: string, entries: readonly NewEntry[], options: { now: number; cwd: string; fence?: Fence }): Promise<TranscriptEntry[]> {
+  async append(
+    sessionId: string,
+    entries: readonly NewEntry[],
+    options: { now: number; cwd: string; fence?: Fence },
+  ): Promise<TranscriptEntry[]> {
     const tail = await this.tail(sessionId);
     const lines: TranscriptLine[] = [];
     if (!tail.exists) lines.push(makeHeader(sessionId, options.now, options.cwd) as unknown as TranscriptLine);
@@ -167,7 +171,10 @@ export class TranscriptWriter {
     // Re-inserting moves the id to the newest end, so eviction below drops the oldest.
     const cost = (id: string) => id.length * 2 + MESSAGE_ID_OVERHEAD;
     if (tail.messageIds.delete(origin.messageId)) this.adjustIdBytes(tail, -cost(origin.messageId));
-    tail.messageIds.set(origin.messageId, { entryId: entry.id, at: typeof entry.timestamp === "string" ? Date.parse(entry.timestamp) : NaN });
+    tail.messageIds.set(origin.messageId, {
+      entryId: entry.id,
+      at: typeof entry.timestamp === "string" ? Date.parse(entry.timestamp) : NaN,
+    });
     this.adjustIdBytes(tail, cost(origin.messageId));
     if (tail.messageIds.size > MESSAGE_IDS_KEPT) {
       const oldest = tail.messageIds.keys().next().value as string;
@@ -190,7 +197,10 @@ export class TranscriptWriter {
 
   /** Forgets the least recently used sessions' state past the session count or id memory bounds. */
   private evictTails(keep: string): void {
-    while (this.cache.size > MAX_CACHED_SESSIONS || (this.messageIdBytes > MAX_MESSAGE_ID_BYTES && this.cache.size > 1)) {
+    while (
+      this.cache.size > MAX_CACHED_SESSIONS ||
+      (this.messageIdBytes > MAX_MESSAGE_ID_BYTES && this.cache.size > 1)
+    ) {
       const oldest = this.cache.keys().next().value as string;
       if (oldest === keep) break;
       this.dropTail(oldest);
@@ -207,7 +217,14 @@ export class TranscriptWriter {
     const read = await this.store.readTranscript(sessionId, { tail: TAIL_FOR_RECOVERY });
     const exists = read.lines.length > 0 || (await this.store.transcriptExists(sessionId));
     // A tail that reached the start of the file saw every message id the session has.
-    const state: SessionTail = { exists, leafId: null, ids: new Set(), messageIds: new Map(), messageIdsComplete: !read.truncated, messageIdBytes: 0 };
+    const state: SessionTail = {
+      exists,
+      leafId: null,
+      ids: new Set(),
+      messageIds: new Map(),
+      messageIdsComplete: !read.truncated,
+      messageIdBytes: 0,
+    };
     for (const line of read.lines) this.remember(state, line);
     this.cache.set(sessionId, state);
     this.evictTails(sessionId);

@@ -11,7 +11,13 @@ export function compileGlob(pattern: string): (value: string) => boolean {
     if (p === "*") m = () => true;
     else if (!p.includes("*")) m = (v) => v.trim().toLowerCase() === p;
     else {
-      const re = new RegExp(`^${p.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "s");
+      const re = new RegExp(
+        `^${p
+          .split("*")
+          .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+          .join(".*")}$`,
+        "s",
+      );
       m = (v) => re.test(v.trim().toLowerCase());
     }
     if (compiled.size > 1000) compiled.clear();

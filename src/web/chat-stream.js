@@ -41,7 +41,7 @@ export function onChatEvent(ev) {
     }
     case "final": {
       state.runs.delete(ev.runId);
-      const text = typeof ev.message === "string" ? ev.message : run?.text ?? "";
+      const text = typeof ev.message === "string" ? ev.message : (run?.text ?? "");
       if (ev.status === "command") {
         run?.node.remove();
         if (text) addMessage("assistant", text, { extra: ["command"] });

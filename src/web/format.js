@@ -38,7 +38,8 @@ export function fmtTokens(n) {
 /** @param {SessionRow} s */
 export function tokensOf(s) {
   if (typeof s.totalTokens === "number") return s.totalTokens;
-  const sum = (typeof s.inputTokens === "number" ? s.inputTokens : 0) + (typeof s.outputTokens === "number" ? s.outputTokens : 0);
+  const sum =
+    (typeof s.inputTokens === "number" ? s.inputTokens : 0) + (typeof s.outputTokens === "number" ? s.outputTokens : 0);
   return sum;
 }
 

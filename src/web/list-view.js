@@ -8,7 +8,10 @@ import { currentSession, state } from "./state.js";
 export function renderSessions(onSelect) {
   const now = Date.now();
   // Rows are rebuilt on every refresh: keep keyboard focus on the row that had it.
-  const focusedKey = document.activeElement instanceof HTMLElement && el.sessions.contains(document.activeElement) ? document.activeElement.closest("li")?.dataset.key : undefined;
+  const focusedKey =
+    document.activeElement instanceof HTMLElement && el.sessions.contains(document.activeElement)
+      ? document.activeElement.closest("li")?.dataset.key
+      : undefined;
   const rows = state.sessions.map((s) => {
     const li = h("li");
     li.dataset.key = s.key;
@@ -16,7 +19,12 @@ export function renderSessions(onSelect) {
     const btn = /** @type {HTMLButtonElement} */ (h("button", "session"));
     btn.type = "button";
     if (s.key === state.key) btn.setAttribute("aria-current", "true");
-    const name = typeof s.label === "string" && s.label ? s.label : typeof s.displayName === "string" && s.displayName ? s.displayName : s.key;
+    const name =
+      typeof s.label === "string" && s.label
+        ? s.label
+        : typeof s.displayName === "string" && s.displayName
+          ? s.displayName
+          : s.key;
     btn.append(h("span", "session-name", name));
     if (name !== s.key) btn.append(h("span", "session-key", s.key));
     // Two short lines: where and when, then size and model.
@@ -41,7 +49,11 @@ export function renderSessions(onSelect) {
   });
   el.sessions.replaceChildren(...rows);
   el.sessionsEmpty.hidden = rows.length > 0;
-  if (focusedKey) rows.find((li) => li.dataset.key === focusedKey)?.querySelector("button")?.focus();
+  if (focusedKey)
+    rows
+      .find((li) => li.dataset.key === focusedKey)
+      ?.querySelector("button")
+      ?.focus();
 }
 
 export function renderHeader() {
@@ -51,6 +63,11 @@ export function renderHeader() {
     el.meta.textContent = state.exists ? "" : "New conversation — send a message to start it.";
     return;
   }
-  const parts = [s.channel ?? s.lastChannel, `${fmtTokens(tokensOf(s))} tokens`, modelOf(s, state.defaults), `${s.compactionCount ?? 0} compaction${s.compactionCount === 1 ? "" : "s"}`];
+  const parts = [
+    s.channel ?? s.lastChannel,
+    `${fmtTokens(tokensOf(s))} tokens`,
+    modelOf(s, state.defaults),
+    `${s.compactionCount ?? 0} compaction${s.compactionCount === 1 ? "" : "s"}`,
+  ];
   el.meta.textContent = parts.filter(Boolean).join(" · ");
 }

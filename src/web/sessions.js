@@ -56,7 +56,8 @@ export async function loadHistory() {
     if (err instanceof RpcError && err.code === "NOT_FOUND") {
       clearMessages();
       state.exists = false;
-    } else if (!(err instanceof RpcError && err.code === "UNAVAILABLE")) showNotice(`Could not load the history: ${messageOf(err)}`, "error");
+    } else if (!(err instanceof RpcError && err.code === "UNAVAILABLE"))
+      showNotice(`Could not load the history: ${messageOf(err)}`, "error");
   }
   renderHeader();
   updateActions();

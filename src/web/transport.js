@@ -197,7 +197,12 @@ function onFrame(data) {
     else p.reject(new RpcError(String(frame.error?.code ?? "ERROR"), String(frame.error?.message ?? "request failed")));
   } else if (frame.type === "event" && frame.event === "chat" && frame.payload && typeof frame.payload === "object") {
     hooks.onChat(frame.payload);
-  } else if (frame.type === "event" && frame.event === "session" && frame.payload && typeof frame.payload === "object") {
+  } else if (
+    frame.type === "event" &&
+    frame.event === "session" &&
+    frame.payload &&
+    typeof frame.payload === "object"
+  ) {
     hooks.onSession(frame.payload);
   }
 }
@@ -249,7 +254,8 @@ export async function logIn(token) {
 
 export async function logOut() {
   try {
-    const logout = () => fetch("/auth/logout", { method: "POST", credentials: "same-origin", headers: { "x-csrf-token": csrfToken } });
+    const logout = () =>
+      fetch("/auth/logout", { method: "POST", credentials: "same-origin", headers: { "x-csrf-token": csrfToken } });
     // A login made elsewhere in this browser changes the token: refresh it once and retry.
     if ((await logout()).status === 403 && (await checkLoggedIn())) await logout();
   } catch {

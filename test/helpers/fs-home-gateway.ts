@@ -33,8 +33,14 @@ function childEnv(home: string): NodeJS.ProcessEnv {
   return { ...process.env, PINCER_HOME: home, PINCER_LOG_LEVEL: "warn", PINCER_GATEWAY_TOKEN: PROCESS_TOKEN };
 }
 
-export function spawnGateway(home: string, port: number): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, "gateway", "--port", String(port)], { env: childEnv(home), stdio: ["ignore", "pipe", "pipe"] });
+export function spawnGateway(
+  home: string,
+  port: number,
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, "gateway", "--port", String(port)], {
+    env: childEnv(home),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
@@ -74,11 +80,22 @@ export async function startHomeGateway(home: string, port?: number): Promise<Hom
 }
 
 export function envelope(peer: string, n: number): Record<string, unknown> {
-  return { channel: "telegram", chatType: "direct", peerId: peer, senderId: peer, text: `m${n}`, messageId: `${peer}-${n}` };
+  return {
+    channel: "telegram",
+    chatType: "direct",
+    peerId: peer,
+    senderId: peer,
+    text: `m${n}`,
+    messageId: `${peer}-${n}`,
+  };
 }
 
 /** `workers` loops posting inbound messages until stopped; counts acknowledged (200) turns. */
-export function startLoad(url: string, workers: number, peerOf: (worker: number, n: number) => string): { stop(): Promise<void>; acked(): number; errors(): string[] } {
+export function startLoad(
+  url: string,
+  workers: number,
+  peerOf: (worker: number, n: number) => string,
+): { stop(): Promise<void>; acked(): number; errors(): string[] } {
   let running = true;
   let acked = 0;
   const errors: string[] = [];
@@ -105,7 +122,11 @@ export function startLoad(url: string, workers: number, peerOf: (worker: number,
 }
 
 /** Runs the real CLI on `home`; resolves with its exit code, output and duration. */
-export function runCli(home: string, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+export function runCli(
+  home: string,
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve) => {
     const started = performance.now();
     const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(home), stdio: ["ignore", "pipe", "pipe"] });

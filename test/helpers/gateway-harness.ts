@@ -12,7 +12,10 @@ import type { ToolRegistry } from "../../src/runtime/tool-registry.ts";
 
 export const TOKEN = "test-operator-token-0123456789";
 
-export async function startTestGateway(config: PincerConfig = {}, extra: { provider?: ModelProvider; tools?: ToolRegistry; home?: string } = {}): Promise<RunningGateway & { home: string; cleanup(): Promise<void> }> {
+export async function startTestGateway(
+  config: PincerConfig = {},
+  extra: { provider?: ModelProvider; tools?: ToolRegistry; home?: string } = {},
+): Promise<RunningGateway & { home: string; cleanup(): Promise<void> }> {
   // An explicit home is the caller's (a restart test reuses it); cleanup then leaves it in place.
   const home = extra.home ?? fs.mkdtempSync(path.join(os.tmpdir(), "pincer-gw-test-"));
   const gw = await startGateway({
@@ -22,7 +25,15 @@ export async function startTestGateway(config: PincerConfig = {}, extra: { provi
     env: { PINCER_HOME: home },
     logger: pino({ level: "silent" }),
     tools: extra.tools,
-    ...(extra.provider ? { resolveModelRef: () => ({ provider: extra.provider!, model: "scripted", ref: `${extra.provider!.name}/scripted` }) } : {}),
+    ...(extra.provider
+      ? {
+          resolveModelRef: () => ({
+            provider: extra.provider!,
+            model: "scripted",
+            ref: `${extra.provider!.name}/scripted`,
+          }),
+        }
+      : {}),
   });
   return Object.assign(gw, {
     home,
@@ -33,8 +44,16 @@ export async function startTestGateway(config: PincerConfig = {}, extra: { provi
   });
 }
 
-export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}`, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+export async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}`, ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
@@ -78,7 +97,10 @@ export class WsClient {
     return frame.payload as Record<string, unknown>;
   }
 
-  async waitForEvent(pred: (e: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+  async waitForEvent(
+    pred: (e: Record<string, unknown>) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.events.find(pred);
@@ -107,7 +129,17 @@ export class ScriptedProvider implements ModelProvider {
   reply: (req: ModelRequest) => AssistantMessage["content"] = (req) => {
     const last = [...req.messages].reverse().find((m) => m.role === "user");
     const text = last && typeof last.content === "string" ? last.content : "";
-    return [{ type: "text", text: req.purpose === "memory-flush" ? "NO_REPLY" : req.purpose === "summary" ? `SUMMARY(${req.messages.length - 1} messages)` : `re: ${text}` }];
+    return [
+      {
+        type: "text",
+        text:
+          req.purpose === "memory-flush"
+            ? "NO_REPLY"
+            : req.purpose === "summary"
+              ? `SUMMARY(${req.messages.length - 1} messages)`
+              : `re: ${text}`,
+      },
+    ];
   };
   failWith: Error | null = null;
 
@@ -138,7 +170,16 @@ export class ScriptedProvider implements ModelProvider {
     const hasTool = content.some((b) => b.type === "toolCall");
     yield {
       type: "finish",
-      message: { role: "assistant", content, api: this.api, provider: this.name, model: "scripted", usage: { ...emptyUsage(), input: 100, output: 10, totalTokens: 110 }, stopReason: hasTool ? "toolUse" : "stop", timestamp: Date.now() },
+      message: {
+        role: "assistant",
+        content,
+        api: this.api,
+        provider: this.name,
+        model: "scripted",
+        usage: { ...emptyUsage(), input: 100, output: 10, totalTokens: 110 },
+        stopReason: hasTool ? "toolUse" : "stop",
+        timestamp: Date.now(),
+      },
     };
   }
 }

@@ -17,12 +17,20 @@ export interface GatewayProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startGatewayProcess(config: Record<string, unknown>, options: { logLevel?: string } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  config: Record<string, unknown>,
+  options: { logLevel?: string } = {},
+): Promise<GatewayProcess> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-gw-proc-"));
   fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify(config), { mode: 0o600 });
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(ROOT, "bin/pincer.js"), "gateway", "--port", String(port)], {
-    env: { ...process.env, PINCER_HOME: home, PINCER_LOG_LEVEL: options.logLevel ?? "warn", PINCER_GATEWAY_TOKEN: PROCESS_TOKEN },
+    env: {
+      ...process.env,
+      PINCER_HOME: home,
+      PINCER_LOG_LEVEL: options.logLevel ?? "warn",
+      PINCER_GATEWAY_TOKEN: PROCESS_TOKEN,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let err = "";
@@ -55,7 +63,10 @@ export async function startGatewayProcess(config: Record<string, unknown>, optio
   };
 }
 
-export async function inbound(url: string, body: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function inbound(
+  url: string,
+  body: Record<string, unknown>,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${url}/v1/inbound`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${PROCESS_TOKEN}` },

@@ -56,7 +56,13 @@ export async function createTestDatabase(): Promise<string> {
   server ??= start();
   const s = await server;
   const name = `t_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
-  const admin = new pg.Client({ host: "127.0.0.1", port: s.port, user: "pincer", password: "pincer-test", database: "postgres" });
+  const admin = new pg.Client({
+    host: "127.0.0.1",
+    port: s.port,
+    user: "pincer",
+    password: "pincer-test",
+    database: "postgres",
+  });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);

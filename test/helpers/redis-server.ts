@@ -9,7 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { freePort } from "./postgres-server.ts";
 
-export const REDIS_MISSING_MESSAGE = "redis-server not found: install it with `apt-get install redis-server` to run the Redis tests";
+export const REDIS_MISSING_MESSAGE =
+  "redis-server not found: install it with `apt-get install redis-server` to run the Redis tests";
 
 export function redisAvailable(): boolean {
   const found = spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
@@ -31,7 +32,11 @@ export async function startTestRedis(): Promise<TestRedis> {
 /** Starts a server on a given port: a test restarts one where its clients expect it. */
 export async function startTestRedisOnPort(port: number): Promise<TestRedis> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-redis-"));
-  const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   await new Promise<void>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);

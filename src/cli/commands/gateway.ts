@@ -11,10 +11,13 @@ export async function gateway(ctx: CliContext, opts: { port?: string; host?: str
     running = await startGateway({ config: ctx.config, home: ctx.home, env: ctx.io.env, port, host: opts.host });
   } catch (err) {
     if (err instanceof GatewaySettingsError) throw new CliError(err.message);
-    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") throw new CliError(`port ${port ?? "18789"} is already in use (another gateway running? use --port)`);
+    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE")
+      throw new CliError(`port ${port ?? "18789"} is already in use (another gateway running? use --port)`);
     throw err;
   }
-  ctx.io.err(`Pincer gateway on ${running.url} — WebChat at ${running.url}/ (token: ${running.tokenSource === "file" ? `${ctx.home}/gateway.token` : `from ${running.tokenSource}`})`);
+  ctx.io.err(
+    `Pincer gateway on ${running.url} — WebChat at ${running.url}/ (token: ${running.tokenSource === "file" ? `${ctx.home}/gateway.token` : `from ${running.tokenSource}`})`,
+  );
   await new Promise<void>((resolve) => {
     const onSignal = () => {
       process.off("SIGINT", onSignal);

@@ -9,7 +9,10 @@ export function mainSessionKey(ctx: CliContext, agentId: string): string {
 
 export function cliSessionKey(ctx: CliContext, raw: string): { agentId: string; key: string } {
   try {
-    const key = normalizeSessionKey(raw, { defaultAgentId: ctx.defaultAgentId, mainKey: ctx.config.session?.mainKey ?? "main" });
+    const key = normalizeSessionKey(raw, {
+      defaultAgentId: ctx.defaultAgentId,
+      mainKey: ctx.config.session?.mainKey ?? "main",
+    });
     return { key, agentId: agentIdFromKey(key) ?? ctx.defaultAgentId };
   } catch (err) {
     throw new CliError((err as Error).message);

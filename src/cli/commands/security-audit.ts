@@ -13,7 +13,11 @@ import type { CliIO } from "../io.ts";
 
 const ICON = { critical: "✖ CRITICAL", warn: "▲ WARN", info: "ℹ INFO" } as const;
 
-export async function securityAudit(io: CliIO, configPath: string | undefined, opts: { json?: boolean; fix?: boolean }): Promise<number> {
+export async function securityAudit(
+  io: CliIO,
+  configPath: string | undefined,
+  opts: { json?: boolean; fix?: boolean },
+): Promise<number> {
   const env = io.env;
   let config = null;
   let configError: string | undefined;

@@ -42,7 +42,10 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
       const disk = diskOpsOf(store);
       // The disk budget and archive purge are about files in a sessions directory: only the fs
       // backend has them. A database store keeps its archives; its rows are maintained the same way.
-      if (!disk && settings.maxDiskBytes !== null) ctx.io.err(`warning: session.maintenance.maxDiskBytes applies to fs stores only; not enforced on ${target.path}`);
+      if (!disk && settings.maxDiskBytes !== null)
+        ctx.io.err(
+          `warning: session.maintenance.maxDiskBytes applies to fs stores only; not enforced on ${target.path}`,
+        );
       const protectedKeys = new Set([mainSessionKey(ctx, target.agentId)]);
       if (opts.activeKey) protectedKeys.add(opts.activeKey);
       // The preview always shows enforce-style maintenance: exactly what `--enforce` would do.
@@ -76,18 +79,32 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
       };
       if (!enforcing && plan.diskBudget?.overBudget) {
         const d = plan.diskBudget;
-        ctx.io.err(`warning: ${target.path}: sessions directory holds ${d.totalBytesBefore} bytes, over session.maintenance.maxDiskBytes (${d.maxBytes}); mode is warn, so nothing was removed (use --enforce)`);
+        ctx.io.err(
+          `warning: ${target.path}: sessions directory holds ${d.totalBytesBefore} bytes, over session.maintenance.maxDiskBytes (${d.maxBytes}); mode is warn, so nothing was removed (use --enforce)`,
+        );
       }
       if (opts.dryRun) {
         if (!opts.json) text.push(...dryRunText(ctx, target, aggregate, configuredMode, plan, now));
       } else {
         const files = plannedFiles(plan);
-        const bar = progressBar(ctx.io, "cleanup", plan.beforeCount - plan.afterCount + files.archive.length + files.delete.length);
+        const bar = progressBar(
+          ctx.io,
+          "cleanup",
+          plan.beforeCount - plan.afterCount + files.archive.length + files.delete.length,
+        );
         const result = await applyMaintenancePlan(store, plan, { now, onProgress: (d) => bar.update(d) });
         bar.done();
         // Rows a writer changed after the plan was checked are kept with their transcripts, and listed.
-        summary.result = { removedRows: result.removedRows, archived: result.archived.map((a) => a.name), deleted: result.deleted, skipped: result.skipped };
-        for (const r of result.skipped) ctx.io.err(`note: ${target.path}: kept ${JSON.stringify(r.key)}: it was ${r.reason === "changed" ? "updated" : "removed"} after the plan was made`);
+        summary.result = {
+          removedRows: result.removedRows,
+          archived: result.archived.map((a) => a.name),
+          deleted: result.deleted,
+          skipped: result.skipped,
+        };
+        for (const r of result.skipped)
+          ctx.io.err(
+            `note: ${target.path}: kept ${JSON.stringify(r.key)}: it was ${r.reason === "changed" ? "updated" : "removed"} after the plan was made`,
+          );
         summary.applied = true;
         summary.appliedCount = await store.count();
         if (!opts.json) {
@@ -117,7 +134,10 @@ function plannedFiles(plan: MaintenancePlan): { archive: string[]; delete: strin
 }
 
 /** Which rows have no transcript: on disk per file (fs), else from one listing of the store's transcripts. */
-async function missingTranscriptCheck(store: SessionStore, rows: readonly SessionRow[]): Promise<(row: SessionRow) => boolean> {
+async function missingTranscriptCheck(
+  store: SessionStore,
+  rows: readonly SessionRow[],
+): Promise<(row: SessionRow) => boolean> {
   const disk = store.capabilities.disk;
   if (disk) return (r) => !disk.transcriptExistsSync(r.entry.sessionId, r.entry.sessionFile);
   if (rows.length === 0) return () => false;
@@ -125,7 +145,14 @@ async function missingTranscriptCheck(store: SessionStore, rows: readonly Sessio
   return (r) => !live.has(r.entry.sessionId);
 }
 
-function dryRunText(ctx: CliContext, target: { agentId: string; path: string }, aggregate: boolean, configuredMode: string, plan: MaintenancePlan, now: number): string[] {
+function dryRunText(
+  ctx: CliContext,
+  target: { agentId: string; path: string },
+  aggregate: boolean,
+  configuredMode: string,
+  plan: MaintenancePlan,
+  now: number,
+): string[] {
   const lines: string[] = [];
   if (aggregate) lines.push(`Agent: ${target.agentId}`);
   lines.push(`Session store: ${target.path}`);
@@ -136,14 +163,24 @@ function dryRunText(ctx: CliContext, target: { agentId: string; path: string }, 
   lines.push(`Would cap overflow: ${plan.capped}`);
   if (plan.diskBudget?.overBudget) {
     const d = plan.diskBudget;
-    lines.push(`Would enforce disk budget: ${d.totalBytesBefore} -> ${d.totalBytesAfter} bytes (files ${d.removedFiles}, entries ${d.removedEntries})`);
+    lines.push(
+      `Would enforce disk budget: ${d.totalBytesBefore} -> ${d.totalBytesAfter} bytes (files ${d.removedFiles}, entries ${d.removedEntries})`,
+    );
   }
   if (plan.deleteFiles.length) lines.push(`Would purge archives: ${plan.deleteFiles.length}`);
   const files = plannedFiles(plan);
   if (files.archive.length) lines.push(`Would archive transcripts: ${files.archive.length}`);
   if (files.delete.length) lines.push(`Would delete files: ${files.delete.length}`);
   lines.push("", "Planned session actions:");
-  lines.push(tableLine([["Action", 12], ["Key", 26], ["Age", 9], ["Model", 14], ["Flags", 0]]));
+  lines.push(
+    tableLine([
+      ["Action", 12],
+      ["Key", 26],
+      ["Age", 9],
+      ["Model", 14],
+      ["Flags", 0],
+    ]),
+  );
   const defaults = displayDefaults(ctx);
   const ordered = [...plan.actions].sort((a, b) => (b.entry.updatedAt || 0) - (a.entry.updatedAt || 0));
   for (const a of ordered) {

@@ -19,11 +19,18 @@ export async function sessionsHistory(ctx: CliContext, rawKey: string, opts: His
     if (!entry) throw new CliError(`No session ${JSON.stringify(key)} in ${target.path}`);
     // Some lines (header, model changes) are not messages: read a bounded tail with headroom.
     const read = await store.readTranscript(entry.sessionId, limit !== undefined ? { tail: limit * 2 + 8 } : {});
-    for (const issue of read.issues) ctx.io.err(`warning: ${issue.file}: line ${issue.line} at byte ${issue.byteOffset}: ${issue.reason} (skipped)`);
+    for (const issue of read.issues)
+      ctx.io.err(`warning: ${issue.file}: line ${issue.line} at byte ${issue.byteOffset}: ${issue.reason} (skipped)`);
     const all = historyFromLines(read.lines);
     const items = limit !== undefined ? all.slice(-limit) : all;
     if (opts.json) {
-      ctx.io.out(JSON.stringify({ key, sessionId: entry.sessionId, count: items.length, skippedLines: read.issues.length, messages: items }, null, 2));
+      ctx.io.out(
+        JSON.stringify(
+          { key, sessionId: entry.sessionId, count: items.length, skippedLines: read.issues.length, messages: items },
+          null,
+          2,
+        ),
+      );
     } else {
       const lines = [`Session: ${key}`, `Session id: ${entry.sessionId}`, `Messages: ${items.length}`];
       for (const m of items) lines.push(`[${m.timestamp ?? "?"}] ${m.role}: ${m.text}`);

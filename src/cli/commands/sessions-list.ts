@@ -4,7 +4,17 @@ import { compareRows, matchesFilter } from "../../store/list-order.ts";
 import type { ListFilter, SessionRow } from "../../store/types.ts";
 import { selectStores, withTargetStore, type CliContext, type StoreSelection, type StoreTarget } from "../context.ts";
 import { parsePositiveInt, CliError } from "../io.ts";
-import { displayModel, formatAge, formatFlags, formatTokens, kindOf, projectRow, tableLine, truncateKey, type DisplayDefaults } from "../session-rows.ts";
+import {
+  displayModel,
+  formatAge,
+  formatFlags,
+  formatTokens,
+  kindOf,
+  projectRow,
+  tableLine,
+  truncateKey,
+  type DisplayDefaults,
+} from "../session-rows.ts";
 import { displayDefaults } from "./display-defaults.ts";
 
 export interface ListOptions extends StoreSelection {
@@ -17,7 +27,12 @@ export interface ListOptions extends StoreSelection {
  * Reads the rows of one store, newest first, bounded when a limit or window allows it: an fs store
  * from the head of its files, a database with `list(filter, { limit })`.
  */
-export async function readRows(target: StoreTarget, filter: ListFilter, limit: number | undefined, ctx: CliContext): Promise<SessionRow[]> {
+export async function readRows(
+  target: StoreTarget,
+  filter: ListFilter,
+  limit: number | undefined,
+  ctx: CliContext,
+): Promise<SessionRow[]> {
   if (target.kind === "fs" && (limit !== undefined || filter.activeSince !== undefined)) {
     const head = listHeadFromDisk(target.path, filter, limit ?? Number.MAX_SAFE_INTEGER);
     if (head) return head;
@@ -44,7 +59,8 @@ export async function sessionsList(ctx: CliContext, opts: ListOptions): Promise<
   const filter: ListFilter = activeMinutes !== null ? { activeSince: now - activeMinutes * 60_000 } : {};
   const defaults: DisplayDefaults = displayDefaults(ctx);
   const listed: Array<{ agentId: string; row: SessionRow }> = [];
-  for (const t of targets) for (const row of await readRows(t, filter, limit, ctx)) listed.push({ agentId: t.agentId, row });
+  for (const t of targets)
+    for (const row of await readRows(t, filter, limit, ctx)) listed.push({ agentId: t.agentId, row });
   listed.sort((a, b) => compareRows(a.row, b.row));
   const shown = limit !== undefined ? listed.slice(0, limit) : listed;
 
@@ -59,7 +75,10 @@ export async function sessionsList(ctx: CliContext, opts: ListOptions): Promise<
     const head = JSON.stringify(out, null, 2).slice(0, -2);
     const chunks: string[] = [`${head},\n  "sessions": [`];
     shown.forEach(({ agentId, row }, i) => {
-      const json = JSON.stringify(projectRow(row.key, row.entry, now, agentId, defaults), null, 2).replaceAll("\n", "\n    ");
+      const json = JSON.stringify(projectRow(row.key, row.entry, now, agentId, defaults), null, 2).replaceAll(
+        "\n",
+        "\n    ",
+      );
       chunks.push(`${i ? "," : ""}\n    ${json}`);
       if (chunks.length >= 2000) ctx.io.out(chunks.splice(0).join(""), false);
     });
@@ -68,12 +87,23 @@ export async function sessionsList(ctx: CliContext, opts: ListOptions): Promise<
     return 0;
   }
   const lines: string[] = [];
-  lines.push(aggregate ? `Session stores: ${targets.length} (${targets.map((t) => t.agentId).join(", ")})` : `Session store: ${targets[0]!.path}`);
+  lines.push(
+    aggregate
+      ? `Session stores: ${targets.length} (${targets.map((t) => t.agentId).join(", ")})`
+      : `Session store: ${targets[0]!.path}`,
+  );
   lines.push(`Sessions listed: ${shown.length}`);
   if (activeMinutes !== null) lines.push(`Filtered to last ${activeMinutes} minute(s)`);
   if (shown.length === 0) lines.push("No sessions found.");
   else {
-    const head: Array<[string, number]> = [["Kind", 6], ["Key", 26], ["Age", 9], ["Model", 14], ["Tokens (ctx %)", 20], ["Flags", 0]];
+    const head: Array<[string, number]> = [
+      ["Kind", 6],
+      ["Key", 26],
+      ["Age", 9],
+      ["Model", 14],
+      ["Tokens (ctx %)", 20],
+      ["Flags", 0],
+    ];
     lines.push(tableLine(aggregate ? [["Agent", 10], ...head] : head));
     for (const { agentId, row } of shown) {
       const e = row.entry;

@@ -11,9 +11,18 @@ export interface MutateOptions extends StoreSelection {
   json?: boolean;
 }
 
-async function withManager<T>(ctx: CliContext, opts: MutateOptions, agentId: string, work: (m: SessionManager) => Promise<T>): Promise<T> {
+async function withManager<T>(
+  ctx: CliContext,
+  opts: MutateOptions,
+  agentId: string,
+  work: (m: SessionManager) => Promise<T>,
+): Promise<T> {
   const storePath = opts.store ? (await selectStores(ctx, { store: opts.store })).targets[0]!.path : undefined;
-  const registry = new StoreRegistry(ctx.config, ctx.home, { storePath, onIssue: (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`), now: ctx.io.now });
+  const registry = new StoreRegistry(ctx.config, ctx.home, {
+    storePath,
+    onIssue: (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`),
+    now: ctx.io.now,
+  });
   // On a store gateways share, the CLI takes the session's lease like a gateway would, so a reset
   // never lands in the middle of a run on some gateway.
   const backend = resolveStoreOptions(ctx.config);
@@ -22,7 +31,9 @@ async function withManager<T>(ctx: CliContext, opts: MutateOptions, agentId: str
     config: ctx.config,
     storeFor: registry.storeFor,
     clock: { now: ctx.io.now },
-    ...(shared ? { sharedSessions: { leaseTtlMs: backend.leaseTtlMs, leaseWaitMs: Math.max(30_000, backend.leaseTtlMs * 3) } } : {}),
+    ...(shared
+      ? { sharedSessions: { leaseTtlMs: backend.leaseTtlMs, leaseWaitMs: Math.max(30_000, backend.leaseTtlMs * 3) } }
+      : {}),
   });
   try {
     await registry.storeFor(agentId);
@@ -39,7 +50,10 @@ export async function sessionsReset(ctx: CliContext, rawKey: string, opts: Mutat
     const before = await m.get(agentId, key);
     if (!before) throw new CliError(`No session ${JSON.stringify(key)}`);
     const after = await m.reset(agentId, key);
-    if (opts.json) ctx.io.out(JSON.stringify({ ok: true, key, previousSessionId: before.sessionId, sessionId: after.sessionId }, null, 2));
+    if (opts.json)
+      ctx.io.out(
+        JSON.stringify({ ok: true, key, previousSessionId: before.sessionId, sessionId: after.sessionId }, null, 2),
+      );
     else ctx.io.out(`Reset ${key}: ${before.sessionId} -> ${after.sessionId} (old transcript archived)`);
     return 0;
   });
@@ -47,12 +61,14 @@ export async function sessionsReset(ctx: CliContext, rawKey: string, opts: Mutat
 
 export async function sessionsDelete(ctx: CliContext, rawKey: string, opts: MutateOptions): Promise<number> {
   const { key, agentId } = cliSessionKey(ctx, rawKey);
-  if (agentId === ctx.defaultAgentId && key === mainSessionKey(ctx, agentId)) throw new CliError(`Cannot delete the main session (${key}).`);
+  if (agentId === ctx.defaultAgentId && key === mainSessionKey(ctx, agentId))
+    throw new CliError(`Cannot delete the main session (${key}).`);
   return withManager(ctx, opts, agentId, async (m) => {
     const res = await m.delete(agentId, key);
     if (!res.deleted) throw new CliError(`No session ${JSON.stringify(key)}`);
     if (opts.json) ctx.io.out(JSON.stringify({ ok: true, key, deleted: res.deleted, archived: res.archived }, null, 2));
-    else ctx.io.out(`Deleted ${key}${res.archived.length ? ` (transcript archived as ${res.archived.join(", ")})` : ""}`);
+    else
+      ctx.io.out(`Deleted ${key}${res.archived.length ? ` (transcript archived as ${res.archived.join(", ")})` : ""}`);
     return 0;
   });
 }

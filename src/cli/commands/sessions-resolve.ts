@@ -18,7 +18,8 @@ export interface ResolveOptions {
 
 async function readEnvelope(ctx: CliContext, opts: ResolveOptions): Promise<unknown> {
   if (opts.channel || opts.peer || opts.chatType) {
-    if (!opts.channel || !opts.peer) throw new CliError("resolve needs --channel and --peer (or an envelope as JSON on stdin)");
+    if (!opts.channel || !opts.peer)
+      throw new CliError("resolve needs --channel and --peer (or an envelope as JSON on stdin)");
     return {
       channel: opts.channel,
       chatType: opts.chatType ?? "direct",
@@ -31,7 +32,10 @@ async function readEnvelope(ctx: CliContext, opts: ResolveOptions): Promise<unkn
     };
   }
   const raw = (await ctx.io.readStdin()).trim();
-  if (!raw) throw new CliError("resolve reads an inbound envelope as JSON on stdin, or flags --channel --chat-type --peer [--account --group --thread]");
+  if (!raw)
+    throw new CliError(
+      "resolve reads an inbound envelope as JSON on stdin, or flags --channel --chat-type --peer [--account --group --thread]",
+    );
   try {
     return JSON.parse(raw) as unknown;
   } catch (err) {
@@ -41,11 +45,20 @@ async function readEnvelope(ctx: CliContext, opts: ResolveOptions): Promise<unkn
 
 export async function sessionsResolve(ctx: CliContext, opts: ResolveOptions): Promise<number> {
   const envelope = await readEnvelope(ctx, opts);
-  const registry = new StoreRegistry(ctx.config, ctx.home, { readOnly: true, ...(opts.store ? { storePath: opts.store } : {}) });
+  const registry = new StoreRegistry(ctx.config, ctx.home, {
+    readOnly: true,
+    ...(opts.store ? { storePath: opts.store } : {}),
+  });
   const manager = new SessionManager({ config: ctx.config, storeFor: registry.storeFor, clock: { now: ctx.io.now } });
   try {
     const r = await manager.resolve(envelope);
-    ctx.io.out(JSON.stringify({ ...r, nextResetAt: r.nextResetAt === null ? null : new Date(r.nextResetAt).toISOString() }, null, 2));
+    ctx.io.out(
+      JSON.stringify(
+        { ...r, nextResetAt: r.nextResetAt === null ? null : new Date(r.nextResetAt).toISOString() },
+        null,
+        2,
+      ),
+    );
     return 0;
   } catch (err) {
     throw new CliError((err as Error).message.replaceAll("\n", "; "));

@@ -7,7 +7,14 @@ import { readRows } from "./sessions-list.ts";
 import type { SessionEntry } from "../../store/entry.ts";
 import type { SessionRow } from "../../store/types.ts";
 
-function statusRow(key: string, e: SessionEntry, now: number, agentId: string, model: string, contextTokens: number): Record<string, unknown> {
+function statusRow(
+  key: string,
+  e: SessionEntry,
+  now: number,
+  agentId: string,
+  model: string,
+  contextTokens: number,
+): Record<string, unknown> {
   const fresh = typeof e.totalTokens === "number" && e.totalTokensFresh !== false;
   const ctxTokens = e.contextTokens ?? contextTokens;
   const flags: string[] = [];
@@ -20,13 +27,29 @@ function statusRow(key: string, e: SessionEntry, now: number, agentId: string, m
   if (e.abortedLastRun) flags.push("aborted");
   flags.push(`id:${e.sessionId}`);
   const row: Record<string, unknown> = {
-    agentId: agentIdOf(key, agentId), key, kind: kindOf(key, e), sessionId: e.sessionId, updatedAt: e.updatedAt, age: Math.max(0, now - e.updatedAt),
-    thinkingLevel: e.thinkingLevel, fastMode: e.fastMode, reasoningLevel: e.reasoningLevel, elevatedLevel: e.elevatedLevel, systemSent: e.systemSent, abortedLastRun: e.abortedLastRun,
-    inputTokens: e.inputTokens, outputTokens: e.outputTokens, cacheRead: e.cacheRead, cacheWrite: e.cacheWrite,
-    totalTokens: fresh ? e.totalTokens : null, totalTokensFresh: fresh,
+    agentId: agentIdOf(key, agentId),
+    key,
+    kind: kindOf(key, e),
+    sessionId: e.sessionId,
+    updatedAt: e.updatedAt,
+    age: Math.max(0, now - e.updatedAt),
+    thinkingLevel: e.thinkingLevel,
+    fastMode: e.fastMode,
+    reasoningLevel: e.reasoningLevel,
+    elevatedLevel: e.elevatedLevel,
+    systemSent: e.systemSent,
+    abortedLastRun: e.abortedLastRun,
+    inputTokens: e.inputTokens,
+    outputTokens: e.outputTokens,
+    cacheRead: e.cacheRead,
+    cacheWrite: e.cacheWrite,
+    totalTokens: fresh ? e.totalTokens : null,
+    totalTokensFresh: fresh,
     remainingTokens: fresh ? Math.max(0, ctxTokens - e.totalTokens!) : null,
     percentUsed: fresh ? Math.min(999, Math.round((100 * e.totalTokens!) / ctxTokens)) : null,
-    model: e.model || e.modelOverride || model, contextTokens: ctxTokens, flags,
+    model: e.model || e.modelOverride || model,
+    contextTokens: ctxTokens,
+    flags,
   };
   for (const k of Object.keys(row)) if (row[k] === undefined) delete row[k];
   return row;
@@ -43,7 +66,12 @@ async function storeSummary(ctx: CliContext, t: StoreTarget): Promise<{ count: n
   }
   // A database answers both without reading every row.
   return withTargetStore(ctx, t, { readOnly: true }, async (store) => {
-    const [total, head, global, unknown] = await Promise.all([store.count(), store.list({}, { limit: 12 }), store.get("global"), store.get("unknown")]);
+    const [total, head, global, unknown] = await Promise.all([
+      store.count(),
+      store.list({}, { limit: 12 }),
+      store.get("global"),
+      store.get("unknown"),
+    ]);
     return { count: total - (global ? 1 : 0) - (unknown ? 1 : 0), recent: head.rows.filter(isListed).slice(0, 10) };
   });
 }
@@ -56,7 +84,12 @@ export async function status(ctx: CliContext, opts: { json?: boolean }): Promise
   const recentAll: Array<{ agentId: string; key: string; entry: SessionEntry }> = [];
   for (const t of targets) {
     const { count, recent } = await storeSummary(ctx, t);
-    byAgent.push({ agentId: t.agentId, path: t.path, count, recent: recent.map((r) => statusRow(r.key, r.entry, now, t.agentId, defaults.model, defaults.contextTokens)) });
+    byAgent.push({
+      agentId: t.agentId,
+      path: t.path,
+      count,
+      recent: recent.map((r) => statusRow(r.key, r.entry, now, t.agentId, defaults.model, defaults.contextTokens)),
+    });
     for (const r of recent) recentAll.push({ agentId: t.agentId, key: r.key, entry: r.entry });
   }
   recentAll.sort((a, b) => compareRows(a, b));
@@ -69,7 +102,9 @@ export async function status(ctx: CliContext, opts: { json?: boolean }): Promise
       paths: byAgent.map((a) => a.path),
       count,
       defaults: { model: defaults.model, contextTokens: defaults.contextTokens },
-      recent: recentAll.slice(0, 10).map((r) => statusRow(r.key, r.entry, now, r.agentId, defaults.model, defaults.contextTokens)),
+      recent: recentAll
+        .slice(0, 10)
+        .map((r) => statusRow(r.key, r.entry, now, r.agentId, defaults.model, defaults.contextTokens)),
       byAgent,
     },
     agents: {
@@ -77,7 +112,13 @@ export async function status(ctx: CliContext, opts: { json?: boolean }): Promise
       totalSessions: count,
       agents: byAgent.map((a) => {
         const last = a.recent[0]?.updatedAt as number | undefined;
-        return { id: a.agentId, sessionsPath: a.path, sessionsCount: a.count, lastUpdatedAt: last ?? null, lastActiveAgeMs: last ? now - last : null };
+        return {
+          id: a.agentId,
+          sessionsPath: a.path,
+          sessionsCount: a.count,
+          lastUpdatedAt: last ?? null,
+          lastActiveAgeMs: last ? now - last : null,
+        };
       }),
     },
   };
@@ -93,9 +134,26 @@ export async function status(ctx: CliContext, opts: { json?: boolean }): Promise
     `Sessions: ${count} · default ${defaults.model} (${Math.round(defaults.contextTokens / 1000)}k ctx) · ${byAgent.map((a) => a.path).join(", ")}`,
   ];
   if (recentAll.length) {
-    lines.push("", tableLine([["Key", 26], ["Kind", 6], ["Age", 9], ["Model", 14], ["Tokens", 0]]));
+    lines.push(
+      "",
+      tableLine([
+        ["Key", 26],
+        ["Kind", 6],
+        ["Age", 9],
+        ["Model", 14],
+        ["Tokens", 0],
+      ]),
+    );
     for (const r of recentAll.slice(0, 10)) {
-      lines.push(tableLine([[truncateKey(r.key), 26], [kindOf(r.key, r.entry), 6], [formatAge(now - r.entry.updatedAt), 9], [displayModel(r.entry, defaults), 14], [formatTokens(r.entry, r.entry.contextTokens ?? defaults.contextTokens), 0]]));
+      lines.push(
+        tableLine([
+          [truncateKey(r.key), 26],
+          [kindOf(r.key, r.entry), 6],
+          [formatAge(now - r.entry.updatedAt), 9],
+          [displayModel(r.entry, defaults), 14],
+          [formatTokens(r.entry, r.entry.contextTokens ?? defaults.contextTokens), 0],
+        ]),
+      );
     }
   }
   ctx.io.out(lines.join("\n"));

@@ -29,15 +29,26 @@ export async function storeMigrate(io: CliIO, opts: MigrateCliOptions): Promise<
   return run(io, from, to, { dryRun: opts.dryRun, agents: opts.agent, json: opts.json });
 }
 
-export async function storeImportOpenclaw(ctx: CliContext, dir: string, opts: { json?: boolean; dryRun?: boolean }): Promise<number> {
+export async function storeImportOpenclaw(
+  ctx: CliContext,
+  dir: string,
+  opts: { json?: boolean; dryRun?: boolean },
+): Promise<number> {
   const from = locate(`fs:${path.resolve(dir)}`);
   const to = configured(ctx);
   return run(ctx.io, from, to, { json: opts.json, dryRun: opts.dryRun, requireScopes: true });
 }
 
-export async function storeExport(ctx: CliContext, dir: string, opts: { format?: string; json?: boolean; dryRun?: boolean }): Promise<number> {
+export async function storeExport(
+  ctx: CliContext,
+  dir: string,
+  opts: { format?: string; json?: boolean; dryRun?: boolean },
+): Promise<number> {
   const format = opts.format ?? "openclaw";
-  if (format !== "openclaw") throw new CliError(`unknown export format ${JSON.stringify(format)}; the only format is "openclaw" (an OpenClaw state dir: agents/<id>/sessions/sessions.json + <sessionId>.jsonl)`);
+  if (format !== "openclaw")
+    throw new CliError(
+      `unknown export format ${JSON.stringify(format)}; the only format is "openclaw" (an OpenClaw state dir: agents/<id>/sessions/sessions.json + <sessionId>.jsonl)`,
+    );
   const from = configured(ctx);
   const to = locate(`fs:${path.resolve(dir)}`);
   return run(ctx.io, from, to, { json: opts.json, dryRun: opts.dryRun });
@@ -71,7 +82,11 @@ async function run(
       throw new CliError(`no agent session stores found at ${from.display} (expected agents/<id>/sessions/)`);
     }
     io.err(`${opts.dryRun ? "dry run: would copy" : "copying"} ${from.display} -> ${to.display}`);
-    summary = await migrateStore(from, to, { dryRun: opts.dryRun, agents: opts.agents, onProgress: progressPrinter(io) });
+    summary = await migrateStore(from, to, {
+      dryRun: opts.dryRun,
+      agents: opts.agents,
+      onProgress: progressPrinter(io),
+    });
   } catch (err) {
     const message = scrubSecrets(err instanceof Error ? err.message : String(err), [from, to]);
     throw new CliError(`store migration failed: ${message}`);

@@ -70,7 +70,11 @@ export function skipReason(h: StoreHarness, name: CaseName): string | null {
 
 export const START_CLOCK = 1_800_000_000_000;
 
-export const entry = (sessionId: string, updatedAt: number, extra: Partial<SessionEntry> = {}): SessionEntry => ({ sessionId, updatedAt, ...extra });
+export const entry = (sessionId: string, updatedAt: number, extra: Partial<SessionEntry> = {}): SessionEntry => ({
+  sessionId,
+  updatedAt,
+  ...extra,
+});
 
 /** A counter bump: the read-modify-write every concurrency case races. */
 export const bump = (s: SessionStore, key = "counter"): Promise<unknown> =>

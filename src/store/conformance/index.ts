@@ -17,7 +17,18 @@ import { twoWriterCases } from "./two-writers.ts";
 import { unreachableCases } from "./unreachable.ts";
 
 export { CASES, type CaseName, type StoreHarness } from "./harness.ts";
-export { archiveCases, eventCases, leaseCases, listCases, migrationCases, rowCases, schemaVersionCases, transcriptCases, twoWriterCases, unreachableCases };
+export {
+  archiveCases,
+  eventCases,
+  leaseCases,
+  listCases,
+  migrationCases,
+  rowCases,
+  schemaVersionCases,
+  transcriptCases,
+  twoWriterCases,
+  unreachableCases,
+};
 
 export function runStoreConformance(harness: StoreHarness): void {
   rowCases(harness);

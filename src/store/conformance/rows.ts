@@ -20,21 +20,26 @@ export function rowCases(h: StoreHarness): void {
       expect(await store.get("agent:main:main")).toEqual(res.after);
     });
 
-    storeCase(h, "mutator contract", "the mutator gets the current row; undefined leaves it, null deletes it", async () => {
-      const { store } = f;
-      await store.patch("k", () => entry("s1", 1));
-      const same = await store.patch("k", (cur) => {
-        expect(cur?.sessionId).toBe("s1");
-        return undefined;
-      });
-      expect(same.changed).toBe(false);
-      expect(await store.get("k")).toEqual(entry("s1", 1));
-      const del = await store.patch("k", () => null);
-      expect(del.changed).toBe(true);
-      expect(del.before?.sessionId).toBe("s1");
-      expect(await store.get("k")).toBeUndefined();
-      expect(await store.count()).toBe(0);
-    });
+    storeCase(
+      h,
+      "mutator contract",
+      "the mutator gets the current row; undefined leaves it, null deletes it",
+      async () => {
+        const { store } = f;
+        await store.patch("k", () => entry("s1", 1));
+        const same = await store.patch("k", (cur) => {
+          expect(cur?.sessionId).toBe("s1");
+          return undefined;
+        });
+        expect(same.changed).toBe(false);
+        expect(await store.get("k")).toEqual(entry("s1", 1));
+        const del = await store.patch("k", () => null);
+        expect(del.changed).toBe(true);
+        expect(del.before?.sessionId).toBe("s1");
+        expect(await store.get("k")).toBeUndefined();
+        expect(await store.count()).toBe(0);
+      },
+    );
 
     storeCase(h, "copies", "mutating a returned row does not change the store", async () => {
       const { store } = f;

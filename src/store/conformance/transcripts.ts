@@ -11,7 +11,10 @@ export function transcriptCases(h: StoreHarness): void {
       const { store } = f;
       const header = { type: "session", version: 3, id: "abc-1", timestamp: new Date(0).toISOString(), cwd: "/tmp" };
       await store.appendTranscript("abc-1", [header]);
-      for (let i = 0; i < 30; i++) await store.appendTranscript("abc-1", [{ type: "message", id: `e${i}`, parentId: i ? `e${i - 1}` : null, n: i }]);
+      for (let i = 0; i < 30; i++)
+        await store.appendTranscript("abc-1", [
+          { type: "message", id: `e${i}`, parentId: i ? `e${i - 1}` : null, n: i },
+        ]);
       const all = await store.readTranscript("abc-1");
       expect(all.lines).toHaveLength(31);
       expect(all.lines[0]).toEqual(header);

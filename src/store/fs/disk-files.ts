@@ -24,10 +24,16 @@ const INDEX_BAK_RE = /^sessions\.json\.bak\.(\d+)$/;
 
 export function classify(name: string): FileClass {
   const archive = ARCHIVE_RE.exec(name);
-  if (archive) return { kind: "archive", reason: archive[1] as "reset" | "deleted" | "bak", at: parseArchiveTimestamp(archive[2]!) };
+  if (archive)
+    return {
+      kind: "archive",
+      reason: archive[1] as "reset" | "deleted" | "bak",
+      at: parseArchiveTimestamp(archive[2]!),
+    };
   const bak = INDEX_BAK_RE.exec(name);
   if (bak) return { kind: "archive", reason: "bak", at: Number(bak[1]) };
-  if (name === "sessions.json" || name.startsWith("sessions.journal.") || name === "sessions.pincer-meta.json") return { kind: "index" };
+  if (name === "sessions.json" || name.startsWith("sessions.journal.") || name === "sessions.pincer-meta.json")
+    return { kind: "index" };
   const t = TRANSCRIPT_RE.exec(name);
   if (t) return { kind: "transcript", sessionId: t[1]! };
   return { kind: "other" };
@@ -40,7 +46,9 @@ export function classify(name: string): FileClass {
  */
 function plainName(dir: string, name: string, kinds: ReadonlyArray<FileClass["kind"]>): string {
   if (name !== path.basename(name) || name === "." || name === ".." || !kinds.includes(classify(name).kind)) {
-    throw new Error(`refusing to touch ${JSON.stringify(name)} in ${dir}: expected the name of a ${kinds.join(" or ")} file of that directory`);
+    throw new Error(
+      `refusing to touch ${JSON.stringify(name)} in ${dir}: expected the name of a ${kinds.join(" or ")} file of that directory`,
+    );
   }
   return path.join(dir, name);
 }
@@ -53,7 +61,8 @@ export function archiveDiskFile(dir: string, name: string, reason: "reset" | "de
   const from = plainName(dir, name, ["transcript"]);
   const archived = archiveNameOf(name, reason, now);
   const to = path.join(dir, archived);
-  if (fs.existsSync(to)) throw new Error(`cannot archive ${JSON.stringify(name)} in ${dir}: ${JSON.stringify(archived)} already exists`);
+  if (fs.existsSync(to))
+    throw new Error(`cannot archive ${JSON.stringify(name)} in ${dir}: ${JSON.stringify(archived)} already exists`);
   fs.renameSync(from, to);
   return archived;
 }
@@ -62,7 +71,8 @@ export function archiveDiskFile(dir: string, name: string, reason: "reset" | "de
 export function restoreDiskFile(dir: string, archived: string, name: string): void {
   const from = plainName(dir, archived, ["archive"]);
   const to = plainName(dir, name, ["transcript"]);
-  if (fs.existsSync(to)) throw new Error(`cannot restore ${JSON.stringify(archived)} in ${dir}: ${JSON.stringify(name)} exists again`);
+  if (fs.existsSync(to))
+    throw new Error(`cannot restore ${JSON.stringify(archived)} in ${dir}: ${JSON.stringify(name)} exists again`);
   fs.renameSync(from, to);
 }
 

@@ -29,7 +29,10 @@ function replayJournals(dir: string): OverlayMap {
   const state = new JournalState(overlay);
   let names: string[] = [];
   try {
-    names = fs.readdirSync(dir).filter((n) => JOURNAL_RE.test(n)).sort();
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => JOURNAL_RE.test(n))
+      .sort();
   } catch {
     return overlay;
   }

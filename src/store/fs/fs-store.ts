@@ -35,11 +35,26 @@ import {
   type TranscriptLine,
   type TranscriptRead,
 } from "../types.ts";
-import { INDEX_LEASE, JOURNAL_RE, JournalState, journalName, parseRecord, type JournalRecord, type RecordOutcome } from "./journal.ts";
+import {
+  INDEX_LEASE,
+  JOURNAL_RE,
+  JournalState,
+  journalName,
+  parseRecord,
+  type JournalRecord,
+  type RecordOutcome,
+} from "./journal.ts";
 import { appendWholeSync, ensurePrivateDir, FILE_MODE } from "./secure-fs.ts";
 import { loadSnapshot, writeSnapshot } from "./snapshot.ts";
 import { TranscriptFiles } from "./transcript-files.ts";
-import { archiveDiskFile, archiveNameOf, classify, removeDiskFile, restoreDiskFile, type DiskFile } from "./disk-files.ts";
+import {
+  archiveDiskFile,
+  archiveNameOf,
+  classify,
+  removeDiskFile,
+  restoreDiskFile,
+  type DiskFile,
+} from "./disk-files.ts";
 import { livenessSuffix, ownerIsDead, processLivenessToken } from "./liveness.ts";
 
 export interface FsStoreOptions {
@@ -220,7 +235,8 @@ export class FsSessionStore implements SessionStore, DiskOps {
     const cutoff = Date.now() - 10 * 60_000;
     for (const name of fs.readdirSync(this.dir)) {
       // Temp files of snapshot rewrites and of transcript imports that crashed before the rename.
-      if (!/^(sessions\.(json|pincer-meta\.json)|[a-z0-9][a-z0-9._-]*\.jsonl)\.[0-9a-f]{12}\.tmp$/i.test(name)) continue;
+      if (!/^(sessions\.(json|pincer-meta\.json)|[a-z0-9][a-z0-9._-]*\.jsonl)\.[0-9a-f]{12}\.tmp$/i.test(name))
+        continue;
       const file = path.join(this.dir, name);
       try {
         if (fs.statSync(file).mtimeMs < cutoff) fs.rmSync(file, { force: true });
@@ -292,13 +308,20 @@ export class FsSessionStore implements SessionStore, DiskOps {
     if (line.trim() === "") return;
     const rec = parseRecord(line);
     if (!rec) {
-      this.report({ file: path.join(this.dir, journalName(gen)), line: 0, byteOffset, reason: "malformed journal line skipped" });
+      this.report({
+        file: path.join(this.dir, journalName(gen)),
+        line: 0,
+        byteOffset,
+        reason: "malformed journal line skipped",
+      });
       return;
     }
     const outcome = this.state.apply(rec);
     if ((rec.op === "put" || rec.op === "del") && outcome === "applied") this.dirtyBytes += line.length + 1;
-    if (rec.op === "want" && rec.n === INDEX_LEASE && rec.o !== this.owner && !this.wanters.has(rec.o)) this.wanters.set(rec.o, rec.t);
-    else if (rec.op === "want" && rec.n === INDEX_LEASE && this.wanters.has(rec.o)) this.wanters.set(rec.o, Math.max(this.wanters.get(rec.o)!, rec.t));
+    if (rec.op === "want" && rec.n === INDEX_LEASE && rec.o !== this.owner && !this.wanters.has(rec.o))
+      this.wanters.set(rec.o, rec.t);
+    else if (rec.op === "want" && rec.n === INDEX_LEASE && this.wanters.has(rec.o))
+      this.wanters.set(rec.o, Math.max(this.wanters.get(rec.o)!, rec.t));
     // A waiter that got the lease is served.
     if (rec.op === "lease" && rec.n === INDEX_LEASE && outcome === "applied") this.wanters.delete(rec.o);
     if ((rec.op === "put" || rec.op === "del") && outcome === "applied") this.scheduleSnapshot();
@@ -402,7 +425,11 @@ export class FsSessionStore implements SessionStore, DiskOps {
       }
       // A holder whose process is gone (its liveness endpoint refuses) is taken over at once. The
       // takeover names it, so every reader of the journal applies the same rule to the same line.
-      const probeDue = probed === null || probed.owner !== cur?.owner || probed.epoch !== cur.epoch || now - probed.at >= PROBE_EVERY_MS;
+      const probeDue =
+        probed === null ||
+        probed.owner !== cur?.owner ||
+        probed.epoch !== cur.epoch ||
+        now - probed.at >= PROBE_EVERY_MS;
       if (cur && !cur.free && probeDue) {
         probed = { owner: cur.owner, epoch: cur.epoch, at: now };
         if (await ownerIsDead(cur.owner)) {
@@ -410,15 +437,22 @@ export class FsSessionStore implements SessionStore, DiskOps {
           const still = this.state.leases.get(name);
           if (still && !still.free && still.owner === cur.owner && still.epoch === cur.epoch) {
             const t = this.now();
-            const [outcome] = this.append([{ op: "lease", n: name, o: this.owner, e: cur.epoch + 1, x: t + ttl, t, over: cur.owner }]);
+            const [outcome] = this.append([
+              { op: "lease", n: name, o: this.owner, e: cur.epoch + 1, x: t + ttl, t, over: cur.owner },
+            ]);
             if (outcome === "applied") return { name, owner: this.owner, epoch: cur.epoch + 1, expiresAt: t + ttl };
           }
           continue;
         }
       }
       if (now >= deadline) {
-        const state = cur && !cur.free ? `is held by ${cur.owner} (epoch ${cur.epoch}) until ${new Date(cur.expiresAt).toISOString()}` : `was handed to ${handedTo} (a waiter before us)`;
-        throw new LeaseTimeoutError(`${this.location}: lease ${JSON.stringify(name)} ${state}; gave up after ${waitMs} ms`);
+        const state =
+          cur && !cur.free
+            ? `is held by ${cur.owner} (epoch ${cur.epoch}) until ${new Date(cur.expiresAt).toISOString()}`
+            : `was handed to ${handedTo} (a waiter before us)`;
+        throw new LeaseTimeoutError(
+          `${this.location}: lease ${JSON.stringify(name)} ${state}; gave up after ${waitMs} ms`,
+        );
       }
       // Ask the holder to hand over (once per holder epoch, and again now and then so the holder
       // knows we are still waiting): it hands over after its current write, reserved for us.
@@ -503,8 +537,11 @@ export class FsSessionStore implements SessionStore, DiskOps {
 
   async renewLease(lease: Lease, ttlMs = this.ttl): Promise<Lease> {
     const now = this.now();
-    const [outcome] = this.append([{ op: "lease", n: lease.name, o: lease.owner, e: lease.epoch, x: now + ttlMs, t: now }]);
-    if (outcome !== "applied") throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
+    const [outcome] = this.append([
+      { op: "lease", n: lease.name, o: lease.owner, e: lease.epoch, x: now + ttlMs, t: now },
+    ]);
+    if (outcome !== "applied")
+      throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
     return { ...lease, expiresAt: now + ttlMs };
   }
 
@@ -530,13 +567,16 @@ export class FsSessionStore implements SessionStore, DiskOps {
       }
       const t = this.now();
       const rec: JournalRecord =
-        next === null ? { op: "del", k: key, o: fence.owner, e: fence.epoch, t } : { op: "put", k: key, v: next, o: fence.owner, e: fence.epoch, t };
+        next === null
+          ? { op: "del", k: key, o: fence.owner, e: fence.epoch, t }
+          : { op: "put", k: key, v: next, o: fence.owner, e: fence.epoch, t };
       const [outcome] = this.append([rec]);
       if (outcome === "applied") {
         this.afterWrite();
         return { before: cloneOpt(before), after: next === null ? undefined : cloneEntry(next), changed: true };
       }
-      if (attempt >= 3) throw new FencedError(`${this.location}: write to ${JSON.stringify(key)} refused: the writer lease was lost`);
+      if (attempt >= 3)
+        throw new FencedError(`${this.location}: write to ${JSON.stringify(key)} refused: the writer lease was lost`);
     }
   }
 
@@ -546,7 +586,9 @@ export class FsSessionStore implements SessionStore, DiskOps {
       const fence = await this.indexFence();
       const t = this.now();
       const recs: JournalRecord[] = changes.map(({ key, entry }) =>
-        entry === null ? { op: "del", k: key, o: fence.owner, e: fence.epoch, t } : { op: "put", k: key, v: entry, o: fence.owner, e: fence.epoch, t },
+        entry === null
+          ? { op: "del", k: key, o: fence.owner, e: fence.epoch, t }
+          : { op: "put", k: key, v: entry, o: fence.owner, e: fence.epoch, t },
       );
       const outcomes = this.append(recs);
       if (outcomes.every((o) => o === "applied")) {
@@ -583,7 +625,9 @@ export class FsSessionStore implements SessionStore, DiskOps {
     if (fence) {
       this.catchUp();
       if (!this.state.leases.isCurrent(fence.name, fence, this.now())) {
-        throw new FencedError(`lease ${JSON.stringify(fence.name)} epoch ${fence.epoch} of ${fence.owner} is no longer current`);
+        throw new FencedError(
+          `lease ${JSON.stringify(fence.name)} epoch ${fence.epoch} of ${fence.owner} is no longer current`,
+        );
       }
     } else {
       await this.indexFence();
@@ -649,7 +693,7 @@ export class FsSessionStore implements SessionStore, DiskOps {
     this.afterWrite();
   }
 
-    // ---------------------------------------------------------------- disk (maintenance)
+  // ---------------------------------------------------------------- disk (maintenance)
 
   /** Regular files of the sessions directory with sizes and what each is, for the disk budget and archive purge. */
   diskInventory(): DiskFile[] {
@@ -700,7 +744,9 @@ export class FsSessionStore implements SessionStore, DiskOps {
   private maybeCompact(): void {
     if (this.compaction || this.closed) return;
     if (this.dirtyBytes < Math.max(this.compactMinBytes, this.snapshotBytes)) return;
-    this.startCompaction().catch((err: unknown) => this.report({ file: this.location, line: 0, byteOffset: 0, reason: `snapshot rewrite failed: ${String(err)}` }));
+    this.startCompaction().catch((err: unknown) =>
+      this.report({ file: this.location, line: 0, byteOffset: 0, reason: `snapshot rewrite failed: ${String(err)}` }),
+    );
   }
 
   /**
@@ -716,7 +762,14 @@ export class FsSessionStore implements SessionStore, DiskOps {
       this.snapshotTimer = null;
       if (this.closed || this.compaction || this.dirtyBytes === 0) return;
       // Never throws out of the timer: a failed rewrite is reported and tried again later.
-      this.startCompaction().catch((err: unknown) => this.report({ file: this.location, line: 0, byteOffset: 0, reason: `background snapshot failed: ${String(err)}` }));
+      this.startCompaction().catch((err: unknown) =>
+        this.report({
+          file: this.location,
+          line: 0,
+          byteOffset: 0,
+          reason: `background snapshot failed: ${String(err)}`,
+        }),
+      );
     }, delay);
     this.snapshotTimer.unref();
   }

@@ -47,7 +47,10 @@ export interface HomeLock {
   release(): Promise<void>;
 }
 
-const SOCKET_FILE: Record<LockedDirKind, string> = { home: ".pincer-gateway.sock", store: ".pincer-gateway-store.sock" };
+const SOCKET_FILE: Record<LockedDirKind, string> = {
+  home: ".pincer-gateway.sock",
+  store: ".pincer-gateway-store.sock",
+};
 
 /** Takes the home lock or throws HomeInUseError naming the process that holds it. */
 export function acquireHomeLock(home: string, about: { version: string }): Promise<HomeLock> {
@@ -58,7 +61,11 @@ export function acquireHomeLock(home: string, about: { version: string }): Promi
  * Takes the lock of the home and of every store directory (deduplicated by real path), all or
  * none: on a refusal the locks already taken are released and the HomeInUseError is thrown.
  */
-export async function acquireGatewayLocks(home: string, storeDirs: readonly string[], about: { version: string }): Promise<HomeLock> {
+export async function acquireGatewayLocks(
+  home: string,
+  storeDirs: readonly string[],
+  about: { version: string },
+): Promise<HomeLock> {
   const locks: HomeLock[] = [];
   try {
     const homeLock = await acquireHomeLock(home, about);
@@ -90,7 +97,13 @@ async function acquireDirLock(dir: string, kind: LockedDirKind, about: EndpointI
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const real = fs.realpathSync(dir);
   const address = lockSocketAddress(real, SOCKET_FILE[kind], kind);
-  const info: EndpointInfo = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), ...about, [kind]: real };
+  const info: EndpointInfo = {
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt: new Date().toISOString(),
+    ...about,
+    [kind]: real,
+  };
   const server = await listenExclusive(address, info);
   if (!server) {
     const answer = await probe(address);

@@ -62,15 +62,28 @@ export class JournalState {
         return "applied";
       }
       case "lease":
-        return this.leases.request(rec.n, rec.o, rec.e, rec.x, rec.t, typeof rec.over === "string" ? rec.over : undefined) ? "applied" : "rejected";
+        return this.leases.request(
+          rec.n,
+          rec.o,
+          rec.e,
+          rec.x,
+          rec.t,
+          typeof rec.over === "string" ? rec.over : undefined,
+        )
+          ? "applied"
+          : "rejected";
       case "free": {
-        const handTo = typeof rec.for === "string" && typeof rec.until === "number" ? { owner: rec.for, until: rec.until } : undefined;
+        const handTo =
+          typeof rec.for === "string" && typeof rec.until === "number"
+            ? { owner: rec.for, until: rec.until }
+            : undefined;
         return this.leases.release(rec.n, rec.o, rec.e, handTo) ? "applied" : "ignored";
       }
       case "want":
         return "applied";
       case "seal":
-        if (!this.leases.isCurrent(INDEX_LEASE, { name: INDEX_LEASE, owner: rec.o, epoch: rec.e }, rec.t)) return "rejected";
+        if (!this.leases.isCurrent(INDEX_LEASE, { name: INDEX_LEASE, owner: rec.o, epoch: rec.e }, rec.t))
+          return "rejected";
         this.sealedTo = rec.g;
         return "applied";
       case "base":

@@ -20,7 +20,10 @@ export function writeFileAtomicSync(target: string, data: string | Uint8Array): 
   try {
     const fd = fs.openSync(tmp, "wx", FILE_MODE);
     try {
-      writeAllSync(fd, typeof data === "string" ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      writeAllSync(
+        fd,
+        typeof data === "string" ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      );
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);

@@ -41,7 +41,11 @@ function positionOf(err: unknown): number {
 
 /** OpenClaw's load-time migrations of legacy field names. */
 function migrateLegacyFields(entry: Record<string, unknown>): void {
-  const renames: Array<[string, string]> = [["provider", "channel"], ["lastProvider", "lastChannel"], ["room", "groupChannel"]];
+  const renames: Array<[string, string]> = [
+    ["provider", "channel"],
+    ["lastProvider", "lastChannel"],
+    ["room", "groupChannel"],
+  ];
   for (const [from, to] of renames) {
     if (from in entry) {
       if (!(to in entry)) entry[to] = entry[from];
@@ -62,17 +66,26 @@ export function loadSnapshot(storePath: string): LoadedSnapshot {
   try {
     text = fs.readFileSync(storePath, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { rows: new Map(), invalid: new Map(), issues: [], bytes: 0 };
+    if ((err as NodeJS.ErrnoException).code === "ENOENT")
+      return { rows: new Map(), invalid: new Map(), issues: [], bytes: 0 };
     throw err;
   }
   if (text.trim() === "") {
-    throw new CorruptStoreError(storePath, 0, "the session index is empty (expected a JSON object); refusing to start with an empty store. Restore it from a sessions.json.bak.* file, or delete it to start over — transcripts are untouched");
+    throw new CorruptStoreError(
+      storePath,
+      0,
+      "the session index is empty (expected a JSON object); refusing to start with an empty store. Restore it from a sessions.json.bak.* file, or delete it to start over — transcripts are untouched",
+    );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new CorruptStoreError(storePath, positionOf(err), `the session index is not valid JSON: ${(err as Error).message}`);
+    throw new CorruptStoreError(
+      storePath,
+      positionOf(err),
+      `the session index is not valid JSON: ${(err as Error).message}`,
+    );
   }
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new CorruptStoreError(storePath, 0, "the session index must be a JSON object of session key -> entry");
@@ -87,7 +100,9 @@ export function loadSnapshot(storePath: string): LoadedSnapshot {
       rows.set(key, value);
     } else {
       invalid.set(key, value);
-      issues.push(`${storePath}: row ${JSON.stringify(key)} is not a usable session entry (needs a sessionId matching ^[a-z0-9][a-z0-9._-]{0,127}$); kept as is and ignored`);
+      issues.push(
+        `${storePath}: row ${JSON.stringify(key)} is not a usable session entry (needs a sessionId matching ^[a-z0-9][a-z0-9._-]{0,127}$); kept as is and ignored`,
+      );
     }
   }
   return { rows, invalid, issues, bytes: Buffer.byteLength(text) };
@@ -148,7 +163,10 @@ export async function writeSnapshot(
         writeAllSync(fd, Buffer.from(last ? body + "\n}" : body));
       };
       for (let i = 0; i < sorted.length; i += ROWS_PER_SLICE) {
-        emit(sorted.slice(i, i + ROWS_PER_SLICE).map((r) => [r.key, r.entry] as const), false);
+        emit(
+          sorted.slice(i, i + ROWS_PER_SLICE).map((r) => [r.key, r.entry] as const),
+          false,
+        );
         await new Promise<void>((r) => setImmediate(r));
         hooks.onSlice?.();
       }
@@ -169,7 +187,13 @@ export async function writeSnapshot(
   fs.renameSync(tmp, storePath);
   fsyncDir(path.dirname(storePath));
   const st = fs.statSync(storePath);
-  const meta: SnapshotMeta = { version: 1, order: "updatedAt-desc", size: st.size, mtimeMs: st.mtimeMs, count: sorted.length };
+  const meta: SnapshotMeta = {
+    version: 1,
+    order: "updatedAt-desc",
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    count: sorted.length,
+  };
   writeFileAtomicSync(metaPathFor(storePath), JSON.stringify(meta));
   return meta;
 }

@@ -69,7 +69,8 @@ export class TranscriptFiles {
     const h = this.handle(sessionId);
     const body = Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
     const size = fs.fstatSync(h.fd).size;
-    const buf = size > 0 && size !== h.endsCleanAt && !endsWithNewline(h.fd, size) ? Buffer.concat([NEWLINE, body]) : body;
+    const buf =
+      size > 0 && size !== h.endsCleanAt && !endsWithNewline(h.fd, size) ? Buffer.concat([NEWLINE, body]) : body;
     h.endsCleanAt = -1;
     appendWholeSync(h.fd, buf, { file: h.file, fsync: this.fsync });
     h.endsCleanAt = size + buf.length;
@@ -98,7 +99,8 @@ export class TranscriptFiles {
     }
     try {
       const size = fs.fstatSync(fd).size;
-      const { text, start } = tail === undefined ? { text: readRange(fd, 0, size), start: 0 } : readTail(fd, size, tail);
+      const { text, start } =
+        tail === undefined ? { text: readRange(fd, 0, size), start: 0 } : readTail(fd, size, tail);
       return parseLines(file, text, start, tail);
     } finally {
       fs.closeSync(fd);
@@ -275,7 +277,12 @@ export function parseLines(file: string, text: string, startByte: number, tail?:
       else issues.push({ file, line: i + 1, byteOffset: lineStart, reason: "line is not a JSON object" });
     } catch {
       const torn = i === parts.length - 1;
-      issues.push({ file, line: i + 1, byteOffset: lineStart, reason: torn ? "torn last line (incomplete write)" : "malformed JSON line" });
+      issues.push({
+        file,
+        line: i + 1,
+        byteOffset: lineStart,
+        reason: torn ? "torn last line (incomplete write)" : "malformed JSON line",
+      });
     }
   }
   const truncated = tail !== undefined && (startByte > 0 || lines.length > tail);

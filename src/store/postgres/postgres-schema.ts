@@ -73,7 +73,9 @@ export async function migrate(client: ClientBase, where: string): Promise<void> 
   await client.query("BEGIN");
   try {
     await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
-    await client.query("CREATE TABLE IF NOT EXISTS pincer_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS pincer_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+    );
     const found = await schemaVersion(client);
     if (found > POSTGRES_SCHEMA_VERSION) throw newerSchemaError(where, found);
     for (let v = found + 1; v <= POSTGRES_SCHEMA_VERSION; v++) {

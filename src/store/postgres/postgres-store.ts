@@ -94,8 +94,20 @@ interface PgLikeError {
   errors?: unknown;
 }
 
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "57P01", "57P02", "57P03"]);
-const CONNECTION_MESSAGES = /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|terminating connection/i;
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "57P01",
+  "57P02",
+  "57P03",
+]);
+const CONNECTION_MESSAGES =
+  /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|terminating connection/i;
 
 /** A failure of the connection itself (the statement may not have run): safe to retry a transaction. */
 export function isConnectionError(err: unknown): boolean {
@@ -122,7 +134,6 @@ function describeError(err: unknown): string {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 
 /** `host:port/database` of a connection URL (never the credentials). */
 export function endpointOf(url: string): string {
@@ -168,7 +179,8 @@ interface TxDone<T> {
 
 const SERVER_CLOCK_SQL = "SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS n";
 /** The advisory lock of one key: the same expression (hashed by the server) as every earlier version. */
-const LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended($1::text || chr(31) || $2::text || chr(31) || $3::text, 0))";
+const LOCK_SQL =
+  "SELECT pg_advisory_xact_lock(hashtextextended($1::text || chr(31) || $2::text || chr(31) || $3::text, 0))";
 
 const statementNames = new Map<string, string>();
 
@@ -194,7 +206,8 @@ function prepared(sql: string, params: readonly unknown[] | undefined): QueryCon
 async function pipelined(c: PoolClient, stmts: readonly Stmt[]): Promise<QueryResult[]> {
   // One socket write for the whole batch: pg corks each query on its own, and on this path the
   // write system calls (each waking the server) cost more than everything else in the client.
-  const stream = (c as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
+  const stream = (c as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection
+    ?.stream;
   stream?.cork?.();
   let pending: Array<Promise<QueryResult>>;
   try {
@@ -244,7 +257,13 @@ export class PostgresSessionStore implements SessionStore {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.retry = options.retry ?? { attempts: 5, baseDelayMs: 100 };
     // Pipeline mode: queries issued without awaiting the previous one share a round trip.
-    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: this.connectTimeoutMs, idleTimeoutMillis: 30_000, pipeline: true });
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: this.connectTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      pipeline: true,
+    });
     // An idle client whose server connection dies is removed by the pool and reported here; a
     // checked-out one reports through its query's rejection. Neither may crash the process.
     this.pool.on("error", () => {});
@@ -275,12 +294,16 @@ export class PostgresSessionStore implements SessionStore {
     try {
       await client.connect();
     } catch (err) {
-      throw new StoreUnavailableError(`postgres at ${endpointOf(url)} is unreachable: ${describeError(err)}`, { cause: err });
+      throw new StoreUnavailableError(`postgres at ${endpointOf(url)} is unreachable: ${describeError(err)}`, {
+        cause: err,
+      });
     }
     try {
       const exists = await client.query<{ t: string | null }>("SELECT to_regclass('sessions')::text AS t");
       if (!exists.rows[0]?.t) return [];
-      const r = await client.query<{ scope: string }>("SELECT scope FROM sessions UNION SELECT scope FROM transcript_lines ORDER BY 1");
+      const r = await client.query<{ scope: string }>(
+        "SELECT scope FROM sessions UNION SELECT scope FROM transcript_lines ORDER BY 1",
+      );
       return r.rows.map((row) => row.scope);
     } finally {
       await client.end().catch(() => {});
@@ -305,7 +328,10 @@ export class PostgresSessionStore implements SessionStore {
         if (err instanceof SchemaVersionError) throw err;
         const code = (err as PgLikeError).code;
         if (typeof code === "string" && (code.startsWith("28") || code === "3D000")) {
-          throw new StoreUnavailableError(`postgres at ${this.endpoint} refused the connection: ${describeError(err)}`, { cause: err });
+          throw new StoreUnavailableError(
+            `postgres at ${this.endpoint} refused the connection: ${describeError(err)}`,
+            { cause: err },
+          );
         }
         if (!isConnectionError(err) && !isSerializationError(err)) throw err;
         const elapsed = Date.now() - started;
@@ -331,7 +357,10 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   private gaveUp(attempts: number, err: unknown): StoreUnavailableError {
-    return new StoreUnavailableError(`postgres at ${this.endpoint} is unavailable: gave up after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${describeError(err)}`, { cause: err });
+    return new StoreUnavailableError(
+      `postgres at ${this.endpoint} is unavailable: gave up after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${describeError(err)}`,
+      { cause: err },
+    );
   }
 
   /** One statement outside a transaction (reads, idempotent writes), retried on connection loss. */
@@ -358,7 +387,10 @@ export class PostgresSessionStore implements SessionStore {
    * Round trip 1: BEGIN, the transaction id, `plan.locks`, `plan.reads` (their results are handed
    * to `work`). `work` may run further statements itself. Last round trip: `writes` and COMMIT.
    */
-  private async tx<T>(plan: TxPlan, work: (c: PoolClient, reads: QueryResult[]) => Promise<TxDone<T>> | TxDone<T>): Promise<T> {
+  private async tx<T>(
+    plan: TxPlan,
+    work: (c: PoolClient, reads: QueryResult[]) => Promise<TxDone<T>> | TxDone<T>,
+  ): Promise<T> {
     const first: Stmt[] = [{ sql: "BEGIN" }, { sql: "SELECT pg_current_xact_id()::text AS x" }];
     for (const [kind, id] of plan.locks ?? []) first.push({ sql: LOCK_SQL, params: [kind, this.scope, id] });
     const nHead = first.length;
@@ -385,7 +417,8 @@ export class PostgresSessionStore implements SessionStore {
         committing = true;
         const end = await pipelined(client, [...(done.writes ?? []), { sql: "COMMIT" }]);
         // A COMMIT that found the transaction aborted answers ROLLBACK; the failure itself was thrown above.
-        if (end[end.length - 1]!.command !== "COMMIT") throw new StoreError(`${this.location}: the transaction was rolled back at COMMIT`);
+        if (end[end.length - 1]!.command !== "COMMIT")
+          throw new StoreError(`${this.location}: the transaction was rolled back at COMMIT`);
         client.release();
         return done.value;
       } catch (err) {
@@ -405,7 +438,11 @@ export class PostgresSessionStore implements SessionStore {
           // "committed" means every write of `done` took effect.)
           const outcome = await this.commitOutcome(xid);
           if (outcome === "committed") return done.value;
-          if (outcome === "unknown") throw new StoreUnavailableError(`postgres at ${this.endpoint}: the connection was lost during COMMIT and the outcome could not be determined: ${describeError(err)}`, { cause: err });
+          if (outcome === "unknown")
+            throw new StoreUnavailableError(
+              `postgres at ${this.endpoint}: the connection was lost during COMMIT and the outcome could not be determined: ${describeError(err)}`,
+              { cause: err },
+            );
         }
         const conflict = committing && done?.retryOnConflict === true && (err as PgLikeError).code === "23505";
         if (!lost && !conflict && !isSerializationError(err) && !(err instanceof RetryTransaction)) throw err;
@@ -442,7 +479,10 @@ export class PostgresSessionStore implements SessionStore {
    * clock is read by a statement of its own, after the row lock is held. Parse with `leaseAndClock`.
    */
   private leaseReads(name: string, lock: "SHARE" | "UPDATE"): Stmt[] {
-    const row = { sql: `SELECT owner, epoch, expires_at, free FROM leases WHERE scope = $1 AND name = $2 FOR ${lock}`, params: [this.scope, name] };
+    const row = {
+      sql: `SELECT owner, epoch, expires_at, free FROM leases WHERE scope = $1 AND name = $2 FOR ${lock}`,
+      params: [this.scope, name],
+    };
     return this.injectedNow ? [row] : [row, { sql: SERVER_CLOCK_SQL }];
   }
 
@@ -462,13 +502,19 @@ export class PostgresSessionStore implements SessionStore {
   // ---- session rows ----
 
   async get(key: string): Promise<SessionEntry | undefined> {
-    const r = await this.q<{ entry: string }>("SELECT entry FROM sessions WHERE scope = $1 AND key = $2", [this.scope, key]);
+    const r = await this.q<{ entry: string }>("SELECT entry FROM sessions WHERE scope = $1 AND key = $2", [
+      this.scope,
+      key,
+    ]);
     const row = r.rows[0];
     return row ? (JSON.parse(row.entry) as SessionEntry) : undefined;
   }
 
   async patch(key: string, mutator: PatchMutator): Promise<PatchResult> {
-    const read = { sql: "SELECT entry FROM sessions WHERE scope = $1 AND key = $2 FOR UPDATE", params: [this.scope, key] };
+    const read = {
+      sql: "SELECT entry FROM sessions WHERE scope = $1 AND key = $2 FOR UPDATE",
+      params: [this.scope, key],
+    };
     return this.tx({ locks: [["row", key]], reads: [read] }, (_c, [r]): TxDone<PatchResult> => {
       const row = (r as QueryResult<{ entry: string }>).rows[0];
       const before = row ? (JSON.parse(row.entry) as SessionEntry) : undefined;
@@ -476,15 +522,28 @@ export class PostgresSessionStore implements SessionStore {
       if (next === undefined) return { value: { before, after: before, changed: false } };
       if (next === null) {
         const value = { before, after: undefined, changed: before !== undefined };
-        return before ? { value, writes: [{ sql: "DELETE FROM sessions WHERE scope = $1 AND key = $2", params: [this.scope, key] }] } : { value };
+        return before
+          ? {
+              value,
+              writes: [{ sql: "DELETE FROM sessions WHERE scope = $1 AND key = $2", params: [this.scope, key] }],
+            }
+          : { value };
       }
       const params = [this.scope, key, JSON.stringify(next), Number.isFinite(next.updatedAt) ? next.updatedAt : 0];
       const value = { before, after: structuredClone(next), changed: true };
-      if (before) return { value, writes: [{ sql: "UPDATE sessions SET entry = $3, updated_at = $4 WHERE scope = $1 AND key = $2", params }] };
+      if (before)
+        return {
+          value,
+          writes: [{ sql: "UPDATE sessions SET entry = $3, updated_at = $4 WHERE scope = $1 AND key = $2", params }],
+        };
       // putMany does not take the advisory lock: if it inserted this key meanwhile, the mutator saw a
       // stale "missing" and must run again. A plain INSERT (no ON CONFLICT) makes that conflict abort
       // the transaction, so a COMMIT whose reply is lost and turns out committed did insert the row.
-      return { value, writes: [{ sql: "INSERT INTO sessions (scope, key, entry, updated_at) VALUES ($1, $2, $3, $4)", params }], retryOnConflict: true };
+      return {
+        value,
+        writes: [{ sql: "INSERT INTO sessions (scope, key, entry, updated_at) VALUES ($1, $2, $3, $4)", params }],
+        retryOnConflict: true,
+      };
     });
   }
 
@@ -508,7 +567,11 @@ export class PostgresSessionStore implements SessionStore {
     }
     if (keys.length === 0) return;
     const writes: Stmt[] = [];
-    if (deletes.length) writes.push({ sql: "DELETE FROM sessions WHERE scope = $1 AND key = ANY($2::text[])", params: [this.scope, deletes] });
+    if (deletes.length)
+      writes.push({
+        sql: "DELETE FROM sessions WHERE scope = $1 AND key = ANY($2::text[])",
+        params: [this.scope, deletes],
+      });
     if (putKeys.length) {
       writes.push({
         sql: `INSERT INTO sessions (scope, key, entry, updated_at)
@@ -541,7 +604,10 @@ export class PostgresSessionStore implements SessionStore {
     const sql = `SELECT key, entry FROM sessions WHERE ${where.join(" AND ")} ORDER BY updated_at DESC, key ASC${limit !== undefined ? ` LIMIT ${p(limit + 1)}` : ""}`;
     const got = (await this.q<{ key: string; entry: string }>(sql, args)).rows;
     const more = limit !== undefined && got.length > limit;
-    const rows: SessionRow[] = (more ? got.slice(0, limit) : got).map((r) => ({ key: r.key, entry: JSON.parse(r.entry) as SessionEntry }));
+    const rows: SessionRow[] = (more ? got.slice(0, limit) : got).map((r) => ({
+      key: r.key,
+      entry: JSON.parse(r.entry) as SessionEntry,
+    }));
     const lastRow = rows[rows.length - 1];
     return { rows, nextCursor: more && lastRow ? encodeCursor(lastRow) : null };
   }
@@ -561,48 +627,74 @@ export class PostgresSessionStore implements SessionStore {
     assertValidSessionId(sessionId);
     const texts = lines.map((l) => JSON.stringify(l));
     // FOR SHARE keeps a takeover from slipping between the fence check and the insert.
-    await this.tx({ locks: [["transcript", sessionId]], reads: fence ? this.leaseReads(fence.name, "SHARE") : [] }, (_c, reads): TxDone<void> => {
-      if (fence && !this.fenceHolds(fence, reads)) throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
-      if (texts.length === 0) return { value: undefined };
-      const insert = {
-        sql: `INSERT INTO transcript_lines (scope, session_id, seq, line)
+    await this.tx(
+      { locks: [["transcript", sessionId]], reads: fence ? this.leaseReads(fence.name, "SHARE") : [] },
+      (_c, reads): TxDone<void> => {
+        if (fence && !this.fenceHolds(fence, reads))
+          throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
+        if (texts.length === 0) return { value: undefined };
+        const insert = {
+          sql: `INSERT INTO transcript_lines (scope, session_id, seq, line)
               SELECT $1, $2, (SELECT COALESCE(MAX(seq), -1) FROM transcript_lines WHERE scope = $1 AND session_id = $2) + o, l
               FROM unnest($3::text[]) WITH ORDINALITY AS t(l, o)`,
-        params: [this.scope, sessionId, texts],
-      };
-      return { value: undefined, writes: [insert] };
-    });
+          params: [this.scope, sessionId, texts],
+        };
+        return { value: undefined, writes: [insert] };
+      },
+    );
   }
 
-  private parseLines(sessionId: string, rows: Array<{ seq: string; line: string }>): { lines: TranscriptLine[]; issues: ReadIssue[] } {
-    return parseStoredLines(`${this.location}#${sessionId}`, rows.map((r) => ({ text: r.line, line: Number(r.seq) + 1 })));
+  private parseLines(
+    sessionId: string,
+    rows: Array<{ seq: string; line: string }>,
+  ): { lines: TranscriptLine[]; issues: ReadIssue[] } {
+    return parseStoredLines(
+      `${this.location}#${sessionId}`,
+      rows.map((r) => ({ text: r.line, line: Number(r.seq) + 1 })),
+    );
   }
 
   async readTranscript(sessionId: string, options: { tail?: number } = {}): Promise<TranscriptRead> {
     assertValidSessionId(sessionId);
     if (options.tail !== undefined) {
-      const r = await this.q<{ seq: string; line: string }>("SELECT seq, line FROM transcript_lines WHERE scope = $1 AND session_id = $2 ORDER BY seq DESC LIMIT $3", [this.scope, sessionId, options.tail + 1]);
+      const r = await this.q<{ seq: string; line: string }>(
+        "SELECT seq, line FROM transcript_lines WHERE scope = $1 AND session_id = $2 ORDER BY seq DESC LIMIT $3",
+        [this.scope, sessionId, options.tail + 1],
+      );
       const rows = r.rows.reverse();
       const truncated = rows.length > options.tail;
       return { ...this.parseLines(sessionId, truncated ? rows.slice(1) : rows), truncated };
     }
-    const r = await this.q<{ seq: string; line: string }>("SELECT seq, line FROM transcript_lines WHERE scope = $1 AND session_id = $2 ORDER BY seq", [this.scope, sessionId]);
+    const r = await this.q<{ seq: string; line: string }>(
+      "SELECT seq, line FROM transcript_lines WHERE scope = $1 AND session_id = $2 ORDER BY seq",
+      [this.scope, sessionId],
+    );
     return { ...this.parseLines(sessionId, r.rows), truncated: false };
   }
 
   async transcriptExists(sessionId: string): Promise<boolean> {
     assertValidSessionId(sessionId);
-    const r = await this.q("SELECT 1 AS x FROM transcript_lines WHERE scope = $1 AND session_id = $2 LIMIT 1", [this.scope, sessionId]);
+    const r = await this.q("SELECT 1 AS x FROM transcript_lines WHERE scope = $1 AND session_id = $2 LIMIT 1", [
+      this.scope,
+      sessionId,
+    ]);
     return r.rows.length > 0;
   }
 
   async transcriptHeader(sessionId: string): Promise<TranscriptLine | null> {
     assertValidSessionId(sessionId);
-    const r = await this.q<{ seq: string; line: string }>("SELECT seq, line FROM transcript_lines WHERE scope = $1 AND session_id = $2 ORDER BY seq LIMIT 1", [this.scope, sessionId]);
+    const r = await this.q<{ seq: string; line: string }>(
+      "SELECT seq, line FROM transcript_lines WHERE scope = $1 AND session_id = $2 ORDER BY seq LIMIT 1",
+      [this.scope, sessionId],
+    );
     return r.rows[0] ? (this.parseLines(sessionId, [r.rows[0]]).lines[0] ?? null) : null;
   }
 
-  async archiveTranscript(sessionId: string, reason: ArchiveReason, now = (this.injectedNow ?? Date.now)()): Promise<string | null> {
+  async archiveTranscript(
+    sessionId: string,
+    reason: ArchiveReason,
+    now = (this.injectedNow ?? Date.now)(),
+  ): Promise<string | null> {
     assertValidSessionId(sessionId);
     const name = archiveName(sessionId, reason, now);
     return this.tx({ locks: [["transcript", sessionId]] }, async (c): Promise<TxDone<string | null>> => {
@@ -614,18 +706,29 @@ export class PostgresSessionStore implements SessionStore {
         [this.scope, sessionId, name, reason, now],
       );
       if (!ins.rowCount) return { value: null };
-      return { value: name, writes: [{ sql: "DELETE FROM transcript_lines WHERE scope = $1 AND session_id = $2", params: [this.scope, sessionId] }] };
+      return {
+        value: name,
+        writes: [
+          { sql: "DELETE FROM transcript_lines WHERE scope = $1 AND session_id = $2", params: [this.scope, sessionId] },
+        ],
+      };
     });
   }
 
   async listTranscripts(): Promise<string[]> {
-    const r = await this.q<{ session_id: string }>("SELECT DISTINCT session_id FROM transcript_lines WHERE scope = $1 ORDER BY session_id", [this.scope]);
+    const r = await this.q<{ session_id: string }>(
+      "SELECT DISTINCT session_id FROM transcript_lines WHERE scope = $1 ORDER BY session_id",
+      [this.scope],
+    );
     return r.rows.map((row) => row.session_id);
   }
 
   async exportTranscript(sessionId: string): Promise<string | null> {
     assertValidSessionId(sessionId);
-    const r = await this.q<{ t: string | null }>("SELECT string_agg(line, E'\\n' ORDER BY seq) AS t FROM transcript_lines WHERE scope = $1 AND session_id = $2", [this.scope, sessionId]);
+    const r = await this.q<{ t: string | null }>(
+      "SELECT string_agg(line, E'\\n' ORDER BY seq) AS t FROM transcript_lines WHERE scope = $1 AND session_id = $2",
+      [this.scope, sessionId],
+    );
     const t = r.rows[0]?.t;
     return t === null || t === undefined ? null : `${t}\n`;
   }
@@ -633,8 +736,14 @@ export class PostgresSessionStore implements SessionStore {
   async importTranscript(sessionId: string, text: string): Promise<void> {
     assertValidSessionId(sessionId);
     const pieces = splitLines(text);
-    const writes: Stmt[] = [{ sql: "DELETE FROM transcript_lines WHERE scope = $1 AND session_id = $2", params: [this.scope, sessionId] }];
-    if (pieces.length) writes.push({ sql: "INSERT INTO transcript_lines (scope, session_id, seq, line) SELECT $1, $2, o - 1, l FROM unnest($3::text[]) WITH ORDINALITY AS t(l, o)", params: [this.scope, sessionId, pieces] });
+    const writes: Stmt[] = [
+      { sql: "DELETE FROM transcript_lines WHERE scope = $1 AND session_id = $2", params: [this.scope, sessionId] },
+    ];
+    if (pieces.length)
+      writes.push({
+        sql: "INSERT INTO transcript_lines (scope, session_id, seq, line) SELECT $1, $2, o - 1, l FROM unnest($3::text[]) WITH ORDINALITY AS t(l, o)",
+        params: [this.scope, sessionId, pieces],
+      });
     await this.tx({ locks: [["transcript", sessionId]] }, () => ({ value: undefined, writes }));
   }
 
@@ -647,22 +756,37 @@ export class PostgresSessionStore implements SessionStore {
     for (;;) {
       // A placeholder row makes the first acquisition lockable like every later one. (It is the
       // one write sent with the reads: a free placeholder means the same as no row at all.)
-      const placeholder = { sql: "INSERT INTO leases (scope, name, owner, epoch, expires_at, free) VALUES ($1, $2, '', 0, 0, true) ON CONFLICT (scope, name) DO NOTHING", params: [this.scope, name] };
-      const got = await this.tx({ reads: [placeholder, ...this.leaseReads(name, "UPDATE")] }, (_c, reads): TxDone<{ lease: Lease } | { held: LeaseRow }> => {
-        const { cur: row, now } = this.leaseAndClock(reads.slice(1));
-        const cur = row!;
-        if (!cur.free && now < Number(cur.expires_at)) {
-          if (cur.owner !== this.owner) return { value: { held: cur } };
-          return { value: { lease: { name, owner: this.owner, epoch: Number(cur.epoch), expiresAt: Number(cur.expires_at) } } };
-        }
-        const epoch = Number(cur.epoch) + 1;
-        const update = { sql: "UPDATE leases SET owner = $3, epoch = $4, expires_at = $5, free = false WHERE scope = $1 AND name = $2", params: [this.scope, name, this.owner, epoch, now + ttl] };
-        return { value: { lease: { name, owner: this.owner, epoch, expiresAt: now + ttl } }, writes: [update] };
-      });
+      const placeholder = {
+        sql: "INSERT INTO leases (scope, name, owner, epoch, expires_at, free) VALUES ($1, $2, '', 0, 0, true) ON CONFLICT (scope, name) DO NOTHING",
+        params: [this.scope, name],
+      };
+      const got = await this.tx(
+        { reads: [placeholder, ...this.leaseReads(name, "UPDATE")] },
+        (_c, reads): TxDone<{ lease: Lease } | { held: LeaseRow }> => {
+          const { cur: row, now } = this.leaseAndClock(reads.slice(1));
+          const cur = row!;
+          if (!cur.free && now < Number(cur.expires_at)) {
+            if (cur.owner !== this.owner) return { value: { held: cur } };
+            return {
+              value: {
+                lease: { name, owner: this.owner, epoch: Number(cur.epoch), expiresAt: Number(cur.expires_at) },
+              },
+            };
+          }
+          const epoch = Number(cur.epoch) + 1;
+          const update = {
+            sql: "UPDATE leases SET owner = $3, epoch = $4, expires_at = $5, free = false WHERE scope = $1 AND name = $2",
+            params: [this.scope, name, this.owner, epoch, now + ttl],
+          };
+          return { value: { lease: { name, owner: this.owner, epoch, expiresAt: now + ttl } }, writes: [update] };
+        },
+      );
       if ("lease" in got) return got.lease;
       if (Date.now() >= deadline) {
         const held = got.held;
-        throw new LeaseTimeoutError(`${this.location}: lease ${JSON.stringify(name)} is held by ${held.owner} (epoch ${held.epoch}) until ${new Date(Number(held.expires_at)).toISOString()}`);
+        throw new LeaseTimeoutError(
+          `${this.location}: lease ${JSON.stringify(name)} is held by ${held.owner} (epoch ${held.epoch}) until ${new Date(Number(held.expires_at)).toISOString()}`,
+        );
       }
       await sleep(5 + Math.random() * 10);
     }
@@ -670,14 +794,28 @@ export class PostgresSessionStore implements SessionStore {
 
   async renewLease(lease: Lease, ttlMs = this.leaseTtlMs): Promise<Lease> {
     return this.tx({ reads: this.leaseReads(lease.name, "UPDATE") }, (_c, reads): TxDone<Lease> => {
-      if (!this.fenceHolds(lease, reads)) throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
+      if (!this.fenceHolds(lease, reads))
+        throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
       const expiresAt = this.leaseAndClock(reads).now + ttlMs;
-      return { value: { ...lease, expiresAt }, writes: [{ sql: "UPDATE leases SET expires_at = $3 WHERE scope = $1 AND name = $2", params: [this.scope, lease.name, expiresAt] }] };
+      return {
+        value: { ...lease, expiresAt },
+        writes: [
+          {
+            sql: "UPDATE leases SET expires_at = $3 WHERE scope = $1 AND name = $2",
+            params: [this.scope, lease.name, expiresAt],
+          },
+        ],
+      };
     });
   }
 
   async releaseLease(lease: Lease): Promise<void> {
-    await this.q("UPDATE leases SET free = true WHERE scope = $1 AND name = $2 AND owner = $3 AND epoch = $4", [this.scope, lease.name, lease.owner, lease.epoch]);
+    await this.q("UPDATE leases SET free = true WHERE scope = $1 AND name = $2 AND owner = $3 AND epoch = $4", [
+      this.scope,
+      lease.name,
+      lease.owner,
+      lease.epoch,
+    ]);
   }
 
   // ---- events ----
@@ -685,7 +823,13 @@ export class PostgresSessionStore implements SessionStore {
   private async publish(event: StoreEvent): Promise<void> {
     let text = JSON.stringify({ origin: event.origin, kind: event.kind, payload: event.payload, scope: this.scope });
     if (Buffer.byteLength(text, "utf8") > MAX_NOTIFY_BYTES) {
-      text = JSON.stringify({ origin: event.origin, kind: event.kind, payload: null, truncated: true, scope: this.scope });
+      text = JSON.stringify({
+        origin: event.origin,
+        kind: event.kind,
+        payload: null,
+        truncated: true,
+        scope: this.scope,
+      });
     }
     await this.q("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, text]);
   }
@@ -761,7 +905,11 @@ export class PostgresSessionStore implements SessionStore {
       return;
     }
     if (msg.scope !== this.scope || typeof msg.origin !== "string" || typeof msg.kind !== "string") return;
-    const event: StoreEvent & { truncated?: true } = { origin: msg.origin, kind: msg.kind, payload: msg.payload ?? null };
+    const event: StoreEvent & { truncated?: true } = {
+      origin: msg.origin,
+      kind: msg.kind,
+      payload: msg.payload ?? null,
+    };
     if (msg.truncated === true) event.truncated = true;
     for (const l of [...this.listeners]) {
       try {

@@ -69,7 +69,6 @@ export interface RedisStoreOptions {
 
 const MAX_PATCH_ATTEMPTS = 100;
 
-
 function hostPort(url: string): string {
   try {
     const u = new URL(url);
@@ -80,7 +79,8 @@ function hostPort(url: string): string {
 }
 
 function assertValidScope(scope: string): void {
-  if (!scope || /[{}\s\u0000-\u001f]/.test(scope)) throw new StoreError(`invalid redis store scope ${JSON.stringify(scope)}`);
+  if (!scope || /[{}\s\u0000-\u001f]/.test(scope))
+    throw new StoreError(`invalid redis store scope ${JSON.stringify(scope)}`);
 }
 
 /** `updatedAt` as 16 hex digits that sort ascending when the time sorts descending. */
@@ -105,7 +105,10 @@ function indexMember(key: string, entry: SessionEntry): string {
 function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === "ReplyError") return false;
-  return err.name === "MaxRetriesPerRequestError" || /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Stream isn't writeable|connect/i.test(err.message);
+  return (
+    err.name === "MaxRetriesPerRequestError" ||
+    /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Stream isn't writeable|connect/i.test(err.message)
+  );
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -121,7 +124,8 @@ async function connectClient(url: string, timeoutMs: number): Promise<Redis> {
     connectTimeout: Math.max(100, Math.min(timeoutMs, 10_000)),
     // While opening, no background retries (the loop below retries, bounded); afterwards,
     // exponential backoff with jitter, forever: queued commands wait and are re-sent.
-    retryStrategy: (times) => (opening ? null : Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100)),
+    retryStrategy: (times) =>
+      opening ? null : Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
     // A command waits through this many reconnect attempts (about 20 s) before it fails.
     maxRetriesPerRequest: 15,
     enableAutoPipelining: false,
@@ -145,7 +149,10 @@ async function connectClient(url: string, timeoutMs: number): Promise<Redis> {
       if (refused || Date.now() >= deadline) {
         client.disconnect();
         const cause = lastError instanceof Error ? lastError.message : String(lastError);
-        throw new StoreUnavailableError(`redis at ${hostPort(url)} ${refused ? "refused the connection" : "is unreachable"} (tried ${attempts} time${attempts === 1 ? "" : "s"} over ${Date.now() - started} ms): ${cause}`, { cause: lastError });
+        throw new StoreUnavailableError(
+          `redis at ${hostPort(url)} ${refused ? "refused the connection" : "is unreachable"} (tried ${attempts} time${attempts === 1 ? "" : "s"} over ${Date.now() - started} ms): ${cause}`,
+          { cause: lastError },
+        );
       }
       if (client.status !== "end" && client.status !== "wait") client.disconnect();
       await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
@@ -213,7 +220,9 @@ export class RedisSessionStore implements SessionStore {
       const v = Number(raw);
       if (!Number.isInteger(v) || v !== REDIS_SCHEMA_VERSION) {
         const what = Number.isInteger(v) && v < REDIS_SCHEMA_VERSION ? "older than" : "newer than";
-        throw new SchemaVersionError(`${maskUrl(opts.url)}: schema version ${JSON.stringify(raw)} (${SCHEMA_VERSION_KEY}) is ${what} this Pincer understands (${REDIS_SCHEMA_VERSION}); upgrade Pincer, or copy the data with \`pincer store migrate --from ${maskUrl(opts.url)} --to <location>\` using the newer version`);
+        throw new SchemaVersionError(
+          `${maskUrl(opts.url)}: schema version ${JSON.stringify(raw)} (${SCHEMA_VERSION_KEY}) is ${what} this Pincer understands (${REDIS_SCHEMA_VERSION}); upgrade Pincer, or copy the data with \`pincer store migrate --from ${maskUrl(opts.url)} --to <location>\` using the newer version`,
+        );
       }
     } catch (err) {
       redis.disconnect();
@@ -264,7 +273,8 @@ export class RedisSessionStore implements SessionStore {
     try {
       return await this.redis.evalsha(script.sha, keys.length, ...keys, ...args);
     } catch (err) {
-      if (err instanceof Error && err.message.startsWith("NOSCRIPT")) return this.redis.eval(script.lua, keys.length, ...keys, ...args);
+      if (err instanceof Error && err.message.startsWith("NOSCRIPT"))
+        return this.redis.eval(script.lua, keys.length, ...keys, ...args);
       throw err;
     }
   }
@@ -275,7 +285,10 @@ export class RedisSessionStore implements SessionStore {
     try {
       return await work();
     } catch (err) {
-      if (isConnectionError(err)) throw new StoreUnavailableError(`redis at ${hostPort(this.url)} is unreachable: ${(err as Error).message}`, { cause: err });
+      if (isConnectionError(err))
+        throw new StoreUnavailableError(`redis at ${hostPort(this.url)} is unreachable: ${(err as Error).message}`, {
+          cause: err,
+        });
       throw err;
     }
   }
@@ -317,14 +330,20 @@ export class RedisSessionStore implements SessionStore {
 
   private async patchNow(key: string, mutator: PatchMutator): Promise<PatchResult> {
     for (let attempt = 0; attempt < MAX_PATCH_ATTEMPTS; attempt++) {
-      const [json, version] = (await this.eval(S.READ_ROW, [this.k("rows"), this.k("vers")], [key])) as [string | null, string | null];
+      const [json, version] = (await this.eval(S.READ_ROW, [this.k("rows"), this.k("vers")], [key])) as [
+        string | null,
+        string | null,
+      ];
       const before = json === null || json === undefined ? undefined : (JSON.parse(json) as SessionEntry);
       const next = mutator(before ? structuredClone(before) : undefined);
       if (next === undefined) return { before, after: before, changed: false };
       if (next === null && before === undefined) return { before, after: undefined, changed: false };
       await this.registerScope();
       const token = randomUUID();
-      const args = next === null ? [key, version ?? "", "del", token, "", ""] : [key, version ?? "", "put", token, JSON.stringify(next), indexMember(key, next)];
+      const args =
+        next === null
+          ? [key, version ?? "", "del", token, "", ""]
+          : [key, version ?? "", "put", token, JSON.stringify(next), indexMember(key, next)];
       let ok: boolean;
       try {
         ok = (await this.eval(S.CAS_ROW, this.rowKeys(token), args)) === 1;
@@ -334,7 +353,10 @@ export class RedisSessionStore implements SessionStore {
         ok = (await this.redis.exists(this.appliedKey(token))) === 1;
         if (!ok) throw err;
       }
-      if (ok) return next === null ? { before, after: undefined, changed: true } : { before, after: structuredClone(next), changed: true };
+      if (ok)
+        return next === null
+          ? { before, after: undefined, changed: true }
+          : { before, after: structuredClone(next), changed: true };
       await sleep(Math.random() * Math.min(2 ** attempt, 50));
     }
     throw new StoreError(`${this.location}: patch of ${JSON.stringify(key)} lost the race ${MAX_PATCH_ATTEMPTS} times`);
@@ -346,7 +368,8 @@ export class RedisSessionStore implements SessionStore {
       await this.registerScope();
       const token = randomUUID();
       const args: string[] = [token];
-      for (const { key, entry } of changes) args.push(key, entry === null ? "" : JSON.stringify(entry), entry === null ? "" : indexMember(key, entry));
+      for (const { key, entry } of changes)
+        args.push(key, entry === null ? "" : JSON.stringify(entry), entry === null ? "" : indexMember(key, entry));
       await this.eval(S.PUT_MANY, this.rowKeys(token), args);
     });
   }
@@ -360,12 +383,23 @@ export class RedisSessionStore implements SessionStore {
       }
       const max = filter.activeSince !== undefined ? `(${invertedTime(filter.activeSince)};` : "+";
       const limit = options.limit ?? -1;
-      const reply = (await this.eval(S.LIST_PAGE, [this.k("idx"), this.k("rows")], [min, max, limit, filter.keyPrefix ?? ""])) as Array<number | string>;
+      const reply = (await this.eval(
+        S.LIST_PAGE,
+        [this.k("idx"), this.k("rows")],
+        [min, max, limit, filter.keyPrefix ?? ""],
+      )) as Array<number | string>;
       const more = reply[0] === 1;
       const rows: SessionRow[] = [];
-      for (let i = 1; i + 1 < reply.length; i += 2) rows.push({ key: String(reply[i]), entry: JSON.parse(String(reply[i + 1])) as SessionEntry });
+      for (let i = 1; i + 1 < reply.length; i += 2)
+        rows.push({ key: String(reply[i]), entry: JSON.parse(String(reply[i + 1])) as SessionEntry });
       const last = rows[rows.length - 1];
-      return { rows, nextCursor: more && last ? encodeCursor({ key: last.key, entry: { sessionId: "", updatedAt: sanitizedTime(last.entry.updatedAt) } }) : null };
+      return {
+        rows,
+        nextCursor:
+          more && last
+            ? encodeCursor({ key: last.key, entry: { sessionId: "", updatedAt: sanitizedTime(last.entry.updatedAt) } })
+            : null,
+      };
     });
   }
 
@@ -382,8 +416,20 @@ export class RedisSessionStore implements SessionStore {
     await this.guard(async () => {
       if (lines.length > 0) await this.registerScope();
       const token = randomUUID();
-      const keys = [this.transcriptKey(sessionId), this.k("transcripts"), this.k(`lease:${fence?.name ?? ""}`), this.appliedKey(token)];
-      const args = [sessionId, fence ? "1" : "0", fence?.owner ?? "", String(fence?.epoch ?? ""), fence ? this.leaseNow() : "", ...lines.map((l) => JSON.stringify(l))];
+      const keys = [
+        this.transcriptKey(sessionId),
+        this.k("transcripts"),
+        this.k(`lease:${fence?.name ?? ""}`),
+        this.appliedKey(token),
+      ];
+      const args = [
+        sessionId,
+        fence ? "1" : "0",
+        fence?.owner ?? "",
+        String(fence?.epoch ?? ""),
+        fence ? this.leaseNow() : "",
+        ...lines.map((l) => JSON.stringify(l)),
+      ];
       let ok: boolean;
       try {
         ok = (await this.eval(S.APPEND, keys, args)) === 1;
@@ -392,11 +438,18 @@ export class RedisSessionStore implements SessionStore {
         ok = (await this.redis.exists(this.appliedKey(token))) === 1;
         if (!ok) throw err;
       }
-      if (!ok) throw new FencedError(`lease ${JSON.stringify(fence?.name)} epoch ${fence?.epoch} of ${fence?.owner} is no longer current`);
+      if (!ok)
+        throw new FencedError(
+          `lease ${JSON.stringify(fence?.name)} epoch ${fence?.epoch} of ${fence?.owner} is no longer current`,
+        );
     });
   }
 
-  private parseLines(sessionId: string, raw: readonly string[], firstLine: number): { lines: TranscriptLine[]; issues: ReadIssue[] } {
+  private parseLines(
+    sessionId: string,
+    raw: readonly string[],
+    firstLine: number,
+  ): { lines: TranscriptLine[]; issues: ReadIssue[] } {
     return parseStoredLines(`${this.location}#${sessionId}`, numberedFrom(firstLine, raw));
   }
 
@@ -431,7 +484,13 @@ export class RedisSessionStore implements SessionStore {
     return this.guard(async () => {
       const name = archiveName(sessionId, reason, now);
       const token = randomUUID();
-      const keys = [this.transcriptKey(sessionId), this.k(`archive:${name}`), this.k("transcripts"), this.k("archives"), this.appliedKey(token)];
+      const keys = [
+        this.transcriptKey(sessionId),
+        this.k(`archive:${name}`),
+        this.k("transcripts"),
+        this.k("archives"),
+        this.appliedKey(token),
+      ];
       const got = await this.eval(S.ARCHIVE, keys, [sessionId, name]);
       return typeof got === "string" ? got : null;
     });
@@ -464,10 +523,16 @@ export class RedisSessionStore implements SessionStore {
     const deadline = this.now() + (options.waitMs ?? 10_000);
     return this.guard(async () => {
       for (;;) {
-        const [got, owner, epoch, expiresAt] = (await this.eval(S.ACQUIRE, [this.k(`lease:${name}`)], [this.owner, this.leaseNow(), String(ttl)])) as [number, string, string, string];
+        const [got, owner, epoch, expiresAt] = (await this.eval(
+          S.ACQUIRE,
+          [this.k(`lease:${name}`)],
+          [this.owner, this.leaseNow(), String(ttl)],
+        )) as [number, string, string, string];
         if (got === 1) return { name, owner, epoch: Number(epoch), expiresAt: Number(expiresAt) };
         if (this.now() >= deadline) {
-          throw new LeaseTimeoutError(`${this.location}: lease ${JSON.stringify(name)} is held by ${owner} (epoch ${epoch}) until ${new Date(Number(expiresAt)).toISOString()}`);
+          throw new LeaseTimeoutError(
+            `${this.location}: lease ${JSON.stringify(name)} is held by ${owner} (epoch ${epoch}) until ${new Date(Number(expiresAt)).toISOString()}`,
+          );
         }
         await sleep(5 + Math.random() * 15);
       }
@@ -481,8 +546,13 @@ export class RedisSessionStore implements SessionStore {
    */
   async renewLease(lease: Lease, ttlMs = this.leaseTtlMs): Promise<Lease> {
     return this.guard(async () => {
-      const got = await this.eval(S.RENEW, [this.k(`lease:${lease.name}`)], [lease.owner, String(lease.epoch), this.leaseNow(), String(ttlMs)]);
-      if (typeof got !== "string") throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
+      const got = await this.eval(
+        S.RENEW,
+        [this.k(`lease:${lease.name}`)],
+        [lease.owner, String(lease.epoch), this.leaseNow(), String(ttlMs)],
+      );
+      if (typeof got !== "string")
+        throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
       return { ...lease, expiresAt: Number(got) };
     });
   }
@@ -496,7 +566,12 @@ export class RedisSessionStore implements SessionStore {
   }
 
   private async publish(event: StoreEvent): Promise<void> {
-    await this.guard(() => this.redis.publish(this.channel, JSON.stringify({ origin: event.origin, kind: event.kind, payload: event.payload })));
+    await this.guard(() =>
+      this.redis.publish(
+        this.channel,
+        JSON.stringify({ origin: event.origin, kind: event.kind, payload: event.payload }),
+      ),
+    );
   }
 
   private subscribe(listener: (event: StoreEvent) => void): () => void {

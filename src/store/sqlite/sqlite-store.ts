@@ -54,7 +54,6 @@ export interface SqliteStoreOptions {
   readOnly?: boolean;
 }
 
-
 export { SchemaVersionError } from "../types.ts";
 
 export class SqliteSessionStore implements SessionStore {
@@ -77,7 +76,10 @@ export class SqliteSessionStore implements SessionStore {
   static open(options: SqliteStoreOptions): SqliteSessionStore {
     fs.mkdirSync(path.dirname(options.file), { recursive: true, mode: 0o700 });
     const existed = fs.existsSync(options.file);
-    const db = new DatabaseSync(options.file, { readOnly: options.readOnly ?? false, timeout: options.busyTimeoutMs ?? 5000 });
+    const db = new DatabaseSync(options.file, {
+      readOnly: options.readOnly ?? false,
+      timeout: options.busyTimeoutMs ?? 5000,
+    });
     if (!existed) fs.chmodSync(options.file, 0o600);
     if (!options.readOnly) {
       db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
@@ -93,7 +95,9 @@ export class SqliteSessionStore implements SessionStore {
   private static checkVersion(db: DatabaseSync, file: string): void {
     const v = SqliteSessionStore.version(db);
     if (v > SQLITE_SCHEMA_VERSION) {
-      throw new SchemaVersionError(`${file}: schema version ${v} is newer than this Pincer understands (${SQLITE_SCHEMA_VERSION}); upgrade Pincer, or copy the data with \`pincer store migrate --from sqlite:<state dir> --to <location>\` using the newer version`);
+      throw new SchemaVersionError(
+        `${file}: schema version ${v} is newer than this Pincer understands (${SQLITE_SCHEMA_VERSION}); upgrade Pincer, or copy the data with \`pincer store migrate --from sqlite:<state dir> --to <location>\` using the newer version`,
+      );
     }
   }
 
@@ -144,7 +148,9 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   private putRow(key: string, entry: SessionEntry): void {
-    this.stmt("INSERT INTO sessions (key, entry, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET entry = excluded.entry, updated_at = excluded.updated_at").run(key, JSON.stringify(entry), Number.isFinite(entry.updatedAt) ? entry.updatedAt : 0);
+    this.stmt(
+      "INSERT INTO sessions (key, entry, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET entry = excluded.entry, updated_at = excluded.updated_at",
+    ).run(key, JSON.stringify(entry), Number.isFinite(entry.updatedAt) ? entry.updatedAt : 0);
   }
 
   async get(key: string): Promise<SessionEntry | undefined> {
@@ -195,7 +201,10 @@ export class SqliteSessionStore implements SessionStore {
     const sql = `SELECT key, entry FROM sessions ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY updated_at DESC, key ASC LIMIT ?`;
     const got = this.stmt(sql).all(...args, limit === -1 ? -1 : limit + 1) as Array<{ key: string; entry: string }>;
     const more = limit !== -1 && got.length > limit;
-    const rows: SessionRow[] = (more ? got.slice(0, limit) : got).map((r) => ({ key: r.key, entry: JSON.parse(r.entry) as SessionEntry }));
+    const rows: SessionRow[] = (more ? got.slice(0, limit) : got).map((r) => ({
+      key: r.key,
+      entry: JSON.parse(r.entry) as SessionEntry,
+    }));
     const last = rows[rows.length - 1];
     return { rows, nextCursor: more && last ? encodeCursor(last) : null };
   }
@@ -211,26 +220,42 @@ export class SqliteSessionStore implements SessionStore {
   async appendTranscript(sessionId: string, lines: readonly TranscriptLine[], fence?: Fence): Promise<void> {
     assertValidSessionId(sessionId);
     this.write(() => {
-      if (fence && !this.fenceIsCurrent(fence)) throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
-      const last = this.stmt("SELECT MAX(seq) AS m FROM transcript_lines WHERE session_id = ?").get(sessionId) as { m: number | null };
+      if (fence && !this.fenceIsCurrent(fence))
+        throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
+      const last = this.stmt("SELECT MAX(seq) AS m FROM transcript_lines WHERE session_id = ?").get(sessionId) as {
+        m: number | null;
+      };
       let seq = (last.m ?? -1) + 1;
       const insert = this.stmt("INSERT INTO transcript_lines (session_id, seq, line) VALUES (?, ?, ?)");
       for (const line of lines) insert.run(sessionId, seq++, JSON.stringify(line));
     });
   }
 
-  private parseLines(sessionId: string, rows: Array<{ seq: number; line: string }>): { lines: TranscriptLine[]; issues: ReadIssue[] } {
-    return parseStoredLines(`${this.location}#${sessionId}`, rows.map((r) => ({ text: r.line, line: r.seq + 1 })));
+  private parseLines(
+    sessionId: string,
+    rows: Array<{ seq: number; line: string }>,
+  ): { lines: TranscriptLine[]; issues: ReadIssue[] } {
+    return parseStoredLines(
+      `${this.location}#${sessionId}`,
+      rows.map((r) => ({ text: r.line, line: r.seq + 1 })),
+    );
   }
 
   async readTranscript(sessionId: string, options: { tail?: number } = {}): Promise<TranscriptRead> {
     assertValidSessionId(sessionId);
     if (options.tail !== undefined) {
-      const rows = (this.stmt("SELECT seq, line FROM transcript_lines WHERE session_id = ? ORDER BY seq DESC LIMIT ?").all(sessionId, options.tail + 1) as Array<{ seq: number; line: string }>).reverse();
+      const rows = (
+        this.stmt("SELECT seq, line FROM transcript_lines WHERE session_id = ? ORDER BY seq DESC LIMIT ?").all(
+          sessionId,
+          options.tail + 1,
+        ) as Array<{ seq: number; line: string }>
+      ).reverse();
       const truncated = rows.length > options.tail;
       return { ...this.parseLines(sessionId, truncated ? rows.slice(1) : rows), truncated };
     }
-    const rows = this.stmt("SELECT seq, line FROM transcript_lines WHERE session_id = ? ORDER BY seq").all(sessionId) as Array<{ seq: number; line: string }>;
+    const rows = this.stmt("SELECT seq, line FROM transcript_lines WHERE session_id = ? ORDER BY seq").all(
+      sessionId,
+    ) as Array<{ seq: number; line: string }>;
     return { ...this.parseLines(sessionId, rows), truncated: false };
   }
 
@@ -241,30 +266,42 @@ export class SqliteSessionStore implements SessionStore {
 
   async transcriptHeader(sessionId: string): Promise<TranscriptLine | null> {
     assertValidSessionId(sessionId);
-    const row = this.stmt("SELECT seq, line FROM transcript_lines WHERE session_id = ? ORDER BY seq LIMIT 1").get(sessionId) as { seq: number; line: string } | undefined;
+    const row = this.stmt("SELECT seq, line FROM transcript_lines WHERE session_id = ? ORDER BY seq LIMIT 1").get(
+      sessionId,
+    ) as { seq: number; line: string } | undefined;
     return row ? (this.parseLines(sessionId, [row]).lines[0] ?? null) : null;
   }
 
   async archiveTranscript(sessionId: string, reason: ArchiveReason, now = this.now()): Promise<string | null> {
     assertValidSessionId(sessionId);
     return this.write(() => {
-      const rows = this.stmt("SELECT line FROM transcript_lines WHERE session_id = ? ORDER BY seq").all(sessionId) as Array<{ line: string }>;
+      const rows = this.stmt("SELECT line FROM transcript_lines WHERE session_id = ? ORDER BY seq").all(
+        sessionId,
+      ) as Array<{ line: string }>;
       if (rows.length === 0) return null;
       const name = archiveName(sessionId, reason, now);
-      this.stmt("INSERT OR REPLACE INTO archives (name, session_id, reason, archived_at, lines) VALUES (?, ?, ?, ?, ?)").run(name, sessionId, reason, now, joinLines(rows.map((r) => r.line)));
+      this.stmt(
+        "INSERT OR REPLACE INTO archives (name, session_id, reason, archived_at, lines) VALUES (?, ?, ?, ?, ?)",
+      ).run(name, sessionId, reason, now, joinLines(rows.map((r) => r.line)));
       this.stmt("DELETE FROM transcript_lines WHERE session_id = ?").run(sessionId);
       return name;
     });
   }
 
   async listTranscripts(): Promise<string[]> {
-    return (this.stmt("SELECT DISTINCT session_id FROM transcript_lines ORDER BY session_id").all() as Array<{ session_id: string }>).map((r) => r.session_id);
+    return (
+      this.stmt("SELECT DISTINCT session_id FROM transcript_lines ORDER BY session_id").all() as Array<{
+        session_id: string;
+      }>
+    ).map((r) => r.session_id);
   }
 
   /** The stored line texts joined with "\n", plus the final "\n"; null when there are none. */
   async exportTranscript(sessionId: string): Promise<string | null> {
     assertValidSessionId(sessionId);
-    const rows = this.stmt("SELECT line FROM transcript_lines WHERE session_id = ? ORDER BY seq").all(sessionId) as Array<{ line: string }>;
+    const rows = this.stmt("SELECT line FROM transcript_lines WHERE session_id = ? ORDER BY seq").all(
+      sessionId,
+    ) as Array<{ line: string }>;
     return rows.length ? joinLines(rows.map((r) => r.line)) : null;
   }
 
@@ -279,8 +316,9 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
-    private fenceIsCurrent(fence: Fence): boolean {
-    const cur = this.stmt("SELECT owner, epoch, expires_at, free FROM leases WHERE name = ?").get(fence.name) as { owner: string; epoch: number; expires_at: number; free: number } | undefined;
+  private fenceIsCurrent(fence: Fence): boolean {
+    const cur = this.stmt("SELECT owner, epoch, expires_at, free FROM leases WHERE name = ?").get(fence.name) as
+      { owner: string; epoch: number; expires_at: number; free: number } | undefined;
     return !!cur && !cur.free && cur.owner === fence.owner && cur.epoch === fence.epoch && this.now() < cur.expires_at;
   }
 
@@ -290,19 +328,24 @@ export class SqliteSessionStore implements SessionStore {
     for (;;) {
       const got = this.write(() => {
         const now = this.now();
-        const cur = this.stmt("SELECT owner, epoch, expires_at, free FROM leases WHERE name = ?").get(name) as { owner: string; epoch: number; expires_at: number; free: number } | undefined;
+        const cur = this.stmt("SELECT owner, epoch, expires_at, free FROM leases WHERE name = ?").get(name) as
+          { owner: string; epoch: number; expires_at: number; free: number } | undefined;
         if (cur && !cur.free && now < cur.expires_at) {
           if (cur.owner !== this.owner) return { held: cur };
           return { lease: { name, owner: this.owner, epoch: cur.epoch, expiresAt: cur.expires_at } };
         }
         const epoch = (cur?.epoch ?? 0) + 1;
-        this.stmt("INSERT INTO leases (name, owner, epoch, expires_at, free) VALUES (?, ?, ?, ?, 0) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch, expires_at = excluded.expires_at, free = 0").run(name, this.owner, epoch, now + ttl);
+        this.stmt(
+          "INSERT INTO leases (name, owner, epoch, expires_at, free) VALUES (?, ?, ?, ?, 0) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, epoch = excluded.epoch, expires_at = excluded.expires_at, free = 0",
+        ).run(name, this.owner, epoch, now + ttl);
         return { lease: { name, owner: this.owner, epoch, expiresAt: now + ttl } };
       });
       if ("lease" in got && got.lease) return got.lease;
       if (this.now() >= deadline) {
         const held = (got as { held: { owner: string; epoch: number; expires_at: number } }).held;
-        throw new LeaseTimeoutError(`${this.location}: lease ${JSON.stringify(name)} is held by ${held.owner} (epoch ${held.epoch}) until ${new Date(held.expires_at).toISOString()}`);
+        throw new LeaseTimeoutError(
+          `${this.location}: lease ${JSON.stringify(name)} is held by ${held.owner} (epoch ${held.epoch}) until ${new Date(held.expires_at).toISOString()}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -310,7 +353,8 @@ export class SqliteSessionStore implements SessionStore {
 
   async renewLease(lease: Lease, ttlMs = this.leaseTtlMs): Promise<Lease> {
     return this.write(() => {
-      if (!this.fenceIsCurrent(lease)) throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
+      if (!this.fenceIsCurrent(lease))
+        throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
       const expiresAt = this.now() + ttlMs;
       this.stmt("UPDATE leases SET expires_at = ? WHERE name = ?").run(expiresAt, lease.name);
       return { ...lease, expiresAt };
@@ -319,7 +363,11 @@ export class SqliteSessionStore implements SessionStore {
 
   async releaseLease(lease: Lease): Promise<void> {
     this.write(() => {
-      this.stmt("UPDATE leases SET free = 1 WHERE name = ? AND owner = ? AND epoch = ?").run(lease.name, lease.owner, lease.epoch);
+      this.stmt("UPDATE leases SET free = 1 WHERE name = ? AND owner = ? AND epoch = ?").run(
+        lease.name,
+        lease.owner,
+        lease.epoch,
+      );
     });
   }
 
@@ -330,6 +378,7 @@ export class SqliteSessionStore implements SessionStore {
 
 /** Opens a SQLite store; read-only and absent, an empty store instead (nothing is created). */
 export function openSqliteStore(options: SqliteStoreOptions): SessionStore {
-  if (options.readOnly && !fs.existsSync(options.file)) return new MemorySessionStore({ now: options.now, leaseTtlMs: options.leaseTtlMs });
+  if (options.readOnly && !fs.existsSync(options.file))
+    return new MemorySessionStore({ now: options.now, leaseTtlMs: options.leaseTtlMs });
   return SqliteSessionStore.open(options);
 }
