@@ -96,46 +96,54 @@ const memoryBackend: StoreBackend = {
   open: async (r) => new MemorySessionStore({ now: r.now, leaseTtlMs: r.leaseTtlMs }),
 };
 
-const postgresBackend: StoreBackend = {
-  name: "postgres",
-  shared: CONFIG_BACKENDS.postgres.shared,
-  async open(r) {
-    const { PostgresSessionStore } = await import("./postgres/postgres-store.ts");
-    return PostgresSessionStore.open({
-      url: requireUrl("postgres", r),
-      scope: r.scope,
-      now: r.now,
-      leaseTtlMs: r.leaseTtlMs,
-      poolSize: r.poolSize,
-    });
-  },
-  async listScopes(url) {
-    const { PostgresSessionStore } = await import("./postgres/postgres-store.ts");
-    return PostgresSessionStore.scopes(url);
-  },
-  parseLocation: (raw) =>
-    schemeOf(raw) === "postgres" || schemeOf(raw) === "postgresql" ? sharedLocation(postgresBackend, raw) : null,
-};
+/** A database store class, loaded on first use so `pg`/`ioredis` load only when configured. */
+interface DatabaseStoreClass {
+  open(request: OpenRequest & { url: string }): Promise<SessionStore>;
+  scopes(url: string): Promise<string[]>;
+}
 
-const redisBackend: StoreBackend = {
-  name: "redis",
-  shared: CONFIG_BACKENDS.redis.shared,
-  async open(r) {
-    const { RedisSessionStore } = await import("./redis/redis-store.ts");
-    return RedisSessionStore.open({
-      url: requireUrl("redis", r),
-      scope: r.scope,
-      now: r.now,
-      leaseTtlMs: r.leaseTtlMs,
-    });
-  },
-  async listScopes(url) {
-    const { RedisSessionStore } = await import("./redis/redis-store.ts");
-    return RedisSessionStore.scopes(url);
-  },
-  parseLocation: (raw) =>
-    schemeOf(raw) === "redis" || schemeOf(raw) === "rediss" ? sharedLocation(redisBackend, raw) : null,
-};
+/** A shared database backend at URLs with one of `schemes`. */
+function databaseBackend(
+  name: "postgres" | "redis",
+  schemes: string[],
+  load: () => Promise<DatabaseStoreClass>,
+): StoreBackend {
+  const backend: StoreBackend = {
+    name,
+    shared: CONFIG_BACKENDS[name].shared,
+    async open(r) {
+      return (await load()).open({ ...r, url: requireUrl(name, r) });
+    },
+    async listScopes(url) {
+      return (await load()).scopes(url);
+    },
+    parseLocation: (raw) => (schemes.includes(schemeOf(raw) ?? "") ? sharedLocation(backend, raw) : null),
+  };
+  return backend;
+}
+
+const postgresBackend = databaseBackend("postgres", ["postgres", "postgresql"], async () => {
+  const { PostgresSessionStore } = await import("./postgres/postgres-store.ts");
+  return {
+    open: (r) =>
+      PostgresSessionStore.open({
+        url: r.url,
+        scope: r.scope,
+        now: r.now,
+        leaseTtlMs: r.leaseTtlMs,
+        poolSize: r.poolSize,
+      }),
+    scopes: (url) => PostgresSessionStore.scopes(url),
+  };
+});
+
+const redisBackend = databaseBackend("redis", ["redis", "rediss"], async () => {
+  const { RedisSessionStore } = await import("./redis/redis-store.ts");
+  return {
+    open: (r) => RedisSessionStore.open({ url: r.url, scope: r.scope, now: r.now, leaseTtlMs: r.leaseTtlMs }),
+    scopes: (url) => RedisSessionStore.scopes(url),
+  };
+});
 
 /** Every backend, keyed by the name the config uses. */
 export const STORE_BACKENDS: Readonly<Record<BackendName, StoreBackend>> = {
