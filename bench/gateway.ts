@@ -1,9 +1,12 @@
 /**
- * Gateway throughput: turns/s through `POST /v1/inbound` with the offline echo provider, measured
- * by autocannon in this process against a gateway running in a separate child process. Each
- * session has at most one request in flight (except in the one-session run), so every session's
- * messages are sent strictly in order; afterwards every transcript is read back and checked:
- * no gaps, no duplicates, no reordering.
+ * Gateway throughput: turns/s through `POST /v1/inbound`, measured by autocannon in this process
+ * against a gateway running in a separate child process, with the gateway process's CPU per turn
+ * (utime+stime from /proc/<pid>/stat around the measured run). Each session has at most one
+ * request in flight (except in the one-session run), so every session's messages are sent strictly
+ * in order; afterwards every transcript is read back and checked: no gaps, no duplicates, no
+ * reordering. The model is the offline echo provider, or an OpenAI-compatible provider pointed at
+ * bench/mock-openai-server.ts (its own process); the gateway can be spawned from another checkout
+ * (the baseline) to compare both in one run.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -23,13 +26,17 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startChild(home: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, "bin/pincer.js"), "gateway", "--port", String(port)], {
+async function startChild(home: string, port: number, root = ROOT): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [path.join(root, "bin/pincer.js"), "gateway", "--port", String(port)], {
     env: {
       ...process.env,
       PINCER_HOME: home,
       PINCER_LOG_LEVEL: "warn",
       PINCER_GATEWAY_TOKEN: "bench-token-0123456789abcdef",
+      // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway alone.
+      ...(process.env.PINCER_BENCH_GATEWAY_NODE_OPTIONS
+        ? { NODE_OPTIONS: process.env.PINCER_BENCH_GATEWAY_NODE_OPTIONS }
+        : {}),
     },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -44,6 +51,8 @@ async function startChild(home: string, port: number): Promise<ChildProcess> {
   }
   throw new Error("gateway did not start");
 }
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 interface OrderCheck {
   sessionsChecked: number;
@@ -93,10 +102,33 @@ function checkOrdering(home: string, sent: Map<string, number>, concurrentSameSe
   return { sessionsChecked: sessions, messagesChecked: messages, violations };
 }
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat (Linux only). */
+function cpuMsOf(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export interface GatewayBenchOptions {
+  /** The checkout whose bin/pincer.js runs the gateway (default: this one). */
+  root?: string;
+  /** Merged into the gateway's pincer.json (e.g. a model provider and agents.defaults.model). */
+  config?: { models?: unknown; defaultModel?: string };
+}
+
 export async function benchGateway(
   sessionCount: number,
   durationS: number,
   connections: number,
+  options: GatewayBenchOptions = {},
 ): Promise<Record<string, unknown>> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-bench-gw-"));
   // Per-peer sessions, so 1 000 peers are 1 000 sessions.
@@ -104,18 +136,32 @@ export async function benchGateway(
     path.join(home, "pincer.json"),
     JSON.stringify({
       session: { dmScope: "per-channel-peer", reset: { mode: "none" } },
-      agents: { defaults: { compaction: { memoryFlush: { enabled: false } } } },
+      ...(options.config?.models ? { models: options.config.models } : {}),
+      agents: {
+        defaults: {
+          compaction: { memoryFlush: { enabled: false } },
+          ...(options.config?.defaultModel ? { model: options.config.defaultModel } : {}),
+        },
+      },
     }),
   );
   const port = await freePort();
-  const child = await startChild(home, port);
+  const child = await startChild(home, port, options.root);
   const sent = new Map<string, number>();
   const inflight = new Set<number>();
   let cursor = 0;
   let failures = 0;
   try {
-    const warm = await autocannon({ url: `http://127.0.0.1:${port}/healthz`, connections: 4, amount: 200 });
-    void warm;
+    // Warm the whole turn path (JIT, the model connection) on a session the checks do not read.
+    await autocannon({
+      url: `http://127.0.0.1:${port}/v1/inbound`,
+      connections: 4,
+      amount: 200,
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer bench-token-0123456789abcdef" },
+      body: JSON.stringify({ channel: "warmup", chatType: "direct", peerId: "w", senderId: "w", text: "warm" }),
+    });
+    const cpuBefore = cpuMsOf(child.pid!);
     const result = await autocannon({
       url: `http://127.0.0.1:${port}`,
       connections,
@@ -161,6 +207,8 @@ export async function benchGateway(
         },
       ],
     });
+    const cpuAfter = cpuMsOf(child.pid!);
+    const cpuMs = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
     // Stop the gateway first: a graceful stop leaves sessions.json complete.
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
@@ -172,6 +220,7 @@ export async function benchGateway(
       durationS,
       turnsPerSecond: Math.round(result.requests.average),
       totalTurns: result.requests.total,
+      gatewayCpuMsPerTurn: cpuMs === null ? null : round3(cpuMs / Math.max(1, result.requests.total)),
       latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
       non2xx: result.non2xx,
       failedReplies: failures,
@@ -185,5 +234,100 @@ export async function benchGateway(
       await new Promise((r) => child.once("exit", r));
     }
     fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** Starts bench/mock-openai-server.ts in its own process; resolves with its base URL. */
+async function startMockModelServer(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [path.join(ROOT, "bench/mock-openai-server.ts")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString("utf8");
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`mock model server exited with ${code} before listening`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+type Run = Record<string, unknown> & { turnsPerSecond: number; gatewayCpuMsPerTurn: number | null };
+const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : round3(a / b));
+
+/**
+ * The model path against the echo path, 32 clients over `sessions` sessions: the same gateway with
+ * the built-in echo model and with an OpenAI-compatible provider (the mock server), and the same
+ * two against the baseline checkout when one is given, interleaved so drift hits both sides.
+ */
+export async function benchModelPath(
+  durationS: number,
+  baselineRoot: string | undefined,
+  sessions = 1000,
+  connections = 32,
+): Promise<Record<string, unknown>> {
+  const mock = await startMockModelServer();
+  const provider = {
+    models: {
+      providers: {
+        mock: { api: "openai-compatible", baseUrl: `${mock.url}/v1`, models: [{ id: "bench-model" }] },
+      },
+    },
+    defaultModel: "mock/bench-model",
+  };
+  try {
+    const sides: Array<[string, string | undefined]> = [["current", undefined]];
+    if (baselineRoot) sides.unshift(["baseline", baselineRoot]);
+    const runs: Record<string, { echo?: Run; openaiCompatible?: Run }> = {};
+    for (const model of ["echo", "openaiCompatible"] as const)
+      for (const [side, root] of sides) {
+        const run = (await benchGateway(sessions, durationS, connections, {
+          root,
+          config: model === "echo" ? undefined : provider,
+        })) as Run;
+        (runs[side] ??= {})[model] = run;
+      }
+    const summary = (side: string) => {
+      const r = runs[side]!;
+      return {
+        echo: r.echo,
+        openaiCompatible: r.openaiCompatible,
+        providerCpuOverEcho: ratio(r.openaiCompatible!.gatewayCpuMsPerTurn, r.echo!.gatewayCpuMsPerTurn),
+      };
+    };
+    const current = summary("current");
+    const baseline = baselineRoot ? summary("baseline") : undefined;
+    const vsBaseline = baseline
+      ? {
+          openaiCompatibleTurnsPerSecond: ratio(
+            current.openaiCompatible!.turnsPerSecond,
+            baseline.openaiCompatible!.turnsPerSecond,
+          ),
+          openaiCompatibleCpuPerTurn: ratio(
+            current.openaiCompatible!.gatewayCpuMsPerTurn,
+            baseline.openaiCompatible!.gatewayCpuMsPerTurn,
+          ),
+          echoTurnsPerSecond: ratio(current.echo!.turnsPerSecond, baseline.echo!.turnsPerSecond),
+        }
+      : undefined;
+    const targets = { maxProviderCpuOverEcho: 2, minTurnsPerSecondOverBaseline: 2 };
+    return {
+      sessions,
+      connections,
+      durationS,
+      current,
+      ...(baseline ? { baseline: { root: baselineRoot, ...baseline }, vsBaseline } : {}),
+      targets,
+      pass:
+        current.providerCpuOverEcho !== null &&
+        current.providerCpuOverEcho <= targets.maxProviderCpuOverEcho &&
+        (vsBaseline === undefined ||
+          (vsBaseline.openaiCompatibleTurnsPerSecond ?? 0) >= targets.minTurnsPerSecondOverBaseline),
+    };
+  } finally {
+    mock.child.kill("SIGTERM");
+    if (mock.child.exitCode === null) await new Promise((r) => mock.child.once("exit", r));
   }
 }

@@ -6,7 +6,7 @@
 import * as os from "node:os";
 import { benchCli } from "./cli.ts";
 import { benchIngest } from "./ingest.ts";
-import { benchGateway } from "./gateway.ts";
+import { benchGateway, benchModelPath } from "./gateway.ts";
 import { benchMemory } from "./memory.ts";
 import { benchSnapshotLive, type SnapshotLiveResult } from "./snapshot-live.ts";
 import { benchGatewaysOnPostgres, benchStoreIngest, stopStoreServers } from "./store.ts";
@@ -96,6 +96,12 @@ if (!only || only === "gateway") {
       (many.latencyMs as { p99: number }).p99 < 50 &&
       (many.ordering as { violations: number }).violations === 0,
   };
+}
+if (!only || only === "gateway" || only === "gateway-model") {
+  // A turn through an OpenAI-compatible provider (a mock server in its own process) against the
+  // echo turn, 32 clients; and both against the baseline checkout when one is named.
+  const duration = Number(process.env.PINCER_BENCH_SECONDS ?? 10);
+  report.gatewayModelPath = await benchModelPath(duration, process.env.PINCER_BENCH_BASELINE || undefined);
 }
 if (!only || only === "memory") {
   // ~460 MB of 1 MB messages over 60 sessions: RSS must level off (caches are bounded in bytes).

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAiSdkProvider } from "../src/providers/ai-sdk.ts";
+import { parseToolInput } from "../src/providers/convert.ts";
 import { createEchoProvider } from "../src/providers/echo.ts";
 import { createProviderRegistry } from "../src/providers/registry.ts";
 import {
@@ -14,7 +15,7 @@ import {
   type ModelProvider,
   type ModelRequest,
 } from "../src/providers/types.ts";
-import type { AgentMessage } from "../src/transcript/entries.ts";
+import { emptyUsage, type AgentMessage } from "../src/transcript/entries.ts";
 import { startFakeAnthropic, startFakeOpenAI, type FakeServer } from "./fixtures/fake-providers.ts";
 
 async function collect(provider: ModelProvider, req: ModelRequest): Promise<ModelEvent[]> {
@@ -224,6 +225,37 @@ describe("OpenAI-compatible servers through the AI SDK", () => {
       );
     });
   }
+});
+
+describe("the prompt and tool calls at the provider level", () => {
+  it("tool-call arguments: {} for none, the raw text when not JSON or when it names __proto__", () => {
+    expect(parseToolInput("")).toEqual({});
+    expect(parseToolInput(' {"city":"Oslo","n":[1,2]} ')).toEqual({ city: "Oslo", n: [1, 2] });
+    expect(parseToolInput('{"city":')).toBe('{"city":');
+    expect(parseToolInput('{"__proto__":{"admin":true}}')).toBe('{"__proto__":{"admin":true}}');
+    expect(parseToolInput('{"a":{"constructor":{"prototype":{}}}}')).toBe('{"a":{"constructor":{"prototype":{}}}}');
+  });
+
+  it("a tool call left without its result is refused before anything is sent", async () => {
+    const provider = createAiSdkProvider({ name: "ollama", kind: "openai-compatible", baseURL: `${openai.url}/v1` });
+    const before = openai.requests.length;
+    const call: AgentMessage = {
+      role: "assistant",
+      content: [{ type: "toolCall", id: "call_lost", name: "get_weather", arguments: { city: "Oslo" } }],
+      api: "openai-completions",
+      provider: "ollama",
+      model: "m",
+      usage: emptyUsage(),
+      stopReason: "toolUse",
+      timestamp: 1,
+    };
+    const err = await collect(provider, { model: "m", messages: [user("weather?"), call, user("hello?")] }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as Error).message).toBe("Tool result is missing for tool call call_lost.");
+    expect(openai.requests.length).toBe(before);
+  });
 });
 
 describe("registry and echo", () => {

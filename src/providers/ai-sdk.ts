@@ -1,21 +1,25 @@
 /**
- * Real model providers through the Vercel AI SDK: Anthropic's Messages API, OpenAI's Chat
- * Completions, and any OpenAI-compatible server (Ollama, vLLM, llama.cpp) by base URL. Tools are
- * passed without `execute`: the SDK reports tool calls and Pincer's runner executes them.
+ * Real model providers through the Vercel AI SDK's provider packages: Anthropic's Messages API,
+ * OpenAI's Chat Completions, and any OpenAI-compatible server (Ollama, vLLM, llama.cpp) by base
+ * URL. Pincer calls a model's `doStream` (LanguageModelV3) itself instead of `streamText`: the
+ * prompt is built once in the provider-level shape (convert.ts) and not re-validated per call,
+ * no step machinery or stream tees run, and Pincer's runner executes the tool calls. One model
+ * instance per model id lives as long as the provider, so its response schemas are built (and
+ * compiled by zod on first use) once, not every turn.
  */
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
-import { APICallError, jsonSchema, streamText, tool, type LanguageModel, type ToolSet } from "ai";
+import { APICallError } from "ai";
 import type { AssistantMessage } from "../transcript/entries.ts";
-import { mapFinishReason, mapUsage, toModelMessages } from "./convert.ts";
+import { mapFinishReason, mapUsage, parseToolInput, toFunctionTools, toPrompt } from "./convert.ts";
+import type { ChatModel, ModelUsage, StreamPart } from "./sdk-types.ts";
 import {
   ContextOverflowError,
   ProviderError,
   type ModelEvent,
   type ModelProvider,
   type ModelRequest,
-  type ToolSpec,
 } from "./types.ts";
 
 export type ProviderKind = "anthropic" | "openai" | "openai-compatible";
@@ -36,13 +40,8 @@ const API_OF: Record<ProviderKind, string> = {
 };
 const OVERFLOW =
   /context[ _-]?length|prompt is too long|maximum context|too many tokens|context[ _-]?window|context_length_exceeded/i;
-
-function toolSet(specs: readonly ToolSpec[] | undefined): ToolSet | undefined {
-  if (!specs || specs.length === 0) return undefined;
-  const set: ToolSet = {};
-  for (const s of specs) set[s.name] = tool({ description: s.description, inputSchema: jsonSchema(s.parameters) });
-  return set;
-}
+/** Model ids may come from a session's `/model`: the instances kept per provider are bounded. */
+const MAX_CACHED_MODELS = 32;
 
 /** Provider errors in Pincer's terms: an overflow the runner can recover from, or a plain failure. */
 export function classifyError(err: unknown): Error {
@@ -55,27 +54,45 @@ export function classifyError(err: unknown): Error {
   return new ProviderError(err instanceof Error ? err.message : String(err), status, { cause: err });
 }
 
-export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvider {
-  let modelFor: (id: string) => LanguageModel;
+function modelFactory(options: AiSdkProviderOptions): (id: string) => ChatModel {
   if (options.kind === "anthropic") {
     const p = createAnthropic({ baseURL: options.baseURL, apiKey: options.apiKey, headers: options.headers });
-    modelFor = (id) => p(id);
-  } else if (options.kind === "openai") {
+    return (id) => p(id);
+  }
+  if (options.kind === "openai") {
     const p = createOpenAI({ baseURL: options.baseURL, apiKey: options.apiKey, headers: options.headers });
     // Chat Completions, the API OpenAI-compatible servers share.
-    modelFor = (id) => p.chat(id);
-  } else {
-    if (!options.baseURL)
-      throw new Error(`models.providers.${options.name}.baseUrl: required for an OpenAI-compatible provider`);
-    const p = createOpenAICompatible({
-      name: options.name,
-      baseURL: options.baseURL,
-      apiKey: options.apiKey,
-      headers: options.headers,
-      includeUsage: true,
-    });
-    modelFor = (id) => p.chatModel(id);
+    return (id) => p.chat(id);
   }
+  if (!options.baseURL)
+    throw new Error(`models.providers.${options.name}.baseUrl: required for an OpenAI-compatible provider`);
+  const p = createOpenAICompatible({
+    name: options.name,
+    baseURL: options.baseURL,
+    apiKey: options.apiKey,
+    headers: options.headers,
+    includeUsage: true,
+  });
+  return (id) => p.chatModel(id);
+}
+
+/** One instance per model id, least recently used dropped past the bound. */
+function modelCache(create: (id: string) => ChatModel): (id: string) => ChatModel {
+  const models = new Map<string, ChatModel>();
+  return (id) => {
+    let model = models.get(id);
+    if (model) models.delete(id);
+    else {
+      model = create(id);
+      if (models.size >= MAX_CACHED_MODELS) models.delete(models.keys().next().value!);
+    }
+    models.set(id, model);
+    return model;
+  };
+}
+
+export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvider {
+  const modelFor = modelCache(modelFactory(options));
   const windows = new Map((options.models ?? []).filter((m) => m.contextWindow).map((m) => [m.id, m.contextWindow!]));
   const api = API_OF[options.kind];
 
@@ -86,40 +103,46 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
     contextWindow: (model) => windows.get(model),
     async *stream(req: ModelRequest): AsyncIterable<ModelEvent> {
       let failure: unknown = null;
-      const result = streamText({
-        model: modelFor(req.model),
-        messages: toModelMessages(req.messages, req.system),
-        tools: toolSet(req.tools),
-        maxRetries: 0,
-        abortSignal: req.abortSignal,
-        ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}),
-        onError: ({ error }) => {
-          failure ??= error;
-        },
-      });
       let text = "";
       const calls: Array<{ type: "toolCall"; id: string; name: string; arguments: unknown }> = [];
       let finishReason: string | undefined;
-      let usage: Parameters<typeof mapUsage>[0];
+      let usage: ModelUsage | undefined;
+      let reader: ReadableStreamDefaultReader<StreamPart> | undefined;
+      let finished = false;
       try {
-        for await (const part of result.fullStream) {
+        const tools = toFunctionTools(req.tools);
+        const { stream } = await modelFor(req.model).doStream({
+          prompt: toPrompt(req.messages, req.system),
+          ...(tools ? { tools, toolChoice: { type: "auto" as const } } : {}),
+          ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}),
+          abortSignal: req.abortSignal,
+        });
+        reader = stream.getReader();
+        for (;;) {
+          const next = await reader.read();
+          if (next.done) break;
+          const part = next.value;
           if (part.type === "text-delta") {
-            text += part.text;
-            yield { type: "text-delta", text: part.text };
+            if (part.delta === "") continue;
+            text += part.delta;
+            yield { type: "text-delta", text: part.delta };
           } else if (part.type === "tool-call") {
-            calls.push({ type: "toolCall", id: part.toolCallId, name: part.toolName, arguments: part.input });
-            yield { type: "tool-call", id: part.toolCallId, name: part.toolName, arguments: part.input };
-          } else if (part.type === "finish-step") {
-            usage = part.usage;
+            const input = parseToolInput(part.input);
+            calls.push({ type: "toolCall", id: part.toolCallId, name: part.toolName, arguments: input });
+            yield { type: "tool-call", id: part.toolCallId, name: part.toolName, arguments: input };
           } else if (part.type === "finish") {
-            finishReason = part.finishReason;
-            usage = part.totalUsage ?? usage;
+            finishReason = part.finishReason.unified;
+            usage = part.usage;
           } else if (part.type === "error") {
             failure ??= part.error;
           }
         }
+        finished = true;
       } catch (err) {
         failure ??= err;
+      } finally {
+        // A consumer that stops early, or a failure mid-stream: close the response, free the socket.
+        if (reader && !finished) reader.cancel().catch(() => {});
       }
       if (req.abortSignal?.aborted) throw new ProviderError("aborted");
       if (failure) throw classifyError(failure);
