@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: prints one JSON document of measured figures. Benchmarks are separate from the
  * test suite on purpose: timings belong here, not in pass/fail tests.
- * `npm run bench -- ingest`, `-- snapshot`, `-- cli`, `-- store`, `-- gateway` or `-- memory` runs one part.
+ * `npm run bench -- ingest`, `-- snapshot`, `-- cli`, `-- store`, `-- gateway`, `-- memory` or `-- history` runs one part.
  */
 import * as os from "node:os";
 import { benchCli } from "./cli.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchGateway, benchModelPath } from "./gateway.ts";
+import { benchHistoryPart } from "./history.ts";
 import { benchMemory } from "./memory.ts";
 import { benchSnapshotLive, type SnapshotLiveResult } from "./snapshot-live.ts";
 import { benchGatewaysOnPostgres, benchStoreIngest, stopStoreServers } from "./store.ts";
@@ -106,6 +107,10 @@ if (!only || only === "gateway" || only === "gateway-model") {
 if (!only || only === "memory") {
   // ~460 MB of 1 MB messages over 60 sessions: RSS must level off (caches are bounded in bytes).
   report.memory = await benchMemory();
+}
+if (!only || only === "history") {
+  // One session grown to 10 000 messages: turn latency per 1 000-message bucket, its slope and RSS.
+  report.history = await benchHistoryPart();
 }
 report.finishedAt = new Date().toISOString();
 process.stdout.write(JSON.stringify(report, null, 2) + "\n");

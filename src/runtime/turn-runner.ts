@@ -1,18 +1,20 @@
 /**
  * Runs one agent turn for a session: memory flush when due, context build (compaction summary,
  * queued messages left out, cache-ttl pruning), the model call with its tool loop, the reply and
- * usage written to the transcript and row, then threshold compaction. Delivery is decided by the
+ * usage written to the transcript and row, then threshold compaction. The context is the
+ * session's kept build extended by what was appended since (context-cache.ts), not rebuilt. Delivery is decided by the
  * caller from the send policy; this file never talks to a surface.
  */
 import type { SessionManager } from "../session/manager.ts";
 import type { SessionEntry } from "../store/entry.ts";
-import type { TranscriptLine } from "../store/types.ts";
 import { ContextOverflowError, type ModelProvider, type ToolSpec } from "../providers/types.ts";
 import type { AgentMessage, AssistantMessage, NewEntry, ToolResultMessage } from "../transcript/entries.ts";
-import { applyCacheTtlPruning, lastCacheTouchFromEntries } from "../context/prune.ts";
+import { applyCacheTtlPruning } from "../context/prune.ts";
 import { isCacheTtlEligible, resolvePruneSettings, type PruneSettings } from "../context/prune-settings.ts";
 import type { AgentSettings } from "./agent-settings.ts";
-import { buildContext, contextAnchor, estimateTokens, foreignEntries, messageText } from "./context-build.ts";
+import type { TranscriptView } from "../transcript/parsed-cache.ts";
+import { messageText } from "./context-build.ts";
+import { runContext } from "./context-cache.ts";
 import { compactSession, type CompactionOutcome } from "./compaction.ts";
 import { localDate, type ToolRegistry } from "./tool-registry.ts";
 
@@ -98,15 +100,14 @@ export class TurnRunner {
 
     // One read serves the flush check and the first round (the flush writes nothing to the transcript).
     req.onRound?.(0);
-    let lines: TranscriptLine[] | null = (await manager.transcriptLines(req.agentId, req.sessionId, req.sessionKey))
-      .lines;
-    await this.maybeFlushMemory(req, entry, settings, provider, model, window, lines).catch(() => undefined);
+    let view: TranscriptView | null = await manager.transcriptView(req.agentId, req.sessionId, req.sessionKey);
+    await this.maybeFlushMemory(req, entry, settings, provider, model, window, view).catch(() => undefined);
 
     let compactedThisRun = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.runRounds(req, settings, provider, model, window, pruneSettings, lines);
-        lines = null;
+        const result = await this.runRounds(req, settings, provider, model, window, pruneSettings, view);
+        view = null;
         if (result.status === "ok" && result.usage) {
           const used = result.usage.input + result.usage.cacheRead + result.usage.cacheWrite + result.usage.output;
           const reserve = Math.max(settings.compaction.reserveTokens, settings.compaction.reserveTokensFloor);
@@ -140,7 +141,7 @@ export class TurnRunner {
             this.deps.onCompaction?.(outcome, "overflow");
             compactedThisRun = outcome.status === "compacted";
           }
-          lines = null;
+          view = null;
           entry = await manager.get(req.agentId, req.sessionKey);
           if (!entry || entry.sessionId !== req.sessionId) return { status: "aborted", reply: null, silent: true };
           continue;
@@ -162,19 +163,17 @@ export class TurnRunner {
     model: string,
     window: number,
     pruneSettings: PruneSettings,
-    firstLines: TranscriptLine[] | null,
+    firstView: TranscriptView | null,
   ): Promise<RunResult> {
     const { manager } = this.deps;
     let final: AssistantMessage | null = null;
     const toolSpecs: ToolSpec[] = this.deps.tools.specs(settings.tools);
     for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
-      if (!(round === 0 && firstLines)) req.onRound?.(round);
-      const lines =
-        round === 0 && firstLines
-          ? firstLines
-          : (await manager.transcriptLines(req.agentId, req.sessionId, req.sessionKey)).lines;
-      const built = buildContext(lines, req.exclude);
-      const foreign = foreignEntries(lines, built, req.sessionKey, req.sessionId);
+      if (!(round === 0 && firstView)) req.onRound?.(round);
+      const view =
+        round === 0 && firstView ? firstView : await manager.transcriptView(req.agentId, req.sessionId, req.sessionKey);
+      const built = runContext(view, req.sessionKey, req.sessionId, req.exclude);
+      const foreign = built.foreign;
       if (foreign.length > 0) {
         this.deps.onSecurityEvent?.({
           event: "isolation_violation",
@@ -190,14 +189,12 @@ export class TurnRunner {
           errorMessage: `refused: ${foreign.length} message(s) in this session's context belong to another session (isolation guard)`,
         };
       }
-      let messages: AgentMessage[] = built.messages;
-      const anchor = contextAnchor(built);
+      let messages: readonly AgentMessage[] = built.messages;
+      const anchor = built.anchor;
       const tag = anchor ? { pincer: { after: anchor } } : {};
       if (req.note) messages = [...messages, { role: "user", content: req.note, timestamp: this.deps.now() }];
-      if (!this.cacheTouch.has(req.sessionId)) {
-        const seeded = lastCacheTouchFromEntries(lines);
-        if (seeded !== undefined) this.cacheTouch.set(req.sessionId, seeded);
-      }
+      if (!this.cacheTouch.has(req.sessionId) && built.lastCacheTouch !== undefined)
+        this.cacheTouch.set(req.sessionId, built.lastCacheTouch);
       const pruned = applyCacheTtlPruning({
         messages,
         settings: pruneSettings,
@@ -333,15 +330,16 @@ export class TurnRunner {
     provider: ModelProvider,
     model: string,
     window: number,
-    lines: readonly TranscriptLine[],
+    view: TranscriptView,
   ): Promise<void> {
     const flush = settings.compaction.memoryFlush;
     if (!flush.enabled) return;
     const compactions = entry.compactionCount ?? 0;
     if (entry.memoryFlushCompactionCount === compactions && entry.memoryFlushAt !== undefined) return;
-    const context = buildContext(lines, req.exclude).messages;
+    const built = runContext(view, req.sessionKey, req.sessionId, req.exclude);
+    const context = built.messages;
     const stored = entry.totalTokensFresh ? (entry.totalTokens ?? 0) + (entry.outputTokens ?? 0) : 0;
-    const estimated = estimateTokens(context);
+    const estimated = built.estimatedTokens;
     const projected = Math.max(stored, estimated);
     const threshold = window - settings.compaction.reserveTokensFloor - flush.softThresholdTokens;
     // Characters of context stand in for the transcript's size on disk (no extra stat per turn).

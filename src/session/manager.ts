@@ -34,7 +34,7 @@ import {
   type UserMessage,
 } from "../transcript/entries.ts";
 import { historyFromLines, type HistoryItem } from "../transcript/history.ts";
-import { ParsedTranscriptCache } from "../transcript/parsed-cache.ts";
+import { ParsedTranscriptCache, type TranscriptView } from "../transcript/parsed-cache.ts";
 import { TranscriptWriter } from "../transcript/writer.ts";
 import { KeyedLane } from "./keyed-lane.ts";
 import { HeldRowCache } from "./held-rows.ts";
@@ -526,6 +526,16 @@ export class SessionManager {
     const read = async () => this.writerFor(await this.storeFor(agentId)).readAll(sessionId);
     // Given the key, the read is ordered with the session's writes (see InboundOptions.onRecorded).
     return sessionKey === undefined ? read() : this.inSession(agentId, sessionKey, read);
+  }
+
+  /**
+   * The transcript without a copy, read in the session's lane, for the turn runner's built-context
+   * cache (see TranscriptView: read only, and only up to `length`).
+   */
+  async transcriptView(agentId: string, sessionId: string, sessionKey: string): Promise<TranscriptView> {
+    return this.inSession(agentId, sessionKey, async () =>
+      this.writerFor(await this.storeFor(agentId)).view(sessionId),
+    );
   }
 
   /** Starts a new session id under the key now (manual reset), archiving the old transcript. */

@@ -3,6 +3,10 @@
  * messages must not be able to grow the process without limit). One budget is shared by every
  * agent's writer, least recently used first out. A transcript larger than a quarter of the budget
  * is never kept: reading it costs a file read per turn, but memory stays bounded.
+ *
+ * Beside each transcript the cache keeps one piece of state derived from it (the runtime's built
+ * context, so a turn extends it instead of rebuilding it): it is dropped whenever its lines are,
+ * and its bytes count against the same budget.
  */
 import type { TranscriptLine } from "../store/types.ts";
 
@@ -12,6 +16,29 @@ export const DEFAULT_TRANSCRIPT_CACHE_BYTES = 64 * 1024 * 1024;
 interface Cached {
   lines: TranscriptLine[];
   bytes: number;
+  derived: TranscriptDerived | undefined;
+  /** `derived.bytes` when it was last kept (what `total` counts for it). */
+  derivedBytes: number;
+}
+
+/** State computed from a cached transcript's lines; it reports its own memory. */
+export interface TranscriptDerived {
+  readonly bytes: number;
+}
+
+/**
+ * A session's cached transcript without a copy. `lines` is the cache's own array: appends extend
+ * it, nothing else changes it, so `lines[0..length)` is a stable snapshot; read it, never write it.
+ */
+export interface TranscriptView {
+  readonly lines: readonly TranscriptLine[];
+  /** The number of lines when the view was taken (later appends are not part of it). */
+  readonly length: number;
+  readonly issues: number;
+  /** What an earlier reader derived from these same lines, if it is still kept. */
+  readonly derived: TranscriptDerived | undefined;
+  /** Keeps `derived` with these lines (a no-op once they are no longer the cached ones). */
+  keep(derived: TranscriptDerived): void;
 }
 
 export class ParsedTranscriptCache {
@@ -46,7 +73,7 @@ export class ParsedTranscriptCache {
     this.drop(key);
     const bytes = linesBytes(lines);
     if (bytes > this.maxBytes / 4) return false;
-    this.entries.set(key, { lines: lines.slice(), bytes });
+    this.entries.set(key, { lines: lines.slice(), bytes, derived: undefined, derivedBytes: 0 });
     this.total += bytes;
     this.evict();
     return this.entries.has(key);
@@ -60,15 +87,40 @@ export class ParsedTranscriptCache {
     hit.lines.push(...lines);
     hit.bytes += bytes;
     this.total += bytes;
-    if (hit.bytes > this.maxBytes / 4) this.drop(key);
+    if (hit.bytes + hit.derivedBytes > this.maxBytes / 4) this.drop(key);
     else this.evict();
+  }
+
+  /** A view of the cached transcript (see TranscriptView), or undefined when it is not cached. */
+  view(key: string): TranscriptView | undefined {
+    const lines = this.get(key);
+    const hit = this.entries.get(key);
+    if (!lines || !hit) return undefined;
+    return {
+      lines,
+      length: lines.length,
+      issues: 0,
+      derived: hit.derived,
+      keep: (derived) => this.keepDerived(key, hit, derived),
+    };
   }
 
   drop(key: string): void {
     const hit = this.entries.get(key);
     if (!hit) return;
-    this.total -= hit.bytes;
+    this.total -= hit.bytes + hit.derivedBytes;
     this.entries.delete(key);
+  }
+
+  private keepDerived(key: string, hit: Cached, derived: TranscriptDerived): void {
+    // Derived from lines that were since dropped or replaced: it must not outlive them.
+    if (this.entries.get(key) !== hit) return;
+    this.total -= hit.derivedBytes;
+    const fits = hit.bytes + derived.bytes <= this.maxBytes / 4;
+    hit.derived = fits ? derived : undefined;
+    hit.derivedBytes = fits ? derived.bytes : 0;
+    this.total += hit.derivedBytes;
+    this.evict();
   }
 
   /** Drops every key starting with `prefix` (one writer's sessions). */

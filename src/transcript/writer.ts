@@ -12,7 +12,7 @@
  */
 import type { Fence, SessionStore, TranscriptLine } from "../store/types.ts";
 import { makeHeader, newEntryId, type NewEntry, type TranscriptEntry } from "./entries.ts";
-import { ParsedTranscriptCache } from "./parsed-cache.ts";
+import { ParsedTranscriptCache, type TranscriptView } from "./parsed-cache.ts";
 
 const TAIL_FOR_RECOVERY = 64;
 const RECENT_IDS = 256;
@@ -154,6 +154,21 @@ export class TranscriptWriter {
     const read = await this.store.readTranscript(sessionId);
     this.full.set(this.prefix + sessionId, read.lines);
     return { lines: read.lines, issues: read.issues.length };
+  }
+
+  /**
+   * The whole transcript without a copy, for a reader that keeps state derived from it between
+   * turns (see TranscriptView). A transcript too large to cache is read afresh, with nothing kept.
+   */
+  async view(sessionId: string): Promise<TranscriptView> {
+    const key = this.prefix + sessionId;
+    const cached = this.full.view(key);
+    if (cached) return cached;
+    const read = await this.store.readTranscript(sessionId);
+    this.full.set(key, read.lines);
+    const kept = this.full.view(key);
+    if (kept) return { ...kept, issues: read.issues.length };
+    return { lines: read.lines, length: read.lines.length, issues: read.issues.length, derived: undefined, keep() {} };
   }
 
   private remember(tail: SessionTail, entry: TranscriptEntry | TranscriptLine): void {
