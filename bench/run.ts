@@ -10,7 +10,7 @@ import { benchGateway, benchModelPath } from "./gateway.ts";
 import { benchHistoryPart } from "./history.ts";
 import { benchMemory } from "./memory.ts";
 import { benchSnapshotLive, type SnapshotLiveResult } from "./snapshot-live.ts";
-import { benchGatewaysOnPostgres, benchStoreIngest, stopStoreServers } from "./store.ts";
+import { benchSharedStores, benchStoreIngest, stopStoreServers } from "./store.ts";
 
 const only = process.argv[2];
 const report: Record<string, unknown> = {
@@ -63,23 +63,24 @@ if (!only || only === "cli") {
   report.list = { ...cli, targets: { listJsonMs: 2000, listLimit50Ms: 300, cleanupDryRunMs: 3000 } };
 }
 if (!only || only === "store") {
-  // The same ingest on every durable backend at 100 and 100 000 sessions (same 100 active sessions),
-  // then two gateway processes sharing one PostgreSQL database.
+  // Two gateways sharing one durable PostgreSQL / Redis, against the baseline checkout in the same
+  // run; then (unless PINCER_BENCH_STORE_INGEST=0) the same ingest on every durable backend at 100
+  // and 100 000 sessions.
   const turns = Number(process.env.PINCER_BENCH_TURNS ?? 10_000);
   const seconds = Number(process.env.PINCER_BENCH_SECONDS ?? 15);
   const sessions = Number(process.env.PINCER_BENCH_SESSIONS ?? 200);
   try {
     // Load average before and after: other work on the machine skews every figure here.
     const loadBefore = os.loadavg()[0];
-    const ingest = await benchStoreIngest(turns);
-    const twoGateways = await benchGatewaysOnPostgres("alternating", sessions, 32, seconds);
-    const oneGatewayPostgres = await benchGatewaysOnPostgres("oneGateway", sessions, 32, seconds);
-    report.store = {
-      ingest,
-      twoGateways,
-      oneGatewayPostgres,
-      loadAverage1m: { before: loadBefore, after: os.loadavg()[0] },
-    };
+    const shared = await benchSharedStores({
+      sessions,
+      concurrency: 32,
+      seconds,
+      countSeconds: Math.min(seconds, 5),
+      baseline: process.env.PINCER_BENCH_BASELINE || undefined,
+    });
+    const ingest = process.env.PINCER_BENCH_STORE_INGEST === "0" ? "skipped" : await benchStoreIngest(turns);
+    report.store = { shared, ingest, loadAverage1m: { before: loadBefore, after: os.loadavg()[0] } };
   } finally {
     await stopStoreServers();
   }

@@ -4,17 +4,26 @@
  * - `benchStoreIngest`: the session manager's per-turn cost (bench/ingest.ts) on fs, sqlite,
  *   postgres and redis, each at 100 and 100 000 sessions with the same 100 active sessions; the
  *   ratio 100k/100 says whether the cost of a message grows with the store (it must not).
- * - `benchGatewaysOnPostgres`: two `pincer gateway` processes on one PostgreSQL database, every
- *   session's messages alternating between them (or, as the baseline, all sent to one of them),
- *   each session with one request in flight at a time. Afterwards every transcript is read back
- *   through `PostgresSessionStore` and checked: the user messages exactly m0..m(k-1), each directly
- *   answered by `echo: m<i>`, and one linear parent chain.
+ * - `benchSharedStores`: two `pincer gateway` processes on one PostgreSQL database and on one Redis,
+ *   both run durable (`durable-servers.ts`: Postgres `fsync=on`, `synchronous_commit=on`; Redis
+ *   `appendonly yes`, `appendfsync everysec`), every session's messages alternating between them
+ *   (or all sent to one of them), each session with one request in flight at a time; for this
+ *   checkout and a baseline checkout (`PINCER_BENCH_BASELINE`) in the same run. Per turn it counts
+ *   Postgres commits (pg_stat_database), statements and round trips (a short run through
+ *   `pg-wire-counter.ts`) and Redis commands (INFO commandstats). Afterwards every transcript is
+ *   read back and checked: the user messages exactly m0..m(k-1), each directly answered by
+ *   `echo: m<i>`, and one linear parent chain.
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
+import { Redis } from "ioredis";
 import pg from "pg";
 import { PostgresSessionStore } from "../src/store/postgres/postgres-store.ts";
-import type { TranscriptLine } from "../src/store/types.ts";
+import { RedisSessionStore } from "../src/store/redis/redis-store.ts";
+import type { SessionStore, TranscriptLine } from "../src/store/types.ts";
+import { startDurablePostgres, startDurableRedis } from "./durable-servers.ts";
+import { startPgWireCounter, type WireCounts } from "./pg-wire-counter.ts";
+import { startRedisWireCounter } from "./redis-wire-counter.ts";
 import { PROCESS_TOKEN, startGatewayProcess, type GatewayProcess } from "../test/helpers/gateway-process.ts";
 import { createTestDatabase, stopTestPostgres } from "../test/helpers/postgres-server.ts";
 import { redisAvailable, startTestRedis } from "../test/helpers/redis-server.ts";
@@ -175,7 +184,7 @@ function textOf(content: unknown): string {
   return "";
 }
 
-async function verifyTranscripts(url: string, sessions: SessionState[]): Promise<OrderingReport> {
+async function verifyTranscripts(store: SessionStore, sessions: SessionState[]): Promise<OrderingReport> {
   const r: OrderingReport = {
     sessionsChecked: 0,
     messagesChecked: 0,
@@ -188,11 +197,10 @@ async function verifyTranscripts(url: string, sessions: SessionState[]): Promise
     failedButStored: 0,
     examples: [],
   };
-  const store = await PostgresSessionStore.open({ url, scope: "main" });
   const note = (s: string): void => {
     if (r.examples.length < 5) r.examples.push(s);
   };
-  try {
+  {
     for (const s of sessions) {
       if (s.next === 0) continue;
       const key = `agent:main:bench:direct:${s.peer}`;
@@ -246,8 +254,6 @@ async function verifyTranscripts(url: string, sessions: SessionState[]): Promise
       r.messagesChecked += users.length;
       if (order || replies || chain || read.issues.length) r.sessionsWithViolations++;
     }
-  } finally {
-    await store.close();
   }
   return r;
 }
@@ -285,7 +291,58 @@ async function dbCounters(url: string): Promise<{ commits: number; rollbacks: nu
   }
 }
 
+/** Redis commands executed so far, per command (INFO commandstats). */
+async function redisCommandCounts(url: string): Promise<Record<string, number>> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await r.connect();
+  try {
+    const text = await r.info("commandstats");
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1]!] = Number(m[2]);
+    return out;
+  } finally {
+    r.disconnect();
+  }
+}
+
+function redisDelta(before: Record<string, number>, after: Record<string, number>, turns: number) {
+  const byCommand: Record<string, number> = {};
+  let total = 0;
+  for (const [cmd, n] of Object.entries(after)) {
+    // The INFO that read `before` is counted in `after`; the one reading `after` is not yet.
+    const d = n - (before[cmd] ?? 0) - (cmd === "info" ? 1 : 0);
+    if (d <= 0) continue;
+    byCommand[cmd] = round(d / Math.max(1, turns));
+    total += d;
+  }
+  return { commands: round(total / Math.max(1, turns)), byCommand };
+}
+
+export type SharedBackend = "postgres" | "redis";
+
+export interface GatewaysRunOptions {
+  backend: SharedBackend;
+  /** The database to use (fresh and empty). */
+  url: string;
+  mode: "alternating" | "oneGateway";
+  sessions: number;
+  concurrency: number;
+  durationS: number;
+  /** The checkout whose bin/pincer.js runs the gateways (default: this one). */
+  root?: string;
+  leaseTtlMs?: number;
+  /**
+   * Postgres only: the gateways connect through this URL (a counting proxy in front of `url`);
+   * `wire` reads its counters.
+   */
+  via?: { url: string; wire: () => WireCounts };
+  /** Redis only: the gateways connect through this URL (a counting proxy); `commands` reads it. */
+  viaRedis?: { url: string; commands: () => number };
+}
+
 export interface GatewaysRun {
+  backend: SharedBackend;
+  checkout: string;
   mode: "alternating" | "oneGateway";
   gateways: number;
   sessions: number;
@@ -303,8 +360,13 @@ export interface GatewaysRun {
   statusCounts: Record<string, number>;
   /** Replies whose text was not `echo: m<i>` of the message sent. */
   wrongReplies: number;
-  /** PostgreSQL transactions committed (and rolled back) per turn, over the whole run (both gateways + reads). */
-  dbTransactionsPerTurn: { commits: number; rollbacks: number };
+  /**
+   * What the store did per turn over the measured window, every gateway together (lease renewals,
+   * event relays and all): Postgres commits and rollbacks from pg_stat_database, and, when run
+   * through the counting proxy, statements and round trips from the wire; Redis commands from
+   * INFO commandstats.
+   */
+  perTurn: Record<string, unknown>;
   /** Per gateway: store operations as timed in the gateway (calls, mean ms). */
   storeOps: Array<Record<string, unknown>>;
   ordering: OrderingReport;
@@ -318,19 +380,21 @@ export interface GatewaysRun {
  * `alternating`: message i of a session goes to gateway A when i is even, B when odd.
  * `oneGateway`: every message goes to A (B runs idle on the same database).
  */
-export async function benchGatewaysOnPostgres(
-  mode: "alternating" | "oneGateway",
-  sessionCount: number,
-  concurrency: number,
-  durationS: number,
-  leaseTtlMs = 5000,
-): Promise<GatewaysRun> {
-  const url = await createTestDatabase();
+export async function benchSharedGateways(o: GatewaysRunOptions): Promise<GatewaysRun> {
+  const { backend, url, mode, concurrency, durationS } = o;
+  const sessionCount = o.sessions;
   const config = {
-    session: { dmScope: "per-channel-peer", reset: { mode: "none" }, store: { backend: "postgres", url, leaseTtlMs } },
+    session: {
+      dmScope: "per-channel-peer",
+      reset: { mode: "none" },
+      store: { backend, url: o.via?.url ?? o.viaRedis?.url ?? url, leaseTtlMs: o.leaseTtlMs ?? 5000 },
+    },
     agents: { defaults: { compaction: { memoryFlush: { enabled: false } } } },
   };
-  const gws = await Promise.all([startGatewayProcess(config), startGatewayProcess(config)]);
+  const gws = await Promise.all([
+    startGatewayProcess(config, { root: o.root }),
+    startGatewayProcess(config, { root: o.root }),
+  ]);
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   try {
     const posts = gws.map((g) => makePoster(g.url, agent));
@@ -361,7 +425,10 @@ export async function benchGatewaysOnPostgres(
     const firstErrors: string[] = [];
     let transportErrors = 0;
     let wrongReplies = 0;
-    const before = await dbCounters(url);
+    const pgBefore = backend === "postgres" ? await dbCounters(url) : null;
+    const redisBefore = backend === "redis" ? await redisCommandCounts(url) : null;
+    const wireBefore = o.via?.wire();
+    const sentBefore = o.viaRedis?.commands();
     const begin = performance.now();
     const stopAt = begin + durationS * 1000;
     const loop = async (): Promise<void> => {
@@ -402,6 +469,9 @@ export async function benchGatewaysOnPostgres(
     };
     await Promise.all(Array.from({ length: concurrency }, loop));
     const seconds = (performance.now() - begin) / 1000;
+    const wireAfter = o.via?.wire();
+    const sentAfter = o.viaRedis?.commands();
+    const redisAfter = backend === "redis" ? await redisCommandCounts(url) : null;
     const storeOps = await Promise.all(gws.map((g) => storeMetrics(g)));
     latencies.sort((a, b) => a - b);
     const turns = latencies.length;
@@ -409,10 +479,38 @@ export async function benchGatewaysOnPostgres(
     // All gateways stopped before reading back: nothing is in flight any more, and their database
     // sessions have ended, which flushes their transaction statistics.
     await Promise.all(gws.map((g) => g.kill()));
-    const after = await dbCounters(url);
-    const ordering = await verifyTranscripts(url, sessions);
+    const perTurn: Record<string, unknown> = {};
+    const per = (n: number): number => round(n / Math.max(1, turns));
+    if (pgBefore) {
+      const after = await dbCounters(url);
+      perTurn.commits = per(after.commits - pgBefore.commits);
+      perTurn.rollbacks = per(after.rollbacks - pgBefore.rollbacks);
+    }
+    if (wireBefore && wireAfter) {
+      perTurn.statements = per(wireAfter.statements - wireBefore.statements);
+      perTurn.roundTrips = per(wireAfter.roundTrips - wireBefore.roundTrips);
+    }
+    if (redisBefore && redisAfter) {
+      // commandstats counts the commands a script runs too: reported, but not "commands sent".
+      const d = redisDelta(redisBefore, redisAfter, turns);
+      perTurn.serverCommandsInclScriptCalls = d.commands;
+      perTurn.serverCommandsByName = d.byCommand;
+    }
+    if (sentBefore !== undefined && sentAfter !== undefined) perTurn.commands = per(sentAfter - sentBefore);
+    const reader: SessionStore =
+      backend === "postgres"
+        ? await PostgresSessionStore.open({ url, scope: "main" })
+        : await RedisSessionStore.open({ url, scope: "main" });
+    let ordering: OrderingReport;
+    try {
+      ordering = await verifyTranscripts(reader, sessions);
+    } finally {
+      await reader.close();
+    }
     const perSession = sessions.map((s) => s.next);
     return {
+      backend,
+      checkout: o.root ?? "current",
       mode,
       gateways: mode === "alternating" ? 2 : 1,
       sessions: sessionCount,
@@ -436,10 +534,7 @@ export async function benchGatewaysOnPostgres(
       transportErrors,
       statusCounts,
       wrongReplies,
-      dbTransactionsPerTurn: {
-        commits: round((after.commits - before.commits) / Math.max(1, turns)),
-        rollbacks: round((after.rollbacks - before.rollbacks) / Math.max(1, turns)),
-      },
+      perTurn,
       storeOps,
       ordering,
       firstErrors,
@@ -449,4 +544,150 @@ export async function benchGatewaysOnPostgres(
     await Promise.all(gws.map((g) => g.kill().catch(() => undefined)));
     for (const g of gws) fs.rmSync(g.home, { recursive: true, force: true });
   }
+}
+
+export interface SharedStoreBench {
+  durability: { postgres: Record<string, string>; redis?: Record<string, string> };
+  baseline: string | null;
+  runs: GatewaysRun[];
+  /** current / baseline of turns/s per case (same run, same machine). */
+  ratios: Record<string, number>;
+  targets: Record<string, unknown>;
+  pass: Record<string, boolean>;
+}
+
+/**
+ * Two gateways on one durable PostgreSQL (alternating, one gateway) and on one durable Redis, for
+ * this checkout and, when given, the baseline checkout, interleaved; then short counting runs
+ * through the wire counter (Postgres) for the per-turn statements and round trips.
+ */
+export async function benchSharedStores(opts: {
+  sessions: number;
+  concurrency: number;
+  seconds: number;
+  countSeconds: number;
+  baseline?: string;
+}): Promise<SharedStoreBench> {
+  const checkouts: Array<string | undefined> = opts.baseline ? [undefined, opts.baseline] : [undefined];
+  const pgServer = await startDurablePostgres();
+  const redis = redisAvailableQuiet() ? await startDurableRedis() : null;
+  const runs: GatewaysRun[] = [];
+  const common = { sessions: opts.sessions, concurrency: opts.concurrency };
+  try {
+    for (const mode of ["alternating", "oneGateway"] as const)
+      for (const root of checkouts)
+        runs.push(
+          await benchSharedGateways({
+            ...common,
+            backend: "postgres",
+            url: await pgServer.createDatabase(),
+            mode,
+            durationS: opts.seconds,
+            root,
+          }),
+        );
+    for (const mode of ["alternating", "oneGateway"] as const)
+      for (const root of checkouts) {
+        const url = await pgServer.createDatabase();
+        const counter = await startPgWireCounter(url);
+        try {
+          const run = await benchSharedGateways({
+            ...common,
+            backend: "postgres",
+            url,
+            mode,
+            durationS: opts.countSeconds,
+            root,
+            via: { url: counter.url, wire: counter.counts },
+          });
+          runs.push({ ...run, checkout: `${run.checkout} (through the wire counter)` });
+        } finally {
+          await counter.close();
+        }
+      }
+    if (redis) {
+      for (const mode of ["alternating", "oneGateway"] as const)
+        for (const root of checkouts) {
+          // One server for every run: each run uses a scope's keys afresh after FLUSHALL.
+          const r = new Redis(redis.url);
+          await r.flushall();
+          r.disconnect();
+          runs.push(
+            await benchSharedGateways({
+              ...common,
+              backend: "redis",
+              url: redis.url,
+              mode,
+              durationS: opts.seconds,
+              root,
+            }),
+          );
+        }
+      for (const mode of ["alternating", "oneGateway"] as const)
+        for (const root of checkouts) {
+          const r = new Redis(redis.url);
+          await r.flushall();
+          r.disconnect();
+          const counter = await startRedisWireCounter(redis.url);
+          try {
+            const run = await benchSharedGateways({
+              ...common,
+              backend: "redis",
+              url: redis.url,
+              mode,
+              durationS: opts.countSeconds,
+              root,
+              viaRedis: { url: counter.url, commands: counter.commands },
+            });
+            runs.push({ ...run, checkout: `${run.checkout} (through the wire counter)` });
+          } finally {
+            await counter.close();
+          }
+        }
+    }
+  } finally {
+    await redis?.stop();
+    await pgServer.stop();
+  }
+  const find = (backend: SharedBackend, mode: string, baseline: boolean, counted = false) =>
+    runs.find(
+      (r) =>
+        r.backend === backend &&
+        r.mode === mode &&
+        r.checkout.startsWith(baseline ? opts.baseline! : "current") &&
+        r.checkout.includes("wire counter") === counted,
+    );
+  const ratios: Record<string, number> = {};
+  if (opts.baseline)
+    for (const backend of ["postgres", "redis"] as const)
+      for (const mode of ["alternating", "oneGateway"]) {
+        const cur = find(backend, mode, false);
+        const base = find(backend, mode, true);
+        if (cur && base) ratios[`${backend}.${mode}.turnsPerSecond`] = round(cur.turnsPerSecond / base.turnsPerSecond);
+      }
+  const two = find("postgres", "alternating", false);
+  const oneCounted = find("postgres", "oneGateway", false, true);
+  const redisOne = find("redis", "oneGateway", false, true);
+  const num = (v: unknown): number => (typeof v === "number" ? v : Infinity);
+  const pass: Record<string, boolean> = {
+    postgresTwoGatewaysP99Under100ms: (two?.latencyMs.p99 ?? Infinity) < 100,
+    postgresOneGatewayAtMost2CommitsPerTurn: num(oneCounted?.perTurn.commits) <= 2,
+    postgresOneGatewayAtMost5RoundTripsPerTurn: num(oneCounted?.perTurn.roundTrips) <= 5,
+    redisOneGatewayAtMost3CommandsPerTurn: num(redisOne?.perTurn.commands) <= 3,
+    orderingClean: runs.every((r) => r.ordering.sessionsWithViolations === 0 && r.wrongReplies === 0),
+  };
+  if (opts.baseline)
+    pass.postgresTwoGatewaysAtLeast2xBaseline = (ratios["postgres.alternating.turnsPerSecond"] ?? 0) >= 2;
+  return {
+    durability: { postgres: pgServer.settings, ...(redis ? { redis: redis.settings } : {}) },
+    baseline: opts.baseline ?? null,
+    runs,
+    ratios,
+    targets: {
+      postgresTwoGateways: { minRatioToBaseline: 2, maxP99Ms: 100 },
+      postgresSteadyTurn: { maxCommits: 2, maxRoundTrips: 5 },
+      redisSteadyTurn: { maxCommands: 3 },
+    },
+    pass,
+  };
 }

@@ -336,6 +336,12 @@ describe("postgres backend specifics", () => {
       expect(await counted(() => store.appendTranscript(SID, [{ type: "message" }]))).toBe(2);
       expect(await counted(() => store.appendTranscript(SID, [{ type: "message" }], lease))).toBe(2);
       expect(await counted(() => store.renewLease(lease))).toBe(2);
+      // A turn's reply: the fenced append and the row patch in one transaction, still two trips.
+      expect(
+        await counted(() =>
+          store.appendAndPatch(SID, [{ type: "message" }], lease, "k", (cur) => ({ ...cur!, label: "y" })),
+        ),
+      ).toBe(2);
       expect(
         await counted(() =>
           store.putMany([
@@ -345,7 +351,7 @@ describe("postgres backend specifics", () => {
         ),
       ).toBe(2);
       expect(await counted(() => store.get("a"))).toBe(1);
-      expect((await store.readTranscript(SID)).lines).toHaveLength(2);
+      expect((await store.readTranscript(SID)).lines).toHaveLength(3);
       expect(await store.get("k")).toBeUndefined();
     } finally {
       await store.close();

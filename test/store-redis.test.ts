@@ -293,6 +293,57 @@ describe.skipIf(!available)("redis backend", () => {
     });
   });
 
+  describe("commands per write", () => {
+    /** Commands the store's client sent during `work` (a script call is one command). */
+    const commandsDuring = async (store: RedisSessionStore, work: () => Promise<unknown>): Promise<number> => {
+      const client = (store as unknown as { redis: { sendCommand: (...a: unknown[]) => unknown } }).redis;
+      const send = client.sendCommand;
+      let n = 0;
+      client.sendCommand = (...a: unknown[]) => (n++, send.apply(client, a));
+      try {
+        await work();
+      } finally {
+        client.sendCommand = send;
+      }
+      return n;
+    };
+
+    it("sends a steady-state turn's writes as one command each: the row it wrote last is not read again", async () => {
+      const store = (await RedisSessionStore.open({ url: server.url, scope: scopeName() })) as RedisSessionStore;
+      try {
+        const lease = await store.acquireLease("session:k", { waitMs: 0 });
+        const row = { sessionId: "s-1", updatedAt: 1 };
+        await store.patch("k", () => row); // first write of the key (and of the scope)
+        await store.appendTranscript("s-1", [{ type: "session" }], lease);
+        expect(await commandsDuring(store, () => store.patch("k", (cur) => ({ ...cur!, updatedAt: 2 })))).toBe(1);
+        expect(
+          await commandsDuring(store, () =>
+            store.appendAndPatch("s-1", [{ type: "message" }], lease, "k", (cur) => ({ ...cur!, updatedAt: 3 })),
+          ),
+        ).toBe(1);
+        // Another writer moved the row: one failed compare-and-set, one read, one write; never a lost update.
+        const other = await RedisSessionStore.open({
+          url: server.url,
+          scope: (store as unknown as { scope: string }).scope,
+        });
+        try {
+          await other.patch("k", (cur) => ({ ...cur!, label: "other" }));
+        } finally {
+          await other.close();
+        }
+        expect(
+          await commandsDuring(store, () =>
+            store.appendAndPatch("s-1", [{ type: "message" }], lease, "k", (cur) => ({ ...cur!, updatedAt: 4 })),
+          ),
+        ).toBe(3);
+        expect(await store.get("k")).toMatchObject({ label: "other", updatedAt: 4 });
+        expect((await store.readTranscript("s-1")).lines).toHaveLength(3);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   describe("a gateway on the redis backend", () => {
     it("runs turns and keeps the sessions across a restart", async () => {
       const { post, startTestGateway } = await import("./helpers/gateway-harness.ts");

@@ -8,6 +8,7 @@ const TIMED = new Set([
   "putMany",
   "list",
   "appendTranscript",
+  "appendAndPatch",
   "readTranscript",
   "archiveTranscript",
   "acquireLease",

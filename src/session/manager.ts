@@ -14,16 +14,17 @@ import { evaluateFreshness } from "../lifecycle/freshness.ts";
 import { resolveResetPolicy } from "../lifecycle/policy.ts";
 import { buildResetEntry, detectResetTrigger } from "../lifecycle/reset.ts";
 import type { SessionEntry } from "../store/entry.ts";
-import type {
-  Fence,
-  ListFilter,
-  ListOptions,
-  ListPage,
-  PatchMutator,
-  PatchResult,
-  SessionRow,
-  SessionStore,
-  TranscriptLine,
+import {
+  appendAndPatch,
+  type Fence,
+  type ListFilter,
+  type ListOptions,
+  type ListPage,
+  type PatchMutator,
+  type PatchResult,
+  type SessionRow,
+  type SessionStore,
+  type TranscriptLine,
 } from "../store/types.ts";
 import {
   emptyUsage,
@@ -226,6 +227,37 @@ export class SessionManager {
     const res = await store.patch(sessionKey, mutator);
     this.heldRows?.remember(agentId, sessionKey, res.after);
     return res;
+  }
+
+  /**
+   * Appends entries to the transcript and then patches the row, inside the session's lane: as one
+   * atomic write where the store offers it (one transaction / script on postgres and redis).
+   */
+  private async appendThenPatch(
+    store: SessionStore,
+    agentId: string,
+    sessionKey: string,
+    sessionId: string,
+    entries: readonly NewEntry[],
+    now: number,
+    mutator: PatchMutator | undefined,
+  ): Promise<TranscriptEntry[]> {
+    const fence = this.fenceOf(agentId, sessionKey);
+    let patched: PatchResult | null = null;
+    const written = await this.writerFor(store).append(sessionId, entries, {
+      now,
+      cwd: this.workspaceFor(agentId),
+      fence,
+      ...(mutator
+        ? {
+            write: async (lines: TranscriptLine[]) => {
+              patched = await appendAndPatch(store, sessionId, lines, fence, sessionKey, mutator);
+            },
+          }
+        : {}),
+    });
+    if (patched) this.heldRows?.remember(agentId, sessionKey, (patched as PatchResult).after);
+    return written;
   }
 
   /**
@@ -446,27 +478,30 @@ export class SessionManager {
         stopReason: reply.stopReason ?? "stop",
         timestamp: now,
       };
-      const [written] = await this.writerFor(store).append(entry.sessionId, [{ type: "message", message }], {
+      const [written] = await this.appendThenPatch(
+        store,
+        agentId,
+        sessionKey,
+        entry.sessionId,
+        [{ type: "message", message }],
         now,
-        cwd: this.workspaceFor(agentId),
-        fence: this.fenceOf(agentId, sessionKey),
-      });
-      await this.patchRow(store, agentId, sessionKey, (cur) => {
-        if (!cur || cur.sessionId !== entry.sessionId) return undefined;
-        const promptTokens = usage.input + usage.cacheRead + usage.cacheWrite;
-        return {
-          ...cur,
-          updatedAt: now,
-          ...(reply.model ? { model: reply.model } : {}),
-          ...(reply.provider ? { modelProvider: reply.provider } : {}),
-          inputTokens: usage.input,
-          outputTokens: usage.output,
-          cacheRead: usage.cacheRead,
-          cacheWrite: usage.cacheWrite,
-          totalTokens: promptTokens,
-          totalTokensFresh: true,
-        };
-      });
+        (cur) => {
+          if (!cur || cur.sessionId !== entry.sessionId) return undefined;
+          const promptTokens = usage.input + usage.cacheRead + usage.cacheWrite;
+          return {
+            ...cur,
+            updatedAt: now,
+            ...(reply.model ? { model: reply.model } : {}),
+            ...(reply.provider ? { modelProvider: reply.provider } : {}),
+            inputTokens: usage.input,
+            outputTokens: usage.output,
+            cacheRead: usage.cacheRead,
+            cacheWrite: usage.cacheWrite,
+            totalTokens: promptTokens,
+            totalTokensFresh: true,
+          };
+        },
+      );
       return written!;
     });
   }
@@ -487,19 +522,14 @@ export class SessionManager {
       const entry = await this.readRow(store, agentId, sessionKey, true);
       if (!entry || entry.sessionId !== sessionId) return null;
       const now = this.clock.now();
-      const written =
-        entries.length > 0
-          ? await this.writerFor(store).append(sessionId, entries, {
-              now,
-              cwd: this.workspaceFor(agentId),
-              fence: this.fenceOf(agentId, sessionKey),
-            })
-          : [];
-      if (patchRow)
-        await this.patchRow(store, agentId, sessionKey, (cur) =>
-          cur && cur.sessionId === sessionId ? patchRow(cur, now) : undefined,
-        );
-      return written;
+      const mutator: PatchMutator | undefined = patchRow
+        ? (cur) => (cur && cur.sessionId === sessionId ? patchRow(cur, now) : undefined)
+        : undefined;
+      if (entries.length === 0) {
+        if (mutator) await this.patchRow(store, agentId, sessionKey, mutator);
+        return [];
+      }
+      return this.appendThenPatch(store, agentId, sessionKey, sessionId, entries, now, mutator);
     });
   }
 

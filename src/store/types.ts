@@ -135,6 +135,18 @@ export interface SessionStore {
 
   /** Appends lines to a transcript, creating it when missing. With a fence, refused unless current. */
   appendTranscript(sessionId: string, lines: readonly TranscriptLine[], fence?: Fence): Promise<void>;
+  /**
+   * `appendTranscript` and then `patch`, as one atomic step where the backend can (postgres, redis:
+   * one transaction / script, so one commit per turn's reply instead of two); refused as a whole
+   * when the fence is not current. Optional: `appendAndPatch()` below runs the two in sequence.
+   */
+  appendAndPatch?(
+    sessionId: string,
+    lines: readonly TranscriptLine[],
+    fence: Fence | undefined,
+    key: string,
+    mutator: PatchMutator,
+  ): Promise<PatchResult>;
   /** The last `tail` lines (all when omitted); torn or garbage lines are skipped and reported. */
   readTranscript(sessionId: string, options?: { tail?: number }): Promise<TranscriptRead>;
   transcriptExists(sessionId: string): Promise<boolean>;
@@ -157,6 +169,20 @@ export interface SessionStore {
 
   /** Flushes and releases everything; the store is left complete for other tools. */
   close(): Promise<void>;
+}
+
+/** The store's combined append-and-patch, or the two operations one after the other. */
+export async function appendAndPatch(
+  store: SessionStore,
+  sessionId: string,
+  lines: readonly TranscriptLine[],
+  fence: Fence | undefined,
+  key: string,
+  mutator: PatchMutator,
+): Promise<PatchResult> {
+  if (store.appendAndPatch) return store.appendAndPatch(sessionId, lines, fence, key, mutator);
+  await store.appendTranscript(sessionId, lines, fence);
+  return store.patch(key, mutator);
 }
 
 export class StoreError extends PincerError {

@@ -92,7 +92,13 @@ export class TranscriptWriter {
   async append(
     sessionId: string,
     entries: readonly NewEntry[],
-    options: { now: number; cwd: string; fence?: Fence },
+    options: {
+      now: number;
+      cwd: string;
+      fence?: Fence;
+      /** Writes the lines instead of `appendTranscript` (e.g. together with a row patch). */
+      write?: (lines: TranscriptLine[]) => Promise<unknown>;
+    },
   ): Promise<TranscriptEntry[]> {
     const tail = await this.tail(sessionId);
     const lines: TranscriptLine[] = [];
@@ -108,7 +114,7 @@ export class TranscriptWriter {
       lines.push(full as unknown as TranscriptLine);
       parent = id;
     }
-    await this.store.appendTranscript(sessionId, lines, options.fence);
+    await (options.write ? options.write(lines) : this.store.appendTranscript(sessionId, lines, options.fence));
     tail.exists = true;
     this.full.append(this.prefix + sessionId, lines);
     for (const w of written) this.remember(tail, w);

@@ -19,20 +19,24 @@ export interface GatewayProcess {
 
 export async function startGatewayProcess(
   config: Record<string, unknown>,
-  options: { logLevel?: string } = {},
+  options: { logLevel?: string; root?: string } = {},
 ): Promise<GatewayProcess> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-gw-proc-"));
   fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify(config), { mode: 0o600 });
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, "bin/pincer.js"), "gateway", "--port", String(port)], {
-    env: {
-      ...process.env,
-      PINCER_HOME: home,
-      PINCER_LOG_LEVEL: options.logLevel ?? "warn",
-      PINCER_GATEWAY_TOKEN: PROCESS_TOKEN,
+  const child = spawn(
+    process.execPath,
+    [path.join(options.root ?? ROOT, "bin/pincer.js"), "gateway", "--port", String(port)],
+    {
+      env: {
+        ...process.env,
+        PINCER_HOME: home,
+        PINCER_LOG_LEVEL: options.logLevel ?? "warn",
+        PINCER_GATEWAY_TOKEN: PROCESS_TOKEN,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   let err = "";
   // Logs (pino, stdout) and diagnostics (stderr) together, for failure messages.
   child.stdout!.on("data", (d: Buffer) => (err += d.toString()));

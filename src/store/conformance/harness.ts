@@ -52,6 +52,7 @@ export const CASES = {
   rows: ["round trip", "mutator contract", "copies", "concurrent patches", "putMany"],
   list: ["order, filters and pages"],
   transcripts: ["append and tail", "unsafe ids"],
+  appendAndPatch: ["append and patch"],
   archive: ["archive name"],
   twoWriters: ["two writers on one row", "two writers inserting one row"],
   leases: ["fencing and takeover", "renewal", "waiting out a release"],

@@ -4,6 +4,7 @@
  * single capabilities with the `*Cases` functions). Test-only: it imports vitest, so production
  * code never imports this folder.
  */
+import { appendAndPatchCases } from "./append-and-patch.ts";
 import { archiveCases } from "./archive.ts";
 import { eventCases } from "./events.ts";
 import type { StoreHarness } from "./harness.ts";
@@ -18,6 +19,7 @@ import { unreachableCases } from "./unreachable.ts";
 
 export { CASES, type CaseName, type StoreHarness } from "./harness.ts";
 export {
+  appendAndPatchCases,
   archiveCases,
   eventCases,
   leaseCases,
@@ -34,6 +36,7 @@ export function runStoreConformance(harness: StoreHarness): void {
   rowCases(harness);
   listCases(harness);
   transcriptCases(harness);
+  appendAndPatchCases(harness);
   archiveCases(harness);
   twoWriterCases(harness);
   leaseCases(harness);

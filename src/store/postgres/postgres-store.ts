@@ -511,40 +511,78 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async patch(key: string, mutator: PatchMutator): Promise<PatchResult> {
-    const read = {
-      sql: "SELECT entry FROM sessions WHERE scope = $1 AND key = $2 FOR UPDATE",
-      params: [this.scope, key],
-    };
-    return this.tx({ locks: [["row", key]], reads: [read] }, (_c, [r]): TxDone<PatchResult> => {
-      const row = (r as QueryResult<{ entry: string }>).rows[0];
-      const before = row ? (JSON.parse(row.entry) as SessionEntry) : undefined;
-      const next = mutator(before ? structuredClone(before) : undefined);
-      if (next === undefined) return { value: { before, after: before, changed: false } };
-      if (next === null) {
-        const value = { before, after: undefined, changed: before !== undefined };
-        return before
-          ? {
-              value,
-              writes: [{ sql: "DELETE FROM sessions WHERE scope = $1 AND key = $2", params: [this.scope, key] }],
-            }
-          : { value };
-      }
-      const params = [this.scope, key, JSON.stringify(next), Number.isFinite(next.updatedAt) ? next.updatedAt : 0];
-      const value = { before, after: structuredClone(next), changed: true };
-      if (before)
-        return {
-          value,
-          writes: [{ sql: "UPDATE sessions SET entry = $3, updated_at = $4 WHERE scope = $1 AND key = $2", params }],
-        };
-      // putMany does not take the advisory lock: if it inserted this key meanwhile, the mutator saw a
-      // stale "missing" and must run again. A plain INSERT (no ON CONFLICT) makes that conflict abort
-      // the transaction, so a COMMIT whose reply is lost and turns out committed did insert the row.
+    return this.tx({ locks: [["row", key]], reads: [this.rowRead(key)] }, (_c, [r]) =>
+      this.patchWrites(key, r!, mutator),
+    );
+  }
+
+  /**
+   * A fenced transcript append and a row patch in one transaction, so one commit (one WAL flush)
+   * and two round trips instead of two of each: the lease check, both locks and the row read in the
+   * first, both writes with COMMIT in the second. Locks are always taken transcript first, then row.
+   */
+  async appendAndPatch(
+    sessionId: string,
+    lines: readonly TranscriptLine[],
+    fence: Fence | undefined,
+    key: string,
+    mutator: PatchMutator,
+  ): Promise<PatchResult> {
+    assertValidSessionId(sessionId);
+    const texts = lines.map((l) => JSON.stringify(l));
+    const lease = fence ? this.leaseReads(fence.name, "SHARE") : [];
+    return this.tx(
+      {
+        locks: [
+          ["transcript", sessionId],
+          ["row", key],
+        ],
+        reads: [...lease, this.rowRead(key)],
+      },
+      (_c, reads): TxDone<PatchResult> => {
+        if (fence && !this.fenceHolds(fence, reads))
+          throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
+        const done = this.patchWrites(key, reads[lease.length]!, mutator);
+        if (texts.length) done.writes = [this.insertLines(sessionId, texts), ...(done.writes ?? [])];
+        return done;
+      },
+    );
+  }
+
+  private rowRead(key: string): Stmt {
+    return { sql: "SELECT entry FROM sessions WHERE scope = $1 AND key = $2 FOR UPDATE", params: [this.scope, key] };
+  }
+
+  /** The mutator applied to the row as read by `rowRead`: the result and the writes that store it. */
+  private patchWrites(key: string, r: QueryResult, mutator: PatchMutator): TxDone<PatchResult> {
+    const row = (r as QueryResult<{ entry: string }>).rows[0];
+    const before = row ? (JSON.parse(row.entry) as SessionEntry) : undefined;
+    const next = mutator(before ? structuredClone(before) : undefined);
+    if (next === undefined) return { value: { before, after: before, changed: false } };
+    if (next === null) {
+      const value = { before, after: undefined, changed: before !== undefined };
+      return before
+        ? {
+            value,
+            writes: [{ sql: "DELETE FROM sessions WHERE scope = $1 AND key = $2", params: [this.scope, key] }],
+          }
+        : { value };
+    }
+    const params = [this.scope, key, JSON.stringify(next), Number.isFinite(next.updatedAt) ? next.updatedAt : 0];
+    const value = { before, after: structuredClone(next), changed: true };
+    if (before)
       return {
         value,
-        writes: [{ sql: "INSERT INTO sessions (scope, key, entry, updated_at) VALUES ($1, $2, $3, $4)", params }],
-        retryOnConflict: true,
+        writes: [{ sql: "UPDATE sessions SET entry = $3, updated_at = $4 WHERE scope = $1 AND key = $2", params }],
       };
-    });
+    // putMany does not take the advisory lock: if it inserted this key meanwhile, the mutator saw a
+    // stale "missing" and must run again. A plain INSERT (no ON CONFLICT) makes that conflict abort
+    // the transaction, so a COMMIT whose reply is lost and turns out committed did insert the row.
+    return {
+      value,
+      writes: [{ sql: "INSERT INTO sessions (scope, key, entry, updated_at) VALUES ($1, $2, $3, $4)", params }],
+      retryOnConflict: true,
+    };
   }
 
   async putMany(changes: ReadonlyArray<{ key: string; entry: SessionEntry | null }>): Promise<void> {
@@ -633,15 +671,19 @@ export class PostgresSessionStore implements SessionStore {
         if (fence && !this.fenceHolds(fence, reads))
           throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
         if (texts.length === 0) return { value: undefined };
-        const insert = {
-          sql: `INSERT INTO transcript_lines (scope, session_id, seq, line)
-              SELECT $1, $2, (SELECT COALESCE(MAX(seq), -1) FROM transcript_lines WHERE scope = $1 AND session_id = $2) + o, l
-              FROM unnest($3::text[]) WITH ORDINALITY AS t(l, o)`,
-          params: [this.scope, sessionId, texts],
-        };
-        return { value: undefined, writes: [insert] };
+        return { value: undefined, writes: [this.insertLines(sessionId, texts)] };
       },
     );
+  }
+
+  /** Appends `texts` after the transcript's last line (the transcript lock must be held). */
+  private insertLines(sessionId: string, texts: string[]): Stmt {
+    return {
+      sql: `INSERT INTO transcript_lines (scope, session_id, seq, line)
+              SELECT $1, $2, (SELECT COALESCE(MAX(seq), -1) FROM transcript_lines WHERE scope = $1 AND session_id = $2) + o, l
+              FROM unnest($3::text[]) WITH ORDINALITY AS t(l, o)`,
+      params: [this.scope, sessionId, texts],
+    };
   }
 
   private parseLines(

@@ -174,6 +174,46 @@ return 1
 `,
 );
 
+/**
+ * A fenced append and a row compare-and-set in one step (a turn's reply and its usage on the row).
+ * KEYS: rows, vers, pos, idx, applied, transcript list, live-transcripts set, lease.
+ * ARGV: key, expected version ('' = absent), op ('put'|'del'|'keep'), new version, json, index
+ * member, session id, fence ('1'|'0'), owner, epoch, now (ms, or '' = server TIME), lines...
+ * Returns 1 when applied (or already applied by this token), 0 when the row's version moved,
+ * -1 when the fence is not current; nothing is written unless it returns 1.
+ */
+export const APPEND_AND_PATCH = script(
+  "appendAndPatch",
+  `${PRELUDE}
+if replayed(KEYS[5]) then return 1 end
+if ARGV[8] == '1' and not fenceOk(KEYS[8], ARGV[9], ARGV[10], ARGV[11]) then return -1 end
+local cur = redis.call('HGET', KEYS[2], ARGV[1]) or ''
+if cur ~= ARGV[2] then return 0 end
+if ARGV[3] ~= 'keep' then
+  local old = redis.call('HGET', KEYS[3], ARGV[1])
+  if old then redis.call('ZREM', KEYS[4], old) end
+  if ARGV[3] == 'del' then
+    redis.call('HDEL', KEYS[1], ARGV[1])
+    redis.call('HDEL', KEYS[2], ARGV[1])
+    redis.call('HDEL', KEYS[3], ARGV[1])
+  else
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
+    redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+    redis.call('HSET', KEYS[3], ARGV[1], ARGV[6])
+    redis.call('ZADD', KEYS[4], 0, ARGV[6])
+  end
+end
+if #ARGV >= 12 then
+  for i = 12, #ARGV, 1000 do
+    redis.call('RPUSH', KEYS[6], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+  end
+  redis.call('SADD', KEYS[7], ARGV[7])
+end
+remember(KEYS[5], '1')
+return 1
+`,
+);
+
 /** KEYS: transcript list. Returns {total length, lines...} of the last ARGV[1] + 1 lines (all when -1). */
 export const READ_TAIL = script(
   "readTail",

@@ -68,6 +68,8 @@ export interface RedisStoreOptions {
 }
 
 const MAX_PATCH_ATTEMPTS = 100;
+/** Rows whose last known version is kept (see `rowState`). */
+const KNOWN_ROWS = 4096;
 
 function hostPort(url: string): string {
   try {
@@ -191,6 +193,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly owner = `redis-${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly prefix: string;
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly known = new Map<string, { json: string | null; version: string | null }>();
   private scopeRegistered = false;
   private subscriber: Redis | null = null;
   private readonly listeners = new Set<(event: StoreEvent) => void>();
@@ -328,38 +331,137 @@ export class RedisSessionStore implements SessionStore {
     return this.guard(() => this.serialized(key, () => this.patchNow(key, mutator)));
   }
 
-  private async patchNow(key: string, mutator: PatchMutator): Promise<PatchResult> {
+  /**
+   * The row's JSON and version as this process last read or wrote them. A compare-and-set against
+   * them needs no read first; when another process wrote since, the script says the version moved
+   * and the row is read afresh, so a stale entry costs one command, never a wrong write.
+   */
+  private rowState(key: string): { json: string | null; version: string | null } | undefined {
+    return this.known.get(key);
+  }
+
+  private knowRow(key: string, json: string | null, version: string | null): void {
+    this.known.delete(key);
+    this.known.set(key, { json, version });
+    if (this.known.size > KNOWN_ROWS) this.known.delete(this.known.keys().next().value as string);
+  }
+
+  private async readRowState(key: string): Promise<{ json: string | null; version: string | null }> {
+    const [json, version] = (await this.eval(S.READ_ROW, [this.k("rows"), this.k("vers")], [key])) as [
+      string | null,
+      string | null,
+    ];
+    const state = { json: json ?? null, version: version ?? null };
+    this.knowRow(key, state.json, state.version);
+    return state;
+  }
+
+  /**
+   * Optimistic read-modify-write: the mutator runs on the known (or freshly read) row and `write`
+   * sends the compare-and-set ('keep' = no row change, still checked against the version when
+   * `verifyKeep`); retried with jittered backoff while the version moved.
+   */
+  private async optimistic(
+    key: string,
+    mutator: PatchMutator,
+    verifyKeep: boolean,
+    write: (version: string, op: "put" | "del" | "keep", token: string, next: SessionEntry | null) => Promise<boolean>,
+  ): Promise<PatchResult> {
+    let state = this.rowState(key);
     for (let attempt = 0; attempt < MAX_PATCH_ATTEMPTS; attempt++) {
-      const [json, version] = (await this.eval(S.READ_ROW, [this.k("rows"), this.k("vers")], [key])) as [
-        string | null,
-        string | null,
-      ];
-      const before = json === null || json === undefined ? undefined : (JSON.parse(json) as SessionEntry);
+      const fromMemory = state !== undefined;
+      state ??= await this.readRowState(key);
+      const before = state.json === null ? undefined : (JSON.parse(state.json) as SessionEntry);
       const next = mutator(before ? structuredClone(before) : undefined);
-      if (next === undefined) return { before, after: before, changed: false };
-      if (next === null && before === undefined) return { before, after: undefined, changed: false };
+      const op = next === undefined || (next === null && before === undefined) ? "keep" : next === null ? "del" : "put";
+      if (op === "keep" && !verifyKeep) {
+        // Nothing to write, so nothing would check a remembered row: read it.
+        if (fromMemory) {
+          state = undefined;
+          this.known.delete(key);
+          continue;
+        }
+        return { before, after: before, changed: false };
+      }
       await this.registerScope();
       const token = randomUUID();
-      const args =
-        next === null
-          ? [key, version ?? "", "del", token, "", ""]
-          : [key, version ?? "", "put", token, JSON.stringify(next), indexMember(key, next)];
-      let ok: boolean;
-      try {
-        ok = (await this.eval(S.CAS_ROW, this.rowKeys(token), args)) === 1;
-      } catch (err) {
-        // The reply may have been lost after the write happened: the token says whether it did.
-        if (!isConnectionError(err)) throw err;
-        ok = (await this.redis.exists(this.appliedKey(token))) === 1;
-        if (!ok) throw err;
-      }
-      if (ok)
-        return next === null
+      if (await write(state.version ?? "", op, token, next ?? null)) {
+        if (op === "keep") return { before, after: before, changed: false };
+        this.knowRow(key, op === "del" ? null : JSON.stringify(next), op === "del" ? null : token);
+        return op === "del"
           ? { before, after: undefined, changed: true }
-          : { before, after: structuredClone(next), changed: true };
-      await sleep(Math.random() * Math.min(2 ** attempt, 50));
+          : { before, after: structuredClone(next!), changed: true };
+      }
+      this.known.delete(key);
+      state = undefined;
+      if (!fromMemory) await sleep(Math.random() * Math.min(2 ** attempt, 50));
     }
     throw new StoreError(`${this.location}: patch of ${JSON.stringify(key)} lost the race ${MAX_PATCH_ATTEMPTS} times`);
+  }
+
+  /** Runs a write script; when its reply was lost, the token says whether it was applied. */
+  private async applied(script: S.LuaScript, keys: string[], args: string[], token: string): Promise<unknown> {
+    try {
+      return await this.eval(script, keys, args);
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+      if ((await this.redis.exists(this.appliedKey(token))) === 1) return 1;
+      throw err;
+    }
+  }
+
+  private patchNow(key: string, mutator: PatchMutator): Promise<PatchResult> {
+    return this.optimistic(key, mutator, false, async (version, op, token, next) => {
+      const args =
+        op === "put"
+          ? [key, version, "put", token, JSON.stringify(next), indexMember(key, next!)]
+          : [key, version, "del", token, "", ""];
+      return (await this.applied(S.CAS_ROW, this.rowKeys(token), args, token)) === 1;
+    });
+  }
+
+  /** A fenced append and a row compare-and-set in one script: one command in the steady state. */
+  async appendAndPatch(
+    sessionId: string,
+    lines: readonly TranscriptLine[],
+    fence: Fence | undefined,
+    key: string,
+    mutator: PatchMutator,
+  ): Promise<PatchResult> {
+    assertValidSessionId(sessionId);
+    const texts = lines.map((l) => JSON.stringify(l));
+    return this.guard(() =>
+      this.serialized(key, () =>
+        this.optimistic(key, mutator, true, async (version, op, token, next) => {
+          const keys = [
+            ...this.rowKeys(token),
+            this.transcriptKey(sessionId),
+            this.k("transcripts"),
+            this.k(`lease:${fence?.name ?? ""}`),
+          ];
+          const args = [
+            key,
+            version,
+            op,
+            token,
+            op === "put" ? JSON.stringify(next) : "",
+            op === "put" ? indexMember(key, next!) : "",
+            sessionId,
+            fence ? "1" : "0",
+            fence?.owner ?? "",
+            String(fence?.epoch ?? ""),
+            fence ? this.leaseNow() : "",
+            ...texts,
+          ];
+          const got = await this.applied(S.APPEND_AND_PATCH, keys, args, token);
+          if (got === -1)
+            throw new FencedError(
+              `lease ${JSON.stringify(fence?.name)} epoch ${fence?.epoch} of ${fence?.owner} is no longer current`,
+            );
+          return got === 1;
+        }),
+      ),
+    );
   }
 
   async putMany(changes: ReadonlyArray<{ key: string; entry: SessionEntry | null }>): Promise<void> {
@@ -368,8 +470,10 @@ export class RedisSessionStore implements SessionStore {
       await this.registerScope();
       const token = randomUUID();
       const args: string[] = [token];
-      for (const { key, entry } of changes)
+      for (const { key, entry } of changes) {
+        this.known.delete(key);
         args.push(key, entry === null ? "" : JSON.stringify(entry), entry === null ? "" : indexMember(key, entry));
+      }
       await this.eval(S.PUT_MANY, this.rowKeys(token), args);
     });
   }
