@@ -25,6 +25,9 @@ export async function startPgWireCounter(upstreamUrl: string): Promise<WireCount
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port), target.hostname);
     sockets.add(client).add(upstream);
+    // No Nagle delay on either leg: a proxy must not add latency the direct connection has not.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     let serverSpoke = true;
     let started = false; // the startup message has no type byte
     let pending: Buffer = Buffer.alloc(0);

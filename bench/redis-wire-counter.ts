@@ -40,6 +40,9 @@ export async function startRedisWireCounter(upstreamUrl: string): Promise<RedisW
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port), target.hostname);
     sockets.add(client).add(upstream);
+    // No Nagle delay on either leg: a proxy must not add latency the direct connection has not.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     let pending: Buffer = Buffer.alloc(0);
     client.on("data", (b: Buffer) => {
       upstream.write(b);
