@@ -1,7 +1,8 @@
 /**
  * Cost per turn against the length of a session's history: one session grown to N transcript
  * messages (default 10 000: a user message and a reply per turn) through `POST /v1/inbound`, one
- * turn after another, against a gateway in its own process with the offline echo model. Reports
+ * turn after another, against a gateway in its own process, with the offline echo model and with an
+ * OpenAI-compatible provider (bench/mock-openai-server.ts, its own process, O(1) work). Reports
  * the p50 turn latency and the gateway's RSS per 1 000-message bucket and the slope of latency
  * over history (least squares over the buckets' p50, in ms per 1 000 messages). The same run is
  * made from a baseline checkout (PINCER_BENCH_BASELINE) so both figures come from one machine state.
@@ -27,6 +28,7 @@ export interface HistoryBucket {
 
 export interface HistoryRun {
   checkout: string;
+  model: string;
   messages: number;
   textChars: number;
   seconds: number;
@@ -102,9 +104,45 @@ export function slopePer1000(buckets: readonly HistoryBucket[]): number {
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-export async function benchHistory(root: string, messages: number, textChars: number): Promise<HistoryRun> {
+/** Starts bench/mock-openai-server.ts in its own process; resolves with its base URL. */
+async function startMockModelServer(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [path.join(ROOT, "bench/mock-openai-server.ts")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString("utf8");
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`mock model server exited with ${code} before listening`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+/** One run: `modelUrl` set = through the OpenAI-compatible provider at that server, else echo. */
+export async function benchHistory(
+  root: string,
+  messages: number,
+  textChars: number,
+  modelUrl?: string,
+): Promise<HistoryRun> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-bench-history-"));
-  fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify({ session: { reset: { mode: "none" } } }));
+  const config = {
+    session: { reset: { mode: "none" } },
+    ...(modelUrl
+      ? {
+          models: {
+            providers: {
+              mock: { api: "openai-compatible", baseUrl: `${modelUrl}/v1`, models: [{ id: "bench-model" }] },
+            },
+          },
+          agents: { defaults: { model: "mock/bench-model" } },
+        }
+      : {}),
+  };
+  fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify(config));
   const port = await freePort();
   const child = await startGateway(root, home, port);
   const started = performance.now();
@@ -152,6 +190,7 @@ export async function benchHistory(root: string, messages: number, textChars: nu
   }
   return {
     checkout: root,
+    model: modelUrl ? "openai-compatible (mock server)" : "echo",
     messages,
     textChars,
     seconds: Math.round((performance.now() - started) / 100) / 10,
@@ -161,25 +200,44 @@ export async function benchHistory(root: string, messages: number, textChars: nu
   };
 }
 
-/** This checkout and, when given, the baseline: same history, run one after the other. */
+/**
+ * This checkout and, when given, the baseline, for each model of PINCER_BENCH_HISTORY_MODELS
+ * (default "echo,openai"): same history, one run after the other.
+ */
 export async function benchHistoryPart(): Promise<Record<string, unknown>> {
   const messages = Number(process.env.PINCER_BENCH_HISTORY_MESSAGES ?? 10_000);
   const textChars = Number(process.env.PINCER_BENCH_HISTORY_CHARS ?? 200);
   const baselineDir = process.env.PINCER_BENCH_BASELINE;
-  const current = await benchHistory(ROOT, messages, textChars);
-  const baseline = baselineDir ? await benchHistory(path.resolve(baselineDir), messages, textChars) : undefined;
+  const models = (process.env.PINCER_BENCH_HISTORY_MODELS ?? "echo,openai").split(",").map((m) => m.trim());
   const last = (r: HistoryRun) => r.buckets[r.buckets.length - 1]!;
-  return {
-    current,
-    baseline,
-    ratios: baseline
-      ? {
-          slope: round2(current.slopeMsPer1000 / baseline.slopeMsPer1000),
-          lastBucketP50: round2(last(current).p50Ms / last(baseline).p50Ms),
-          lastBucketRss: round2(last(current).rssMb / last(baseline).rssMb),
-        }
-      : undefined,
-    targets: { maxSlopeMsPer1000: 1 },
-    pass: current.slopeMsPer1000 <= 1 && current.failures === 0,
-  };
+  const report: Record<string, unknown> = {};
+  let pass = true;
+  for (const model of models) {
+    if (model !== "echo" && model !== "openai")
+      throw new Error(`PINCER_BENCH_HISTORY_MODELS: unknown model ${JSON.stringify(model)}; expected echo or openai`);
+    const mock = model === "openai" ? await startMockModelServer() : undefined;
+    try {
+      const current = await benchHistory(ROOT, messages, textChars, mock?.url);
+      const baseline = baselineDir
+        ? await benchHistory(path.resolve(baselineDir), messages, textChars, mock?.url)
+        : undefined;
+      report[model] = {
+        current,
+        baseline,
+        ratios: baseline
+          ? {
+              // Slopes near zero make a ratio meaningless: the difference is reported too.
+              slope: round2(current.slopeMsPer1000 / baseline.slopeMsPer1000),
+              slopeDifferenceMsPer1000: round2(current.slopeMsPer1000 - baseline.slopeMsPer1000),
+              lastBucketP50: round2(last(current).p50Ms / last(baseline).p50Ms),
+              lastBucketRss: round2(last(current).rssMb / last(baseline).rssMb),
+            }
+          : undefined,
+      };
+      pass &&= current.slopeMsPer1000 <= 1 && current.failures === 0;
+    } finally {
+      mock?.child.kill("SIGTERM");
+    }
+  }
+  return { ...report, targets: { maxSlopeMsPer1000: 1 }, pass };
 }
