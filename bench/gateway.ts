@@ -122,6 +122,8 @@ export interface GatewayBenchOptions {
   root?: string;
   /** Merged into the gateway's pincer.json (e.g. a model provider and agents.defaults.model). */
   config?: { models?: unknown; defaultModel?: string };
+  /** Send exactly this many turns instead of running for `durationS`. */
+  turns?: number;
 }
 
 export async function benchGateway(
@@ -165,7 +167,7 @@ export async function benchGateway(
     const result = await autocannon({
       url: `http://127.0.0.1:${port}`,
       connections,
-      duration: durationS,
+      ...(options.turns ? { amount: options.turns } : { duration: durationS }),
       pipelining: 1,
       requests: [
         {
@@ -217,8 +219,11 @@ export async function benchGateway(
     return {
       sessions: sessionCount,
       connections,
-      durationS,
-      turnsPerSecond: Math.round(result.requests.average),
+      durationS: options.turns ? round3(result.duration) : durationS,
+      // A counted run ends mid-second: the per-second average would count its last partial second.
+      turnsPerSecond: options.turns
+        ? Math.round(result.requests.total / result.duration)
+        : Math.round(result.requests.average),
       totalTurns: result.requests.total,
       gatewayCpuMsPerTurn: cpuMs === null ? null : round3(cpuMs / Math.max(1, result.requests.total)),
       latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
@@ -258,14 +263,17 @@ type Run = Record<string, unknown> & { turnsPerSecond: number; gatewayCpuMsPerTu
 const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : round3(a / b));
 
 /**
- * The model path against the echo path, 32 clients over `sessions` sessions: the same gateway with
- * the built-in echo model and with an OpenAI-compatible provider (the mock server), and the same
- * two against the baseline checkout when one is given, interleaved so drift hits both sides.
+ * The model path against the echo path, 32 clients: the same gateway with the built-in echo model
+ * and with an OpenAI-compatible provider (the mock server), and the same two against the baseline
+ * checkout when one is given, interleaved so drift hits both sides. Every run sends the same
+ * `turnsPerSession` turns to each of `sessions` sessions, so the runs differ only in the model:
+ * same session creations, same history lengths (a timed run would give the faster path longer
+ * histories and the slower one more first turns).
  */
 export async function benchModelPath(
-  durationS: number,
   baselineRoot: string | undefined,
-  sessions = 1000,
+  sessions = 200,
+  turnsPerSession = 20,
   connections = 32,
 ): Promise<Record<string, unknown>> {
   const mock = await startMockModelServer();
@@ -283,9 +291,10 @@ export async function benchModelPath(
     const runs: Record<string, { echo?: Run; openaiCompatible?: Run }> = {};
     for (const model of ["echo", "openaiCompatible"] as const)
       for (const [side, root] of sides) {
-        const run = (await benchGateway(sessions, durationS, connections, {
+        const run = (await benchGateway(sessions, 0, connections, {
           root,
           config: model === "echo" ? undefined : provider,
+          turns: sessions * turnsPerSession,
         })) as Run;
         (runs[side] ??= {})[model] = run;
       }
@@ -315,8 +324,8 @@ export async function benchModelPath(
     const targets = { maxProviderCpuOverEcho: 2, minTurnsPerSecondOverBaseline: 2 };
     return {
       sessions,
+      turnsPerSession,
       connections,
-      durationS,
       current,
       ...(baseline ? { baseline: { root: baselineRoot, ...baseline }, vsBaseline } : {}),
       targets,

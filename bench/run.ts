@@ -101,9 +101,10 @@ if (!only || only === "gateway") {
 }
 if (!only || only === "gateway" || only === "gateway-model") {
   // A turn through an OpenAI-compatible provider (a mock server in its own process) against the
-  // echo turn, 32 clients; and both against the baseline checkout when one is named.
-  const duration = Number(process.env.PINCER_BENCH_SECONDS ?? 10);
-  report.gatewayModelPath = await benchModelPath(duration, process.env.PINCER_BENCH_BASELINE || undefined);
+  // echo turn, 32 clients; and both against PINCER_BENCH_BASELINE=<checkout> when set, in the same
+  // run. `-- gateway-model` runs only this part.
+  const turnsPerSession = Number(process.env.PINCER_BENCH_MODEL_TURNS ?? 20);
+  report.gatewayModelPath = await benchModelPath(process.env.PINCER_BENCH_BASELINE || undefined, 200, turnsPerSession);
 }
 if (!only || only === "memory") {
   // ~460 MB of 1 MB messages over 60 sessions: RSS must level off (caches are bounded in bytes).

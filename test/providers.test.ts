@@ -3,9 +3,12 @@
  * Anthropic's and OpenAI's wire formats: streaming text, tool calls and their results, usage,
  * context overflow, failures and aborts; then the registry and the offline echo provider.
  */
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAiSdkProvider } from "../src/providers/ai-sdk.ts";
 import { parseToolInput } from "../src/providers/convert.ts";
+import { createHttpFetch } from "../src/providers/http-fetch.ts";
 import { createEchoProvider } from "../src/providers/echo.ts";
 import { createProviderRegistry } from "../src/providers/registry.ts";
 import {
@@ -255,6 +258,68 @@ describe("the prompt and tool calls at the provider level", () => {
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as Error).message).toBe("Tool result is missing for tool call call_lost.");
     expect(openai.requests.length).toBe(before);
+  });
+});
+
+describe("the providers' HTTP client (node:http, keep-alive)", () => {
+  it("streams over one reused connection, answers a 204 without a body, and hands a Request to the global fetch", async () => {
+    let connections = 0;
+    const server = http.createServer((req, res) => {
+      if (req.url === "/none") return void res.writeHead(204).end();
+      res.writeHead(200, { "content-type": "text/event-stream", "x-multi": ["a", "b"] });
+      res.write("data: one\n\n");
+      setTimeout(() => res.end("data: two\n\n"), 5);
+    });
+    server.on("connection", () => connections++);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = createHttpFetch();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await client.fetch(`${url}/sse`, { method: "POST", headers: { "x-k": "v" }, body: "{}" });
+        expect(res.status).toBe(200);
+        expect(res.headers.get("x-multi")).toBe("a, b");
+        expect(await res.text()).toBe("data: one\n\ndata: two\n\n");
+      }
+      expect(connections).toBe(1);
+      const none = await client.fetch(`${url}/none`, { method: "GET" });
+      expect([none.status, none.body]).toEqual([204, null]);
+      const viaGlobal = await client.fetch(new Request(`${url}/sse`, { method: "POST", body: "{}" }));
+      expect(await viaGlobal.text()).toContain("data: two");
+    } finally {
+      client.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("a refused connection is a ProviderError saying it could not connect; an abort mid-stream stops the call", async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", () => r()));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const dead = createAiSdkProvider({
+      name: "ollama",
+      kind: "openai-compatible",
+      baseURL: `http://127.0.0.1:${port}/v1`,
+    });
+    const err = await collect(dead, { model: "m", messages: [user("x")] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as Error).message).toMatch(/^Cannot connect to API: connect ECONNREFUSED/);
+
+    openai.script({ stallAfter: "partial answer" });
+    const live = createAiSdkProvider({ name: "ollama", kind: "openai-compatible", baseURL: `${openai.url}/v1` });
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const run = (async () => {
+      for await (const e of live.stream({ model: "m", messages: [user("x")], abortSignal: controller.signal }))
+        if (e.type === "text-delta") {
+          seen.push(e.text);
+          controller.abort();
+        }
+    })();
+    await expect(run).rejects.toThrow("aborted");
+    expect(seen.join("")).toContain("partial");
   });
 });
 

@@ -13,6 +13,7 @@ import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { APICallError } from "ai";
 import type { AssistantMessage } from "../transcript/entries.ts";
 import { mapFinishReason, mapUsage, parseToolInput, toFunctionTools, toPrompt } from "./convert.ts";
+import { createHttpFetch } from "./http-fetch.ts";
 import type { ChatModel, ModelUsage, StreamPart } from "./sdk-types.ts";
 import {
   ContextOverflowError,
@@ -55,12 +56,13 @@ export function classifyError(err: unknown): Error {
 }
 
 function modelFactory(options: AiSdkProviderOptions): (id: string) => ChatModel {
+  const { fetch } = createHttpFetch();
   if (options.kind === "anthropic") {
-    const p = createAnthropic({ baseURL: options.baseURL, apiKey: options.apiKey, headers: options.headers });
+    const p = createAnthropic({ baseURL: options.baseURL, apiKey: options.apiKey, headers: options.headers, fetch });
     return (id) => p(id);
   }
   if (options.kind === "openai") {
-    const p = createOpenAI({ baseURL: options.baseURL, apiKey: options.apiKey, headers: options.headers });
+    const p = createOpenAI({ baseURL: options.baseURL, apiKey: options.apiKey, headers: options.headers, fetch });
     // Chat Completions, the API OpenAI-compatible servers share.
     return (id) => p.chat(id);
   }
@@ -72,6 +74,7 @@ function modelFactory(options: AiSdkProviderOptions): (id: string) => ChatModel 
     apiKey: options.apiKey,
     headers: options.headers,
     includeUsage: true,
+    fetch,
   });
   return (id) => p.chatModel(id);
 }
