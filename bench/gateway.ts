@@ -164,6 +164,7 @@ export async function benchGateway(
       body: JSON.stringify({ channel: "warmup", chatType: "direct", peerId: "w", senderId: "w", text: "warm" }),
     });
     const cpuBefore = cpuMsOf(child.pid!);
+    const startedAt = performance.now();
     const result = await autocannon({
       url: `http://127.0.0.1:${port}`,
       connections,
@@ -210,6 +211,8 @@ export async function benchGateway(
       ],
     });
     const cpuAfter = cpuMsOf(child.pid!);
+    // autocannon's own `duration` is in whole seconds: too coarse for a counted run of a few seconds.
+    const wallS = (performance.now() - startedAt) / 1000;
     const cpuMs = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
     // Stop the gateway first: a graceful stop leaves sessions.json complete.
     child.kill("SIGTERM");
@@ -219,11 +222,9 @@ export async function benchGateway(
     return {
       sessions: sessionCount,
       connections,
-      durationS: options.turns ? round3(result.duration) : durationS,
+      durationS: options.turns ? round3(wallS) : durationS,
       // A counted run ends mid-second: the per-second average would count its last partial second.
-      turnsPerSecond: options.turns
-        ? Math.round(result.requests.total / result.duration)
-        : Math.round(result.requests.average),
+      turnsPerSecond: options.turns ? Math.round(result.requests.total / wallS) : Math.round(result.requests.average),
       totalTurns: result.requests.total,
       gatewayCpuMsPerTurn: cpuMs === null ? null : round3(cpuMs / Math.max(1, result.requests.total)),
       latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
