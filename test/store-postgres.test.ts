@@ -538,3 +538,138 @@ describe("a gateway on the postgres backend", () => {
     fs.rmSync(home, { recursive: true, force: true });
   }, 60_000);
 });
+
+/** A TCP proxy that counts round trips: a burst from the client after the server last spoke. */
+async function startTripCounter(url: string): Promise<{ url: string; trips(): number; close(): Promise<void> }> {
+  let trips = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(new URL(url).port), "127.0.0.1");
+    sockets.add(client).add(upstream);
+    let serverSpoke = true;
+    client.on("data", (b: Buffer) => {
+      if (serverSpoke) trips++;
+      serverSpoke = false;
+      upstream.write(b);
+    });
+    upstream.on("data", (b: Buffer) => {
+      serverSpoke = true;
+      client.write(b);
+    });
+    for (const s of [client, upstream]) s.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: viaPort(url, (server.address() as net.AddressInfo).port),
+    trips: () => trips,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe("session manager turns on postgres", () => {
+  const key = "agent:main:telegram:direct:42";
+  const envelope = (text: string, messageId?: string) => ({
+    channel: "telegram",
+    chatType: "direct",
+    peerId: "42",
+    senderId: "42",
+    text,
+    ...(messageId ? { messageId } : {}),
+  });
+
+  it("records an inbound message on a held session in one transaction: two round trips", async () => {
+    const { SessionManager } = await import("../src/session/manager.ts");
+    const db = await createTestDatabase();
+    const counter = await startTripCounter(db);
+    const store = await PostgresSessionStore.open({ url: counter.url, scope: "main", poolSize: 1 });
+    const config = { session: { dmScope: "per-channel-peer" as const } };
+    const manager = new SessionManager({
+      config,
+      storeFor: async () => store,
+      sharedSessions: { leaseTtlMs: 60_000, leaseWaitMs: 5000 },
+    });
+    try {
+      const hold = await manager.leases!.acquire("main", key);
+      const first = await manager.recordInbound(envelope("one", "m1"));
+      await manager.appendAssistant("main", key, { text: "echo: one" });
+      const before = counter.trips();
+      const second = await manager.recordInbound(envelope("two", "m2"));
+      // The fenced append and the row patch together: BEGIN + lease + locks + row, then writes + COMMIT.
+      expect(counter.trips() - before).toBe(2);
+      expect(second.sessionId).toBe(first.sessionId);
+      expect(second.isNewSession).toBe(false);
+      expect(second.messageEntry?.parentId).toBe((await manager.history("main", key)).items[1]!.id);
+      // A retried delivery is still recognised, and costs nothing at the store.
+      const retryAt = counter.trips();
+      expect((await manager.recordInbound(envelope("two", "m2"))).duplicate).toBe(true);
+      expect(counter.trips()).toBe(retryAt);
+      manager.leases!.release(hold);
+      await manager.leases!.releaseAll();
+      const rows = await PostgresSessionStore.open({ url: db, scope: "main" });
+      try {
+        const texts = (await rows.readTranscript(first.sessionId)).lines
+          .filter((l) => l.type === "message")
+          .map((l) => (l as { message: { content: unknown } }).message.content);
+        expect(texts).toEqual(["one", [{ type: "text", text: "echo: one" }], "two"]);
+        expect((await rows.get(key))?.lastInteractionAt).toBe(second.entry.lastInteractionAt);
+      } finally {
+        await rows.close();
+      }
+    } finally {
+      await store.close();
+      await counter.close();
+    }
+  });
+
+  it("still resets when the stored row turned stale or changed while this gateway held it", async () => {
+    const { SessionManager } = await import("../src/session/manager.ts");
+    const url = await createTestDatabase();
+    const store = await PostgresSessionStore.open({ url, scope: "main" });
+    const other = await PostgresSessionStore.open({ url, scope: "main" });
+    let now = Date.UTC(2026, 0, 5, 12);
+    const config = {
+      session: { dmScope: "per-channel-peer" as const, reset: { mode: "idle" as const, idleMinutes: 60 } },
+    };
+    const manager = new SessionManager({
+      config,
+      storeFor: async () => store,
+      clock: { now: () => now },
+      sharedSessions: { leaseTtlMs: 60_000, leaseWaitMs: 5000 },
+    });
+    try {
+      const hold = await manager.leases!.acquire("main", key);
+      const first = await manager.recordInbound(envelope("one"));
+      // A writer outside the lease (a CLI, maintenance) points the row at another session id.
+      const elsewhere = "9d1c7a52-3f0e-4b8e-8a53-1f7e2b6c4d90";
+      await other.patch(key, (cur) => ({ ...cur!, sessionId: elsewhere }));
+      const moved = await manager.recordInbound(envelope("two"));
+      expect(moved.sessionId).toBe(elsewhere);
+      expect(moved.isNewSession).toBe(false);
+      // …and ages it past the idle limit: the turn resets, exactly once, archiving the old transcript.
+      await other.patch(key, (cur) => ({
+        ...cur!,
+        updatedAt: now - 2 * 3_600_000,
+        lastInteractionAt: now - 2 * 3_600_000,
+      }));
+      now += 1000;
+      const reset = await manager.recordInbound(envelope("three"));
+      expect(reset.isNewSession).toBe(true);
+      expect(reset.previousSessionId).toBe(elsewhere);
+      expect(reset.sessionId).not.toBe(elsewhere);
+      expect((await store.get(key))?.sessionId).toBe(reset.sessionId);
+      const textsOf = async (sid: string) =>
+        (await store.readTranscript(sid)).lines.filter((l) => l.type === "message").length;
+      expect(await textsOf(first.sessionId)).toBe(1);
+      expect(await textsOf(reset.sessionId)).toBe(1);
+      expect(await store.transcriptExists(elsewhere)).toBe(false); // archived
+      manager.leases!.release(hold);
+      await manager.leases!.releaseAll();
+    } finally {
+      await store.close();
+      await other.close();
+    }
+  });
+});

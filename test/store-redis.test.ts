@@ -342,6 +342,37 @@ describe.skipIf(!available)("redis backend", () => {
         await store.close();
       }
     });
+    it("records an inbound message on a held session as one command", async () => {
+      const { SessionManager } = await import("../src/session/manager.ts");
+      const store = (await RedisSessionStore.open({ url: server.url, scope: scopeName() })) as RedisSessionStore;
+      const manager = new SessionManager({
+        config: { session: { dmScope: "per-channel-peer" as const } },
+        storeFor: async () => store,
+        sharedSessions: { leaseTtlMs: 60_000, leaseWaitMs: 5000 },
+      });
+      const key = "agent:main:telegram:direct:42";
+      const envelope = (text: string) => ({
+        channel: "telegram",
+        chatType: "direct",
+        peerId: "42",
+        senderId: "42",
+        text,
+      });
+      try {
+        const hold = await manager.leases!.acquire("main", key);
+        const first = await manager.recordInbound(envelope("one"));
+        await manager.appendAssistant("main", key, { text: "echo: one" });
+        // The fenced append and the row's compare-and-set in one script.
+        const second = await commandsDuring(store, () => manager.recordInbound(envelope("two")));
+        expect(second).toBe(1);
+        manager.leases!.release(hold);
+        await manager.leases!.releaseAll();
+        const texts = (await store.readTranscript(first.sessionId)).lines.filter((l) => l.type === "message");
+        expect(texts).toHaveLength(3);
+      } finally {
+        await store.close();
+      }
+    });
   });
 
   describe("a gateway on the redis backend", () => {

@@ -48,6 +48,13 @@ import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
 /** Rows read per store page by findSessions (a label or session-id lookup). */
 const FIND_PAGE_ROWS = 500;
 
+/** The combined inbound write found the row calling for a reset; it wrote nothing. */
+class CombinedWriteDeclined extends Error {
+  constructor(sessionId: string) {
+    super(`inbound write on session ${sessionId} declined: the stored row calls for a reset`);
+  }
+}
+
 /** The parts of the config the manager reads (a parsed Pincer config satisfies it). */
 export interface ManagerConfig extends RoutingConfig {
   session?: RoutingConfig["session"] & {
@@ -241,7 +248,7 @@ export class SessionManager {
     entries: readonly NewEntry[],
     now: number,
     mutator: PatchMutator | undefined,
-  ): Promise<TranscriptEntry[]> {
+  ): Promise<{ written: TranscriptEntry[]; after: SessionEntry | undefined }> {
     const fence = this.fenceOf(agentId, sessionKey);
     let patched: PatchResult | null = null;
     const written = await this.writerFor(store).append(sessionId, entries, {
@@ -256,8 +263,9 @@ export class SessionManager {
           }
         : {}),
     });
-    if (patched) this.heldRows?.remember(agentId, sessionKey, (patched as PatchResult).after);
-    return written;
+    const after = patched ? (patched as PatchResult).after : undefined;
+    if (patched) this.heldRows?.remember(agentId, sessionKey, after);
+    return { written, after };
   }
 
   /**
@@ -352,17 +360,52 @@ export class SessionManager {
       const now = this.clock.now();
       let resetReason: ResetReason | null = null;
       let previousSessionId: string | null = null;
+      const cwd = this.workspaceFor(route.agentId);
+      const recordMessage = body.trim() !== "" && options.recordMessage !== false;
+      const userEntry = (): NewEntry => ({
+        type: "message",
+        message: {
+          role: "user",
+          content: body,
+          timestamp: envelope.timestamp ?? now,
+          ...(options.provenance ? { provenance: options.provenance } : {}),
+        },
+        pincer: {
+          sessionKey: route.sessionKey,
+          ...(envelope.messageId ? { messageId: envelope.messageId } : {}),
+          channel: route.channel,
+          senderId: envelope.senderId,
+          ...(envelope.senderName ? { senderName: envelope.senderName } : {}),
+        },
+      });
+      const resetReasonFor = (cur: SessionEntry | undefined): ResetReason | null => {
+        if (!cur) return "new-session";
+        if (trigger) return "trigger";
+        const verdict = this.freshness(cur, route.resetType, route.channel, now, legacyStart);
+        return verdict.fresh ? null : (verdict.staleReason ?? "daily");
+      };
+      const recorded = (entry: SessionEntry, messageEntry: TranscriptEntry | null): InboundResult => {
+        this.maintenance?.poke(store);
+        const result: InboundResult = {
+          agentId: route.agentId,
+          sessionKey: route.sessionKey,
+          sessionId: entry.sessionId,
+          entry,
+          isNewSession: resetReason !== null,
+          resetReason,
+          previousSessionId,
+          body,
+          messageEntry,
+          duplicate: false,
+        };
+        options.onRecorded?.(result);
+        return result;
+      };
 
-      const result = await this.patchRow(store, route.agentId, route.sessionKey, (cur) => {
-        resetReason = null;
+      const mutator = (cur: SessionEntry | undefined): SessionEntry => {
+        resetReason = resetReasonFor(cur);
         previousSessionId = null;
         let next: SessionEntry;
-        if (!cur) resetReason = "new-session";
-        else if (trigger) resetReason = "trigger";
-        else {
-          const verdict = this.freshness(cur, route.resetType, route.channel, now, legacyStart);
-          if (!verdict.fresh) resetReason = verdict.staleReason ?? "daily";
-        }
         if (resetReason) {
           previousSessionId = cur?.sessionId ?? null;
           next = buildResetEntry(cur, { newSessionId: randomUUID(), now });
@@ -406,57 +449,52 @@ export class SessionManager {
         else delete next.lastThreadId;
         next.sessionFile = this.sessionFileFor(store, next.sessionId);
         return next;
-      });
+      };
+
+      // Steady state (the row names a fresh session): the message and the row patch in one atomic
+      // write. The reset decision stays inside it: should the row as the store has it call for a
+      // reset after all, the mutator declines, nothing is written, and the path below runs.
+      if (current && recordMessage && store.appendAndPatch && resetReasonFor(current) === null) {
+        const sessionId = current.sessionId;
+        try {
+          const { written, after } = await this.appendThenPatch(
+            store,
+            route.agentId,
+            route.sessionKey,
+            sessionId,
+            [userEntry()],
+            now,
+            (cur) => {
+              const next = mutator(cur);
+              if (resetReason !== null || next.sessionId !== sessionId) throw new CombinedWriteDeclined(sessionId);
+              return next;
+            },
+          );
+          if (after) return recorded(after, written[0] ?? null);
+        } catch (err) {
+          if (!(err instanceof CombinedWriteDeclined)) throw err;
+        }
+      }
+
+      const result = await this.patchRow(store, route.agentId, route.sessionKey, mutator);
       const entry = result.after!;
-      const cwd = this.workspaceFor(route.agentId);
 
       if (previousSessionId && previousSessionId !== entry.sessionId) {
         writer.forget(previousSessionId);
         await store.archiveTranscript(previousSessionId, "reset", now);
       }
       let messageEntry: TranscriptEntry | null = null;
-      if (body.trim() !== "" && options.recordMessage !== false) {
-        const [written] = await writer.append(
-          entry.sessionId,
-          [
-            {
-              type: "message",
-              message: {
-                role: "user",
-                content: body,
-                timestamp: envelope.timestamp ?? now,
-                ...(options.provenance ? { provenance: options.provenance } : {}),
-              },
-              pincer: {
-                sessionKey: route.sessionKey,
-                ...(envelope.messageId ? { messageId: envelope.messageId } : {}),
-                channel: route.channel,
-                senderId: envelope.senderId,
-                ...(envelope.senderName ? { senderName: envelope.senderName } : {}),
-              },
-            },
-          ],
-          { now, cwd, fence: this.fenceOf(route.agentId, route.sessionKey) },
-        );
+      if (recordMessage) {
+        const [written] = await writer.append(entry.sessionId, [userEntry()], {
+          now,
+          cwd,
+          fence: this.fenceOf(route.agentId, route.sessionKey),
+        });
         messageEntry = written ?? null;
       } else {
         await writer.ensureHeader(entry.sessionId, now, cwd, this.fenceOf(route.agentId, route.sessionKey));
       }
-      this.maintenance?.poke(store);
-      const recorded: InboundResult = {
-        agentId: route.agentId,
-        sessionKey: route.sessionKey,
-        sessionId: entry.sessionId,
-        entry,
-        isNewSession: resetReason !== null,
-        resetReason,
-        previousSessionId,
-        body,
-        messageEntry,
-        duplicate: false,
-      };
-      options.onRecorded?.(recorded);
-      return recorded;
+      return recorded(entry, messageEntry);
     });
   }
 
@@ -478,7 +516,9 @@ export class SessionManager {
         stopReason: reply.stopReason ?? "stop",
         timestamp: now,
       };
-      const [written] = await this.appendThenPatch(
+      const {
+        written: [written],
+      } = await this.appendThenPatch(
         store,
         agentId,
         sessionKey,
@@ -529,7 +569,7 @@ export class SessionManager {
         if (mutator) await this.patchRow(store, agentId, sessionKey, mutator);
         return [];
       }
-      return this.appendThenPatch(store, agentId, sessionKey, sessionId, entries, now, mutator);
+      return (await this.appendThenPatch(store, agentId, sessionKey, sessionId, entries, now, mutator)).written;
     });
   }
 
