@@ -624,6 +624,86 @@ describe("session manager turns on postgres", () => {
     }
   });
 
+  it("runs a whole turn on a session it held last in seven round trips: the row comes with the lease", async () => {
+    const { SessionManager } = await import("../src/session/manager.ts");
+    const db = await createTestDatabase();
+    const counter = await startTripCounter(db);
+    const store = await PostgresSessionStore.open({ url: counter.url, scope: "main", poolSize: 1 });
+    const manager = new SessionManager({
+      config: { session: { dmScope: "per-channel-peer" as const } },
+      storeFor: async () => store,
+      sharedSessions: { leaseTtlMs: 60_000, leaseWaitMs: 5000 },
+    });
+    const turn = async (text: string) => {
+      const hold = await manager.leases!.acquire("main", key);
+      const inbound = await manager.recordInbound(envelope(text));
+      await manager.appendAssistant("main", key, { text: `echo: ${text}` });
+      manager.leases!.release(hold);
+      await manager.leases!.releaseAll();
+      return inbound;
+    };
+    try {
+      const first = await turn("one");
+      const before = counter.trips();
+      const second = await turn("two");
+      // Lease with the row (2), message with its row patch (2), reply with its row patch (2), release (1).
+      expect(counter.trips() - before).toBe(7);
+      expect(second.sessionId).toBe(first.sessionId);
+      expect((await manager.history("main", key)).items.map((i) => i.text)).toEqual([
+        "one",
+        "echo: one",
+        "two",
+        "echo: two",
+      ]);
+    } finally {
+      await store.close();
+      await counter.close();
+    }
+  });
+
+  it("takes on what another gateway wrote when the row comes with the lease", async () => {
+    const { SessionManager } = await import("../src/session/manager.ts");
+    const url = await createTestDatabase();
+    const stores = [
+      await PostgresSessionStore.open({ url, scope: "main" }),
+      await PostgresSessionStore.open({ url, scope: "main" }),
+    ];
+    const [a, b] = stores.map(
+      (store) =>
+        new SessionManager({
+          config: { session: { dmScope: "per-channel-peer" as const } },
+          storeFor: async () => store,
+          sharedSessions: { leaseTtlMs: 60_000, leaseWaitMs: 5000 },
+        }),
+    ) as [InstanceType<typeof SessionManager>, InstanceType<typeof SessionManager>];
+    const turn = async (m: typeof a, text: string) => {
+      const hold = await m.leases!.acquire("main", key);
+      const inbound = await m.recordInbound(envelope(text));
+      await m.appendAssistant("main", key, { text: `echo: ${text}` });
+      m.leases!.release(hold);
+      await m.leases!.releaseAll();
+      return inbound;
+    };
+    try {
+      const one = await turn(a, "one");
+      expect((await turn(b, "two")).sessionId).toBe(one.sessionId);
+      // A's next turn chains onto B's reply, not onto its own last entry.
+      const three = await turn(a, "three");
+      const items = (await a.history("main", key)).items;
+      expect(items.map((i) => i.text)).toEqual(["one", "echo: one", "two", "echo: two", "three", "echo: three"]);
+      expect(three.messageEntry?.parentId).toBe(items[3]!.id);
+      // B resets; A's next turn lands in B's new session.
+      const reset = await b.reset("main", key);
+      await b.leases!.releaseAll();
+      const four = await turn(a, "four");
+      expect(four.sessionId).toBe(reset.sessionId);
+      expect(four.isNewSession).toBe(false);
+      expect((await a.history("main", key)).items.map((i) => i.text)).toEqual(["four", "echo: four"]);
+    } finally {
+      for (const s of stores) await s.close();
+    }
+  });
+
   it("still resets when the stored row turned stale or changed while this gateway held it", async () => {
     const { SessionManager } = await import("../src/session/manager.ts");
     const url = await createTestDatabase();

@@ -373,6 +373,36 @@ describe.skipIf(!available)("redis backend", () => {
         await store.close();
       }
     });
+    it("runs a whole turn on a session it held last in four commands: the row comes with the lease", async () => {
+      const { SessionManager } = await import("../src/session/manager.ts");
+      const store = (await RedisSessionStore.open({ url: server.url, scope: scopeName() })) as RedisSessionStore;
+      const manager = new SessionManager({
+        config: { session: { dmScope: "per-channel-peer" as const } },
+        storeFor: async () => store,
+        sharedSessions: { leaseTtlMs: 60_000, leaseWaitMs: 5000 },
+      });
+      const key = "agent:main:telegram:direct:42";
+      const turn = async (text: string) => {
+        const hold = await manager.leases!.acquire("main", key);
+        await manager.recordInbound({ channel: "telegram", chatType: "direct", peerId: "42", senderId: "42", text });
+        await manager.appendAssistant("main", key, { text: `echo: ${text}` });
+        manager.leases!.release(hold);
+        await manager.leases!.releaseAll();
+      };
+      try {
+        await turn("one");
+        // Lease with the row, message with its row, reply with its row, release.
+        expect(await commandsDuring(store, () => turn("two"))).toBe(4);
+        expect((await manager.history("main", key)).items.map((i) => i.text)).toEqual([
+          "one",
+          "echo: one",
+          "two",
+          "echo: two",
+        ]);
+      } finally {
+        await store.close();
+      }
+    });
   });
 
   describe("a gateway on the redis backend", () => {

@@ -12,6 +12,7 @@ const TIMED = new Set([
   "readTranscript",
   "archiveTranscript",
   "acquireLease",
+  "acquireLeaseWithRow",
 ]);
 
 export function timedStore(store: SessionStore, metrics: GatewayMetrics): SessionStore {

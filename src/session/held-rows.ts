@@ -39,11 +39,19 @@ export class HeldRowCache {
   /** Records the row as it is now; only call from inside the session's lane. */
   remember(agentId: string, sessionKey: string, row: SessionEntry | undefined): void {
     const hold = this.leases.current(agentId, sessionKey);
-    const k = refKey({ agentId, sessionKey });
     if (!hold) {
-      this.rows.delete(k);
+      this.rows.delete(refKey({ agentId, sessionKey }));
       return;
     }
+    this.rememberUnder(hold, row);
+  }
+
+  /**
+   * Records the row read together with the lease of `hold`, before that hold is visible to anyone
+   * (no lane is needed: nothing else can write through this process yet).
+   */
+  rememberUnder(hold: SessionHold, row: SessionEntry | undefined): void {
+    const k = refKey({ agentId: hold.agentId, sessionKey: hold.sessionKey });
     this.rows.set(k, { hold, row: row ? structuredClone(row) : undefined });
     if (this.rows.size > PRUNE_ABOVE)
       for (const [key, c] of this.rows) if (!this.leases.isCurrent(c.hold)) this.rows.delete(key);

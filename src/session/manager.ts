@@ -199,10 +199,12 @@ export class SessionManager {
           ttlMs: shared.leaseTtlMs,
           waitMs: shared.leaseWaitMs,
           onLost: shared.onLost,
-          onAcquired: async (_agentId, sessionKey, store, continuous) => {
+          onAcquired: async (_agentId, sessionKey, store, continuous, read) => {
+            // The row read with the lease serves the hold's first readRow.
+            if (read) this.heldRows?.rememberUnder(read.hold, read.row);
             if (continuous) return;
             // Another gateway may have appended since this one last held the session.
-            const row = await store.get(sessionKey);
+            const row = read ? read.row : await store.get(sessionKey);
             if (row) await this.writerFor(store).refresh(row.sessionId);
           },
         })

@@ -10,6 +10,7 @@
  * Holds are counted per session in this process (the manager's lane and the runtime's queue both
  * hold), and the lease is released when the count drops to zero.
  */
+import type { SessionEntry } from "../store/entry.ts";
 import { LeaseTimeoutError, type Fence, type Lease, type SessionStore } from "../store/types.ts";
 import { refKey } from "./session-ref.ts";
 
@@ -23,8 +24,16 @@ export interface SessionLeaseOptions {
    * Called after a fresh acquisition, before any work. `continuous` is true when no other process
    * held the session since this one released it (the epoch is exactly one above the last one held
    * here), so per-session caches are still valid; otherwise another process may have written.
+   * `read` is the session's row as read together with the lease, when the store can do that in the
+   * same round trip (`acquireLeaseWithRow`); null when it was not read.
    */
-  onAcquired: (agentId: string, sessionKey: string, store: SessionStore, continuous: boolean) => Promise<void>;
+  onAcquired: (
+    agentId: string,
+    sessionKey: string,
+    store: SessionStore,
+    continuous: boolean,
+    read: { hold: SessionHold; row: SessionEntry | undefined } | null,
+  ) => Promise<void>;
   /** The lease was lost while held (a renewal failed): work in flight must stop. */
   onLost?: (agentId: string, sessionKey: string, err: unknown) => void;
 }
@@ -175,7 +184,13 @@ export class SessionLeases {
   private async take(agentId: string, sessionKey: string, waitMs: number): Promise<Held> {
     const store = await this.options.storeFor(agentId);
     await this.releasing.get(laneKey(agentId, sessionKey));
-    const lease = await store.acquireLease(`session:${sessionKey}`, { ttlMs: this.options.ttlMs, waitMs });
+    const name = `session:${sessionKey}`;
+    const options = { ttlMs: this.options.ttlMs, waitMs };
+    // Where the store can, the row comes with the lease: the turn's first read costs no round trip.
+    const got = store.acquireLeaseWithRow
+      ? await store.acquireLeaseWithRow(name, sessionKey, options)
+      : { lease: await store.acquireLease(name, options), row: null };
+    const lease = got.lease;
     const held: Held = {
       agentId,
       sessionKey,
@@ -189,7 +204,8 @@ export class SessionLeases {
     held.timer.unref();
     const continuous = this.lastEpoch.get(held.key) === lease.epoch - 1;
     try {
-      await this.options.onAcquired(agentId, sessionKey, store, continuous);
+      const read = got.row === null ? null : { hold: held, row: got.row };
+      await this.options.onAcquired(agentId, sessionKey, store, continuous, read);
     } catch (err) {
       clearInterval(held.timer);
       await store.releaseLease(lease).catch(() => undefined);

@@ -19,6 +19,12 @@ export interface Lease extends Fence {
   expiresAt: number;
 }
 
+/** A lease just taken and the row it guards, read once the lease was held (`acquireLeaseWithRow`). */
+export interface LeaseWithRow {
+  lease: Lease;
+  row: SessionEntry | undefined;
+}
+
 /**
  * Decides the new row from the current one, atomically. Return the new row, `undefined` to leave
  * the row as it is, or `null` to delete it. Must be synchronous and side-effect free: a backend may
@@ -165,6 +171,12 @@ export interface SessionStore {
   /** Named leases with fencing: a holder whose lease expired or was taken over cannot write. */
   acquireLease(name: string, options?: { ttlMs?: number; waitMs?: number }): Promise<Lease>;
   renewLease(lease: Lease, ttlMs?: number): Promise<Lease>;
+  /**
+   * `acquireLease` and then `get(key)` in the same round trip where the backend can (postgres: the
+   * acquiring transaction; redis: its script), so a session's first read costs nothing. Optional:
+   * without it, a caller takes the lease and reads the row when it needs it.
+   */
+  acquireLeaseWithRow?(name: string, key: string, options?: { ttlMs?: number; waitMs?: number }): Promise<LeaseWithRow>;
   releaseLease(lease: Lease): Promise<void>;
 
   /** Flushes and releases everything; the store is left complete for other tools. */

@@ -43,6 +43,7 @@ import {
   type ArchiveReason,
   type Fence,
   type Lease,
+  type LeaseWithRow,
   type ListFilter,
   type ListOptions,
   type ListPage,
@@ -792,9 +793,27 @@ export class PostgresSessionStore implements SessionStore {
   // ---- leases ----
 
   async acquireLease(name: string, options: { ttlMs?: number; waitMs?: number } = {}): Promise<Lease> {
+    return (await this.acquire(name, null, options)).lease;
+  }
+
+  /** The lease and the row `key`, read in the acquiring transaction's first round trip. */
+  async acquireLeaseWithRow(
+    name: string,
+    key: string,
+    options: { ttlMs?: number; waitMs?: number } = {},
+  ): Promise<LeaseWithRow> {
+    return this.acquire(name, key, options);
+  }
+
+  private async acquire(
+    name: string,
+    rowKey: string | null,
+    options: { ttlMs?: number; waitMs?: number },
+  ): Promise<LeaseWithRow> {
     const ttl = options.ttlMs ?? this.leaseTtlMs;
     // The wait is a local duration; expiry itself is judged by the lease clock.
     const deadline = Date.now() + (options.waitMs ?? 10_000);
+    let entry: SessionEntry | undefined;
     for (;;) {
       // A placeholder row makes the first acquisition lockable like every later one. (It is the
       // one write sent with the reads: a free placeholder means the same as no row at all.)
@@ -802,9 +821,19 @@ export class PostgresSessionStore implements SessionStore {
         sql: "INSERT INTO leases (scope, name, owner, epoch, expires_at, free) VALUES ($1, $2, '', 0, 0, true) ON CONFLICT (scope, name) DO NOTHING",
         params: [this.scope, name],
       };
+      const lease = this.leaseReads(name, "UPDATE");
+      // Read after the lease row is locked: no fenced write of an earlier holder can land after it.
+      const rowRead =
+        rowKey === null
+          ? []
+          : [{ sql: "SELECT entry FROM sessions WHERE scope = $1 AND key = $2", params: [this.scope, rowKey] }];
       const got = await this.tx(
-        { reads: [placeholder, ...this.leaseReads(name, "UPDATE")] },
+        { reads: [placeholder, ...lease, ...rowRead] },
         (_c, reads): TxDone<{ lease: Lease } | { held: LeaseRow }> => {
+          if (rowKey !== null) {
+            const found = (reads[1 + lease.length] as QueryResult<{ entry: string }>).rows[0];
+            entry = found ? (JSON.parse(found.entry) as SessionEntry) : undefined;
+          }
           const { cur: row, now } = this.leaseAndClock(reads.slice(1));
           const cur = row!;
           if (!cur.free && now < Number(cur.expires_at)) {
@@ -823,7 +852,7 @@ export class PostgresSessionStore implements SessionStore {
           return { value: { lease: { name, owner: this.owner, epoch, expiresAt: now + ttl } }, writes: [update] };
         },
       );
-      if ("lease" in got) return got.lease;
+      if ("lease" in got) return { lease: got.lease, row: entry };
       if (Date.now() >= deadline) {
         const held = got.held;
         throw new LeaseTimeoutError(
