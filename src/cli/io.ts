@@ -4,6 +4,8 @@ import { PincerError } from "../errors.ts";
 export interface CliIO {
   /** Writes to stdout; a trailing newline is added unless `newline` is false. */
   out(text: string, newline?: boolean): void;
+  /** Writes to stdout as is and resolves once stdout can take more (backpressure for long output). */
+  write(text: string): Promise<void>;
   err(text: string): void;
   isErrTTY: boolean;
   readStdin(): Promise<string>;
@@ -13,6 +15,16 @@ export interface CliIO {
 
 export const processIO: CliIO = {
   out: (t, newline = true) => void process.stdout.write(!newline || t.endsWith("\n") ? t : `${t}\n`),
+  write: (t) =>
+    process.stdout.write(t)
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const done = (): void => {
+            process.stdout.off("drain", done).off("close", done);
+            resolve();
+          };
+          process.stdout.once("drain", done).once("close", done);
+        }),
   err: (t) => void process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
   isErrTTY: Boolean(process.stderr.isTTY),
   async readStdin() {
@@ -39,4 +51,33 @@ export function parsePositiveInt(value: string, what: string): number {
     throw new CliError(`${what} must be a positive integer`);
   }
   return Number(value);
+}
+
+/**
+ * Output gathered into ~64 KB writes, each waiting for stdout to take it: a 100 000-row listing is
+ * written as it is produced, never held whole.
+ */
+export class ChunkedOut {
+  private parts: string[] = [];
+  private size = 0;
+  private readonly io: CliIO;
+  private readonly chunkChars: number;
+  constructor(io: CliIO, chunkChars = 64 * 1024) {
+    this.io = io;
+    this.chunkChars = chunkChars;
+  }
+
+  async add(text: string): Promise<void> {
+    this.parts.push(text);
+    this.size += text.length;
+    if (this.size >= this.chunkChars) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const text = this.parts.join("");
+    this.parts = [];
+    this.size = 0;
+    await this.io.write(text);
+  }
 }

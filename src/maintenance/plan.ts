@@ -291,10 +291,19 @@ function removalUnits(
   }
   // Each released file goes with exactly one unit (the first of its claimants), so no file is planned twice.
   const assigned = new Set<string>();
+  // Names by claimant, in claim order: one pass over the claims, not one per unit (100 000 units
+  // against 100 000 transcripts would otherwise be 10^10 steps).
+  const namesOf = new Map<string, string[]>();
+  for (const [name, ids] of claims)
+    for (const id of ids) {
+      const names = namesOf.get(id);
+      if (names) names.push(name);
+      else namesOf.set(id, [name]);
+    }
   for (const unit of units.values()) {
     if (!unit.releasesTranscript) continue;
-    for (const [name, ids] of claims) {
-      if (!ids.has(unit.sessionId) || assigned.has(name) || !released(name)) continue;
+    for (const name of namesOf.get(unit.sessionId) ?? []) {
+      if (assigned.has(name) || !released(name)) continue;
       assigned.add(name);
       unit.files.push({ name, op: deleted.has(name) ? "delete" : "archive", size: sizeOf.get(name) ?? 0 });
     }

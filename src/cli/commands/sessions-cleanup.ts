@@ -4,9 +4,15 @@
  * warn mode an apply changes no row and no file (only an explicit `--fix-missing` removes rows, as
  * OpenClaw does); it reports, and warns when the disk budget is exceeded.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { MaintenanceSettings } from "../../config/maintenance-settings.ts";
 import { resolveMaintenance } from "../../config/resolve.ts";
 import { applyMaintenancePlan, diskOpsOf } from "../../maintenance/apply.ts";
 import { planMaintenance, type MaintenancePlan } from "../../maintenance/plan.ts";
+import type { SessionEntry } from "../../store/entry.ts";
+import { classify, type DiskFile } from "../../store/fs/disk-files.ts";
+import { openDiskIndex } from "../../store/fs/disk-index.ts";
 import type { SessionRow, SessionStore } from "../../store/types.ts";
 import { openTarget, selectStores, type CliContext, type StoreSelection } from "../context.ts";
 import { progressBar } from "../progress.ts";
@@ -36,16 +42,13 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
   const summaries: StoreSummary[] = [];
   const text: string[] = [];
   for (const target of targets) {
-    const store = await openTarget(ctx, target, { readOnly: !!opts.dryRun });
+    // A dry run of an fs store reads the index straight from disk, keeping of each row only what the
+    // plan and the preview use; anything else (and every apply) goes through the store.
+    const lean = opts.dryRun && !opts.fixMissing && target.kind === "fs" ? readLean(ctx, target.path, settings) : null;
+    const store = lean ? null : await openTarget(ctx, target, { readOnly: !!opts.dryRun });
     try {
-      const rows = await store.all();
-      const disk = diskOpsOf(store);
-      // The disk budget and archive purge are about files in a sessions directory: only the fs
-      // backend has them. A database store keeps its archives; its rows are maintained the same way.
-      if (!disk && settings.maxDiskBytes !== null)
-        ctx.io.err(
-          `warning: session.maintenance.maxDiskBytes applies to fs stores only; not enforced on ${target.path}`,
-        );
+      const rows = lean ? lean.rows : await store!.all();
+      const disk = lean ? lean.disk : diskOf(store!);
       const protectedKeys = new Set([mainSessionKey(ctx, target.agentId)]);
       if (opts.activeKey) protectedKeys.add(opts.activeKey);
       // The preview always shows enforce-style maintenance: exactly what `--enforce` would do.
@@ -57,8 +60,8 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
         warnOnly: !enforcing,
         trigger: "explicit",
         protectedKeys,
-        ...(opts.fixMissing ? { missingTranscript: await missingTranscriptCheck(store, rows) } : {}),
-        ...(disk ? { disk: disk.diskInventory(), diskDir: disk.dir } : {}),
+        ...(opts.fixMissing && store ? { missingTranscript: await missingTranscriptCheck(store, rows) } : {}),
+        ...(disk ? { disk: disk.inventory(), diskDir: disk.dir } : {}),
       });
       const summary: StoreSummary = {
         agentId: target.agentId,
@@ -73,10 +76,13 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
         diskBudget: plan.diskBudget,
         wouldMutate: plan.wouldMutate,
         archivesPurged: plan.deleteFiles.length,
-        // Beyond OpenClaw's summary: every row and file the plan touches, so a dry run can be checked.
-        remove: plan.actions.filter((x) => x.action !== "keep").map((x) => ({ key: x.key, action: x.action })),
-        files: plannedFiles(plan),
       };
+      // Beyond OpenClaw's summary: every row and file the plan touches, so a dry run can be checked
+      // (only printed with --json: not built otherwise).
+      if (opts.json) {
+        summary.remove = plan.actions.filter((x) => x.action !== "keep").map((x) => ({ key: x.key, action: x.action }));
+        summary.files = plannedFiles(plan);
+      }
       if (!enforcing && plan.diskBudget?.overBudget) {
         const d = plan.diskBudget;
         ctx.io.err(
@@ -85,7 +91,7 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
       }
       if (opts.dryRun) {
         if (!opts.json) text.push(...dryRunText(ctx, target, aggregate, configuredMode, plan, now));
-      } else {
+      } else if (store) {
         const files = plannedFiles(plan);
         const bar = progressBar(
           ctx.io,
@@ -114,7 +120,7 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
       }
       summaries.push(summary);
     } finally {
-      await store.close();
+      await store?.close();
     }
   }
   if (opts.json) {
@@ -122,6 +128,77 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
     ctx.io.out(JSON.stringify(out, null, 2));
   } else ctx.io.out(text.join("\n"));
   return 0;
+}
+
+/** The sessions directory as the plan sees it; a directory not created yet holds nothing. */
+interface PlanDisk {
+  dir: string;
+  inventory(): DiskFile[];
+}
+
+function diskOf(store: SessionStore): PlanDisk | null {
+  const disk = diskOpsOf(store);
+  if (!disk) return null;
+  return { dir: disk.dir, inventory: () => (fs.existsSync(disk.dir) ? disk.diskInventory() : []) };
+}
+
+/** What the plan (`sessionId`, `updatedAt`, `pinned`, `sessionFile`) and the preview's table read of a row. */
+function slimEntry(e: SessionEntry): SessionEntry {
+  return {
+    sessionId: e.sessionId,
+    updatedAt: e.updatedAt,
+    sessionFile: e.sessionFile,
+    pinned: e.pinned,
+    model: e.model,
+    modelOverride: e.modelOverride,
+    thinkingLevel: e.thinkingLevel,
+    verboseLevel: e.verboseLevel,
+    reasoningLevel: e.reasoningLevel,
+    elevatedLevel: e.elevatedLevel,
+    responseUsage: e.responseUsage,
+    groupActivation: e.groupActivation,
+    systemSent: e.systemSent,
+    abortedLastRun: e.abortedLastRun,
+  };
+}
+
+/**
+ * The rows of an fs store as `store.all()` returns them (snapshot order, then the journals applied to
+ * the same map), slimmed unless the disk budget needs each row's size; the directory's files from the
+ * same listing, stat'ed only when the disk budget needs sizes and times. Null: load the store.
+ */
+function readLean(
+  ctx: CliContext,
+  storePath: string,
+  settings: MaintenanceSettings,
+): { rows: SessionRow[]; disk: PlanDisk } | null {
+  const index = openDiskIndex(storePath, (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`));
+  if (!index) return null;
+  const whole = settings.maxDiskBytes !== null;
+  const map = new Map<string, SessionEntry>();
+  for (const row of index.snapshotRows()) map.set(row.key, whole ? row.entry : slimEntry(row.entry));
+  for (const [key, entry] of index.ops) {
+    if (entry) map.set(key, whole ? entry : slimEntry(entry));
+    else map.delete(key);
+  }
+  const dir = path.dirname(storePath);
+  const inventory = (): DiskFile[] => {
+    const out: DiskFile[] = [];
+    for (const name of index.files) {
+      if (!whole) {
+        out.push({ name, size: 0, mtimeMs: 0, class: classify(name) });
+        continue;
+      }
+      try {
+        const st = fs.statSync(path.join(dir, name));
+        out.push({ name, size: st.size, mtimeMs: st.mtimeMs, class: classify(name) });
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return out;
+  };
+  return { rows: [...map].map(([key, entry]) => ({ key, entry })), disk: { dir, inventory } };
 }
 
 /** Every file the plan archives (`.deleted.<ts>`) or deletes, by name: what `--enforce` will do to the directory. */

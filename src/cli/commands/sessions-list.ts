@@ -1,16 +1,18 @@
 /** `pincer sessions`: list sessions (OpenClaw's JSON shape and text table). */
+import type { SessionEntry } from "../../store/entry.ts";
+import { openDiskIndex, type DiskIndex } from "../../store/fs/disk-index.ts";
 import { listHeadFromDisk } from "../../store/fs/disk-list.ts";
 import { compareRows, matchesFilter } from "../../store/list-order.ts";
 import type { ListFilter, SessionRow } from "../../store/types.ts";
 import { selectStores, withTargetStore, type CliContext, type StoreSelection, type StoreTarget } from "../context.ts";
-import { parsePositiveInt, CliError } from "../io.ts";
+import { parsePositiveInt, ChunkedOut, CliError } from "../io.ts";
 import {
   displayModel,
   formatAge,
   formatFlags,
   formatTokens,
   kindOf,
-  projectRow,
+  projectRowJson,
   tableLine,
   truncateKey,
   type DisplayDefaults,
@@ -58,6 +60,14 @@ export async function sessionsList(ctx: CliContext, opts: ListOptions): Promise<
   const now = ctx.io.now();
   const filter: ListFilter = activeMinutes !== null ? { activeSince: now - activeMinutes * 60_000 } : {};
   const defaults: DisplayDefaults = displayDefaults(ctx);
+  if (opts.json && !aggregate && limit === undefined && activeMinutes === null && targets[0]!.kind === "fs") {
+    const target = targets[0]!;
+    const index = openDiskIndex(target.path, (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`));
+    if (index) {
+      await streamJson(ctx, target, index, defaults, now);
+      return 0;
+    }
+  }
   const listed: Array<{ agentId: string; row: SessionRow }> = [];
   for (const t of targets)
     for (const row of await readRows(t, filter, limit, ctx)) listed.push({ agentId: t.agentId, row });
@@ -65,25 +75,7 @@ export async function sessionsList(ctx: CliContext, opts: ListOptions): Promise<
   const shown = limit !== undefined ? listed.slice(0, limit) : listed;
 
   if (opts.json) {
-    const out: Record<string, unknown> = { path: aggregate ? null : targets[0]!.path };
-    if (aggregate) out.stores = targets.map((t) => ({ agentId: t.agentId, path: t.path }));
-    if (opts.allAgents) out.allAgents = true;
-    out.count = shown.length;
-    out.activeMinutes = activeMinutes;
-    // Same bytes as JSON.stringify(out, null, 2), written row by row: a 100k-session listing never
-    // builds one giant string.
-    const head = JSON.stringify(out, null, 2).slice(0, -2);
-    const chunks: string[] = [`${head},\n  "sessions": [`];
-    shown.forEach(({ agentId, row }, i) => {
-      const json = JSON.stringify(projectRow(row.key, row.entry, now, agentId, defaults), null, 2).replaceAll(
-        "\n",
-        "\n    ",
-      );
-      chunks.push(`${i ? "," : ""}\n    ${json}`);
-      if (chunks.length >= 2000) ctx.io.out(chunks.splice(0).join(""), false);
-    });
-    chunks.push(shown.length ? "\n  ]\n}" : "]\n}");
-    ctx.io.out(chunks.join(""));
+    await writeJson(ctx, targets, aggregate, opts, activeMinutes, shown, defaults, now);
     return 0;
   }
   const lines: string[] = [];
@@ -121,4 +113,80 @@ export async function sessionsList(ctx: CliContext, opts: ListOptions): Promise<
   }
   ctx.io.out(lines.join("\n"));
   return 0;
+}
+
+/** The document's head, as `JSON.stringify(out, null, 2)` prints it, up to `"sessions": [`. */
+function jsonHead(
+  targets: StoreTarget[],
+  aggregate: boolean,
+  opts: ListOptions,
+  activeMinutes: number | null,
+  count: number,
+): string {
+  const out: Record<string, unknown> = { path: aggregate ? null : targets[0]!.path };
+  if (aggregate) out.stores = targets.map((t) => ({ agentId: t.agentId, path: t.path }));
+  if (opts.allAgents) out.allAgents = true;
+  out.count = count;
+  out.activeMinutes = activeMinutes;
+  return `${JSON.stringify(out, null, 2).slice(0, -2)},\n  "sessions": [`;
+}
+
+/** Same bytes as JSON.stringify(document, null, 2), written row by row. */
+async function writeJson(
+  ctx: CliContext,
+  targets: StoreTarget[],
+  aggregate: boolean,
+  opts: ListOptions,
+  activeMinutes: number | null,
+  shown: Array<{ agentId: string; row: SessionRow }>,
+  defaults: DisplayDefaults,
+  now: number,
+): Promise<void> {
+  const out = new ChunkedOut(ctx.io);
+  await out.add(jsonHead(targets, aggregate, opts, activeMinutes, shown.length));
+  for (let i = 0; i < shown.length; i++) {
+    const { agentId, row } = shown[i]!;
+    await out.add(`${i ? "," : ""}\n    ${projectRowJson(row.key, row.entry, now, agentId, defaults, "    ")}`);
+  }
+  await out.add(shown.length ? "\n  ]\n}\n" : "]\n}\n");
+  await out.flush();
+}
+
+/**
+ * The whole listing of one fs store straight from disk: the snapshot's rows (already newest first)
+ * merged with the journals' changes, each row printed as it is read. Holds the journal's rows and
+ * one output chunk, not the store.
+ */
+async function streamJson(
+  ctx: CliContext,
+  target: StoreTarget,
+  index: DiskIndex,
+  defaults: DisplayDefaults,
+  now: number,
+): Promise<void> {
+  // The journals' last word per key: a row (put) or null (deleted).
+  const changed = new Map<string, SessionEntry | null>();
+  for (const [key, entry] of index.ops) changed.set(key, entry);
+  const puts: SessionRow[] = [];
+  for (const [key, entry] of changed) if (entry) puts.push({ key, entry });
+  puts.sort(compareRows);
+  const shadowed = index.snapshotKeysAmong(new Set(changed.keys()));
+  const count = index.snapshotCount - shadowed.size + puts.length;
+
+  const out = new ChunkedOut(ctx.io);
+  await out.add(jsonHead([target], false, {}, null, count));
+  let written = 0;
+  let next = 0;
+  const emit = (row: SessionRow): string =>
+    `${written++ ? "," : ""}\n    ${projectRowJson(row.key, row.entry, now, target.agentId, defaults, "    ")}`;
+  for (const row of index.snapshotRows()) {
+    if (changed.has(row.key)) continue;
+    while (next < puts.length && compareRows(puts[next]!, row) < 0) await out.add(emit(puts[next++]!));
+    await out.add(emit(row));
+  }
+  while (next < puts.length) await out.add(emit(puts[next++]!));
+  await out.add(written ? "\n  ]\n}\n" : "]\n}\n");
+  await out.flush();
+  if (written !== count)
+    ctx.io.err(`warning: ${target.path}: listed ${written} sessions, but the index announced ${count}`);
 }

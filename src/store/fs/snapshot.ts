@@ -40,7 +40,7 @@ function positionOf(err: unknown): number {
 }
 
 /** OpenClaw's load-time migrations of legacy field names. */
-function migrateLegacyFields(entry: Record<string, unknown>): void {
+export function migrateLegacyFields(entry: Record<string, unknown>): void {
   const renames: Array<[string, string]> = [
     ["provider", "channel"],
     ["lastProvider", "lastChannel"],
