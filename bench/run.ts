@@ -59,8 +59,15 @@ if (!only || only === "snapshot") {
   };
 }
 if (!only || only === "cli") {
+  // 100 000 rows with a transcript each; PINCER_BENCH_BASELINE=<checkout> measures that checkout too.
   const cli = await benchCli(100_000);
-  report.list = { ...cli, targets: { listJsonMs: 2000, listLimit50Ms: 300, cleanupDryRunMs: 3000 } };
+  const cur = (name: string) => (cli[name] as { current: { ms?: number; peakRssMb?: number } }).current;
+  const within = (name: string) => (cur(name).ms ?? Infinity) <= 800 && (cur(name).peakRssMb ?? Infinity) <= 200;
+  report.list = {
+    ...cli,
+    targets: { listJson: { maxMs: 800, maxPeakRssMb: 200 }, cleanupDryRunJson: { maxMs: 800, maxPeakRssMb: 200 } },
+    pass: within("listJson") && within("cleanupDryRunJson"),
+  };
 }
 if (!only || only === "store") {
   // Two gateways sharing one durable PostgreSQL / Redis, against the baseline checkout in the same
