@@ -270,27 +270,22 @@ return 1
 );
 
 /**
- * Acquires a lease. KEYS: lease hash [, rows, vers]. ARGV: owner, now (ms, or '' = server TIME),
- * ttl (ms) [, row key]. Returns {1|0 (got it), owner, epoch, expiresAt}: on 0, the current holder.
- * Times are strings. With the row keys, a 1 also carries the row's json and version (nil if absent).
+ * Acquires a lease. KEYS: lease hash. ARGV: owner, now (ms, or '' = server TIME), ttl (ms).
+ * Returns {1|0 (got it), owner, epoch, expiresAt}: on 0, the current holder. Times are strings.
  */
 export const ACQUIRE = script(
   "acquire",
   `${PRELUDE}
-local function got(owner, epoch, expiresAt)
-  if #KEYS < 3 then return {1, owner, epoch, expiresAt} end
-  return {1, owner, epoch, expiresAt, redis.call('HGET', KEYS[2], ARGV[4]), redis.call('HGET', KEYS[3], ARGV[4])}
-end
 local now = clock(ARGV[2])
 local h = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'expiresAt', 'free')
 if h[1] and h[4] ~= '1' and now < tonumber(h[3]) then
   if h[1] ~= ARGV[1] then return {0, h[1], h[2], h[3]} end
-  return got(h[1], h[2], h[3])
+  return {1, h[1], h[2], h[3]}
 end
 local e = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 local expiresAt = ms(now + tonumber(ARGV[3]))
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'expiresAt', expiresAt, 'free', '0')
-return got(ARGV[1], tostring(e), expiresAt)
+return {1, ARGV[1], tostring(e), expiresAt}
 `,
 );
 

@@ -35,7 +35,6 @@ import {
   type ArchiveReason,
   type Fence,
   type Lease,
-  type LeaseWithRow,
   type ListFilter,
   type ListOptions,
   type ListPage,
@@ -623,44 +622,17 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async acquireLease(name: string, options: { ttlMs?: number; waitMs?: number } = {}): Promise<Lease> {
-    return (await this.acquire(name, null, options)).lease;
-  }
-
-  /** The lease and the row `key` in one script; the row's version is remembered for the next patch. */
-  async acquireLeaseWithRow(
-    name: string,
-    key: string,
-    options: { ttlMs?: number; waitMs?: number } = {},
-  ): Promise<LeaseWithRow> {
-    return this.acquire(name, key, options);
-  }
-
-  private async acquire(
-    name: string,
-    rowKey: string | null,
-    options: { ttlMs?: number; waitMs?: number },
-  ): Promise<LeaseWithRow> {
     const ttl = options.ttlMs ?? this.leaseTtlMs;
     // The wait is measured on the local clock; whether the lease is free is the scripts' call.
     const deadline = this.now() + (options.waitMs ?? 10_000);
-    const keys = [this.k(`lease:${name}`), ...(rowKey === null ? [] : [this.k("rows"), this.k("vers")])];
-    const args = [this.owner, this.leaseNow(), String(ttl), ...(rowKey === null ? [] : [rowKey])];
     return this.guard(async () => {
       for (;;) {
-        const [got, owner, epoch, expiresAt, json, version] = (await this.eval(S.ACQUIRE, keys, args)) as [
-          number,
-          string,
-          string,
-          string,
-          string | null | undefined,
-          string | null | undefined,
-        ];
-        if (got === 1) {
-          const lease = { name, owner, epoch: Number(epoch), expiresAt: Number(expiresAt) };
-          if (rowKey === null) return { lease, row: undefined };
-          this.knowRow(rowKey, json ?? null, version ?? null);
-          return { lease, row: json ? (JSON.parse(json) as SessionEntry) : undefined };
-        }
+        const [got, owner, epoch, expiresAt] = (await this.eval(
+          S.ACQUIRE,
+          [this.k(`lease:${name}`)],
+          [this.owner, this.leaseNow(), String(ttl)],
+        )) as [number, string, string, string];
+        if (got === 1) return { name, owner, epoch: Number(epoch), expiresAt: Number(expiresAt) };
         if (this.now() >= deadline) {
           throw new LeaseTimeoutError(
             `${this.location}: lease ${JSON.stringify(name)} is held by ${owner} (epoch ${epoch}) until ${new Date(Number(expiresAt)).toISOString()}`,
