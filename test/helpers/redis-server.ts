@@ -29,14 +29,18 @@ export async function startTestRedis(): Promise<TestRedis> {
   return startTestRedisOnPort(await freePort());
 }
 
-/** Starts a server on a given port: a test restarts one where its clients expect it. */
-export async function startTestRedisOnPort(port: number): Promise<TestRedis> {
+/**
+ * Starts a server on a given port: a test restarts one where its clients expect it. `settings`
+ * are passed as `--<name> <value>` (the benchmark turns persistence on this way).
+ */
+export async function startTestRedisOnPort(
+  port: number,
+  settings: Readonly<Record<string, string>> = { appendonly: "no" },
+): Promise<TestRedis> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-redis-"));
-  const child: ChildProcess = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir];
+  for (const [k, v] of Object.entries(settings)) args.push(`--${k}`, v);
+  const child: ChildProcess = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
   await new Promise<void>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);

@@ -45,6 +45,21 @@ end
 local function remember(appliedKey, value)
   redis.call('SET', appliedKey, value, 'PX', ${APPLIED_TTL_MS})
 end
+-- Writes (json ~= nil) or deletes one row with its version and its listing-index member.
+local function writeRow(rows, vers, pos, idx, key, json, version, member)
+  local old = redis.call('HGET', pos, key)
+  if old then redis.call('ZREM', idx, old) end
+  if json == nil then
+    redis.call('HDEL', rows, key)
+    redis.call('HDEL', vers, key)
+    redis.call('HDEL', pos, key)
+  else
+    redis.call('HSET', rows, key, json)
+    redis.call('HSET', vers, key, version)
+    redis.call('HSET', pos, key, member)
+    redis.call('ZADD', idx, 0, member)
+  end
+end
 local function fenceOk(leaseKey, owner, epoch, now)
   local h = redis.call('HMGET', leaseKey, 'owner', 'epoch', 'expiresAt', 'free')
   if not h[1] then return false end
@@ -69,18 +84,7 @@ export const CAS_ROW = script(
 if replayed(KEYS[5]) then return 1 end
 local cur = redis.call('HGET', KEYS[2], ARGV[1]) or ''
 if cur ~= ARGV[2] then return 0 end
-local old = redis.call('HGET', KEYS[3], ARGV[1])
-if old then redis.call('ZREM', KEYS[4], old) end
-if ARGV[3] == 'del' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('HDEL', KEYS[3], ARGV[1])
-else
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
-  redis.call('HSET', KEYS[3], ARGV[1], ARGV[6])
-  redis.call('ZADD', KEYS[4], 0, ARGV[6])
-end
+writeRow(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[3] ~= 'del' and ARGV[5] or nil, ARGV[4], ARGV[6])
 remember(KEYS[5], '1')
 return 1
 `,
@@ -97,18 +101,11 @@ if replayed(KEYS[5]) then return 1 end
 local n = 0
 for i = 2, #ARGV, 3 do
   local key, json, member = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local old = redis.call('HGET', KEYS[3], key)
-  if old then redis.call('ZREM', KEYS[4], old) end
   if json == '' then
-    redis.call('HDEL', KEYS[1], key)
-    redis.call('HDEL', KEYS[2], key)
-    redis.call('HDEL', KEYS[3], key)
+    writeRow(KEYS[1], KEYS[2], KEYS[3], KEYS[4], key, nil)
   else
     n = n + 1
-    redis.call('HSET', KEYS[1], key, json)
-    redis.call('HSET', KEYS[2], key, ARGV[1] .. ':' .. n)
-    redis.call('HSET', KEYS[3], key, member)
-    redis.call('ZADD', KEYS[4], 0, member)
+    writeRow(KEYS[1], KEYS[2], KEYS[3], KEYS[4], key, json, ARGV[1] .. ':' .. n, member)
   end
 end
 remember(KEYS[5], '1')
@@ -190,18 +187,7 @@ if ARGV[8] == '1' and not fenceOk(KEYS[8], ARGV[9], ARGV[10], ARGV[11]) then ret
 local cur = redis.call('HGET', KEYS[2], ARGV[1]) or ''
 if cur ~= ARGV[2] then return 0 end
 if ARGV[3] ~= 'keep' then
-  local old = redis.call('HGET', KEYS[3], ARGV[1])
-  if old then redis.call('ZREM', KEYS[4], old) end
-  if ARGV[3] == 'del' then
-    redis.call('HDEL', KEYS[1], ARGV[1])
-    redis.call('HDEL', KEYS[2], ARGV[1])
-    redis.call('HDEL', KEYS[3], ARGV[1])
-  else
-    redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
-    redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
-    redis.call('HSET', KEYS[3], ARGV[1], ARGV[6])
-    redis.call('ZADD', KEYS[4], 0, ARGV[6])
-  end
+  writeRow(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[3] ~= 'del' and ARGV[5] or nil, ARGV[4], ARGV[6])
 end
 if #ARGV >= 12 then
   for i = 12, #ARGV, 1000 do
