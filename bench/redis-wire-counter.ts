@@ -3,7 +3,7 @@
  * a script call is one command however many it runs inside, unlike INFO commandstats). The store
  * bench's Redis counting runs go through it.
  */
-import * as net from "node:net";
+import { startWireProxy } from "./wire-proxy.ts";
 
 export interface RedisWireCounter {
   url: string;
@@ -34,43 +34,16 @@ function takeCommands(buf: Buffer): { n: number; rest: Buffer } {
 }
 
 export async function startRedisWireCounter(upstreamUrl: string): Promise<RedisWireCounter> {
-  const target = new URL(upstreamUrl);
   let total = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    sockets.add(client).add(upstream);
-    // No Nagle delay on either leg: a proxy must not add latency the direct connection has not.
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
+  const proxy = await startWireProxy(upstreamUrl, () => {
     let pending: Buffer = Buffer.alloc(0);
-    client.on("data", (b: Buffer) => {
-      upstream.write(b);
-      const got = takeCommands(pending.length ? Buffer.concat([pending, b]) : b);
-      total += got.n;
-      pending = Buffer.from(got.rest);
-    });
-    upstream.on("data", (b: Buffer) => client.write(b));
-    const end = (): void => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
+    return {
+      client(b) {
+        const got = takeCommands(pending.length ? Buffer.concat([pending, b]) : b);
+        total += got.n;
+        pending = Buffer.from(got.rest);
+      },
     };
-    for (const s of [client, upstream]) {
-      s.on("error", end);
-      s.on("close", end);
-    }
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = new URL(upstreamUrl);
-  url.port = String((server.address() as net.AddressInfo).port);
-  return {
-    url: url.toString().replace(/\/$/, ""),
-    commands: () => total,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return { url: proxy.url.toString().replace(/\/$/, ""), commands: () => total, close: () => proxy.close() };
 }
