@@ -10,21 +10,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import autocannon from "autocannon";
+import { freePort, startMockModelServer } from "./processes.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startChild(home: string, port: number, root = ROOT): Promise<ChildProcess> {
   const child = spawn(process.execPath, [path.join(root, "bin/pincer.js"), "gateway", "--port", String(port)], {
@@ -241,23 +232,6 @@ export async function benchGateway(
     }
     fs.rmSync(home, { recursive: true, force: true });
   }
-}
-
-/** Starts bench/mock-openai-server.ts in its own process; resolves with its base URL. */
-async function startMockModelServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(ROOT, "bench/mock-openai-server.ts")], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (c: Buffer) => {
-      out += c.toString("utf8");
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`mock model server exited with ${code} before listening`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
 }
 
 type Run = Record<string, unknown> & { turnsPerSecond: number; gatewayCpuMsPerTurn: number | null };

@@ -9,9 +9,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { freePort, rssMiB, startMockModelServer } from "./processes.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const TOKEN = "bench-token-0123456789abcdef";
@@ -37,15 +37,6 @@ export interface HistoryRun {
   failures: number;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function startGateway(root: string, home: string, port: number): Promise<ChildProcess> {
   // PINCER_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the gateway, not the bench.
   const nodeArgs = (process.env.PINCER_BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
@@ -67,17 +58,6 @@ async function startGateway(root: string, home: string, port: number): Promise<C
   }
   child.kill("SIGTERM");
   throw new Error(`the gateway from ${root} did not answer /healthz on port ${port} within 20 s:\n${stderr}`);
-}
-
-/** Resident set size of a process in MB (Linux /proc; NaN elsewhere). */
-function rssMb(pid: number | undefined): number {
-  try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
-    return Math.round(kb / 1024);
-  } catch {
-    return Number.NaN;
-  }
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -103,23 +83,6 @@ export function slopePer1000(buckets: readonly HistoryBucket[]): number {
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
-
-/** Starts bench/mock-openai-server.ts in its own process; resolves with its base URL. */
-async function startMockModelServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(ROOT, "bench/mock-openai-server.ts")], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (c: Buffer) => {
-      out += c.toString("utf8");
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`mock model server exited with ${code} before listening`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
-}
 
 /** One run: `modelUrl` set = through the OpenAI-compatible provider at that server, else echo. */
 export async function benchHistory(
@@ -177,7 +140,7 @@ export async function benchHistory(
           turns: sorted.length,
           p50Ms: round2(quantile(sorted, 0.5)),
           p90Ms: round2(quantile(sorted, 0.9)),
-          rssMb: rssMb(child.pid),
+          rssMb: rssMiB(child.pid),
         });
         latencies = [];
         bucketStart = held + 2;
