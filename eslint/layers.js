@@ -13,8 +13,21 @@ const LEAVES = ["util", "errors.ts", "version.ts"];
 export const LAYERS = {
   cli: "*",
   "index.ts": "*",
-  gateway: ["tools", "runtime", "session", "providers", "keys", "config", "lifecycle", "transcript", "store", "web"],
+  gateway: [
+    "channels",
+    "tools",
+    "runtime",
+    "session",
+    "providers",
+    "keys",
+    "config",
+    "lifecycle",
+    "transcript",
+    "store",
+    "web",
+  ],
   security: ["config", "gateway/settings.ts", "keys", { path: "store", types: true }],
+  channels: ["runtime", "session", "keys", "config", "store", { path: "transcript", types: true }, "lifecycle"],
   tools: [
     "runtime",
     { path: "session", types: true },
