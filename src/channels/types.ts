@@ -142,13 +142,13 @@ export type SendFailureKind =
 
 export class ChannelSendError extends PincerError {
   override readonly code = "channel_send_failed";
-  constructor(
-    message: string,
-    readonly kind: SendFailureKind,
-    readonly retryAfterMs?: number,
-    options?: ErrorOptions,
-  ) {
+  readonly kind: SendFailureKind;
+  readonly retryAfterMs?: number;
+  // Fields assigned in the body, not as parameter properties: Node's type stripping (bin/pincer.js) rejects those.
+  constructor(message: string, kind: SendFailureKind, retryAfterMs?: number, options?: ErrorOptions) {
     super(message, options);
+    this.kind = kind;
+    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
 }
 
