@@ -75,6 +75,12 @@ export interface ChannelCaps {
   maxLines?: number;
   countUnit: "utf16" | "chars";
   typing: boolean;
+  /**
+   * `send` is idempotent per `idempotencyKey` (Discord `nonce` + `enforce_nonce`): a chunk whose
+   * outcome is unknown (timeout after the write, a crash mid-send) may be sent again with the same
+   * key. Absent/false: such a chunk is never resent (marked uncertain) — a duplicate is worse.
+   */
+  idempotentSends?: boolean;
 }
 
 /** One outbound message, already rendered for the platform and within its limits. */
@@ -144,11 +150,19 @@ export class ChannelSendError extends PincerError {
   override readonly code = "channel_send_failed";
   readonly kind: SendFailureKind;
   readonly retryAfterMs?: number;
+  /** "account": a "rate-limited" that holds for the whole account (Discord `global: true`), not only this chat. */
+  readonly scope?: "chat" | "account";
   // Fields assigned in the body, not as parameter properties: Node's type stripping (bin/pincer.js) rejects those.
-  constructor(message: string, kind: SendFailureKind, retryAfterMs?: number, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    kind: SendFailureKind,
+    retryAfterMs?: number,
+    options?: ErrorOptions & { scope?: "chat" | "account" },
+  ) {
     super(message, options);
     this.kind = kind;
     if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
+    if (options?.scope !== undefined) this.scope = options.scope;
   }
 }
 
