@@ -14,7 +14,8 @@ import { APICallError } from "ai";
 import type { AssistantMessage } from "../transcript/entries.ts";
 import { mapFinishReason, mapUsage, parseToolInput, toFunctionTools, toPrompt } from "./convert.ts";
 import { createHttpFetch } from "./http-fetch.ts";
-import type { ChatModel, ModelUsage, StreamPart } from "./sdk-types.ts";
+import { reasoningOptions } from "./reasoning.ts";
+import type { CallOptions, ChatModel, ModelUsage, StreamPart } from "./sdk-types.ts";
 import {
   ContextOverflowError,
   ProviderError,
@@ -94,10 +95,19 @@ function modelCache(create: (id: string) => ChatModel): (id: string) => ChatMode
   };
 }
 
+type SharedProviderOptions = NonNullable<CallOptions["providerOptions"]>;
+
+function anthropicMeta(meta: unknown): Record<string, unknown> | undefined {
+  const a = (meta as { anthropic?: unknown } | undefined)?.anthropic;
+  return a !== null && typeof a === "object" ? (a as Record<string, unknown>) : undefined;
+}
+
 export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvider {
   const modelFor = modelCache(modelFactory(options));
   const windows = new Map((options.models ?? []).filter((m) => m.contextWindow).map((m) => [m.id, m.contextWindow!]));
   const api = API_OF[options.kind];
+  // The OpenAI-compatible adapter reads its options under its name up to the first dot.
+  const optionsKey = options.name.split(".")[0]!.trim();
 
   return {
     name: options.name,
@@ -108,16 +118,20 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
       let failure: unknown = null;
       let text = "";
       const calls: Array<{ type: "toolCall"; id: string; name: string; arguments: unknown }> = [];
+      // Reasoning blocks by stream id, in arrival order; Anthropic's signature comes as metadata.
+      const thinking = new Map<string, Extract<AssistantMessage["content"][number], { type: "thinking" }>>();
       let finishReason: string | undefined;
       let usage: ModelUsage | undefined;
       let reader: ReadableStreamDefaultReader<StreamPart> | undefined;
       let finished = false;
       try {
         const tools = toFunctionTools(req.tools);
+        const providerOptions = reasoningOptions(options.kind, optionsKey, req.thinking, req.model);
         const { stream } = await modelFor(req.model).doStream({
-          prompt: toPrompt(req.messages, req.system),
+          prompt: toPrompt(req.messages, req.system, { replayThinking: options.kind === "anthropic" }),
           ...(tools ? { tools, toolChoice: { type: "auto" as const } } : {}),
           ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}),
+          ...(providerOptions ? { providerOptions: providerOptions as SharedProviderOptions } : {}),
           abortSignal: req.abortSignal,
         });
         reader = stream.getReader();
@@ -129,6 +143,23 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
             if (part.delta === "") continue;
             text += part.delta;
             yield { type: "text-delta", text: part.delta };
+          } else if (
+            part.type === "reasoning-start" ||
+            part.type === "reasoning-delta" ||
+            part.type === "reasoning-end"
+          ) {
+            let block = thinking.get(part.id);
+            if (!block) {
+              block = { type: "thinking", thinking: "" };
+              thinking.set(part.id, block);
+            }
+            if (part.type === "reasoning-delta") block.thinking += part.delta;
+            const meta = anthropicMeta(part.providerMetadata);
+            if (typeof meta?.signature === "string") block.thinkingSignature = meta.signature;
+            if (typeof meta?.redactedData === "string") {
+              block.thinkingSignature = meta.redactedData;
+              block.redacted = true;
+            }
           } else if (part.type === "tool-call") {
             const input = parseToolInput(part.input);
             calls.push({ type: "toolCall", id: part.toolCallId, name: part.toolName, arguments: input });
@@ -151,7 +182,11 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
       if (failure) throw classifyError(failure);
       const message: AssistantMessage = {
         role: "assistant",
-        content: [...(text !== "" ? [{ type: "text" as const, text }] : []), ...calls],
+        content: [
+          ...[...thinking.values()].filter((b) => b.thinking !== "" || b.thinkingSignature !== undefined),
+          ...(text !== "" ? [{ type: "text" as const, text }] : []),
+          ...calls,
+        ],
         api,
         provider: options.name,
         model: req.model,

@@ -28,16 +28,23 @@ function convertMessage(m: AgentMessage): PromptMessage | ToolResultPart | null 
     };
   }
   if (m.role === "assistant") {
-    // Thinking blocks are the model's own scratchpad: not replayed.
-    const parts: Array<
-      { type: "text"; text: string } | { type: "tool-call"; toolCallId: string; toolName: string; input: unknown }
-    > = [];
+    // Only signed (Anthropic) thinking is replayed: with thinking on, Anthropic refuses a tool-use
+    // turn whose thinking block is missing. Other providers never see it (toPrompt drops it).
+    const parts: AssistantPart[] = [];
     for (const b of m.content) {
-      if (b.type === "text" && b.text !== "") parts.push({ type: "text", text: b.text });
+      if (b.type === "thinking" && b.thinkingSignature !== undefined)
+        parts.push({
+          type: "reasoning",
+          text: b.redacted ? "" : b.thinking,
+          providerOptions: {
+            anthropic: b.redacted ? { redactedData: b.thinkingSignature } : { signature: b.thinkingSignature },
+          },
+        });
+      else if (b.type === "text" && b.text !== "") parts.push({ type: "text", text: b.text });
       else if (b.type === "toolCall")
         parts.push({ type: "tool-call", toolCallId: b.id, toolName: b.name, input: b.arguments ?? {} });
     }
-    return parts.length > 0 ? { role: "assistant", content: parts } : null;
+    return parts.some((p) => p.type !== "reasoning") ? { role: "assistant", content: parts } : null;
   }
   return toolResultPart(m);
 }
@@ -66,7 +73,11 @@ function convertedOf(m: AgentMessage): PromptMessage | ToolResultPart | null {
  * message. A tool call left without its result before the next user message is refused here, as
  * `streamText` did, rather than sent to a provider that would reject it.
  */
-export function toPrompt(messages: readonly AgentMessage[], system?: string): Prompt {
+export function toPrompt(
+  messages: readonly AgentMessage[],
+  system?: string,
+  options: { replayThinking?: boolean } = {},
+): Prompt {
   const out: Prompt = [];
   if (system) out.push({ role: "system", content: system });
   let open: Set<string> | null = null;
@@ -87,10 +98,19 @@ export function toPrompt(messages: readonly AgentMessage[], system?: string): Pr
     if (c.role === "user" && open !== null && open.size > 0) throw missingResults(open);
     if (c.role === "assistant")
       for (const part of c.content) if (part.type === "tool-call") (open ??= new Set()).add(part.toolCallId);
-    out.push(c);
+    out.push(c.role === "assistant" && !options.replayThinking ? withoutReasoning(c) : c);
   }
   if (open !== null && open.size > 0) throw missingResults(open);
   return out;
+}
+
+type AssistantPart = Extract<PromptMessage, { role: "assistant" }>["content"][number];
+
+/** The message itself when it has no reasoning part (the common case: no copy). */
+function withoutReasoning(m: Extract<PromptMessage, { role: "assistant" }>): PromptMessage {
+  return m.content.some((p) => p.type === "reasoning")
+    ? { ...m, content: m.content.filter((p) => p.type !== "reasoning") }
+    : m;
 }
 
 function missingResults(ids: Set<string>): Error {

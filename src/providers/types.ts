@@ -6,6 +6,7 @@
  */
 import { PincerError } from "../errors.ts";
 import type { AgentMessage, AssistantMessage } from "../transcript/entries.ts";
+import type { ThinkLevel } from "./reasoning.ts";
 
 /** A tool the model may call; `parameters` is a JSON Schema object. */
 export interface ToolSpec {
@@ -22,6 +23,8 @@ export interface ModelRequest {
   messages: AgentMessage[];
   tools?: ToolSpec[];
   maxOutputTokens?: number;
+  /** The session's thinking level (reasoning.ts maps it to the provider's parameters); unset or `off` = none. */
+  thinking?: ThinkLevel;
   /** Why the call is made; the echo provider answers summaries and memory flushes differently. */
   purpose?: "turn" | "summary" | "memory-flush";
   abortSignal?: AbortSignal;

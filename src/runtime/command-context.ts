@@ -12,6 +12,7 @@ import type { AgentSettings } from "./agent-settings.ts";
 import type { CompactionOutcome } from "./compaction.ts";
 import type { AbortResult, QueueView } from "./run-scheduler.ts";
 import type { ResolvedModel } from "./turn-runner.ts";
+import type { UsageLedger } from "./usage.ts";
 
 export type ModelChoice = ResolvedModel & { ref: string };
 
@@ -28,4 +29,6 @@ export interface CommandContext {
   queueFor(agentId: string, sessionKey: string): QueueView | undefined;
   abort(agentId: string, sessionKey: string, reason?: string): AbortResult;
   compact(agentId: string, sessionKey: string, instructions?: string): Promise<CompactionOutcome>;
+  /** This process's token and cost totals per agent and model (`/status`). */
+  readonly usage?: Pick<UsageLedger, "forAgent" | "forModel">;
 }

@@ -27,6 +27,7 @@ import { TurnRunner, type ResolvedModel } from "./turn-runner.ts";
 import { recordedAnswer } from "./recorded-answer.ts";
 import { assertMessageSize, DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.ts";
 import { configuredAgentIds, UnknownAgentError } from "./unknown-agent.ts";
+import { modelCostOf, usageFooter, usageModeOf, UsageLedger, type UsageTotals } from "./usage.ts";
 
 export type Surface = "http" | "ws" | "webchat" | "webhook" | "cron" | "openai" | "cli" | "internal";
 
@@ -87,6 +88,8 @@ export interface SubmitOptions {
   /** False for internal traffic: the session's last route is kept (see InboundOptions.touchRoute). */
   touchRoute?: boolean;
   provenance?: InboundOptions["provenance"];
+  /** Added to the system prompt of the run that answers this message (OpenAI clients' `system` messages). */
+  extraSystem?: string;
 }
 
 /** A reply meant for a session's channel outside a request/response exchange (announces). */
@@ -105,6 +108,18 @@ export interface RuntimeObserver {
   queueDepth?(delta: number): void;
   memoryFlush?(): void;
   security?(event: Record<string, unknown>): void;
+  /** One run's model calls added up (metrics per agent and model). */
+  usage?(event: { agentId: string; provider: string; model: string; usage: UsageTotals }): void;
+  /** A run that ended in an error: who, on which model, and why (the gateway logs it). */
+  turnFailed?(event: {
+    agentId: string;
+    sessionKey: string;
+    sessionId: string | undefined;
+    runId: string;
+    provider: string | undefined;
+    model: string | undefined;
+    reason: string;
+  }): void;
 }
 
 export interface RuntimeOptions {
@@ -135,6 +150,10 @@ export class AgentRuntime implements CommandContext {
   /** Outcomes of messages with a message id that are queued or running, by their transcript entry. */
   private readonly pendingAnswers = new Map<string, Promise<TurnOutcome>>();
   private readonly resolveRef: RuntimeOptions["resolveModelRef"];
+  /** Token and cost totals of this process's runs, per agent and model (`/status`, `/metrics`). */
+  readonly usage = new UsageLedger();
+  /** Per-submission system prompt additions, by run id, until the submission is answered. */
+  private readonly extraSystems = new Map<string, string>();
   readonly now: () => number;
   /** Set once shutdown begins: background work (announces) leaves its durable state for the next start. */
   shuttingDown = false;
@@ -164,6 +183,7 @@ export class AgentRuntime implements CommandContext {
       onPruned: (c) => this.observer.pruned?.(c),
       onMemoryFlush: () => this.observer.memoryFlush?.(),
       onSecurityEvent: (e) => this.observer.security?.(e),
+      costOf: (p, m) => modelCostOf(this.config, p, m),
     });
     this.scheduler = new RunScheduler({
       runBatch: (run) => this.runBatch(run),
@@ -294,6 +314,7 @@ export class AgentRuntime implements CommandContext {
     }
 
     let done: Promise<TurnOutcome> | undefined;
+    if (options.extraSystem) this.extraSystems.set(runId, options.extraSystem);
     const recorded = await this.manager.recordInbound(envelope, {
       interactive: options.interactive ?? true,
       commandAuthorized: authorized,
@@ -315,6 +336,7 @@ export class AgentRuntime implements CommandContext {
     }
     // A duplicate returns before the lane callback runs: answer it here.
     done ??= this.afterRecorded(envelope, recorded, runId);
+    if (options.extraSystem) void done.finally(() => this.extraSystems.delete(runId));
     return { runId, agentId: recorded.agentId, sessionKey: recorded.sessionKey, sessionId: recorded.sessionId, done };
   }
 
@@ -455,6 +477,7 @@ export class AgentRuntime implements CommandContext {
                 });
             },
             onRound: run.onRound,
+            extraSystem: this.extraSystemOf(run.runIds()),
           })
         : { status: "aborted" as const, reply: null, silent: true, errorMessage: "the session is gone" };
     } catch (err) {
@@ -471,6 +494,31 @@ export class AgentRuntime implements CommandContext {
       );
     }
     const delivered = result.status === "ok" && !result.silent && deliverable;
+    if ("turnUsage" in result && result.turnUsage && result.provider && result.model) {
+      this.usage.add(agentId, `${result.provider}/${result.model}`, result.turnUsage);
+      this.observer.usage?.({ agentId, provider: result.provider, model: result.model, usage: result.turnUsage });
+    }
+    if (result.status === "error")
+      this.observer.turnFailed?.({
+        agentId,
+        sessionKey,
+        sessionId: entry?.sessionId,
+        runId: run.runId,
+        provider: "provider" in result ? result.provider : undefined,
+        model: "model" in result ? result.model : undefined,
+        reason: result.errorMessage ?? "unknown error",
+      });
+    // `/usage tokens|full`: the footer goes on the delivered text only, never into the transcript.
+    const footer =
+      delivered && "turnUsage" in result
+        ? usageFooter(
+            usageModeOf(entry?.responseUsage),
+            result.turnUsage,
+            result.priced ? result.turnUsage?.cost : undefined,
+            sessionKey,
+          )
+        : null;
+    if (footer && result.reply !== null) result = { ...result, reply: `${result.reply}\n${footer}` };
     const status: QueueOutcome["status"] = result.status === "ok" ? (result.silent ? "silent" : "ok") : result.status;
     const usage =
       "usage" in result && result.usage
@@ -638,6 +686,11 @@ export class AgentRuntime implements CommandContext {
       sessionId: recorded.sessionId,
       done: Promise.resolve(outcome),
     };
+  }
+
+  private extraSystemOf(runIds: readonly string[]): string | undefined {
+    const parts = runIds.map((id) => this.extraSystems.get(id)).filter((t): t is string => t !== undefined);
+    return parts.length > 0 ? parts.join("\n\n") : undefined;
   }
 
   queueDepthTotal(): number {

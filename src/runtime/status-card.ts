@@ -5,6 +5,8 @@
  */
 import type { CommandContext } from "./command-context.ts";
 import { resolveQueueSettings } from "./queue-settings.ts";
+import { compactionBudget } from "./context-window.ts";
+import { formatTotals, modelCostOf, validTotals } from "./usage.ts";
 
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -36,12 +38,28 @@ export async function statusCard(rt: CommandContext, agentId: string, sessionKey
   const send = rt.sendDecision(entry, sessionKey);
   const tz = rt.config.session?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const isGroup = entry?.chatType === "group" || entry?.chatType === "channel";
+  const budget = compactionBudget(window, rt.settingsFor(agentId).compaction);
+  const priced = modelCostOf(rt.config, provider.name, model) !== undefined;
+  const session = validTotals(entry?.usageTotals);
+  const agentTotals = rt.usage?.forAgent(agentId);
+  const modelTotals = rt.usage?.forModel(`${provider.name}/${model}`);
+  const totals = [
+    session ? `session ${formatTotals(session, priced || session.cost > 0)} (${session.calls} calls)` : null,
+    agentTotals ? `agent ${agentId} ${formatTotals(agentTotals, agentTotals.cost > 0)}` : null,
+    modelTotals ? `model ${formatTotals(modelTotals, priced)}` : null,
+  ].filter((t) => t !== null);
   return [
     `🦞 Pincer ${rt.version}`,
     `🕒 Time: ${new Date(now).toISOString()} (${tz})`,
     `🧠 Model: ${ref}${provider.offline ? " · offline echo provider (no model is called)" : ""}`,
     `🧮 Tokens: ${entry?.inputTokens ?? 0} in / ${entry?.outputTokens ?? 0} out`,
     `📚 Context: ${fmtTokens(used)}/${fmtTokens(window)} (${Math.round((used / window) * 100)}%) · 🧹 Compactions: ${entry?.compactionCount ?? 0}`,
+    ...(budget.clamped
+      ? [
+          `🧯 Reserve: ${fmtTokens(budget.reserve)} (clamped from ${fmtTokens(budget.configuredReserve)} for a ${fmtTokens(window)} window) · compacts above ${fmtTokens(budget.compactAbove)}`,
+        ]
+      : []),
+    ...(totals.length > 0 ? [`💵 Usage: ${totals.join(" · ")}`] : []),
     entry
       ? `🧵 Session: ${sessionKey} • started ${age(now - (entry.sessionStartedAt ?? entry.updatedAt))} ago • updated ${age(now - entry.updatedAt)} ago`
       : `🧵 Session: ${sessionKey} • no activity`,

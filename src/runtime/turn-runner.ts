@@ -17,11 +17,13 @@ import { messageText } from "./context-build.ts";
 import { runContext } from "./context-cache.ts";
 import { compactSession, type CompactionOutcome } from "./compaction.ts";
 import { localDate, type ToolRegistry } from "./tool-registry.ts";
+import { compactionBudget, contextWindowOf } from "./context-window.ts";
+import { isThinkLevel, type ThinkLevel } from "../providers/reasoning.ts";
+import { addUsage, costBlock, costOf, type ModelCost, type UsageTotals } from "./usage.ts";
 
 export const SILENT_REPLY = "NO_REPLY";
 const MAX_TOOL_ROUNDS = 8;
 const MAX_OVERFLOW_ATTEMPTS = 3;
-const DEFAULT_CONTEXT_WINDOW = 200_000;
 
 export interface ResolvedModel {
   provider: ModelProvider;
@@ -38,6 +40,8 @@ export interface RunnerDeps {
   onCompaction?(outcome: CompactionOutcome, trigger: "threshold" | "overflow" | "manual"): void;
   onPruned?(chars: number): void;
   onMemoryFlush?(): void;
+  /** The configured price of a model (`models.providers.<p>.models[].cost`), for usage costs. */
+  costOf?(provider: string, model: string): ModelCost | undefined;
   /** Security events (the isolation guard refusing a prompt). */
   onSecurityEvent?(event: Record<string, unknown>): void;
 }
@@ -55,6 +59,11 @@ export interface RunRequest {
   onDelta(text: string): void;
   /** Called before each model call (steered messages injected before it are answered in it). */
   onRound?(round: number): void;
+  /**
+   * Text a surface adds to the system prompt for this run only (the OpenAI endpoint's client
+   * `system` messages); a per-turn part, so it goes after everything stable.
+   */
+  extraSystem?: string;
 }
 
 export interface RunResult {
@@ -66,6 +75,10 @@ export interface RunResult {
   usage?: AssistantMessage["usage"];
   model?: string;
   provider?: string;
+  /** Every model call of this run added up (tool rounds included), with its cost. */
+  turnUsage?: UsageTotals;
+  /** True when the answering model has a configured price (the cost in `turnUsage` means something). */
+  priced?: boolean;
 }
 
 /** True while `text` could still become a silent `NO_REPLY` reply: hold streaming until it cannot. */
@@ -84,8 +97,7 @@ export class TurnRunner {
   }
 
   windowFor(settings: AgentSettings, provider: ModelProvider, model: string, entry?: SessionEntry): number {
-    const known = entry?.contextTokens ?? provider.contextWindow(model) ?? DEFAULT_CONTEXT_WINDOW;
-    return settings.contextTokens !== undefined ? Math.min(known, settings.contextTokens) : known;
+    return contextWindowOf(settings, provider, model, entry);
   }
 
   async run(req: RunRequest): Promise<RunResult> {
@@ -97,6 +109,8 @@ export class TurnRunner {
     const { provider, model } = this.deps.resolveModel(req.agentId, entry);
     const window = this.windowFor(settings, provider, model, entry);
     const pruneSettings = resolvePruneSettings(settings.contextPruning);
+    const level = entry.thinkingLevel ?? settings.thinkingDefault;
+    const thinking: ThinkLevel | undefined = isThinkLevel(level) ? level : undefined;
 
     // One read serves the flush check and the first round (the flush writes nothing to the transcript).
     req.onRound?.(0);
@@ -106,12 +120,11 @@ export class TurnRunner {
     let compactedThisRun = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.runRounds(req, settings, provider, model, window, pruneSettings, view);
+        const result = await this.runRounds(req, settings, provider, model, window, pruneSettings, view, thinking);
         view = null;
         if (result.status === "ok" && result.usage) {
           const used = result.usage.input + result.usage.cacheRead + result.usage.cacheWrite + result.usage.output;
-          const reserve = Math.max(settings.compaction.reserveTokens, settings.compaction.reserveTokensFloor);
-          if (!compactedThisRun && used > window - reserve) {
+          if (!compactedThisRun && used > compactionBudget(window, settings.compaction).compactAbove) {
             const outcome = await compactSession({
               manager,
               agentId: req.agentId,
@@ -150,7 +163,7 @@ export class TurnRunner {
         await manager.patchSession(req.agentId, req.sessionKey, (cur) =>
           cur && cur.sessionId === req.sessionId ? { ...cur, abortedLastRun: false } : undefined,
         );
-        return { status: "error", reply: null, silent: true, errorMessage: message };
+        return { status: "error", reply: null, silent: true, errorMessage: message, model, provider: provider.name };
       }
     }
   }
@@ -164,9 +177,12 @@ export class TurnRunner {
     window: number,
     pruneSettings: PruneSettings,
     firstView: TranscriptView | null,
+    thinking: ThinkLevel | undefined,
   ): Promise<RunResult> {
     const { manager } = this.deps;
     let final: AssistantMessage | null = null;
+    const price = this.deps.costOf?.(provider.name, model);
+    let turnUsage: UsageTotals | undefined;
     const toolSpecs: ToolSpec[] = this.deps.tools.specs(settings.tools);
     for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
       if (!(round === 0 && firstView)) req.onRound?.(round);
@@ -218,6 +234,8 @@ export class TurnRunner {
         tools: toolSpecs,
         purpose: "turn",
         abortSignal: req.signal,
+        ...(req.extraSystem ? { system: req.extraSystem } : {}),
+        ...(thinking ? { thinking } : {}),
       })) {
         if (event.type === "text-delta") {
           streamed += event.text;
@@ -230,6 +248,11 @@ export class TurnRunner {
       }
       if (req.signal.aborted) throw new Error("aborted");
       if (!message) throw new Error("the model stream ended without a reply");
+      // pi's usage carries the call's cost; the row keeps running totals (usage.ts).
+      if (price) message = { ...message, usage: { ...message.usage, cost: costBlock(message.usage, price) } };
+      const callCost = price ? costOf(message.usage, price) : undefined;
+      turnUsage = addUsage(turnUsage, message.usage, callCost);
+      const roundUsage = message.usage;
       final = message;
 
       const calls = message.content.filter(
@@ -265,13 +288,23 @@ export class TurnRunner {
             totalTokens: usage.input + usage.cacheRead + usage.cacheWrite,
             totalTokensFresh: true,
             abortedLastRun: false,
+            usageTotals: addUsage(cur.usageTotals as UsageTotals | undefined, roundUsage, callCost),
           }),
         );
         if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
         if (touchEntry.length > 0) this.cacheTouch.set(req.sessionId, this.deps.now());
         const text = messageText(message);
         const silent = text.trimStart().startsWith(SILENT_REPLY) || text.trim() === "";
-        return { status: "ok", reply: silent ? null : text, silent, usage, model, provider: provider.name };
+        return {
+          status: "ok",
+          reply: silent ? null : text,
+          silent,
+          usage,
+          model,
+          provider: provider.name,
+          turnUsage,
+          priced: price !== undefined,
+        };
       }
 
       const results: NewEntry[] = [];
@@ -306,12 +339,25 @@ export class TurnRunner {
         req.sessionKey,
         req.sessionId,
         [{ type: "message", message, ...tag }, ...results],
-        (cur, now) => ({ ...cur, updatedAt: now }),
+        (cur, now) => ({
+          ...cur,
+          updatedAt: now,
+          usageTotals: addUsage(cur.usageTotals as UsageTotals | undefined, roundUsage, callCost),
+        }),
       );
       if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
       // sessions_yield: the turn ends here; what the agent waits for arrives as the next message.
       if (endTurn)
-        return { status: "ok", reply: null, silent: true, usage: message.usage, model, provider: provider.name };
+        return {
+          status: "ok",
+          reply: null,
+          silent: true,
+          usage: message.usage,
+          model,
+          provider: provider.name,
+          turnUsage,
+          priced: price !== undefined,
+        };
     }
     return {
       status: "error",
@@ -319,6 +365,10 @@ export class TurnRunner {
       silent: true,
       errorMessage: `stopped after ${MAX_TOOL_ROUNDS} tool rounds`,
       usage: final?.usage,
+      model,
+      provider: provider.name,
+      turnUsage,
+      priced: price !== undefined,
     };
   }
 
@@ -341,7 +391,7 @@ export class TurnRunner {
     const stored = entry.totalTokensFresh ? (entry.totalTokens ?? 0) + (entry.outputTokens ?? 0) : 0;
     const estimated = built.estimatedTokens;
     const projected = Math.max(stored, estimated);
-    const threshold = window - settings.compaction.reserveTokensFloor - flush.softThresholdTokens;
+    const threshold = compactionBudget(window, settings.compaction).flushAt;
     // Characters of context stand in for the transcript's size on disk (no extra stat per turn).
     if (projected < threshold && estimated * 4 < flush.forceFlushTranscriptBytes) return;
 

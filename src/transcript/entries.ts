@@ -38,7 +38,8 @@ export interface AssistantMessage {
   role: "assistant";
   content: Array<
     | { type: "text"; text: string }
-    | { type: "thinking"; thinking: string }
+    /** pi: an Anthropic thinking block keeps its signature (or, redacted, its opaque data) for replay. */
+    | { type: "thinking"; thinking: string; thinkingSignature?: string; redacted?: boolean }
     | { type: "toolCall"; id: string; name: string; arguments: unknown }
   >;
   api: string;
