@@ -5,7 +5,7 @@
  * accepted (`openclawOnly`), anything else is an unknown key.
  */
 import { z } from "zod";
-import { durationSchema, globListSchema, modelRefSchema, openclawOnly, sizeSchema } from "./values.ts";
+import { durationSchema, globListSchema, modelRefSchema, openclawOnly, sizeSchema, timeZoneSchema } from "./values.ts";
 
 const AGENT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
 const count = z.number().int().min(0);
@@ -37,7 +37,8 @@ export const memoryFlushSchema = z.strictObject({
   /** A transcript this large forces a flush: bytes, or a size such as "2mb". */
   forceFlushTranscriptBytes: sizeSchema.optional(),
   prompt: z.string().optional(),
-  ...openclawOnly("systemPrompt"),
+  /** Extra system-prompt text for the flush turn (OpenClaw's default when unset). */
+  systemPrompt: z.string().optional(),
 });
 
 export const compactionSchema = z.strictObject({
@@ -98,12 +99,52 @@ export const toolPolicySchema = z.strictObject({
   ),
 });
 
+/** `HH:MM` (24h); `24:00` is accepted as the end of the day. */
+const clockTime = z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'a time of day "HH:MM" (00:00-24:00)');
+
+/** `agents.defaults.heartbeat` / `agents.list[].heartbeat` (the agent's own merges over the defaults). */
+export const heartbeatSchema = z.strictObject({
+  /** How often; `0m` disables. Default 30m. */
+  every: durationSchema("m", 'a non-negative duration like "30m" ("0m" disables)', { nonNegative: true }).optional(),
+  prompt: z.string().trim().min(1, "a non-empty string").optional(),
+  /** `none` (default): never delivered; `last`: the main session's last route; or a channel name. */
+  target: z.string().trim().min(1, "a non-empty string").optional(),
+  to: z.string().trim().min(1, "a non-empty string").optional(),
+  activeHours: z.strictObject({ start: clockTime, end: clockTime, timezone: timeZoneSchema.optional() }).optional(),
+  /** A reply of HEARTBEAT_OK plus at most this many characters is an acknowledgement (default 300). */
+  ackMaxChars: count.optional(),
+  ...openclawOnly(
+    "model",
+    "includeReasoning",
+    "lightContext",
+    "directPolicy",
+    "accountId",
+    "session",
+    "isolatedSession",
+    "suppressToolErrorWarnings",
+  ),
+});
+
 const THINKING_LEVELS = ["off", "minimal", "low", "medium", "high", "xhigh", "adaptive", "max", "ultra"] as const;
+
+/** `agents.defaults.models`: per model ref, its `alias` (a name `/model` and model refs may use). */
+export const modelCatalogSchema = z.record(
+  z.string(),
+  z.strictObject({ alias: z.string().trim().min(1).optional(), ...openclawOnly("params", "streaming") }),
+);
 
 export const agentDefaultsSchema = z.strictObject({
   model: modelRefSchema.optional(),
+  models: modelCatalogSchema.optional(),
   contextTokens: z.number().int().positive().optional(),
   workspace: z.string().optional(),
+  /** Per workspace file injected into the system prompt (default 20000 chars). */
+  bootstrapMaxChars: z.number().int().positive().optional(),
+  /** All workspace files together (default 150000 chars). */
+  bootstrapTotalMaxChars: z.number().int().positive().optional(),
+  /** The zone of the date in the system prompt (default: `session.timeZone`, else the host's). */
+  userTimezone: timeZoneSchema.optional(),
+  heartbeat: heartbeatSchema.optional(),
   thinkingDefault: z.enum(THINKING_LEVELS).optional(),
   contextPruning: contextPruningSchema.optional(),
   compaction: compactionSchema.optional(),
@@ -115,13 +156,9 @@ export const agentDefaultsSchema = z.strictObject({
     "pdfModel",
     "pdfMaxBytesMb",
     "pdfMaxPages",
-    "models",
     "repoRoot",
     "skipBootstrap",
-    "bootstrapMaxChars",
-    "bootstrapTotalMaxChars",
     "bootstrapPromptTruncationWarning",
-    "userTimezone",
     "timeFormat",
     "envelopeTimezone",
     "envelopeTimestamp",
@@ -141,7 +178,6 @@ export const agentDefaultsSchema = z.strictObject({
     "imageMaxDimensionPx",
     "typingIntervalSeconds",
     "typingMode",
-    "heartbeat",
     "maxConcurrent",
     "additionalSystemPrompt",
     "sandbox",
@@ -162,6 +198,7 @@ export const agentEntrySchema = z.strictObject({
   workspace: z.string().optional(),
   tools: toolPolicySchema.optional(),
   subagents: subagentsSchema.optional(),
+  heartbeat: heartbeatSchema.optional(),
   ...openclawOnly(
     "description",
     "agentDir",
@@ -187,7 +224,6 @@ export const agentEntrySchema = z.strictObject({
     "skillsLimits",
     "contextLimits",
     "contextTokens",
-    "heartbeat",
     "identity",
     "groupChat",
     "embeddedAgent",
@@ -210,3 +246,4 @@ export type ContextPruningConfig = z.infer<typeof contextPruningSchema>;
 export type SubagentsConfig = z.infer<typeof subagentsSchema>;
 export type ToolPolicyConfig = z.infer<typeof toolPolicySchema>;
 export type ModelRefConfig = z.infer<typeof modelRefSchema>;
+export type HeartbeatConfig = z.infer<typeof heartbeatSchema>;

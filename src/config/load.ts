@@ -11,8 +11,11 @@ import JSON5 from "json5";
 import type { z } from "zod";
 import { PincerError } from "../errors.ts";
 import { validateIdentityLinks } from "../keys/routing.ts";
+import { applyConfigEnv } from "./env-schema.ts";
 import { closestKey, knownKeysAt } from "./known-keys.ts";
+import { migrateLegacyKeys } from "./legacy.ts";
 import { configSchema, type PincerConfig } from "./schema.ts";
+import { unsupportedKeys, unsupportedNotice } from "./unsupported.ts";
 
 export class ConfigError extends PincerError {
   override readonly code = "config_invalid";
@@ -30,7 +33,17 @@ export interface LoadedConfig {
   /** The file read, or null when running on built-in defaults. */
   path: string | null;
   home: string;
+  /** Deprecated keys read under their new name, and the like: shown by every command. */
   warnings: string[];
+  /** OpenClaw keys Pincer ignores, one line each: logged at gateway start, listed by validate/doctor. */
+  notices: string[];
+}
+
+const notesOf = new WeakMap<object, { warnings: string[]; notices: string[] }>();
+
+/** What loading said about a config object (for a gateway started on it): nothing for one built in code. */
+export function configNotes(config: PincerConfig): { warnings: string[]; notices: string[] } {
+  return notesOf.get(config) ?? { warnings: [], notices: [] };
 }
 
 export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -114,10 +127,15 @@ function unknownKeyProblem(input: unknown, parent: readonly PathKey[], key: stri
 }
 
 /** Validates a parsed config object; returns the config and warnings, or throws ConfigError naming every problem. */
-export function validateConfig(raw: unknown, file: string | null): { config: PincerConfig; warnings: string[] } {
+export function validateConfig(
+  raw: unknown,
+  file: string | null,
+): { config: PincerConfig; warnings: string[]; notices: string[] } {
   const warnings: string[] = [];
   const problems: string[] = [];
   const input = structuredClone(raw ?? {});
+  migrateLegacyKeys(input, warnings);
+  const notices = unsupportedKeys(configSchema, input).map(unsupportedNotice);
   for (let round = 0; round < 50; round++) {
     const result = configSchema.safeParse(input);
     const unknownKeys = result.success ? [] : result.error.issues.filter((i) => i.code === "unrecognized_keys");
@@ -129,7 +147,9 @@ export function validateConfig(raw: unknown, file: string | null): { config: Pin
           ),
         );
       if (problems.length > 0 || !result.success) throw new ConfigError(file, problems);
-      return { config: finish(result.data, file, warnings), warnings };
+      const config = finish(result.data, file, warnings);
+      notesOf.set(config, { warnings, notices });
+      return { config, warnings, notices };
     }
     // Unknown keys are reported and left out, so the rest can still be checked.
     for (const issue of unknownKeys) {
@@ -173,13 +193,13 @@ export function loadConfig(options: { configPath?: string; env?: NodeJS.ProcessE
   const env = options.env ?? process.env;
   const home = resolveHome(env);
   const { file, explicit } = pickConfigFile(options.configPath, env, home);
-  if (!file) return { config: {}, path: null, home, warnings: [] };
+  if (!file) return { config: {}, path: null, home, warnings: [], notices: [] };
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" && !explicit) return { config: {}, path: null, home, warnings: [] };
+    if (code === "ENOENT" && !explicit) return { config: {}, path: null, home, warnings: [], notices: [] };
     throw new ConfigError(file, [
       code === "ENOENT" ? "the config file does not exist" : `cannot read the config file: ${(err as Error).message}`,
     ]);
@@ -195,6 +215,8 @@ export function loadConfig(options: { configPath?: string; env?: NodeJS.ProcessE
   }
   if (!raw || typeof raw !== "object" || Array.isArray(raw))
     throw new ConfigError(file, [`(root): got ${show(raw)}, expected an object`]);
-  const { config, warnings } = validateConfig(raw, file);
-  return { config, path: file, home, warnings };
+  const { config, warnings, notices } = validateConfig(raw, file);
+  // As OpenClaw does: the config's `env` fills in what the environment lacks, before anything reads a key.
+  applyConfigEnv(config.env, env);
+  return { config, path: file, home, warnings, notices };
 }

@@ -6,6 +6,8 @@
  */
 import { z } from "zod";
 import { agentsSchema } from "./agents-schema.ts";
+import { channelsSchema } from "./channels-schema.ts";
+import { envSchema } from "./env-schema.ts";
 import { STORE_BACKENDS, STORE_BACKEND_NAMES } from "./backends.ts";
 import { commandsSchema, cronSchema, gatewaySchema, hooksSchema } from "./gateway-schema.ts";
 import { messagesSchema } from "./messages-schema.ts";
@@ -116,7 +118,13 @@ const bindingSchema = z.strictObject({
   match: z.strictObject({
     channel: z.string().min(1),
     accountId: z.string().optional(),
-    peer: z.strictObject({ kind: z.enum(["direct", "group", "channel"]), id: z.string().min(1) }).optional(),
+    /** `dm` is OpenClaw's older name of `direct` (read as `direct` at load). */
+    peer: z
+      .strictObject({
+        kind: z.enum(["direct", "group", "channel", "dm"]).transform((k) => (k === "dm" ? "direct" : k)),
+        id: z.string().min(1),
+      })
+      .optional(),
     guildId: z.string().optional(),
     teamId: z.string().optional(),
     roles: z.array(z.string()).optional(),
@@ -134,8 +142,8 @@ export const configSchema = z.strictObject({
   bindings: z.array(bindingSchema).optional(),
   gateway: gatewaySchema.optional(),
   models: modelsSchema.optional(),
-  /** Owned by the channels work: one entry per channel, passed through as it is for now. */
-  channels: z.record(z.string(), z.unknown()).optional(),
+  /** Native channels (telegram, slack, discord, signal) and OpenClaw's others, accepted and ignored. */
+  channels: channelsSchema.optional(),
   hooks: hooksSchema.optional(),
   cron: cronSchema.optional(),
   tools: toolsSchema.optional(),
@@ -145,16 +153,16 @@ export const configSchema = z.strictObject({
   logging: z
     .looseObject({ level: z.enum(["silent", "fatal", "error", "warn", "info", "debug", "trace"]).optional() })
     .optional(),
-  // Sections Pincer passes through without reading.
-  plugins: loose.optional(),
-  skills: loose.optional(),
-  auth: loose.optional(),
-  ui: loose.optional(),
+  env: envSchema.optional(),
+  // Bookkeeping OpenClaw's wizard writes: accepted, nothing to report.
   wizard: loose.optional(),
   meta: loose.optional(),
   $schema: z.string().optional(),
   ...openclawOnly(
-    "env",
+    "plugins",
+    "skills",
+    "auth",
+    "ui",
     "diagnostics",
     "cli",
     "crestodian",

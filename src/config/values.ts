@@ -54,10 +54,19 @@ export const modelRefSchema = z.union([
 /** A glob list (`*` only, case-insensitive; see util/glob.ts). */
 export const globListSchema = z.array(z.string());
 
+/** The schemas `openclawOnly` made: config/unsupported.ts reports every key set to one of them. */
+export const OPENCLAW_ONLY = new WeakSet<z.core.$ZodType>();
+
 /**
  * Keys OpenClaw's schema has at this place that Pincer does not interpret: accepted as they are
  * (issue 14 reports them), never read. Spread into a strictObject's shape.
  */
 export function openclawOnly<const K extends string>(...keys: K[]): Record<K, z.ZodOptional<z.ZodUnknown>> {
-  return Object.fromEntries(keys.map((k) => [k, z.unknown().optional()])) as Record<K, z.ZodOptional<z.ZodUnknown>>;
+  return Object.fromEntries(
+    keys.map((k) => {
+      const s = z.unknown().optional();
+      OPENCLAW_ONLY.add(s);
+      return [k, s];
+    }),
+  ) as Record<K, z.ZodOptional<z.ZodUnknown>>;
 }

@@ -8,6 +8,7 @@ import pino, { type Logger } from "pino";
 import type { PincerConfig } from "../config/schema.ts";
 import * as path from "node:path";
 import { resolveMaintenance, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
+import { configNotes } from "../config/load.ts";
 import { storeBackend } from "../store/backends.ts";
 import type { Clock } from "../lifecycle/clock.ts";
 import { createProviderRegistry } from "../providers/registry.ts";
@@ -124,6 +125,14 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   const tools = options.tools ?? new ToolRegistry();
   const providers = createProviderRegistry(config, env);
+  // What the config load and the providers found, once at start: OpenClaw keys Pincer ignores, by path.
+  for (const line of [...configNotes(config).warnings, ...configNotes(config).notices, ...providers.warnings])
+    logger.warn({ config: line }, line);
+  providers.onFallback = (from, to, err) =>
+    logger.warn(
+      { from, to, err: err instanceof Error ? err.message : String(err) },
+      "model failed: trying the next fallback",
+    );
   const runtime = new AgentRuntime({
     config,
     home,
