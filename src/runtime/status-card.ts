@@ -6,7 +6,7 @@
 import type { CommandContext } from "./command-context.ts";
 import { resolveQueueSettings } from "./queue-settings.ts";
 import { compactionBudget } from "./context-window.ts";
-import { formatTotals, modelCostOf, validTotals } from "./usage.ts";
+import { formatTokenCount, formatTotals, modelCostOf, validTotals } from "./usage.ts";
 
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -44,7 +44,9 @@ export async function statusCard(rt: CommandContext, agentId: string, sessionKey
   const agentTotals = rt.usage?.forAgent(agentId);
   const modelTotals = rt.usage?.forModel(`${provider.name}/${model}`);
   const totals = [
-    session ? `session ${formatTotals(session, priced || session.cost > 0)} (${session.calls} calls)` : null,
+    session
+      ? `session ${formatTotals(session, priced || session.cost > 0)} (${session.calls} call${session.calls === 1 ? "" : "s"})`
+      : null,
     agentTotals ? `agent ${agentId} ${formatTotals(agentTotals, agentTotals.cost > 0)}` : null,
     modelTotals ? `model ${formatTotals(modelTotals, priced)}` : null,
   ].filter((t) => t !== null);
@@ -56,7 +58,7 @@ export async function statusCard(rt: CommandContext, agentId: string, sessionKey
     `📚 Context: ${fmtTokens(used)}/${fmtTokens(window)} (${Math.round((used / window) * 100)}%) · 🧹 Compactions: ${entry?.compactionCount ?? 0}`,
     ...(budget.clamped
       ? [
-          `🧯 Reserve: ${fmtTokens(budget.reserve)} (clamped from ${fmtTokens(budget.configuredReserve)} for a ${fmtTokens(window)} window) · compacts above ${fmtTokens(budget.compactAbove)}`,
+          `🧯 Reserve: ${formatTokenCount(budget.reserve)} (clamped from ${formatTokenCount(budget.configuredReserve)} for a ${formatTokenCount(window)} window) · compacts above ${formatTokenCount(budget.compactAbove)}`,
         ]
       : []),
     ...(totals.length > 0 ? [`💵 Usage: ${totals.join(" · ")}`] : []),
