@@ -30,6 +30,7 @@ export function classifySendError(err: unknown): ChannelSendError {
   if (err instanceof RateLimitError) {
     return new ChannelSendError(`discord: rate limited on ${err.route}`, "rate-limited", Math.max(err.retryAfter, 1), {
       cause: err,
+      scope: err.global ? "account" : "chat",
     });
   }
   if (err instanceof DiscordAPIError) {

@@ -30,7 +30,8 @@ export function createDiscordAdapter(settings: AccountSettings): ChannelAdapter 
 class DiscordAdapter implements ChannelAdapter {
   readonly channel = "discord" as const;
   readonly accountId: string;
-  readonly caps = { maxChars: 2000, maxLines: 17, countUnit: "chars" as const, typing: true };
+  // Sends carry an enforced nonce (see nonceOf): a chunk whose outcome is unknown may be sent again.
+  readonly caps = { maxChars: 2000, maxLines: 17, countUnit: "chars" as const, typing: true, idempotentSends: true };
   private client: Client | null = null;
   private ctx: AdapterContext | null = null;
   private botUserId = "";
