@@ -58,6 +58,8 @@ const ROW_FIELDS = [
   "contextTokens",
   "agentId",
   "kind",
+  /** Pincer: running token and cost totals of the session (runtime/usage.ts); absent on OpenClaw rows. */
+  "usageTotals",
 ] as const;
 
 /** The row's values in `ROW_FIELDS` order (undefined = omitted). */
@@ -94,6 +96,7 @@ function projectValues(
     entry.contextTokens ?? defaults.contextTokens,
     agentIdOf(key, storeAgentId),
     kindOf(key, entry),
+    entry.usageTotals !== null && typeof entry.usageTotals === "object" ? entry.usageTotals : undefined,
   ];
 }
 

@@ -115,6 +115,16 @@ export class GatewayMetrics {
     "WebSocket connections closed for a protocol error or a socket failure, by reason.",
     "counter",
   );
+  readonly modelTokens = new Counter(
+    "pincer_model_tokens_total",
+    "Tokens of model calls in agent turns, by agent, provider, model and type (input, output, cacheRead, cacheWrite).",
+    "counter",
+  );
+  readonly modelCost = new Counter(
+    "pincer_model_cost_usd_total",
+    "Estimated cost of model calls in agent turns (USD, from models.providers.*.models[].cost), by agent, provider and model.",
+    "counter",
+  );
   readonly wsAuthTimeouts = new Counter(
     "pincer_ws_auth_timeouts_total",
     "WebSockets closed because they did not authenticate in time.",
@@ -137,6 +147,8 @@ export class GatewayMetrics {
         this.httpRequests,
         this.wsErrors,
         this.wsAuthTimeouts,
+        this.modelTokens,
+        this.modelCost,
       ]
         .map((m) => m.render())
         .join("\n") + "\n"

@@ -161,6 +161,25 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       },
       pruned: (chars) => metrics.prunedChars.inc({}, chars),
       memoryFlush: () => metrics.memoryFlushes.inc(),
+      usage: ({ agentId, provider, model, usage }) => {
+        const labels = { agent: agentId, provider, model };
+        for (const type of ["input", "output", "cacheRead", "cacheWrite"] as const)
+          if (usage[type] > 0) metrics.modelTokens.inc({ ...labels, type }, usage[type]);
+        if (usage.cost > 0) metrics.modelCost.inc(labels, usage.cost);
+      },
+      turnFailed: (e) =>
+        logger.error(
+          {
+            sessionKey: e.sessionKey,
+            agentId: e.agentId,
+            sessionId: e.sessionId,
+            runId: e.runId,
+            provider: e.provider,
+            model: e.model,
+            reason: e.reason,
+          },
+          "turn failed",
+        ),
       security: (event) => {
         metrics.securityEvents.inc({ event: String(event.event) });
         logger.error({ security: event }, "security event: a prompt was refused");

@@ -155,8 +155,7 @@ export class UsageLedger {
   }
 }
 
-/** `12k in / 800 out · $0.04` for the status card. */
+/** `12k in / 800 out · $0.04` for the status card (uncached input, as the footer counts it). */
 export function formatTotals(t: UsageTotals, withCost: boolean): string {
-  const prompt = t.input + t.cacheRead + t.cacheWrite;
-  return `${formatTokenCount(prompt)} in / ${formatTokenCount(t.output)} out${withCost ? ` · ${formatUsd(t.cost)}` : ""}`;
+  return `${formatTokenCount(t.input)} in / ${formatTokenCount(t.output)} out${withCost ? ` · ${formatUsd(t.cost)}` : ""}`;
 }

@@ -1,0 +1,143 @@
+/**
+ * `/usage off|tokens|full` and the token and cost totals, through a real gateway and the real
+ * Anthropic SDK client against a local Messages API server (42 input, 5 cache-read, 7 output
+ * tokens per call). Cost comes from `models.providers.<p>.models[].cost` (USD per million).
+ * The footer is OpenClaw's (`Usage: 42 in / 7 out · est $0.0002[ · session \`<key>\`]`), goes on
+ * the delivered reply only, and the totals show on the row, in `/status`, `sessions --json` and
+ * `/metrics`.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { costOf, formatTokenCount, formatUsd, usageFooter, type UsageTotals } from "../src/runtime/usage.ts";
+import { post, startTestGateway, TOKEN } from "./helpers/gateway-harness.ts";
+import { startFakeAnthropic, type FakeServer } from "./fixtures/fake-providers.ts";
+
+type Gw = Awaited<ReturnType<typeof startTestGateway>>;
+let gw: Gw | null = null;
+let anthropic: FakeServer;
+beforeAll(async () => {
+  anthropic = await startFakeAnthropic();
+});
+afterAll(async () => {
+  await anthropic.close();
+});
+afterEach(async () => {
+  await gw?.cleanup();
+  gw = null;
+});
+
+const dm = (text: string) => ({ channel: "telegram", chatType: "direct", peerId: "alice", senderId: "alice", text });
+const PRICE = { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 };
+// 42·3 + 7·15 + 5·0.3 = 232.5 per million tokens.
+const CALL_COST = 232.5 / 1e6;
+
+async function start(priced = true): Promise<Gw> {
+  return startTestGateway({
+    models: {
+      providers: {
+        anthropic: {
+          api: "anthropic",
+          baseUrl: `${anthropic.url}/v1`,
+          apiKey: "sk-test",
+          models: [{ id: "claude-test", contextWindow: 200_000, ...(priced ? { cost: PRICE } : {}) }],
+        },
+      },
+    },
+    agents: { defaults: { model: "anthropic/claude-test" } },
+  });
+}
+const say = async (g: Gw, text: string) => (await post(`${g.url}/v1/inbound`, dm(text))).json;
+
+describe("/usage footer", () => {
+  it("full: tokens, cost and the session key on the delivered reply; tokens: no key; off: none", async () => {
+    gw = await start();
+    expect((await say(gw, "/usage full")).reply).toBe("⚙️ Usage footer: full.");
+    anthropic.script({ text: "Hello there" });
+    const r = await say(gw, "hi");
+    expect(r.reply).toBe("Hello there\nUsage: 42 in / 7 out · est $0.0002 · session `agent:main:main`");
+
+    await say(gw, "/usage tokens");
+    anthropic.script({ text: "Again" });
+    expect((await say(gw, "again")).reply).toBe("Again\nUsage: 42 in / 7 out · est $0.0002");
+
+    await say(gw, "/usage off");
+    anthropic.script({ text: "Plain" });
+    expect((await say(gw, "plain")).reply).toBe("Plain");
+
+    // The transcript keeps the model's text and pi's usage.cost, never the footer.
+    const file = path.join(gw.home, "agents", "main", "sessions", `${r.sessionId as string}.jsonl`);
+    const assistants = fs
+      .readFileSync(file, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; message?: { role: string; content: unknown; usage?: unknown } })
+      .filter((l) => l.message?.role === "assistant")
+      .map((l) => l.message!);
+    expect(assistants[0]!.content).toEqual([{ type: "text", text: "Hello there" }]);
+    const cost = (assistants[0]!.usage as { cost: { total: number; input: number } }).cost;
+    expect(cost.total).toBeCloseTo(CALL_COST, 12);
+    expect(cost.input).toBeCloseTo(126 / 1e6, 12);
+  });
+
+  it("without a configured price the footer shows tokens only", async () => {
+    gw = await start(false);
+    await say(gw, "/usage full");
+    anthropic.script({ text: "Free" });
+    expect((await say(gw, "hi")).reply).toBe("Free\nUsage: 42 in / 7 out · session `agent:main:main`");
+  });
+});
+
+describe("totals per session, agent and model", () => {
+  it("add up on the row and show in /status, sessions --json and /metrics", async () => {
+    gw = await start();
+    await say(gw, "one");
+    await say(gw, "two");
+    await say(gw, "three");
+    const card = (await say(gw, "/status")).reply as string;
+    expect(card).toContain(
+      "💵 Usage: session 126 in / 21 out · $0.0007 (3 calls) · agent main 126 in / 21 out · $0.0007 · model 126 in / 21 out · $0.0007",
+    );
+
+    const res = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const metrics = await res.text();
+    const labels = 'agent="main",model="claude-test",provider="anthropic"';
+    expect(metrics).toContain(`pincer_model_tokens_total{${labels},type="input"} 126`);
+    expect(metrics).toContain(`pincer_model_tokens_total{${labels},type="output"} 21`);
+    expect(metrics).toContain(`pincer_model_tokens_total{${labels},type="cacheRead"} 15`);
+    const costLine = metrics.split("\n").find((l) => l.startsWith(`pincer_model_cost_usd_total{${labels}}`))!;
+    expect(Number(costLine.split(" ")[1])).toBeCloseTo(3 * CALL_COST, 12);
+
+    await gw.stop(2000);
+    const bin = path.join(import.meta.dirname, "..", "bin", "pincer.js");
+    const out = spawnSync(process.execPath, [bin, "sessions", "--json"], {
+      env: { ...process.env, PINCER_HOME: gw.home, PINCER_CONFIG: "" },
+      encoding: "utf8",
+    });
+    expect(out.status, out.stderr).toBe(0);
+    const row = (JSON.parse(out.stdout) as { sessions: Array<Record<string, unknown>> }).sessions[0]!;
+    const totals = row.usageTotals as UsageTotals;
+    expect(totals).toMatchObject({ input: 126, output: 21, cacheRead: 15, cacheWrite: 0, totalTokens: 162, calls: 3 });
+    expect(totals.cost).toBeCloseTo(3 * CALL_COST, 12);
+    // OpenClaw's own fields stay the last run's.
+    expect(row).toMatchObject({ inputTokens: 42, outputTokens: 7 });
+  });
+});
+
+describe("formatting (OpenClaw's usage-format)", () => {
+  it("formats token counts and dollars as OpenClaw does", () => {
+    expect([950, 1234, 12_345, 999_999, 1_500_000].map(formatTokenCount)).toEqual([
+      "950",
+      "1.2k",
+      "12k",
+      "1.0m",
+      "1.5m",
+    ]);
+    expect([0.00023, 0.05, 1.234].map(formatUsd)).toEqual(["$0.0002", "$0.05", "$1.23"]);
+    expect(costOf({ input: 1e6, output: 0, cacheRead: 0, cacheWrite: 0 }, PRICE)).toBe(3);
+    const none = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0, cost: 0, calls: 1 };
+    expect(usageFooter("full", none, undefined, "k")).toBeNull();
+    expect(usageFooter("off", { ...none, input: 5 }, undefined, "k")).toBeNull();
+  });
+});
