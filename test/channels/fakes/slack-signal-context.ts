@@ -1,0 +1,85 @@
+/** A small AdapterContext for driving one adapter directly: records what it ingests, skips and reports. */
+import pino from "pino";
+import type { AdapterContext, ChannelInbound, IngestResult } from "../../../src/channels/types.ts";
+
+export interface Recorder {
+  ctx: AdapterContext;
+  inbound: ChannelInbound[];
+  skipped: Array<{ reason: string; detail?: Record<string, unknown> }>;
+  disconnects: unknown[];
+  /** Events in order: "ingest:<messageId>" when ingest is called, "ingested:<id>" when it resolves. */
+  timeline: string[];
+  /** Makes the next ingest calls wait for this promise first (a slow store). */
+  holdIngest(p: Promise<void> | undefined): void;
+  next(pred?: (m: ChannelInbound) => boolean, timeoutMs?: number): Promise<ChannelInbound>;
+  nextSkip(reason: string, timeoutMs?: number): Promise<void>;
+  nextDisconnect(timeoutMs?: number): Promise<unknown>;
+}
+
+async function until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** `dedupe`: answer "duplicate" for a message id seen before, as the layer's InboundDedupe does. */
+export function recorder(opts: { dedupe?: boolean } = {}): Recorder {
+  const inbound: ChannelInbound[] = [];
+  const skipped: Recorder["skipped"] = [];
+  const disconnects: unknown[] = [];
+  const timeline: string[] = [];
+  const seen = new Set<string>();
+  const state = new Map<string, string>();
+  let hold: Promise<void> | undefined;
+  let cursor = 0;
+  const rec: Recorder = {
+    inbound,
+    skipped,
+    disconnects,
+    timeline,
+    holdIngest(p) {
+      hold = p;
+    },
+    ctx: {
+      async ingest(msg): Promise<IngestResult> {
+        const id = msg.envelope.messageId;
+        timeline.push(`ingest:${id}`);
+        if (hold) await hold;
+        if (opts.dedupe && seen.has(id)) {
+          timeline.push(`duplicate:${id}`);
+          return { status: "duplicate" };
+        }
+        seen.add(id);
+        inbound.push(msg);
+        timeline.push(`ingested:${id}`);
+        return { status: "accepted", sessionKey: "test" };
+      },
+      skipped: (reason, detail) => skipped.push({ reason, ...(detail ? { detail } : {}) }),
+      disconnected: (err) => disconnects.push(err),
+      state: {
+        get: async (k) => state.get(k),
+        set: async (k, v) => {
+          state.set(k, v);
+        },
+      },
+      log: pino({ level: process.env.PINCER_TEST_LOG ?? "silent" }),
+      now: () => Date.now(),
+    },
+    async next(pred = () => true, timeoutMs = 10_000) {
+      await until(() => inbound.slice(cursor).some(pred), timeoutMs, "an inbound message");
+      const i = inbound.findIndex((m, idx) => idx >= cursor && pred(m));
+      cursor = i + 1;
+      return inbound[i] as ChannelInbound;
+    },
+    async nextSkip(reason, timeoutMs = 10_000) {
+      await until(() => skipped.some((s) => s.reason === reason), timeoutMs, `a skip "${reason}"`);
+    },
+    async nextDisconnect(timeoutMs = 10_000) {
+      await until(() => disconnects.length > 0, timeoutMs, "ctx.disconnected");
+      return disconnects[0];
+    },
+  };
+  return rec;
+}
