@@ -24,9 +24,12 @@ describe("isolation", () => {
     const scopes = ["per-peer", "per-channel-peer", "per-account-channel-peer"] as const;
     const gateways = new Map<string, Awaited<ReturnType<typeof startTestGateway>>>();
     for (const dmScope of scopes) {
-      const gw = await startTestGateway({ session: { dmScope, store: { backend: "memory" } } } as PincerConfig, {
-        provider,
-      });
+      // Every Telegram account bound: a non-default account with no binding refuses groups (OpenClaw's rule).
+      const bindings = [{ agentId: "main", match: { channel: "telegram", accountId: "*" } }];
+      const gw = await startTestGateway(
+        { session: { dmScope, store: { backend: "memory" } }, bindings } as PincerConfig,
+        { provider },
+      );
       gateways.set(dmScope, gw);
       cleanups.push(() => gw.cleanup());
     }

@@ -70,6 +70,9 @@ const envelopeSchema = z.strictObject({
   groupId: id.optional(),
   threadId: id.optional(),
   topicId: id.optional(),
+  isForum: z.boolean().optional(),
+  parentPeerId: id.optional(),
+  groupSubject: name.optional(),
   senderId: id,
   senderName: name.optional(),
   text,
@@ -100,6 +103,10 @@ function describe(issue: z.core.$ZodIssue): string[] {
 export function parseEnvelope(input: unknown): InboundEnvelope {
   const result = envelopeSchema.safeParse(input);
   if (!result.success) throw new EnvelopeError(result.error.issues.flatMap(describe));
-  const { senderName, ...rest } = result.data;
-  return senderName === undefined ? rest : { ...rest, senderName };
+  const { senderName, groupSubject, ...rest } = result.data;
+  return {
+    ...rest,
+    ...(senderName !== undefined ? { senderName } : {}),
+    ...(groupSubject !== undefined ? { groupSubject } : {}),
+  };
 }

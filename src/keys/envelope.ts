@@ -11,6 +11,20 @@ export interface InboundEnvelope {
   threadId?: string;
   /** Telegram forum topic id (part of the group peer). */
   topicId?: string;
+  /**
+   * Telegram groups: the chat is a forum (topics on). Without it a Telegram group's `threadId` is a
+   * reply thread, which is not a session of its own (as in OpenClaw); a forum message without a
+   * topic is in the General topic (`1`).
+   */
+  isForum?: boolean;
+  /**
+   * The conversation around the peer, when it is not the peer itself: a Discord thread's parent
+   * channel (bindings match it as the parent peer), a Matrix DM's room (likewise), a Telegram DM's
+   * chat id when it differs from the sender (its DM topics are keyed `:thread:<chat>:<topic>`).
+   */
+  parentPeerId?: string;
+  /** Groups: the group's title (OpenClaw's `subject`; also the row's `displayName` and origin label). */
+  groupSubject?: string;
   senderId: string;
   senderName?: string;
   text: string;

@@ -6,6 +6,15 @@ export class SessionKeyError extends PincerError {
   override readonly httpStatus = 400;
 }
 
+/**
+ * A message no session may take: OpenClaw's named-account rule refuses a group message on a
+ * non-default account that no binding routes (one bot's groups must not land in the default agent).
+ */
+export class UnroutableMessageError extends PincerError {
+  override readonly code = "binding_required";
+  override readonly httpStatus = 403;
+}
+
 /** Hex code point label for messages, e.g. `U+0007`. */
 export function codePointLabel(cp: number): string {
   return `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;

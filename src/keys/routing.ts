@@ -1,16 +1,13 @@
 /**
  * Routing: which agent handles an inbound message and which session key it lands in
  * (OpenClaw's DM key construction and `bindings` rules).
- *
- * Not implemented: OpenClaw's Telegram special case (a named account routed to the
- * default agent forcing per-account DM keys and dropping groups). Pincer routes such messages
- * like any other channel's.
  */
 import { selectAgent } from "./bindings.ts";
 import type { BindingPeer } from "./bindings.ts";
 import type { ChatType, InboundEnvelope } from "./envelope.ts";
+import { UnroutableMessageError } from "./errors.ts";
 import { resolveLinkedPeer } from "./identity-links.ts";
-import { DEFAULT_MAIN_KEY, normalizeAccountId, normalizeChannel } from "./ids.ts";
+import { DEFAULT_ACCOUNT_ID, DEFAULT_MAIN_KEY, normalizeAccountId, normalizeChannel } from "./ids.ts";
 import type { MatchedBy, RoutingConfig } from "./routing-config.ts";
 import { asciiLower, foldIdCase, isCaseSensitiveChannel } from "./segment.ts";
 import { buildSessionKey } from "./session-key-codec.ts";
@@ -32,6 +29,10 @@ export interface ResolvedRoute {
   resetType: ResetType;
   /** `main` when the message lands in the agent's main session (OpenClaw's lastRoutePolicy). */
   lastRoutePolicy: "main" | "session";
+  /** The topic or thread inside the conversation that replies go back to (row `deliveryContext.threadId`). */
+  threadId?: string;
+  /** The conversation id the key is built on when it is not the envelope's peer (a Discord thread). */
+  conversationId?: string;
   /** DMs only: the peer identity used for the key (identity-linked name, or the case-folded id). */
   peerKey?: string;
   /** DMs only: set when peerKey is an identityLinks canonical name (a namespace of its own in the key). */
@@ -40,27 +41,79 @@ export interface ResolvedRoute {
 
 const blankToUndefined = (v: string | undefined): string | undefined => v?.trim() || undefined;
 
-/** Thread and topic of a message. A topic only structures group keys; elsewhere it acts as a thread. */
-function threadAndTopic(env: InboundEnvelope): { threadId?: string; topicId?: string } {
-  const threadId = blankToUndefined(env.threadId);
-  const topicId = blankToUndefined(env.topicId);
-  if (env.chatType === "group" && topicId !== undefined) return { topicId, ...(threadId ? { threadId } : {}) };
-  const thread = threadId ?? topicId;
-  return thread === undefined ? {} : { threadId: thread };
+/** Telegram chat ids are integers; only such a chat can carry a DM topic key (`:thread:<chat>:<topic>`). */
+const TELEGRAM_CHAT_ID = /^-?\d{1,20}$/;
+
+/** How the message's thread or topic shapes its key, its binding peers and its reply route. */
+interface ThreadPlan {
+  peer: BindingPeer;
+  parentPeer?: BindingPeer;
+  /** `:thread:<id>` on the key. */
+  keyThread?: string;
+  /** Telegram DM topics: `:thread:<chat>:<id>`. */
+  threadChatId?: string;
+  /** A group's forum topic (`:group:<chat>:topic:<id>`). */
+  topicId?: string;
+  /** The channel/room id the key is built on, when it is not the envelope's peer (a Discord thread). */
+  keyPeerId?: string;
+  /** Where replies go back to inside the conversation (topic or thread id). */
+  deliveryThread?: string;
 }
 
-/** Binding peers: a thread/topic message is its own peer, and its group is the parent peer. */
-function bindingPeers(
-  env: InboundEnvelope,
-  threadId?: string,
-  topicId?: string,
-): { peer: BindingPeer; parentPeer?: BindingPeer } {
+/**
+ * OpenClaw's per-channel thread rules: Telegram forum topics are part of the group (a forum
+ * message without one is in the General topic `1`), reply threads in other Telegram groups and
+ * WhatsApp group thread ids are not sessions of their own, Telegram DM topics are keyed with their
+ * chat, a Discord thread is its own channel session (its parent channel kept for bindings), and a
+ * DM's surrounding room (Matrix) is its parent peer for bindings. Elsewhere a thread suffixes the key.
+ */
+function planThread(env: InboundEnvelope, channel: string): ThreadPlan {
   const id = env.peerId.trim();
-  if (env.chatType === "direct") return { peer: { kind: "direct", id } };
-  const parentPeer: BindingPeer = { kind: env.chatType, id };
-  if (topicId !== undefined) return { peer: { kind: env.chatType, id: `${id}:topic:${topicId}` }, parentPeer };
-  if (threadId !== undefined) return { peer: { kind: env.chatType, id: threadId }, parentPeer };
-  return { peer: parentPeer };
+  const threadId = blankToUndefined(env.threadId);
+  const topicId = blankToUndefined(env.topicId);
+  const parentId = blankToUndefined(env.parentPeerId);
+  if (env.chatType === "direct") {
+    const peer: BindingPeer = { kind: "direct", id };
+    const parentPeer: BindingPeer | undefined = parentId ? { kind: "channel", id: parentId } : undefined;
+    const base = { peer, ...(parentPeer ? { parentPeer } : {}) };
+    const thread = threadId ?? topicId;
+    if (thread === undefined) return base;
+    const chat = parentId ?? id;
+    if (channel === "telegram" && TELEGRAM_CHAT_ID.test(chat)) {
+      return { ...base, keyThread: thread, threadChatId: chat, deliveryThread: thread };
+    }
+    return { ...base, keyThread: thread, deliveryThread: thread };
+  }
+  const group: BindingPeer = { kind: env.chatType, id };
+  if (channel === "telegram" && env.chatType === "group") {
+    const topic = topicId ?? (env.isForum === true ? (threadId ?? "1") : undefined);
+    if (topic === undefined) return { peer: group };
+    return {
+      peer: { kind: "group", id: `${id}:topic:${topic}` },
+      parentPeer: group,
+      topicId: topic,
+      deliveryThread: topic,
+    };
+  }
+  if (channel === "whatsapp" && env.chatType === "group") return { peer: group };
+  if (channel === "discord" && env.chatType === "channel" && (parentId !== undefined || threadId !== undefined)) {
+    // A Discord thread is a channel: named by the envelope as the peer (with its parent) or as a thread id.
+    if (parentId !== undefined) return { peer: group, parentPeer: { kind: "channel", id: parentId } };
+    return { peer: { kind: "channel", id: threadId! }, parentPeer: group, keyPeerId: threadId! };
+  }
+  if (env.chatType === "group" && topicId !== undefined) {
+    return {
+      peer: { kind: "group", id: `${id}:topic:${topicId}` },
+      parentPeer: group,
+      topicId,
+      ...(threadId ? { keyThread: threadId } : {}),
+      deliveryThread: threadId ?? topicId,
+    };
+  }
+  const thread = threadId ?? topicId;
+  if (thread === undefined)
+    return { peer: group, ...(parentId ? { parentPeer: { kind: "channel", id: parentId } } : {}) };
+  return { peer: { kind: env.chatType, id: thread }, parentPeer: group, keyThread: thread, deliveryThread: thread };
 }
 
 interface DmKey {
@@ -81,8 +134,8 @@ function dmParts(
   channel: string,
   accountId: string,
   mainKey: string,
+  scope: DmScope,
 ): DmKey {
-  const scope: DmScope = cfg.session?.dmScope ?? "main";
   const raw = env.peerId.trim();
   const name = scope === "main" ? undefined : resolveLinkedPeer(cfg.session?.identityLinks, channel, raw);
   const peerId = name !== undefined ? asciiLower(name) : foldIdCase(raw, isCaseSensitiveChannel(channel));
@@ -103,8 +156,9 @@ function dmParts(
 }
 
 /** Groups, channels and topics are always isolated per id (OpenClaw 2026.3.13 has no `session.groupScope`). */
-function groupParts(env: InboundEnvelope, agentId: string, channel: string, topicId?: string): ThreadableKeyParts {
-  const id = env.peerId.trim() || "unknown";
+function groupParts(env: InboundEnvelope, agentId: string, channel: string, plan: ThreadPlan): ThreadableKeyParts {
+  const id = plan.keyPeerId ?? (env.peerId.trim() || "unknown");
+  const topicId = plan.topicId;
   if (env.chatType === "channel") return { kind: "channel", agentId, channel, channelId: id };
   if (topicId !== undefined) return { kind: "topic", agentId, channel, chatId: id, topicId };
   return { kind: "group", agentId, channel, groupId: id };
@@ -118,24 +172,53 @@ export function resolveRoute(envelope: InboundEnvelope, cfg: RoutingConfig): Res
   const channel = normalizeChannel(envelope.channel);
   const accountId = normalizeAccountId(envelope.accountId);
   const mainKey = cfg.session?.mainKey?.trim() || DEFAULT_MAIN_KEY;
-  const { threadId, topicId } = threadAndTopic(envelope);
+  const plan = planThread(envelope, channel);
   const { agentId, matchedBy } = selectAgent(cfg, {
     channel,
     accountId,
-    ...bindingPeers(envelope, threadId, topicId),
+    peer: plan.peer,
+    ...(plan.parentPeer ? { parentPeer: plan.parentPeer } : {}),
     ...(envelope.guildId !== undefined ? { guildId: envelope.guildId } : {}),
     ...(envelope.teamId !== undefined ? { teamId: envelope.teamId } : {}),
     ...(envelope.roles !== undefined ? { roles: envelope.roles } : {}),
   });
-  const dm = envelope.chatType === "direct" ? dmParts(envelope, cfg, agentId, channel, accountId, mainKey) : undefined;
-  const base = dm?.parts ?? groupParts(envelope, agentId, channel, topicId);
+  // OpenClaw's named-account rule (Telegram): a non-default account no binding routes keeps its
+  // DMs per account (one bot's users never share a session with another's), and its groups need
+  // an explicit binding.
+  const namedAccountFallback = channel === "telegram" && matchedBy === "default" && accountId !== DEFAULT_ACCOUNT_ID;
+  if (namedAccountFallback && envelope.chatType !== "direct") {
+    throw new UnroutableMessageError(
+      `telegram account ${JSON.stringify(accountId)}: a group message on a non-default account needs a binding (bindings[].match.accountId); dropped`,
+    );
+  }
+  const configured: DmScope = cfg.session?.dmScope ?? "main";
+  const scope: DmScope = namedAccountFallback ? "per-account-channel-peer" : configured;
+  const dm =
+    envelope.chatType === "direct" ? dmParts(envelope, cfg, agentId, channel, accountId, mainKey, scope) : undefined;
+  // A Matrix DM bound through its room is the room's session (OpenClaw's resolveMatrixBaseRouteSession).
+  const roomDm = channel === "matrix" && dm !== undefined && matchedBy === "binding.peer.parent" && plan.parentPeer;
+  const base: ThreadableKeyParts = roomDm
+    ? { kind: "channel", agentId, channel, channelId: plan.parentPeer!.id }
+    : (dm?.parts ?? groupParts(envelope, agentId, channel, plan));
   // Channel-less keys (main, per-peer) keep thread case in the codec, so fold by channel here.
-  const thread = threadId === undefined ? {} : { threadId: foldIdCase(threadId, isCaseSensitiveChannel(channel)) };
+  const thread =
+    plan.keyThread === undefined
+      ? {}
+      : {
+          threadId: foldIdCase(plan.keyThread, isCaseSensitiveChannel(channel)),
+          ...(plan.threadChatId !== undefined && (base.kind === "main" || base.kind === "direct")
+            ? { threadChatId: plan.threadChatId }
+            : {}),
+        };
   const codec = { mainKey };
   const sessionKey = buildSessionKey({ ...base, ...thread }, codec);
   const mainSessionKey = buildSessionKey({ kind: "main", agentId, mainKey }, codec);
   const resetType: ResetType =
-    threadId !== undefined || topicId !== undefined ? "thread" : envelope.chatType === "direct" ? "direct" : "group";
+    plan.keyThread !== undefined || plan.topicId !== undefined
+      ? "thread"
+      : envelope.chatType === "direct"
+        ? "direct"
+        : "group";
   return {
     agentId,
     channel,
@@ -146,6 +229,8 @@ export function resolveRoute(envelope: InboundEnvelope, cfg: RoutingConfig): Res
     matchedBy,
     resetType,
     lastRoutePolicy: sessionKey === mainSessionKey ? "main" : "session",
+    ...(plan.deliveryThread !== undefined ? { threadId: plan.deliveryThread } : {}),
+    ...(plan.keyPeerId !== undefined ? { conversationId: plan.keyPeerId } : {}),
     ...(dm ? { peerKey: dm.peerKey } : {}),
     ...(dm?.linked ? { peerLinked: true as const } : {}),
   };

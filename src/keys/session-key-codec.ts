@@ -122,9 +122,15 @@ function restSegments(parts: AgentKeyParts): string[] {
       return otherRestSegments(parts.rest);
     default: {
       const segs = threadableSegments(parts);
-      return parts.threadId === undefined
-        ? segs
-        : [...segs, "thread", enc("threadId", parts.threadId, threadCase(parts))];
+      if (parts.threadId === undefined) return segs;
+      const chat = (parts.kind === "main" || parts.kind === "direct") && parts.threadChatId;
+      if (chat !== undefined && chat !== false) {
+        if (!TELEGRAM_CHAT_ID.test(chat)) {
+          throw new SessionKeyError(`threadChatId ${quoteForError(chat)} must be a Telegram chat id (an integer)`);
+        }
+        return [...segs, "thread", chat, enc("threadId", parts.threadId, threadCase(parts))];
+      }
+      return [...segs, "thread", enc("threadId", parts.threadId, threadCase(parts))];
     }
   }
 }
@@ -151,6 +157,12 @@ export function buildSessionKey(parts: SessionKeyParts, opts: KeyCodecOptions = 
 }
 
 const isDirectWord = (s: string | undefined): boolean => s === "direct" || s === "dm";
+
+/**
+ * The chat of a Telegram DM topic key (`…:thread:<chatId>:<threadId>`). Only an integer, so it can
+ * never be a keyword and the two-value thread form cannot be mistaken for any other family.
+ */
+const TELEGRAM_CHAT_ID = /^-?\d{1,20}$/;
 
 /** Main, DM, group, channel and topic shapes (the ones a `:thread:` suffix may follow). */
 function parseThreadable(agentId: string, segs: string[], mainKeys: Set<string>): ThreadableKeyParts | undefined {
@@ -211,6 +223,12 @@ function parseAgentRest(agentId: string, segs: string[], mainKeys: Set<string>):
   if (n >= 3 && asciiLower(segs[n - 2] ?? "") === "thread") {
     const base = parseThreadable(agentId, segs.slice(0, n - 2), mainKeys);
     if (base) return { ...base, threadId: dec("threadId", segs[n - 1] ?? "", threadCase(base)) };
+  }
+  if (n >= 4 && asciiLower(segs[n - 3] ?? "") === "thread" && TELEGRAM_CHAT_ID.test(segs[n - 2] ?? "")) {
+    const base = parseThreadable(agentId, segs.slice(0, n - 3), mainKeys);
+    if (base && (base.kind === "main" || base.kind === "direct")) {
+      return { ...base, threadChatId: segs[n - 2]!, threadId: dec("threadId", segs[n - 1] ?? "", threadCase(base)) };
+    }
   }
   const parts = parseThreadable(agentId, segs, mainKeys) ?? parseFixed(agentId, segs);
   if (parts) return parts;

@@ -76,6 +76,7 @@ export function threadParentKey(key: string, opts?: KeyCodecOptions): string | u
   const p = tryParse(key, opts);
   if (p && isThreadable(p) && p.threadId !== undefined) {
     const { threadId: _drop, ...parent } = p;
+    if ("threadChatId" in parent) delete parent.threadChatId;
     return buildSessionKey(parent, opts);
   }
   if (p?.kind === "topic") {

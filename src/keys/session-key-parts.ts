@@ -18,6 +18,8 @@ export interface MainKeyParts {
   agentId: string;
   mainKey: string;
   threadId?: string;
+  /** Telegram DM topics: the chat the topic is in (`:thread:<chatId>:<threadId>`, OpenClaw's form). */
+  threadChatId?: string;
 }
 
 /** `agent:<a>:direct:<peerId>` */
@@ -29,6 +31,8 @@ export interface PerPeerDirectParts {
   /** peerId is a canonical identityLinks name (key segment `~<name>`), never a platform id. */
   linked?: true;
   threadId?: string;
+  /** Telegram DM topics: the chat the topic is in (`:thread:<chatId>:<threadId>`, OpenClaw's form). */
+  threadChatId?: string;
 }
 
 /** `agent:<a>:<channel>:direct:<peerId>` */
@@ -41,6 +45,8 @@ export interface PerChannelPeerDirectParts {
   /** peerId is a canonical identityLinks name (key segment `~<name>`), never a platform id. */
   linked?: true;
   threadId?: string;
+  /** Telegram DM topics: the chat the topic is in (`:thread:<chatId>:<threadId>`, OpenClaw's form). */
+  threadChatId?: string;
 }
 
 /** `agent:<a>:<channel>:<accountId>:direct:<peerId>` */
@@ -54,6 +60,8 @@ export interface PerAccountChannelPeerDirectParts {
   /** peerId is a canonical identityLinks name (key segment `~<name>`), never a platform id. */
   linked?: true;
   threadId?: string;
+  /** Telegram DM topics: the chat the topic is in (`:thread:<chatId>:<threadId>`, OpenClaw's form). */
+  threadChatId?: string;
 }
 
 export type DirectKeyParts = PerPeerDirectParts | PerChannelPeerDirectParts | PerAccountChannelPeerDirectParts;

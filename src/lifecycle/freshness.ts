@@ -14,6 +14,8 @@ export interface FreshnessInput {
   timeZone?: string;
   /** The transcript header's time, for legacy rows without `sessionStartedAt`. */
   transcriptStartedAt?: number;
+  /** The transcript's newest user message, for legacy rows without `lastInteractionAt`. */
+  transcriptLastInteractionAt?: number;
 }
 
 export interface Freshness {
@@ -35,7 +37,9 @@ export function evaluateFreshness(input: FreshnessInput): Freshness {
   const { entry, now, policy } = input;
   const started =
     clamp(entry.sessionStartedAt, now) ?? clamp(input.transcriptStartedAt, now) ?? clamp(entry.updatedAt, now) ?? 0;
-  const lastInteraction = clamp(entry.lastInteractionAt, now) ?? started;
+  // A row OpenClaw wrote has no lastInteractionAt: its transcript's newest user message, then the start.
+  const lastInteraction =
+    clamp(entry.lastInteractionAt, now) ?? clamp(input.transcriptLastInteractionAt, now) ?? started;
   if (policy.mode === "none") return { fresh: true, staleReason: null, nextResetAt: null };
 
   let dailyStaleAt: number | undefined;

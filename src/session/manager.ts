@@ -4,7 +4,6 @@
  * returning, and answers listing and history questions. One store per agent.
  */
 import { randomUUID } from "node:crypto";
-import * as path from "node:path";
 import { parseEnvelope } from "../keys/envelope-schema.ts";
 import type { InboundEnvelope } from "../keys/envelope.ts";
 import { resolveRoute, type RoutingConfig } from "../keys/routing.ts";
@@ -14,6 +13,7 @@ import { evaluateFreshness } from "../lifecycle/freshness.ts";
 import { resolveResetPolicy } from "../lifecycle/policy.ts";
 import { buildResetEntry, detectResetTrigger } from "../lifecycle/reset.ts";
 import type { SessionEntry } from "../store/entry.ts";
+import { sessionFileFor, transcriptIdOf } from "../store/session-file.ts";
 import {
   appendAndPatch,
   type Fence,
@@ -40,10 +40,40 @@ import { TranscriptWriter } from "../transcript/writer.ts";
 import { KeyedLane } from "./keyed-lane.ts";
 import { HeldRowCache } from "./held-rows.ts";
 import { SessionLeases } from "./session-leases.ts";
+import { applyRouteFields } from "./row-origin.ts";
 import { SessionNotFoundError } from "./session-not-found.ts";
 import { refKey, refOfKey } from "./session-ref.ts";
 import { MaintenanceRunner, type MaintenanceWarning } from "../maintenance/runner.ts";
 import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
+
+/** Lines read from a legacy transcript's end to find its newest user message. */
+const LEGACY_INTERACTION_TAIL = 256;
+
+/** Times a legacy row lacks, read from its transcript. */
+interface LegacyTimes {
+  startedAt?: number;
+  lastInteractionAt?: number;
+}
+
+/** When the newest message from a user (not another session, not the system) was written. */
+function lastUserMessageAt(lines: readonly TranscriptLine[]): number | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    const message = line.message as
+      { role?: unknown; timestamp?: unknown; provenance?: { kind?: unknown } } | undefined;
+    if (line.type !== "message" || message?.role !== "user") continue;
+    const kind = message.provenance?.kind;
+    if (kind !== undefined && kind !== "external_user") continue;
+    const at =
+      typeof message.timestamp === "number"
+        ? message.timestamp
+        : typeof line.timestamp === "string"
+          ? Date.parse(line.timestamp)
+          : NaN;
+    if (Number.isFinite(at)) return at;
+  }
+  return undefined;
+}
 
 /** Rows read per store page by findSessions (a label or session-id lookup). */
 const FIND_PAGE_ROWS = 500;
@@ -167,6 +197,11 @@ export class SessionManager {
   private readonly clock: Clock;
   private readonly workspaceFor: (agentId: string) => string;
   private readonly writers = new Map<SessionStore, TranscriptWriter>();
+  /**
+   * Per store: session ids whose transcript is stored under another name (OpenClaw's `sessionFile`,
+   * e.g. `<id>-topic-42`), learned from every row this manager reads or writes.
+   */
+  private readonly transcriptNames = new WeakMap<SessionStore, Map<string, string>>();
   /** Parsed transcripts of every agent's writer, under one byte budget. */
   readonly transcriptCache: ParsedTranscriptCache;
   private readonly lanes = new KeyedLane();
@@ -220,10 +255,10 @@ export class SessionManager {
     inLane: boolean,
   ): Promise<SessionEntry | undefined> {
     const hit = this.heldRows?.lookup(agentId, sessionKey);
-    if (hit) return hit.row;
+    if (hit) return this.learn(store, hit.row);
     const row = await store.get(sessionKey);
     if (inLane) this.heldRows?.remember(agentId, sessionKey, row);
-    return row;
+    return this.learn(store, row);
   }
 
   /** Patches a row inside the session's lane, keeping the held-row cache current. */
@@ -235,6 +270,8 @@ export class SessionManager {
   ): Promise<PatchResult> {
     const res = await store.patch(sessionKey, mutator);
     this.heldRows?.remember(agentId, sessionKey, res.after);
+    this.learn(store, res.before);
+    this.learn(store, res.after);
     return res;
   }
 
@@ -260,13 +297,20 @@ export class SessionManager {
       ...(mutator
         ? {
             write: async (lines: TranscriptLine[]) => {
-              patched = await appendAndPatch(store, sessionId, lines, fence, sessionKey, mutator);
+              patched = await appendAndPatch(
+                store,
+                this.transcriptId(store, sessionId),
+                lines,
+                fence,
+                sessionKey,
+                mutator,
+              );
             },
           }
         : {}),
     });
     const after = patched ? (patched as PatchResult).after : undefined;
-    if (patched) this.heldRows?.remember(agentId, sessionKey, after);
+    if (patched) this.heldRows?.remember(agentId, sessionKey, this.learn(store, after));
     return { written, after };
   }
 
@@ -312,7 +356,7 @@ export class SessionManager {
       matchedBy: route.matchedBy,
     };
     if (!entry) return { ...base, sessionId: null, fresh: false, staleReason: null, nextResetAt: null };
-    const verdict = this.freshness(entry, route.resetType, route.channel, now, await this.legacyStart(store, entry));
+    const verdict = this.freshness(entry, route.resetType, route.channel, now, await this.legacyTimes(store, entry));
     return {
       ...base,
       sessionId: entry.sessionId,
@@ -356,7 +400,7 @@ export class SessionManager {
         };
       }
 
-      const legacyStart = current ? await this.legacyStart(store, current) : undefined;
+      const legacy = current ? await this.legacyTimes(store, current) : {};
       const trigger = commandAuthorized ? detectResetTrigger(envelope.text, this.config.session?.resetTriggers) : null;
       const body = trigger ? trigger.remainder : envelope.text;
       const now = this.clock.now();
@@ -383,7 +427,14 @@ export class SessionManager {
       const resetReasonFor = (cur: SessionEntry | undefined): ResetReason | null => {
         if (!cur) return "new-session";
         if (trigger) return "trigger";
-        const verdict = this.freshness(cur, route.resetType, route.channel, now, legacyStart);
+        // Legacy times describe the session they were read from (a racing reset makes them moot).
+        const verdict = this.freshness(
+          cur,
+          route.resetType,
+          route.channel,
+          now,
+          cur.sessionId === current?.sessionId ? legacy : {},
+        );
         return verdict.fresh ? null : (verdict.staleReason ?? "daily");
       };
       const recorded = (entry: SessionEntry, messageEntry: TranscriptEntry | null): InboundResult => {
@@ -411,45 +462,30 @@ export class SessionManager {
         if (resetReason) {
           previousSessionId = cur?.sessionId ?? null;
           next = buildResetEntry(cur, { newSessionId: randomUUID(), now });
+          // OpenClaw's flag: the new session id has not had its first turn (system prompt) yet.
+          next.systemSent = false;
         } else {
           next = { ...cur! };
         }
         next.updatedAt = now;
         if (interactive) next.lastInteractionAt = now;
+        else if (!resetReason && cur?.sessionId === current?.sessionId) {
+          next.lastInteractionAt ??= legacy.lastInteractionAt;
+          if (next.lastInteractionAt === undefined) delete next.lastInteractionAt;
+        }
         // A legacy (OpenClaw) row learns when its session began from the transcript header.
-        next.sessionStartedAt ??= Math.min(legacyStart ?? next.updatedAt, now);
+        next.sessionStartedAt ??= Math.min(legacy.startedAt ?? next.updatedAt, now);
         if (options.touchRoute === false) {
-          next.sessionFile = this.sessionFileFor(store, next.sessionId);
+          this.setSessionFile(store, next);
           return next;
         }
-        next.chatType = envelope.chatType;
-        if (envelope.chatType !== "direct") {
-          next.channel = route.channel;
-          next.groupId = envelope.groupId ?? envelope.peerId;
-        }
-        const to = `${route.channel}:${envelope.chatType === "direct" ? envelope.senderId : envelope.peerId}`;
-        next.origin = {
-          ...(envelope.senderName ? { label: envelope.senderName } : {}),
-          provider: route.channel,
-          surface: route.channel,
-          chatType: envelope.chatType,
-          from: `${route.channel}:${envelope.senderId}`,
-          to,
-          accountId: route.accountId,
-          ...(envelope.threadId ? { threadId: envelope.threadId } : {}),
-        };
-        next.deliveryContext = {
+        applyRouteFields(next, envelope, {
           channel: route.channel,
-          to,
           accountId: route.accountId,
-          ...(envelope.threadId ? { threadId: envelope.threadId } : {}),
-        };
-        next.lastChannel = route.channel;
-        next.lastTo = to;
-        next.lastAccountId = route.accountId;
-        if (envelope.threadId) next.lastThreadId = envelope.threadId;
-        else delete next.lastThreadId;
-        next.sessionFile = this.sessionFileFor(store, next.sessionId);
+          ...(route.threadId !== undefined ? { threadId: route.threadId } : {}),
+          ...(route.conversationId !== undefined ? { conversationId: route.conversationId } : {}),
+        });
+        this.setSessionFile(store, next);
         return next;
       };
 
@@ -483,7 +519,7 @@ export class SessionManager {
 
       if (previousSessionId && previousSessionId !== entry.sessionId) {
         writer.forget(previousSessionId);
-        await store.archiveTranscript(previousSessionId, "reset", now);
+        await store.archiveTranscript(this.transcriptId(store, previousSessionId), "reset", now);
       }
       let messageEntry: TranscriptEntry | null = null;
       if (recordMessage) {
@@ -535,6 +571,7 @@ export class SessionManager {
             updatedAt: now,
             ...(reply.model ? { model: reply.model } : {}),
             ...(reply.provider ? { modelProvider: reply.provider } : {}),
+            systemSent: true,
             inputTokens: usage.input,
             outputTokens: usage.output,
             cacheRead: usage.cacheRead,
@@ -620,13 +657,13 @@ export class SessionManager {
         if (!cur) return undefined;
         previous = cur.sessionId;
         const next = buildResetEntry(cur, { newSessionId: randomUUID(), now });
-        next.sessionFile = this.sessionFileFor(store, next.sessionId);
+        this.setSessionFile(store, next);
         return next;
       });
       if (!res.after) throw new SessionNotFoundError(agentId, sessionKey);
       if (previous) {
         this.writerFor(store).forget(previous);
-        await store.archiveTranscript(previous, "reset", now);
+        await store.archiveTranscript(this.transcriptId(store, previous), "reset", now);
       }
       await this.writerFor(store).ensureHeader(
         res.after.sessionId,
@@ -648,7 +685,11 @@ export class SessionManager {
       const archived: string[] = [];
       if (!stillUsed) {
         this.writerFor(store).forget(res.before.sessionId);
-        const name = await store.archiveTranscript(res.before.sessionId, "deleted", this.clock.now());
+        const name = await store.archiveTranscript(
+          this.transcriptId(store, res.before.sessionId),
+          "deleted",
+          this.clock.now(),
+        );
         if (name) archived.push(name);
       }
       return { deleted: true, archived };
@@ -685,7 +726,7 @@ export class SessionManager {
       resetTypeForKey(sessionKey),
       channel,
       this.clock.now(),
-      await this.legacyStart(store, entry),
+      await this.legacyTimes(store, entry),
     );
     return { fresh: verdict.fresh, nextResetAt: verdict.nextResetAt };
   }
@@ -695,7 +736,10 @@ export class SessionManager {
   }
 
   async list(agentId: string, filter?: ListFilter, options?: ListOptions): Promise<ListPage> {
-    return (await this.storeFor(agentId)).list(filter, options);
+    const store = await this.storeFor(agentId);
+    const page = await store.list(filter, options);
+    for (const row of page.rows) this.learn(store, row.entry);
+    return page;
   }
 
   /**
@@ -716,6 +760,7 @@ export class SessionManager {
     do {
       const page: ListPage = await store.list({}, { cursor, limit: FIND_PAGE_ROWS });
       for (const row of page.rows) {
+        this.learn(store, row.entry);
         if (match.label !== undefined && row.entry.label !== match.label) continue;
         if (match.sessionId !== undefined && row.entry.sessionId !== match.sessionId) continue;
         if (match.accept && !match.accept(row.key)) continue;
@@ -733,11 +778,11 @@ export class SessionManager {
     options: { limit?: number } = {},
   ): Promise<{ sessionId: string; items: HistoryItem[]; issues: number }> {
     const store = await this.storeFor(agentId);
-    const entry = await store.get(sessionKey);
+    const entry = this.learn(store, await store.get(sessionKey));
     if (!entry) throw new SessionNotFoundError(agentId, sessionKey);
     // Read a little more than asked: some lines (header, model changes) are not messages.
     const read = await store.readTranscript(
-      entry.sessionId,
+      transcriptIdOf(entry),
       options.limit !== undefined ? { tail: options.limit * 2 + 8 } : {},
     );
     const items = historyFromLines(read.lines);
@@ -753,30 +798,75 @@ export class SessionManager {
     resetType: "direct" | "group" | "thread",
     channel: string,
     now: number,
-    transcriptStartedAt?: number,
+    legacy: LegacyTimes,
   ) {
     const policy = resolveResetPolicy(this.config.session ?? {}, resetType, channel);
-    return evaluateFreshness({ entry, now, policy, timeZone: this.config.session?.timeZone, transcriptStartedAt });
+    return evaluateFreshness({
+      entry,
+      now,
+      policy,
+      timeZone: this.config.session?.timeZone,
+      transcriptStartedAt: legacy.startedAt,
+      transcriptLastInteractionAt: legacy.lastInteractionAt,
+    });
   }
 
-  /** For rows written before Pincer (no `sessionStartedAt`): the transcript header's time. */
-  private async legacyStart(store: SessionStore, entry: SessionEntry): Promise<number | undefined> {
-    if (entry.sessionStartedAt !== undefined) return undefined;
-    const header = await store.transcriptHeader(entry.sessionId);
-    const ts = typeof header?.timestamp === "string" ? Date.parse(header.timestamp) : NaN;
-    return Number.isFinite(ts) ? ts : undefined;
+  /**
+   * For rows written before Pincer (OpenClaw has neither timestamp): when the session began, from
+   * the transcript header, and when its user last spoke, from the newest user message in a bounded
+   * tail of the transcript — never a bookkeeping write such as `updatedAt`.
+   */
+  private async legacyTimes(store: SessionStore, entry: SessionEntry): Promise<LegacyTimes> {
+    const out: LegacyTimes = {};
+    const id = this.transcriptId(store, this.learn(store, entry).sessionId);
+    if (entry.sessionStartedAt === undefined) {
+      const header = await store.transcriptHeader(id);
+      const ts = typeof header?.timestamp === "string" ? Date.parse(header.timestamp) : NaN;
+      if (Number.isFinite(ts)) out.startedAt = ts;
+    }
+    if (entry.lastInteractionAt === undefined) {
+      const read = await store.readTranscript(id, { tail: LEGACY_INTERACTION_TAIL });
+      const at = lastUserMessageAt(read.lines);
+      if (at !== undefined) out.lastInteractionAt = at;
+    }
+    return out;
   }
 
-  private sessionFileFor(store: SessionStore, sessionId: string): string | undefined {
-    // OpenClaw records the absolute transcript path; only meaningful for the file-system backend.
-    const disk = store.capabilities.disk;
-    return disk ? path.join(disk.dir, `${sessionId}.jsonl`) : undefined;
+  /**
+   * Records the row's transcript file as OpenClaw does (absolute, inside this store's sessions
+   * directory). A row that continues its session keeps the file it names — a forum topic's
+   * `<id>-topic-42.jsonl`, or the same name under an old home's path — so the history goes on in
+   * the same file for both systems; a new session id starts `<id>.jsonl`.
+   */
+  private setSessionFile(store: SessionStore, next: SessionEntry): void {
+    const file = sessionFileFor(store.capabilities.disk?.dir, next, transcriptIdOf(next));
+    if (file === undefined) delete next.sessionFile;
+    else next.sessionFile = file;
+    this.learn(store, next);
+  }
+
+  /** Remembers under which name a row's transcript is stored; returns the row. */
+  private learn<T extends SessionEntry | undefined>(store: SessionStore, entry: T): T {
+    if (!entry) return entry;
+    const id = transcriptIdOf(entry);
+    let names = this.transcriptNames.get(store);
+    // Only ever set: rows sharing a session id (a cron job and its run) name the same file.
+    if (id !== entry.sessionId) {
+      if (!names) this.transcriptNames.set(store, (names = new Map()));
+      names.set(entry.sessionId, id);
+    }
+    return entry;
+  }
+
+  /** The name the transcript of `sessionId` is stored under (its own id unless a row said otherwise). */
+  private transcriptId(store: SessionStore, sessionId: string): string {
+    return this.transcriptNames.get(store)?.get(sessionId) ?? sessionId;
   }
 
   private writerFor(store: SessionStore): TranscriptWriter {
     let w = this.writers.get(store);
     if (!w) {
-      w = new TranscriptWriter(store, this.transcriptCache);
+      w = new TranscriptWriter(store, this.transcriptCache, (id) => this.transcriptId(store, id));
       this.writers.set(store, w);
     }
     return w;

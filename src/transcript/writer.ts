@@ -55,17 +55,28 @@ export class TranscriptWriter {
   /** Memory of every cached session's remembered message ids. */
   private messageIdBytes = 0;
   private readonly store: SessionStore;
+  /** The transcript id a session's lines are stored under (OpenClaw's `sessionFile` may name another file). */
+  private readonly nameOf: (sessionId: string) => string;
 
-  constructor(store: SessionStore, cache: ParsedTranscriptCache = new ParsedTranscriptCache()) {
+  constructor(
+    store: SessionStore,
+    cache: ParsedTranscriptCache = new ParsedTranscriptCache(),
+    nameOf: (sessionId: string) => string = (id) => id,
+  ) {
     this.store = store;
     this.full = cache;
+    this.nameOf = nameOf;
   }
 
   /** Creates the transcript with its header if it does not exist yet. */
   async ensureHeader(sessionId: string, now: number, cwd: string, fence?: Fence): Promise<void> {
     const tail = await this.tail(sessionId);
     if (tail.exists) return;
-    await this.store.appendTranscript(sessionId, [makeHeader(sessionId, now, cwd) as unknown as TranscriptLine], fence);
+    await this.store.appendTranscript(
+      this.nameOf(sessionId),
+      [makeHeader(sessionId, now, cwd) as unknown as TranscriptLine],
+      fence,
+    );
     tail.exists = true;
   }
 
@@ -114,7 +125,9 @@ export class TranscriptWriter {
       lines.push(full as unknown as TranscriptLine);
       parent = id;
     }
-    await (options.write ? options.write(lines) : this.store.appendTranscript(sessionId, lines, options.fence));
+    await (options.write
+      ? options.write(lines)
+      : this.store.appendTranscript(this.nameOf(sessionId), lines, options.fence));
     tail.exists = true;
     this.full.append(this.prefix + sessionId, lines);
     for (const w of written) this.remember(tail, w);
@@ -132,7 +145,7 @@ export class TranscriptWriter {
       this.forget(sessionId);
       return;
     }
-    const read = await this.store.readTranscript(sessionId, { tail: TAIL_FOR_RECOVERY });
+    const read = await this.store.readTranscript(this.nameOf(sessionId), { tail: TAIL_FOR_RECOVERY });
     const at = read.lines.findIndex((l) => l.id === tail.leafId);
     if (at < 0) {
       this.forget(sessionId);
@@ -157,7 +170,7 @@ export class TranscriptWriter {
   async readAll(sessionId: string): Promise<{ lines: TranscriptLine[]; issues: number }> {
     const cached = this.full.get(this.prefix + sessionId);
     if (cached) return { lines: cached.slice(), issues: 0 };
-    const read = await this.store.readTranscript(sessionId);
+    const read = await this.store.readTranscript(this.nameOf(sessionId));
     this.full.set(this.prefix + sessionId, read.lines);
     return { lines: read.lines, issues: read.issues.length };
   }
@@ -170,7 +183,7 @@ export class TranscriptWriter {
     const key = this.prefix + sessionId;
     const cached = this.full.view(key);
     if (cached) return cached;
-    const read = await this.store.readTranscript(sessionId);
+    const read = await this.store.readTranscript(this.nameOf(sessionId));
     this.full.set(key, read.lines);
     const kept = this.full.view(key);
     if (kept) return { ...kept, issues: read.issues.length };
@@ -235,8 +248,8 @@ export class TranscriptWriter {
       this.cache.set(sessionId, cached);
       return cached;
     }
-    const read = await this.store.readTranscript(sessionId, { tail: TAIL_FOR_RECOVERY });
-    const exists = read.lines.length > 0 || (await this.store.transcriptExists(sessionId));
+    const read = await this.store.readTranscript(this.nameOf(sessionId), { tail: TAIL_FOR_RECOVERY });
+    const exists = read.lines.length > 0 || (await this.store.transcriptExists(this.nameOf(sessionId)));
     // A tail that reached the start of the file saw every message id the session has.
     const state: SessionTail = {
       exists,
