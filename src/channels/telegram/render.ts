@@ -95,6 +95,7 @@ function findClose(text: string, span: Span, from: number): number {
 
 /** Sticky and bounded: a text full of `[` must not make each one scan the rest of the text. */
 const LINK = /\[([^\]\n]{1,1000})\]\(\s*([^)\s]{1,2048})\s*\)/y;
+const TICKS = /`+/y;
 const SAFE_URL = /^(https?:\/\/|tg:\/\/|mailto:)/i;
 
 function renderInline(text: string, depth: number): string {
@@ -117,10 +118,14 @@ function renderInline(text: string, depth: number): string {
       continue;
     }
     if (c === "`") {
-      const run = /^`+/.exec(text.slice(i, i + 16))![0];
+      TICKS.lastIndex = i;
+      const run = TICKS.exec(text)![0];
       const end = exhausted.has(run) ? -1 : text.indexOf(run, i + run.length);
-      if (end === -1) exhausted.add(run);
-      else {
+      if (end === -1) {
+        exhausted.add(run);
+        i += run.length;
+        continue;
+      } else if (end > i + run.length) {
         flush(i);
         out += `<code>${escapeHtml(text.slice(i + run.length, end))}</code>`;
         i = end + run.length;
