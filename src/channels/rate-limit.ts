@@ -63,7 +63,8 @@ export class TokenBucket {
   waitMs(now: number): number {
     this.refill(now);
     if (this.tokens >= 1) return 0;
-    return Math.ceil(((1 - this.tokens) / this.spec.ratePerSec) * 1000);
+    // The epsilon keeps float noise (0.998 tokens → 1.0000000001 ms) from adding a millisecond.
+    return Math.ceil(((1 - this.tokens) / this.spec.ratePerSec) * 1000 - 1e-6);
   }
 
   /** Takes one token; call only when `waitMs` said 0. */
