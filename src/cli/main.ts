@@ -65,6 +65,24 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
       .enablePositionalOptions(),
   ).action(async (opts) => run(async () => (await commands.list()).sessionsList(context(), opts))());
 
+  // OpenClaw's seeds spell the listing `sessions list`: the same command.
+  storeOpts(
+    sessions
+      .command("list")
+      .description("list sessions (the same as `sessions`)")
+      .option("--json", "print JSON")
+      .option("--active <minutes>", "only sessions updated within N minutes")
+      .option("--limit <n>", "at most N sessions"),
+  ).action(async (opts) => run(async () => (await commands.list()).sessionsList(context(), opts))());
+  sessions
+    .command("clear")
+    .description("clear a session's history (transcript archived), keeping its settings")
+    .argument("<key>")
+    .option("--json", "print JSON")
+    .option("--store <path>", "an explicit sessions.json (or SQLite file: .sqlite, .sqlite3, .db)")
+    .action(async (key: string, opts) =>
+      run(async () => (await commands.mutate()).sessionsClear(context(), key, opts))(),
+    );
   storeOpts(
     sessions
       .command("history")

@@ -150,14 +150,15 @@ export function projectRowJson(
   return `${out}\n${indent}}`;
 }
 
+/** OpenClaw's formatTimeAgo: each unit rounded (not floored) from the one below; days from 48 h. */
 export function formatAge(ageMs: number | null): string {
-  if (ageMs === null) return "unknown";
-  const m = Math.floor(ageMs / 60_000);
+  if (ageMs === null || !Number.isFinite(ageMs) || ageMs < 0) return "unknown";
+  const m = Math.round(Math.round(ageMs / 1000) / 60);
   if (m < 1) return "just now";
   if (m < 60) return `${m}m ago`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h ago`;
-  return `${Math.floor(h / 24)}d ago`;
+  const h = Math.round(m / 60);
+  if (h < 48) return `${h}h ago`;
+  return `${Math.round(h / 24)}d ago`;
 }
 
 export function formatKTokens(v: number): string {

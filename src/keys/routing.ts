@@ -7,6 +7,7 @@ import type { BindingPeer } from "./bindings.ts";
 import type { ChatType, InboundEnvelope } from "./envelope.ts";
 import { UnroutableMessageError } from "./errors.ts";
 import { resolveLinkedPeer } from "./identity-links.ts";
+import { openclawKeyOf } from "./openclaw-key.ts";
 import { DEFAULT_ACCOUNT_ID, DEFAULT_MAIN_KEY, normalizeAccountId, normalizeChannel } from "./ids.ts";
 import type { MatchedBy, RoutingConfig } from "./routing-config.ts";
 import { asciiLower, foldIdCase, isCaseSensitiveChannel } from "./segment.ts";
@@ -35,6 +36,10 @@ export interface ResolvedRoute {
   conversationId?: string;
   /** DMs only: the peer identity used for the key (identity-linked name, or the case-folded id). */
   peerKey?: string;
+  /** OpenClaw's form of the same key (lower-cased, unencoded), when it differs: a row there may be adopted. */
+  legacyKey?: string;
+  /** DMs of a linked identity: the ids configured for it (evidence a legacy row is this identity's). */
+  peerLinkIds?: readonly string[];
   /** DMs only: set when peerKey is an identityLinks canonical name (a namespace of its own in the key). */
   peerLinked?: true;
 }
@@ -120,6 +125,7 @@ interface DmKey {
   parts: ThreadableKeyParts;
   peerKey: string;
   linked: boolean;
+  linkIds?: readonly string[];
 }
 
 /**
@@ -141,17 +147,25 @@ function dmParts(
   const peerId = name !== undefined ? asciiLower(name) : foldIdCase(raw, isCaseSensitiveChannel(channel));
   const peer = name !== undefined ? { peerId, linked: true as const } : { peerId };
   const linked = name !== undefined;
+  const links = cfg.session?.identityLinks;
+  const linkIds =
+    name !== undefined && links
+      ? Object.entries(links)
+          .filter(([canonical]) => canonical.trim() === name)
+          .flatMap(([, ids]) => (Array.isArray(ids) ? ids : []))
+      : undefined;
+  const info = { peerKey: peerId, linked, ...(linkIds ? { linkIds } : {}) };
   const main: ThreadableKeyParts = { kind: "main", agentId, mainKey };
-  if (peerId === "") return { parts: main, peerKey: peerId, linked };
+  if (peerId === "") return { parts: main, ...info };
   switch (scope) {
     case "per-account-channel-peer":
-      return { parts: { kind: "direct", scope, agentId, channel, accountId, ...peer }, peerKey: peerId, linked };
+      return { parts: { kind: "direct", scope, agentId, channel, accountId, ...peer }, ...info };
     case "per-channel-peer":
-      return { parts: { kind: "direct", scope, agentId, channel, ...peer }, peerKey: peerId, linked };
+      return { parts: { kind: "direct", scope, agentId, channel, ...peer }, ...info };
     case "per-peer":
-      return { parts: { kind: "direct", scope, agentId, ...peer }, peerKey: peerId, linked };
+      return { parts: { kind: "direct", scope, agentId, ...peer }, ...info };
     default:
-      return { parts: main, peerKey: peerId, linked };
+      return { parts: main, ...info };
   }
 }
 
@@ -212,6 +226,7 @@ export function resolveRoute(envelope: InboundEnvelope, cfg: RoutingConfig): Res
         };
   const codec = { mainKey };
   const sessionKey = buildSessionKey({ ...base, ...thread }, codec);
+  const legacyKey = openclawKeyOf({ ...base, ...thread } as ThreadableKeyParts);
   const mainSessionKey = buildSessionKey({ kind: "main", agentId, mainKey }, codec);
   const resetType: ResetType =
     plan.keyThread !== undefined || plan.topicId !== undefined
@@ -233,5 +248,7 @@ export function resolveRoute(envelope: InboundEnvelope, cfg: RoutingConfig): Res
     ...(plan.keyPeerId !== undefined ? { conversationId: plan.keyPeerId } : {}),
     ...(dm ? { peerKey: dm.peerKey } : {}),
     ...(dm?.linked ? { peerLinked: true as const } : {}),
+    ...(legacyKey !== sessionKey ? { legacyKey } : {}),
+    ...(dm?.linkIds ? { peerLinkIds: dm.linkIds } : {}),
   };
 }

@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { parseEnvelope } from "../keys/envelope-schema.ts";
 import type { InboundEnvelope } from "../keys/envelope.ts";
-import { resolveRoute, type RoutingConfig } from "../keys/routing.ts";
+import { legacyAdoption, type AdoptionVerdict } from "../keys/legacy-adoption.ts";
+import { resolveRoute, type ResolvedRoute, type RoutingConfig } from "../keys/routing.ts";
 import { resetTypeForKey } from "../keys/session-key-helpers.ts";
 import { systemClock, type Clock } from "../lifecycle/clock.ts";
 import { evaluateFreshness } from "../lifecycle/freshness.ts";
@@ -45,6 +46,31 @@ import { SessionNotFoundError } from "./session-not-found.ts";
 import { refKey, refOfKey } from "./session-ref.ts";
 import { MaintenanceRunner, type MaintenanceWarning } from "../maintenance/runner.ts";
 import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
+
+/** Row fields that describe one transcript, not the conversation: `clear` drops them with the history. */
+const PER_TRANSCRIPT_FIELDS = [
+  "inputTokens",
+  "outputTokens",
+  "cacheRead",
+  "cacheWrite",
+  "totalTokens",
+  "totalTokensFresh",
+  "contextTokens",
+  "compactionCount",
+  "memoryFlushAt",
+  "memoryFlushCompactionCount",
+  "systemSent",
+  "abortedLastRun",
+  "abortCutoffMessageSid",
+  "abortCutoffTimestamp",
+  "forkedFromParent",
+  "cliSessionIds",
+  "claudeCliSessionId",
+  "systemPromptReport",
+  "fallbackNoticeSelectedModel",
+  "fallbackNoticeActiveModel",
+  "fallbackNoticeReason",
+] as const;
 
 /** Lines read from a legacy transcript's end to find its newest user message. */
 const LEGACY_INTERACTION_TAIL = 256;
@@ -122,6 +148,17 @@ export interface SessionManagerOptions {
   };
   /** Memory for whole transcripts kept parsed between turns, all agents together (default 64 MiB). */
   transcriptCacheBytes?: number;
+  /** A row OpenClaw wrote under its form of a key was adopted, or refused (it could be another peer's). */
+  onLegacyKey?: (event: LegacyKeyEvent) => void;
+}
+
+/** What happened to a row found under OpenClaw's form of a key. */
+export interface LegacyKeyEvent {
+  agentId: string;
+  sessionKey: string;
+  legacyKey: string;
+  adopted: boolean;
+  why: string;
 }
 
 export type StaleReason = "daily" | "idle";
@@ -136,6 +173,8 @@ export interface ResolveResult {
   fresh: boolean;
   staleReason: StaleReason | null;
   nextResetAt: number | null;
+  /** A row under OpenClaw's form of the key, when Pincer's key has none: adopted on the next message, or refused. */
+  legacy?: { key: string; adopt: boolean; why: string };
 }
 
 export interface InboundResult {
@@ -210,6 +249,7 @@ export class SessionManager {
   readonly leases: SessionLeases | null;
   /** Rows of held sessions (shared stores only): a turn reads its row without a round trip. */
   private readonly heldRows: HeldRowCache | null;
+  private readonly onLegacyKey: ((event: LegacyKeyEvent) => void) | undefined;
 
   constructor(options: SessionManagerOptions) {
     this.config = options.config;
@@ -217,6 +257,7 @@ export class SessionManager {
     this.clock = options.clock ?? systemClock;
     this.workspaceFor = options.workspaceFor ?? (() => process.cwd());
     this.transcriptCache = new ParsedTranscriptCache(options.transcriptCacheBytes);
+    this.onLegacyKey = options.onLegacyKey;
     this.maintenance = options.maintenance
       ? new MaintenanceRunner({
           settings: options.maintenance,
@@ -347,7 +388,7 @@ export class SessionManager {
     const envelope = parseEnvelope(input);
     const route = resolveRoute(envelope, this.config);
     const store = await this.storeFor(route.agentId);
-    const entry = await store.get(route.sessionKey);
+    let entry = await store.get(route.sessionKey);
     const now = this.clock.now();
     const base = {
       agentId: route.agentId,
@@ -355,7 +396,23 @@ export class SessionManager {
       chatType: route.chatType,
       matchedBy: route.matchedBy,
     };
-    if (!entry) return { ...base, sessionId: null, fresh: false, staleReason: null, nextResetAt: null };
+    let legacy: ResolveResult["legacy"];
+    if (!entry) {
+      const found = await this.legacyRow(store, route, envelope);
+      if (found) {
+        legacy = { key: found.key, adopt: found.verdict.adopt, why: found.verdict.why };
+        if (found.verdict.adopt) entry = found.row;
+      }
+    }
+    if (!entry)
+      return {
+        ...base,
+        sessionId: null,
+        fresh: false,
+        staleReason: null,
+        nextResetAt: null,
+        ...(legacy ? { legacy } : {}),
+      };
     const verdict = this.freshness(entry, route.resetType, route.channel, now, await this.legacyTimes(store, entry));
     return {
       ...base,
@@ -363,7 +420,58 @@ export class SessionManager {
       fresh: verdict.fresh,
       staleReason: verdict.staleReason,
       nextResetAt: verdict.nextResetAt,
+      ...(legacy ? { legacy } : {}),
     };
+  }
+
+  /** The row under OpenClaw's form of the route's key, with whether it may be adopted. */
+  private async legacyRow(
+    store: SessionStore,
+    route: ResolvedRoute,
+    envelope: InboundEnvelope,
+  ): Promise<{ key: string; row: SessionEntry; verdict: AdoptionVerdict } | null> {
+    const key = route.legacyKey;
+    if (key === undefined) return null;
+    const row = await store.get(key);
+    if (!row) return null;
+    const verdict = legacyAdoption(key, route.sessionKey, row, {
+      channel: route.channel,
+      senderId: envelope.senderId,
+      ...(route.peerLinkIds ? { linkedIds: route.peerLinkIds } : {}),
+    });
+    return { key, row, verdict };
+  }
+
+  /**
+   * On a miss under Pincer's key: adopts the row OpenClaw wrote under its form of the key, moving
+   * it to Pincer's key in one atomic step (the transcript stays where it is: the row names it), so
+   * the conversation continues. A row that could be another peer's is left alone and reported.
+   */
+  private async adoptLegacyRow(
+    store: SessionStore,
+    route: ResolvedRoute,
+    envelope: InboundEnvelope,
+  ): Promise<SessionEntry | undefined> {
+    const found = await this.legacyRow(store, route, envelope);
+    if (!found) return undefined;
+    const event = {
+      agentId: route.agentId,
+      sessionKey: route.sessionKey,
+      legacyKey: found.key,
+      adopted: found.verdict.adopt,
+      why: found.verdict.why,
+    };
+    if (!found.verdict.adopt) {
+      this.onLegacyKey?.(event);
+      return undefined;
+    }
+    await store.putMany([
+      { key: route.sessionKey, entry: found.row },
+      { key: found.key, entry: null },
+    ]);
+    this.heldRows?.remember(route.agentId, route.sessionKey, found.row);
+    this.onLegacyKey?.(event);
+    return this.learn(store, found.row);
   }
 
   /**
@@ -379,7 +487,9 @@ export class SessionManager {
       const interactive = options.interactive ?? true;
       const commandAuthorized = options.commandAuthorized ?? true;
 
-      const current = await this.readRow(store, route.agentId, route.sessionKey, true);
+      const current =
+        (await this.readRow(store, route.agentId, route.sessionKey, true)) ??
+        (options.target ? undefined : await this.adoptLegacyRow(store, route, envelope));
       const firstDelivery =
         current && envelope.messageId
           ? await writer.findMessageId(current.sessionId, envelope.messageId, this.clock.now())
@@ -672,6 +782,45 @@ export class SessionManager {
         this.fenceOf(agentId, sessionKey),
       );
       return res.after;
+    });
+  }
+
+  /**
+   * Clears the history and keeps the session's settings (`pincer sessions clear`, `/clear`): a new
+   * session id with every field of the row but the ones that describe the old transcript (token
+   * counters, compactions, the first-turn flag, …); the old transcript is archived (`.reset.<ts>`).
+   * Unlike a reset nothing is dropped that the user chose, whatever the carry-over list says.
+   */
+  async clear(agentId: string, sessionKey: string): Promise<{ before: SessionEntry; after: SessionEntry }> {
+    return this.inSession(agentId, sessionKey, async () => {
+      const store = await this.storeFor(agentId);
+      const now = this.clock.now();
+      const res = await this.patchRow(store, agentId, sessionKey, (cur) => {
+        if (!cur) return undefined;
+        const next: SessionEntry = { ...cur };
+        for (const field of PER_TRANSCRIPT_FIELDS) delete next[field];
+        Object.assign(next, {
+          sessionId: randomUUID(),
+          updatedAt: now,
+          sessionStartedAt: now,
+          lastInteractionAt: now,
+          compactionCount: 0,
+          systemSent: false,
+        });
+        delete next.sessionFile;
+        this.setSessionFile(store, next);
+        return next;
+      });
+      if (!res.before || !res.after) throw new SessionNotFoundError(agentId, sessionKey);
+      this.writerFor(store).forget(res.before.sessionId);
+      await store.archiveTranscript(this.transcriptId(store, res.before.sessionId), "reset", now);
+      await this.writerFor(store).ensureHeader(
+        res.after.sessionId,
+        now,
+        this.workspaceFor(agentId),
+        this.fenceOf(agentId, sessionKey),
+      );
+      return { before: res.before, after: res.after };
     });
   }
 

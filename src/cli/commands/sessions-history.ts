@@ -1,4 +1,5 @@
 /** `pincer sessions history <key>`: the messages of a session's current transcript. */
+import { transcriptIdOf } from "../../store/session-file.ts";
 import { historyFromLines } from "../../transcript/history.ts";
 import { selectStores, withTargetStore, type CliContext, type StoreSelection } from "../context.ts";
 import { CliError, parsePositiveInt } from "../io.ts";
@@ -18,7 +19,8 @@ export async function sessionsHistory(ctx: CliContext, rawKey: string, opts: His
     const entry = await store.get(key);
     if (!entry) throw new CliError(`No session ${JSON.stringify(key)} in ${target.path}`);
     // Some lines (header, model changes) are not messages: read a bounded tail with headroom.
-    const read = await store.readTranscript(entry.sessionId, limit !== undefined ? { tail: limit * 2 + 8 } : {});
+    // The row may name its transcript (OpenClaw's `sessionFile`, e.g. a forum topic's `<id>-topic-42.jsonl`).
+    const read = await store.readTranscript(transcriptIdOf(entry), limit !== undefined ? { tail: limit * 2 + 8 } : {});
     for (const issue of read.issues)
       ctx.io.err(`warning: ${issue.file}: line ${issue.line} at byte ${issue.byteOffset}: ${issue.reason} (skipped)`);
     const all = historyFromLines(read.lines);

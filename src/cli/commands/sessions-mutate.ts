@@ -1,4 +1,4 @@
-/** `pincer sessions reset <key>` and `pincer sessions delete <key>`. */
+/** `pincer sessions reset <key>`, `pincer sessions clear <key>` and `pincer sessions delete <key>`. */
 import { resolveStoreOptions } from "../../config/resolve.ts";
 import { storeBackend } from "../../store/backends.ts";
 import { SessionManager } from "../../session/manager.ts";
@@ -55,6 +55,21 @@ export async function sessionsReset(ctx: CliContext, rawKey: string, opts: Mutat
         JSON.stringify({ ok: true, key, previousSessionId: before.sessionId, sessionId: after.sessionId }, null, 2),
       );
     else ctx.io.out(`Reset ${key}: ${before.sessionId} -> ${after.sessionId} (old transcript archived)`);
+    return 0;
+  });
+}
+
+/** `pincer sessions clear <key>`: the history goes (archived), the session's settings stay. */
+export async function sessionsClear(ctx: CliContext, rawKey: string, opts: MutateOptions): Promise<number> {
+  const { key, agentId } = cliSessionKey(ctx, rawKey);
+  return withManager(ctx, opts, agentId, async (m) => {
+    if (!(await m.get(agentId, key))) throw new CliError(`No session ${JSON.stringify(key)}`);
+    const { before, after } = await m.clear(agentId, key);
+    if (opts.json)
+      ctx.io.out(
+        JSON.stringify({ ok: true, key, previousSessionId: before.sessionId, sessionId: after.sessionId }, null, 2),
+      );
+    else ctx.io.out(`Cleared ${key}: history archived, settings kept (${before.sessionId} -> ${after.sessionId})`);
     return 0;
   });
 }
