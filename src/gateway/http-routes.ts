@@ -11,7 +11,8 @@ import { canAccessKey, ownerOf, type Authenticator, type Principal } from "./aut
 import { decodePathSegment, HttpError, readJson, sendJson } from "./http-util.ts";
 import { handleHook, handleInbound, outcomeBody, type HookEndpoint } from "./inbound-routes.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { handleChatCompletions } from "./openai-route.ts";
+import { handleChatCompletions, handleModel, handleModels } from "./openai-route.ts";
+import { handleResponses } from "./openai-responses.ts";
 import { LoginBody, type AuthSessionResult, type HealthzResult, type LoginResult } from "./protocol.ts";
 import type { RunRegistry } from "./run-registry.ts";
 import type { GatewaySettings } from "./settings.ts";
@@ -109,6 +110,19 @@ export function gatewayRoutes(d: RouteDeps): HttpRoute[] {
       path: "/v1/chat/completions",
       auth: "caller",
       handle: ({ req, res }, principal) => handleChatCompletions(req, res, { rt, principal, limit }),
+    },
+    {
+      method: "POST",
+      path: "/v1/responses",
+      auth: "caller",
+      handle: ({ req, res }, principal) => handleResponses(req, res, { rt, principal, limit }),
+    },
+    { method: "GET", path: "/v1/models", auth: "caller", handle: ({ res }) => handleModels(res, rt) },
+    {
+      method: "GET",
+      path: "/v1/models/:id",
+      auth: "caller",
+      handle: ({ res, params }) => handleModel(res, rt, params.id ?? ""),
     },
     {
       method: "POST",

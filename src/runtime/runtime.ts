@@ -66,6 +66,8 @@ export interface TurnOutcome {
   delivered: boolean;
   error?: string;
   resetReason?: string | null;
+  /** The answering run's model calls added up (tokens and cost), when a model answered. */
+  usage?: UsageTotals;
 }
 
 export interface Accepted {
@@ -542,6 +544,7 @@ export class AgentRuntime implements CommandContext {
       reply: delivered ? result.reply : null,
       delivered,
       ...(result.errorMessage ? { error: result.errorMessage } : {}),
+      ...("turnUsage" in result && result.turnUsage ? { usage: result.turnUsage } : {}),
     };
   }
 

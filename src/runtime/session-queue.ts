@@ -6,6 +6,7 @@
  * themselves belong to the RunScheduler that drives it.
  */
 import type { QueueSettings } from "./queue-settings.ts";
+import type { UsageTotals } from "./usage.ts";
 
 export interface QueueOutcome {
   runId: string;
@@ -15,6 +16,8 @@ export interface QueueOutcome {
   reply: string | null;
   delivered: boolean;
   error?: string;
+  /** The answering run's model calls added up (the OpenAI endpoint's `usage`). */
+  usage?: UsageTotals;
 }
 
 export interface QueueItem {
