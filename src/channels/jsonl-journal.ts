@@ -95,9 +95,9 @@ export class JsonlJournal {
   }
 
   /**
-   * Replaces the file with `content()` once the appends queued before it are on disk; `content` is
-   * called at that moment, so it sees the state those appends describe. Appends made after the
-   * call land in the new file.
+   * Replaces the file with `content()` after the write in progress; `content` is called at that
+   * moment and must describe every record appended or queued so far (the callers apply a record in
+   * memory before appending it, and replay is idempotent). Queued appends land in the new file.
    */
   rewrite(content: () => string): Promise<void> {
     if (this.closed) return Promise.resolve();
@@ -125,7 +125,10 @@ export class JsonlJournal {
 
   private async loop(): Promise<void> {
     while (this.pending.length > 0 || this.rewriteQueued) {
-      if (this.pending.length > 0) {
+      // A queued rewrite goes first, or steady appends would starve it. Its content comes from the
+      // caller's memory, which already reflects the records still pending (they are applied before
+      // they are appended), so those land in the snapshot and again after it: replay is idempotent.
+      if (this.pending.length > 0 && !this.rewriteQueued) {
         const buf = Buffer.from(this.pending.join(""));
         const count = this.pending.length;
         const waiters = this.waiters;

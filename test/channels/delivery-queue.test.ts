@@ -307,6 +307,20 @@ describe("DeliveryQueue", () => {
     expect(second.q.item(id)?.failure?.kind).toBe("expired");
   });
 
+  it("holds sends to the per-chat and per-account token buckets", async () => {
+    const a = new ScriptedAdapter();
+    // 1 token/s, bursts of 2 per chat and 3 per account: the next token is a second away.
+    const slow = { chat: { ratePerSec: 1, burst: 2 }, account: { ratePerSec: 1, burst: 3 } };
+    const { q } = makeQueue(tmpDir(), a, { limits: { ...FAST_LIMITS, telegram: slow } });
+    await q.open();
+    for (const m of ["a1", "a2", "a3"]) await q.enqueue({ target: target("A"), markdown: m, origin });
+    for (const m of ["b1", "b2"]) await q.enqueue({ target: target("B"), markdown: m, origin });
+    await new Promise((r) => setTimeout(r, 50));
+    // A: its burst of 2; B: the account's last token. The rest waits for refills.
+    expect(a.accepted.map((c) => c.text)).toEqual(["a1", "a2", "b1"]);
+    expect(q.depth()).toBe(2);
+  });
+
   it("refuses enqueue before open and after close", async () => {
     const { q } = makeQueue(tmpDir(), new ScriptedAdapter());
     await expect(q.enqueue({ target: target("1"), markdown: "x", origin })).rejects.toThrow(/not open/);
