@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: prints one JSON document of measured figures. Benchmarks are separate from the
  * test suite on purpose: timings belong here, not in pass/fail tests.
- * `npm run bench -- ingest`, `-- snapshot`, `-- cli`, `-- store`, `-- gateway`, `-- memory` or `-- history` runs one part.
+ * `npm run bench -- ingest`, `-- snapshot`, `-- cli`, `-- store`, `-- gateway`, `-- memory`, `-- history` or `-- channels` runs one part.
  */
 import * as os from "node:os";
 import { benchCli } from "./cli.ts";
@@ -113,6 +113,7 @@ if (!only || only === "gateway" || only === "gateway-model") {
   const turnsPerSession = Number(process.env.PINCER_BENCH_MODEL_TURNS ?? 20);
   report.gatewayModelPath = await benchModelPath(process.env.PINCER_BENCH_BASELINE || undefined, 200, turnsPerSession);
 }
+if (!only || only === "channels") report.channels = await (await import("./channels.ts")).benchChannels();
 if (!only || only === "memory") {
   // ~460 MB of 1 MB messages over 60 sessions: RSS must level off (caches are bounded in bytes).
   report.memory = await benchMemory();
