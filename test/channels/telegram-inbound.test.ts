@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTelegramAdapter } from "../../src/channels/telegram/index.ts";
-import type { ChannelAdapter } from "../../src/channels/types.ts";
+import type { ChannelAdapter, ChannelInbound } from "../../src/channels/types.ts";
+import { resolveRoute } from "../../src/keys/routing.ts";
 import { startTelegramFake, type TelegramFake } from "./fakes/telegram.ts";
 import { recordingContext, until, type RecordingContext } from "./telegram-context.ts";
 
@@ -32,6 +33,8 @@ afterEach(async () => {
 });
 
 const alice = { id: "1001", name: "Alice" };
+/** The session key routing builds for what the adapter produced (OpenClaw's key shapes). */
+const keyOf = (m: ChannelInbound) => resolveRoute(m.envelope, { session: { dmScope: "per-channel-peer" } }).sessionKey;
 const botUser = () => ({ id: Number(fake.bot.id), is_bot: true, first_name: "Pincer", username: fake.bot.name });
 
 describe("mapping", () => {
@@ -51,6 +54,7 @@ describe("mapping", () => {
     });
     expect(m.envelope.threadId).toBeUndefined();
     expect(m.reply).toEqual({ channel: "telegram", accountId: "default", to: "1001", replyToMessageId: id });
+    expect(keyOf(m)).toBe("agent:main:telegram:direct:1001");
   });
 
   it("a group without and with a native mention: peer = chat, wasMentioned from the entity", async () => {
@@ -66,6 +70,8 @@ describe("mapping", () => {
     });
     expect(plain!.envelope.topicId).toBeUndefined();
     expect(plain!.groupName).toBe("Team");
+    expect(plain!.envelope).toMatchObject({ groupSubject: "Team", isForum: false });
+    expect(keyOf(plain!)).toBe("agent:main:telegram:group:-100555");
     expect(plain!.mention).toEqual({ explicit: false, replyToBot: false });
     expect(mentioned!.envelope.wasMentioned).toBe(true);
     expect(mentioned!.mention).toEqual({ explicit: true, replyToBot: false });
@@ -82,16 +88,18 @@ describe("mapping", () => {
     expect(topic!.reply).toMatchObject({ to: "-100777", threadId: "42" });
     expect(general!.envelope).toMatchObject({ peerId: "-100777", topicId: "1" });
     expect(general!.reply.threadId).toBe("1");
-    const g = fake.groupPeer("-100777", "42");
-    expect(g.peer).toBe("-100777:topic:42");
+    expect(keyOf(topic!)).toBe("agent:main:telegram:group:-100777:topic:42");
+    expect(keyOf(general!)).toBe("agent:main:telegram:group:-100777:topic:1");
+    expect(fake.groupPeer("-100777", "42").peer).toBe("-100777:topic:42");
   });
 
-  it("a DM topic is the thread <chatId>:<threadId>; the reply keeps the raw thread id", async () => {
+  it("a DM topic is keyed :thread:<chatId>:<threadId>; the reply keeps the raw thread id", async () => {
     await fake.sendDirect(alice, "in a DM topic", { messageThreadId: 9 });
     await until(() => ctx.ingested.length === 1, "the DM topic message");
     const m = ctx.ingested[0]!;
-    expect(m.envelope).toMatchObject({ chatType: "direct", peerId: "1001", threadId: "1001:9" });
+    expect(m.envelope).toMatchObject({ chatType: "direct", peerId: "1001", threadId: "9" });
     expect(m.reply).toMatchObject({ to: "1001", threadId: "9" });
+    expect(keyOf(m)).toBe("agent:main:telegram:direct:1001:thread:1001:9");
   });
 
   it("a reply thread in a non-forum group is no thread", async () => {
@@ -115,6 +123,7 @@ describe("mapping", () => {
     expect(m.envelope.threadId).toBeUndefined();
     expect(m.reply.threadId).toBeUndefined();
     expect(m.mention).toEqual({ explicit: false, replyToBot: false });
+    expect(keyOf(m)).toBe("agent:main:telegram:group:-100888");
   });
 });
 

@@ -126,8 +126,9 @@ function mapMessage(raw: unknown, bot: BotIdentity, accountId: string): MappedUp
   const mention = mentionFacts(raw, text, bot, threadRaw);
 
   if (type === "private") {
-    // DM topics (bots with topics enabled): their own session, `…:direct:<peer>:thread:<chatId>:<threadId>`.
-    const threadId = threadRaw === undefined ? undefined : `${chatId}:${threadRaw}`;
+    // DM topics (bots with topics enabled): routing keys them `…:direct:<peer>:thread:<chatId>:<threadId>`,
+    // the chat taken from parentPeerId when it is not the sender's id.
+    const threadId = threadRaw === undefined ? undefined : String(threadRaw);
     return {
       kind: "message",
       msg: {
@@ -142,6 +143,7 @@ function mapMessage(raw: unknown, bot: BotIdentity, accountId: string): MappedUp
           messageId,
           ...(timestamp !== undefined ? { timestamp } : {}),
           ...(threadId ? { threadId } : {}),
+          ...(chatId !== senderId ? { parentPeerId: chatId } : {}),
         },
         reply: {
           channel: "telegram",
@@ -168,7 +170,9 @@ function mapMessage(raw: unknown, bot: BotIdentity, accountId: string): MappedUp
         chatType: "group",
         peerId: chatId,
         groupId: chatId,
+        isForum: forum,
         ...(topicId ? { topicId } : {}),
+        ...(title ? { groupSubject: title } : {}),
         senderId,
         ...(senderName ? { senderName } : {}),
         text,
