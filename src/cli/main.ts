@@ -146,6 +146,7 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .description("run the gateway (HTTP + WebSocket + WebChat) on 127.0.0.1:18789")
     .option("--port <port>", "port (default 18789; 0 picks a free one)")
     .option("--host <host>", "interface (beyond loopback requires gateway.auth.token)")
+    .option("--log-format <format>", "pretty (one line per record) or json (default: pretty on a terminal, else json)")
     .action(async (opts) => run(async () => (await commands.gateway()).gateway(context(), opts))());
 
   program

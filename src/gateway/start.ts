@@ -4,7 +4,7 @@
  * turns finish (or are aborted at the deadline and marked), stores closed so `sessions.json` is
  * complete.
  */
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import type { PincerConfig } from "../config/schema.ts";
 import * as path from "node:path";
 import { resolveMaintenance, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
@@ -23,6 +23,7 @@ import type { ModelProvider } from "../providers/types.ts";
 import { resolveAgentSettings } from "../runtime/agent-settings.ts";
 import { CronScheduler } from "./cron.ts";
 import { GatewayMetrics } from "./metrics.ts";
+import { createGatewayLogger, resolveLogFormat, resolveLogLevel } from "./logger.ts";
 import { GatewayServer } from "./server.ts";
 import { GatewaySettingsError, resolveGatewaySettings } from "./settings.ts";
 import { timedStore } from "./timed-store.ts";
@@ -45,6 +46,8 @@ export interface StartGatewayOptions {
   tools?: ToolRegistry;
   /** Time for browser-login expiry (tests inject a manual clock). */
   clock?: Clock;
+  /** `--log-format pretty|json`; else `PINCER_LOG_FORMAT`, else pretty on a TTY (gateway/logger.ts). */
+  logFormat?: string;
 }
 
 export interface RunningGateway {
@@ -79,7 +82,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   }
   const logger =
     options.logger ??
-    pino({ level: env.PINCER_LOG_LEVEL ?? config.logging?.level ?? "info", base: { service: "pincer-gateway" } });
+    createGatewayLogger({
+      level: resolveLogLevel(env, config.logging?.level),
+      format: resolveLogFormat(options.logFormat, env, process.stdout.isTTY === true),
+    });
   const metrics = new GatewayMetrics();
   const registry = new StoreRegistry(config, home, {
     onIssue: (issue) => logger.warn({ issue }, "store read issue (skipped)"),

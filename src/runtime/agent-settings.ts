@@ -3,7 +3,6 @@
  * window, compaction and memory-flush thresholds, and the workspace directory. The config was
  * checked at load (config/agents-schema.ts); this only fills in the defaults.
  */
-import * as path from "node:path";
 import type {
   AgentsConfig,
   ContextPruningConfig,
@@ -12,6 +11,9 @@ import type {
   ToolPolicyConfig,
 } from "../config/agents-schema.ts";
 import { parseSizeBytes } from "../util/units.ts";
+import { resolveWorkspaceDir } from "../workspace/layout.ts";
+import { DEFAULT_BOOTSTRAP_MAX_CHARS, DEFAULT_BOOTSTRAP_TOTAL_MAX_CHARS } from "../workspace/bootstrap-files.ts";
+import { resolveHeartbeat, type HeartbeatSettings } from "./heartbeat.ts";
 
 export interface CompactionSettings {
   reserveTokens: number;
@@ -23,6 +25,7 @@ export interface CompactionSettings {
     softThresholdTokens: number;
     forceFlushTranscriptBytes: number;
     prompt: string | undefined;
+    systemPrompt: string | undefined;
   };
 }
 
@@ -34,6 +37,11 @@ export interface AgentSettings {
   contextTokens: number | undefined;
   compaction: CompactionSettings;
   workspace: string;
+  /** Caps of the workspace files in the system prompt (`bootstrapMaxChars`, `bootstrapTotalMaxChars`). */
+  bootstrap: { maxChars: number; totalMaxChars: number };
+  /** `agents.defaults.userTimezone`: the zone of the system prompt's date (undefined: the session's). */
+  userTimezone: string | undefined;
+  heartbeat: HeartbeatSettings;
   thinkingDefault: string;
   /** The `contextPruning` block; the context layer fills in its defaults. */
   contextPruning: ContextPruningConfig | undefined;
@@ -59,12 +67,7 @@ export function resolveAgentSettings(agents: AgentsConfig | undefined, agentId: 
   const own = agents?.list?.find((a) => a.id.toLowerCase() === agentId);
   const compaction = defaults.compaction ?? {};
   const flush = compaction.memoryFlush ?? {};
-  const workspace =
-    own?.workspace !== undefined
-      ? path.resolve(own.workspace)
-      : defaults.workspace !== undefined && agentId === "main"
-        ? path.resolve(defaults.workspace)
-        : path.join(home, "agents", agentId, "workspace");
+  const workspace = resolveWorkspaceDir(agents, agentId, home);
   return {
     agentId,
     modelRef: modelRefOf(own?.model) ?? modelRefOf(defaults.model),
@@ -82,9 +85,16 @@ export function resolveAgentSettings(agents: AgentsConfig | undefined, agentId: 
             ? parseSizeBytes(flush.forceFlushTranscriptBytes)
             : 2 * 1024 * 1024,
         prompt: flush.prompt,
+        systemPrompt: flush.systemPrompt,
       },
     },
     workspace,
+    bootstrap: {
+      maxChars: defaults.bootstrapMaxChars ?? DEFAULT_BOOTSTRAP_MAX_CHARS,
+      totalMaxChars: defaults.bootstrapTotalMaxChars ?? DEFAULT_BOOTSTRAP_TOTAL_MAX_CHARS,
+    },
+    userTimezone: defaults.userTimezone,
+    heartbeat: resolveHeartbeat(agents, agentId),
     thinkingDefault: defaults.thinkingDefault ?? "off",
     contextPruning: defaults.contextPruning,
     tools: own?.tools ?? defaults.tools,

@@ -11,6 +11,7 @@ import type { SessionEntry } from "../store/entry.ts";
 import type { AgentSettings } from "./agent-settings.ts";
 import type { CompactionOutcome } from "./compaction.ts";
 import type { AbortResult, QueueView } from "./run-scheduler.ts";
+import type { SystemPromptReport } from "./context-report.ts";
 import type { ResolvedModel } from "./turn-runner.ts";
 import type { UsageLedger } from "./usage.ts";
 
@@ -29,6 +30,8 @@ export interface CommandContext {
   queueFor(agentId: string, sessionKey: string): QueueView | undefined;
   abort(agentId: string, sessionKey: string, reason?: string): AbortResult;
   compact(agentId: string, sessionKey: string, instructions?: string): Promise<CompactionOutcome>;
+  /** The system prompt a turn of this session would get now (`/context` before the first run). */
+  systemPromptReport(agentId: string, sessionKey: string, entry: SessionEntry | undefined): Promise<SystemPromptReport>;
   /** This process's token and cost totals per agent and model (`/status`). */
   readonly usage?: Pick<UsageLedger, "forAgent" | "forModel">;
 }

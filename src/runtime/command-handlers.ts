@@ -4,7 +4,9 @@
  */
 import type { InboundEnvelope } from "../keys/envelope.ts";
 import type { SessionEntry } from "../store/entry.ts";
-import { buildContext, estimateTokens } from "./context-build.ts";
+import { buildContext, messageChars } from "./context-build.ts";
+import { formatContext, type SystemPromptReport } from "./context-report.ts";
+import { isGroupSessionKey, withSenderName } from "./sender-lines.ts";
 import { HELP_TEXT, type ParsedCommand } from "./command-parse.ts";
 import { normalizeQueueDrop, normalizeQueueMode, resolveQueueSettings } from "./queue-settings.ts";
 import type { CommandContext } from "./command-context.ts";
@@ -208,57 +210,31 @@ async function queueCommand(rt: CommandContext, t: CommandTarget, args: string):
   return `⚙️ Queue updated. ${await show()}`;
 }
 
+/** `/context`: the stored report of the last run (else an estimate built now) and the session's history. */
 async function contextCommand(rt: CommandContext, t: CommandTarget, mode: string): Promise<string> {
-  if (mode === "" || mode === "help")
-    return "🧠 /context shows what the model receives each turn.\nUsage: /context list | detail | json";
   const entry = await rt.manager.get(t.agentId, t.sessionKey);
-  if (!entry) return "No session yet.";
-  const { lines } = await rt.manager.transcriptLines(t.agentId, entry.sessionId, t.sessionKey);
-  const ctx = buildContext(lines);
-  const { provider, model, ref } = rt.modelFor(t.agentId, entry);
+  const stored = entry?.systemPromptReport as SystemPromptReport | undefined;
+  const report =
+    stored?.source === "run" && stored.systemPrompt
+      ? stored
+      : await rt.systemPromptReport(t.agentId, t.sessionKey, entry);
+  const { provider, model } = rt.modelFor(t.agentId, entry);
   const window = rt.windowFor(t.agentId, provider, model, entry);
-  const tokens = estimateTokens(ctx.messages);
-  const byRole: Record<string, number> = {};
-  for (const m of ctx.messages) byRole[m.role] = (byRole[m.role] ?? 0) + 1;
-  const settings = rt.settingsFor(t.agentId);
-  if (mode === "json") {
-    return JSON.stringify({
-      report: {
-        model: ref,
-        workspaceDir: settings.workspace,
-        messages: ctx.messages.length,
-        byRole,
-        compacted: ctx.summary !== null,
-        estimatedTokens: tokens,
-      },
-      session: {
-        totalTokens: entry.totalTokens ?? null,
-        inputTokens: entry.inputTokens ?? null,
-        outputTokens: entry.outputTokens ?? null,
-        contextTokens: window,
-      },
-    });
+  let history = { messages: 0, chars: 0, compacted: false };
+  if (entry) {
+    const { lines } = await rt.manager.transcriptLines(t.agentId, entry.sessionId, t.sessionKey);
+    const ctx = buildContext(lines, new Set(), isGroupSessionKey(t.sessionKey) ? withSenderName : undefined);
+    history = {
+      messages: ctx.messages.length,
+      chars: ctx.messages.reduce((n, m) => n + messageChars(m), 0),
+      compacted: ctx.summary !== null,
+    };
   }
-  if (mode !== "list" && mode !== "show" && mode !== "detail" && mode !== "deep")
-    return "Unknown /context mode.\nUsage: /context list | detail | json";
-  const out = [
-    `🧠 Context for ${t.sessionKey}`,
-    `Workspace: ${settings.workspace}`,
-    `Model: ${ref} · window ${window} tokens`,
-    `Messages: ${ctx.messages.length} (${
-      Object.entries(byRole)
-        .map(([r, n]) => `${r} ${n}`)
-        .join(", ") || "none"
-    })${ctx.summary !== null ? " · starts from a compaction summary" : ""}`,
-    `Estimated: ${tokens * 4} chars (~${tokens} tok)`,
-    `Session tokens (cached): ${entry.totalTokens ?? 0} total / ctx=${window}`,
-  ];
-  if (mode === "detail" || mode === "deep") {
-    const largest = ctx.messages
-      .map((m, i) => ({ i, role: m.role, chars: estimateTokens([m]) * 4 }))
-      .sort((a, b) => b.chars - a.chars)
-      .slice(0, 10);
-    out.push("Largest messages:", ...largest.map((l) => `  #${l.i} ${l.role}: ${l.chars} chars`));
-  }
-  return out.join("\n");
+  return formatContext(mode, report, {
+    totalTokens: entry?.totalTokens ?? null,
+    inputTokens: entry?.inputTokens ?? null,
+    outputTokens: entry?.outputTokens ?? null,
+    contextTokens: window,
+    history,
+  });
 }

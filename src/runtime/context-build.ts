@@ -24,7 +24,12 @@ function isMessageLine(line: TranscriptLine): line is TranscriptLine & { id: str
   return !!m && (m.role === "user" || m.role === "assistant" || m.role === "toolResult");
 }
 
-export function buildContext(lines: readonly TranscriptLine[], exclude: ReadonlySet<string> = new Set()): BuiltContext {
+export function buildContext(
+  lines: readonly TranscriptLine[],
+  exclude: ReadonlySet<string> = new Set(),
+  /** How a line's message appears in the prompt (group sessions add the sender's name). */
+  messageOf: (line: TranscriptLine & { message: AgentMessage }) => AgentMessage = (line) => line.message,
+): BuiltContext {
   let start = 0;
   let summary: string | null = null;
   let compactionEntryId: string | null = null;
@@ -62,10 +67,10 @@ export function buildContext(lines: readonly TranscriptLine[], exclude: Readonly
       anchorEnd = at + 1;
     }
     if (at === messages.length) {
-      messages.push(line.message);
+      messages.push(messageOf(line));
       entryIds.push(line.id);
     } else {
-      messages.splice(at, 0, line.message);
+      messages.splice(at, 0, messageOf(line));
       entryIds.splice(at, 0, line.id);
     }
   }

@@ -13,6 +13,7 @@ import type { TranscriptLine } from "../store/types.ts";
 import type { AgentMessage } from "../transcript/entries.ts";
 import type { TranscriptDerived, TranscriptView } from "../transcript/parsed-cache.ts";
 import { buildContext, COMPACTION_SUMMARY_PREFIX, foreignEntries, messageChars } from "./context-build.ts";
+import { isGroupSessionKey, withSenderName } from "./sender-lines.ts";
 
 /** Memory of one message in the state beyond the message itself (shared with the parsed lines). */
 const SLOT_BYTES = 16;
@@ -73,9 +74,12 @@ export class SessionContext implements TranscriptDerived {
   private anchorId: string | null = null;
   private anchorEnd = -1;
   private lastCacheTouch: number | undefined;
+  /** Group sessions: user lines carry their sender's name (sender-lines.ts). */
+  private readonly group: boolean;
 
   private constructor(sessionKey: string) {
     this.sessionKey = sessionKey;
+    this.group = isGroupSessionKey(sessionKey);
   }
 
   /** The whole build over `lines[0..length)`: from the newest compaction's kept entry on. */
@@ -143,14 +147,15 @@ export class SessionContext implements TranscriptDerived {
         this.bytes += ID_BYTES;
       }
     }
+    const message = this.group ? withSenderName(line) : line.message;
     if (at === this.messages.length) {
-      this.messages.push(line.message);
+      this.messages.push(message);
       this.entryIds.push(line.id);
     } else {
-      this.messages.splice(at, 0, line.message);
+      this.messages.splice(at, 0, message);
       this.entryIds.splice(at, 0, line.id);
     }
-    this.chars += messageChars(line.message);
+    this.chars += messageChars(message);
     this.bytes += SLOT_BYTES;
     if (isForeign(line, this.sessionKey)) {
       this.foreign.push(line.id);
@@ -209,7 +214,7 @@ function anchoredLine(lines: readonly TranscriptLine[], length: number, id: stri
 /** The reference build, whole, for the cases the cache leaves to it. */
 function wholeBuild(view: TranscriptView, sessionKey: string, sessionId: string, exclude: ReadonlySet<string>) {
   const lines = view.length === view.lines.length ? view.lines : view.lines.slice(0, view.length);
-  const built = buildContext(lines, exclude);
+  const built = buildContext(lines, exclude, isGroupSessionKey(sessionKey) ? withSenderName : undefined);
   let anchor: string | undefined;
   for (let i = built.entryIds.length - 1; i >= 0 && anchor === undefined; i--) anchor = built.entryIds[i] ?? undefined;
   let chars = 0;

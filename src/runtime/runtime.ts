@@ -24,6 +24,7 @@ import { previewOf, type QueueItem, type QueueOutcome } from "./session-queue.ts
 import { refKey } from "../session/session-ref.ts";
 import { ToolRegistry } from "./tool-registry.ts";
 import { TurnRunner, type ResolvedModel } from "./turn-runner.ts";
+import type { SystemPromptReport } from "./context-report.ts";
 import { recordedAnswer } from "./recorded-answer.ts";
 import { assertMessageSize, DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.ts";
 import { configuredAgentIds, UnknownAgentError } from "./unknown-agent.ts";
@@ -607,6 +608,15 @@ export class AgentRuntime implements CommandContext {
       };
       this.scheduler.enqueue({ agentId, sessionKey }, item, {});
     });
+  }
+
+  /** The system prompt a turn of this session would get now, as a report (`/context` before a run). */
+  async systemPromptReport(
+    agentId: string,
+    sessionKey: string,
+    entry: SessionEntry | undefined,
+  ): Promise<SystemPromptReport> {
+    return (await this.runner.estimatePrompt(agentId, sessionKey, entry)).report;
   }
 
   /** Manual reset from the gateway API: stops work on the session first. */

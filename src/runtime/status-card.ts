@@ -5,6 +5,7 @@
  */
 import type { CommandContext } from "./command-context.ts";
 import { resolveQueueSettings } from "./queue-settings.ts";
+import { statusLine, type SystemPromptReport } from "./context-report.ts";
 import { compactionBudget } from "./context-window.ts";
 import { formatTokenCount, formatTotals, modelCostOf, validTotals } from "./usage.ts";
 
@@ -62,6 +63,7 @@ export async function statusCard(rt: CommandContext, agentId: string, sessionKey
         ]
       : []),
     ...(totals.length > 0 ? [`💵 Usage: ${totals.join(" · ")}`] : []),
+    ...[statusLine(entry?.systemPromptReport as SystemPromptReport | undefined)].filter((l) => l !== null),
     entry
       ? `🧵 Session: ${sessionKey} • started ${age(now - (entry.sessionStartedAt ?? entry.updatedAt))} ago • updated ${age(now - entry.updatedAt)} ago`
       : `🧵 Session: ${sessionKey} • no activity`,

@@ -17,6 +17,9 @@ import { messageText } from "./context-build.ts";
 import { runContext } from "./context-cache.ts";
 import { compactSession, type CompactionOutcome } from "./compaction.ts";
 import { localDate, type ToolRegistry } from "./tool-registry.ts";
+import { PromptAssembler, type AssembledPrompt } from "./prompt-assembler.ts";
+import { isHeartbeatAck } from "./heartbeat.ts";
+import { HEARTBEAT_TOKEN } from "./system-prompt.ts";
 import { compactionBudget, contextWindowOf } from "./context-window.ts";
 import { isThinkLevel, type ThinkLevel } from "../providers/reasoning.ts";
 import { addUsage, costBlock, costOf, type ModelCost, type UsageTotals } from "./usage.ts";
@@ -40,6 +43,8 @@ export interface RunnerDeps {
   onCompaction?(outcome: CompactionOutcome, trigger: "threshold" | "overflow" | "manual"): void;
   onPruned?(chars: number): void;
   onMemoryFlush?(): void;
+  /** Builds each turn's system prompt (one per runtime: it caches the workspace files it read). */
+  prompts?: PromptAssembler;
   /** The configured price of a model (`models.providers.<p>.models[].cost`), for usage costs. */
   costOf?(provider: string, model: string): ModelCost | undefined;
   /** Security events (the isolation guard refusing a prompt). */
@@ -81,10 +86,21 @@ export interface RunResult {
   priced?: boolean;
 }
 
-/** True while `text` could still become a silent `NO_REPLY` reply: hold streaming until it cannot. */
+/** True while `text` could still become a silent reply (`NO_REPLY`, `HEARTBEAT_OK`): hold streaming until it cannot. */
 function mightBeSilent(text: string): boolean {
   const t = text.trimStart();
-  return t.length < SILENT_REPLY.length ? SILENT_REPLY.startsWith(t) : t.startsWith(SILENT_REPLY);
+  return [SILENT_REPLY, HEARTBEAT_TOKEN].some((token) =>
+    t.length < token.length ? token.startsWith(t) : t.startsWith(token),
+  );
+}
+
+/** A heartbeat turn answers the heartbeat prompt: the newest user message is that prompt. */
+function isHeartbeatTurn(messages: readonly AgentMessage[], prompt: string): boolean {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m.role === "user") return typeof m.content === "string" && m.content.trim() === prompt.trim();
+  }
+  return false;
 }
 
 export class TurnRunner {
@@ -92,8 +108,42 @@ export class TurnRunner {
   /** Last time the provider's prompt cache was touched, per session id (seeded from the transcript). */
   private readonly cacheTouch = new Map<string, number>();
 
+  readonly prompts: PromptAssembler;
+
   constructor(deps: RunnerDeps) {
     this.deps = deps;
+    this.prompts = deps.prompts ?? new PromptAssembler();
+  }
+
+  /** What a turn of this session would be sent now (for `/context` before any run). */
+  estimatePrompt(agentId: string, sessionKey: string, entry: SessionEntry | undefined): Promise<AssembledPrompt> {
+    const settings = this.deps.settingsFor(agentId);
+    const { provider, model } = this.deps.resolveModel(agentId, entry);
+    const tools = this.deps.tools.specs(settings.tools);
+    return this.assemblePrompt({ agentId, sessionKey }, entry, settings, provider, model, tools, "estimate");
+  }
+
+  /** The system prompt of a turn of this session (with its report, stored on the row after the run). */
+  assemblePrompt(
+    req: { agentId: string; sessionKey: string; sessionId?: string; extra?: string },
+    entry: SessionEntry | undefined,
+    settings: AgentSettings,
+    provider: ModelProvider,
+    model: string,
+    tools: readonly ToolSpec[],
+    source: "run" | "estimate" = "run",
+  ): Promise<AssembledPrompt> {
+    return this.prompts.assemble({
+      ...req,
+      entry,
+      settings,
+      tools,
+      provider: provider.name,
+      model,
+      now: this.deps.now(),
+      timeZone: this.deps.timeZone,
+      source,
+    });
   }
 
   windowFor(settings: AgentSettings, provider: ModelProvider, model: string, entry?: SessionEntry): number {
@@ -120,7 +170,25 @@ export class TurnRunner {
     let compactedThisRun = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.runRounds(req, settings, provider, model, window, pruneSettings, view, thinking);
+        const prompt = await this.assemblePrompt(
+          { ...req, extra: req.extraSystem },
+          entry,
+          settings,
+          provider,
+          model,
+          this.deps.tools.specs(settings.tools),
+        );
+        const result = await this.runRounds(
+          req,
+          settings,
+          provider,
+          model,
+          window,
+          pruneSettings,
+          view,
+          thinking,
+          prompt,
+        );
         view = null;
         if (result.status === "ok" && result.usage) {
           const used = result.usage.input + result.usage.cacheRead + result.usage.cacheWrite + result.usage.output;
@@ -178,6 +246,7 @@ export class TurnRunner {
     pruneSettings: PruneSettings,
     firstView: TranscriptView | null,
     thinking: ThinkLevel | undefined,
+    prompt: AssembledPrompt,
   ): Promise<RunResult> {
     const { manager } = this.deps;
     let final: AssistantMessage | null = null;
@@ -234,7 +303,7 @@ export class TurnRunner {
         tools: toolSpecs,
         purpose: "turn",
         abortSignal: req.signal,
-        ...(req.extraSystem ? { system: req.extraSystem } : {}),
+        system: prompt.text,
         ...(thinking ? { thinking } : {}),
       })) {
         if (event.type === "text-delta") {
@@ -288,13 +357,15 @@ export class TurnRunner {
             totalTokens: usage.input + usage.cacheRead + usage.cacheWrite,
             totalTokensFresh: true,
             abortedLastRun: false,
+            systemPromptReport: prompt.report,
             usageTotals: addUsage(cur.usageTotals as UsageTotals | undefined, roundUsage, callCost),
           }),
         );
         if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
         if (touchEntry.length > 0) this.cacheTouch.set(req.sessionId, this.deps.now());
         const text = messageText(message);
-        const silent = text.trimStart().startsWith(SILENT_REPLY) || text.trim() === "";
+        const ackMax = isHeartbeatTurn(pruned.messages, settings.heartbeat.prompt) ? settings.heartbeat.ackMaxChars : 0;
+        const silent = text.trimStart().startsWith(SILENT_REPLY) || text.trim() === "" || isHeartbeatAck(text, ackMax);
         return {
           status: "ok",
           reply: silent ? null : text,
@@ -388,6 +459,8 @@ export class TurnRunner {
     if (entry.memoryFlushCompactionCount === compactions && entry.memoryFlushAt !== undefined) return;
     const built = runContext(view, req.sessionKey, req.sessionId, req.exclude);
     const context = built.messages;
+    // Heartbeat turns never flush (as in OpenClaw).
+    if (isHeartbeatTurn(context, settings.heartbeat.prompt)) return;
     const stored = entry.totalTokensFresh ? (entry.totalTokens ?? 0) + (entry.outputTokens ?? 0) : 0;
     const estimated = built.estimatedTokens;
     const projected = Math.max(stored, estimated);
@@ -398,14 +471,24 @@ export class TurnRunner {
     const now = this.deps.now();
     const date = localDate(now, this.deps.timeZone);
     const prompt =
-      (flush.prompt ?? DEFAULT_FLUSH_PROMPT).replaceAll("YYYY-MM-DD", date) +
+      withNoReplyHint(flush.prompt ?? DEFAULT_FLUSH_PROMPT).replaceAll("YYYY-MM-DD", date) +
       `\nCurrent time: ${new Date(now).toISOString()}`;
     const messages: AgentMessage[] = [...context, { role: "user", content: prompt, timestamp: now }];
     const memoryTool = this.deps.tools.specs().filter((t) => t.name === "memory_append");
+    // The session's own system prompt, plus the flush's instructions as this turn's part.
+    const system = await this.assemblePrompt(
+      { ...req, extra: (flush.systemPrompt ?? DEFAULT_FLUSH_SYSTEM_PROMPT).replaceAll("YYYY-MM-DD", date) },
+      entry,
+      settings,
+      provider,
+      model,
+      memoryTool,
+    );
     for (let round = 0; round < 4; round++) {
       let final: AssistantMessage | null = null;
       for await (const ev of provider.stream({
         model,
+        system: system.text,
         messages,
         tools: memoryTool,
         purpose: "memory-flush",
@@ -443,6 +526,17 @@ export class TurnRunner {
         : undefined,
     );
   }
+}
+
+export const DEFAULT_FLUSH_SYSTEM_PROMPT =
+  "This turn is a silent memory flush before the session is compacted: nothing you reply is delivered. " +
+  "Save what is worth keeping to memory/YYYY-MM-DD.md with memory_append; usually the right reply is NO_REPLY.";
+
+/** A custom flush prompt still tells the model how to stay silent (OpenClaw appends the same hint). */
+function withNoReplyHint(prompt: string): string {
+  return prompt.includes(SILENT_REPLY)
+    ? prompt
+    : `${prompt}\nIf there is nothing to store, reply exactly ${SILENT_REPLY}.`;
 }
 
 export const DEFAULT_FLUSH_PROMPT =

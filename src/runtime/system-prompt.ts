@@ -1,0 +1,172 @@
+/**
+ * The system prompt, assembled here and nowhere else. It is a pure function of its inputs, and
+ * its parts are ordered from the most stable to the most variable — identity, tools, rules,
+ * workspace files, then the group and the runtime line (agent, channel, chat type, model, date)
+ * — so a provider's prompt cache keeps hitting across turns: two turns with the same workspace,
+ * tools and model on the same day send byte-identical text. The time of day is left out on
+ * purpose (it would change the prompt every minute); the date is in the configured zone.
+ * Sub-agents get the minimal form: no persona, memory, reply or heartbeat sections, and only
+ * AGENTS.md and TOOLS.md from the workspace.
+ */
+import type { ToolSpec } from "../providers/types.ts";
+import type { InjectedFile } from "../workspace/bootstrap-files.ts";
+
+export const HEARTBEAT_TOKEN = "HEARTBEAT_OK";
+export const SILENT_TOKEN = "NO_REPLY";
+export const DEFAULT_HEARTBEAT_PROMPT =
+  "Read HEARTBEAT.md if it exists (workspace context). Follow it strictly. Do not infer or repeat old tasks from prior chats. If nothing needs attention, reply HEARTBEAT_OK.";
+
+/** Where the workspace files start in the prompt (the report measures from here). */
+export const PROJECT_CONTEXT_HEADING = "# Project Context";
+
+export interface PromptRuntime {
+  agentId: string;
+  channel?: string;
+  chatType?: string;
+  /** `provider/model`. */
+  model: string;
+  thinking?: string;
+  /** `YYYY-MM-DD` in `timeZone`. */
+  date: string;
+  weekday: string;
+  timeZone: string;
+}
+
+export interface PromptInputs {
+  mode: "full" | "minimal";
+  workspaceDir: string;
+  tools: readonly ToolSpec[];
+  files: readonly InjectedFile[];
+  /** The heartbeat prompt in use (full mode), shown so the agent recognises a heartbeat. */
+  heartbeatPrompt?: string;
+  /** Group chats: the group's name, shown with the sender-name convention of user lines. */
+  group?: { name?: string; channel?: string };
+  runtime: PromptRuntime;
+  /** Extra instructions for this turn only (a memory flush's system prompt, a client's system messages). */
+  extra?: string;
+}
+
+export interface BuiltPrompt {
+  text: string;
+  /** Characters of the `# Project Context` part (the workspace files). */
+  projectContextChars: number;
+  /** Characters of the tool list lines. */
+  toolListChars: number;
+}
+
+/** `YYYY-MM-DD` and the weekday of `now` in `timeZone`. */
+export function dateIn(now: number, timeZone: string): { date: string; weekday: string } {
+  const d = new Date(now);
+  const date = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(
+    d,
+  );
+  const weekday = new Intl.DateTimeFormat("en-US", { timeZone, weekday: "long" }).format(d);
+  return { date, weekday };
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, " ").trim();
+}
+
+export function buildSystemPrompt(input: PromptInputs): BuiltPrompt {
+  const full = input.mode === "full";
+  const names = new Set(input.tools.map((t) => t.name));
+  const out: string[] = [];
+  out.push(
+    full
+      ? "You are a personal assistant running inside Pincer, a gateway that connects you to people over chat channels."
+      : "You are a sub-agent running inside Pincer: another agent handed you the task in the user message.",
+  );
+
+  const toolLines = input.tools.map((t) => `- ${t.name}: ${oneLine(t.description)}`);
+  out.push(
+    "",
+    "## Tooling",
+    "Tools available in this session (names are case-sensitive; call them exactly as listed):",
+    ...toolLines,
+    "TOOLS.md holds notes on how to use tools; it does not decide which tools you have.",
+  );
+
+  if (full && (names.has("memory_search") || names.has("memory_append"))) {
+    out.push("", "## Memory");
+    if (names.has("memory_search"))
+      out.push(
+        "Before answering about earlier work, decisions, dates, people, preferences or todos, search your memory with memory_search (MEMORY.md and memory/*.md), then read the lines you need with memory_get.",
+      );
+    if (names.has("memory_append"))
+      out.push("Write what is worth keeping with memory_append (it appends to memory/YYYY-MM-DD.md of today).");
+  }
+
+  if (full) {
+    out.push(
+      "",
+      "## Replies",
+      `- If you have nothing to say, reply with exactly ${SILENT_TOKEN} and nothing else: it is not delivered.`,
+      "- Start a reply with [[reply_to_current]] to quote the message you answer, or [[reply_to:<id>]] for another message, where the channel supports quoting.",
+      "",
+      "## Heartbeats",
+      `A heartbeat is a periodic check-in whose user message is: ${oneLine(input.heartbeatPrompt ?? DEFAULT_HEARTBEAT_PROMPT)}`,
+      `If a heartbeat needs nothing from you, reply exactly ${HEARTBEAT_TOKEN}. If something needs attention, reply with that alone and leave ${HEARTBEAT_TOKEN} out.`,
+    );
+  } else {
+    out.push(
+      "",
+      "## Sub-agent",
+      "Do the task and reply with its result; your reply is announced to the agent that asked.",
+    );
+  }
+
+  out.push(
+    "",
+    "## Workspace",
+    `Your working directory is ${input.workspaceDir}. Its files are your long-lived notes and persona; treat them as private.`,
+  );
+
+  let projectContextChars = 0;
+  if (input.files.length > 0) {
+    const section: string[] = [
+      "",
+      PROJECT_CONTEXT_HEADING,
+      "The workspace files below are loaded for you on every turn" +
+        (full ? "; SOUL.md is your persona, USER.md the person you help, IDENTITY.md who you are." : "."),
+    ];
+    for (const f of input.files) section.push("", `## ${f.name}`, "", f.content);
+    projectContextChars = section.join("\n").length;
+    out.push(...section);
+  }
+
+  if (input.group) {
+    const where = input.group.channel ? ` on ${input.group.channel}` : "";
+    const name = input.group.name ? ` "${oneLine(input.group.name)}"` : "";
+    out.push(
+      "",
+      "## Group Chat",
+      `You are in the group chat${name}${where}. Each user message starts with its sender's name ("Name: text"); several people may be talking.`,
+    );
+  }
+
+  if (input.extra && input.extra.trim() !== "") out.push("", "## Instructions for this turn", input.extra.trim());
+
+  const rt = input.runtime;
+  const runtimeLine = [
+    `agent=${rt.agentId}`,
+    rt.channel ? `channel=${rt.channel}` : null,
+    rt.chatType ? `chat=${rt.chatType}` : null,
+    `model=${rt.model}`,
+    rt.thinking ? `thinking=${rt.thinking}` : null,
+  ]
+    .filter((p): p is string => p !== null)
+    .join(" | ");
+  out.push(
+    "",
+    "## Runtime",
+    `Runtime: ${runtimeLine}`,
+    `Current date: ${rt.date} (${rt.weekday}), time zone ${rt.timeZone}. Ask session_status for the time of day.`,
+  );
+
+  return {
+    text: out.join("\n").trim(),
+    projectContextChars,
+    toolListChars: toolLines.join("\n").length,
+  };
+}
