@@ -57,7 +57,7 @@ export async function gatewayWith(
   const model = wire === "anthropic" ? await startFakeAnthropic() : await startFakeOpenAI();
   const home = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? "/tmp"), "pincer-sp-"));
   prepare?.(home);
-  const provider =
+  const provider: Record<string, { baseUrl: string; apiKey: string }> =
     wire === "anthropic"
       ? { anthropic: { baseUrl: `${model.url}/v1`, apiKey: "sk-test" } }
       : { openai: { baseUrl: `${model.url}/v1`, apiKey: "sk-test" } };
