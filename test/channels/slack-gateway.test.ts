@@ -1,0 +1,37 @@
+/** Slack through a real gateway (CORE's channel manager, DELIVERY's queue): a DM in, the reply posted to the DM channel. */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startTestGateway } from "../helpers/gateway-harness.ts";
+import { startSlackFake, type SlackFake } from "./fakes/slack.ts";
+
+let fake: SlackFake;
+let gw: Awaited<ReturnType<typeof startTestGateway>>;
+
+beforeAll(async () => {
+  fake = await startSlackFake();
+  gw = await startTestGateway({ channels: { slack: fake.channelConfig({ dmPolicy: "open", allowFrom: ["*"] }) } });
+});
+
+afterAll(async () => {
+  await gw?.cleanup();
+  await fake?.close();
+});
+
+it("a DM is answered in the DM channel, once, also when Slack redelivers it", async () => {
+  await fake.waitForConnections(1);
+  const ev = fake.messageEvent({ channel: "DCAROL001", user: "UCAROL001", text: "hello gateway" });
+  const env = fake.pushEvent(ev);
+  await fake.waitForAck(env.envelope_id);
+  const [reply] = await fake.waitForSent(1);
+  expect(reply?.to).toBe("DCAROL001");
+  expect(reply?.threadId).toBeUndefined();
+  expect(reply?.text.length).toBeGreaterThan(0);
+  // Slack's retry of the same event: acked, never answered again.
+  await fake.waitForAck(fake.redeliver(env).envelope_id);
+  await fake.sendDirect({ id: "UCAROL001" }, "second message");
+  const all = await fake.waitForSent(2);
+  // Had the redelivery been answered, its answer would come before this one.
+  expect(all.map((s) => [s.to, s.text])).toEqual([
+    ["DCAROL001", "echo: hello gateway"],
+    ["DCAROL001", "echo: second message"],
+  ]);
+});
