@@ -18,6 +18,7 @@ const commands = {
   audit: () => import("./commands/security-audit.ts"),
   store: () => import("./commands/store.ts"),
   config: () => import("./commands/config.ts"),
+  doctor: () => import("./commands/doctor.ts"),
 };
 
 /** Collapses any error to the one line a user sees. */
@@ -193,16 +194,58 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .option("--json", "print JSON")
     .action(async (dir: string, opts) => run(async () => (await commands.store()).storeExport(context(), dir, opts))());
 
-  program
-    .command("config")
-    .description("check the config file")
+  const configCmd = program.command("config").description("check and edit the config file (comments kept)");
+  const cfgPath = (opts: { config?: string }) => opts.config ?? program.opts<{ config?: string }>().config;
+  configCmd
     .command("validate")
     .description("load the config and print every problem in it (exit 1 when there is any)")
     .option("--config <path>", "config file (default: the one the other commands use)")
     .action(async (opts: { config?: string }) =>
-      run(async () =>
-        (await commands.config()).configValidate(io, opts.config ?? program.opts<{ config?: string }>().config),
-      )(),
+      run(async () => (await commands.config()).configValidate(io, cfgPath(opts)))(),
+    );
+  configCmd
+    .command("get")
+    .description("print the value at a dot path (secrets redacted)")
+    .argument("<path>")
+    .option("--json", "print JSON")
+    .option("--config <path>", "config file")
+    .action(async (key: string, opts: { config?: string; json?: boolean }) =>
+      run(async () => (await commands.config()).configGet(io, cfgPath(opts), key, opts))(),
+    );
+  configCmd
+    .command("set")
+    .description("set the value at a dot path (JSON5 value, else a string); checked before it is written")
+    .argument("<path>")
+    .argument("<value>")
+    .option("--strict-json", "the value must parse as JSON5")
+    .option("--json", "alias of --strict-json")
+    .option("--config <path>", "config file")
+    .action(async (key: string, value: string, opts: { config?: string; strictJson?: boolean; json?: boolean }) =>
+      run(async () => (await commands.config()).configSet(io, cfgPath(opts), key, value, opts))(),
+    );
+  configCmd
+    .command("unset")
+    .description("remove the value at a dot path")
+    .argument("<path>")
+    .option("--config <path>", "config file")
+    .action(async (key: string, opts: { config?: string }) =>
+      run(async () => (await commands.config()).configUnset(io, cfgPath(opts), key))(),
+    );
+  configCmd
+    .command("file")
+    .description("print the config file path")
+    .option("--config <path>", "config file")
+    .action(async (opts: { config?: string }) =>
+      run(async () => (await commands.config()).configFile(io, cfgPath(opts)))(),
+    );
+
+  program
+    .command("doctor")
+    .description("check the config, the state dir, the stores and OpenClaw leftovers; --fix repairs what is safe")
+    .option("--fix", "repair: permissions, legacy config keys")
+    .option("--json", "print JSON")
+    .action(async (opts: { fix?: boolean; json?: boolean }) =>
+      run(async () => (await commands.doctor()).doctor(io, program.opts<{ config?: string }>().config, opts))(),
     );
 
   program

@@ -121,8 +121,14 @@ const bindingSchema = z.strictObject({
     /** `dm` is OpenClaw's older name of `direct` (read as `direct` at load). */
     peer: z
       .strictObject({
-        kind: z.enum(["direct", "group", "channel", "dm"]).transform((k) => (k === "dm" ? "direct" : k)),
-        id: z.string().min(1),
+        // As OpenClaw reads them: the kind in any case, a numeric id as its digits.
+        kind: z
+          .preprocess(
+            (v) => (typeof v === "string" ? v.trim().toLowerCase() : v),
+            z.enum(["direct", "group", "channel", "dm"]),
+          )
+          .transform((k) => (k === "dm" ? "direct" : k)),
+        id: z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string().trim().min(1)),
       })
       .optional(),
     guildId: z.string().optional(),
