@@ -112,6 +112,15 @@ export const cronSchema = z.looseObject({
         /** Each run gets its own fresh session (default); false reuses the job's session. */
         isolated: z.boolean().optional(),
         enabled: z.boolean().optional(),
+        /** Where the job's reply is posted (a native channel); without it, the session's last route. */
+        deliver: z
+          .strictObject({
+            channel: z.enum(["telegram", "slack", "discord", "signal"]),
+            to: z.string().min(1),
+            accountId: z.string().min(1).optional(),
+            threadId: z.string().min(1).optional(),
+          })
+          .optional(),
       }),
     )
     .optional(),

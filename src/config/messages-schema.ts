@@ -1,6 +1,7 @@
 /**
- * `messages`: Pincer reads only `messages.queue` (what a session does with messages that arrive
- * while a run is active); the rest of the section is OpenClaw's and passes through as it is.
+ * `messages`: Pincer reads `messages.queue` (what a session does with messages that arrive
+ * while a run is active) and `messages.groupChat` (mention patterns, pending history of native
+ * channels); the rest of the section is OpenClaw's and passes through as it is.
  * Queue modes and drop policies are enums of their canonical names and OpenClaw's aliases (any
  * case); after loading, the config holds the canonical name.
  */
@@ -67,6 +68,26 @@ export const queueSchema = z.strictObject({
   drop: queueDropSchema.optional(),
 });
 
-export const messagesSchema = z.looseObject({ queue: queueSchema.optional() });
+/** Group chats on native channels: mention regexes (case-insensitive) and the pending-history bound. */
+export const groupChatSchema = z.looseObject({
+  mentionPatterns: z
+    .array(
+      z.string().refine(
+        (p) => {
+          try {
+            new RegExp(p, "i");
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: "a valid regular expression" },
+      ),
+    )
+    .optional(),
+  historyLimit: z.number().int().min(0).optional(),
+});
+
+export const messagesSchema = z.looseObject({ queue: queueSchema.optional(), groupChat: groupChatSchema.optional() });
 
 export type QueueConfig = z.infer<typeof queueSchema>;

@@ -20,6 +20,8 @@ export interface CronJobConfig {
   message: string;
   isolated?: boolean;
   enabled?: boolean;
+  /** A native channel target for the reply; without it the session's last route (if a channel). */
+  deliver?: { channel: "telegram" | "slack" | "discord" | "signal"; to: string; accountId?: string; threadId?: string };
 }
 
 /** Claims one fire of a job for this gateway; false when another gateway has it. */
@@ -32,6 +34,9 @@ export class CronScheduler {
   private readonly retentionMs: number;
   private reaper: NodeJS.Timeout | null = null;
   private readonly agentIds = new Set<string>(["main"]);
+
+  /** Posts a finished job's reply to its channel (set by the gateway when channels are configured). */
+  deliver: ((job: CronJobConfig, outcome: TurnOutcome) => Promise<void>) | null = null;
 
   /** Set when several gateways share the store: a scheduled run happens on the gateway that claims it. */
   private readonly claim: CronClaim | null;
@@ -124,6 +129,10 @@ export class CronScheduler {
     });
     const outcome = await accepted.done;
     this.logger.info({ job: job.id, sessionKey, status: outcome.status }, "cron job ran");
+    if (this.deliver)
+      await this.deliver(job, outcome).catch((err: unknown) =>
+        this.logger.error({ job: job.id, err }, "cron: the reply could not be queued for its channel"),
+      );
     return outcome;
   }
 

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AgentRuntime } from "../runtime/runtime.ts";
+import type { ChannelManager } from "../channels/manager.ts";
 import { canAccessKey, ownerOf, type Authenticator, type Principal } from "./auth.ts";
 import { decodePathSegment, HttpError, readJson, sendJson } from "./http-util.ts";
 import { handleHook, handleInbound, outcomeBody, type HookEndpoint } from "./inbound-routes.ts";
@@ -47,6 +48,8 @@ export interface RouteDeps {
   webSessions: WebSessions;
   hooks: HookEndpoint[];
   startedAt: number;
+  /** The native channel layer: its access gate also applies to bridged envelopes of its channels. */
+  channels?: ChannelManager;
 }
 
 export function header(req: IncomingMessage, name: string): string | undefined {
@@ -85,7 +88,15 @@ export function gatewayRoutes(d: RouteDeps): HttpRoute[] {
       method: "POST",
       path: "/v1/inbound",
       auth: "caller",
-      handle: ({ req, res, url }, principal) => handleInbound(req, res, { rt, principal, limit, runs: d.runs, url }),
+      handle: ({ req, res, url }, principal) =>
+        handleInbound(req, res, {
+          rt,
+          principal,
+          limit,
+          runs: d.runs,
+          url,
+          ...(d.channels ? { gate: d.channels } : {}),
+        }),
     },
     {
       method: "GET",

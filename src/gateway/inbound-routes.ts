@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { EnvelopeError } from "../keys/envelope-schema.ts";
 import { agentIdFromKey, hookSessionKey } from "../keys/session-key-helpers.ts";
 import type { AgentRuntime, TurnOutcome } from "../runtime/runtime.ts";
+import type { ChannelManager } from "../channels/manager.ts";
 import { configuredAgentIds, UnknownAgentError } from "../runtime/unknown-agent.ts";
 import { canUseChannel, ownerOf, tokensEqual, bearerToken, type Principal } from "./auth.ts";
 import { HttpError, readJson, sendJson } from "./http-util.ts";
@@ -42,14 +43,37 @@ export async function submitOrThrow(
 export async function handleInbound(
   req: IncomingMessage,
   res: ServerResponse,
-  ctx: { rt: AgentRuntime; principal: Principal; limit: number; runs: RunRegistry; url: URL },
+  ctx: {
+    rt: AgentRuntime;
+    principal: Principal;
+    limit: number;
+    runs: RunRegistry;
+    url: URL;
+    /** The channels' access gate: envelopes of a channel with a `channels.<ch>` block pass it first. */
+    gate?: Pick<ChannelManager, "gateEnvelope">;
+  },
 ): Promise<void> {
-  const body = await readJson(req, ctx.limit);
+  let body = await readJson(req, ctx.limit);
   const channel = (body as { channel?: unknown } | null)?.channel;
   if (typeof channel === "string" && !canUseChannel(ctx.principal, channel)) {
     throw new HttpError(403, "forbidden", `this token may not submit messages for channel ${JSON.stringify(channel)}`);
   }
   if (ctx.principal.kind === "hook") throw new HttpError(403, "forbidden", "hook tokens may only post to their hook");
+  if (ctx.gate) {
+    // Refused or held for group history: nothing is recorded. A pairing code comes back as `reply`
+    // for the bridge to deliver, as it delivers answers.
+    const gated = await ctx.gate.gateEnvelope(body);
+    if (gated.status === "refused" || gated.status === "pending-history") {
+      sendJson(res, 200, {
+        status: gated.status,
+        reason: gated.reason,
+        reply: gated.status === "refused" ? gated.reply : null,
+        delivered: false,
+      });
+      return;
+    }
+    if (gated.status === "accept") body = gated.envelope;
+  }
   const accepted = await submitOrThrow(ctx.rt, body, { surface: "http" });
   ctx.runs.track(accepted, ownerOf(ctx.principal));
   if (ctx.url.searchParams.get("async") === "1") {

@@ -130,6 +130,26 @@ export class GatewayMetrics {
     "WebSockets closed because they did not authenticate in time.",
     "counter",
   );
+  readonly channelInbound = new Counter(
+    "pincer_channel_inbound_total",
+    "Channel messages, by channel, account and outcome (received, refused, pending, duplicate, skipped).",
+    "counter",
+  );
+  readonly channelRefused = new Counter(
+    "pincer_channel_refused_total",
+    "Channel messages refused by the access gate, by channel and reason (dmPolicy, groupPolicy, pairing, ...).",
+    "counter",
+  );
+  readonly channelDelivery = new Counter(
+    "pincer_channel_delivery_total",
+    "Outbound chunks, by channel, account and result (sent, retried, failed).",
+    "counter",
+  );
+  readonly channelDeliverySeconds = new Histogram(
+    "pincer_channel_delivery_seconds",
+    "Time from enqueue to the platform's acknowledgement of a chunk.",
+    LATENCY_BUCKETS,
+  );
 
   render(): string {
     return (
@@ -147,6 +167,10 @@ export class GatewayMetrics {
         this.httpRequests,
         this.wsErrors,
         this.wsAuthTimeouts,
+        this.channelInbound,
+        this.channelRefused,
+        this.channelDelivery,
+        this.channelDeliverySeconds,
         this.modelTokens,
         this.modelCost,
       ]

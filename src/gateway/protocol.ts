@@ -247,6 +247,50 @@ export const AgentWaitResult = z.union([
   z.object({ status: z.enum(["ok", "error"]), error: z.string().optional(), result: RunOutcomeSchema }),
 ]);
 
+// ---- channels (DM pairing, channel status) ----------------------------------------------------
+
+const channelName = z.enum(["telegram", "slack", "discord", "signal"]);
+const accountIdParam = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/i, "an account id")
+  .optional();
+export const PairingRequestSchema = z.object({
+  id: z.string(),
+  code: z.string(),
+  createdAt: z.string(),
+  lastSeenAt: z.string(),
+  meta: z.record(z.string(), z.string()).optional(),
+});
+export const PairingListParams = z.object({ channel: channelName, accountId: accountIdParam });
+export const PairingListResult = z.object({ channel: z.string(), requests: z.array(PairingRequestSchema) });
+export const PairingCodeParams = z.object({
+  channel: channelName,
+  code: z.string().regex(/^[A-Za-z0-9]{8}$/, "an 8-character pairing code"),
+  accountId: accountIdParam,
+  notify: z.boolean().optional(),
+});
+export const PairingApproveResult = z.object({
+  ok,
+  approved: z.boolean(),
+  id: z.string().optional(),
+  accountId: z.string().optional(),
+});
+export const PairingRejectResult = z.object({ ok, rejected: z.boolean(), id: z.string().optional() });
+export const ChannelsStatusParams = z.object({ probe: z.boolean().optional() });
+export const ChannelAccountStatusSchema = z.looseObject({
+  channel: z.string(),
+  accountId: z.string(),
+  enabled: z.boolean(),
+  configured: z.boolean(),
+  state: z.string(),
+  connected: z.boolean().optional(),
+  queueDepth: z.number(),
+  error: z.string().optional(),
+  lastInboundAt: z.number().optional(),
+  lastOutboundAt: z.number().optional(),
+});
+export const ChannelsStatusResult = z.object({ accounts: z.array(ChannelAccountStatusSchema) });
+
 /** Every WebSocket method: its params and its result. `connect` is answered by the server itself. */
 export const WS_METHODS = {
   connect: { params: ConnectParams, result: ConnectResult },
@@ -261,6 +305,10 @@ export const WS_METHODS = {
   "chat.send": { params: ChatSendParams, result: ChatSendResult },
   "chat.abort": { params: ChatAbortParams, result: ChatAbortResult },
   "agent.wait": { params: AgentWaitParams, result: AgentWaitResult },
+  "pairing.list": { params: PairingListParams, result: PairingListResult },
+  "pairing.approve": { params: PairingCodeParams, result: PairingApproveResult },
+  "pairing.reject": { params: PairingCodeParams, result: PairingRejectResult },
+  "channels.status": { params: ChannelsStatusParams, result: ChannelsStatusResult },
 } as const;
 export type MethodName = keyof typeof WS_METHODS;
 /** What a caller sends as `params` (a typed client's argument). */

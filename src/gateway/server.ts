@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "pino";
 import type { AgentRuntime } from "../runtime/runtime.ts";
+import type { ChannelManager } from "../channels/manager.ts";
 import { Authenticator, canAccessKey, type Principal } from "./auth.ts";
 import { HttpError, jsonDepthExceeds, MAX_JSON_DEPTH, requestUrl, sendError } from "./http-util.ts";
 import { gatewayRoutes, header, WS_PATH, type HttpRoute } from "./http-routes.ts";
@@ -33,6 +34,8 @@ export interface GatewayServerOptions {
   logger: Logger;
   hooks: HookEndpoint[];
   agentIds: () => string[];
+  /** The native channel layer (gate for /v1/inbound, pairing and status methods), when configured. */
+  channels?: ChannelManager;
 }
 
 const MAX_WS_FRAME = 1024 * 1024;
@@ -69,6 +72,7 @@ export class GatewayServer {
         webSessions: this.webSessions,
         hooks: opts.hooks,
         startedAt: this.startedAt,
+        ...(opts.channels ? { channels: opts.channels } : {}),
       }),
     );
     const serverOptions = {
@@ -351,7 +355,13 @@ export class GatewayServer {
         }
         try {
           const payload = await callMethod(
-            { rt: this.opts.runtime, principal, runs: this.runs, agentIds: this.opts.agentIds },
+            {
+              rt: this.opts.runtime,
+              principal,
+              runs: this.runs,
+              agentIds: this.opts.agentIds,
+              ...(this.opts.channels ? { channels: this.opts.channels } : {}),
+            },
             frame.method,
             params,
             send,

@@ -22,6 +22,10 @@ import { LeaseTimeoutError, type SessionStore } from "../store/types.ts";
 import type { ModelProvider } from "../providers/types.ts";
 import { resolveAgentSettings } from "../runtime/agent-settings.ts";
 import { CronScheduler } from "./cron.ts";
+import { ChannelManager, type ChannelMetricEvent } from "../channels/manager.ts";
+import type { AdapterFactory } from "../channels/registry.ts";
+import type { ChannelName } from "../channels/types.ts";
+import { unsupportedChannels } from "../config/channels-schema.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { createGatewayLogger, resolveLogFormat, resolveLogLevel } from "./logger.ts";
 import { GatewayServer } from "./server.ts";
@@ -46,6 +50,8 @@ export interface StartGatewayOptions {
   tools?: ToolRegistry;
   /** Time for browser-login expiry (tests inject a manual clock). */
   clock?: Clock;
+  /** Replaces the channel adapter factories (tests drive the channel layer with a fake adapter). */
+  channelAdapters?: Partial<Record<ChannelName, AdapterFactory>>;
   /** `--log-format pretty|json`; else `PINCER_LOG_FORMAT`, else pretty on a TTY (gateway/logger.ts). */
   logFormat?: string;
 }
@@ -61,6 +67,8 @@ export interface RunningGateway {
   cron: CronScheduler;
   metrics: GatewayMetrics;
   subagents: SubagentManager;
+  /** The native channel layer; null when no `channels.<telegram|slack|discord|signal>` block is configured. */
+  channels: ChannelManager | null;
   stop(drainMs?: number): Promise<void>;
 }
 
@@ -195,6 +203,19 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   runtimeRef = runtime;
   const relay = shared ? await relayEvents(runtime, storeFor, agentIdsOf(config), logger) : null;
   const subagents = registerSessionTools(tools, { rt: runtime, agentIds: () => agentIds() });
+  for (const name of unsupportedChannels(config.channels))
+    logger.warn({ channel: name }, `channels.${name}: not supported by Pincer (ignored)`);
+  const channelLayer = new ChannelManager({
+    config,
+    home,
+    env,
+    runtime,
+    log: logger,
+    ...(options.channelAdapters ? { factories: options.channelAdapters } : {}),
+    onMetric: (ev) => countChannelEvent(metrics, ev),
+  });
+  const channels = channelLayer.configured ? channelLayer : null;
+  if (channels) runtime.channelsLine = () => channels.statusLine();
   const hooks = (config.hooks?.endpoints ?? []).map((h) => ({ ...h }));
   const agentIds = () => agentIdsOf(config);
   const webSessionFile = resolveStoreOptions(config).backend === "memory" ? null : path.join(home, "web-sessions.json");
@@ -206,6 +227,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     hooks,
     agentIds,
     webSessionFile,
+    ...(channels ? { channels } : {}),
     now: options.clock ? () => options.clock!.now() : undefined,
   });
   // On a shared store every gateway schedules the jobs; the store's lease picks the one that runs a fire.
@@ -221,12 +243,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       }
     : null;
   const cron = new CronScheduler(runtime, logger, config.cron, cronClaim);
+  if (channels) cron.deliver = (job, outcome) => channels.deliverCron(outcome, job.deliver).then(() => undefined);
   const addr = await server.listen().catch(async (err: unknown) => {
     await homeLock?.release();
     throw err;
   });
   homeLock?.note("port", addr.port);
   cron.start();
+  // After listen: replies recorded before the last stop are enqueued, adapters connect.
+  await channels?.start();
   // Sub-agents interrupted by the last stop run again; finished ones announce (exactly once).
   const recovered = await subagents.recover();
   if (recovered.resumed + recovered.announced > 0) logger.info(recovered, "sub-agents recovered after restart");
@@ -252,10 +277,14 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     cron,
     metrics,
     subagents,
+    channels,
     stop(drainMs = 10_000) {
       stopping ??= (async () => {
         cron.stop();
+        // No new channel messages; turns in flight finish and their answers still reach the outbox.
+        await channels?.stopInbound();
         await server.close(drainMs);
+        await channels?.close();
         relay?.();
         // Let other gateways take this one's sessions at once instead of after the lease time.
         await manager.leases?.releaseAll();
@@ -267,6 +296,28 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       return stopping;
     },
   };
+}
+
+function countChannelEvent(metrics: GatewayMetrics, ev: ChannelMetricEvent): void {
+  const base = { channel: ev.channel, account: ev.accountId };
+  switch (ev.type) {
+    case "received":
+    case "pending":
+    case "duplicate":
+    case "skipped":
+      metrics.channelInbound.inc({ ...base, outcome: ev.type });
+      return;
+    case "refused":
+      metrics.channelInbound.inc({ ...base, outcome: "refused" });
+      metrics.channelRefused.inc({ channel: ev.channel, reason: ev.reason });
+      return;
+    case "sent":
+    case "retried":
+    case "failed":
+      metrics.channelDelivery.inc({ ...base, result: ev.type });
+      if (ev.type === "sent" && ev.latencyMs !== undefined)
+        metrics.channelDeliverySeconds.observe(ev.latencyMs / 1000, { channel: ev.channel });
+  }
 }
 
 function agentIdsOf(config: PincerConfig): string[] {

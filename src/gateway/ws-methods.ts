@@ -18,6 +18,7 @@ import { httpStatusOfRpcCode } from "./wire-errors.ts";
 import { canAccessKey, ownerOf, type Principal } from "./auth.ts";
 import type { RunRegistry } from "./run-registry.ts";
 import { outcomeBody } from "./inbound-routes.ts";
+import type { ChannelManager } from "../channels/manager.ts";
 import {
   paramsProblem,
   WS_METHODS,
@@ -56,6 +57,15 @@ export interface RpcContext {
   principal: Principal;
   runs: RunRegistry;
   agentIds(): string[];
+  /** The native channel layer, when channels are configured. */
+  channels?: ChannelManager;
+}
+
+/** Pairing and channel status are the operator's (they change who may talk to the agents). */
+function channelsOf(ctx: RpcContext): ChannelManager {
+  if (ctx.principal.kind !== "operator") throw new RpcError("FORBIDDEN", "only the operator may manage channels");
+  if (!ctx.channels) throw new RpcError("NOT_FOUND", "no native channels are configured (channels.telegram, …)");
+  return ctx.channels;
 }
 
 /** Sends an event frame to the caller's socket. */
@@ -392,6 +402,41 @@ const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
         ...(res.error ? { error: res.error } : {}),
         result: outcomeBody(res),
       };
+    },
+  },
+  "pairing.list": {
+    ...WS_METHODS["pairing.list"],
+    async run(ctx, p) {
+      const requests = await channelsOf(ctx).listPairing(p.channel, p.accountId);
+      return { channel: p.channel, requests };
+    },
+  },
+  "pairing.approve": {
+    ...WS_METHODS["pairing.approve"],
+    async run(ctx, p) {
+      const approved = await channelsOf(ctx).approvePairing(p.channel, p.code, {
+        ...(p.accountId ? { accountId: p.accountId } : {}),
+        ...(p.notify ? { notify: true } : {}),
+      });
+      return approved
+        ? { ok: true, approved: true, id: approved.id, accountId: approved.accountId }
+        : { ok: true, approved: false };
+    },
+  },
+  "pairing.reject": {
+    ...WS_METHODS["pairing.reject"],
+    async run(ctx, p) {
+      const rejected = await channelsOf(ctx).rejectPairing(p.channel, p.code, p.accountId);
+      return rejected ? { ok: true, rejected: true, id: rejected.id } : { ok: true, rejected: false };
+    },
+  },
+  "channels.status": {
+    ...WS_METHODS["channels.status"],
+    async run(ctx, p) {
+      if (ctx.principal.kind !== "operator")
+        throw new RpcError("FORBIDDEN", "only the operator may read channel status");
+      const reports = ctx.channels ? await ctx.channels.status({ probe: p.probe === true }) : [];
+      return { accounts: reports.map((r) => ({ ...r })) };
     },
   },
 };

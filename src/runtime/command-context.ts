@@ -30,6 +30,8 @@ export interface CommandContext {
   queueFor(agentId: string, sessionKey: string): QueueView | undefined;
   abort(agentId: string, sessionKey: string, reason?: string): AbortResult;
   compact(agentId: string, sessionKey: string, instructions?: string): Promise<CompactionOutcome>;
+  /** One line on the native channels' state for `/status`, when they run. */
+  readonly channelsLine?: (() => string | undefined) | undefined;
   /** The system prompt a turn of this session would get now (`/context` before the first run). */
   systemPromptReport(agentId: string, sessionKey: string, entry: SessionEntry | undefined): Promise<SystemPromptReport>;
   /** This process's token and cost totals per agent and model (`/status`). */

@@ -30,7 +30,7 @@ import { assertMessageSize, DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.t
 import { configuredAgentIds, UnknownAgentError } from "./unknown-agent.ts";
 import { modelCostOf, usageFooter, usageModeOf, UsageLedger, type UsageTotals } from "./usage.ts";
 
-export type Surface = "http" | "ws" | "webchat" | "webhook" | "cron" | "openai" | "cli" | "internal";
+export type Surface = "http" | "ws" | "webchat" | "webhook" | "cron" | "openai" | "cli" | "internal" | "channel";
 
 export interface ChatEvent {
   runId: string;
@@ -160,6 +160,8 @@ export class AgentRuntime implements CommandContext {
   readonly now: () => number;
   /** Set once shutdown begins: background work (announces) leaves its durable state for the next start. */
   shuttingDown = false;
+  /** The channels line of `/status` (set by the gateway when native channels run). */
+  channelsLine: (() => string | undefined) | undefined = undefined;
 
   /** Messages with an id whose outcome a retry could still wait for (diagnostics, tests). */
   get pendingAnswerCount(): number {

@@ -40,6 +40,7 @@ export async function statusCard(rt: CommandContext, agentId: string, sessionKey
   const tz = rt.config.session?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const isGroup = entry?.chatType === "group" || entry?.chatType === "channel";
   const budget = compactionBudget(window, rt.settingsFor(agentId).compaction);
+  const channels = rt.channelsLine?.();
   const priced = modelCostOf(rt.config, provider.name, model) !== undefined;
   const session = validTotals(entry?.usageTotals);
   const agentTotals = rt.usage?.forAgent(agentId);
@@ -71,5 +72,6 @@ export async function statusCard(rt: CommandContext, agentId: string, sessionKey
     `📤 Send: ${send === "allow" ? "on" : "off"}${entry?.sendPolicy ? " (session override)" : ""}`,
     `⚙️ Runtime: direct · Think: ${entry?.thinkingLevel ?? rt.settingsFor(agentId).thinkingDefault}`,
     `${isGroup ? `👥 Activation: ${entry?.groupActivation ?? "mention"} · ` : ""}🪢 Queue: ${q.mode}${hasQueueOverride || depth > 0 ? ` (depth ${depth} · debounce ${q.debounceMs}ms · cap ${q.cap} · drop ${q.drop})` : ""}`,
+    ...(channels ? [channels] : []),
   ].join("\n");
 }

@@ -1,0 +1,544 @@
+/**
+ * ChannelManager: the channel layer inside the gateway. For every enabled account it runs a
+ * supervisor around the platform's adapter, and it is the one way in and the one way out:
+ *
+ *   inbound   adapter event → InboundDedupe.claim → AccessGate (dmPolicy / pairing / groups /
+ *             mention → pending history) → ReplyLedger (fsync) → runtime.submit (recorded: durable)
+ *             → the adapter may acknowledge; the turn runs, with a typing indicator
+ *   outbound  every text for a chat (replies, command answers, pairing codes, announces, cron) →
+ *             `deliver` (the send policy, checked here once) → DeliveryQueue (durable outbox,
+ *             chunking, rate limits, retries) → adapter.send
+ *
+ * `POST /v1/inbound` envelopes of a channel with a `channels.<ch>` block pass the same gate
+ * (`gateEnvelope`); without a block they are accepted as before.
+ */
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+import type { Logger } from "pino";
+import type { PincerConfig } from "../config/schema.ts";
+import type { InboundEnvelope } from "../keys/envelope.ts";
+import type { AgentRuntime, OutboundMessage, TurnOutcome } from "../runtime/runtime.ts";
+import { DeliveryQueue, type DeliveryEvent, type DeliveryQueueOptions } from "./delivery.ts";
+import { AccessGate, type GateDecision } from "./gate.ts";
+import { InboundDedupe } from "./inbound-dedupe.ts";
+import type { OriginKind } from "./outbox.ts";
+import { pairingReply, PairingStore, type PairingRequest } from "./pairing-store.ts";
+import { ADAPTER_FACTORIES, type AdapterFactory } from "./registry.ts";
+import { ReplyLedger, type LedgerEntry } from "./reply-ledger.ts";
+import { accessFor, isNativeChannel, resolveChannelAccounts, type ChannelAccount } from "./settings.ts";
+import { FileStateStore } from "./state-store.ts";
+import { AccountSupervisor, type AccountStatus, type BackoffOptions } from "./supervisor.ts";
+import { keepTyping } from "./typing.ts";
+import type { ChannelAdapter, ChannelInbound, ChannelName, IngestResult, ProbeResult, ReplyTarget } from "./types.ts";
+
+/** What the gateway counts (metrics.ts). */
+export type ChannelMetricEvent =
+  | { type: "received"; channel: string; accountId: string }
+  | { type: "refused"; channel: string; accountId: string; reason: string }
+  | { type: "pending"; channel: string; accountId: string }
+  | { type: "duplicate"; channel: string; accountId: string }
+  | { type: "skipped"; channel: string; accountId: string; reason: string }
+  | DeliveryEvent;
+
+export interface ChannelManagerOptions {
+  config: PincerConfig;
+  home: string;
+  env?: NodeJS.ProcessEnv;
+  runtime: AgentRuntime;
+  log: Logger;
+  /** Replaces the adapter factories (tests drive the layer with a fake adapter). */
+  factories?: Partial<Record<ChannelName, AdapterFactory>>;
+  now?: () => number;
+  backoff?: Partial<BackoffOptions>;
+  /** Delivery queue tuning (tests: short retries). */
+  delivery?: Pick<DeliveryQueueOptions, "limits" | "retry" | "adapterPollMs" | "sendTimeoutMs">;
+  typingEveryMs?: number;
+  onMetric?(ev: ChannelMetricEvent): void;
+}
+
+export interface AccountReport extends Omit<Partial<AccountStatus>, "state"> {
+  channel: ChannelName;
+  accountId: string;
+  enabled: boolean;
+  configured: boolean;
+  state: AccountStatus["state"] | "disabled" | "unconfigured" | "unsupported";
+  queueDepth: number;
+  error?: string;
+  probe?: ProbeResult;
+}
+
+/** The answer to a bridged envelope (`POST /v1/inbound`). */
+export type BridgeGateResult =
+  | { status: "ungated" }
+  | { status: "accept"; envelope: InboundEnvelope }
+  | { status: "refused"; reason: string; reply: string | null }
+  | { status: "pending-history"; reason: string };
+
+const SEND_TIMEOUT_DEFAULT = 120_000;
+
+function accountKey(channel: string, accountId: string): string {
+  return `${channel}\u0000${accountId}`;
+}
+
+function ledgerId(env: InboundEnvelope & { accountId?: string }): string {
+  return createHash("sha256")
+    .update([env.channel, env.accountId ?? "", conversationOf(env), env.messageId ?? ""].join("\u0000"))
+    .digest("hex")
+    .slice(0, 32);
+}
+
+function conversationOf(env: Pick<InboundEnvelope, "peerId" | "topicId" | "threadId">): string {
+  const sub = env.topicId ?? env.threadId;
+  return sub ? `${env.peerId}:${sub}` : env.peerId;
+}
+
+export class ChannelManager {
+  readonly accounts: ChannelAccount[];
+  readonly pairing: PairingStore;
+  readonly gate: AccessGate;
+  readonly delivery: DeliveryQueue;
+  private readonly opts: ChannelManagerOptions;
+  private readonly rt: AgentRuntime;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly dedupe: InboundDedupe;
+  private readonly ledger: ReplyLedger;
+  private readonly supervisors = new Map<string, AccountSupervisor>();
+  private readonly factories: Partial<Record<ChannelName, AdapterFactory>>;
+  /** Exact reply targets by the row's route form (`<channel>:<peer>`), so announces reach a Slack DM's channel. */
+  private readonly routes = new Map<string, ReplyTarget>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private unsubscribe: (() => void) | undefined;
+  private started = false;
+  private closed = false;
+
+  constructor(opts: ChannelManagerOptions) {
+    this.opts = opts;
+    this.rt = opts.runtime;
+    this.log = opts.log.child({ component: "channels" });
+    this.now = opts.now ?? Date.now;
+    this.accounts = resolveChannelAccounts(opts.config, opts.home, opts.env);
+    this.factories = opts.factories ?? ADAPTER_FACTORIES;
+    this.pairing = new PairingStore({ home: opts.home, now: this.now });
+    this.gate = new AccessGate({ config: opts.config, pairing: this.pairing });
+    const dir = path.join(opts.home, "channels");
+    this.delivery = new DeliveryQueue({
+      dir: path.join(dir, "outbox"),
+      adapterFor: (channel, accountId) => this.supervisors.get(accountKey(channel, accountId))?.adapter,
+      log: this.log,
+      now: this.now,
+      sendTimeoutMs: SEND_TIMEOUT_DEFAULT,
+      ...opts.delivery,
+      onEvent: (ev) => {
+        if (ev.type === "sent") this.supervisors.get(accountKey(ev.channel, ev.accountId))?.noteOutbound();
+        opts.onMetric?.(ev);
+      },
+    });
+    this.dedupe = new InboundDedupe({ dir: path.join(dir, "inbound"), now: this.now });
+    this.ledger = new ReplyLedger(dir);
+  }
+
+  /** Whether any native channel is configured (the gateway skips the layer otherwise). */
+  get configured(): boolean {
+    return this.accounts.length > 0;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.delivery.open();
+    await this.dedupe.open();
+    const { pending, bad } = this.ledger.open();
+    if (bad > 0) this.log.warn({ bad }, "reply ledger: unreadable lines skipped");
+    this.unsubscribe = this.rt.onOutbound((msg) => this.track(this.announce(msg)));
+    for (const account of this.accounts) this.startAccount(account);
+    // Messages recorded before the last stop whose answer never reached the outbox.
+    for (const entry of pending) this.track(this.replay(entry));
+  }
+
+  private startAccount(account: ChannelAccount): void {
+    const { channel, accountId } = account.settings;
+    if (!account.enabled) return;
+    if (account.unusable) {
+      this.log.warn({ channel, accountId, problem: account.unusable }, "channel account not started");
+      return;
+    }
+    const factory = this.factories[channel];
+    if (!factory) {
+      this.log.warn({ channel, accountId }, "channel account not started: no adapter for this channel in this build");
+      return;
+    }
+    const sup = new AccountSupervisor({
+      channel,
+      accountId,
+      create: () => factory(account.settings),
+      ingest: (msg) => this.ingest(account, msg),
+      state: new FileStateStore(path.join(this.opts.home, "channels", "state"), channel, accountId),
+      log: this.log,
+      now: this.now,
+      ...(this.opts.backoff ? { backoff: this.opts.backoff } : {}),
+      onSkipped: (reason) => this.opts.onMetric?.({ type: "skipped", channel, accountId, reason }),
+      onStarted: () => this.delivery.kick(channel, accountId),
+    });
+    this.supervisors.set(accountKey(channel, accountId), sup);
+    void sup.start();
+  }
+
+  /** Stops taking messages (adapters disconnected); the outbound queue keeps working until `close`. */
+  async stopInbound(): Promise<void> {
+    await Promise.all([...this.supervisors.values()].map((s) => s.stop()));
+  }
+
+  /** After the runtime drained: waits for the answers of finished turns to be enqueued, then closes the files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.stopInbound();
+    this.unsubscribe?.();
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    await this.delivery.close();
+    await this.dedupe.close();
+    await this.ledger.close();
+  }
+
+  /** One inbound platform message of `account` (the adapter awaits this before acknowledging). */
+  async ingest(account: ChannelAccount, msg: ChannelInbound): Promise<IngestResult> {
+    const { channel, accountId } = account.settings;
+    const env: ChannelInbound["envelope"] = { ...msg.envelope, channel, accountId };
+    this.opts.onMetric?.({ type: "received", channel, accountId });
+    if (this.closed) return { status: "refused", reason: "gateway shutting down" };
+    if (!(await this.dedupe.claim(channel, accountId, conversationOf(env), env.messageId))) {
+      this.opts.onMetric?.({ type: "duplicate", channel, accountId });
+      return { status: "duplicate" };
+    }
+    const decision = await this.gate.decide(
+      { envelope: env, ...(msg.mention ? { mention: msg.mention } : {}) },
+      account.access,
+    );
+    const refused = await this.applyRefusal(decision, account, env, msg.reply);
+    if (refused) return refused;
+    const accepted = (decision as Extract<GateDecision, { action: "accept" }>).envelope;
+    if (env.chatType === "direct") this.routes.set(`${channel}:${env.senderId}`, msg.reply);
+    else this.routes.set(`${channel}:${env.peerId}`, { ...msg.reply, replyToMessageId: undefined } as ReplyTarget);
+    const entry: LedgerEntry = {
+      id: ledgerId(env),
+      at: this.now(),
+      inbound: { envelope: { ...env, ...accepted, channel, accountId, messageId: env.messageId }, reply: msg.reply },
+    };
+    await this.ledger.add(entry);
+    let submitted;
+    try {
+      submitted = await this.rt.submit(entry.inbound.envelope, { surface: "channel" });
+    } catch (err) {
+      // Not stored: a redelivery of it is taken again.
+      await this.ledger.done(entry.id);
+      await this.dedupe.release(channel, accountId, conversationOf(env), env.messageId);
+      this.log.warn({ channel, accountId, err: (err as Error).message }, "channel message not accepted");
+      this.opts.onMetric?.({ type: "refused", channel, accountId, reason: "invalid" });
+      return { status: "refused", reason: (err as Error).message };
+    }
+    const adapter = this.supervisors.get(accountKey(channel, accountId))?.adapter;
+    const stopTyping =
+      adapter?.caps.typing && adapter.typing ? keepTyping(adapter, msg.reply, this.typingOpts()) : () => undefined;
+    this.track(submitted.done.then((outcome) => this.answer(entry, outcome, false)).finally(stopTyping));
+    return { status: "accepted", sessionKey: submitted.sessionKey };
+  }
+
+  private typingOpts(): { everyMs?: number } {
+    return this.opts.typingEveryMs !== undefined ? { everyMs: this.opts.typingEveryMs } : {};
+  }
+
+  /** Refused, pairing and pending decisions: counted, the pairing code sent; null when accepted. */
+  private async applyRefusal(
+    decision: GateDecision,
+    account: ChannelAccount,
+    env: InboundEnvelope,
+    reply: ReplyTarget | undefined,
+  ): Promise<IngestResult | null> {
+    const { channel, accountId } = account.settings;
+    switch (decision.action) {
+      case "accept":
+        return null;
+      case "pending":
+        this.opts.onMetric?.({ type: "pending", channel, accountId });
+        return { status: "pending-history" };
+      case "pairing":
+        if (decision.created && decision.code && reply) {
+          this.log.info({ channel, accountId, sender: env.senderId }, "pairing request created");
+          await this.deliver(
+            { ...reply, replyToMessageId: undefined } as ReplyTarget,
+            pairingReply(channel, env.senderId, decision.code),
+            { agentId: "main", kind: "pairing" },
+          );
+        }
+        this.opts.onMetric?.({ type: "refused", channel, accountId, reason: "pairing" });
+        return { status: "refused", reason: decision.reason };
+      case "refuse":
+        this.log.debug(
+          { channel, accountId, sender: env.senderId, reason: decision.reason },
+          "inbound refused by the access gate",
+        );
+        this.opts.onMetric?.({ type: "refused", channel, accountId, reason: decision.reason.split(" ")[0]! });
+        return { status: "refused", reason: decision.reason };
+    }
+  }
+
+  /** A finished turn of a channel message: its answer into the outbox, then the ledger entry closed. */
+  private async answer(entry: LedgerEntry, outcome: TurnOutcome, replayed: boolean): Promise<void> {
+    try {
+      const wanted = outcome.reply !== null && outcome.delivered && (replayed || outcome.status !== "duplicate");
+      if (wanted && outcome.reply!.trim() !== "") {
+        await this.deliver(entry.inbound.reply, outcome.reply!, {
+          agentId: outcome.agentId,
+          sessionKey: outcome.sessionKey,
+          kind: outcome.status === "command" ? "command" : "reply",
+        });
+      }
+      await this.ledger.done(entry.id);
+    } catch (err) {
+      // Left open: the next start answers it again from the transcript.
+      this.log.error({ err, sessionKey: outcome.sessionKey }, "channel reply not enqueued (kept for the next start)");
+    }
+  }
+
+  private async replay(entry: LedgerEntry): Promise<void> {
+    try {
+      const submitted = await this.rt.submit(entry.inbound.envelope, { surface: "channel" });
+      await this.answer(entry, await submitted.done, true);
+    } catch (err) {
+      this.log.error({ err }, "channel message from before the restart could not be answered");
+      await this.ledger.done(entry.id).catch(() => undefined);
+    }
+  }
+
+  /**
+   * The one outbound point: the send policy (and `/send off`) of the session, then the durable
+   * queue. Returns the outbox id, or undefined when nothing was enqueued (denied, or no such
+   * channel account).
+   */
+  async deliver(
+    target: ReplyTarget,
+    markdown: string,
+    origin: { agentId: string; sessionKey?: string; kind: OriginKind },
+  ): Promise<string | undefined> {
+    if (
+      !this.accounts.some((a) => a.settings.channel === target.channel && a.settings.accountId === target.accountId)
+    ) {
+      this.log.warn(
+        { channel: target.channel, accountId: target.accountId },
+        "outbound message for an account that is not configured: dropped",
+      );
+      return undefined;
+    }
+    if (origin.sessionKey) {
+      const entry = await this.rt.manager.get(origin.agentId, origin.sessionKey);
+      const chatType = entry?.chatType;
+      if (
+        this.rt.sendDecision(entry, origin.sessionKey, {
+          channel: target.channel,
+          ...(chatType ? { chatType } : {}),
+        }) === "deny"
+      )
+        return undefined;
+    }
+    return this.delivery.enqueue({ target, markdown, origin });
+  }
+
+  /** A session's last route as a reply target (row `deliveryContext`), if it is a native channel. */
+  targetFromRoute(route: OutboundMessage["route"]): ReplyTarget | undefined {
+    const channel = route.channel;
+    if (!channel || !isNativeChannel(channel) || !route.to) return undefined;
+    const exact = this.routes.get(route.to);
+    const to = route.to.startsWith(`${channel}:`) ? route.to.slice(channel.length + 1) : route.to;
+    const accountId = route.accountId ?? exact?.accountId ?? "default";
+    const target: ReplyTarget = { channel, accountId, to: exact && exact.accountId === accountId ? exact.to : to };
+    const threadId = route.threadId ?? exact?.threadId;
+    if (threadId !== undefined) target.threadId = threadId;
+    return target;
+  }
+
+  /** Announces and `sessions_send` answers (runtime.onOutbound → the session's last route). */
+  private async announce(msg: OutboundMessage): Promise<void> {
+    const target = this.targetFromRoute(msg.route);
+    if (!target) return;
+    try {
+      await this.deliver(target, msg.text, { agentId: msg.agentId, sessionKey: msg.sessionKey, kind: "announce" });
+    } catch (err) {
+      this.log.error({ err, sessionKey: msg.sessionKey }, "announce not enqueued");
+    }
+  }
+
+  /** Cron: the job's `deliver` target, else the session's last route. */
+  async deliverCron(
+    outcome: TurnOutcome,
+    deliver: { channel: ChannelName; to: string; accountId?: string; threadId?: string } | undefined,
+  ): Promise<string | undefined> {
+    if (!outcome.reply || !outcome.delivered) return undefined;
+    let target: ReplyTarget | undefined;
+    if (deliver) {
+      target = { channel: deliver.channel, accountId: deliver.accountId ?? "default", to: deliver.to };
+      if (deliver.threadId) target.threadId = deliver.threadId;
+    } else {
+      const entry = await this.rt.manager.get(outcome.agentId, outcome.sessionKey);
+      target = entry
+        ? this.targetFromRoute({
+            channel: entry.deliveryContext?.channel ?? entry.lastChannel,
+            to: entry.deliveryContext?.to ?? entry.lastTo,
+            accountId: entry.deliveryContext?.accountId ?? entry.lastAccountId,
+            threadId: entry.deliveryContext?.threadId ?? entry.lastThreadId,
+          })
+        : undefined;
+    }
+    if (!target) return undefined;
+    return this.deliver(target, outcome.reply, {
+      agentId: outcome.agentId,
+      sessionKey: outcome.sessionKey,
+      kind: "cron",
+    });
+  }
+
+  /** `POST /v1/inbound`: the gate for a bridged envelope whose channel has a `channels.<ch>` block. */
+  async gateEnvelope(body: unknown): Promise<BridgeGateResult> {
+    const env = body as Partial<InboundEnvelope> | null;
+    if (!env || typeof env !== "object" || typeof env.channel !== "string") return { status: "ungated" };
+    const channel = env.channel.trim().toLowerCase();
+    const access = accessFor(this.accounts, channel, typeof env.accountId === "string" ? env.accountId : undefined);
+    if (!access) return { status: "ungated" };
+    // Malformed envelopes are the runtime's to refuse (400 with the field); the gate needs these.
+    if (
+      typeof env.chatType !== "string" ||
+      typeof env.senderId !== "string" ||
+      typeof env.peerId !== "string" ||
+      typeof env.text !== "string"
+    )
+      return { status: "ungated" };
+    const account = this.accounts.find((a) => a.access === access)!;
+    const envelope = { ...(env as InboundEnvelope) };
+    this.opts.onMetric?.({ type: "received", channel, accountId: access.accountId });
+    const decision = await this.gate.decide({ envelope }, access);
+    switch (decision.action) {
+      case "accept":
+        return { status: "accept", envelope: decision.envelope };
+      case "pending":
+        this.opts.onMetric?.({ type: "pending", channel, accountId: access.accountId });
+        return { status: "pending-history", reason: decision.reason };
+      case "pairing":
+        this.opts.onMetric?.({ type: "refused", channel, accountId: access.accountId, reason: "pairing" });
+        // A bridge delivers the pairing text itself, as it delivers replies.
+        return {
+          status: "refused",
+          reason: decision.reason,
+          reply: decision.created && decision.code ? pairingReply(channel, envelope.senderId, decision.code) : null,
+        };
+      case "refuse":
+        void account;
+        this.opts.onMetric?.({
+          type: "refused",
+          channel,
+          accountId: access.accountId,
+          reason: decision.reason.split(" ")[0]!,
+        });
+        return { status: "refused", reason: decision.reason, reply: null };
+    }
+  }
+
+  async listPairing(channel: string, accountId?: string): Promise<PairingRequest[]> {
+    return this.pairing.list(channel, accountId);
+  }
+
+  /** Approves a code; with `notify`, tells the sender (over the channel) that they may now talk. */
+  async approvePairing(channel: string, code: string, opts: { accountId?: string; notify?: boolean } = {}) {
+    const approved = await this.pairing.approve(channel, code, opts.accountId);
+    if (approved && opts.notify && isNativeChannel(channel)) {
+      await this.deliver(
+        { channel, accountId: approved.accountId, to: approved.id },
+        "✅ Pincer: access approved. Send a message to start.",
+        {
+          agentId: "main",
+          kind: "notice",
+        },
+      ).catch((err: unknown) => this.log.warn({ err }, "pairing approval notice not sent"));
+    }
+    return approved;
+  }
+
+  rejectPairing(channel: string, code: string, accountId?: string): Promise<PairingRequest | null> {
+    return this.pairing.reject(channel, code, accountId);
+  }
+
+  /** Per channel and account: state, liveness, errors, queue depth; `probe` asks each running adapter. */
+  async status(opts: { probe?: boolean } = {}): Promise<AccountReport[]> {
+    const out: AccountReport[] = [];
+    for (const account of this.accounts) {
+      const { channel, accountId } = account.settings;
+      const sup = this.supervisors.get(accountKey(channel, accountId));
+      const base = {
+        channel,
+        accountId,
+        enabled: account.enabled,
+        configured: !account.unusable,
+        queueDepth: this.delivery.depth(channel, accountId),
+      };
+      if (!sup) {
+        const state = !account.enabled ? "disabled" : account.unusable ? "unconfigured" : "unsupported";
+        out.push({
+          ...base,
+          state,
+          connected: false,
+          ...(account.unusable
+            ? { error: account.unusable }
+            : state === "unsupported"
+              ? { error: "no adapter for this channel in this build" }
+              : {}),
+        });
+        continue;
+      }
+      const st = sup.status();
+      const report: AccountReport = { ...base, ...st, ...(st.lastError ? { error: st.lastError } : {}) };
+      if (opts.probe && sup.adapter)
+        report.probe = await sup.adapter.probe().catch((err: unknown) => ({ ok: false, error: String(err) }));
+      out.push(report);
+    }
+    return out;
+  }
+
+  /** The `/status` line: one short fact per account. */
+  statusLine(): string | undefined {
+    if (this.accounts.length === 0) return undefined;
+    const parts = this.accounts.map((a) => {
+      const { channel, accountId } = a.settings;
+      const sup = this.supervisors.get(accountKey(channel, accountId));
+      const name = accountId === "default" ? channel : `${channel}/${accountId}`;
+      const state = sup ? sup.status() : undefined;
+      const word = !a.enabled
+        ? "disabled"
+        : a.unusable
+          ? "unconfigured"
+          : !state
+            ? "unsupported"
+            : state.connected
+              ? "connected"
+              : state.state;
+      const depth = this.delivery.depth(channel, accountId);
+      return `${name} ${word}${depth > 0 ? ` (${depth} queued)` : ""}`;
+    });
+    return `📡 Channels: ${parts.join(" · ")}`;
+  }
+
+  /** The adapter of a running account (tests, probes). */
+  adapterOf(channel: ChannelName, accountId = "default"): ChannelAdapter | undefined {
+    return this.supervisors.get(accountKey(channel, accountId))?.adapter;
+  }
+
+  /** Resolves when no answer is being enqueued and the queue has nothing due (tests). */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    await this.delivery.idle();
+  }
+
+  private track(p: Promise<unknown>): void {
+    const guarded = p.catch((err: unknown) => this.log.error({ err }, "channel background work failed"));
+    this.inflight.add(guarded);
+    void guarded.finally(() => this.inflight.delete(guarded));
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * `channels`: the four platforms Pincer runs natively (telegram, slack, discord, signal), written as
+ * OpenClaw users write them — channel-level keys, `accounts.<id>` blocks inheriting them, per-group
+ * settings. OpenClaw's other channel names are accepted (and reported at start as not supported);
+ * any other name or key is an error naming its path with the closest known key.
+ *
+ * Access rules OpenClaw validates at load are checked here too, on every account as merged:
+ * `dmPolicy: "open"` needs `"*"` in `allowFrom`; `dmPolicy: "allowlist"` needs a non-empty `allowFrom`.
+ */
+import { z } from "zod";
+import { openclawOnly } from "./values.ts";
+
+/** Channel names Pincer runs an adapter for. */
+export const NATIVE_CHANNELS = ["telegram", "slack", "discord", "signal"] as const;
+export type NativeChannel = (typeof NATIVE_CHANNELS)[number];
+
+/** OpenClaw's other channels: a real openclaw.json still loads; the gateway says they are ignored. */
+export const OPENCLAW_ONLY_CHANNELS = [
+  "whatsapp",
+  "matrix",
+  "imessage",
+  "bluebubbles",
+  "googlechat",
+  "msteams",
+  "mattermost",
+  "irc",
+  "line",
+  "feishu",
+  "nostr",
+  "zalo",
+  "zalouser",
+  "tlon",
+  "twitch",
+  "synology-chat",
+  "nextcloud-talk",
+  "webchat",
+] as const;
+
+/** Allowlist entries: ids as strings or numbers (Telegram ids are often written as numbers). */
+const allowList = z.array(z.union([z.string().min(1), z.number().int()]).transform((v) => String(v)));
+
+const mentionGate = {
+  enabled: z.boolean().optional(),
+  requireMention: z.boolean().optional(),
+  allowFrom: allowList.optional(),
+  ...openclawOnly("skills", "systemPrompt", "tools", "toolsBySender", "agentId", "groupPolicy", "users", "allow"),
+};
+
+const topicSchema = z.strictObject(mentionGate);
+const groupSchema = z.strictObject({ ...mentionGate, topics: z.record(z.string(), topicSchema).optional() });
+
+const port = z.number().int().min(0).max(65535);
+
+/** Keys of one account block (also the channel level, which accounts inherit). */
+const accountShape = {
+  enabled: z.boolean().optional(),
+  name: z.string().optional(),
+  botToken: z.string().min(1).optional(),
+  token: z.string().min(1).optional(),
+  appToken: z.string().min(1).optional(),
+  signingSecret: z.string().min(1).optional(),
+  /** Signal: the account's number (E.164). */
+  account: z.string().min(1).optional(),
+  /** A file holding the token (trailing whitespace trimmed). */
+  tokenFile: z.string().min(1).optional(),
+  dmPolicy: z.enum(["pairing", "allowlist", "open", "disabled"]).optional(),
+  allowFrom: allowList.optional(),
+  groupPolicy: z.enum(["allowlist", "open", "disabled"]).optional(),
+  groups: z.record(z.string(), groupSchema).optional(),
+  groupAllowFrom: allowList.optional(),
+  historyLimit: z.number().int().min(0).optional(),
+  textChunkLimit: z.number().int().min(1).optional(),
+  mode: z.string().min(1).optional(),
+  webhookUrl: z.string().min(1).optional(),
+  webhookSecret: z.string().min(1).optional(),
+  webhookPath: z.string().min(1).optional(),
+  webhookHost: z.string().min(1).optional(),
+  webhookPort: port.optional(),
+  pollingTimeoutSec: z.number().int().min(0).max(50).optional(),
+  /** Base URL overrides (tests, self-hosted endpoints). */
+  apiRoot: z.url().optional(),
+  apiUrl: z.url().optional(),
+  httpUrl: z.url().optional(),
+  ...openclawOnly(
+    "capabilities",
+    "configWrites",
+    "commands",
+    "actions",
+    "replyToMode",
+    "replyToModeByChatType",
+    "streaming",
+    "streamMode",
+    "blockStreaming",
+    "linkPreview",
+    "chunkMode",
+    "mediaMaxMb",
+    "dmHistoryLimit",
+    "dms",
+    "dm",
+    "markdown",
+    "heartbeat",
+    "reactionNotifications",
+    "reactionLevel",
+    "ackReaction",
+    "proxy",
+    "retry",
+    "timeoutSeconds",
+    "network",
+    "webhookCertPath",
+    "customCommands",
+    "userToken",
+    "userTokenReadOnly",
+    "guilds",
+    "channels",
+    "intents",
+    "threadBindings",
+    "thread",
+    "slashCommand",
+    "typingReaction",
+    "cliPath",
+    "autoStart",
+    "startupTimeoutMs",
+    "receiveMode",
+    "ignoreAttachments",
+    "ignoreStories",
+    "sendReadReceipts",
+    "textChunkMode",
+    "responsePrefix",
+    "execApprovals",
+    "agentComponents",
+    "pluralkit",
+    "allowBots",
+    "historyScope",
+    "maxLinesPerMessage",
+    "ui",
+    "voice",
+  ),
+};
+
+/** One account as its config says, keys merged (channel level, then `accounts.<id>`). */
+export type AccountConfig = z.infer<z.ZodObject<typeof accountShape>>;
+
+function checkDmAccess(block: AccountConfig, ctx: z.RefinementCtx, at: (string | number)[]): void {
+  const allow = block.allowFrom ?? [];
+  if (block.dmPolicy === "open" && !allow.includes("*"))
+    ctx.addIssue({
+      code: "custom",
+      path: [...at, "allowFrom"],
+      message: 'an allowFrom list containing "*" (dmPolicy "open" requires it)',
+    });
+  if (block.dmPolicy === "allowlist" && allow.length === 0)
+    ctx.addIssue({
+      code: "custom",
+      path: [...at, "allowFrom"],
+      message: 'a non-empty allowFrom list (dmPolicy "allowlist" admits only the senders listed)',
+    });
+}
+
+const channelSchema = z
+  .strictObject({
+    ...accountShape,
+    accounts: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/i, "an account id"), z.strictObject(accountShape))
+      .optional(),
+    defaultAccount: z.string().optional(),
+  })
+  .superRefine((channel, ctx) => {
+    const { accounts, ...base } = channel;
+    const ids = Object.keys(accounts ?? {});
+    if (ids.length === 0) checkDmAccess(base, ctx, []);
+    for (const id of ids) checkDmAccess({ ...base, ...accounts![id] }, ctx, ["accounts", id]);
+  });
+
+export type ChannelConfig = z.infer<typeof channelSchema>;
+
+export const channelsSchema = z.strictObject({
+  telegram: channelSchema.optional(),
+  slack: channelSchema.optional(),
+  discord: channelSchema.optional(),
+  signal: channelSchema.optional(),
+  /** OpenClaw's defaults for every channel (`groupPolicy`, …); Pincer does not inherit them (fail closed). */
+  ...openclawOnly("defaults", ...OPENCLAW_ONLY_CHANNELS),
+});
+
+export type ChannelsConfig = z.infer<typeof channelsSchema>;
+
+/** The OpenClaw-only channel names present in a config (reported at start as ignored). */
+export function unsupportedChannels(channels: ChannelsConfig | undefined): string[] {
+  if (!channels) return [];
+  return OPENCLAW_ONLY_CHANNELS.filter((name) => channels[name] !== undefined);
+}
