@@ -104,6 +104,11 @@ function mapLines(md: string): LineMap {
   return { starts, fenceAfter, isDelimiter };
 }
 
+/** Whether `markdown` ends inside a code fence it opened (tests; the chunker's own fence reading). */
+export function fenceOpenAtEnd(markdown: string): boolean {
+  return mapLines(markdown).fenceAfter.at(-1) !== undefined;
+}
+
 /** Index of the line containing offset `pos` (binary search over line starts). */
 function lineOf(map: LineMap, pos: number): number {
   let lo = 0;

@@ -158,7 +158,14 @@ export class Outbox {
   /** Applies `rec` in memory at once, then resolves when it is on disk. */
   async record(rec: OutboxRecord, now: number): Promise<void> {
     this.apply(rec);
-    await this.journal.append([JSON.stringify(rec)]);
+    try {
+      await this.journal.append([JSON.stringify(rec)]);
+    } catch (err) {
+      // An enqueue that is not durable did not happen (the caller sees the error); a later record
+      // that failed leaves memory ahead of the disk, which replay after a restart reads as "in doubt".
+      if (rec.t === "enq") this.items.delete(rec.id);
+      throw err;
+    }
     this.maybeCompact(now);
   }
 

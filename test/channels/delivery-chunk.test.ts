@@ -7,7 +7,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { chunkMarkdown, measure, splitMarkdown, type ChunkOptions } from "../../src/channels/chunk.ts";
+import { chunkMarkdown, fenceOpenAtEnd, measure, splitMarkdown, type ChunkOptions } from "../../src/channels/chunk.ts";
+import { markdownToMrkdwn } from "../../src/channels/slack/mrkdwn.ts";
+import { renderTelegramHtml } from "../../src/channels/telegram/render.ts";
 
 const escapeHtml = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const identity = (s: string): string => s;
@@ -24,7 +26,7 @@ const token = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 12 }) },
   { weight: 1, arbitrary: fc.constantFrom("x".repeat(120), "<".repeat(50)) },
 );
-const markdownArb = fc.array(token, { maxLength: 160 }).map((t) => t.join(""));
+const markdownArb = fc.array(token, { minLength: 10, maxLength: 400, size: "large" }).map((t) => t.join(""));
 
 const renders: Array<[string, (s: string) => string]> = [
   ["identity", identity],
@@ -73,7 +75,7 @@ describe("chunkMarkdown", () => {
         // Concatenated, the slices are the input itself: nothing lost or duplicated.
         expect(pieces.map((p) => md.slice(p.source[0], p.source[1])).join("")).toBe(md);
       }),
-      { numRuns: 400 },
+      { numRuns: 150 },
     );
   });
 
@@ -87,7 +89,46 @@ describe("chunkMarkdown", () => {
           expect(c.trim().length).toBeGreaterThan(0);
         }
       }),
-      { numRuns: 400 },
+      { numRuns: 150 },
+    );
+  });
+
+  it("leaves no chunk with an unclosed code block when the input closes all of its own", () => {
+    fc.assert(
+      fc.property(markdownArb, optsArb, (md, opts: ChunkOptions) => {
+        fc.pre(!fenceOpenAtEnd(md));
+        for (const p of splitMarkdown(md, opts)) expect(fenceOpenAtEnd(p.markdown), p.markdown).toBe(false);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("stays within the limits with the real Telegram HTML and Slack mrkdwn renderers", () => {
+    const rich = fc
+      .array(
+        fc.oneof(
+          token,
+          fc.constantFrom(
+            "**bold**",
+            "_it_",
+            "`code`",
+            "[link](https://example.com/a?b=<c>&d)",
+            "# Head\n",
+            "> quote\n",
+          ),
+        ),
+        { minLength: 10, maxLength: 300, size: "large" },
+      )
+      .map((t) => t.join(""));
+    fc.assert(
+      fc.property(rich, fc.integer({ min: 60, max: 500 }), (md, max) => {
+        for (const render of [renderTelegramHtml, markdownToMrkdwn]) {
+          for (const c of chunkMarkdown(md, { maxChars: max, countUnit: "utf16", render })) {
+            expect(c.length).toBeLessThanOrEqual(max);
+          }
+        }
+      }),
+      { numRuns: 100 },
     );
   });
 
