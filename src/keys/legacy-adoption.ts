@@ -6,6 +6,7 @@
  * someone else — the collision the encoding exists to prevent. Such rows are refused unless the
  * row itself shows it is this peer's.
  */
+import { decodeSegment } from "./segment.ts";
 import { parseSessionKey, buildSessionKey } from "./session-key-codec.ts";
 
 /** The parts of a stored row the decision reads (structural: keys/ imports nothing of Pincer). */
@@ -37,6 +38,18 @@ function isPincerKey(key: string): boolean {
   }
 }
 
+/** The key with its segments decoded and every UUID in lower case (`%43` is Pincer's encoded `C`). */
+function uuidFolded(key: string): string | undefined {
+  try {
+    return key
+      .split(":")
+      .map((seg) => decodeSegment(seg).replace(UUID, (u) => u.toLowerCase()))
+      .join(":");
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether the row records this message's sender (or, for a linked identity, one of its ids). */
 function rowNamesSender(row: LegacyRow, ctx: LegacyContext): boolean {
   const recorded = [row.origin?.from, row.lastTo, row.deliveryContext?.to]
@@ -59,7 +72,7 @@ export function legacyAdoption(
     return { adopt: false, why: "the row was written by Pincer for the conversation that key names" };
   }
   // Case variants of a UUID are the same UUID (Signal service ids): no other peer can own it.
-  if (pincerKey.replace(UUID, (u) => u.toLowerCase()) === legacyKey) return { adopt: true, why: "UUID case" };
+  if (uuidFolded(pincerKey) === legacyKey) return { adopt: true, why: "the ids differ only in a UUID's case" };
   if (rowNamesSender(row, ctx)) return { adopt: true, why: "the row's origin is this sender" };
   return {
     adopt: false,

@@ -67,7 +67,8 @@ export function applyRouteFields(next: SessionEntry, envelope: InboundEnvelope, 
     label = subject ? `${subject} id:${peer}${topicSuffix}` : `group:${peer}${topicSuffix}`;
     from = `${channel}:${envelope.chatType}:${peer}${topic !== undefined ? `:topic:${topic}` : ""}`;
     next.channel = channel;
-    next.groupId = envelope.groupId ?? peer;
+    // A topic's group id includes the topic, as OpenClaw derives it from `From` (`<chat>:topic:<n>`).
+    next.groupId = envelope.groupId ?? (topic !== undefined ? `${peer}:topic:${topic}` : peer);
     if (subject) next.subject = subject;
     next.displayName = groupDisplayName(channel, next.subject, next.groupId);
   }
