@@ -18,7 +18,7 @@ const CHILD = path.join(import.meta.dirname, "delivery-crash-child.ts");
 // Node 24 (type stripping) from the repo: the system `node` may be older than the one running vitest.
 const REPO_NODE = path.join(import.meta.dirname, "..", "..", "node_modules", ".bin", "node");
 const NODE = fs.existsSync(REPO_NODE) ? REPO_NODE : process.execPath;
-const MESSAGES = 40;
+const MESSAGES = 200;
 const CHUNKS = 3;
 
 function lines(file: string): string[] {
