@@ -40,6 +40,7 @@ import { guardSocketFrames } from "./socket-guard.ts";
 const ACK_DEADLINE_MS = 2500;
 const API_TIMEOUT_MS = 15_000;
 const MAX_REMEMBERED = 5000;
+const STOP_TIMEOUT_MS = 3000;
 
 type SocketClient = SocketModeReceiver["client"];
 
@@ -295,8 +296,15 @@ export class SlackAdapter implements ChannelAdapter {
     this.reconnect?.cancel();
     const app = this.app;
     this.app = undefined;
-    if (this.socket) await this.socket.disconnect().catch(() => undefined);
-    else if (app) await app.stop().catch(() => undefined);
+    if (this.socket) {
+      // The close handshake may wait on a peer that is gone; stop must not.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.socket.disconnect().catch(() => undefined),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS))),
+      ]);
+      clearTimeout(timer);
+    } else if (app) await app.stop().catch(() => undefined);
     this.socket = undefined;
     this.connected = false;
     await Promise.allSettled([...this.inflight]);
