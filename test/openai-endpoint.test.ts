@@ -24,7 +24,10 @@ beforeAll(async () => {
           api: "openai",
           baseUrl: `${model.url}/v1`,
           apiKey: "sk-test",
-          models: [{ id: "gpt-test", contextWindow: 128_000 }],
+          models: [
+            { id: "gpt-test", contextWindow: 128_000 },
+            { id: "gpt-other", contextWindow: 32_000 },
+          ],
         },
       },
     },
@@ -49,7 +52,7 @@ describe("/v1/models", () => {
   it("lists the agents as pincer:<agentId> and the configured models", async () => {
     const ids: string[] = [];
     for await (const m of client.models.list()) ids.push(m.id);
-    expect(ids).toEqual(["pincer:main", "pincer:helper", "openai/gpt-test"]);
+    expect(ids).toEqual(["pincer:main", "pincer:helper", "openai/gpt-test", "openai/gpt-other"]);
     expect((await client.models.retrieve("pincer:helper")).owned_by).toBe("pincer");
   });
 });
@@ -118,6 +121,25 @@ describe("/v1/chat/completions", () => {
     await expect(
       client.chat.completions.create({ model: "pincer:nobody", messages: [{ role: "user", content: "x" }] }),
     ).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe("a configured model as `model`", () => {
+  it("answers that turn with it; anything else leaves the agent's model", async () => {
+    await client.chat.completions.create({
+      model: "openai/gpt-other",
+      user: "m1",
+      messages: [{ role: "user", content: "which?" }],
+    });
+    expect(model.requests.at(-1)!.model).toBe("gpt-other");
+    await client.chat.completions.create({
+      model: "gpt-4o",
+      user: "m1",
+      messages: [{ role: "user", content: "and?" }],
+    });
+    expect(model.requests.at(-1)!.model).toBe("gpt-test");
+    await client.responses.create({ model: "openai/gpt-other", input: "resp" });
+    expect(model.requests.at(-1)!.model).toBe("gpt-other");
   });
 });
 

@@ -97,7 +97,7 @@ describe("totals per session, agent and model", () => {
     await say(gw, "three");
     const card = (await say(gw, "/status")).reply as string;
     expect(card).toContain(
-      "💵 Usage: session 126 in / 21 out · $0.0007 (3 calls) · agent main 126 in / 21 out · $0.0007 · model 126 in / 21 out · $0.0007",
+      "💵 Usage: session 126 in / 21 out · $0.0007 (3 calls) · since start: agent main 126 in / 21 out · $0.0007 · model anthropic/claude-test 126 in / 21 out · $0.0007",
     );
 
     const res = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });

@@ -16,6 +16,7 @@ import type { UsageTotals } from "../runtime/usage.ts";
 import { HttpError, readJson, sendJson } from "./http-util.ts";
 import {
   chooseSession,
+  configuredModelRef,
   contentText,
   promptTokens,
   sseError,
@@ -110,6 +111,7 @@ export async function handleResponses(req: IncomingMessage, res: ServerResponse,
     envelope,
     "openresponses",
   );
+  const modelRef = configuredModelRef(ctx.rt, body.model);
   const stream = body.stream === true;
   const id = `resp_${randomUUID().replaceAll("-", "")}`;
   const itemId = `msg_${randomUUID().replaceAll("-", "")}`;
@@ -148,6 +150,7 @@ export async function handleResponses(req: IncomingMessage, res: ServerResponse,
     target,
     commandAuthorized: ctx.principal.kind === "operator",
     ...(system ? { extraSystem: system } : {}),
+    ...(modelRef ? { modelRef } : {}),
   };
 
   if (!stream) {

@@ -7,7 +7,8 @@
  * against the caller), else the `user` field (`agent:<agent>:openai-user:<user>`), else a fresh
  * session per request (`agent:<agent>:openai:<uuid>`, named in the `x-pincer-session-key`
  * response header so the client can continue it). The agent is the key's, or
- * `model: "pincer:<agentId>"`, or the one the bindings route the `openai` channel to. Streaming
+ * `model: "pincer:<agentId>"`, or the one the bindings route the `openai` channel to; a `model`
+ * naming a configured model (`<provider>/<id>`) answers that turn with it. Streaming
  * uses chat.completion.chunk SSE frames; `stream_options.include_usage` adds OpenAI's final usage
  * chunk. `usage` counts every model call of the turn (prompt = uncached + cached input).
  */
@@ -236,6 +237,7 @@ export async function handleChatCompletions(
     text,
   };
   const target = await chooseSession(ctx, req.headers["x-pincer-session-key"], body.model, user, envelope);
+  const modelRef = configuredModelRef(ctx.rt, body.model);
   const stream = body.stream === true;
   const includeUsage =
     stream && (body.stream_options as { include_usage?: unknown } | null | undefined)?.include_usage === true;
@@ -254,6 +256,7 @@ export async function handleChatCompletions(
     target,
     commandAuthorized: ctx.principal.kind === "operator",
     ...(system ? { extraSystem: system } : {}),
+    ...(modelRef ? { modelRef } : {}),
   };
   if (stream) {
     sseHeaders(res);
@@ -319,6 +322,12 @@ export function modelList(rt: AgentRuntime): Array<{ id: string; object: "model"
     (p.models ?? []).map((m) => ({ id: `${provider}/${m.id}`, object: "model" as const, created, owned_by: provider })),
   );
   return [...agents, ...models];
+}
+
+/** A `model` naming one of the configured models (`<provider>/<id>`, as `/v1/models` lists them), else undefined. */
+export function configuredModelRef(rt: AgentRuntime, model: unknown): string | undefined {
+  if (typeof model !== "string" || model.startsWith("pincer:")) return undefined;
+  return modelList(rt).some((m) => m.id === model && m.owned_by !== "pincer") ? model : undefined;
 }
 
 export function handleModels(res: ServerResponse, rt: AgentRuntime): void {

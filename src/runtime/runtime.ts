@@ -93,6 +93,8 @@ export interface SubmitOptions {
   provenance?: InboundOptions["provenance"];
   /** Added to the system prompt of the run that answers this message (OpenAI clients' `system` messages). */
   extraSystem?: string;
+  /** A configured `provider/model` the run that answers this message uses instead of the session's (OpenAI `model`). */
+  modelRef?: string;
 }
 
 /** A reply meant for a session's channel outside a request/response exchange (announces). */
@@ -155,8 +157,8 @@ export class AgentRuntime implements CommandContext {
   private readonly resolveRef: RuntimeOptions["resolveModelRef"];
   /** Token and cost totals of this process's runs, per agent and model (`/status`, `/metrics`). */
   readonly usage = new UsageLedger();
-  /** Per-submission system prompt additions, by run id, until the submission is answered. */
-  private readonly extraSystems = new Map<string, string>();
+  /** Per-submission turn inputs (system prompt addition, model), by run id, until the submission is answered. */
+  private readonly turnInputs = new Map<string, { extraSystem?: string; modelRef?: string }>();
   readonly now: () => number;
   /** Set once shutdown begins: background work (announces) leaves its durable state for the next start. */
   shuttingDown = false;
@@ -189,6 +191,7 @@ export class AgentRuntime implements CommandContext {
       onMemoryFlush: () => this.observer.memoryFlush?.(),
       onSecurityEvent: (e) => this.observer.security?.(e),
       costOf: (p, m) => modelCostOf(this.config, p, m),
+      resolveRef: (ref) => this.resolveRef(ref),
     });
     this.scheduler = new RunScheduler({
       runBatch: (run) => this.runBatch(run),
@@ -319,7 +322,8 @@ export class AgentRuntime implements CommandContext {
     }
 
     let done: Promise<TurnOutcome> | undefined;
-    if (options.extraSystem) this.extraSystems.set(runId, options.extraSystem);
+    const turnInput = options.extraSystem || options.modelRef;
+    if (turnInput) this.turnInputs.set(runId, { extraSystem: options.extraSystem, modelRef: options.modelRef });
     const recorded = await this.manager.recordInbound(envelope, {
       interactive: options.interactive ?? true,
       commandAuthorized: authorized,
@@ -341,7 +345,7 @@ export class AgentRuntime implements CommandContext {
     }
     // A duplicate returns before the lane callback runs: answer it here.
     done ??= this.afterRecorded(envelope, recorded, runId);
-    if (options.extraSystem) void done.finally(() => this.extraSystems.delete(runId));
+    if (turnInput) void done.finally(() => this.turnInputs.delete(runId));
     return { runId, agentId: recorded.agentId, sessionKey: recorded.sessionKey, sessionId: recorded.sessionId, done };
   }
 
@@ -483,6 +487,7 @@ export class AgentRuntime implements CommandContext {
             },
             onRound: run.onRound,
             extraSystem: this.extraSystemOf(run.runIds()),
+            modelRef: run.runIds().map((id) => this.turnInputs.get(id)?.modelRef).findLast((r) => r !== undefined),
           })
         : { status: "aborted" as const, reply: null, silent: true, errorMessage: "the session is gone" };
     } catch (err) {
@@ -704,7 +709,7 @@ export class AgentRuntime implements CommandContext {
   }
 
   private extraSystemOf(runIds: readonly string[]): string | undefined {
-    const parts = runIds.map((id) => this.extraSystems.get(id)).filter((t): t is string => t !== undefined);
+    const parts = runIds.map((id) => this.turnInputs.get(id)?.extraSystem).filter((t): t is string => t !== undefined);
     return parts.length > 0 ? parts.join("\n\n") : undefined;
   }
 

@@ -49,8 +49,9 @@ export async function statusCard(rt: CommandContext, agentId: string, sessionKey
     session
       ? `session ${formatTotals(session, priced || session.cost > 0)} (${session.calls} call${session.calls === 1 ? "" : "s"})`
       : null,
-    agentTotals ? `agent ${agentId} ${formatTotals(agentTotals, agentTotals.cost > 0)}` : null,
-    modelTotals ? `model ${formatTotals(modelTotals, priced)}` : null,
+    // The process's ledger: since this gateway started (rows keep the durable per-session totals).
+    agentTotals ? `since start: agent ${agentId} ${formatTotals(agentTotals, agentTotals.cost > 0)}` : null,
+    modelTotals ? `model ${provider.name}/${model} ${formatTotals(modelTotals, priced)}` : null,
   ].filter((t) => t !== null);
   return [
     `🦞 Pincer ${rt.version}`,

@@ -38,6 +38,8 @@ export interface RunnerDeps {
   tools: ToolRegistry;
   settingsFor(agentId: string): AgentSettings;
   resolveModel(agentId: string, entry: SessionEntry | undefined): ResolvedModel;
+  /** A `provider/model` ref as the registry resolves it (a run's `modelRef`). */
+  resolveRef?(ref: string): ResolvedModel;
   timeZone: string | undefined;
   now(): number;
   onCompaction?(outcome: CompactionOutcome, trigger: "threshold" | "overflow" | "manual"): void;
@@ -69,6 +71,8 @@ export interface RunRequest {
    * `system` messages); a per-turn part, so it goes after everything stable.
    */
   extraSystem?: string;
+  /** A configured `provider/model` this run answers with instead of the session's model. */
+  modelRef?: string;
 }
 
 export interface RunResult {
@@ -156,7 +160,10 @@ export class TurnRunner {
     let entry = await manager.get(req.agentId, req.sessionKey);
     if (!entry || entry.sessionId !== req.sessionId)
       return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
-    const { provider, model } = this.deps.resolveModel(req.agentId, entry);
+    const { provider, model } =
+      req.modelRef && this.deps.resolveRef
+        ? this.deps.resolveRef(req.modelRef)
+        : this.deps.resolveModel(req.agentId, entry);
     const window = this.windowFor(settings, provider, model, entry);
     const pruneSettings = resolvePruneSettings(settings.contextPruning);
     const level = entry.thinkingLevel ?? settings.thinkingDefault;
