@@ -18,9 +18,10 @@
  * restart left: acknowledged chunks are never sent again.
  */
 import type { Logger } from "pino";
+import { z } from "zod";
 import { PincerError } from "../errors.ts";
 import { chunkMarkdown } from "./chunk.ts";
-import { newOutboxId, Outbox, type DeliveryOrigin, type OutboxItem } from "./outbox.ts";
+import { newOutboxId, originSchema, Outbox, targetSchema, type DeliveryOrigin, type OutboxItem } from "./outbox.ts";
 import { DEFAULT_LIMITS, isGroupChat, takeAll, TokenBucket, type ChannelLimits } from "./rate-limit.ts";
 import {
   ChannelSendError,
@@ -88,7 +89,11 @@ export interface DeliveryQueueOptions {
 /** A request the queue cannot take (closed, or malformed target). */
 export class DeliveryRejectedError extends PincerError {
   override readonly code = "delivery_rejected";
+  override readonly httpStatus = 400;
 }
+
+/** Unknown fields are dropped: the journal keeps only what delivery needs. */
+const requestSchema = z.object({ target: targetSchema, markdown: z.string(), origin: originSchema });
 
 const DEFAULT_RETRY: RetryPolicy = { baseMs: 500, maxMs: 30_000, maxAttempts: 8, maxRateLimited: 20 };
 
@@ -187,29 +192,28 @@ export class DeliveryQueue {
   /** Durable (fsync'd) before it resolves; returns the outbox id. */
   async enqueue(req: DeliveryRequest): Promise<string> {
     if (!this.opened || this.closed) throw new DeliveryRejectedError("delivery queue is not open");
-    const t = req.target;
-    if (!t || typeof t.to !== "string" || t.to === "" || typeof t.accountId !== "string" || t.accountId === "") {
-      throw new DeliveryRejectedError("delivery target needs a channel, an accountId and a recipient (to)");
+    const parsed = requestSchema.safeParse(req);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new DeliveryRejectedError(`delivery request: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
     }
+    const { target, origin, markdown } = parsed.data as {
+      target: ReplyTarget;
+      origin: DeliveryOrigin;
+      markdown: string;
+    };
+    const t = target;
     const at = this.now();
     const id = newOutboxId(at);
-    const target: ReplyTarget = { channel: t.channel, accountId: t.accountId, to: t.to };
-    if (t.threadId !== undefined) target.threadId = t.threadId;
-    if (t.replyToMessageId !== undefined) target.replyToMessageId = t.replyToMessageId;
-    const origin: DeliveryOrigin = { agentId: req.origin.agentId, kind: req.origin.kind };
-    if (req.origin.sessionKey !== undefined) origin.sessionKey = req.origin.sessionKey;
     // Chunked now when the adapter is there (one record instead of two); otherwise at the first send.
     const adapter = this.opts.adapterFor(t.channel, t.accountId);
     let chunks: string[] | undefined;
     try {
-      chunks = adapter ? this.chunk(adapter, req.markdown) : undefined;
+      chunks = adapter ? this.chunk(adapter, markdown) : undefined;
     } catch {
       chunks = undefined; // the lane retries it and fails the item, logged, if rendering keeps throwing
     }
-    await this.outbox.record(
-      { t: "enq", id, at, target, origin, markdown: req.markdown, ...(chunks ? { chunks } : {}) },
-      at,
-    );
+    await this.outbox.record({ t: "enq", id, at, target, origin, markdown, ...(chunks ? { chunks } : {}) }, at);
     if (!this.closed) {
       const lane = this.laneFor(target);
       lane.ids.push(id);

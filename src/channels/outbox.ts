@@ -51,7 +51,7 @@ export interface OutboxItem {
 
 const CHANNELS = ["telegram", "slack", "discord", "signal"] as const satisfies readonly ChannelName[];
 
-const targetSchema = z.object({
+export const targetSchema = z.object({
   channel: z.enum(CHANNELS),
   accountId: z.string().min(1),
   to: z.string().min(1),
@@ -59,7 +59,7 @@ const targetSchema = z.object({
   replyToMessageId: z.string().optional(),
 });
 
-const originSchema = z.object({
+export const originSchema = z.object({
   agentId: z.string(),
   sessionKey: z.string().optional(),
   kind: z.enum(["reply", "command", "pairing", "announce", "cron", "notice"]),

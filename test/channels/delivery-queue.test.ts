@@ -321,10 +321,18 @@ describe("DeliveryQueue", () => {
     expect(q.depth()).toBe(2);
   });
 
-  it("refuses enqueue before open and after close", async () => {
+  it("refuses enqueue before open, after close, and for a malformed request", async () => {
     const { q } = makeQueue(tmpDir(), new ScriptedAdapter());
     await expect(q.enqueue({ target: target("1"), markdown: "x", origin })).rejects.toThrow(/not open/);
     await q.open();
+    await expect(q.enqueue({ target: target(""), markdown: "x", origin })).rejects.toThrow(/target\.to/);
+    await expect(
+      q.enqueue({ target: { ...target("1"), channel: "whatsapp" as "telegram" }, markdown: "x", origin }),
+    ).rejects.toThrow(/target\.channel/);
+    await expect(q.enqueue({ target: target("1"), markdown: 42 as unknown as string, origin })).rejects.toThrow(
+      /markdown/,
+    );
+    expect(q.depth()).toBe(0);
     await q.close();
     await expect(q.enqueue({ target: target("1"), markdown: "x", origin })).rejects.toThrow(/not open/);
   });
