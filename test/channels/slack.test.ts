@@ -215,6 +215,17 @@ describe("slack inbound: acks and redeliveries", () => {
     await rec.next((x) => x.envelope.text === "stuck store");
   });
 
+  it("an ingest that fails leaves the envelope unacknowledged; Slack's retry is then ingested", async () => {
+    rec.failNextIngest();
+    const ev = fake.messageEvent({ channel: "DALICE01", user: alice.id, text: "store was down" });
+    const first = fake.pushEvent(ev);
+    await until(() => rec.timeline.includes(`failed:DALICE01:${String(ev.ts)}`));
+    const retry = fake.redeliver(first);
+    await fake.waitForAck(retry.envelope_id);
+    await rec.next((x) => x.envelope.text === "store was down");
+    expect(fake.acked(first.envelope_id)).toBe(false);
+  });
+
   it("a retry_attempt redelivery carries the same messageId and is refused as a duplicate", async () => {
     const ev = fake.messageEvent({ channel: "DALICE01", user: alice.id, text: "say once" });
     const first = fake.pushEvent(ev);

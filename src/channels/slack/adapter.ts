@@ -64,6 +64,7 @@ export class SlackAdapter implements ChannelAdapter {
   private ctx: AdapterContext | undefined;
   private app: App | undefined;
   private socket: SocketClient | undefined;
+  private receiver: DeferredAckReceiver | undefined;
   private reconnect: ReconnectLoop | undefined;
   private identity: SlackIdentity | undefined;
   private connected = false;
@@ -131,6 +132,7 @@ export class SlackAdapter implements ChannelAdapter {
       deadlineMs: ACK_DEADLINE_MS,
       onAckError: (err) => ctx.log.warn({ err }, "slack: acknowledging an event failed"),
     });
+    this.receiver = receiver;
     const identity = this.identity;
     const app = new App({
       receiver,
@@ -252,9 +254,18 @@ export class SlackAdapter implements ChannelAdapter {
         ctx.skipped(result.reason, { ...result.detail, channel, ts: ev.ts });
         return;
       }
-      await ctx.ingest(result.inbound);
+      try {
+        await ctx.ingest(result.inbound);
+      } catch (err) {
+        // Not durable: Slack must deliver it again (the layer's dedupe makes that safe).
+        this.receiver?.withhold(body);
+        ctx.log.warn(
+          { err, messageId: result.inbound.envelope.messageId },
+          "slack: ingest failed; left unacknowledged",
+        );
+      }
     } catch (err) {
-      // Never out of an event handler: the envelope is still acknowledged and counted here.
+      // Never out of an event handler: a mapping failure is logged, the envelope acknowledged.
       ctx.log.warn({ err }, "slack: inbound event failed");
     }
   }

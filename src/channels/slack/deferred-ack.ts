@@ -11,11 +11,20 @@ export class DeferredAckReceiver implements Receiver {
   readonly inner: Receiver;
   readonly deadlineMs: number;
   private readonly onAckError: (err: unknown) => void;
+  private readonly refused = new WeakSet<object>();
 
   constructor(inner: Receiver, opts: { deadlineMs: number; onAckError: (err: unknown) => void }) {
     this.inner = inner;
     this.deadlineMs = opts.deadlineMs;
     this.onAckError = opts.onAckError;
+  }
+
+  /**
+   * The event (its body, as bolt hands it to listeners) could not be made durable: leave it
+   * unacknowledged so Slack delivers it again — unless the deadline already acknowledged it.
+   */
+  withhold(body: unknown): void {
+    if (body && typeof body === "object") this.refused.add(body);
   }
 
   init(app: App): void {
@@ -49,7 +58,8 @@ export class DeferredAckReceiver implements Receiver {
       });
     } finally {
       clearTimeout(timer);
-      await ackNow();
+      const withheld = event.body && typeof event.body === "object" && this.refused.has(event.body);
+      if (!withheld || sent) await ackNow();
     }
   }
 }

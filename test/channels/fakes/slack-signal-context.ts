@@ -11,6 +11,8 @@ export interface Recorder {
   timeline: string[];
   /** Makes the next ingest calls wait for this promise first (a slow store). */
   holdIngest(p: Promise<void> | undefined): void;
+  /** The next ingest call rejects (a store that failed), recorded as "failed:<id>". */
+  failNextIngest(): void;
   next(pred?: (m: ChannelInbound) => boolean, timeoutMs?: number): Promise<ChannelInbound>;
   nextSkip(reason: string, timeoutMs?: number): Promise<void>;
   nextDisconnect(timeoutMs?: number): Promise<unknown>;
@@ -33,6 +35,7 @@ export function recorder(opts: { dedupe?: boolean } = {}): Recorder {
   const seen = new Set<string>();
   const state = new Map<string, string>();
   let hold: Promise<void> | undefined;
+  let failNext = false;
   let cursor = 0;
   const rec: Recorder = {
     inbound,
@@ -42,11 +45,19 @@ export function recorder(opts: { dedupe?: boolean } = {}): Recorder {
     holdIngest(p) {
       hold = p;
     },
+    failNextIngest() {
+      failNext = true;
+    },
     ctx: {
       async ingest(msg): Promise<IngestResult> {
         const id = msg.envelope.messageId;
         timeline.push(`ingest:${id}`);
         if (hold) await hold;
+        if (failNext) {
+          failNext = false;
+          timeline.push(`failed:${id}`);
+          throw new Error("store unavailable");
+        }
         if (opts.dedupe && seen.has(id)) {
           timeline.push(`duplicate:${id}`);
           return { status: "duplicate" };
