@@ -23,7 +23,7 @@ export async function startTestGateway(
     home,
     port: 0,
     env: { PINCER_HOME: home },
-    logger: pino({ level: "silent" }),
+    logger: pino({ level: process.env.PINCER_TEST_LOG ?? "silent" }),
     tools: extra.tools,
     ...(extra.provider
       ? {
