@@ -76,8 +76,9 @@ describe("pincer security audit", () => {
     expect(ids(await auditConfig({ channels: { telegram: { allowFrom: ["a", "b"] } } }))).toContain(
       "warn:channels.telegram.dm.scope_main_multiuser",
     );
-    expect(ids(await auditConfig({ channels: { discord: { allowFrom: ["*"] } } }))).toContain(
-      "critical:channels.discord.dm.scope_main_multiuser",
+    // As OpenClaw reports it: the open policy is the critical finding, the shared session a warning.
+    expect(ids(await auditConfig({ channels: { discord: { dmPolicy: "open", allowFrom: ["*"] } } }))).toEqual(
+      expect.arrayContaining(["critical:channels.discord.dm.open", "warn:channels.discord.dm.scope_main_multiuser"]),
     );
     expect(
       ids(

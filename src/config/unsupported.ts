@@ -32,6 +32,9 @@ const SAME_AS_PINCER: Record<string, (v: unknown) => boolean> = {
   "gateway.tailscale": (v) => obj(v)?.mode === "off" || v === undefined,
 };
 
+/** Loose sections that are OpenClaw's bookkeeping (its wizard's and writer's stamps): nothing to report. */
+const QUIET = new Set(["meta", "wizard"]);
+
 function walk(schema: z.core.$ZodType, value: unknown, at: PathKey[], out: Set<string>): void {
   if (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable || schema instanceof z.ZodDefault)
     return walk(schema.unwrap() as z.core.$ZodType, value, at, out);
@@ -45,9 +48,15 @@ function walk(schema: z.core.$ZodType, value: unknown, at: PathKey[], out: Set<s
     if (!v) return;
     for (const [key, child] of Object.entries(v)) {
       const s = schema.shape[key] as z.core.$ZodType | undefined;
-      if (!s) continue; // a catchall value (`env.<NAME>`), or an unknown key load.ts reports
       const p = [...at, key];
       const shown = formatPath(p);
+      if (!s) {
+        // A loose section (`hooks`, `cron`, `logging`) passes OpenClaw's other keys through unread;
+        // any other catchall (`env.<NAME>`) is read, and a strict object's extra key is an error.
+        if (schema._zod.def.catchall instanceof z.ZodUnknown && !QUIET.has(formatPath(at)) && child !== undefined)
+          out.add(shown);
+        continue;
+      }
       if (OPENCLAW_ONLY.has(s)) {
         if (child !== undefined && !SAME_AS_PINCER[shown]?.(child)) out.add(shown);
       } else walk(s, child, p, out);
