@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config/load.ts";
 import { resolvePruneSettings, DEFAULT_PRUNE_SETTINGS } from "../src/context/prune-settings.ts";
 import { resolveAgentSettings } from "../src/runtime/agent-settings.ts";
+import { DEFAULT_HEARTBEAT_PROMPT } from "../src/runtime/system-prompt.ts";
 import { DEFAULT_QUEUE, resolveQueueSettings } from "../src/runtime/queue-settings.ts";
 import { resolveVisibilityConfig } from "../src/tools/visibility.ts";
 
@@ -297,6 +298,17 @@ describe("valid configs", () => {
       modelRef: undefined,
       contextTokens: undefined,
       workspace: path.join("/h", "agents", "main", "workspace"),
+      bootstrap: { maxChars: 20_000, totalMaxChars: 150_000 },
+      userTimezone: undefined,
+      heartbeat: {
+        enabled: true,
+        everyMs: 30 * 60_000,
+        prompt: DEFAULT_HEARTBEAT_PROMPT,
+        target: "none",
+        to: undefined,
+        activeHours: undefined,
+        ackMaxChars: 300,
+      },
       thinkingDefault: "off",
       compaction: {
         reserveTokens: 16_384,
@@ -308,6 +320,7 @@ describe("valid configs", () => {
           softThresholdTokens: 4000,
           forceFlushTranscriptBytes: 2 * 1024 * 1024,
           prompt: undefined,
+          systemPrompt: undefined,
         },
       },
       contextPruning: undefined,

@@ -8,85 +8,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import type { PincerConfig } from "../src/config/schema.ts";
+import { describe, expect, it } from "vitest";
 import { PromptAssembler } from "../src/runtime/prompt-assembler.ts";
 import { resolveAgentSettings } from "../src/runtime/agent-settings.ts";
 import { ensureWorkspace } from "../src/workspace/layout.ts";
-import { startFakeAnthropic, startFakeOpenAI, type FakeServer } from "./fixtures/fake-providers.ts";
-import { startTestGateway } from "./helpers/gateway-harness.ts";
-
-type Gw = Awaited<ReturnType<typeof startTestGateway>>;
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-type Wire = "anthropic" | "openai";
-
-/** The system text of a recorded request, in either wire format. */
-export function systemOf(body: Record<string, unknown>): string {
-  if (Array.isArray(body.system)) return (body.system as Array<{ text: string }>).map((b) => b.text).join("");
-  if (typeof body.system === "string") return body.system;
-  const first = (body.messages as Array<{ role: string; content: unknown }>)[0]!;
-  expect(first.role).toBe("system");
-  return typeof first.content === "string"
-    ? first.content
-    : (first.content as Array<{ text: string }>).map((b) => b.text).join("");
-}
-
-/** The user texts of a recorded request, in order. */
-function userTexts(body: Record<string, unknown>): string[] {
-  return (body.messages as Array<{ role: string; content: unknown }>)
-    .filter((m) => m.role === "user")
-    .map((m) =>
-      typeof m.content === "string"
-        ? m.content
-        : (m.content as Array<{ type: string; text?: string }>)
-            .filter((b) => b.type === "text")
-            .map((b) => b.text)
-            .join(""),
-    );
-}
-
-export async function gatewayWith(
-  wire: Wire,
-  config: PincerConfig = {},
-  prepare?: (home: string) => void,
-): Promise<{ gw: Gw; model: FakeServer }> {
-  const model = wire === "anthropic" ? await startFakeAnthropic() : await startFakeOpenAI();
-  const home = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? "/tmp"), "pincer-sp-"));
-  prepare?.(home);
-  const provider: Record<string, { baseUrl: string; apiKey: string }> =
-    wire === "anthropic"
-      ? { anthropic: { baseUrl: `${model.url}/v1`, apiKey: "sk-test" } }
-      : { openai: { baseUrl: `${model.url}/v1`, apiKey: "sk-test" } };
-  const gw = await startTestGateway(
-    {
-      ...config,
-      models: { providers: provider },
-      agents: {
-        ...(config.agents ?? {}),
-        defaults: {
-          model: wire === "anthropic" ? "anthropic/claude-test" : "openai/gpt-test",
-          ...(config.agents?.defaults ?? {}),
-        },
-      },
-    },
-    { home },
-  );
-  cleanups.push(async () => {
-    await gw.cleanup();
-    await model.close();
-    fs.rmSync(home, { recursive: true, force: true });
-  });
-  return { gw, model };
-}
-
-export async function say(gw: Gw, envelope: Record<string, unknown>): Promise<string | null> {
-  const accepted = await gw.runtime.submit(envelope, { surface: "http", commandAuthorized: true });
-  return (await accepted.done).reply;
-}
+import { cleanups, gatewayWith, say, systemOf, userTexts } from "./helpers/prompt-gateway.ts";
 
 const group = (senderName: string, senderId: string, text: string) => ({
   channel: "telegram",

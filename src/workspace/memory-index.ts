@@ -94,7 +94,8 @@ export class MemoryIndex {
       path: r.path,
       startLine: r.start_line,
       endLine: r.end_line,
-      score: Math.round(-r.rank * 1000) / 1000,
+      // bm25: higher is better; only the order is meaningful (tiny corpora give tiny values).
+      score: Number((-r.rank).toPrecision(4)),
       snippet: r.snippet,
     }));
   }
