@@ -478,7 +478,9 @@ export class DeliveryQueue {
         this.wakeAt(lane, now + wait);
         return;
       }
-      await this.outbox.record({ t: "try", id: item.id, i }, now);
+      // The "try" record is what makes a crash mid-send visible as "in doubt"; an idempotent
+      // adapter resends such a chunk anyway, so it is spared that fsync.
+      if (!adapter.caps.idempotentSends) await this.outbox.record({ t: "try", id: item.id, i }, now);
       let ids: string[];
       try {
         const receipt = await this.sendWithTimeout(adapter, {

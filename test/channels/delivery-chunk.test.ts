@@ -75,7 +75,7 @@ describe("chunkMarkdown", () => {
         // Concatenated, the slices are the input itself: nothing lost or duplicated.
         expect(pieces.map((p) => md.slice(p.source[0], p.source[1])).join("")).toBe(md);
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 
@@ -89,7 +89,7 @@ describe("chunkMarkdown", () => {
           expect(c.trim().length).toBeGreaterThan(0);
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 
@@ -99,7 +99,7 @@ describe("chunkMarkdown", () => {
         fc.pre(!fenceOpenAtEnd(md));
         for (const p of splitMarkdown(md, opts)) expect(fenceOpenAtEnd(p.markdown), p.markdown).toBe(false);
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 
@@ -128,7 +128,7 @@ describe("chunkMarkdown", () => {
           }
         }
       }),
-      { numRuns: 100 },
+      { numRuns: 60 },
     );
   });
 
