@@ -71,7 +71,7 @@ export class FakePlatform {
 }
 
 export class FakeAdapter implements ChannelAdapter {
-  readonly caps = { maxChars: 100, countUnit: "chars" as const, typing: true };
+  readonly caps = { maxChars: 4000, countUnit: "chars" as const, typing: true };
   ctx: AdapterContext | undefined;
   running = false;
   stopped = false;
