@@ -1,5 +1,6 @@
 /** Slack through a real gateway (CORE's channel manager, DELIVERY's queue): a DM in, the reply posted to the DM channel. */
 import { afterAll, beforeAll, expect, it } from "vitest";
+import type { PincerConfig } from "../../src/config/schema.ts";
 import { startTestGateway } from "../helpers/gateway-harness.ts";
 import { startSlackFake, type SlackFake } from "./fakes/slack.ts";
 
@@ -8,7 +9,10 @@ let gw: Awaited<ReturnType<typeof startTestGateway>>;
 
 beforeAll(async () => {
   fake = await startSlackFake();
-  gw = await startTestGateway({ channels: { slack: fake.channelConfig({ dmPolicy: "open", allowFrom: ["*"] }) } });
+  gw = await startTestGateway({
+    session: { dmScope: "per-channel-peer" },
+    channels: { slack: fake.channelConfig({ dmPolicy: "open", allowFrom: ["*"], groupPolicy: "open" }) },
+  } as PincerConfig);
 });
 
 afterAll(async () => {
@@ -34,4 +38,18 @@ it("a DM is answered in the DM channel, once, also when Slack redelivers it", as
     ["DCAROL001", "echo: hello gateway"],
     ["DCAROL001", "echo: second message"],
   ]);
+});
+
+it("a mention in a channel thread is answered in that thread; keys as OpenClaw builds them", async () => {
+  const root = fake.nextTs();
+  const before = fake.sent().length;
+  await fake.sendGroup({ id: "CTEAM0001", name: "team", threadId: root }, { id: "UCAROL001" }, "thread question", {
+    mention: true,
+  });
+  const posts = await fake.waitForSent(before + 1);
+  expect(posts[before]).toMatchObject({ to: "CTEAM0001", threadId: root });
+  // DMs per user (dmScope per-channel-peer), a channel thread as its own `:thread:<ts>` session.
+  for (const key of ["agent:main:slack:direct:ucarol001", `agent:main:slack:channel:cteam0001:thread:${root}`]) {
+    expect(await gw.runtime.manager.get("main", key), key).toBeDefined();
+  }
 });
