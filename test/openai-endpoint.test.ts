@@ -163,11 +163,10 @@ describe("/v1/responses", () => {
   it("streams the Responses events in order; the client's stream helper builds the final response", async () => {
     const events: string[] = [];
     let deltas = "";
-    const stream = await client.responses.create({
-      model: "pincer:main",
-      stream: true,
-      input: "long tokens:50",
-    });
+    const { data: stream, response } = await client.responses
+      .create({ model: "pincer:main", stream: true, input: "long tokens:50" })
+      .withResponse();
+    expect(response.headers.get("x-pincer-session-key")).toMatch(/^agent:main:openresponses:[0-9a-f-]{36}$/);
     for await (const ev of stream) {
       events.push(ev.type);
       if (ev.type === "response.output_text.delta") deltas += ev.delta;

@@ -97,6 +97,9 @@ describe("/think reaches the request", () => {
     expect(reasoningOptions("anthropic", "anthropic", "adaptive", "claude-opus-4-6")).toEqual({
       anthropic: { thinking: { type: "adaptive" } },
     });
+    expect(reasoningOptions("anthropic", "anthropic", "adaptive", "claude-sonnet-4-20250514")).toEqual({
+      anthropic: { thinking: { type: "enabled", budgetTokens: 8192 } },
+    });
     expect(reasoningOptions("openai", "openai", "xhigh", "gpt-4o")).toEqual({ openai: { reasoningEffort: "high" } });
     expect(reasoningOptions("openai", "openai", "xhigh", "gpt-5.2")).toEqual({ openai: { reasoningEffort: "xhigh" } });
     expect(reasoningOptions("openai-compatible", "ollama", "minimal", "m")).toEqual({
@@ -160,6 +163,26 @@ async function thinkingAnthropic(): Promise<{ url: string; requests: Array<Recor
     },
   };
 }
+
+describe("a model marked reasoning: false", () => {
+  it("gets no reasoning parameters whatever the level", async () => {
+    const { createAiSdkProvider } = await import("../src/providers/ai-sdk.ts");
+    const p = createAiSdkProvider({
+      name: "openai",
+      kind: "openai",
+      baseURL: `${openai.url}/v1`,
+      apiKey: "sk-test",
+      models: [{ id: "plain", reasoning: false }],
+    });
+    for await (const _ of p.stream({
+      model: "plain",
+      messages: [{ role: "user", content: "x", timestamp: 1 }],
+      thinking: "high",
+    }))
+      void _;
+    expect(openai.requests.at(-1)!).not.toHaveProperty("reasoning_effort");
+  });
+});
 
 describe("Anthropic thinking in the tool loop", () => {
   it("replays the signed thinking block before the tool call, and keeps it in the transcript", async () => {

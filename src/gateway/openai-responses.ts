@@ -170,7 +170,7 @@ export async function handleResponses(req: IncomingMessage, res: ServerResponse,
   const send = (type: string, data: Record<string, unknown>) =>
     res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`);
   const at = { item_id: itemId, output_index: 0, content_index: 0 };
-  sseHeaders(res);
+  sseHeaders(res, target.sessionKey);
   send("response.created", { response: resource("in_progress", [], null) });
   send("response.in_progress", { response: resource("in_progress", [], null) });
   send("response.output_item.added", { output_index: 0, item: message("in_progress", []) });

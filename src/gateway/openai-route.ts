@@ -206,8 +206,14 @@ function chatUsage(u: UsageTotals | undefined) {
   };
 }
 
-export function sseHeaders(res: ServerResponse): void {
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
+/** The stream's headers; the session key is known before the run, so a streaming client can continue it too. */
+export function sseHeaders(res: ServerResponse, sessionKey: string): void {
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-store",
+    connection: "keep-alive",
+    "x-pincer-session-key": sessionKey,
+  });
 }
 
 /** The error, mapped as on every surface, as a stream's last event once the 200 is out. */
@@ -259,7 +265,7 @@ export async function handleChatCompletions(
     ...(modelRef ? { modelRef } : {}),
   };
   if (stream) {
-    sseHeaders(res);
+    sseHeaders(res, target.sessionKey);
     writeChunk({ role: "assistant", content: "" }, null);
   }
   try {

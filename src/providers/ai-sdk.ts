@@ -32,7 +32,8 @@ export interface AiSdkProviderOptions {
   baseURL?: string;
   apiKey?: string;
   headers?: Record<string, string>;
-  models?: Array<{ id: string; contextWindow?: number }>;
+  /** `reasoning: false` (OpenClaw's catalogue flag) keeps `/think` parameters off that model's requests. */
+  models?: Array<{ id: string; contextWindow?: number; reasoning?: boolean }>;
 }
 
 const API_OF: Record<ProviderKind, string> = {
@@ -105,6 +106,7 @@ function anthropicMeta(meta: unknown): Record<string, unknown> | undefined {
 export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvider {
   const modelFor = modelCache(modelFactory(options));
   const windows = new Map((options.models ?? []).filter((m) => m.contextWindow).map((m) => [m.id, m.contextWindow!]));
+  const noReasoning = new Set((options.models ?? []).filter((m) => m.reasoning === false).map((m) => m.id));
   const api = API_OF[options.kind];
   // The OpenAI-compatible adapter reads its options under its name up to the first dot.
   const optionsKey = options.name.split(".")[0]!.trim();
@@ -126,7 +128,9 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
       let finished = false;
       try {
         const tools = toFunctionTools(req.tools);
-        const providerOptions = reasoningOptions(options.kind, optionsKey, req.thinking, req.model);
+        const providerOptions = noReasoning.has(req.model)
+          ? undefined
+          : reasoningOptions(options.kind, optionsKey, req.thinking, req.model);
         const { stream } = await modelFor(req.model).doStream({
           prompt: toPrompt(req.messages, req.system, { replayThinking: options.kind === "anthropic" }),
           ...(tools ? { tools, toolChoice: { type: "auto" as const } } : {}),

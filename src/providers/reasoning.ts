@@ -17,6 +17,8 @@ export const ANTHROPIC_THINKING_BUDGETS: Record<"minimal" | "low" | "medium" | "
   high: 16_384,
 };
 
+/** Claude models with adaptive thinking (4.6 and later); older ones get a budget for `adaptive`. */
+const ADAPTIVE_MODELS = /(opus|sonnet|haiku)-4[-.]([6-9]|\d\d)(?!\d)|claude-[a-z]+-([5-9]|\d\d)(?!\d)/i;
 /** OpenAI accepts `xhigh` only on its newest models (GPT-5.2+, Codex); others get `high`, as pi does. */
 const XHIGH_MODELS = /codex|gpt-5\.[2-9]|gpt-[6-9]/i;
 
@@ -44,8 +46,8 @@ export function reasoningOptions(
 ): Record<string, Record<string, unknown>> | undefined {
   if (level === undefined || level === "off") return undefined;
   if (kind === "anthropic") {
-    if (level === "adaptive") return { anthropic: { thinking: { type: "adaptive" } } };
-    const budget = ANTHROPIC_THINKING_BUDGETS[level === "xhigh" ? "high" : level];
+    if (level === "adaptive" && ADAPTIVE_MODELS.test(model)) return { anthropic: { thinking: { type: "adaptive" } } };
+    const budget = ANTHROPIC_THINKING_BUDGETS[level === "xhigh" ? "high" : level === "adaptive" ? "medium" : level];
     return { anthropic: { thinking: { type: "enabled", budgetTokens: budget } } };
   }
   const effort = reasoningEffort(level, model);
