@@ -161,6 +161,13 @@ async function runChild(home: string, port: number): Promise<void> {
 async function startChild(home: string, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [import.meta.filename, "--gateway-child", home, String(port)], {
     stdio: ["ignore", "pipe", "inherit"],
+    // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway alone (as bench -- gateway).
+    env: {
+      ...process.env,
+      ...(process.env.PINCER_BENCH_GATEWAY_NODE_OPTIONS
+        ? { NODE_OPTIONS: process.env.PINCER_BENCH_GATEWAY_NODE_OPTIONS }
+        : {}),
+    },
   });
   await new Promise<void>((resolve, reject) => {
     let out = "";

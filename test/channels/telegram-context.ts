@@ -9,6 +9,8 @@ export interface RecordingContext extends AdapterContext {
   stateMap: Map<string, string>;
   /** Makes the next `n` ingest calls reject (the gateway could not make them durable). */
   failIngest(n: number): void;
+  /** Each ingest resolves after this many ms (unordered completion, as a real journal's). */
+  ingestDelay?: () => number;
 }
 
 export function recordingContext(stateMap = new Map<string, string>()): RecordingContext {
@@ -26,6 +28,8 @@ export function recordingContext(stateMap = new Map<string, string>()): Recordin
         failures--;
         throw new Error("store unavailable");
       }
+      const delay = ctx.ingestDelay?.() ?? 0;
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       ctx.ingested.push(msg);
       return { status: "accepted", sessionKey: `agent:main:telegram:${msg.envelope.peerId}` };
     },

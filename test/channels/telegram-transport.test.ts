@@ -82,6 +82,23 @@ describe("offset", () => {
   });
 });
 
+describe("ordering", () => {
+  it("a backlog of several chats: chats are taken side by side, each chat in its order", async () => {
+    const { fake, make } = await setup();
+    for (let i = 0; i < 10; i++) {
+      for (const id of ["1001", "1002", "1003"]) await fake.sendDirect({ id }, `m${i}`);
+    }
+    const ctx = recordingContext();
+    ctx.ingestDelay = () => Math.random() * 8;
+    await make().start(ctx);
+    await until(() => ctx.ingested.length === 30, "the backlog");
+    for (const id of ["1001", "1002", "1003"]) {
+      const texts = ctx.ingested.filter((m) => m.envelope.peerId === id).map((m) => m.envelope.text);
+      expect(texts).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+    }
+  });
+});
+
 describe("connection", () => {
   it("comes back by itself after the long poll is dropped", async () => {
     const { fake, make } = await setup();

@@ -113,14 +113,26 @@ export class Poller {
     }
   }
 
-  /** Hands a batch over in order; false when an update must be polled again. Persists the new offset. */
+  /**
+   * Hands a batch over (each chat's updates in order, chats side by side) and moves the offset over
+   * the prefix that was taken; false when an update must be polled again. Persists the new offset.
+   * An update taken after one that failed comes again with the retry: the gateway's dedupe drops it.
+   */
   private async take(batch: unknown[]): Promise<boolean> {
+    const fresh = batch.filter((u) => {
+      const id = updateIdOf(u);
+      return id === undefined || this.offset === undefined || id >= this.offset;
+    });
+    const taken = await this.ingestByChat(fresh);
     let complete = true;
-    for (const update of batch) {
-      if (this.stopped) break;
+    for (let i = 0; i < fresh.length; i++) {
+      const update = fresh[i];
       const id = updateIdOf(update);
-      if (id !== undefined && this.offset !== undefined && id < this.offset) continue;
-      if (!(await this.deps.handle(update))) {
+      if (taken[i] === undefined) {
+        complete = false; // not tried: stopping, or behind a failed update of its chat
+        break;
+      }
+      if (!taken[i]) {
         if (id === this.retryId) this.retries++;
         else [this.retryId, this.retries] = [id, 1];
         if (this.retries < MAX_INGEST_ATTEMPTS) {
@@ -144,6 +156,28 @@ export class Poller {
     return complete;
   }
 
+  /** Concurrent ingests share the gateway's journal commits (one fsync for many); a chat stays in order. */
+  private async ingestByChat(updates: unknown[]): Promise<Array<boolean | undefined>> {
+    const result = new Array<boolean | undefined>(updates.length);
+    const lanes = new Map<string, number[]>();
+    updates.forEach((u, i) => {
+      const key = chatKeyOf(u) ?? `#${i}`;
+      const lane = lanes.get(key);
+      if (lane) lane.push(i);
+      else lanes.set(key, [i]);
+    });
+    await Promise.all(
+      [...lanes.values()].map(async (lane) => {
+        for (const i of lane) {
+          if (this.stopped) return;
+          result[i] = await this.deps.handle(updates[i]);
+          if (!result[i]) return;
+        }
+      }),
+    );
+    return result;
+  }
+
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.abort.signal.aborted) return resolve();
@@ -163,4 +197,18 @@ export class Poller {
 function backoffMs(failures: number): number {
   const base = Math.min(15_000, 500 * 2 ** (failures - 1));
   return base * (0.75 + Math.random() * 0.5);
+}
+
+const CHAT_FIELDS = ["message", "edited_message", "channel_post", "edited_channel_post", "my_chat_member"];
+
+/** The chat an update belongs to, read defensively (the update is untrusted JSON). */
+function chatKeyOf(update: unknown): string | undefined {
+  if (typeof update !== "object" || update === null) return undefined;
+  for (const field of CHAT_FIELDS) {
+    const m = (update as Record<string, unknown>)[field];
+    const chat = typeof m === "object" && m !== null ? (m as Record<string, unknown>).chat : undefined;
+    const id = typeof chat === "object" && chat !== null ? (chat as Record<string, unknown>).id : undefined;
+    if (typeof id === "number" || typeof id === "string") return String(id);
+  }
+  return undefined;
 }
