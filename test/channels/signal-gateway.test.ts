@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
+import { buildSessionKey, parseSessionKey } from "../../src/keys/session-key-codec.ts";
 import { ADAPTER_FACTORIES } from "../../src/channels/registry.ts";
 import { createSignalAdapter } from "../../src/channels/signal/index.ts";
 import { startGateway, type RunningGateway } from "../../src/gateway/start.ts";
@@ -20,7 +21,8 @@ beforeAll(async () => {
   gw = await startGateway({
     config: {
       gateway: { auth: { token: TOKEN } },
-      channels: { signal: fake.channelConfig({ dmPolicy: "open", allowFrom: ["*"] }) },
+      session: { dmScope: "per-channel-peer" },
+      channels: { signal: fake.channelConfig({ dmPolicy: "open", allowFrom: ["*"], groupPolicy: "open" }) },
     },
     home,
     port: 0,
@@ -53,4 +55,18 @@ it("a DM is answered to the sender's number, once, and our own sync copy is not 
   const all = await fake.waitForSent(2);
   // Events are handled in stream order: had the sync copy been answered, that answer would be second.
   expect(all.map((s) => s.text)).toEqual(["echo: hello gateway", "echo: second"]);
+});
+
+it("a group message mentioning the bot is answered to the group; the key keeps the group id exactly", async () => {
+  const groupId = "QmFzZTY0+Group/Id==";
+  const before = fake.sent().length;
+  await fake.sendGroup({ id: groupId, name: "Crew" }, { id: "+15557770042" }, "group question", { mention: true });
+  const posts = await fake.waitForSent(before + 1);
+  expect(posts[before]?.to).toBe(`group:${groupId}`);
+  expect(fake.calls("send").at(-1)).toMatchObject({ groupId });
+  expect(await gw?.runtime.manager.get("main", "agent:main:signal:direct:+15557770042")).toBeDefined();
+  // Pincer's key form escapes capitals of case-sensitive channels; parsed, the id is exactly Signal's.
+  const key = buildSessionKey({ kind: "group", agentId: "main", channel: "signal", groupId });
+  expect(await gw?.runtime.manager.get("main", key), key).toBeDefined();
+  expect(parseSessionKey(key)).toMatchObject({ kind: "group", groupId });
 });
