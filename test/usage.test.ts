@@ -96,6 +96,7 @@ describe("totals per session, agent and model", () => {
     await say(gw, "two");
     await say(gw, "three");
     const card = (await say(gw, "/status")).reply as string;
+    expect(card).toContain("🧮 Tokens: 42 in / 7 out · 💵 Cost: $0.0002");
     expect(card).toContain(
       "💵 Usage: session 126 in / 21 out · $0.0007 (3 calls) · since start: agent main 126 in / 21 out · $0.0007 · model anthropic/claude-test 126 in / 21 out · $0.0007",
     );

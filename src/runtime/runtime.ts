@@ -487,7 +487,10 @@ export class AgentRuntime implements CommandContext {
             },
             onRound: run.onRound,
             extraSystem: this.extraSystemOf(run.runIds()),
-            modelRef: run.runIds().map((id) => this.turnInputs.get(id)?.modelRef).findLast((r) => r !== undefined),
+            modelRef: run
+              .runIds()
+              .map((id) => this.turnInputs.get(id)?.modelRef)
+              .findLast((r) => r !== undefined),
           })
         : { status: "aborted" as const, reply: null, silent: true, errorMessage: "the session is gone" };
     } catch (err) {
@@ -514,8 +517,7 @@ export class AgentRuntime implements CommandContext {
         sessionKey,
         sessionId: entry?.sessionId,
         runId: run.runId,
-        provider: "provider" in result ? result.provider : undefined,
-        model: "model" in result ? result.model : undefined,
+        ...this.modelNamesOf(agentId, entry, result),
         reason: result.errorMessage ?? "unknown error",
       });
     // `/usage tokens|full`: the footer goes on the delivered text only, never into the transcript.
@@ -706,6 +708,21 @@ export class AgentRuntime implements CommandContext {
       sessionId: recorded.sessionId,
       done: Promise.resolve(outcome),
     };
+  }
+
+  /** The model a failed run used, else the one it would have used (a throw before the runner said). */
+  private modelNamesOf(
+    agentId: string,
+    entry: SessionEntry | undefined,
+    result: { provider?: string; model?: string },
+  ): { provider: string | undefined; model: string | undefined } {
+    if (result.provider && result.model) return { provider: result.provider, model: result.model };
+    try {
+      const m = this.modelFor(agentId, entry);
+      return { provider: m.provider.name, model: m.model };
+    } catch {
+      return { provider: undefined, model: undefined };
+    }
   }
 
   private extraSystemOf(runIds: readonly string[]): string | undefined {

@@ -7,7 +7,7 @@ import type { CommandContext } from "./command-context.ts";
 import { resolveQueueSettings } from "./queue-settings.ts";
 import { statusLine, type SystemPromptReport } from "./context-report.ts";
 import { compactionBudget } from "./context-window.ts";
-import { formatTokenCount, formatTotals, modelCostOf, validTotals } from "./usage.ts";
+import { costOf, formatTokenCount, formatTotals, formatUsd, modelCostOf, validTotals } from "./usage.ts";
 
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -41,7 +41,21 @@ export async function statusCard(rt: CommandContext, agentId: string, sessionKey
   const isGroup = entry?.chatType === "group" || entry?.chatType === "channel";
   const budget = compactionBudget(window, rt.settingsFor(agentId).compaction);
   const channels = rt.channelsLine?.();
-  const priced = modelCostOf(rt.config, provider.name, model) !== undefined;
+  const price = modelCostOf(rt.config, provider.name, model);
+  const priced = price !== undefined;
+  // OpenClaw's `💵 Cost` on the tokens line: the last run's, at the answering model's price.
+  const lastCost =
+    price && entry?.inputTokens !== undefined
+      ? costOf(
+          {
+            input: entry.inputTokens,
+            output: entry.outputTokens ?? 0,
+            cacheRead: entry.cacheRead ?? 0,
+            cacheWrite: entry.cacheWrite ?? 0,
+          },
+          price,
+        )
+      : undefined;
   const session = validTotals(entry?.usageTotals);
   const agentTotals = rt.usage?.forAgent(agentId);
   const modelTotals = rt.usage?.forModel(`${provider.name}/${model}`);
@@ -57,7 +71,7 @@ export async function statusCard(rt: CommandContext, agentId: string, sessionKey
     `🦞 Pincer ${rt.version}`,
     `🕒 Time: ${new Date(now).toISOString()} (${tz})`,
     `🧠 Model: ${ref}${provider.offline ? " · offline echo provider (no model is called)" : ""}`,
-    `🧮 Tokens: ${entry?.inputTokens ?? 0} in / ${entry?.outputTokens ?? 0} out`,
+    `🧮 Tokens: ${entry?.inputTokens ?? 0} in / ${entry?.outputTokens ?? 0} out${lastCost !== undefined ? ` · 💵 Cost: ${formatUsd(lastCost)}` : ""}`,
     `📚 Context: ${fmtTokens(used)}/${fmtTokens(window)} (${Math.round((used / window) * 100)}%) · 🧹 Compactions: ${entry?.compactionCount ?? 0}`,
     ...(budget.clamped
       ? [
