@@ -50,6 +50,21 @@ describe("telegram through the gateway", () => {
     expect(posts[1]).toMatchObject({ to: "-100777", threadId: "42" });
   });
 
+  it("a 429 on the reply is waited out and the reply is posted once", async () => {
+    const fake = await startTelegramFake();
+    cleanups.push(() => fake.close());
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-tg-gw-"));
+    cleanups.push(async () => fs.rmSync(home, { recursive: true, force: true }));
+    const gw = await gatewayFor(fake, home);
+    cleanups.push(() => gw.cleanup());
+    fake.rateLimitNextSend(1);
+    await fake.sendDirect(alice, "limited");
+    const [reply] = await fake.waitForSent(1);
+    expect(reply!.text).toContain("limited");
+    const statuses = fake.callsOf("sendMessage").map((c) => c.status);
+    expect(statuses).toEqual([429, 200]);
+  });
+
   it("a restart on the same home answers what arrived while it was down, and nothing twice", async () => {
     const fake = await startTelegramFake();
     cleanups.push(() => fake.close());

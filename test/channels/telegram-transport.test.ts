@@ -139,6 +139,22 @@ describe("connection", () => {
     expect(String(err)).toMatch(/another process is polling this bot/);
   });
 
+  it("a 409 while running (another poller took over) stops the account for good", async () => {
+    const { fake, make } = await setup();
+    const ctx = recordingContext();
+    await make().start(ctx);
+    await until(() => fake.activePolls === 1, "a long poll");
+    fake.failNext("getUpdates", 409, {
+      ok: false,
+      error_code: 409,
+      description: "Conflict: terminated by other getUpdates request",
+    });
+    await fake.dropConnection();
+    await until(() => ctx.lost.length === 1, "the transport loss");
+    expect(ctx.lost[0]).toBeInstanceOf(ChannelFatalError);
+    expect(String(ctx.lost[0])).toMatch(/another process is polling this bot/);
+  });
+
   it("a bad account block fails the start naming the key, without throwing from the factory", async () => {
     const { make } = await setup({ mode: "carrier-pigeon" });
     await expect(make().start(recordingContext())).rejects.toThrow(/channels\.telegram\.mode: "carrier-pigeon"/);
