@@ -15,6 +15,7 @@ import { SessionManager, type LegacyKeyEvent, type ManagerConfig } from "../src/
 import type { SessionEntry } from "../src/store/entry.ts";
 import { FsSessionStore } from "../src/store/fs/fs-store.ts";
 import { transcriptIdOf } from "../src/store/session-file.ts";
+import { ScriptedProvider, startTestGateway } from "./helpers/gateway-harness.ts";
 
 const BIN = path.join(import.meta.dirname, "..", "bin", "pincer.js");
 const NOW = Date.parse("2026-06-01T12:00:00.000Z");
@@ -276,6 +277,27 @@ describe("CLI shapes", () => {
       expect(fs.readdirSync(sessions).some((n) => n.startsWith(`${id}.jsonl.reset.`))).toBe(true);
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it("/clear in chat: history archived, settings kept, the reply says so", async () => {
+    const gw = await startTestGateway({}, { provider: new ScriptedProvider() });
+    try {
+      const env = { channel: "telegram", chatType: "direct", peerId: "42", senderId: "42", text: "first" };
+      const first = await gw.runtime.submit(env, { surface: "http" });
+      await first.done;
+      await gw.runtime.manager.patchSession("main", first.sessionKey, (cur) =>
+        cur ? { ...cur, thinkingLevel: "high", label: "Mine" } : undefined,
+      );
+      const before = (await gw.runtime.manager.get("main", first.sessionKey))!;
+      const cleared = await (await gw.runtime.submit({ ...env, text: "/clear" }, { surface: "http" })).done;
+      expect(cleared.reply).toMatch(/History cleared/);
+      const after = (await gw.runtime.manager.get("main", first.sessionKey))!;
+      expect(after.sessionId).not.toBe(before.sessionId);
+      expect([after.thinkingLevel, after.label]).toEqual(["high", "Mine"]);
+      expect((await gw.runtime.manager.history("main", first.sessionKey)).items).toEqual([]);
+    } finally {
+      await gw.cleanup();
     }
   });
 });

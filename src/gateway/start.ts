@@ -136,6 +136,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     onMaintenanceWarning: (w) => logger.warn({ warning: w }, "session store maintenance"),
     onBackgroundError: (err) => logger.error({ err }, "background store work failed"),
     transcriptCacheBytes: config.gateway?.transcriptCacheBytes,
+    onLegacyKey: (e) =>
+      e.adopted
+        ? logger.info(e, "adopted a session row OpenClaw wrote under its form of the key")
+        : logger.warn(e, "not adopting a session row under OpenClaw's form of the key: it could be another peer's"),
   });
   const tools = options.tools ?? new ToolRegistry();
   const providers = createProviderRegistry(config, env);

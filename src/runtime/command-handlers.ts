@@ -44,6 +44,12 @@ export async function handleCommand(rt: CommandContext, cmd: ParsedCommand, t: C
       return `🪪 ${t.envelope.channel}:${t.envelope.senderId}${t.envelope.senderName ? ` (${t.envelope.senderName})` : ""}`;
     case "status":
       return statusCard(rt, t.agentId, t.sessionKey);
+    case "clear": {
+      // The history goes (archived), every setting of the session stays; a run in flight is stopped first.
+      rt.abort(t.agentId, t.sessionKey, "history cleared by /clear");
+      const { after } = await rt.manager.clear(t.agentId, t.sessionKey);
+      return `🧹 History cleared; the session's settings are kept (session ${after.sessionId}).`;
+    }
     case "stop": {
       const r = rt.abort(t.agentId, t.sessionKey, "stopped by /stop");
       await patch((cur) => ({ ...cur, abortedLastRun: r.aborted || cur.abortedLastRun === true }));

@@ -7,6 +7,7 @@ import { parsePeerEntry, peerEntryMatches } from "../keys/peer-match.ts";
 export type CommandName =
   | "new"
   | "reset"
+  | "clear"
   | "compact"
   | "status"
   | "context"
@@ -23,6 +24,7 @@ export type CommandName =
 const ALIASES: Record<string, CommandName> = {
   new: "new",
   reset: "reset",
+  clear: "clear",
   compact: "compact",
   status: "status",
   context: "context",
@@ -86,6 +88,7 @@ export function isCommandAuthorized(
 export const HELP_TEXT = [
   "Commands:",
   "/new [model] [text] · /reset — start a new session",
+  "/clear — clear the history, keep the session's settings",
   "/compact [instructions] — summarise older history",
   "/status — model, tokens, context, session, queue, send policy",
   "/context list|detail|json — what the model sees",
