@@ -18,6 +18,8 @@ const commands = {
   audit: () => import("./commands/security-audit.ts"),
   store: () => import("./commands/store.ts"),
   config: () => import("./commands/config.ts"),
+  pairing: () => import("./commands/pairing.ts"),
+  channels: () => import("./commands/channels.ts"),
   doctor: () => import("./commands/doctor.ts"),
 };
 
@@ -247,6 +249,49 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     .action(async (opts: { fix?: boolean; json?: boolean }) =>
       run(async () => (await commands.doctor()).doctor(io, program.opts<{ config?: string }>().config, opts))(),
     );
+
+  const gatewayOpts = (cmd: Command): Command =>
+    cmd
+      .option("--url <url>", "gateway URL (default http://127.0.0.1:18789)")
+      .option("--token <token>", "gateway token (default: PINCER_GATEWAY_TOKEN or $PINCER_HOME/gateway.token)");
+  const pairing = program.command("pairing").description("DM pairing requests of native channels (OpenClaw's files)");
+  pairing
+    .command("list")
+    .description("pending pairing requests of a channel")
+    .argument("<channel>", "telegram, slack, discord or signal")
+    .option("--account <id>", "only this account's requests")
+    .option("--json", "print JSON")
+    .action(async (channel: string, opts) =>
+      run(async () => (await commands.pairing()).pairingList(context(), channel, opts))(),
+    );
+  gatewayOpts(
+    pairing
+      .command("approve")
+      .description("approve a pairing code: the sender may message the agent")
+      .argument("<channel>")
+      .argument("<code>")
+      .option("--account <id>", "the account the code was issued on")
+      .option("--notify", "tell the sender over the channel (through the running gateway)"),
+  ).action(async (channel: string, code: string, opts) =>
+    run(async () => (await commands.pairing()).pairingApprove(context(), channel, code, opts))(),
+  );
+  pairing
+    .command("reject")
+    .description("drop a pending pairing code without approving it")
+    .argument("<channel>")
+    .argument("<code>")
+    .option("--account <id>", "the account the code was issued on")
+    .action(async (channel: string, code: string, opts) =>
+      run(async () => (await commands.pairing()).pairingReject(context(), channel, code, opts))(),
+    );
+  const channelsCmd = program.command("channels").description("native channels of the running gateway");
+  gatewayOpts(
+    channelsCmd
+      .command("status")
+      .description("per channel and account: state, connected, last inbound/outbound, errors, queue depth")
+      .option("--probe", "also ask each platform who the bot is")
+      .option("--json", "print JSON"),
+  ).action(async (opts) => run(async () => (await commands.channels()).channelsStatus(context(), opts))());
 
   program
     .command("chat")
