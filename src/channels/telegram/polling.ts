@@ -94,6 +94,8 @@ export class Poller {
         batch = await this.poll(complete ? this.deps.timeoutSec : 0);
         failures = 0;
         this.deps.onPoll(true);
+        // pollingTimeoutSec 0 is short polling: an empty answer must not turn into a busy loop.
+        if (batch.length === 0 && this.deps.timeoutSec === 0) await this.sleep(1000);
       } catch (err) {
         if (this.stopped) break;
         batch = [];
