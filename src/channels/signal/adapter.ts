@@ -77,6 +77,8 @@ export class SignalAdapter implements ChannelAdapter {
 
   async start(ctx: AdapterContext): Promise<void> {
     if (!this.settings || !this.rpc) throw this.settingsError;
+    // A restart without a stop in between must not leave the old stream reader running.
+    if (this.loop) await this.stop();
     this.ctx = ctx;
     this.stopping = false;
     try {

@@ -104,6 +104,8 @@ export class SlackAdapter implements ChannelAdapter {
   async start(ctx: AdapterContext): Promise<void> {
     if (!this.settings) throw this.settingsError;
     const s = this.settings;
+    // A restart without a stop in between must not leave the old socket or listener behind.
+    if (this.app || this.socket) await this.stop();
     this.ctx = ctx;
     this.stopping = false;
     const logger = slackLogger(ctx.log);
