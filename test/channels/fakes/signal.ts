@@ -251,7 +251,8 @@ export async function startSignalFake(opts: { account?: string } = {}): Promise<
         });
       }
     },
-    directPeer: (userId) => userId,
+    // What the adapter makes of a sender: `uuid:<id>` as is, a number in E.164 form.
+    directPeer: (userId) => (userId.startsWith("uuid:") || userId.startsWith("+") ? userId : `+${userId}`),
     groupPeer: (groupId) => ({ chatType: "group", peer: groupId }),
     async dropConnection() {
       for (const s of streams) s.destroy();
