@@ -50,6 +50,24 @@ describe("telegram through the gateway", () => {
     expect(posts[1]).toMatchObject({ to: "-100777", threadId: "42" });
   });
 
+  it("a long reply is split under 4 096 characters with nothing lost", async () => {
+    const fake = await startTelegramFake();
+    cleanups.push(() => fake.close());
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-tg-gw-"));
+    cleanups.push(async () => fs.rmSync(home, { recursive: true, force: true }));
+    const gw = await gatewayFor(fake, home);
+    cleanups.push(() => gw.cleanup());
+    const words = Array.from({ length: 1200 }, (_, i) => `w${i}`);
+    await fake.sendDirect(alice, words.join(" "));
+    // ~6 000 characters of echo: two chunks hold all of it, so every word must be in the first two.
+    const all = await fake.waitForSent(2);
+    const posts = all;
+    for (const p of all) expect(p.text.length).toBeLessThanOrEqual(4096);
+    const seen = all.flatMap((p) => p.text.split(/\s+/)).filter((w) => /^w\d+$/.test(w));
+    expect(seen).toEqual(words);
+    expect(posts[0]!.to).toBe("1001");
+  });
+
   it("a 429 on the reply is waited out and the reply is posted once", async () => {
     const fake = await startTelegramFake();
     cleanups.push(() => fake.close());

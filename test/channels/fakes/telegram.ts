@@ -35,6 +35,8 @@ interface Poll {
 
 type Json = Record<string, unknown>;
 
+const MAX_INBOUND_TEXT = 4096;
+
 /** Message ids for raw updates: far above crabline's per-chat counters, so they never collide. */
 const RAW_MESSAGE_IDS = 1_000_000;
 
@@ -116,15 +118,15 @@ export class TelegramFake implements PlatformFake {
 
   async sendDirect(from: FakeUser, text: string, extra: Json = {}): Promise<string> {
     const uid = this.userNumber(from.id);
-    const update = await this.inject({
+    const admin = {
       chatId: uid,
       chatType: "private",
       fromId: uid,
       fromName: from.name ?? `user${uid}`,
       text,
       ...extra,
-    });
-    return String((update.message as Json).message_id);
+    };
+    return this.injectOrRaw(admin, { id: uid, type: "private" });
   }
 
   async sendGroup(
@@ -140,7 +142,7 @@ export class TelegramFake implements PlatformFake {
     const uid = this.userNumber(from.id);
     const handle = `@${this.botUsername}`;
     const body = opts.mention ? `${handle} ${text}` : text;
-    const update = await this.inject({
+    const admin = {
       chatId,
       chatType: "supergroup",
       isForum: forum,
@@ -150,8 +152,40 @@ export class TelegramFake implements PlatformFake {
       // In a forum the General topic's messages carry no thread id.
       ...(group.threadId !== undefined && group.threadId !== "1" ? { messageThreadId: Number(group.threadId) } : {}),
       ...(opts.mention ? { entities: [{ type: "mention", offset: 0, length: handle.length }] } : {}),
-    });
-    return String((update.message as Json).message_id);
+    };
+    if (body.length > MAX_INBOUND_TEXT && !this.titled.has(chatId)) {
+      await this.registerChat(chatId, group.name ?? `group ${chatId}`, forum);
+    }
+    const chat = {
+      id: chatId,
+      type: "supergroup",
+      ...(forum ? { is_forum: true } : {}),
+      ...(group.name ? { title: group.name } : {}),
+    };
+    return this.injectOrRaw(admin, chat);
+  }
+
+  /**
+   * Through crabline's admin endpoint; a text over 4 096 characters (which crabline, like Telegram,
+   * refuses inbound) goes the raw way instead, so a scenario can still send one.
+   */
+  private async injectOrRaw(admin: Json, chat: Json): Promise<string> {
+    const text = String(admin.text);
+    if (text.length <= MAX_INBOUND_TEXT) {
+      const update = await this.inject(admin);
+      return String((update.message as Json).message_id);
+    }
+    const message: Json = {
+      chat,
+      from: { id: admin.fromId, is_bot: false, first_name: admin.fromName },
+      text,
+      ...(admin.messageThreadId !== undefined
+        ? { message_thread_id: admin.messageThreadId, is_topic_message: true }
+        : {}),
+      ...(admin.entities !== undefined ? { entities: admin.entities } : {}),
+    };
+    this.sendRaw({ message });
+    return String(message.message_id);
   }
 
   /**
