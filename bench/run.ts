@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: prints one JSON document of measured figures. Benchmarks are separate from the
  * test suite on purpose: timings belong here, not in pass/fail tests.
- * `npm run bench -- ingest`, `-- snapshot`, `-- cli`, `-- store`, `-- gateway`, `-- memory`, `-- history` or `-- channels` runs one part.
+ * `npm run bench -- ingest`, `-- snapshot`, `-- cli`, `-- store`, `-- gateway`, `-- memory`, `-- history` or `-- channels` runs one part
+ * (`-- gateway-model` and `-- gateway-prompt` one piece of `-- gateway`).
  */
 import * as os from "node:os";
 import { benchCli } from "./cli.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchGateway, benchModelPath } from "./gateway.ts";
 import { benchHistoryPart } from "./history.ts";
+import { benchPromptAssembly } from "./prompt.ts";
 import { benchMemory } from "./memory.ts";
 import { benchSnapshotLive, type SnapshotLiveResult } from "./snapshot-live.ts";
 import { benchSharedStores, benchStoreIngest, stopStoreServers } from "./store.ts";
@@ -112,6 +114,10 @@ if (!only || only === "gateway" || only === "gateway-model") {
   // run. `-- gateway-model` runs only this part.
   const turnsPerSession = Number(process.env.PINCER_BENCH_MODEL_TURNS ?? 20);
   report.gatewayModelPath = await benchModelPath(process.env.PINCER_BENCH_BASELINE || undefined, 200, turnsPerSession);
+}
+if (!only || only === "gateway" || only === "gateway-prompt") {
+  // Per-turn system-prompt assembly with a full workspace as the history grows; `-- gateway-prompt` runs only this.
+  report.gatewayPrompt = await benchPromptAssembly();
 }
 if (!only || only === "channels") report.channels = await (await import("./channels.ts")).benchChannels();
 if (!only || only === "memory") {

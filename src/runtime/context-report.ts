@@ -54,6 +54,25 @@ export interface ReportInput {
   tools: readonly ToolSpec[];
 }
 
+type ToolEntry = SystemPromptReport["tools"]["entries"][number];
+/** A tool's sizes, measured once per spec object (specs live as long as their registry). */
+const toolEntries = new WeakMap<ToolSpec, ToolEntry>();
+
+function toolEntry(t: ToolSpec): ToolEntry {
+  let e = toolEntries.get(t);
+  if (!e) {
+    const props = (t.parameters as { properties?: unknown }).properties;
+    e = {
+      name: t.name,
+      summaryChars: t.description.trim().length,
+      schemaChars: JSON.stringify(t.parameters).length,
+      propertiesCount: props && typeof props === "object" ? Object.keys(props).length : null,
+    };
+    toolEntries.set(t, e);
+  }
+  return e;
+}
+
 export function buildSystemPromptReport(input: ReportInput): SystemPromptReport {
   const byPath = new Map(input.injected.map((f) => [f.path, f.content]));
   const files = input.files.map((f): InjectedFileStats => {
@@ -68,15 +87,7 @@ export function buildSystemPromptReport(input: ReportInput): SystemPromptReport 
       truncated: !f.missing && injectedChars < rawChars,
     };
   });
-  const tools = input.tools.map((t) => {
-    const props = (t.parameters as { properties?: unknown }).properties;
-    return {
-      name: t.name,
-      summaryChars: t.description.trim().length,
-      schemaChars: JSON.stringify(t.parameters).length,
-      propertiesCount: props && typeof props === "object" ? Object.keys(props).length : null,
-    };
-  });
+  const tools = input.tools.map(toolEntry);
   const chars = input.systemPrompt.length;
   return {
     source: input.source,

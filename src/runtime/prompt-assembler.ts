@@ -12,6 +12,9 @@ import type { AgentSettings } from "./agent-settings.ts";
 import { buildSystemPromptReport, type SystemPromptReport } from "./context-report.ts";
 import { buildSystemPrompt, dateIn } from "./system-prompt.ts";
 
+/** The host's zone, read once (resolving it builds a formatter). */
+const HOST_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
 export interface AssembleRequest {
   agentId: string;
   sessionKey: string;
@@ -48,7 +51,7 @@ export class PromptAssembler {
     const minimalFiles = subagent || isCronRunKey(req.sessionKey);
     const files = await this.reader.load(settings.workspace, minimalFiles);
     const injected = injectFiles(files, settings.bootstrap);
-    const zone = settings.userTimezone ?? req.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const zone = settings.userTimezone ?? req.timeZone ?? HOST_ZONE;
     const { date, weekday } = dateIn(req.now, zone);
     const chatType = entry?.chatType;
     const isGroup = chatType === "group" || chatType === "channel";

@@ -54,14 +54,21 @@ export interface BuiltPrompt {
   toolListChars: number;
 }
 
+/** Formatters by zone: building an Intl.DateTimeFormat costs far more than using one. */
+const formatters = new Map<string, { date: Intl.DateTimeFormat; weekday: Intl.DateTimeFormat }>();
+
 /** `YYYY-MM-DD` and the weekday of `now` in `timeZone`. */
 export function dateIn(now: number, timeZone: string): { date: string; weekday: string } {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = {
+      date: new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }),
+      weekday: new Intl.DateTimeFormat("en-US", { timeZone, weekday: "long" }),
+    };
+    formatters.set(timeZone, f);
+  }
   const d = new Date(now);
-  const date = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(
-    d,
-  );
-  const weekday = new Intl.DateTimeFormat("en-US", { timeZone, weekday: "long" }).format(d);
-  return { date, weekday };
+  return { date: f.date.format(d), weekday: f.weekday.format(d) };
 }
 
 function oneLine(s: string): string {

@@ -5,6 +5,7 @@
  * or inode changed, so a turn costs one stat per file.
  */
 import * as fs from "node:fs/promises";
+import { statSync } from "node:fs";
 import * as path from "node:path";
 import { BOOTSTRAP_FILES, MEMORY_FILE, MEMORY_FILE_ALT, MINIMAL_FILES } from "./layout.ts";
 
@@ -104,21 +105,23 @@ export class WorkspaceReader {
 
   /** The files for a session: all of them, or only AGENTS.md and TOOLS.md for `minimal` (sub-agents). */
   async load(dir: string, minimal = false): Promise<WorkspaceFile[]> {
-    const names: string[] = [...BOOTSTRAP_FILES];
-    const memory = (await this.read(dir, MEMORY_FILE))
-      ? MEMORY_FILE
-      : (await this.read(dir, MEMORY_FILE_ALT))
-        ? MEMORY_FILE_ALT
-        : null;
-    if (memory) names.push(memory);
-    const wanted = minimal ? names.filter((n) => MINIMAL_FILES.has(n)) : names;
+    const names: string[] = minimal ? BOOTSTRAP_FILES.filter((n) => MINIMAL_FILES.has(n)) : [...BOOTSTRAP_FILES];
     const files: WorkspaceFile[] = [];
-    for (const name of wanted) {
+    for (const name of names) {
       const content = await this.read(dir, name);
       const p = path.join(dir, name);
       // BOOTSTRAP.md is the first run only: once deleted it is not reported missing.
       if (content === null && name === "BOOTSTRAP.md") continue;
       files.push(content === null ? { name, path: p, missing: true } : { name, path: p, missing: false, content });
+    }
+    if (!minimal) {
+      // MEMORY.md when present, else OpenClaw's lower-case fallback; neither is reported missing.
+      for (const name of [MEMORY_FILE, MEMORY_FILE_ALT]) {
+        const content = await this.read(dir, name);
+        if (content === null) continue;
+        files.push({ name, path: path.join(dir, name), missing: false, content });
+        break;
+      }
     }
     return files;
   }
@@ -126,10 +129,9 @@ export class WorkspaceReader {
   /** A file's text, or null when it is absent, not a regular file, too large or outside the workspace. */
   async read(dir: string, name: string): Promise<string | null> {
     const p = path.join(dir, name);
-    let st;
-    try {
-      st = await fs.stat(p);
-    } catch {
+    // A synchronous stat: a few microseconds per file and turn, where the thread pool's round trip costs tens.
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) {
       this.cache.delete(p);
       return null;
     }
