@@ -90,7 +90,7 @@ describe("/usage footer", () => {
 });
 
 describe("totals per session, agent and model", () => {
-  it("add up on the row and show in /status, sessions --json and /metrics", async () => {
+  it("add up on the row and show in /status, sessions --json (per row, agent and model) and /metrics", async () => {
     gw = await start();
     await say(gw, "one");
     await say(gw, "two");
@@ -112,15 +112,30 @@ describe("totals per session, agent and model", () => {
 
     await gw.stop(2000);
     const bin = path.join(import.meta.dirname, "..", "bin", "pincer.js");
-    const out = spawnSync(process.execPath, [bin, "sessions", "--json"], {
-      env: { ...process.env, PINCER_HOME: gw.home, PINCER_CONFIG: "" },
-      encoding: "utf8",
-    });
-    expect(out.status, out.stderr).toBe(0);
-    const row = (JSON.parse(out.stdout) as { sessions: Array<Record<string, unknown>> }).sessions[0]!;
-    const totals = row.usageTotals as UsageTotals;
+    const list = (...args: string[]) => {
+      const out = spawnSync(process.execPath, [bin, "sessions", "--json", ...args], {
+        env: { ...process.env, PINCER_HOME: gw!.home, PINCER_CONFIG: "" },
+        encoding: "utf8",
+      });
+      expect(out.status, out.stderr).toBe(0);
+      return { text: out.stdout, doc: JSON.parse(out.stdout) as Listing };
+    };
+    type Listing = {
+      sessions: Array<Record<string, unknown>>;
+      usageTotals: Record<string, Record<string, UsageTotals>>;
+    };
+    const streamed = list(); // the fs store's streaming path
+    const loaded = list("--active", "60"); // rows loaded, filtered, then printed
+    expect(streamed.doc.usageTotals).toEqual(loaded.doc.usageTotals);
+    // Printed as JSON.stringify(document, null, 2) would print it.
+    expect(streamed.text).toBe(`${JSON.stringify(streamed.doc, null, 2)}\n`);
+    const row = streamed.doc.sessions[0]!;
+    const totals = row.usageTotals as UsageTotals & { byModel: Record<string, UsageTotals> };
     expect(totals).toMatchObject({ input: 126, output: 21, cacheRead: 15, cacheWrite: 0, totalTokens: 162, calls: 3 });
     expect(totals.cost).toBeCloseTo(3 * CALL_COST, 12);
+    expect(totals.byModel["anthropic/claude-test"]).toMatchObject({ input: 126, output: 21, calls: 3 });
+    expect(streamed.doc.usageTotals.byAgent!.main).toMatchObject({ input: 126, output: 21, calls: 3 });
+    expect(streamed.doc.usageTotals.byModel!["anthropic/claude-test"]).toMatchObject({ input: 126, calls: 3 });
     // OpenClaw's own fields stay the last run's.
     expect(row).toMatchObject({ inputTokens: 42, outputTokens: 7 });
   });

@@ -22,7 +22,7 @@ import { isHeartbeatAck } from "./heartbeat.ts";
 import { HEARTBEAT_TOKEN } from "./system-prompt.ts";
 import { compactionBudget, contextWindowOf } from "./context-window.ts";
 import { isThinkLevel, type ThinkLevel } from "../providers/reasoning.ts";
-import { addUsage, costBlock, costOf, type ModelCost, type UsageTotals } from "./usage.ts";
+import { addSessionUsage, addUsage, costBlock, costOf, type ModelCost, type UsageTotals } from "./usage.ts";
 
 export const SILENT_REPLY = "NO_REPLY";
 const MAX_TOOL_ROUNDS = 8;
@@ -258,6 +258,7 @@ export class TurnRunner {
     const { manager } = this.deps;
     let final: AssistantMessage | null = null;
     const price = this.deps.costOf?.(provider.name, model);
+    const modelRef = `${provider.name}/${model}`;
     let turnUsage: UsageTotals | undefined;
     const toolSpecs: ToolSpec[] = this.deps.tools.specs(settings.tools);
     for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
@@ -365,7 +366,7 @@ export class TurnRunner {
             totalTokensFresh: true,
             abortedLastRun: false,
             systemPromptReport: prompt.report,
-            usageTotals: addUsage(cur.usageTotals as UsageTotals | undefined, roundUsage, callCost),
+            usageTotals: addSessionUsage(cur.usageTotals, roundUsage, callCost, modelRef),
           }),
         );
         if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
@@ -420,7 +421,7 @@ export class TurnRunner {
         (cur, now) => ({
           ...cur,
           updatedAt: now,
-          usageTotals: addUsage(cur.usageTotals as UsageTotals | undefined, roundUsage, callCost),
+          usageTotals: addSessionUsage(cur.usageTotals, roundUsage, callCost, modelRef),
         }),
       );
       if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };

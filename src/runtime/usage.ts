@@ -120,6 +120,55 @@ export function addUsage(totals: UsageTotals | undefined, usage: Usage, cost: nu
   return t;
 }
 
+/** A row's `usageTotals`: the session's totals, and the same per `provider/model` it used. */
+export type SessionUsageTotals = UsageTotals & { byModel?: Record<string, UsageTotals> };
+
+/** The row's totals plus one call of `modelRef` (a new object). */
+export function addSessionUsage(
+  raw: unknown,
+  usage: Usage,
+  cost: number | undefined,
+  modelRef: string,
+): SessionUsageTotals {
+  const byModel: Record<string, UsageTotals> = {};
+  const stored = (raw as { byModel?: unknown } | null | undefined)?.byModel;
+  if (stored !== null && typeof stored === "object")
+    for (const [ref, t] of Object.entries(stored)) {
+      const valid = validTotals(t);
+      if (valid) byModel[ref] = valid;
+    }
+  byModel[modelRef] = addUsage(byModel[modelRef], usage, cost);
+  return { ...addUsage(validTotals(raw), usage, cost), byModel };
+}
+
+/**
+ * Totals over listed rows, per agent and per model (`sessions --json`'s `usageTotals`); undefined
+ * when no row has any (an OpenClaw store lists exactly as OpenClaw does).
+ */
+export class UsageSummary {
+  private readonly byAgent = new Map<string, UsageTotals>();
+  private readonly byModel = new Map<string, UsageTotals>();
+
+  add(agentId: string, raw: unknown): void {
+    const t = validTotals(raw);
+    if (!t) return;
+    this.byAgent.set(agentId, sumTotals(this.byAgent.get(agentId), t));
+    const models = (raw as { byModel?: unknown }).byModel;
+    if (models !== null && typeof models === "object")
+      for (const [ref, m] of Object.entries(models)) {
+        const valid = validTotals(m);
+        if (valid) this.byModel.set(ref, sumTotals(this.byModel.get(ref), valid));
+      }
+  }
+
+  toJSON(): { byAgent: Record<string, UsageTotals>; byModel: Record<string, UsageTotals> } | undefined {
+    if (this.byAgent.size === 0) return undefined;
+    const sorted = (m: Map<string, UsageTotals>) =>
+      Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return { byAgent: sorted(this.byAgent), byModel: sorted(this.byModel) };
+  }
+}
+
 /** Two totals added (a turn's calls onto the row's running totals). */
 export function sumTotals(a: UsageTotals | undefined, b: UsageTotals): UsageTotals {
   const t = { ...emptyTotals(), ...validTotals(a) };

@@ -7,6 +7,7 @@ import type { ListFilter, SessionRow } from "../../store/types.ts";
 import { selectStores, withTargetStore, type CliContext, type StoreSelection, type StoreTarget } from "../context.ts";
 import { parsePositiveInt, ChunkedOut, CliError } from "../io.ts";
 import {
+  agentIdOf,
   displayModel,
   formatAge,
   formatFlags,
@@ -18,6 +19,7 @@ import {
   type DisplayDefaults,
 } from "../session-rows.ts";
 import { displayDefaults } from "./display-defaults.ts";
+import { UsageSummary } from "../../runtime/usage.ts";
 
 export interface ListOptions extends StoreSelection {
   json?: boolean;
@@ -131,6 +133,17 @@ function jsonHead(
   return `${JSON.stringify(out, null, 2).slice(0, -2)},\n  "sessions": [`;
 }
 
+/**
+ * The document's end after the rows; Pincer's `usageTotals` (per agent and per model over the listed
+ * rows) follows `sessions` when any row has totals, as JSON.stringify(document, null, 2) prints it.
+ */
+function jsonTail(anyRows: boolean, usage: UsageSummary): string {
+  const totals = usage.toJSON();
+  const close = anyRows ? "\n  ]" : "]";
+  if (!totals) return `${close}\n}\n`;
+  return `${close},\n  "usageTotals": ${JSON.stringify(totals, null, 2).replaceAll("\n", "\n  ")}\n}\n`;
+}
+
 /** Same bytes as JSON.stringify(document, null, 2), written row by row. */
 async function writeJson(
   ctx: CliContext,
@@ -143,12 +156,14 @@ async function writeJson(
   now: number,
 ): Promise<void> {
   const out = new ChunkedOut(ctx.io);
+  const usage = new UsageSummary();
   await out.add(jsonHead(targets, aggregate, opts, activeMinutes, shown.length));
   for (let i = 0; i < shown.length; i++) {
     const { agentId, row } = shown[i]!;
+    usage.add(agentIdOf(row.key, agentId), row.entry.usageTotals);
     await out.add(`${i ? "," : ""}\n    ${projectRowJson(row.key, row.entry, now, agentId, defaults, "    ")}`);
   }
-  await out.add(shown.length ? "\n  ]\n}\n" : "]\n}\n");
+  await out.add(jsonTail(shown.length > 0, usage));
   await out.flush();
 }
 
@@ -174,18 +189,21 @@ async function streamJson(
   const count = index.snapshotCount - shadowed.size + puts.length;
 
   const out = new ChunkedOut(ctx.io);
+  const usage = new UsageSummary();
   await out.add(jsonHead([target], false, {}, null, count));
   let written = 0;
   let next = 0;
-  const emit = (row: SessionRow): string =>
-    `${written++ ? "," : ""}\n    ${projectRowJson(row.key, row.entry, now, target.agentId, defaults, "    ")}`;
+  const emit = (row: SessionRow): string => {
+    usage.add(agentIdOf(row.key, target.agentId), row.entry.usageTotals);
+    return `${written++ ? "," : ""}\n    ${projectRowJson(row.key, row.entry, now, target.agentId, defaults, "    ")}`;
+  };
   for (const row of index.snapshotRows()) {
     if (changed.has(row.key)) continue;
     while (next < puts.length && compareRows(puts[next]!, row) < 0) await out.add(emit(puts[next++]!));
     await out.add(emit(row));
   }
   while (next < puts.length) await out.add(emit(puts[next++]!));
-  await out.add(written ? "\n  ]\n}\n" : "]\n}\n");
+  await out.add(jsonTail(written > 0, usage));
   await out.flush();
   if (written !== count)
     ctx.io.err(`warning: ${target.path}: listed ${written} sessions, but the index announced ${count}`);
