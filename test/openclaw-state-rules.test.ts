@@ -18,6 +18,8 @@ import { transcriptIdOf } from "../src/store/session-file.ts";
 import { ScriptedProvider, startTestGateway } from "./helpers/gateway-harness.ts";
 
 const BIN = path.join(import.meta.dirname, "..", "bin", "pincer.js");
+const TOOL = path.resolve(import.meta.dirname, "..", "..", "shared", "tools", "openclaw-3.13");
+const toolPresent = fs.existsSync(TOOL);
 const NOW = Date.parse("2026-06-01T12:00:00.000Z");
 const MIN = 60_000;
 
@@ -300,4 +302,70 @@ describe("CLI shapes", () => {
       await gw.cleanup();
     }
   });
+
+  it.runIf(toolPresent)(
+    "the disk budget is measured over the post-prune index, as OpenClaw measures it (same report as OpenClaw's)",
+    { timeout: 240_000 },
+    () => {
+      const make = (home: string): void => {
+        const sessions = path.join(home, "agents", "main", "sessions");
+        fs.mkdirSync(sessions, { recursive: true });
+        const now = Date.now();
+        const index: Record<string, SessionEntry> = {};
+        for (let i = 0; i < 6; i++) {
+          const id = `ffffffff-0000-4000-8000-00000000000${i}`;
+          // Two stale rows (pruned first), the rest recent; every transcript 600 bytes, one archive.
+          index[`agent:main:telegram:direct:${100 + i}`] = {
+            sessionId: id,
+            updatedAt: i < 2 ? now - 40 * 86_400_000 : now - (10 - i) * 60_000,
+            label: `row ${i} ${"x".repeat(40)}`,
+          };
+          fs.writeFileSync(
+            path.join(sessions, `${id}.jsonl`),
+            `${JSON.stringify({ type: "session", id, pad: "p".repeat(540) })}\n`,
+          );
+          fs.utimesSync(
+            path.join(sessions, `${id}.jsonl`),
+            new Date(now - (20 - i) * 60_000),
+            new Date(now - (20 - i) * 60_000),
+          );
+        }
+        fs.writeFileSync(path.join(sessions, "old.jsonl.reset.2026-11-20T10-00-00.000Z"), "r".repeat(700));
+        // A stale index file on disk: its size must not count, the index it will be must.
+        fs.writeFileSync(path.join(sessions, "sessions.json"), JSON.stringify(index));
+        fs.writeFileSync(
+          path.join(home, "openclaw.json"),
+          JSON.stringify({ session: { maintenance: { mode: "enforce", maxDiskBytes: 3000, highWaterBytes: 2400 } } }),
+        );
+      };
+      const ocHome = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-ocbudget-oc-"));
+      const ourHome = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-ocbudget-p-"));
+      try {
+        make(ocHome);
+        fs.cpSync(ocHome, ourHome, { recursive: true, preserveTimestamps: true });
+        const env = (home: string) => ({
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME_FOR_OPENCLAW: home,
+          OPENCLAW_STATE_DIR: home,
+          PINCER_HOME: home,
+          TMPDIR: os.tmpdir(),
+        });
+        const theirs = JSON.parse(
+          execFileSync(TOOL, ["sessions", "cleanup", "--dry-run", "--json"], { env: env(ocHome), encoding: "utf8" }),
+        ) as { diskBudget: unknown; pruned: number };
+        const ours = JSON.parse(
+          execFileSync(process.execPath, [BIN, "sessions", "cleanup", "--dry-run", "--json"], {
+            env: env(ourHome),
+            encoding: "utf8",
+          }),
+        ) as { diskBudget: unknown; pruned: number };
+        expect(theirs.pruned).toBe(2);
+        expect(ours.pruned).toBe(2);
+        expect(ours.diskBudget).toEqual(theirs.diskBudget);
+      } finally {
+        fs.rmSync(ocHome, { recursive: true, force: true });
+        fs.rmSync(ourHome, { recursive: true, force: true });
+      }
+    },
+  );
 });

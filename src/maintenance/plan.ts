@@ -193,13 +193,19 @@ export function planMaintenance(input: PlanInput): MaintenancePlan {
   if (input.disk && settings.maxDiskBytes !== null) {
     const maxBytes = settings.maxDiskBytes;
     const highWater = Math.min(settings.highWaterBytes ?? Math.max(1, Math.floor(maxBytes * 0.8)), maxBytes);
-    const before = input.disk.reduce((s, f) => s + f.size, 0);
-    // Measured after pruning, capping and the archive purge, as OpenClaw does: purged archives and removed rows no longer count.
-    let total = before;
+    // Measured as OpenClaw measures it: every file of the directory after pruning, capping and the
+    // archive purge, with `sessions.json` counted at the size the post-prune index will have
+    // (`JSON.stringify(store, null, 2)`: each row's chunk with its separator, plus the braces) —
+    // not at what the file on disk happens to hold now.
+    let projectedIndex = 2;
+    for (const r of input.rows) if (action.get(r.key) === "keep") projectedIndex += rowBytes(r.key, r.entry);
+    let total = input.disk.reduce((s, f) => s + f.size, 0) - (sizeOf.get("sessions.json") ?? 0) + projectedIndex;
     for (const name of deleted) total -= sizeOf.get(name) ?? 0;
-    for (const r of input.rows) if (action.get(r.key) !== "keep") total -= rowBytes(r.key, r.entry);
+    const before = total;
     let removedFiles = 0;
     let removedEntries = 0;
+    // File bytes the budget deletes (OpenClaw's freedBytes: the index shrinking is in totalBytesAfter only).
+    let freedBytes = 0;
     if (total > maxBytes && !warnOnly) {
       // (a) archives, transcripts being archived by this plan, and transcripts no row references.
       const disposable = input.disk
@@ -214,6 +220,7 @@ export function planMaintenance(input: PlanInput): MaintenancePlan {
         deleted.add(f.name);
         if (!claims.has(f.name)) (f.class.kind === "archive" ? deleteFiles : deleteOrphans).push(f.name);
         total -= f.size;
+        freedBytes += f.size;
         removedFiles++;
       }
       // (b) still above: evict rows oldest first, deleting their transcripts once unreferenced.
@@ -232,6 +239,7 @@ export function planMaintenance(input: PlanInput): MaintenancePlan {
           if (deleted.has(name) || !released(name)) continue;
           deleted.add(name);
           total -= sizeOf.get(name) ?? 0;
+          freedBytes += sizeOf.get(name) ?? 0;
           removedFiles++;
         }
       }
@@ -241,7 +249,7 @@ export function planMaintenance(input: PlanInput): MaintenancePlan {
       totalBytesAfter: total,
       removedFiles,
       removedEntries,
-      freedBytes: before - total,
+      freedBytes,
       maxBytes,
       highWaterBytes: highWater,
       overBudget: before > maxBytes,
