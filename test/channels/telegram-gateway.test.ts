@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PincerConfig } from "../../src/config/schema.ts";
-import { startTestGateway } from "../helpers/gateway-harness.ts";
+import { startTestGateway, TOKEN } from "../helpers/gateway-harness.ts";
 import { startTelegramFake, type TelegramFake } from "./fakes/telegram.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -48,6 +48,38 @@ describe("telegram through the gateway", () => {
     await fake.sendGroup({ id: "-100777", threadId: "42" }, alice, "in the topic", { mention: true });
     const posts = await fake.waitForSent(2);
     expect(posts[1]).toMatchObject({ to: "-100777", threadId: "42" });
+  });
+
+  it("bot, self, edited and bot-removed updates get no answer and are counted as skipped", async () => {
+    const fake = await startTelegramFake();
+    cleanups.push(() => fake.close());
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-tg-gw-"));
+    cleanups.push(async () => fs.rmSync(home, { recursive: true, force: true }));
+    const gw = await gatewayFor(fake, home);
+    cleanups.push(() => gw.cleanup());
+    const chat = { id: 1001, type: "private" };
+    const bot = { id: Number(fake.bot.id), is_bot: true, first_name: "Pincer", username: fake.bot.name };
+    fake.sendRaw({ message: { chat, from: { id: 2002, is_bot: true, first_name: "Other" }, text: "ping" } });
+    fake.sendRaw({ message: { chat, from: bot, text: "echo: ping" } });
+    fake.sendRaw({ edited_message: { message_id: 1, date: 1, chat, from: { id: 1001, is_bot: false }, text: "x" } });
+    fake.sendRaw({
+      my_chat_member: {
+        chat: { id: -100555, type: "supergroup" },
+        from: { id: 1001, is_bot: false, first_name: "A" },
+        date: 1,
+        old_chat_member: { status: "member", user: bot },
+        new_chat_member: { status: "kicked", user: bot, until_date: 0 },
+      },
+    });
+    await fake.sendDirect(alice, "a person");
+    const [reply] = await fake.waitForSent(1);
+    expect(reply!.text).toContain("a person");
+    const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    const skipped = /pincer_channel_inbound_total\{[^}]*channel="telegram"[^}]*outcome="skipped"[^}]*\} (\d+)/.exec(
+      metrics,
+    );
+    expect(Number(skipped?.[1])).toBe(4);
+    expect(fake.sent()).toHaveLength(1);
   });
 
   it("a long reply is split under 4 096 characters with nothing lost", async () => {
