@@ -56,6 +56,20 @@ describe("offset", () => {
     expect(ctx2.ingested.map((m) => m.envelope.text)).toEqual(["three (while down)", "four"]);
   });
 
+  it("is saved with the bot's id; an offset saved for another bot (token changed) is not used", async () => {
+    const { fake, make } = await setup();
+    const state = new Map([
+      ["offset", "999999"],
+      ["botId", "1"],
+    ]);
+    const ctx = recordingContext(state);
+    await make().start(ctx);
+    await fake.sendDirect(alice, "for the new bot");
+    await until(() => ctx.ingested.length === 1, "the message");
+    await until(() => state.get("botId") === fake.bot.id, "the bot id saved");
+    expect(Number(state.get("offset"))).toBeLessThan(999999);
+  });
+
   it("does not move past an update whose ingest failed: it is polled again and taken once", async () => {
     const { fake, make } = await setup();
     const ctx = recordingContext();

@@ -118,6 +118,7 @@ class TelegramAdapter implements ChannelAdapter {
       this.poller = new Poller({
         api: pollApi,
         accountId: this.accountId,
+        botId: this.identity.id,
         timeoutSec: o.pollingTimeoutSec,
         state: ctx.state,
         log: ctx.log,

@@ -17,6 +17,7 @@ import { updateIdOf } from "./inbound.ts";
 export const ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_post", "my_chat_member"];
 
 const OFFSET_KEY = "offset";
+const BOT_KEY = "botId";
 const MAX_INGEST_ATTEMPTS = 3;
 /** Consecutive failed polls before the supervisor is told the transport is gone. */
 const MAX_POLL_FAILURES = 8;
@@ -24,6 +25,8 @@ const MAX_POLL_FAILURES = 8;
 export interface PollerDeps {
   api: Api;
   accountId: string;
+  /** The bot's id (getMe): an offset saved for another bot (the token changed) is not used. */
+  botId: string;
   timeoutSec: number;
   state: ChannelStateStore;
   log: Logger;
@@ -45,6 +48,7 @@ export class Poller {
   private stopped = false;
   private retryId: number | undefined;
   private retries = 0;
+  private botSaved = false;
 
   constructor(deps: PollerDeps) {
     this.deps = deps;
@@ -53,7 +57,14 @@ export class Poller {
   /** Loads the offset and makes one short poll, so a refused token or a 409 fails the start itself. */
   async open(): Promise<void> {
     const saved = Number(await this.deps.state.get(OFFSET_KEY));
-    if (Number.isSafeInteger(saved) && saved > 0) this.offset = this.persisted = saved;
+    const savedBot = await this.deps.state.get(BOT_KEY);
+    if (savedBot !== undefined && savedBot !== this.deps.botId) {
+      // Another bot's update ids: sent as this bot's offset, it would confirm (drop) updates never read.
+      this.deps.log.warn({ savedBot, botId: this.deps.botId }, "telegram offset belongs to another bot; not used");
+    } else if (Number.isSafeInteger(saved) && saved > 0) {
+      this.offset = this.persisted = saved;
+      this.botSaved = savedBot !== undefined;
+    }
     let first: unknown[];
     try {
       first = await this.poll(0);
@@ -148,6 +159,10 @@ export class Poller {
     }
     if (this.offset !== undefined && this.offset !== this.persisted) {
       try {
+        if (!this.botSaved) {
+          await this.deps.state.set(BOT_KEY, this.deps.botId);
+          this.botSaved = true;
+        }
         await this.deps.state.set(OFFSET_KEY, String(this.offset));
         this.persisted = this.offset;
       } catch (err) {
