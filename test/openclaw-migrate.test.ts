@@ -10,6 +10,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyMaintenancePlan } from "../src/maintenance/apply.ts";
+import { planMaintenance } from "../src/maintenance/plan.ts";
 import { SessionManager } from "../src/session/manager.ts";
 import type { SessionEntry } from "../src/store/entry.ts";
 import { migrateStore } from "../src/store/migrate.ts";
@@ -152,5 +154,40 @@ describe("OpenClaw sessionFile transcripts across every backend", () => {
       execFileSync(process.execPath, [BIN, "sessions", "history", TOPIC_KEY, "--json"], { env, encoding: "utf8" }),
     ) as { count: number };
     expect(out.count).toBe(messageCount(rows[TOPIC_KEY]!));
+  });
+
+  it("pruning in a database store archives a topic's transcript by the name its row gives it", async () => {
+    const origin = path.join(tmp, "origin3");
+    fs.cpSync(FIXTURE, origin, { recursive: true });
+    const sqlite = parseStoreLocation(`sqlite:${path.join(tmp, "prune-sqlite")}`);
+    await migrateStore(parseStoreLocation(`fs:${origin}`), sqlite);
+    const store = await sqlite.open("main");
+    try {
+      const now = Date.parse("2027-01-01T00:00:00.000Z");
+      const plan = planMaintenance({
+        rows: await store.all(),
+        now,
+        trigger: "explicit",
+        protectedKeys: new Set(["agent:main:main"]),
+        settings: {
+          mode: "enforce",
+          pruneAfterMs: 30 * 86_400_000,
+          maxEntries: null,
+          highWaterEntries: null,
+          resetArchiveRetentionMs: null,
+          maxDiskBytes: null,
+          highWaterBytes: null,
+        },
+      });
+      expect(plan.pruned).toBe(7);
+      await applyMaintenancePlan(store, plan, { now });
+      const topic = path.basename(rows[TOPIC_KEY]!.sessionFile!, ".jsonl");
+      const left = await store.listTranscripts();
+      expect(left).not.toContain(topic);
+      expect(left).not.toContain(topic.replace("-topic-42", ""));
+      expect(left).toEqual([rows["agent:main:main"]!.sessionId]);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -95,6 +95,21 @@ async function removeIfUnchanged(store: SessionStore, key: string, was: SessionE
   return { key, reason: res.before ? "changed" : "gone" };
 }
 
+/**
+ * The transcript names of a removal unit in a store without a directory: the session id, and the
+ * basename of each row's `sessionFile` when it names this session's own file (`<id>-<suffix>.jsonl`).
+ */
+function transcriptNames(unit: RemovalUnit, planned: ReadonlyMap<string, SessionEntry>): string[] {
+  const names = new Set([unit.sessionId]);
+  for (const key of unit.keys) {
+    const file = planned.get(key)?.sessionFile;
+    const base = typeof file === "string" ? (file.trim().split(/[\\/]/).pop() ?? "") : "";
+    const name = base.endsWith(".jsonl") ? base.slice(0, -".jsonl".length) : "";
+    if (name.startsWith(`${unit.sessionId}-`) && /^[a-z0-9][a-z0-9._-]{0,127}$/i.test(name)) names.add(name);
+  }
+  return [...names];
+}
+
 async function applyUnit(
   store: SessionStore,
   disk: DiskOps | null,
@@ -124,8 +139,9 @@ async function applyUnit(
           renamed.push({ name: f.name, archive: await disk.archiveDiskFile(f.name, "deleted", now) });
       }
     } else {
-      // Without a sessions directory the store archives by id (not undoable; it is the last step).
-      await store.archiveTranscript(unit.sessionId, "deleted", now);
+      // Without a sessions directory the store archives by id (not undoable; it is the last step),
+      // and by the name a row gave its transcript (OpenClaw's `sessionFile`, e.g. `<id>-topic-42`).
+      for (const name of transcriptNames(unit, planned)) await store.archiveTranscript(name, "deleted", now);
       result.archivedSessionIds.push(unit.sessionId);
     }
   } catch (err) {
