@@ -8,6 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { costOf, formatTokenCount, formatUsd, usageFooter, type UsageTotals } from "../src/runtime/usage.ts";
@@ -138,6 +139,42 @@ describe("totals per session, agent and model", () => {
     expect(streamed.doc.usageTotals.byModel!["anthropic/claude-test"]).toMatchObject({ input: 126, calls: 3 });
     // OpenClaw's own fields stay the last run's.
     expect(row).toMatchObject({ inputTokens: 42, outputTokens: 7 });
+  });
+});
+
+describe("a fallback that answers", () => {
+  it("is priced and counted as itself, not as the model that failed", async () => {
+    const dead = net.createServer();
+    await new Promise<void>((r) => dead.listen(0, "127.0.0.1", () => r()));
+    const port = (dead.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => dead.close(() => r()));
+    gw = await startTestGateway({
+      models: {
+        providers: {
+          dead: {
+            api: "openai",
+            baseUrl: `http://127.0.0.1:${port}/v1`,
+            apiKey: "sk-x",
+            models: [{ id: "gone", cost: { input: 1000, output: 1000, cacheRead: 0, cacheWrite: 0 } }],
+          },
+          anthropic: {
+            api: "anthropic",
+            baseUrl: `${anthropic.url}/v1`,
+            apiKey: "sk-test",
+            models: [{ id: "claude-test", cost: PRICE }],
+          },
+        },
+      },
+      agents: { defaults: { model: { primary: "dead/gone", fallbacks: ["anthropic/claude-test"] } } },
+    });
+    await say(gw, "/usage tokens");
+    anthropic.script({ text: "from the fallback" });
+    expect((await say(gw, "hi")).reply).toBe("from the fallback\nUsage: 42 in / 7 out · est $0.0002");
+    const metrics = gw.metrics.render();
+    expect(metrics).toContain(
+      'pincer_model_tokens_total{agent="main",model="claude-test",provider="anthropic",type="input"} 42',
+    );
+    expect(metrics).not.toContain('provider="dead"');
   });
 });
 

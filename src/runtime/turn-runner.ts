@@ -257,8 +257,10 @@ export class TurnRunner {
   ): Promise<RunResult> {
     const { manager } = this.deps;
     let final: AssistantMessage | null = null;
-    const price = this.deps.costOf?.(provider.name, model);
-    const modelRef = `${provider.name}/${model}`;
+    // Each call is priced and counted as the model that answered it (a fallback may stand in).
+    let price: ModelCost | undefined;
+    let modelRef = `${provider.name}/${model}`;
+    let answered = { provider: provider.name, model };
     let turnUsage: UsageTotals | undefined;
     const toolSpecs: ToolSpec[] = this.deps.tools.specs(settings.tools);
     for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
@@ -325,6 +327,9 @@ export class TurnRunner {
       }
       if (req.signal.aborted) throw new Error("aborted");
       if (!message) throw new Error("the model stream ended without a reply");
+      answered = { provider: message.provider, model: message.model };
+      modelRef = `${message.provider}/${message.model}`;
+      price = this.deps.costOf?.(message.provider, message.model);
       // pi's usage carries the call's cost; the row keeps running totals (usage.ts).
       if (price) message = { ...message, usage: { ...message.usage, cost: costBlock(message.usage, price) } };
       const callCost = price ? costOf(message.usage, price) : undefined;
@@ -379,8 +384,7 @@ export class TurnRunner {
           reply: silent ? null : text,
           silent,
           usage,
-          model,
-          provider: provider.name,
+          ...answered,
           turnUsage,
           priced: price !== undefined,
         };
@@ -432,8 +436,7 @@ export class TurnRunner {
           reply: null,
           silent: true,
           usage: message.usage,
-          model,
-          provider: provider.name,
+          ...answered,
           turnUsage,
           priced: price !== undefined,
         };
@@ -444,8 +447,7 @@ export class TurnRunner {
       silent: true,
       errorMessage: `stopped after ${MAX_TOOL_ROUNDS} tool rounds`,
       usage: final?.usage,
-      model,
-      provider: provider.name,
+      ...answered,
       turnUsage,
       priced: price !== undefined,
     };
