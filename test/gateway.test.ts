@@ -264,7 +264,8 @@ describe("send policy and chat commands", () => {
     };
     const g = await post(`${gw.url}/v1/inbound`, group);
     expect(g.json.status).toBe("ok");
-    expect(g.json.reply).toBe("echo: /send off");
+    // Group user lines reach the model with their sender's name (the echo model repeats it).
+    expect(g.json.reply).toBe("echo: mallory: /send off");
     const row = await gw.runtime.manager.get("main", g.json.sessionKey as string);
     expect(row?.sendPolicy).toBeUndefined();
     // Mention gating: a group message without a mention is recorded but not answered.
@@ -373,14 +374,14 @@ describe("every chat command answers", () => {
           wasMentioned: false,
         })
       ).json.reply,
-    ).toBe("echo: no mention");
+    ).toBe("echo: bob: no mention");
     expect(await groupSay("/status")).toMatch(/👥 Activation: always · 🪢 Queue: collect/);
     expect(await say("/context")).toMatch(/Usage: \/context list \| detail \| json/);
     await say("hi");
-    expect(await say("/context list")).toMatch(/Messages: 2 \(user 1, assistant 1\)/);
+    expect(await say("/context list")).toMatch(/History: 2 message\(s\)/);
     expect(JSON.parse(await say("/context json"))).toMatchObject({
-      report: { messages: 2 },
-      session: { contextTokens: 200000 },
+      report: { source: "run", workspaceDir: gw.runtime.settingsFor("main").workspace },
+      session: { contextTokens: 200000, history: { messages: 2 } },
     });
     expect(await say("/context sideways")).toMatch(/^Unknown \/context mode\./);
     const row = await gw.runtime.manager.get("main", "agent:main:main");

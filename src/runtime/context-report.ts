@@ -138,6 +138,8 @@ export const CONTEXT_HELP = [
   "- /context list   (short breakdown)",
   "- /context detail (per file, per tool, history)",
   "- /context json   (the same, machine-readable)",
+  "",
+  "Usage: /context list | detail | json",
 ].join("\n");
 
 /** `/context <mode>`'s reply; null mode text → the usage line. */
