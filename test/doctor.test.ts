@@ -116,7 +116,7 @@ describe("pincer doctor", () => {
     };
     expect(parsed.agent).toBeUndefined();
     expect(parsed.agents.defaults.contextPruning).toEqual({ mode: "cache-ttl", ttl: "5m" });
-    expect(parsed.bindings[0].match.peer.kind).toBe("direct");
+    expect(parsed.bindings[0]!.match.peer.kind).toBe("direct");
     expect(fs.statSync(path.join(home, "openclaw.json")).mode & 0o777).toBe(0o600);
     expect(fs.statSync(home).mode & 0o777).toBe(0o700);
     const sessions = path.join(home, "agents", "main", "sessions");
