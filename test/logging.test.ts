@@ -68,6 +68,20 @@ describe("formats", () => {
     expect(prettyLine("not json\nat all", false)).toBe("not json\\nat all");
   });
 
+  it("a tap in front of the formatting sees JSON records while the terminal gets pretty lines", () => {
+    const out = capture();
+    const seen: string[] = [];
+    const log = createGatewayLogger({
+      level: "info",
+      format: "pretty",
+      destination: out,
+      tap: (json) => ({ write: (chunk: string) => (seen.push(chunk), json.write(chunk)) }),
+    });
+    log.warn({ k: "v" }, "tapped");
+    expect(JSON.parse(seen[0]!)).toMatchObject({ level: 40, msg: "tapped", k: "v" });
+    expect(out.lines[0]).toMatch(/ WARN {2}tapped k=v$/);
+  });
+
   it("json: every line is a JSON record", () => {
     const out = capture();
     createGatewayLogger({ level: "debug", format: "json", destination: out }).debug({ a: 1 }, "hello");

@@ -115,10 +115,15 @@ export function createGatewayLogger(options: {
   destination?: LogDestination;
   /** ANSI colours in the pretty form (default: when the destination is a TTY). */
   color?: boolean;
+  /**
+   * Wraps the stream of JSON lines pino writes, in front of the formatting: a tee there (the
+   * Control UI's log tail) sees JSON records whatever the terminal is shown.
+   */
+  tap?: (json: LogDestination) => LogDestination;
 }): Logger {
   const out = options.destination ?? process.stdout;
   const base = { service: "pincer-gateway" };
-  if (options.format === "json") return pino({ level: options.level, base }, out as pino.DestinationStream);
-  const color = options.color ?? out.isTTY === true;
-  return pino({ level: options.level, base }, prettyDestination(out, color) as pino.DestinationStream);
+  const json = options.format === "json" ? out : prettyDestination(out, options.color ?? out.isTTY === true);
+  const dest = options.tap ? options.tap(json) : json;
+  return pino({ level: options.level, base }, dest as pino.DestinationStream);
 }
