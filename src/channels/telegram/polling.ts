@@ -72,7 +72,8 @@ export class Poller {
       throw startError(err, this.deps.accountId);
     }
     this.deps.onPoll(true);
-    this.loop = this.run(first);
+    // run() handles its own failures; anything else still ends in the supervisor, never unhandled.
+    this.loop = this.run(first).catch((err: unknown) => this.deps.onLost(err));
   }
 
   async stop(): Promise<void> {
