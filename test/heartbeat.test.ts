@@ -14,6 +14,10 @@ import type { ChatEvent, OutboundMessage } from "../src/runtime/runtime.ts";
 import { isHeartbeatAck, minuteOfDayIn, resolveHeartbeat, withinActiveHours } from "../src/runtime/heartbeat.ts";
 import { DEFAULT_HEARTBEAT_PROMPT } from "../src/runtime/system-prompt.ts";
 import { TEMPLATES } from "../src/workspace/templates.ts";
+import { buildContext } from "../src/runtime/context-build.ts";
+import { runContext } from "../src/runtime/context-cache.ts";
+import type { TranscriptLine } from "../src/store/types.ts";
+import type { TranscriptDerived } from "../src/transcript/parsed-cache.ts";
 import { startFakeAnthropic, type ScriptedReply } from "./fixtures/fake-providers.ts";
 import { startTestGateway, until } from "./helpers/gateway-harness.ts";
 
@@ -134,6 +138,16 @@ describe("heartbeat", () => {
     expect(after.sessionStartedAt).toBe(before.sessionStartedAt);
     expect(after.lastChannel).toBe("telegram");
 
+    // The acknowledged exchange stays in the file but leaves the context: the next turn does not carry it.
+    await (
+      await h.gw.runtime.submit(alice("anything new?"), { surface: "http" })
+    ).done;
+    const interacted = (await h.gw.runtime.manager.get("main", "agent:main:main"))!.lastInteractionAt;
+    const next = JSON.stringify(h.model.requests.at(-1)!.messages);
+    expect(next).toContain("anything new?");
+    expect(next).not.toContain("HEARTBEAT");
+    expect(next).not.toContain(DEFAULT_HEARTBEAT_PROMPT);
+
     // An alert goes to the session's last route; the same alert again is not repeated.
     h.setHeartbeatReply({ text: "The backup failed last night." });
     h.timers.advance(30 * MIN);
@@ -146,8 +160,12 @@ describe("heartbeat", () => {
     await until(() => h.results.length === 3);
     expect(h.results[2]).toMatchObject({ status: "replied", delivered: false });
     expect(h.outbound).toHaveLength(1);
-    const last = (await h.gw.runtime.manager.get("main", "agent:main:main"))!;
-    expect(last.lastInteractionAt).toBe(before.lastInteractionAt);
+    expect((await h.gw.runtime.manager.get("main", "agent:main:main"))!.lastInteractionAt).toBe(interacted);
+    // An alert is a real exchange: it stays in the context.
+    await (
+      await h.gw.runtime.submit(alice("ok, thanks"), { surface: "http" })
+    ).done;
+    expect(JSON.stringify(h.model.requests.at(-1)!.messages)).toContain("The backup failed last night.");
   });
 
   it("skips a busy session, an empty HEARTBEAT.md, a missing session and quiet hours", async () => {
@@ -219,5 +237,44 @@ describe("heartbeat", () => {
       await h.gw.runtime.submit(alice("hi"), { surface: "http" })
     ).done;
     expect(await h.scheduler.runOnce("main")).toEqual({ status: "skipped", reason: "quiet-hours" });
+  });
+
+  it("an acknowledged heartbeat leaves the context the same way in the kept build and the reference build", () => {
+    const KEY = "agent:main:main";
+    const msg = (id: string, role: string, text: string, pincer: Record<string, unknown> = {}): TranscriptLine => ({
+      type: "message",
+      id,
+      message:
+        role === "user"
+          ? { role, content: text, timestamp: 1 }
+          : role === "toolResult"
+            ? { role, toolCallId: "c", toolName: "t", content: [{ type: "text", text }], isError: false, timestamp: 1 }
+            : { role, content: [{ type: "text", text }], stopReason: "stop", timestamp: 1 },
+      pincer: { sessionKey: KEY, ...pincer },
+    });
+    const lines: TranscriptLine[] = [
+      { type: "session", id: "s1" },
+      msg("u1", "user", "hello"),
+      msg("a1", "assistant", "hi", { after: "u1" }),
+      msg("h1", "user", DEFAULT_HEARTBEAT_PROMPT),
+      msg("t1", "assistant", "checking", { after: "h1" }),
+      msg("r1", "toolResult", "ok", { after: "h1" }),
+      // Arrived while the heartbeat ran.
+      msg("u2", "user", "are you there?"),
+      msg("k1", "assistant", "HEARTBEAT_OK", { after: "h1", heartbeat: "ack" }),
+      msg("a2", "assistant", "yes", { after: "u2" }),
+    ];
+    const texts = (ms: readonly { content: unknown }[]) => ms.map((m) => JSON.stringify(m.content));
+    const reference = buildContext(lines);
+    expect(texts(reference.messages)).toEqual(
+      texts([lines[1]!, lines[2]!, lines[6]!, lines[8]!].map((l) => l.message as { content: unknown })),
+    );
+    // The kept build, grown line by line as a session's turns append them.
+    let derived: TranscriptDerived | undefined;
+    for (let n = 1; n <= lines.length; n++) {
+      const view = { lines, length: n, issues: 0, derived, keep: (d: TranscriptDerived) => (derived = d) };
+      const ctx = runContext(view, KEY, "s1", new Set());
+      expect(texts(ctx.messages), `after ${n} lines`).toEqual(texts(buildContext(lines.slice(0, n)).messages));
+    }
   });
 });

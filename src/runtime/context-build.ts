@@ -56,6 +56,18 @@ export function buildContext(
     const line = lines[i]!;
     if (!isMessageLine(line) || exclude.has(line.id)) continue;
     const after = (line.pincer as { after?: unknown } | undefined)?.after;
+    if (typeof after === "string" && isHeartbeatAckLine(line)) {
+      // The heartbeat was acknowledged: its prompt and everything the run wrote leave the context.
+      const p = entryIds.lastIndexOf(after);
+      if (p >= 0) {
+        const n = after === anchorId ? anchorEnd - p : 1;
+        messages.splice(p, n);
+        entryIds.splice(p, n);
+      }
+      if (after === anchorId) anchorId = null;
+      else if (p >= 0 && anchorEnd > p) anchorEnd -= 1;
+      continue;
+    }
     let at = messages.length;
     if (typeof after === "string") {
       if (after === anchorId) at = anchorEnd;
@@ -75,6 +87,11 @@ export function buildContext(
     }
   }
   return { messages, entryIds, summary, compactionEntryId };
+}
+
+/** A heartbeat run's acknowledgement (HEARTBEAT_OK): the runner tags it, context building drops the exchange. */
+export function isHeartbeatAckLine(line: TranscriptLine): boolean {
+  return (line.pincer as { heartbeat?: unknown } | undefined)?.heartbeat === "ack";
 }
 
 /**

@@ -12,7 +12,13 @@ import { lastCacheTouchFromEntries } from "../context/prune.ts";
 import type { TranscriptLine } from "../store/types.ts";
 import type { AgentMessage } from "../transcript/entries.ts";
 import type { TranscriptDerived, TranscriptView } from "../transcript/parsed-cache.ts";
-import { buildContext, COMPACTION_SUMMARY_PREFIX, foreignEntries, messageChars } from "./context-build.ts";
+import {
+  buildContext,
+  COMPACTION_SUMMARY_PREFIX,
+  foreignEntries,
+  isHeartbeatAckLine,
+  messageChars,
+} from "./context-build.ts";
 import { isGroupSessionKey, withSenderName } from "./sender-lines.ts";
 
 /** Memory of one message in the state beyond the message itself (shared with the parsed lines). */
@@ -133,6 +139,18 @@ export class SessionContext implements TranscriptDerived {
   /** The step of `buildContext` for one message line: outputs go right after what they answered. */
   private take(line: MessageLine): void {
     const after = anchorOf(line);
+    if (after !== undefined && isHeartbeatAckLine(line)) {
+      // As buildContext: an acknowledged heartbeat's prompt and its run's output leave the context.
+      const p = this.entryIds.lastIndexOf(after);
+      if (p >= 0) {
+        const n = after === this.anchorId ? this.anchorEnd - p : 1;
+        for (const m of this.messages.splice(p, n)) this.chars -= messageChars(m);
+        this.entryIds.splice(p, n);
+      }
+      if (after === this.anchorId) this.anchorId = null;
+      else if (p >= 0 && this.anchorEnd > p) this.anchorEnd -= 1;
+      return;
+    }
     let at = this.messages.length;
     if (after !== undefined) {
       if (after === this.anchorId) at = this.anchorEnd;

@@ -352,11 +352,16 @@ export class TurnRunner {
           : [];
       if (calls.length === 0 || message.stopReason !== "toolUse") {
         const usage = message.usage;
+        const text = messageText(message);
+        const heartbeatTurn = isHeartbeatTurn(pruned.messages, settings.heartbeat.prompt);
+        const ack = isHeartbeatAck(text, heartbeatTurn ? settings.heartbeat.ackMaxChars : 0);
+        // A heartbeat's acknowledgement and its prompt stay in the file but leave the context (context-build.ts).
+        const replyTag = ack && heartbeatTurn && anchor ? { pincer: { after: anchor, heartbeat: "ack" } } : tag;
         const written = await manager.appendToSession(
           req.agentId,
           req.sessionKey,
           req.sessionId,
-          [{ type: "message", message, ...tag }, ...touchEntry],
+          [{ type: "message", message, ...replyTag }, ...touchEntry],
           (cur, now) => ({
             ...cur,
             updatedAt: now,
@@ -376,9 +381,7 @@ export class TurnRunner {
         );
         if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
         if (touchEntry.length > 0) this.cacheTouch.set(req.sessionId, this.deps.now());
-        const text = messageText(message);
-        const ackMax = isHeartbeatTurn(pruned.messages, settings.heartbeat.prompt) ? settings.heartbeat.ackMaxChars : 0;
-        const silent = text.trimStart().startsWith(SILENT_REPLY) || text.trim() === "" || isHeartbeatAck(text, ackMax);
+        const silent = text.trimStart().startsWith(SILENT_REPLY) || text.trim() === "" || ack;
         return {
           status: "ok",
           reply: silent ? null : text,
