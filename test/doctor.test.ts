@@ -147,5 +147,14 @@ describe("pincer doctor", () => {
     const model = doctor(home);
     expect(model.status).toBe(1);
     expect(model.checks.find((c) => c.id === "models.default")).toMatchObject({ level: "error" });
+    // OpenClaw's password auth: Pincer has tokens only.
+    fs.writeFileSync(
+      path.join(home, "pincer.json"),
+      `{ gateway: { auth: { mode: "password", password: "hunter2" } } }`,
+      {
+        mode: 0o600,
+      },
+    );
+    expect(doctor(home).checks.find((c) => c.id === "gateway.auth_password")).toMatchObject({ level: "warn" });
   });
 });

@@ -173,6 +173,16 @@ export async function doctor(
     } catch (err) {
       add({ id: "models.default", level: "error", message: (err as Error).message });
     }
+    // --- Gateway auth: Pincer has tokens only; OpenClaw's password mode leaves it to the generated one.
+    const auth = rec(rec(raw.gateway).auth);
+    if (auth.mode === "password" && !config.gateway?.auth?.token && !env.PINCER_GATEWAY_TOKEN)
+      add({
+        id: "gateway.auth_password",
+        level: "warn",
+        message:
+          'gateway.auth.mode is "password": Pincer authenticates with a token only, so it will generate one ($PINCER_HOME/gateway.token) and your password will not work',
+        fix: "pincer config set gateway.auth.token <a random token of 32+ characters>",
+      });
     // --- Bindings: peer ids Pincer compares differently from OpenClaw.
     for (const [i, b] of (config.bindings ?? []).entries()) {
       const peer = b.match.peer;
