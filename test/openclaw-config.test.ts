@@ -239,6 +239,31 @@ describe("agents.defaults.model { primary, fallbacks }", () => {
     await expect(run()).rejects.toThrow(/every model failed \(gem\/g: .*google-generative-ai.*; broken\/x: /);
   });
 
+  it("an agent's own { primary, fallbacks } replaces the defaults' fallbacks for its primary", async () => {
+    const reg = createProviderRegistry(
+      {
+        models: {
+          providers: {
+            down: { api: "openai-completions", baseUrl: await refusedUrl(), apiKey: "k" },
+            good: { api: "openai-completions", baseUrl: `${ok.url}/v1`, apiKey: "k" },
+          },
+        },
+        agents: {
+          defaults: { model: { primary: "down/m0", fallbacks: ["good/not-this"] } },
+          list: [{ id: "work", model: { primary: "down/m1", fallbacks: ["good/m-work"] } }],
+        },
+      },
+      {},
+    );
+    ok.script({ text: "work's fallback" });
+    const { provider, model } = reg.resolve("down/m1");
+    const events: ModelEvent[] = [];
+    for await (const e of provider.stream({ model, messages: [{ role: "user", content: "x", timestamp: 1 }] }))
+      events.push(e);
+    expect(events.at(-1)).toMatchObject({ type: "finish", message: { provider: "good", model: "m-work" } });
+    expect(ok.requests.at(-1)!.model).toBe("m-work");
+  });
+
   it("a failure after output has streamed is the turn's failure, not a fallback; an abort stops", async () => {
     const calls: string[] = [];
     const fake = (name: string, events: ModelEvent[], fail?: Error): ModelProvider => ({

@@ -11,7 +11,7 @@ import { createAiSdkProvider, type ProviderKind } from "./ai-sdk.ts";
 import { createEchoProvider } from "./echo.ts";
 import { withFallbacks, type ChainLink } from "./fallback.ts";
 import { ProviderError, type ModelProvider } from "./types.ts";
-import type { AgentDefaultsConfig } from "../config/agents-schema.ts";
+import type { AgentDefaultsConfig, AgentEntryConfig } from "../config/agents-schema.ts";
 import type { ModelApi, ModelEntryConfig, ModelsConfig, ProviderConfig, SecretInput } from "../config/models-schema.ts";
 import { expandEnvRefs } from "../util/env-refs.ts";
 
@@ -23,7 +23,10 @@ export interface ProviderRegistryConfig {
   models?: Omit<ModelsConfig, "providers"> & {
     providers?: Record<string, Omit<ProviderConfig, "api"> & { api?: string }>;
   };
-  agents?: { defaults?: Pick<AgentDefaultsConfig, "model" | "models"> };
+  agents?: {
+    defaults?: Pick<AgentDefaultsConfig, "model" | "models">;
+    list?: ReadonlyArray<Pick<AgentEntryConfig, "id" | "model">>;
+  };
 }
 
 export interface ProviderRegistry {
@@ -257,12 +260,42 @@ export function createProviderRegistry(config: ProviderRegistryConfig, env: Node
     }
   });
 
+  // An agent's own `{ primary, fallbacks }` (OpenClaw's fallbacksOverride): its fallbacks replace the
+  // defaults' for that primary, and the defaults' primary is not appended. The first agent naming a primary wins.
+  const overrides = new Map<string, Array<ChainLink & { ref: string }>>();
+  for (const [i, agent] of (config.agents?.list ?? []).entries()) {
+    const m = agent.model;
+    if (typeof m !== "object" || !m.primary || m.fallbacks === undefined) continue;
+    try {
+      const ref = normalise(m.primary).ref;
+      if (overrides.has(ref)) continue;
+      const links: Array<ChainLink & { ref: string }> = [];
+      m.fallbacks.forEach((f, j) => {
+        try {
+          if (f.trim()) links.push(link(f));
+        } catch (err) {
+          warn(
+            `agents.list[${i}].model.fallbacks[${j}]: ${err instanceof Error ? err.message : String(err)} (skipped)`,
+          );
+        }
+      });
+      overrides.set(ref, links);
+    } catch {
+      // The agent's primary itself is checked where the agent's model is resolved.
+    }
+  }
+
   /** OpenClaw's candidates: the ref, the fallbacks (when the ref is the default's provider or one of them), the default. */
   const chainOf = (first: ChainLink & { ref: string }): ChainLink[] => {
     const out: Array<ChainLink & { ref: string }> = [first];
     const add = (l: ChainLink & { ref: string }) => {
       if (!out.some((o) => o.ref === l.ref)) out.push(l);
     };
+    const own = overrides.get(first.ref);
+    if (own) {
+      own.forEach(add);
+      return out;
+    }
     const related =
       !primary || first.provider.name === primary.provider.name || fallbackLinks.some((f) => f.ref === first.ref);
     if (related) fallbackLinks.forEach(add);
