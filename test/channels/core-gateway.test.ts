@@ -112,6 +112,10 @@ describe("channel layer in the gateway", () => {
     expect(platform.sent).toHaveLength(3);
     expect(provider.requests).toHaveLength(1);
     expect(fs.existsSync(path.join(gw.channels!.pairing.dir, "telegram-default-allowFrom.json"))).toBe(true);
+    // Command answers speak through the channel too.
+    await adapter.inject({ chatType: "direct", peerId: "42", senderId: "42", text: "/new" });
+    await platform.waitForSent(4);
+    expect(platform.sent[3]).toMatchObject({ text: "✅ New session started.", target: { to: "42" } });
   });
 
   it("groups: refused groups create nothing; unmentioned lines ride along with the next mention", async () => {
