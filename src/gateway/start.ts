@@ -15,6 +15,9 @@ import { createProviderRegistry } from "../providers/registry.ts";
 import { AgentRuntime } from "../runtime/runtime.ts";
 import { ToolRegistry } from "../runtime/tool-registry.ts";
 import { registerSessionTools } from "../tools/session-tools.ts";
+import { registerMemoryTools } from "../tools/memory-tools.ts";
+import { ensureWorkspace } from "../workspace/layout.ts";
+import { HeartbeatScheduler } from "./heartbeat.ts";
 import type { SubagentManager } from "../tools/subagents.ts";
 import { SessionManager } from "../session/manager.ts";
 import { StoreRegistry } from "../session/open-store.ts";
@@ -207,6 +210,19 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   runtimeRef = runtime;
   const relay = shared ? await relayEvents(runtime, storeFor, agentIdsOf(config), logger) : null;
   const subagents = registerSessionTools(tools, { rt: runtime, agentIds: () => agentIds() });
+  const memoryIndexes = registerMemoryTools(tools);
+  // Each agent's workspace and its files, from templates where absent (never overwriting).
+  if (config.agents?.defaults?.skipBootstrap !== true)
+    for (const id of agentIdsOf(config)) {
+      const dir = runtime.settingsFor(id).workspace;
+      // A workspace that cannot be created costs the agent its files, not the gateway its start.
+      const ws = await ensureWorkspace(dir).catch((err: unknown) => {
+        logger.warn({ agentId: id, dir, err }, "workspace could not be created; the agent runs without its files");
+        return null;
+      });
+      if (ws && ws.created.length > 0)
+        logger.info({ agentId: id, dir: ws.dir, created: ws.created }, "workspace files created");
+    }
   for (const name of unsupportedChannels(config.channels))
     logger.warn({ channel: name }, `channels.${name}: not supported by Pincer (ignored)`);
   const channelLayer = new ChannelManager({
@@ -254,6 +270,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   homeLock?.note("port", addr.port);
   cron.start();
+  const heartbeat = new HeartbeatScheduler({ rt: runtime, agentIds: () => agentIds(), logger });
+  heartbeat.start();
   // After listen: replies recorded before the last stop are enqueued, adapters connect.
   await channels?.start();
   // Sub-agents interrupted by the last stop run again; finished ones announce (exactly once).
@@ -285,6 +303,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     stop(drainMs = 10_000) {
       stopping ??= (async () => {
         cron.stop();
+        heartbeat.stop();
         // No new channel messages; turns in flight finish and their answers still reach the outbox.
         await channels?.stopInbound();
         await server.close(drainMs);
@@ -293,6 +312,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         // Let other gateways take this one's sessions at once instead of after the lease time.
         await manager.leases?.releaseAll();
         await registry.closeAll();
+        memoryIndexes.closeAll();
         await homeLock?.release();
         logger.info("gateway stopped");
         logger.flush?.();
