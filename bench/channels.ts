@@ -4,9 +4,10 @@
  * account against a fast Bot API fake in this process (getUpdates long polling, sendMessage); the
  * echo model answers. 1 000 chats each send their next message as soon as the previous one was
  * answered (1 000 in flight, injected as fast as the fake accepts them): inbound-to-sendMessage
- * latency p50/p99, messages/s and the gateway's CPU per message. Then the same gateway takes the
- * same number of turns through `POST /v1/inbound` (1 000 peers, 50 connections), and the ratio of
- * the two CPU figures is the adapter's cost (target: under 1.5). Telegram's platform rate limits
+ * latency p50/p99, messages/s and the gateway's CPU per message; before that, one chat's messages
+ * one at a time give the path's latency without queueing. Then the same gateway takes the same
+ * number of turns through `POST /v1/inbound` (1 000 peers, 50 connections), and the ratio of the
+ * two CPU figures is the adapter's cost (target: under 1.5). Telegram's platform rate limits
  * (30/s per bot) are lifted in the child: the limiter is not what this measures. crabline's server
  * is not used here: it appends and locks a recorder file per request (~7 ms), which would measure it.
  */
@@ -313,6 +314,8 @@ export async function benchChannels(chats = 1000, perChat = 5): Promise<Record<s
     // Warm both paths (JIT, connections, first session files) on chats the measured runs do not use.
     await telegramRun(api, child.pid!, 50, 4, 9_000_000);
     await inboundRun(port, child.pid!, 50, 200);
+    // One chat, one message at a time: the path's own latency, without 1 000 chats queueing behind each other.
+    const oneChat = await telegramRun(api, child.pid!, 1, 100, 8_000_000);
     const telegram = await telegramRun(api, child.pid!, chats, perChat, 1_000_000);
     const inbound = await inboundRun(port, child.pid!, chats, chats * perChat);
     const tg = telegram.gatewayCpuMsPerMessage as number | null;
@@ -320,6 +323,7 @@ export async function benchChannels(chats = 1000, perChat = 5): Promise<Record<s
     const ratio = tg === null || viaHttp === null || viaHttp === 0 ? null : round3(tg / viaHttp);
     return {
       telegram,
+      telegramOneChat: { messages: oneChat.messages, latencyMs: oneChat.latencyMs },
       inbound,
       cpuPerMessageRatio: ratio,
       adapterOverheadPercent: ratio === null ? null : Math.round((ratio - 1) * 100),
