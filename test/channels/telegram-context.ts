@@ -54,7 +54,7 @@ export function recordingContext(stateMap = new Map<string, string>()): Recordin
 }
 
 /** Polls `cond` every 10 ms until it holds (a wait, not a timing assertion); throws after `ms`. */
-export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
