@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PincerConfig } from "../../src/config/schema.ts";
 import { startTestGateway, TOKEN } from "../helpers/gateway-harness.ts";
+import { freePort } from "../helpers/postgres-server.ts";
 import { startTelegramFake, type TelegramFake } from "./fakes/telegram.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -16,11 +17,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function gatewayFor(fake: TelegramFake, home: string) {
+async function gatewayFor(fake: TelegramFake, home: string, extra: Record<string, unknown> = {}) {
   const config = {
     session: { dmScope: "per-channel-peer" },
     channels: {
-      telegram: fake.channelConfig({ dmPolicy: "open", allowFrom: ["*"], groupPolicy: "open" }),
+      telegram: fake.channelConfig({ dmPolicy: "open", allowFrom: ["*"], groupPolicy: "open", ...extra }),
     },
   } as unknown as PincerConfig;
   const gw = await startTestGateway(config, { home });
@@ -113,6 +114,25 @@ describe("telegram through the gateway", () => {
     expect(reply!.text).toContain("limited");
     const statuses = fake.callsOf("sendMessage").map((c) => c.status);
     expect(statuses).toEqual([429, 200]);
+  });
+
+  it("webhook mode: the gateway's own listener takes Telegram's deliveries and the DM is answered", async () => {
+    const fake = await startTelegramFake();
+    cleanups.push(() => fake.close());
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-tg-gw-"));
+    cleanups.push(async () => fs.rmSync(home, { recursive: true, force: true }));
+    const port = await freePort();
+    const gw = await gatewayFor(fake, home, {
+      mode: "webhook",
+      webhookUrl: `http://127.0.0.1:${port}/telegram-webhook`,
+      webhookSecret: "gw_secret-1",
+      webhookPort: port,
+    });
+    cleanups.push(() => gw.cleanup());
+    await fake.sendDirect(alice, "over the webhook");
+    const [reply] = await fake.waitForSent(1);
+    expect(reply!.text).toContain("over the webhook");
+    expect(fake.callsOf("getUpdates")).toHaveLength(0);
   });
 
   it("a restart on the same home answers what arrived while it was down, and nothing twice", async () => {
