@@ -225,6 +225,34 @@ describe("heartbeat", () => {
     expect(resolveHeartbeat(agents, "ops")).toMatchObject({ enabled: true, everyMs: 60 * MIN, target: "last" });
   });
 
+  it("on a shared store, a beat another gateway claimed is not run here", async () => {
+    const h = await setup({ every: "30m" });
+    await (
+      await h.gw.runtime.submit(alice("hi"), { surface: "http" })
+    ).done;
+    const claims: number[] = [];
+    const results: HeartbeatResult[] = [];
+    const other = new HeartbeatScheduler({
+      rt: h.gw.runtime,
+      agentIds: () => ["main"],
+      logger: pino({ level: "silent" }),
+      timers: h.timers,
+      onResult: (_a, r) => results.push(r),
+      claim: async (_agent, ttlMs) => {
+        claims.push(ttlMs);
+        return false;
+      },
+    });
+    other.start();
+    cleanups.push(async () => other.stop());
+    const before = h.model.requests.length;
+    h.timers.advance(30 * MIN);
+    await until(() => results.length === 1);
+    expect(results[0]).toEqual({ status: "skipped", reason: "elsewhere" });
+    expect(claims).toEqual([15 * MIN]);
+    expect(h.model.requests.length).toBe(before);
+  });
+
   it("quiet hours skip the heartbeat", async () => {
     const now = new Date();
     const hour = now.getUTCHours();

@@ -35,7 +35,15 @@ export const realTimers: HeartbeatTimers = {
   clear: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-export type HeartbeatSkip = "disabled" | "quiet-hours" | "empty-heartbeat-file" | "no-session" | "stale" | "busy";
+export type HeartbeatSkip =
+  | "disabled"
+  | "quiet-hours"
+  | "empty-heartbeat-file"
+  | "no-session"
+  | "stale"
+  | "busy"
+  /** Several gateways share the store: another one runs this heartbeat. */
+  | "elsewhere";
 
 export type HeartbeatResult =
   | { status: "skipped"; reason: HeartbeatSkip }
@@ -51,6 +59,8 @@ export interface HeartbeatOptions {
   timers?: HeartbeatTimers;
   /** Called after each scheduled heartbeat (tests, metrics). */
   onResult?(agentId: string, result: HeartbeatResult): void;
+  /** Set when several gateways share the store: a heartbeat runs on the gateway that claims it. */
+  claim?(agentId: string, ttlMs: number): Promise<boolean>;
 }
 
 /** True when HEARTBEAT.md has no content beyond blank lines, markdown headings and empty list items. */
@@ -92,7 +102,8 @@ export class HeartbeatScheduler {
     this.handles.set(
       agentId,
       this.timers.set(() => {
-        void this.runOnce(agentId)
+        void this.claimed(agentId, ms)
+          .then((mine) => (mine ? this.runOnce(agentId) : { status: "skipped" as const, reason: "elsewhere" as const }))
           .catch((err: unknown): HeartbeatResult => ({ status: "error", error: String(err) }))
           .then((result) => {
             this.opts.logger.debug({ agentId, heartbeat: result }, "heartbeat");
@@ -101,6 +112,12 @@ export class HeartbeatScheduler {
           });
       }, ms),
     );
+  }
+
+  /** On a shared store, whether this gateway won this heartbeat (the claim outlives clock skew, not the next beat). */
+  private async claimed(agentId: string, everyMs: number): Promise<boolean> {
+    if (!this.opts.claim) return true;
+    return this.opts.claim(agentId, Math.max(1000, Math.floor(everyMs / 2)));
   }
 
   /** One heartbeat of an agent now (the schedule calls this; so can tests and operators). */

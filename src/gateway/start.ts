@@ -270,7 +270,15 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   homeLock?.note("port", addr.port);
   cron.start();
-  const heartbeat = new HeartbeatScheduler({ rt: runtime, agentIds: () => agentIds(), logger });
+  const heartbeat = new HeartbeatScheduler({
+    rt: runtime,
+    agentIds: () => agentIds(),
+    logger,
+    // Every gateway on a shared store schedules heartbeats; the store's lease picks the one that runs a beat.
+    ...(cronClaim
+      ? { claim: (agentId: string, ttlMs: number) => cronClaim(agentId, `heartbeat:${agentId}`, ttlMs) }
+      : {}),
+  });
   heartbeat.start();
   // After listen: replies recorded before the last stop are enqueued, adapters connect.
   await channels?.start();
