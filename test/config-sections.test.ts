@@ -188,7 +188,7 @@ const BAD: Array<[string, unknown, string]> = [
     { messages: { queue: { debounceMS: 5 } } },
     'messages.queue.debounceMS: got 5, expected a key messages.queue knows: did you mean "debounceMs"?',
   ],
-  ["channels not a record", { channels: 3 }, "channels: got 3, expected a record"],
+  ["channels not an object", { channels: 3 }, "channels: got 3, expected an object"],
   [
     "logging.level unknown",
     { logging: { level: "loud" } },
