@@ -136,6 +136,24 @@ describe("mentions", () => {
     expect(ctx.ingested[1]!.mention!.explicit).toBe(false);
   });
 
+  it("/cmd@bot is a mention and reaches the runtime as /cmd; /cmd@otherbot stays as written", async () => {
+    const name = fake.bot.name!;
+    fake.sendRaw({
+      message: {
+        chat: { id: -100555, type: "supergroup" },
+        from: { id: 1001, is_bot: false, first_name: "Alice" },
+        text: `/status@${name} now`,
+        entities: [{ type: "bot_command", offset: 0, length: 8 + name.length }],
+      },
+    });
+    await fake.sendGroup({ id: "-100555" }, alice, "/new@some_other_bot");
+    await until(() => ctx.ingested.length === 2, "two commands");
+    expect(ctx.ingested[0]!.envelope.text).toBe("/status now");
+    expect(ctx.ingested[0]!.mention!.explicit).toBe(true);
+    expect(ctx.ingested[1]!.envelope.text).toBe("/new@some_other_bot");
+    expect(ctx.ingested[1]!.mention!.explicit).toBe(false);
+  });
+
   it("by a text_mention of the bot's user id", async () => {
     fake.sendRaw({
       message: {

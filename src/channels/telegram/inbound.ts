@@ -124,6 +124,7 @@ function mapMessage(raw: unknown, bot: BotIdentity, accountId: string): MappedUp
   const messageId = String(raw.message_id);
   const timestamp = isId(raw.date) ? raw.date * 1000 : undefined;
   const mention = mentionFacts(raw, text, bot, threadRaw);
+  const body = ownCommand(text, bot.username);
 
   if (type === "private") {
     // DM topics (bots with topics enabled): routing keys them `…:direct:<peer>:thread:<chatId>:<threadId>`,
@@ -139,7 +140,7 @@ function mapMessage(raw: unknown, bot: BotIdentity, accountId: string): MappedUp
           peerId: senderId,
           senderId,
           ...(senderName ? { senderName } : {}),
-          text,
+          text: body,
           messageId,
           ...(timestamp !== undefined ? { timestamp } : {}),
           ...(threadId ? { threadId } : {}),
@@ -175,7 +176,7 @@ function mapMessage(raw: unknown, bot: BotIdentity, accountId: string): MappedUp
         ...(title ? { groupSubject: title } : {}),
         senderId,
         ...(senderName ? { senderName } : {}),
-        text,
+        text: body,
         messageId,
         ...(timestamp !== undefined ? { timestamp } : {}),
         wasMentioned: mention.explicit || mention.replyToBot,
@@ -199,4 +200,13 @@ function nameOf(from: Json): string | undefined {
   const name = parts.join(" ").trim();
   if (name) return name;
   return typeof from.username === "string" && from.username ? from.username : undefined;
+}
+
+/**
+ * `/cmd@ourbot args` → `/cmd args` (Telegram's command menu adds the bot's name in groups), so the
+ * runtime sees its command. A command for another bot keeps its `@name` and is no command here.
+ */
+function ownCommand(text: string, username: string): string {
+  const m = /^\/([^\s@]+)@([A-Za-z0-9_]+)(?=\s|$)/.exec(text);
+  return m && username && m[2]!.toLowerCase() === username.toLowerCase() ? `/${m[1]}${text.slice(m[0].length)}` : text;
 }
