@@ -119,6 +119,22 @@ describe("rows OpenClaw wrote under its own key form", () => {
     expect(r.sessionId).toBe(sid);
   });
 
+  it("a peer id with a non-ASCII capital (OpenClaw folded it with toLowerCase) is adopted", async () => {
+    const sid = "aaaaaaaa-0000-4000-8000-000000000005";
+    writeTranscript(sid, sid, NOW - 10 * MIN, [["user", NOW - 9 * MIN]]);
+    await putRow("agent:main:telegram:direct:ärger", { sessionId: sid, updatedAt: NOW - 9 * MIN });
+    const r = await manager({ session: { dmScope: "per-channel-peer", reset: { mode: "none" } } }).recordInbound({
+      channel: "telegram",
+      chatType: "direct",
+      peerId: "Ärger",
+      senderId: "Ärger",
+      text: "hi",
+    });
+    expect(r.sessionKey).toBe("agent:main:telegram:direct:%c3%84rger");
+    expect(r.sessionId).toBe(sid);
+    expect(await store.get("agent:main:telegram:direct:ärger")).toBeUndefined();
+  });
+
   it("refuses a legacy key that is Pincer's key of another peer (Signal group ids differing in case), and reports it", async () => {
     const sid = "aaaaaaaa-0000-4000-8000-000000000003";
     writeTranscript(sid, sid, NOW - 10 * MIN, [["user", NOW - 9 * MIN]]);
