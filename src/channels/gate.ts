@@ -76,10 +76,17 @@ export class AccessGate {
   private readonly history = new Map<string, HistoryEntry[]>();
   private readonly config: PincerConfig;
   private readonly pairing: PairingStore;
+  private readonly activation: ((env: InboundEnvelope) => Promise<string | undefined>) | undefined;
 
-  constructor(opts: { config: PincerConfig; pairing: PairingStore }) {
+  /** `activation`: the group session's `groupActivation` (`/activation always` turns mention gating off). */
+  constructor(opts: {
+    config: PincerConfig;
+    pairing: PairingStore;
+    activation?: (env: InboundEnvelope) => Promise<string | undefined>;
+  }) {
     this.config = opts.config;
     this.pairing = opts.pairing;
+    this.activation = opts.activation;
   }
 
   async decide(input: GateInput, access: AccessSettings): Promise<GateDecision> {
@@ -128,7 +135,7 @@ export class AccessGate {
     return { group, topic };
   }
 
-  private group(input: GateInput, access: AccessSettings): GateDecision {
+  private async group(input: GateInput, access: AccessSettings): Promise<GateDecision> {
     const env = input.envelope;
     if (access.groupPolicy === "disabled") return { action: "refuse", reason: "groupPolicy=disabled" };
     const { group, topic } = this.groupRule(access, env);
@@ -156,7 +163,7 @@ export class AccessGate {
       env.wasMentioned === true ||
       access.mentionPatterns.some((p) => p.test(env.text));
     const key = historyKey(access, env);
-    if (requireMention && canDetect && !mentioned && !this.authorizedCommand(env)) {
+    if (requireMention && canDetect && !mentioned && !this.authorizedCommand(env) && !(await this.always(env))) {
       this.remember(key, access.historyLimit, {
         sender: env.senderName ?? env.senderId,
         body: env.text,
@@ -171,6 +178,15 @@ export class AccessGate {
       envelope: { ...env, text, wasMentioned: true },
       reason: `groupPolicy=${access.groupPolicy}${mentioned ? " (mentioned)" : ""}`,
     };
+  }
+
+  private async always(env: InboundEnvelope): Promise<boolean> {
+    if (!this.activation) return false;
+    try {
+      return (await this.activation(env)) === "always";
+    } catch {
+      return false;
+    }
   }
 
   private authorizedCommand(env: InboundEnvelope): boolean {

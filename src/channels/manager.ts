@@ -120,7 +120,14 @@ export class ChannelManager {
     this.accounts = resolveChannelAccounts(opts.config, opts.home, opts.env);
     this.factories = opts.factories ?? ADAPTER_FACTORIES;
     this.pairing = new PairingStore({ home: opts.home, now: this.now });
-    this.gate = new AccessGate({ config: opts.config, pairing: this.pairing });
+    this.gate = new AccessGate({
+      config: opts.config,
+      pairing: this.pairing,
+      activation: async (env) => {
+        const route = this.rt.manager.routeOf(env);
+        return (await this.rt.manager.get(route.agentId, route.sessionKey))?.groupActivation;
+      },
+    });
     const dir = path.join(opts.home, "channels");
     this.delivery = new DeliveryQueue({
       dir: path.join(dir, "outbox"),

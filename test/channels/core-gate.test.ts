@@ -313,6 +313,16 @@ describe("mention gating and pending history", () => {
     expect(gate.pendingHistory(a, { peerId: "-1", topicId: "9" })).toBe(1);
   });
 
+  it("a session with /activation always is answered without a mention", async () => {
+    const gate = new AccessGate({
+      config: {},
+      pairing,
+      activation: (env) => Promise.resolve(env.peerId === "-1" ? "always" : "mention"),
+    });
+    expect((await gate.decide({ envelope: grp("-1", "1"), mention: none }, open())).action).toBe("accept");
+    expect((await gate.decide({ envelope: grp("-2", "1"), mention: none }, open())).action).toBe("pending");
+  });
+
   it("historyLimit 0 keeps nothing", async () => {
     const gate = new AccessGate({ config: {}, pairing });
     const a = open({ historyLimit: 0 });
