@@ -395,6 +395,32 @@ describe("providers from the environment, and the env block", () => {
       ).has("r"),
     ).toBe(true);
   });
+
+  it("${VAR} is resolved in every string (from the env block too); $${VAR} is literal; a missing secret is refused", () => {
+    const h = home({
+      "pincer.json": JSON.stringify({
+        env: { vars: { WS_ROOT: "/srv/agents" } },
+        agents: {
+          defaults: { workspace: "${WS_ROOT}/main", compaction: { customInstructions: "keep $${NOT_A_VAR}" } },
+        },
+        session: { mainKey: "${MAIN_KEY}" },
+        cron: { jobs: [{ id: "j", schedule: "0 9 * * *", message: "hello ${UNSET_GREETING}" }] },
+      }),
+    });
+    const loaded = loadConfig({ env: { PINCER_HOME: h, MAIN_KEY: "work" } });
+    expect(loaded.config.agents?.defaults?.workspace).toBe("/srv/agents/main");
+    expect(loaded.config.agents?.defaults?.compaction?.customInstructions).toBe("keep ${NOT_A_VAR}");
+    expect(loaded.config.session?.mainKey).toBe("work");
+    expect(loaded.warnings).toContain(
+      'cron.jobs[0].message: environment variable UNSET_GREETING is not set (kept as "${UNSET_GREETING}")',
+    );
+    const t = home({ "openclaw.json": JSON.stringify({ gateway: { auth: { token: "${OPENCLAW_GATEWAY_TOKEN}" } } }) });
+    expect(() => loadConfig({ env: { PINCER_HOME: t } })).toThrow(
+      /gateway\.auth\.token: environment variable OPENCLAW_GATEWAY_TOKEN is not set \(a secret cannot be the reference itself\)/,
+    );
+    const tok = loadConfig({ env: { PINCER_HOME: t, OPENCLAW_GATEWAY_TOKEN: "a-token-of-32-characters-0123456" } });
+    expect(tok.config.gateway?.auth?.token).toBe("a-token-of-32-characters-0123456");
+  });
 });
 
 describe("legacy keys, OpenClaw-only keys, unknown keys", () => {

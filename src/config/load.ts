@@ -11,7 +11,8 @@ import JSON5 from "json5";
 import type { z } from "zod";
 import { PincerError } from "../errors.ts";
 import { validateIdentityLinks } from "../keys/routing.ts";
-import { applyConfigEnv } from "./env-schema.ts";
+import { applyConfigEnv, envSchema } from "./env-schema.ts";
+import { substituteEnvRefs } from "./env-subst.ts";
 import { closestKey, knownKeysAt } from "./known-keys.ts";
 import { migrateLegacyKeys } from "./legacy.ts";
 import { configSchema, type PincerConfig } from "./schema.ts";
@@ -215,8 +216,24 @@ export function loadConfig(options: { configPath?: string; env?: NodeJS.ProcessE
   }
   if (!raw || typeof raw !== "object" || Array.isArray(raw))
     throw new ConfigError(file, [`(root): got ${show(raw)}, expected an object`]);
-  const { config, warnings, notices } = validateConfig(raw, file);
-  // As OpenClaw does: the config's `env` fills in what the environment lacks, before anything reads a key.
-  applyConfigEnv(config.env, env);
+  // As OpenClaw does: the config's `env` fills in what the environment lacks, then `${VAR}` is
+  // resolved in every string, before the values are checked and anything reads a key.
+  const envBlock = envSchema.safeParse((raw as Record<string, unknown>).env);
+  if (envBlock.success) applyConfigEnv(envBlock.data, env);
+  const missing: string[] = [];
+  const resolved = substituteEnvRefs(raw, env, (name, at) =>
+    missing.push(`${at}: environment variable ${name} is not set (kept as "\${${name}}")`),
+  );
+  // A token left as the literal "${VAR}" would be a secret anyone can guess: refused.
+  const secrets = missing.filter((m) =>
+    /(^|\.)(token|password|botToken|appToken|signingSecret|secret)(\b|\[)/i.test(m.slice(0, m.indexOf(":"))),
+  );
+  if (secrets.length > 0)
+    throw new ConfigError(
+      file,
+      secrets.map((m) => m.replace(/ \(kept as .*\)$/, " (a secret cannot be the reference itself)")),
+    );
+  const { config, warnings, notices } = validateConfig(resolved, file);
+  warnings.push(...missing);
   return { config, path: file, home, warnings, notices };
 }
