@@ -4,6 +4,7 @@
  * the fields of the text table. Kept apart from I/O so `status` and `cleanup` reuse it.
  */
 import type { SessionEntry } from "../store/entry.ts";
+import { isRawNumber, isRawObject, isRawTruthy, type RawRow } from "../store/fs/sessions-json-reader.ts";
 
 export const DEFAULT_CONTEXT_TOKENS = 200_000;
 /** Pincer's built-in offline provider: what a session uses when nothing else is configured. */
@@ -197,4 +198,120 @@ export function tableLine(cells: Array<[string, number]>): string {
     .map(([text, width]) => text.padEnd(width))
     .join(" ")
     .trimEnd();
+}
+
+/** What `projectRawRowJson` reads of a row (`RowScanner` fields); index constants below follow this order. */
+export const RAW_ROW_FIELDS = [
+  "sessionId",
+  "updatedAt",
+  "systemSent",
+  "abortedLastRun",
+  "thinkingLevel",
+  "verboseLevel",
+  "reasoningLevel",
+  "elevatedLevel",
+  "responseUsage",
+  "groupActivation",
+  "inputTokens",
+  "outputTokens",
+  "totalTokens",
+  "totalTokensFresh",
+  "model",
+  "modelProvider",
+  "providerOverride",
+  "modelOverride",
+  "contextTokens",
+  "chatType",
+  "usageTotals",
+] as const;
+const RAW = Object.fromEntries(RAW_ROW_FIELDS.map((f, i) => [f, i])) as Record<(typeof RAW_ROW_FIELDS)[number], number>;
+
+/** A raw row's `updatedAt` as the store reads it (a non-number is 0). */
+export function rawUpdatedAt(row: RawRow): number {
+  const raw = row.values[RAW.updatedAt];
+  return isRawNumber(raw) ? Number(raw) : 0;
+}
+
+/** A raw row's `usageTotals`, parsed only when it is an object (what `UsageSummary.add` can use). */
+export function rawUsageTotals(row: RawRow): unknown {
+  const raw = row.values[RAW.usageTotals];
+  return isRawObject(raw) ? JSON.parse(raw) : undefined;
+}
+
+/**
+ * `projectRowJson` of a row read by `RowScanner` with `RAW_ROW_FIELDS`: the same bytes, from the
+ * fields' JSON text as the snapshot holds it (JSON.stringify is canonical, so a value written back
+ * is the text it was read from) — no row is parsed.
+ */
+export function projectRawRowJson(
+  row: RawRow,
+  now: number,
+  storeAgentId: string,
+  defaults: DisplayDefaults,
+  indent: string,
+): string {
+  const v = row.values;
+  const updatedAtRaw = v[RAW.updatedAt];
+  const updatedAt = isRawNumber(updatedAtRaw) && Number(updatedAtRaw) > 0 ? Number(updatedAtRaw) : null;
+  const fresh = isRawNumber(v[RAW.totalTokens]) ? v[RAW.totalTokensFresh] !== "false" : false;
+  const model = isRawTruthy(v[RAW.model])
+    ? v[RAW.model]
+    : isRawTruthy(v[RAW.modelOverride])
+      ? v[RAW.modelOverride]
+      : JSON.stringify(defaults.model);
+  const ctx = v[RAW.contextTokens];
+  const chatType = v[RAW.chatType];
+  const kind =
+    row.key === "global"
+      ? "global"
+      : row.key === "unknown"
+        ? "unknown"
+        : chatType === '"group"' ||
+            chatType === '"channel"' ||
+            row.key.includes(":group:") ||
+            row.key.includes(":channel:")
+          ? "group"
+          : "direct";
+  const usage = v[RAW.usageTotals];
+  // In ROW_FIELDS order, as JSON text (undefined = omitted).
+  const values: Array<string | undefined> = [
+    row.keyJson,
+    updatedAt === null ? "null" : updatedAtRaw,
+    updatedAt === null ? "null" : JSON.stringify(Math.max(0, now - updatedAt)),
+    v[RAW.sessionId],
+    v[RAW.systemSent],
+    v[RAW.abortedLastRun],
+    v[RAW.thinkingLevel],
+    v[RAW.verboseLevel],
+    v[RAW.reasoningLevel],
+    v[RAW.elevatedLevel],
+    v[RAW.responseUsage],
+    v[RAW.groupActivation],
+    v[RAW.inputTokens],
+    v[RAW.outputTokens],
+    fresh ? v[RAW.totalTokens] : "null",
+    fresh ? "true" : "false",
+    model,
+    v[RAW.modelProvider],
+    v[RAW.providerOverride],
+    v[RAW.modelOverride],
+    ctx !== undefined && ctx !== "null" ? ctx : JSON.stringify(defaults.contextTokens),
+    JSON.stringify(agentIdOf(row.key, storeAgentId)),
+    JSON.stringify(kind),
+    isRawObject(usage) ? usage : undefined,
+  ];
+  let prefixes = prefixesByIndent.get(indent);
+  if (!prefixes) prefixesByIndent.set(indent, (prefixes = fieldPrefixes(indent)));
+  const inner = `\n${indent}  `;
+  let out = "{";
+  let first = true;
+  for (let i = 0; i < values.length; i++) {
+    const text = values[i];
+    if (text === undefined) continue;
+    out += (first ? "" : ",") + prefixes[i]!;
+    first = false;
+    // Multi-line values were written nested four spaces deep; here they sit one level inside the row.
+    out += text.includes("\n") ? text.replaceAll("\n    ", inner) : text;
+  }
+  return `${out}\n${indent}}`;
 }

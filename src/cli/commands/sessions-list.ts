@@ -2,6 +2,7 @@
 import type { SessionEntry } from "../../store/entry.ts";
 import { openDiskIndex, type DiskIndex } from "../../store/fs/disk-index.ts";
 import { listHeadFromDisk } from "../../store/fs/disk-list.ts";
+import { RowScanner } from "../../store/fs/sessions-json-reader.ts";
 import { compareRows, matchesFilter } from "../../store/list-order.ts";
 import type { ListFilter, SessionRow } from "../../store/types.ts";
 import { selectStores, withTargetStore, type CliContext, type StoreSelection, type StoreTarget } from "../context.ts";
@@ -13,7 +14,11 @@ import {
   formatFlags,
   formatTokens,
   kindOf,
+  projectRawRowJson,
   projectRowJson,
+  RAW_ROW_FIELDS,
+  rawUpdatedAt,
+  rawUsageTotals,
   tableLine,
   truncateKey,
   type DisplayDefaults,
@@ -197,10 +202,15 @@ async function streamJson(
     usage.add(agentIdOf(row.key, target.agentId), row.entry.usageTotals);
     return `${written++ ? "," : ""}\n    ${projectRowJson(row.key, row.entry, now, target.agentId, defaults, "    ")}`;
   };
-  for (const row of index.snapshotRows()) {
-    if (changed.has(row.key)) continue;
-    while (next < puts.length && compareRows(puts[next]!, row) < 0) await out.add(emit(puts[next++]!));
-    await out.add(emit(row));
+  // Snapshot rows are printed from their fields' JSON text (session-rows.ts: same bytes), never parsed.
+  for (const raw of index.snapshotRawRows(new RowScanner(RAW_ROW_FIELDS))) {
+    if (changed.has(raw.key)) continue;
+    if (next < puts.length) {
+      const at: SessionRow = { key: raw.key, entry: { sessionId: "", updatedAt: rawUpdatedAt(raw) } };
+      while (next < puts.length && compareRows(puts[next]!, at) < 0) await out.add(emit(puts[next++]!));
+    }
+    usage.add(agentIdOf(raw.key, target.agentId), rawUsageTotals(raw));
+    await out.add(`${written++ ? "," : ""}\n    ${projectRawRowJson(raw, now, target.agentId, defaults, "    ")}`);
   }
   while (next < puts.length) await out.add(emit(puts[next++]!));
   await out.add(jsonTail(written > 0, usage));

@@ -10,8 +10,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { SessionEntry } from "../entry.ts";
 import type { ReadIssue, SessionRow } from "../types.ts";
+import { isValidSessionId } from "../../keys/ids.ts";
 import { JOURNAL_RE, JournalState, journalName, parseRecord } from "./journal.ts";
 import { isSessionEntry, metaPathFor, migrateLegacyFields, type SnapshotMeta } from "./snapshot.ts";
+import { rawString, type RawRow, type RowScanner } from "./sessions-json-reader.ts";
 
 /** The journals' effect on the index, in file order: a row put (entry) or deleted (null). */
 type JournalOp = readonly [key: string, entry: SessionEntry | null];
@@ -38,6 +40,12 @@ export interface DiskIndex {
   readonly ops: readonly JournalOp[];
   /** The snapshot's rows in file order (newest first), read as they are asked for; invalid rows are reported and skipped. */
   snapshotRows(): Generator<SessionRow>;
+  /**
+   * The same rows (valid ones, same order, same issues) without parsing them: the scanner's fields
+   * as written (it must ask for `sessionId`). Fields that `loadSnapshot` renames (legacy `channel`, `lastChannel`,
+   * `groupChannel`) and a non-number `updatedAt` (read as 0) are the caller's to interpret.
+   */
+  snapshotRawRows(scanner: RowScanner): Generator<RawRow>;
   /** Which of `keys` are valid rows of the snapshot, found from its key lines without parsing a row. */
   snapshotKeysAmong(keys: ReadonlySet<string>): Set<string>;
 }
@@ -62,6 +70,7 @@ export function openDiskIndex(storePath: string, onIssue: (issue: ReadIssue) => 
         snapshotCount: 0,
         ops: [],
         snapshotRows: function* () {},
+        snapshotRawRows: function* () {},
         snapshotKeysAmong: () => new Set(),
       };
     throw err;
@@ -142,6 +151,14 @@ function openOnce(storePath: string, names: string[], onIssue: (issue: ReadIssue
           done();
         }
       },
+      snapshotRawRows: function* (scanner) {
+        if (!open || fd === null) return;
+        try {
+          yield* streamRawRows(fd, storePath, scanner, onIssue);
+        } finally {
+          done();
+        }
+      },
       snapshotKeysAmong: (keys) => (open && fd !== null && keys.size > 0 ? keyScan(fd, count, keys) : new Set()),
     };
   } finally {
@@ -195,11 +212,12 @@ function replayJournal(
 }
 
 /**
- * Rows of `JSON.stringify(store, null, 2)`, read 256 KB at a time: each row ends at a line that is
- * exactly "  }" (deeper lines are indented further, and JSON strings never hold a raw newline). Rows
- * are normalised as `loadSnapshot` does.
+ * Complete rows of `JSON.stringify(store, null, 2)`, read 256 KB at a time, as text: each batch
+ * starts at the newline before a key line (after the previous batch's separating comma) and ends
+ * at a line that is exactly "  }" (deeper lines are indented further, and JSON strings never hold
+ * a raw newline).
  */
-function* streamRows(fd: number, storePath: string, onIssue: (issue: ReadIssue) => void): Generator<SessionRow> {
+function* snapshotBatches(fd: number): Generator<string> {
   // Under Node's 1 MB threshold for external strings: those are freed only by a full GC.
   let chunk = Buffer.allocUnsafe(256 * 1024);
   let pending = "";
@@ -231,23 +249,38 @@ function* streamRows(fd: number, storePath: string, onIssue: (issue: ReadIssue) 
       pending = pending.slice(1);
       started = true;
     }
-    // Every complete row of the chunk in one JSON.parse (one native call, as fast as a whole-file
-    // parse), unless a key would be reordered by a JS object (array indices): those one by one.
     const end = pending.lastIndexOf("\n  }");
     if (end < 0) continue;
-    const batch = pending.slice(0, end + 4).replace(/^,?\s*\n/, "");
+    const batch = pending.slice(0, end + 4);
     pending = pending.slice(end + 4);
-    const texts = ARRAY_INDEX_KEY.test(batch) ? rowTexts(batch) : [batch];
-    for (const text of texts) {
-      const obj = JSON.parse(`{${text}}`) as Record<string, unknown>;
+    yield batch;
+  }
+}
+
+function unusableRow(storePath: string, key: string): ReadIssue {
+  return {
+    file: storePath,
+    line: 0,
+    byteOffset: 0,
+    reason: `${storePath}: row ${JSON.stringify(key)} is not a usable session entry (needs a sessionId matching ^[a-z0-9][a-z0-9._-]{0,127}$); kept as is and ignored`,
+  };
+}
+
+/** The snapshot's rows, parsed and normalised as `loadSnapshot` does. */
+function* streamRows(fd: number, storePath: string, onIssue: (issue: ReadIssue) => void): Generator<SessionRow> {
+  for (const raw of snapshotBatches(fd)) {
+    const batch = raw.replace(/^,?\s*\n/, "");
+    // Every complete row of the chunk in one JSON.parse (one native call, as fast as a whole-file
+    // parse). A JS object lists array-index keys first: when the first key is one, the batch may be
+    // reordered, so its rows go one by one (file order).
+    const whole = JSON.parse(`{${batch}}`) as Record<string, unknown>;
+    const objs = ARRAY_INDEX.test(firstKey(whole))
+      ? rowTexts(batch).map((t) => JSON.parse(`{${t}}`) as Record<string, unknown>)
+      : [whole];
+    for (const obj of objs) {
       for (const [key, value] of Object.entries(obj)) {
         if (!isSessionEntry(value)) {
-          onIssue({
-            file: storePath,
-            line: 0,
-            byteOffset: 0,
-            reason: `${storePath}: row ${JSON.stringify(key)} is not a usable session entry (needs a sessionId matching ^[a-z0-9][a-z0-9._-]{0,127}$); kept as is and ignored`,
-          });
+          onIssue(unusableRow(storePath, key));
           continue;
         }
         migrateLegacyFields(value as Record<string, unknown>);
@@ -258,7 +291,40 @@ function* streamRows(fd: number, storePath: string, onIssue: (issue: ReadIssue) 
   }
 }
 
-const ARRAY_INDEX_KEY = /(?:^|\n) {2}"(?:0|[1-9]\d{0,9})": /;
+/** The snapshot's usable rows as the scanner's field texts: what `streamRows` yields, unparsed. */
+function* streamRawRows(
+  fd: number,
+  storePath: string,
+  scanner: RowScanner,
+  onIssue: (issue: ReadIssue) => void,
+): Generator<RawRow> {
+  const idAt = scanner.fields.indexOf("sessionId");
+  if (idAt < 0) throw new Error("snapshotRawRows: the scanner must read sessionId");
+  const rows: RawRow[] = [];
+  const copy = (r: RawRow): void => void rows.push({ keyJson: r.keyJson, key: r.key, values: r.values.slice() });
+  const odd = (r: { key: string }): void => onIssue(unusableRow(storePath, r.key));
+  for (const batch of snapshotBatches(fd)) {
+    rows.length = 0;
+    scanner.scan(batch, copy, odd);
+    for (const row of rows) {
+      const id = row.values[idAt];
+      // The common id needs no parse: its characters are never escaped.
+      if (id === undefined || !(VALID_ID_TEXT.test(id) || isValidSessionId(rawString(id)))) {
+        onIssue(unusableRow(storePath, row.key));
+        continue;
+      }
+      yield row;
+    }
+  }
+}
+
+const VALID_ID_TEXT = /^"[a-z0-9][a-z0-9._-]{0,127}"$/;
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
+function firstKey(obj: Record<string, unknown>): string {
+  for (const k in obj) return k;
+  return "";
+}
 
 /** The rows of a batch, each on its own (it ends at a line that is exactly "  }"). */
 function rowTexts(batch: string): string[] {
