@@ -243,6 +243,12 @@ describe("an OpenClaw 2026.3.13 state dir under Pincer's gateway", () => {
     expect(group.systemSent).toBe(true);
     const dmTopic = (await gw.runtime.manager.get("main", "agent:main:telegram:direct:123456789:thread:123456789:7"))!;
     expect(dmTopic.deliveryContext?.threadId).toBe("7");
+    const dm = (await gw.runtime.manager.get("main", "agent:main:telegram:direct:123456789"))!;
+    expect(dm.origin).toMatchObject({
+      label: "Alice id:123456789",
+      from: "telegram:123456789",
+      to: "telegram:123456789",
+    });
   });
 
   it.runIf(toolWorks())(

@@ -59,7 +59,11 @@ export function applyRouteFields(next: SessionEntry, envelope: InboundEnvelope, 
   let label: string | undefined;
   let from: string;
   if (direct) {
-    label = envelope.senderName;
+    // Telegram's buildSenderLabel: `<name> id:<sender>`; elsewhere the sender's name.
+    label =
+      channel === "telegram"
+        ? `${envelope.senderName ? `${envelope.senderName} ` : ""}id:${envelope.senderId}`
+        : envelope.senderName;
     from = `${channel}:${envelope.senderId}`;
   } else {
     const subject = envelope.groupSubject?.trim() || undefined;
