@@ -221,18 +221,13 @@ export function loadConfig(options: { configPath?: string; env?: NodeJS.ProcessE
   const envBlock = envSchema.safeParse((raw as Record<string, unknown>).env);
   if (envBlock.success) applyConfigEnv(envBlock.data, env);
   const missing: string[] = [];
-  const resolved = substituteEnvRefs(raw, env, (name, at) =>
-    missing.push(`${at}: environment variable ${name} is not set (kept as "\${${name}}")`),
+  const resolved = substituteEnvRefs(raw, env, (name, at, dropped) =>
+    missing.push(
+      dropped
+        ? `${at}: environment variable ${name} is not set (left unset: a secret cannot be the reference itself)`
+        : `${at}: environment variable ${name} is not set (kept as "\${${name}}")`,
+    ),
   );
-  // A token left as the literal "${VAR}" would be a secret anyone can guess: refused.
-  const secrets = missing.filter((m) =>
-    /(^|\.)(token|password|botToken|appToken|signingSecret|secret)(\b|\[)/i.test(m.slice(0, m.indexOf(":"))),
-  );
-  if (secrets.length > 0)
-    throw new ConfigError(
-      file,
-      secrets.map((m) => m.replace(/ \(kept as .*\)$/, " (a secret cannot be the reference itself)")),
-    );
   const { config, warnings, notices } = validateConfig(resolved, file);
   warnings.push(...missing);
   return { config, path: file, home, warnings, notices };
