@@ -216,6 +216,9 @@ describe("heartbeat", () => {
       prompt: DEFAULT_HEARTBEAT_PROMPT,
     });
     expect(resolveHeartbeat({ defaults: { heartbeat: { every: "0m" } } }, "main").enabled).toBe(false);
+    // Without agents' own blocks only the default agent has heartbeats.
+    expect(resolveHeartbeat({ list: [{ id: "main" }, { id: "ops" }] }, "ops").enabled).toBe(false);
+    expect(resolveHeartbeat({ list: [{ id: "main" }, { id: "ops", default: true }] }, "ops").enabled).toBe(true);
     // Once an agent has its own block, only such agents run heartbeats; its keys win over the defaults'.
     const agents = {
       defaults: { heartbeat: { every: "1h" } },

@@ -66,9 +66,16 @@ describe("workspace layout", () => {
     fs.mkdirSync(path.join(home, "workspace"));
     expect(resolveWorkspaceDir(undefined, "main", home)).toBe(path.join(home, "workspace"));
     expect(resolveWorkspaceDir(undefined, "ops", home)).toBe(path.join(home, "agents", "ops", "workspace"));
-    const agents = { defaults: { workspace: "~/claw" }, list: [{ id: "ops", workspace: "/srv/ops-ws" }] };
+    const agents = {
+      defaults: { workspace: "~/claw" },
+      list: [{ id: "main" }, { id: "ops", workspace: "/srv/ops-ws" }],
+    };
     expect(resolveWorkspaceDir(agents, "main", home)).toBe(path.join(os.homedir(), "claw"));
     expect(resolveWorkspaceDir(agents, "ops", home)).toBe("/srv/ops-ws");
+    // The default agent is the one marked `default` (else the first listed), as in OpenClaw.
+    const opsFirst = { list: [{ id: "ops", default: true }, { id: "main" }] };
+    expect(resolveWorkspaceDir(opsFirst, "ops", home)).toBe(path.join(home, "workspace"));
+    expect(resolveWorkspaceDir(opsFirst, "main", home)).toBe(path.join(home, "agents", "main", "workspace"));
   });
 
   it("the gateway creates the workspaces on start; an OpenClaw home's workspace is used and kept", async () => {

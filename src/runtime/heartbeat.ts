@@ -7,13 +7,17 @@
  */
 import type { AgentsConfig, HeartbeatConfig } from "../config/agents-schema.ts";
 import { parseDurationMs } from "../util/units.ts";
+import { defaultAgentIdOf } from "../workspace/layout.ts";
 import { DEFAULT_HEARTBEAT_PROMPT, HEARTBEAT_TOKEN } from "./system-prompt.ts";
 
 export const DEFAULT_HEARTBEAT_EVERY = "30m";
 export const DEFAULT_ACK_MAX_CHARS = 300;
 
 export interface HeartbeatSettings {
-  /** False when `every` is 0, or when other agents have a heartbeat block and this one has none. */
+  /**
+   * False when `every` is 0; as in OpenClaw, only the default agent runs heartbeats unless some
+   * agents have their own `heartbeat` block, then only those do.
+   */
   enabled: boolean;
   everyMs: number;
   prompt: string;
@@ -28,12 +32,11 @@ export interface HeartbeatSettings {
 export function resolveHeartbeat(agents: AgentsConfig | undefined, agentId: string): HeartbeatSettings {
   const defaults: HeartbeatConfig = agents?.defaults?.heartbeat ?? {};
   const own = agents?.list?.find((a) => a.id.toLowerCase() === agentId)?.heartbeat;
-  // OpenClaw: once any agent has its own heartbeat block, only those agents run heartbeats.
   const someoneHasOwn = agents?.list?.some((a) => a.heartbeat !== undefined) ?? false;
   const merged: HeartbeatConfig = { ...defaults, ...(own ?? {}) };
   const everyMs = parseDurationMs(merged.every ?? DEFAULT_HEARTBEAT_EVERY, "m");
   return {
-    enabled: everyMs > 0 && (!someoneHasOwn || own !== undefined),
+    enabled: everyMs > 0 && (someoneHasOwn ? own !== undefined : agentId === defaultAgentIdOf(agents)),
     everyMs,
     prompt: merged.prompt ?? DEFAULT_HEARTBEAT_PROMPT,
     target: merged.target ?? "none",

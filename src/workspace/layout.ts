@@ -36,17 +36,19 @@ export function expandHome(p: string): string {
   return p;
 }
 
+/** OpenClaw's default agent: the entry marked `default`, else the first listed, else `main`. */
+export function defaultAgentIdOf(agents: AgentsConfig | undefined): string {
+  const def = agents?.list?.find((a) => a.default) ?? agents?.list?.[0];
+  return def ? def.id.toLowerCase() : "main";
+}
+
 /**
  * The workspace directory of an agent: its own `workspace`, else `agents.defaults.workspace` for
  * the default agent; else `$PINCER_HOME/workspace` for the default agent when that directory
  * exists (an OpenClaw state dir has one), else `agents/<id>/workspace` under the home.
  */
-export function resolveWorkspaceDir(
-  agents: AgentsConfig | undefined,
-  agentId: string,
-  home: string,
-  defaultAgentId = "main",
-): string {
+export function resolveWorkspaceDir(agents: AgentsConfig | undefined, agentId: string, home: string): string {
+  const defaultAgentId = defaultAgentIdOf(agents);
   const own = agents?.list?.find((a) => a.id.toLowerCase() === agentId);
   if (own?.workspace !== undefined) return path.resolve(expandHome(own.workspace));
   const isDefault = agentId === defaultAgentId;
