@@ -75,6 +75,8 @@ export type BridgeGateResult =
   | { status: "pending-history"; reason: string };
 
 const SEND_TIMEOUT_DEFAULT = 120_000;
+/** Conversations whose exact reply target is remembered (announces fall back to the row's route). */
+const MAX_ROUTES = 10_000;
 
 function accountKey(channel: string, accountId: string): string {
   return `${channel}\u0000${accountId}`;
@@ -90,6 +92,24 @@ function ledgerId(env: InboundEnvelope & { accountId?: string }): string {
 function conversationOf(env: Pick<InboundEnvelope, "peerId" | "topicId" | "threadId">): string {
   const sub = env.topicId ?? env.threadId;
   return sub ? `${env.peerId}:${sub}` : env.peerId;
+}
+
+/** `textChunkLimit`: the adapter as it is, with a smaller message limit for the chunker. */
+function withChunkLimit(adapter: ChannelAdapter, limit: number | undefined): ChannelAdapter {
+  if (limit === undefined || limit >= adapter.caps.maxChars) return adapter;
+  const caps = { ...adapter.caps, maxChars: limit };
+  return {
+    channel: adapter.channel,
+    accountId: adapter.accountId,
+    caps,
+    start: (ctx) => adapter.start(ctx),
+    stop: () => adapter.stop(),
+    send: (chunk) => adapter.send(chunk),
+    ...(adapter.typing ? { typing: (t: ReplyTarget) => adapter.typing!(t) } : {}),
+    probe: () => adapter.probe(),
+    status: () => adapter.status(),
+    render: (md) => adapter.render(md),
+  };
 }
 
 export class ChannelManager {
@@ -108,7 +128,6 @@ export class ChannelManager {
   /** Exact reply targets by the row's route form (`<channel>:<peer>`), so announces reach a Slack DM's channel. */
   private readonly routes = new Map<string, ReplyTarget>();
   private readonly inflight = new Set<Promise<unknown>>();
-  private unsubscribe: (() => void) | undefined;
   private started = false;
   private closed = false;
 
@@ -157,7 +176,7 @@ export class ChannelManager {
     await this.dedupe.open();
     const { pending, bad } = this.ledger.open();
     if (bad > 0) this.log.warn({ bad }, "reply ledger: unreadable lines skipped");
-    this.unsubscribe = this.rt.onOutbound((msg) => this.track(this.announce(msg)));
+    this.rt.outboundSink = (msg) => this.announce(msg);
     for (const account of this.accounts) this.startAccount(account);
     // Messages recorded before the last stop whose answer never reached the outbox.
     for (const entry of pending) this.track(this.replay(entry));
@@ -178,7 +197,7 @@ export class ChannelManager {
     const sup = new AccountSupervisor({
       channel,
       accountId,
-      create: () => factory(account.settings),
+      create: () => withChunkLimit(factory(account.settings), account.textChunkLimit),
       ingest: (msg) => this.ingest(account, msg),
       state: new FileStateStore(path.join(this.opts.home, "channels", "state"), channel, accountId),
       log: this.log,
@@ -201,7 +220,7 @@ export class ChannelManager {
     if (this.closed) return;
     this.closed = true;
     await this.stopInbound();
-    this.unsubscribe?.();
+    this.rt.outboundSink = undefined;
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.delivery.close();
     await this.dedupe.close();
@@ -225,8 +244,7 @@ export class ChannelManager {
     const refused = await this.applyRefusal(decision, account, env, msg.reply);
     if (refused) return refused;
     const accepted = (decision as Extract<GateDecision, { action: "accept" }>).envelope;
-    if (env.chatType === "direct") this.routes.set(`${channel}:${env.senderId}`, msg.reply);
-    else this.routes.set(`${channel}:${env.peerId}`, { ...msg.reply, replyToMessageId: undefined } as ReplyTarget);
+    this.rememberRoute(env, msg.reply);
     const entry: LedgerEntry = {
       id: ledgerId(env),
       at: this.now(),
@@ -249,6 +267,15 @@ export class ChannelManager {
       adapter?.caps.typing && adapter.typing ? keepTyping(adapter, msg.reply, this.typingOpts()) : () => undefined;
     this.track(submitted.done.then((outcome) => this.answer(entry, outcome, false)).finally(stopTyping));
     return { status: "accepted", sessionKey: submitted.sessionKey };
+  }
+
+  /** The exact reply target of a conversation's last message, for announces to its row route (bounded). */
+  private rememberRoute(env: InboundEnvelope, reply: ReplyTarget): void {
+    const key = `${env.channel}:${env.chatType === "direct" ? env.senderId : env.peerId}`;
+    const { replyToMessageId: _omit, ...target } = reply;
+    this.routes.delete(key);
+    this.routes.set(key, target);
+    if (this.routes.size > MAX_ROUTES) this.routes.delete(this.routes.keys().next().value!);
   }
 
   private typingOpts(): { everyMs?: number } {
@@ -383,7 +410,8 @@ export class ChannelManager {
     if (!outcome.reply || !outcome.delivered) return undefined;
     let target: ReplyTarget | undefined;
     if (deliver) {
-      target = { channel: deliver.channel, accountId: deliver.accountId ?? "default", to: deliver.to };
+      const accountId = deliver.accountId ?? this.opts.config.channels?.[deliver.channel]?.defaultAccount ?? "default";
+      target = { channel: deliver.channel, accountId, to: deliver.to };
       if (deliver.threadId) target.threadId = deliver.threadId;
     } else {
       const entry = await this.rt.manager.get(outcome.agentId, outcome.sessionKey);

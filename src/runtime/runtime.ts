@@ -164,6 +164,11 @@ export class AgentRuntime implements CommandContext {
   shuttingDown = false;
   /** The channels line of `/status` (set by the gateway when native channels run). */
   channelsLine: (() => string | undefined) | undefined = undefined;
+  /**
+   * Set by the channel layer: puts an announce in its durable outbox. `deliverToRoute` waits for
+   * it, so a caller that records "delivered" afterwards (sub-agents) never outruns the outbox.
+   */
+  outboundSink: ((msg: OutboundMessage) => Promise<void>) | undefined = undefined;
 
   /** Messages with an id whose outcome a retry could still wait for (diagnostics, tests). */
   get pendingAnswerCount(): number {
@@ -249,7 +254,9 @@ export class AgentRuntime implements CommandContext {
       to: entry.deliveryContext?.to ?? entry.lastTo,
     };
     if (!route.channel) return false;
-    this.outbound.emit({ agentId, sessionKey, route, text });
+    const msg: OutboundMessage = { agentId, sessionKey, route, text };
+    this.outbound.emit(msg);
+    await this.outboundSink?.(msg);
     return true;
   }
 

@@ -144,6 +144,29 @@ describe("channel layer in the gateway", () => {
     expect(platform.sent[0]!.target.to).toBe("-100");
   });
 
+  it("textChunkLimit splits replies under the configured size, nothing lost", async () => {
+    const platform = new FakePlatform();
+    await start(telegram({ dmPolicy: "open", allowFrom: ["*"], textChunkLimit: 80 }), platform);
+    const words = Array.from({ length: 20 }, (_, i) => `word${i}`);
+    await platform.current!.inject({ chatType: "direct", peerId: "3", senderId: "3", text: words.join(" ") });
+    await until(
+      () =>
+        platform.sent.join("").length > 0 &&
+        platform.sent
+          .map((c) => c.text)
+          .join(" ")
+          .includes("word19"),
+    );
+    for (const c of platform.sent) expect(c.text.length).toBeLessThanOrEqual(80);
+    expect(platform.sent.length).toBe(2);
+    expect(
+      platform.sent
+        .map((c) => c.text)
+        .join(" ")
+        .match(/word\d+/g),
+    ).toEqual(words);
+  });
+
   it("POST /v1/inbound: a channel with a block is gated; one without is accepted as before", async () => {
     const platform = new FakePlatform();
     const { gw, provider } = await start(telegram({ dmPolicy: "allowlist", allowFrom: ["7"] }), platform);
