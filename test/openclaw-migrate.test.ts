@@ -154,6 +154,14 @@ describe("OpenClaw sessionFile transcripts across every backend", () => {
       execFileSync(process.execPath, [BIN, "sessions", "history", TOPIC_KEY, "--json"], { env, encoding: "utf8" }),
     ) as { count: number };
     expect(out.count).toBe(messageCount(rows[TOPIC_KEY]!));
+    // The rows still name the old home's paths: found by basename, so --fix-missing removes none.
+    const fix = JSON.parse(
+      execFileSync(process.execPath, [BIN, "sessions", "cleanup", "--dry-run", "--fix-missing", "--json"], {
+        env,
+        encoding: "utf8",
+      }),
+    ) as { missing: number; beforeCount: number };
+    expect(fix).toMatchObject({ beforeCount: 8, missing: 0 });
   });
 
   it("pruning in a database store archives a topic's transcript by the name its row gives it", async () => {

@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { assertValidSessionId } from "../../keys/ids.ts";
 import type { SessionEntry } from "../entry.ts";
 import { compareRows, matchesFilter, pageOf } from "../list-order.ts";
+import { transcriptIdOf } from "../session-file.ts";
 import {
   FencedError,
   LeaseTimeoutError,
@@ -654,6 +655,9 @@ export class FsSessionStore implements SessionStore, DiskOps {
   transcriptExistsSync(sessionId: string, sessionFile?: string): boolean {
     try {
       if (this.transcripts.exists(sessionId)) return true;
+      // The row's own file by basename (an OpenClaw home that moved names the old absolute path).
+      const named = transcriptIdOf({ sessionId, sessionFile });
+      if (named !== sessionId && this.transcripts.exists(named)) return true;
     } catch {
       return false;
     }
