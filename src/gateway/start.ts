@@ -147,8 +147,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const tools = options.tools ?? new ToolRegistry();
   const providers = createProviderRegistry(config, env);
   // What the config load and the providers found, once at start: OpenClaw keys Pincer ignores, by path.
+  // (OpenClaw-only channels are logged once, with the channel layer below.)
+  const channelLines = new Set(
+    unsupportedChannels(config.channels).map((n) => `channels.${n}: not supported by Pincer (ignored)`),
+  );
   for (const line of [...configNotes(config).warnings, ...configNotes(config).notices, ...providers.warnings])
-    logger.warn({ config: line }, line);
+    if (!channelLines.has(line)) logger.warn({ config: line }, line);
   providers.onFallback = (from, to, err) =>
     logger.warn(
       { from, to, err: err instanceof Error ? err.message : String(err) },
