@@ -454,6 +454,7 @@ describe("legacy keys, OpenClaw-only keys, unknown keys", () => {
       skills: { allowBundled: [] },
       agents: { defaults: { models: { "echo/echo": { alias: "e", params: { temperature: 0 } } }, imageModel: "x/y" } },
       hooks: { enabled: true, token: "t".repeat(32) },
+      channels: { whatsapp: { enabled: true } },
       meta: { lastTouchedVersion: "2026.3.13" },
     };
     const { notices } = validateConfig(raw, null);
@@ -469,6 +470,7 @@ describe("legacy keys, OpenClaw-only keys, unknown keys", () => {
         'agents.defaults.models["echo/echo"].params: not supported by Pincer (ignored)',
         "agents.defaults.imageModel: not supported by Pincer (ignored)",
         "hooks.enabled: not supported by Pincer (ignored)",
+        "channels.whatsapp: not supported by Pincer (ignored)",
       ]),
     );
     // What OpenClaw's wizard writes and Pincer does anyway is not noise.
