@@ -7,6 +7,7 @@ import type { SessionManager } from "../session/manager.ts";
 import type { ModelProvider } from "../providers/types.ts";
 import type { AgentMessage, AssistantMessage } from "../transcript/entries.ts";
 import { buildContext, estimateTokens, messageChars, messageText } from "./context-build.ts";
+import { isGroupSessionKey, withSenderName } from "./sender-lines.ts";
 
 export interface CompactionOutcome {
   status: "compacted" | "skipped" | "failed";
@@ -68,7 +69,8 @@ export async function compactSession(input: {
   const entry = await input.manager.get(input.agentId, input.sessionKey);
   if (!entry) return { status: "skipped", reason: "no session", tokensBefore: 0, tokensAfter: 0 };
   const { lines } = await input.manager.transcriptLines(input.agentId, entry.sessionId);
-  const ctx = buildContext(lines);
+  // Group lines keep their senders' names, so the summary knows who said what.
+  const ctx = buildContext(lines, new Set(), isGroupSessionKey(input.sessionKey) ? withSenderName : undefined);
   const tokensBefore = estimateTokens(ctx.messages);
   const cut = chooseCut(ctx.messages, ctx.entryIds, input.keepRecentTokens);
   const toSummarise = ctx.messages.slice(0, cut);
