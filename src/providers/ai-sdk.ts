@@ -14,6 +14,7 @@ import { APICallError } from "ai";
 import type { AssistantMessage } from "../transcript/entries.ts";
 import { mapFinishReason, mapUsage, parseToolInput, toFunctionTools, toPrompt } from "./convert.ts";
 import { createHttpFetch } from "./http-fetch.ts";
+import { providerFailure } from "./failure.ts";
 import { reasoningOptions } from "./reasoning.ts";
 import type { CallOptions, ChatModel, ModelUsage, StreamPart } from "./sdk-types.ts";
 import {
@@ -41,8 +42,6 @@ const API_OF: Record<ProviderKind, string> = {
   openai: "openai-completions",
   "openai-compatible": "openai-completions",
 };
-const OVERFLOW =
-  /context[ _-]?length|prompt is too long|maximum context|too many tokens|context[ _-]?window|context_length_exceeded/i;
 /** Model ids may come from a session's `/model`: the instances kept per provider are bounded. */
 const MAX_CACHED_MODELS = 32;
 
@@ -50,11 +49,7 @@ const MAX_CACHED_MODELS = 32;
 export function classifyError(err: unknown): Error {
   if (err instanceof ContextOverflowError || err instanceof ProviderError) return err;
   const call = APICallError.isInstance(err) ? err : null;
-  const status = call?.statusCode;
-  const text = `${err instanceof Error ? err.message : String(err)} ${call?.responseBody ?? ""}`;
-  if ((status === 400 || status === 413 || status === undefined) && OVERFLOW.test(text))
-    return new ContextOverflowError(err instanceof Error ? err.message : String(err), { cause: err });
-  return new ProviderError(err instanceof Error ? err.message : String(err), status, { cause: err });
+  return providerFailure(err instanceof Error ? err.message : String(err), call?.statusCode, call?.responseBody, err);
 }
 
 function modelFactory(options: AiSdkProviderOptions): (id: string) => ChatModel {

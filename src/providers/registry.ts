@@ -7,7 +7,8 @@
  * (model ids may contain more); a bare name is an alias, a provider (`echo`), or an Anthropic
  * model, as in OpenClaw.
  */
-import { createAiSdkProvider, type ProviderKind } from "./ai-sdk.ts";
+import { createAiSdkProvider, type AiSdkProviderOptions, type ProviderKind } from "./ai-sdk.ts";
+import { createChatCompletionsProvider } from "./chat-completions/provider.ts";
 import { createEchoProvider } from "./echo.ts";
 import { withFallbacks, type ChainLink } from "./fallback.ts";
 import { ProviderError, type ModelProvider } from "./types.ts";
@@ -89,6 +90,16 @@ function secret(value: SecretInput | undefined, env: NodeJS.ProcessEnv, key: str
   return undefined;
 }
 
+/**
+ * Chat Completions (OpenAI and OpenAI-compatible) through Pincer's own client, Anthropic through the
+ * AI SDK; `PINCER_MODEL_CLIENT=ai-sdk` sends Chat Completions through the AI SDK too (to compare, or
+ * to turn the fast path off).
+ */
+function createDriver(options: AiSdkProviderOptions, env: NodeJS.ProcessEnv): ModelProvider {
+  if (options.kind === "anthropic" || env.PINCER_MODEL_CLIENT?.trim() === "ai-sdk") return createAiSdkProvider(options);
+  return createChatCompletionsProvider({ ...options, kind: options.kind });
+}
+
 /** A provider Pincer cannot call: each call fails at once, so a fallback takes over. */
 function unavailable(name: string, reason: string): ModelProvider {
   return {
@@ -150,14 +161,17 @@ function buildProvider(
     } else {
       const baseURL = api === "ollama" ? ollamaBase(c.baseUrl) : c.baseUrl;
       const implied = kind === "anthropic" ? env.ANTHROPIC_API_KEY : kind === "openai" ? env.OPENAI_API_KEY : undefined;
-      d = createAiSdkProvider({
-        name,
-        kind,
-        baseURL,
-        apiKey: apiKey ?? implied,
-        headers: c.headers,
-        models: models.map((m) => ({ id: m.id, ...(m.contextWindow ? { contextWindow: m.contextWindow } : {}) })),
-      });
+      d = createDriver(
+        {
+          name,
+          kind,
+          baseURL,
+          apiKey: apiKey ?? implied,
+          headers: c.headers,
+          models: models.map((m) => ({ id: m.id, ...(m.contextWindow ? { contextWindow: m.contextWindow } : {}) })),
+        },
+        env,
+      );
     }
     drivers.set(id, d);
     return d;
@@ -199,12 +213,15 @@ export function createProviderRegistry(config: ProviderRegistryConfig, env: Node
       if (!providers.has(name) && apiKey?.trim())
         providers.set(
           name,
-          createAiSdkProvider({
-            name,
-            kind,
-            apiKey: apiKey.trim(),
-            ...(baseURL?.trim() ? { baseURL: baseURL.trim() } : {}),
-          }),
+          createDriver(
+            {
+              name,
+              kind,
+              apiKey: apiKey.trim(),
+              ...(baseURL?.trim() ? { baseURL: baseURL.trim() } : {}),
+            },
+            env,
+          ),
         );
   }
 
