@@ -63,7 +63,7 @@ describe("SessionManager", () => {
       lastTo: "telegram:42",
     });
     expect(row?.sessionFile).toBe(path.join(dir, `${r.sessionId}.jsonl`));
-    expect(row?.origin).toMatchObject({ label: "Ada", provider: "telegram", from: "telegram:42" });
+    expect(row?.origin).toMatchObject({ label: "Ada id:42", provider: "telegram", from: "telegram:42" });
   });
 
   it("chains a reply to the user message and records usage on the row", async () => {
