@@ -11,6 +11,9 @@ export interface ResolveOptions {
   account?: string;
   group?: string;
   thread?: string;
+  topic?: string;
+  parentPeer?: string;
+  forum?: boolean;
   sender?: string;
   text?: string;
   store?: string;
@@ -29,6 +32,9 @@ async function readEnvelope(ctx: CliContext, opts: ResolveOptions): Promise<unkn
       ...(opts.account ? { accountId: opts.account } : {}),
       ...(opts.group ? { groupId: opts.group } : {}),
       ...(opts.thread ? { threadId: opts.thread } : {}),
+      ...(opts.topic ? { topicId: opts.topic } : {}),
+      ...(opts.parentPeer ? { parentPeerId: opts.parentPeer } : {}),
+      ...(opts.forum ? { isForum: true } : {}),
     };
   }
   const raw = (await ctx.io.readStdin()).trim();
