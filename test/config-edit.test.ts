@@ -92,6 +92,13 @@ describe("the in-place JSON5 editor", () => {
     expect(JSON5.parse(b)).toMatchObject({ agents: { defaults: {} } });
     const c = unsetInText('{ "a": 1, "b": 2 }', ["b"])!;
     expect(c).toBe('{ "a": 1 }');
+    // The only entry gone: an empty container, unless a comment is left in it.
+    expect(unsetInText('{\n  "tools": {\n    "profile": "coding"\n  },\n  "x": 1\n}\n', ["tools", "profile"])).toBe(
+      '{\n  "tools": {},\n  "x": 1\n}\n',
+    );
+    expect(unsetInText("{\n  a: {\n    // keep me\n    b: 1,\n  },\n}", ["a", "b"])).toBe(
+      "{\n  a: {\n    // keep me\n  },\n}",
+    );
     expect(unsetInText(COMMENTED, ["nope"])).toBeNull();
     expect(unsetInText(COMMENTED, ["session", "dmScope", "deeper"])).toBeNull();
   });

@@ -364,6 +364,12 @@ export function unsetInText(text: string, path: readonly PathSegment[]): string 
     const prev = entries.at(-2);
     if (prev && prev.comma !== null && entries.length >= 2) out = splice(out, prev.comma, prev.comma + 1, "");
   }
+  // The container's only entry went: `{\n  }` becomes `{}` (unless a comment is left inside).
+  const entries = found.member ? node.members : node.items;
+  if (entries.length === 1) {
+    const close = node.end - 1 - (end - from);
+    if (out.slice(node.start + 1, close).trim() === "") out = splice(out, node.start + 1, close, "");
+  }
   return out;
 }
 
