@@ -80,7 +80,8 @@ const accountShape = {
   /** Base URL overrides (tests, self-hosted endpoints). */
   apiRoot: z.url().optional(),
   apiUrl: z.url().optional(),
-  httpUrl: z.url().optional(),
+  /** signal-cli's daemon; a bare `host:port` is read as http (as the adapter does). */
+  httpUrl: z.string().min(1).optional(),
   ...openclawOnly(
     "capabilities",
     "configWrites",
