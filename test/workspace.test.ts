@@ -94,6 +94,13 @@ describe("workspace layout", () => {
   });
 });
 
+it("agents.defaults.skipBootstrap: the gateway creates no workspace files", async () => {
+  const home = tmp();
+  const gw = await startTestGateway({ agents: { defaults: { skipBootstrap: true } } }, { home });
+  cleanups.push(() => gw.cleanup());
+  expect(fs.existsSync(path.join(home, "agents", "main", "workspace", "AGENTS.md"))).toBe(false);
+});
+
 describe("reading the workspace for the prompt", () => {
   it("caps a file with the marker (70% head, 20% tail) and stops at the total budget", () => {
     const long = "a".repeat(700) + "MIDDLE" + "z".repeat(300);

@@ -138,6 +138,8 @@ export const agentDefaultsSchema = z.strictObject({
   models: modelCatalogSchema.optional(),
   contextTokens: z.number().int().positive().optional(),
   workspace: z.string().optional(),
+  /** True: the gateway creates no workspace files (the owner manages them). */
+  skipBootstrap: z.boolean().optional(),
   /** Per workspace file injected into the system prompt (default 20000 chars). */
   bootstrapMaxChars: z.number().int().positive().optional(),
   /** All workspace files together (default 150000 chars). */
@@ -157,7 +159,6 @@ export const agentDefaultsSchema = z.strictObject({
     "pdfMaxBytesMb",
     "pdfMaxPages",
     "repoRoot",
-    "skipBootstrap",
     "bootstrapPromptTruncationWarning",
     "timeFormat",
     "envelopeTimezone",
