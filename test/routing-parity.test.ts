@@ -228,6 +228,15 @@ describe("routing parity with OpenClaw 2026.3.13", () => {
     expect(bound.sessionKey).toBe("agent:main:telegram:group:-100123");
   });
 
+  it("a binding's peer kind `dm` is `direct` (OpenClaw's normalizeChatType)", () => {
+    const cfg = {
+      agents: { list: [{ id: "main" }, { id: "ops" }] },
+      bindings: [{ agentId: "ops", match: { channel: "telegram", peer: { kind: "dm", id: "123" } } }],
+    } as unknown as RoutingConfig;
+    const r = resolveRoute({ channel: "telegram", chatType: "direct", peerId: "123", senderId: "123", text: "x" }, cfg);
+    expect([r.agentId, r.matchedBy]).toEqual(["ops", "binding.peer"]);
+  });
+
   it("the named-account rule is Telegram's: a named Discord account keeps the configured dmScope", () => {
     const r = resolveRoute(
       { channel: "discord", accountId: "bot2", chatType: "direct", peerId: "77", senderId: "77", text: "x" },

@@ -71,11 +71,13 @@ function tierOf(b: RouteBinding, input: AgentSelectionInput): MatchedBy | undefi
   if (team !== undefined && team !== present(input.teamId)) return undefined;
   if (roles.length > 0 && !roles.some((r) => (input.roles ?? []).some((have) => have.trim() === r))) return undefined;
   if (m.peer !== undefined) {
+    // OpenClaw's normalizeChatType: `dm` is `direct`.
+    const want = (m.peer.kind as string) === "dm" ? { ...m.peer, kind: "direct" as const } : m.peer;
     // A peer constraint without a valid kind and id is invalid and never matches.
-    if (!CHAT_TYPES.has(m.peer.kind) || typeof m.peer.id !== "string" || m.peer.id.trim() === "") return undefined;
+    if (!CHAT_TYPES.has(want.kind) || typeof want.id !== "string" || want.id.trim() === "") return undefined;
     const cs = isCaseSensitiveChannel(input.channel);
-    if (peerEquals(m.peer, input.peer, cs)) return "binding.peer";
-    if (peerEquals(m.peer, input.parentPeer, cs)) return "binding.peer.parent";
+    if (peerEquals(want, input.peer, cs)) return "binding.peer";
+    if (peerEquals(want, input.parentPeer, cs)) return "binding.peer.parent";
     return undefined;
   }
   if (guild !== undefined) return roles.length > 0 ? "binding.guild+roles" : "binding.guild";
