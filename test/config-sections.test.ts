@@ -190,6 +190,21 @@ const BAD: Array<[string, unknown, string]> = [
   ],
   ["channels not an object", { channels: 3 }, "channels: got 3, expected an object"],
   [
+    "heartbeat.every not a duration",
+    { agents: { defaults: { heartbeat: { every: "soon" } } } },
+    'agents.defaults.heartbeat.every: got "soon", expected a non-negative duration like "30m" ("0m" disables)',
+  ],
+  [
+    "heartbeat.activeHours.start not a time of day",
+    { agents: { list: [{ id: "main", heartbeat: { activeHours: { start: "25:00", end: "08:00" } } }] } },
+    'agents.list[0].heartbeat.activeHours.start: got "25:00", expected a time of day "HH:MM" (00:00-24:00)',
+  ],
+  [
+    "bootstrapMaxChars not positive",
+    { agents: { defaults: { bootstrapMaxChars: 0 } } },
+    "agents.defaults.bootstrapMaxChars: got 0",
+  ],
+  [
     "logging.level unknown",
     { logging: { level: "loud" } },
     'logging.level: got "loud", expected one of "silent", "fatal"',
