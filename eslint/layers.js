@@ -26,6 +26,7 @@ export const LAYERS = {
     "store",
     "web",
     "workspace",
+    "security",
   ],
   security: ["config", "gateway/settings.ts", "keys", { path: "store", types: true }],
   channels: ["runtime", "session", "keys", "config", "store", { path: "transcript", types: true }, "lifecycle"],

@@ -24,6 +24,34 @@ export interface CronJobConfig {
   deliver?: { channel: "telegram" | "slack" | "discord" | "signal"; to: string; accountId?: string; threadId?: string };
 }
 
+/** A job as `cron.list` reports it. */
+export interface CronJobStatus {
+  id: string;
+  name?: string;
+  schedule: string;
+  tz?: string;
+  agentId: string;
+  enabled: boolean;
+  running: boolean;
+  nextRunAt?: number;
+  last?: CronLastRun;
+  deliver?: NonNullable<CronJobConfig["deliver"]>;
+}
+export interface CronLastRun {
+  at: number;
+  status: string;
+  sessionKey: string;
+  error?: string;
+  reply?: string;
+}
+interface JobState {
+  job: CronJobConfig;
+  cron: Cron;
+  enabled: boolean;
+  running: boolean;
+  last?: CronLastRun;
+}
+
 /** Claims one fire of a job for this gateway; false when another gateway has it. */
 export type CronClaim = (agentId: string, jobId: string, ttlMs: number) => Promise<boolean>;
 
@@ -34,6 +62,7 @@ export class CronScheduler {
   private readonly retentionMs: number;
   private reaper: NodeJS.Timeout | null = null;
   private readonly agentIds = new Set<string>(["main"]);
+  private readonly states = new Map<string, JobState>();
 
   /** Posts a finished job's reply to its channel (set by the gateway when channels are configured). */
   deliver: ((job: CronJobConfig, outcome: TurnOutcome) => Promise<void>) | null = null;
@@ -53,22 +82,58 @@ export class CronScheduler {
     this.retentionMs = parseDurationMs(config?.sessionRetention ?? "24h", "m");
     if (config?.enabled === false) return;
     for (const job of config?.jobs ?? []) {
-      if (job.enabled === false) continue;
       this.agentIds.add((job.agent ?? "main").toLowerCase());
+      let cron: Cron;
       try {
-        this.jobs.push(
-          new Cron(
-            job.schedule,
-            { timezone: job.tz, protect: true, name: job.id },
-            (self: Cron) => void this.fire(job, self),
-          ),
+        // Disabled jobs get a paused timer: the Control UI shows them and may enable them.
+        cron = new Cron(
+          job.schedule,
+          { timezone: job.tz, protect: true, name: job.id, paused: job.enabled === false },
+          (self: Cron) => void this.fire(job, self),
         );
       } catch (err) {
         throw new Error(
           `cron.jobs[${job.id}].schedule: got ${JSON.stringify(job.schedule)}, expected a cron expression (${err instanceof Error ? err.message : String(err)})`,
         );
       }
+      this.jobs.push(cron);
+      this.states.set(job.id, { job, cron, enabled: job.enabled !== false, running: false });
     }
+  }
+
+  /** Every configured job with its schedule and last outcome (the Control UI's Cron page). */
+  list(): CronJobStatus[] {
+    return [...this.states.values()].map((s) => ({
+      id: s.job.id,
+      ...(s.job.name ? { name: s.job.name } : {}),
+      schedule: s.job.schedule,
+      ...(s.job.tz ? { tz: s.job.tz } : {}),
+      agentId: (s.job.agent ?? "main").toLowerCase(),
+      enabled: s.enabled,
+      running: s.running,
+      ...(s.enabled && s.cron.nextRun() ? { nextRunAt: s.cron.nextRun()!.getTime() } : {}),
+      ...(s.last ? { last: s.last } : {}),
+      ...(s.job.deliver ? { deliver: { ...s.job.deliver } } : {}),
+    }));
+  }
+
+  /** Pauses or resumes a job's schedule in this process (the config file is not rewritten). */
+  setEnabled(id: string, enabled: boolean): boolean {
+    const s = this.states.get(id);
+    if (!s) return false;
+    s.enabled = enabled;
+    if (enabled) s.cron.resume();
+    else s.cron.pause();
+    return true;
+  }
+
+  /** Starts a configured job now; resolves when it was accepted (not when it finished). */
+  runNow(id: string): { started: boolean; found: boolean } {
+    const s = this.states.get(id);
+    if (!s) return { started: false, found: false };
+    if (s.running) return { started: false, found: true };
+    void this.runJob(s.job).catch((err: unknown) => this.logger.error({ job: id, err }, "cron job failed"));
+    return { started: true, found: true };
   }
 
   start(): void {
@@ -121,13 +186,34 @@ export class CronScheduler {
       senderName: job.name ?? `Cron: ${job.id}`,
       text: job.message,
     };
-    const accepted = await this.rt.submit(envelope, {
-      surface: "cron",
-      interactive: false,
-      commandAuthorized: false,
-      target: { agentId, sessionKey },
-    });
-    const outcome = await accepted.done;
+    const state = this.states.get(job.id);
+    if (state) state.running = true;
+    let outcome: TurnOutcome;
+    try {
+      const accepted = await this.rt.submit(envelope, {
+        surface: "cron",
+        interactive: false,
+        commandAuthorized: false,
+        target: { agentId, sessionKey },
+      });
+      outcome = await accepted.done;
+    } catch (err) {
+      if (state) {
+        state.running = false;
+        state.last = { at: Date.now(), status: "error", sessionKey, error: err instanceof Error ? err.message : String(err) };
+      }
+      throw err;
+    }
+    if (state) {
+      state.running = false;
+      state.last = {
+        at: Date.now(),
+        status: outcome.status,
+        sessionKey,
+        ...(outcome.error ? { error: outcome.error } : {}),
+        ...(outcome.reply ? { reply: outcome.reply.slice(0, 500) } : {}),
+      };
+    }
     this.logger.info({ job: job.id, sessionKey, status: outcome.status }, "cron job ran");
     if (this.deliver)
       await this.deliver(job, outcome).catch((err: unknown) =>

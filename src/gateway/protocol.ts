@@ -110,6 +110,18 @@ export const HistoryItemSchema = z.object({
   text: z.string(),
   timestamp: z.string().nullable(),
   kind: z.enum(["message", "compaction"]),
+  /** User lines: who wrote it and on which channel (from the transcript line's provenance). */
+  senderName: z.string().optional(),
+  senderId: z.string().optional(),
+  channel: z.string().optional(),
+  /** Assistant lines: the tool calls it made (arguments as JSON text, bounded). */
+  toolCalls: z.array(z.object({ id: z.string(), name: z.string(), args: z.string() })).optional(),
+  /** Tool result lines. */
+  toolCallId: z.string().optional(),
+  toolName: z.string().optional(),
+  isError: z.boolean().optional(),
+  /** Assistant lines cut short (`aborted`: stopped by the user; the text is the partial reply). */
+  stopReason: z.string().optional(),
 });
 export type HistoryItem = z.infer<typeof HistoryItemSchema>;
 
@@ -291,6 +303,151 @@ export const ChannelAccountStatusSchema = z.looseObject({
 });
 export const ChannelsStatusResult = z.object({ accounts: z.array(ChannelAccountStatusSchema) });
 
+// ---- Control UI (operator only): sessions table, usage, cron, logs, config ----------------------
+
+/** A `sessions.query` row: the list row plus what the sessions table and overrides form show. */
+export const ControlSessionRowSchema = SessionRowSchema.extend({
+  agentId: z.string(),
+  pinned: z.boolean().optional(),
+  /** `provider/model` set by `sessions.patch {model}`; absent: the agent's default. */
+  modelOverride: z.string().optional(),
+  usageTokens: z.number().optional(),
+  usageCost: z.number().optional(),
+});
+export type ControlSessionRow = z.infer<typeof ControlSessionRowSchema>;
+export const SessionsQueryParams = z.strictObject({
+  offset: int(0, 10_000_000).optional(),
+  limit: int(1, 500).optional(),
+  search: nonBlank(200).nullish(),
+  agentId: nonBlank().nullish(),
+  channel: nonBlank(64).nullish(),
+  kind: oneOf(["direct", "group"]).nullish(),
+  activeMinutes: int(1, 10_000_000).optional(),
+  /** Only rows whose label contains this (case-insensitive). */
+  label: nonBlank(64).nullish(),
+  sort: oneOf(["updated", "tokens"]).optional(),
+  order: oneOf(["desc", "asc"]).optional(),
+});
+export const SessionsQueryResult = z.object({
+  ts: z.number(),
+  total: z.number(),
+  offset: z.number(),
+  channels: z.array(z.string()),
+  defaults: z.object({ modelProvider: z.string(), model: z.string() }),
+  sessions: z.array(ControlSessionRowSchema),
+});
+
+export const UsageTotalsSchema = z.object({
+  input: z.number(),
+  output: z.number(),
+  cacheRead: z.number(),
+  cacheWrite: z.number(),
+  totalTokens: z.number(),
+  cost: z.number(),
+  calls: z.number(),
+});
+export const UsageSummaryParams = z.strictObject({ days: int(1, 366).optional(), agentId: nonBlank().nullish() });
+export const UsageSummaryResult = z.object({
+  ts: z.number(),
+  /** Rows read (every session of the agents asked for). */
+  rows: z.number(),
+  totals: UsageTotalsSchema,
+  /** Per UTC day of the session's last activity (rows keep running totals, not a per-day ledger). */
+  byDay: z.array(z.object({ day: z.string(), totalTokens: z.number(), cost: z.number(), sessions: z.number() })),
+  byModel: z.record(z.string(), UsageTotalsSchema),
+  byChannel: z.record(z.string(), UsageTotalsSchema),
+  byAgent: z.record(z.string(), UsageTotalsSchema),
+  topSessions: z.array(
+    z.object({
+      key: z.string(),
+      agentId: z.string(),
+      label: z.string().optional(),
+      channel: z.string().optional(),
+      totalTokens: z.number(),
+      cost: z.number(),
+    }),
+  ),
+});
+
+export const CronJobSchema = z.object({
+  id: z.string(),
+  name: z.string().optional(),
+  schedule: z.string(),
+  tz: z.string().optional(),
+  agentId: z.string(),
+  enabled: z.boolean(),
+  running: z.boolean(),
+  nextRunAt: z.number().optional(),
+  last: z
+    .object({
+      at: z.number(),
+      status: z.string(),
+      sessionKey: z.string(),
+      error: z.string().optional(),
+      reply: z.string().optional(),
+    })
+    .optional(),
+  deliver: z
+    .object({ channel: z.string(), to: z.string(), accountId: z.string().optional(), threadId: z.string().optional() })
+    .optional(),
+});
+export const CronListParams = z.strictObject({});
+export const CronListResult = z.object({ jobs: z.array(CronJobSchema) });
+const cronId = nonBlank(200);
+export const CronRunParams = z.strictObject({ id: cronId });
+export const CronRunResult = z.object({ ok, started: z.boolean() });
+export const CronUpdateParams = z.strictObject({ id: cronId, enabled: z.boolean().describe("true or false") });
+export const CronUpdateResult = z.object({ ok, job: CronJobSchema });
+
+export const LOG_LEVEL_NAMES = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+export const LogRecordSchema = z.object({
+  seq: z.number(),
+  time: z.number(),
+  level: z.string(),
+  msg: z.string(),
+  fields: z.string(),
+});
+export type LogRecordWire = z.infer<typeof LogRecordSchema>;
+export const LogsTailParams = z.strictObject({
+  limit: int(1, 2000).optional(),
+  level: oneOf(LOG_LEVEL_NAMES).optional(),
+  search: nonBlank(200).nullish(),
+  /** Keep sending new records to this socket as `log` events (until it closes or sends follow: false). */
+  follow: z.boolean().describe("true or false").optional(),
+});
+export const LogsTailResult = z.object({ records: z.array(LogRecordSchema), following: z.boolean() });
+
+export const ConfigGetParams = z.strictObject({});
+export const ConfigGetResult = z.object({
+  /** The resolved config with every secret replaced by "***". */
+  config: z.record(z.string(), z.unknown()),
+  warnings: z.array(z.string()),
+  notices: z.array(z.string()),
+});
+export const ConfigValidateParams = z.strictObject({
+  text: z.string().max(1_000_000).describe("config text (JSON5) of at most 1000000 characters"),
+});
+export const ConfigValidateResult = z.object({
+  ok: z.boolean(),
+  problems: z.array(z.string()),
+  warnings: z.array(z.string()),
+});
+export const AuditFindingSchema = z.object({
+  checkId: z.string(),
+  severity: z.enum(["critical", "warn", "info"]),
+  title: z.string(),
+  detail: z.string(),
+  remediation: z.string().optional(),
+});
+/** `/context detail` of a session, as text. */
+export const SessionsContextResult = z.object({ key: z.string(), text: z.string() });
+export const SecurityAuditParams = z.strictObject({});
+export const SecurityAuditResult = z.object({
+  ts: z.number(),
+  summary: z.object({ critical: z.number(), warn: z.number(), info: z.number() }),
+  findings: z.array(AuditFindingSchema),
+});
+
 /** Every WebSocket method: its params and its result. `connect` is answered by the server itself. */
 export const WS_METHODS = {
   connect: { params: ConnectParams, result: ConnectResult },
@@ -309,6 +466,16 @@ export const WS_METHODS = {
   "pairing.approve": { params: PairingCodeParams, result: PairingApproveResult },
   "pairing.reject": { params: PairingCodeParams, result: PairingRejectResult },
   "channels.status": { params: ChannelsStatusParams, result: ChannelsStatusResult },
+  "sessions.query": { params: SessionsQueryParams, result: SessionsQueryResult },
+  "usage.summary": { params: UsageSummaryParams, result: UsageSummaryResult },
+  "cron.list": { params: CronListParams, result: CronListResult },
+  "cron.run": { params: CronRunParams, result: CronRunResult },
+  "cron.update": { params: CronUpdateParams, result: CronUpdateResult },
+  "logs.tail": { params: LogsTailParams, result: LogsTailResult },
+  "config.get": { params: ConfigGetParams, result: ConfigGetResult },
+  "config.validate": { params: ConfigValidateParams, result: ConfigValidateResult },
+  "security.audit": { params: SecurityAuditParams, result: SecurityAuditResult },
+  "sessions.context": { params: SessionKeyParams, result: SessionsContextResult },
 } as const;
 export type MethodName = keyof typeof WS_METHODS;
 /** What a caller sends as `params` (a typed client's argument). */
@@ -363,7 +530,13 @@ export const OutboundEventSchema = z.object({
 });
 export type OutboundEvent = z.infer<typeof OutboundEventSchema>;
 
-export const WS_EVENTS = { chat: ChatEventSchema, session: SessionEventSchema, outbound: OutboundEventSchema } as const;
+export const WS_EVENTS = {
+  chat: ChatEventSchema,
+  session: SessionEventSchema,
+  outbound: OutboundEventSchema,
+  /** A new log record, to a socket that asked `logs.tail {follow: true}`. */
+  log: LogRecordSchema,
+} as const;
 export type EventName = keyof typeof WS_EVENTS;
 export type EventPayload<E extends EventName> = z.infer<(typeof WS_EVENTS)[E]>;
 

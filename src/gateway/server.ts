@@ -20,6 +20,7 @@ import { RunRegistry } from "./run-registry.ts";
 import type { GatewaySettings } from "./settings.ts";
 import { cookieSessionId, WebSessions } from "./web-sessions.ts";
 import { callMethod } from "./ws-methods.ts";
+import type { AdminSurface } from "./admin.ts";
 import type { ServerFrame } from "./protocol.ts";
 import { Router } from "./router.ts";
 import { rpcErrorBody, toWire } from "./wire-errors.ts";
@@ -36,6 +37,8 @@ export interface GatewayServerOptions {
   agentIds: () => string[];
   /** The native channel layer (gate for /v1/inbound, pairing and status methods), when configured. */
   channels?: ChannelManager;
+  /** The Control UI's operator reads (logs, cron, config, audit). */
+  admin?: AdminSurface;
 }
 
 const MAX_WS_FRAME = 1024 * 1024;
@@ -248,6 +251,16 @@ export class GatewayServer {
 
   private onSocket(ws: WebSocket, initial: Principal | null): void {
     let principal = initial;
+    let stopFollow: (() => void) | null = null;
+    const follow = {
+      start(stop: () => void) {
+        stopFollow = stop;
+      },
+      stop() {
+        stopFollow?.();
+        stopFollow = null;
+      },
+    };
     const send = (frame: ServerFrame) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
     };
@@ -281,6 +294,7 @@ export class GatewayServer {
       unsubscribe();
       unsubscribeOutbound();
       unsubscribeSession();
+      follow.stop();
     });
     ws.on("message", (data, isBinary) => {
       void (async () => {
@@ -361,6 +375,8 @@ export class GatewayServer {
               runs: this.runs,
               agentIds: this.opts.agentIds,
               ...(this.opts.channels ? { channels: this.opts.channels } : {}),
+              ...(this.opts.admin ? { admin: this.opts.admin } : {}),
+              follow,
             },
             frame.method,
             params,

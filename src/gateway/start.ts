@@ -31,6 +31,8 @@ import type { ChannelName } from "../channels/types.ts";
 import { unsupportedChannels } from "../config/channels-schema.ts";
 import { GatewayMetrics } from "./metrics.ts";
 import { createGatewayLogger, resolveLogFormat, resolveLogLevel } from "./logger.ts";
+import { LogRing } from "./log-ring.ts";
+import { AdminSurface } from "./admin.ts";
 import { GatewayServer } from "./server.ts";
 import { GatewaySettingsError, resolveGatewaySettings } from "./settings.ts";
 import { timedStore } from "./timed-store.ts";
@@ -57,6 +59,8 @@ export interface StartGatewayOptions {
   channelAdapters?: Partial<Record<ChannelName, AdapterFactory>>;
   /** `--log-format pretty|json`; else `PINCER_LOG_FORMAT`, else pretty on a TTY (gateway/logger.ts). */
   logFormat?: string;
+  /** The recent-log ring the Control UI tails (tests feed it from their own logger with `ring.tee`). */
+  logRing?: LogRing;
 }
 
 export interface RunningGateway {
@@ -91,11 +95,14 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       throw err;
     }
   }
+  const logRing = options.logRing ?? new LogRing();
   const logger =
     options.logger ??
     createGatewayLogger({
       level: resolveLogLevel(env, config.logging?.level),
       format: resolveLogFormat(options.logFormat, env, process.stdout.isTTY === true),
+      // The Control UI's live tail sees the same JSON records as stdout.
+      destination: logRing.tee(process.stdout),
     });
   const metrics = new GatewayMetrics();
   const registry = new StoreRegistry(config, home, {
@@ -243,7 +250,17 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const hooks = (config.hooks?.endpoints ?? []).map((h) => ({ ...h }));
   const agentIds = () => agentIdsOf(config);
   const webSessionFile = resolveStoreOptions(config).backend === "memory" ? null : path.join(home, "web-sessions.json");
+  const admin = new AdminSurface({
+    config,
+    home,
+    env,
+    logs: logRing,
+    agentIds: () => agentIds(),
+    storeFor,
+    now: () => runtime.now(),
+  });
   const server = new GatewayServer({
+    admin,
     runtime,
     settings,
     metrics,
@@ -267,6 +284,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       }
     : null;
   const cron = new CronScheduler(runtime, logger, config.cron, cronClaim);
+  admin.cron = cron;
   if (channels) cron.deliver = (job, outcome) => channels.deliverCron(outcome, job.deliver).then(() => undefined);
   const addr = await server.listen().catch(async (err: unknown) => {
     await homeLock?.release();

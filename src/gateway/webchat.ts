@@ -1,29 +1,55 @@
-/** Serves the WebChat page: a fixed list of files, never a path taken from the request. */
+/**
+ * Serves the Control UI: a fixed list of files, never a path taken from the request. The page's
+ * own modules come from web/; its libraries (Preact + htm, marked, DOMPurify, uPlot) are served
+ * from node_modules under fixed /vendor/ names, each one ESM file, so there is no build step.
+ */
 import * as fs from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 
 const WEB_DIR = new URL("../web/", import.meta.url);
+const MODULES_DIR = new URL("../../node_modules/", import.meta.url);
 /** Every module the page loads; a file in web/ that is not listed here is never served. */
 export const WEB_MODULES = [
   "app.js",
-  "actions.js",
-  "chat-stream.js",
-  "chrome.js",
-  "conversation-view.js",
-  "dom.js",
+  "chat-page.js",
+  "channels-page.js",
+  "composer.js",
+  "config-page.js",
+  "cron-page.js",
   "format.js",
-  "list-view.js",
+  "icon-data.js",
+  "icons.js",
+  "layout.js",
   "login-view.js",
-  "sessions.js",
-  "state.js",
+  "logs-page.js",
+  "markdown.js",
+  "message-view.js",
+  "session-page.js",
+  "sessions-page.js",
+  "store.js",
   "transport.js",
+  "ui.js",
+  "usage-page.js",
 ] as const;
-const ASSETS: Record<string, { file: string; type: string }> = {
-  "/": { file: "index.html", type: "text/html; charset=utf-8" },
-  "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
-  "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+const JS = "text/javascript; charset=utf-8";
+const CSS = "text/css; charset=utf-8";
+/** The libraries, by the URL the page imports them under: a file of node_modules each. */
+const VENDOR: Record<string, { file: string; type: string }> = {
+  "/vendor/preact.js": { file: "htm/preact/standalone.module.js", type: JS },
+  "/vendor/marked.js": { file: "marked/lib/marked.esm.js", type: JS },
+  "/vendor/purify.js": { file: "dompurify/dist/purify.es.mjs", type: JS },
+  "/vendor/uplot.js": { file: "uplot/dist/uPlot.esm.js", type: JS },
+  "/vendor/uplot.css": { file: "uplot/dist/uPlot.min.css", type: CSS },
+};
+const ASSETS: Record<string, { url: URL; type: string }> = {
+  "/": { url: new URL("index.html", WEB_DIR), type: "text/html; charset=utf-8" },
+  "/index.html": { url: new URL("index.html", WEB_DIR), type: "text/html; charset=utf-8" },
+  "/style.css": { url: new URL("style.css", WEB_DIR), type: CSS },
   // The page's ES modules: app.js is the entry, the others are what it imports.
-  ...Object.fromEntries(WEB_MODULES.map((file) => [`/${file}`, { file, type: "text/javascript; charset=utf-8" }])),
+  ...Object.fromEntries(WEB_MODULES.map((file) => [`/${file}`, { url: new URL(file, WEB_DIR), type: JS }])),
+  ...Object.fromEntries(
+    Object.entries(VENDOR).map(([p, v]) => [p, { url: new URL(v.file, MODULES_DIR), type: v.type }]),
+  ),
 };
 /** Every path the page is served under (the HTTP route table routes exactly these). */
 export const WEB_ASSET_PATHS: readonly string[] = Object.keys(ASSETS);
@@ -32,10 +58,10 @@ const cache = new Map<string, Buffer>();
 export async function serveWebAsset(path: string, res: ServerResponse): Promise<boolean> {
   const asset = ASSETS[path];
   if (!asset) return false;
-  let body = cache.get(asset.file);
+  let body = cache.get(asset.url.href);
   if (!body) {
-    body = await fs.readFile(new URL(asset.file, WEB_DIR));
-    cache.set(asset.file, body);
+    body = await fs.readFile(asset.url);
+    cache.set(asset.url.href, body);
   }
   res.writeHead(200, {
     "content-type": asset.type,

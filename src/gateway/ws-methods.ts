@@ -19,6 +19,8 @@ import { canAccessKey, ownerOf, type Principal } from "./auth.ts";
 import type { RunRegistry } from "./run-registry.ts";
 import { outcomeBody } from "./inbound-routes.ts";
 import type { ChannelManager } from "../channels/manager.ts";
+import type { AdminSurface } from "./admin.ts";
+import { ADMIN_METHODS } from "./admin-methods.ts";
 import {
   paramsProblem,
   WS_METHODS,
@@ -59,6 +61,10 @@ export interface RpcContext {
   agentIds(): string[];
   /** The native channel layer, when channels are configured. */
   channels?: ChannelManager;
+  /** The Control UI's operator reads (logs, cron, config, audit). */
+  admin?: AdminSurface;
+  /** This socket's log follow (`logs.tail {follow}`): one at a time, stopped when the socket closes. */
+  follow?: { start(stop: () => void): void; stop(): void };
 }
 
 /** Pairing and channel status are the operator's (they change who may talk to the agents). */
@@ -74,7 +80,7 @@ export type Emit = (frame: EventFrame) => void;
 /** The methods this module answers (`connect` is the server's: it changes the socket's caller). */
 export type RpcMethodName = Exclude<MethodName, "connect">;
 
-interface MethodSpec<M extends RpcMethodName> {
+export interface MethodSpec<M extends RpcMethodName> {
   /** The protocol's schema, seen through what it parses to (so `run` gets exactly that). */
   params: z.ZodType<ParsedParams<M>> & { shape: z.core.$ZodShape };
   result: (typeof WS_METHODS)[M]["result"];
@@ -108,7 +114,7 @@ async function keyOf(
 }
 
 /** Like keyOf with mustExist: the row is there. */
-async function existingKey(
+export async function existingKey(
   ctx: RpcContext,
   raw: string,
 ): Promise<{ key: string; agentId: string; entry: SessionEntry }> {
@@ -116,7 +122,7 @@ async function existingKey(
   return { ...found, entry: found.entry! };
 }
 
-function publicRow(key: string, e: SessionEntry): SessionRow {
+export function publicRow(key: string, e: SessionEntry): SessionRow {
   const chatType = e.chatType ?? (key.includes(":group:") ? "group" : key.includes(":channel:") ? "channel" : "direct");
   return {
     key,
@@ -149,6 +155,7 @@ function publicRow(key: string, e: SessionEntry): SessionRow {
 }
 
 const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
+  ...ADMIN_METHODS,
   "sessions.list": {
     ...WS_METHODS["sessions.list"],
     async run(ctx, p) {
@@ -304,7 +311,7 @@ const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
       const { key, agentId, entry } = await existingKey(ctx, p.sessionKey);
       const limit = p.limit ?? 200;
       const { lines } = await ctx.rt.manager.transcriptLines(agentId, entry.sessionId);
-      const messages = historyFromLines(lines)
+      const messages = historyFromLines(lines, { details: true })
         .filter((m) => !(m.role === "assistant" && m.text.trimStart().startsWith("NO_REPLY")))
         .slice(-limit);
       return { sessionKey: key, sessionId: entry.sessionId, messages, thinkingLevel: entry.thinkingLevel };

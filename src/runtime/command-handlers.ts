@@ -244,3 +244,8 @@ async function contextCommand(rt: CommandContext, t: CommandTarget, mode: string
     history,
   });
 }
+
+/** `/context <mode>` for a session, outside a chat turn (the Control UI's session page). */
+export function contextText(rt: CommandContext, agentId: string, sessionKey: string, mode: string): Promise<string> {
+  return contextCommand(rt, { agentId, sessionKey, envelope: undefined as never, channel: "webchat" }, mode);
+}

@@ -469,6 +469,8 @@ export class AgentRuntime implements CommandContext {
     const entry = await this.manager.get(agentId, sessionKey);
     let seq = 0;
     const deliverable = this.sendDecision(entry, sessionKey, run.route) === "allow";
+    // The current round's streamed text: kept in the transcript when the run is stopped mid-reply.
+    let partial = "";
     let result;
     try {
       result = entry
@@ -481,6 +483,7 @@ export class AgentRuntime implements CommandContext {
             note: run.note,
             signal: run.signal,
             onDelta: (text) => {
+              partial += text;
               if (deliverable)
                 this.chatEvents.emit({
                   runId: run.runId,
@@ -492,7 +495,10 @@ export class AgentRuntime implements CommandContext {
                   text,
                 });
             },
-            onRound: run.onRound,
+            onRound: (round) => {
+              partial = "";
+              run.onRound(round);
+            },
             extraSystem: this.extraSystemOf(run.runIds()),
             modelRef: run
               .runIds()
@@ -512,6 +518,32 @@ export class AgentRuntime implements CommandContext {
       await this.manager.patchSession(agentId, sessionKey, (cur) =>
         cur && cur.sessionId === entry.sessionId ? { ...cur, abortedLastRun: true } : undefined,
       );
+      // As OpenClaw: what the user saw before Stop stays in the transcript (stopReason "aborted").
+      if (partial.trim() !== "")
+        await this.manager
+          .appendToSession(agentId, sessionKey, entry.sessionId, [
+            {
+              type: "message",
+              message: {
+                role: "assistant",
+                content: [{ type: "text", text: partial }],
+                api: "pincer",
+                provider: entry.modelProvider ?? "pincer",
+                model: entry.model ?? "unknown",
+                usage: {
+                  input: 0,
+                  output: 0,
+                  cacheRead: 0,
+                  cacheWrite: 0,
+                  totalTokens: 0,
+                  cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 },
+                },
+                stopReason: "aborted",
+                timestamp: this.now(),
+              },
+            },
+          ])
+          .catch(() => null);
     }
     const delivered = result.status === "ok" && !result.silent && deliverable;
     if ("turnUsage" in result && result.turnUsage && result.provider && result.model) {

@@ -10,6 +10,48 @@ export interface HistoryItem {
   text: string;
   timestamp: string | null;
   kind: "message" | "compaction";
+  senderName?: string;
+  senderId?: string;
+  channel?: string;
+  toolCalls?: Array<{ id: string; name: string; args: string }>;
+  toolCallId?: string;
+  toolName?: string;
+  isError?: boolean;
+  stopReason?: string;
+}
+
+const MAX_ARGS_CHARS = 4000;
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+/** What a UI shows beside the text: sender and channel, tool calls and results, a cut-short reply. */
+function detailsOf(line: TranscriptLine, message: Record<string, unknown>): Partial<HistoryItem> {
+  const out: Partial<HistoryItem> = {};
+  if (message.role === "user") {
+    const meta = (line.pincer ?? {}) as Record<string, unknown>;
+    if (str(meta.senderName)) out.senderName = str(meta.senderName);
+    if (str(meta.senderId)) out.senderId = str(meta.senderId);
+    if (str(meta.channel)) out.channel = str(meta.channel);
+  } else if (message.role === "assistant") {
+    const calls = Array.isArray(message.content)
+      ? (message.content as Array<Record<string, unknown>>).filter((b) => b?.type === "toolCall")
+      : [];
+    if (calls.length > 0)
+      out.toolCalls = calls.map((c) => {
+        const args = JSON.stringify(c.arguments ?? {}) ?? "{}";
+        return {
+          id: String(c.id ?? ""),
+          name: String(c.name ?? "tool"),
+          args: args.length > MAX_ARGS_CHARS ? `${args.slice(0, MAX_ARGS_CHARS)}…` : args,
+        };
+      });
+    if (str(message.stopReason) && message.stopReason !== "stop" && message.stopReason !== "toolUse")
+      out.stopReason = str(message.stopReason);
+  } else if (message.role === "toolResult") {
+    if (str(message.toolCallId)) out.toolCallId = str(message.toolCallId);
+    if (str(message.toolName)) out.toolName = str(message.toolName);
+    if (message.isError === true) out.isError = true;
+  }
+  return out;
 }
 
 function textOf(content: unknown): string {
@@ -27,7 +69,8 @@ function textOf(content: unknown): string {
     .join("\n");
 }
 
-export function historyFromLines(lines: readonly TranscriptLine[]): HistoryItem[] {
+/** `details`: also who sent each user line and the tool calls/results (the Control UI's chat). */
+export function historyFromLines(lines: readonly TranscriptLine[], options: { details?: boolean } = {}): HistoryItem[] {
   const out: HistoryItem[] = [];
   for (const line of lines) {
     const id = typeof line.id === "string" ? line.id : null;
@@ -38,7 +81,14 @@ export function historyFromLines(lines: readonly TranscriptLine[]): HistoryItem[
     }
     const message = line.message as { role?: unknown; content?: unknown } | undefined;
     if (!message || typeof message.role !== "string") continue;
-    out.push({ id, role: message.role, text: textOf(message.content), timestamp, kind: "message" });
+    out.push({
+      id,
+      role: message.role,
+      text: textOf(message.content),
+      timestamp,
+      kind: "message",
+      ...(options.details ? detailsOf(line, message as Record<string, unknown>) : {}),
+    });
   }
   return out;
 }

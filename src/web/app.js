@@ -1,65 +1,80 @@
 // @ts-check
 /**
- * Pincer WebChat: a plain-browser client for the gateway, loaded as ES modules with no build step.
+ * Pincer Control UI: chat, sessions, channels, usage, cron, logs and config, in a plain browser
+ * with no build step (Preact + htm, served by the gateway with its libraries under /vendor/).
  * It logs in with the gateway token (POST /auth/login sets an HttpOnly cookie), then speaks the
- * gateway's WebSocket RPC on /ws: sessions.list / chat.history / chat.send / chat.abort /
- * sessions.{reset,compact,delete,status}, and renders the streamed `chat` events (deltas, then a
- * final) as they arrive.
+ * gateway's typed WebSocket RPC on /ws; events are handed to the pages through the store's bus.
  *
- * This module only wires the others together: transport (socket and HTTP), sessions (loading),
- * chat-stream (events), the views and the actions. Served under a strict CSP (script-src 'self',
- * style-src 'self'): no inline scripts, styles or handlers, and every piece of server or user text
- * is written with textContent, never as HTML.
+ * Served under a strict CSP (script-src 'self', style-src 'self'): no inline scripts, styles or
+ * handlers; server and user text is rendered as text, markdown through DOMPurify.
  */
-import { onAbort, onCompact, onDelete, onInputKey, onReset, onSend, onStatus } from "./actions.js";
-import { forgetRuns, onChatEvent, onSessionEvent } from "./chat-stream.js";
-import { autosize, hideStatus, setConn } from "./chrome.js";
-import { el } from "./dom.js";
-import { onLogin, onLogout, showApp, showLogin } from "./login-view.js";
-import { loadHistory, refreshSessions, showSessions } from "./sessions.js";
-import { state } from "./state.js";
-import { checkLoggedIn, setTransportHooks } from "./transport.js";
+import { html, render } from "./vendor/preact.js";
+import { ChannelsPage } from "./channels-page.js";
+import { ChatPage } from "./chat-page.js";
+import { ConfigPage } from "./config-page.js";
+import { CronPage } from "./cron-page.js";
+import { applyTheme, Layout } from "./layout.js";
+import { LoginView } from "./login-view.js";
+import { LogsPage } from "./logs-page.js";
+import { SessionPage } from "./session-page.js";
+import { SessionsPage } from "./sessions-page.js";
+import { bus, state, update, useStore } from "./store.js";
+import { checkLoggedIn, connect, setSocketWanted, setTransportHooks } from "./transport.js";
+import { UsagePage } from "./usage-page.js";
 
 setTransportHooks({
-  onConnState: setConn,
-  onOpen() {
-    void refreshSessions();
-    void loadHistory();
+  onConnState: (conn) => update({ conn }),
+  onOpen: () => update({ epoch: state.epoch + 1 }),
+  onDropped: () => bus.emit("dropped"),
+  onLoginLost: (message) => {
+    setSocketWanted(false);
+    update({ loggedIn: false, loginError: message });
   },
-  onDropped: forgetRuns,
-  onLoginLost: showLogin,
-  onChat: onChatEvent,
-  onSession: onSessionEvent,
+  onChat: (ev) => bus.emit("chat", ev),
+  onSession: (ev) => bus.emit("session", ev),
+  onLog: (rec) => bus.emit("log", rec),
 });
 
-el.loginForm.addEventListener("submit", (e) => void onLogin(/** @type {SubmitEvent} */ (e)));
-el.logout.addEventListener("click", () => void onLogout());
-el.composer.addEventListener("submit", (e) => void onSend(/** @type {SubmitEvent} */ (e)));
-el.input.addEventListener("keydown", onInputKey);
-el.input.addEventListener("input", autosize);
-el.abort.addEventListener("click", () => void onAbort());
-el.newChat.addEventListener("click", () => void onReset());
-el.btnReset.addEventListener("click", () => void onReset());
-el.btnCompact.addEventListener("click", () => void onCompact());
-el.btnDelete.addEventListener("click", () => void onDelete());
-el.btnStatus.addEventListener("click", () => void onStatus());
-el.statusClose.addEventListener("click", () => {
-  hideStatus();
-  el.btnStatus.focus();
-});
-document.addEventListener("keydown", (e) => {
-  if (e.key === "Escape" && !el.statusPanel.hidden) {
-    hideStatus();
-    el.btnStatus.focus();
+/** @param {string} route */
+function pageFor(route) {
+  const [, page, ...rest] = route.replace(/^#/, "").split("/");
+  switch (page) {
+    case "sessions":
+      return rest.length > 0
+        ? html`<${SessionPage} key=${rest.join("/")} sessionKey=${decodeURIComponent(rest.join("/"))} />`
+        : html`<${SessionsPage} />`;
+    case "channels":
+      return html`<${ChannelsPage} />`;
+    case "usage":
+      return html`<${UsagePage} />`;
+    case "cron":
+      return html`<${CronPage} />`;
+    case "logs":
+      return html`<${LogsPage} />`;
+    case "config":
+      return html`<${ConfigPage} />`;
+    default:
+      return html`<${ChatPage} />`;
   }
-});
-// Keep the relative ages in the sidebar current.
-setInterval(() => {
-  if (!el.appView.hidden && state.sessions.length > 0) showSessions();
-}, 30_000);
+}
+
+function App() {
+  const s = useStore();
+  if (s.loggedIn === null) return html`<p class="muted loading">Loading…</p>`;
+  if (!s.loggedIn) return html`<${LoginView} />`;
+  return html`<${Layout}>${pageFor(s.route)}<//>`;
+}
+
+applyTheme(state.theme);
+const root = document.getElementById("root");
+if (root) render(html`<${App} />`, root);
 
 void (async () => {
   // Unreachable at page load means not logged in (unlike a drop later, which keeps the login).
-  if (await checkLoggedIn(false)) showApp();
-  else showLogin();
+  const ok = await checkLoggedIn(false);
+  if (ok) {
+    setSocketWanted(true);
+    connect();
+  }
+  update({ loggedIn: ok });
 })();

@@ -50,3 +50,43 @@ export function modelOf(s, defaults) {
   if (!model) return "";
   return provider ? `${provider}/${model}` : String(model);
 }
+
+/** @param {number | undefined} usd */
+export function fmtCost(usd) {
+  if (typeof usd !== "number" || !Number.isFinite(usd)) return "";
+  return usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`;
+}
+
+/** @param {number | string | null | undefined} t */
+export function fmtTime(t) {
+  if (t === null || t === undefined) return "";
+  const d = new Date(t);
+  if (Number.isNaN(d.getTime())) return "";
+  return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+}
+
+/** @param {number} bytes */
+export function fmtBytes(bytes) {
+  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${bytes} B`;
+}
+
+/**
+ * A readable title for a session: its label or display name, else a name made from the key's
+ * meaning (never the raw key cut in the middle; the full key stays in a tooltip).
+ * @param {{key: string, label?: string, displayName?: string, channel?: string}} s
+ */
+export function sessionTitle(s) {
+  if (s.label) return s.label;
+  if (s.displayName) return s.displayName;
+  const parts = s.key.split(":");
+  const rest = parts.slice(2);
+  if (rest.length === 1) return rest[0] === "main" ? "Main conversation" : rest[0] ?? s.key;
+  if (rest[0] === "webchat" && rest[1] === "direct") return `Chat ${rest.slice(2).join(":").replace(/^chat-/, "")}`;
+  if (rest[0] === "cron") return `Cron · ${rest[1] ?? ""}`;
+  const [channel, kind, ...peer] = rest;
+  if (kind === "direct" || kind === "group" || kind === "channel")
+    return `${channel} ${kind === "direct" ? "DM" : kind} · ${peer.join(":")}`;
+  return rest.join(":");
+}

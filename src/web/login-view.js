@@ -1,84 +1,62 @@
 // @ts-check
-/**
- * Switches between the login screen and the app: logging in (the gateway token for a cookie),
- * logging out, and falling back to the login screen when the cookie is gone. The app view opens
- * the socket; the login view closes it and forgets everything the app showed.
- */
-import { hideNotice, hideStatus, updateActions } from "./chrome.js";
-import { clearMessages } from "./conversation-view.js";
-import { el } from "./dom.js";
+/** The login form: the gateway token is exchanged for an HttpOnly cookie (POST /auth/login). */
+import { html, useState } from "./vendor/preact.js";
+import { Icon } from "./icons.js";
 import { messageOf } from "./format.js";
-import { renderHeader } from "./list-view.js";
-import { state } from "./state.js";
-import { closeSocket, connect, logIn, logOut, setSocketWanted } from "./transport.js";
+import { update } from "./store.js";
+import { connect, logIn, setSocketWanted } from "./transport.js";
 
-/** @param {string} [message] */
-export function showLogin(message) {
-  setSocketWanted(false);
-  closeSocket();
-  state.sessions = [];
-  state.runs.clear();
-  state.myRuns.clear();
-  clearMessages();
-  el.sessions.replaceChildren();
-  el.appView.hidden = true;
-  el.loginView.hidden = false;
-  el.loginError.textContent = message ?? "";
-  el.token.setAttribute("aria-invalid", message ? "true" : "false");
-  el.token.focus();
-}
-
-export function showApp() {
-  el.loginView.hidden = true;
-  el.appView.hidden = false;
-  el.loginError.textContent = "";
-  hideNotice();
-  hideStatus();
-  renderHeader();
-  updateActions();
-  setSocketWanted(true);
-  connect();
-  el.input.focus();
-}
-
-/** @param {SubmitEvent} e */
-export async function onLogin(e) {
-  e.preventDefault();
-  const token = el.token.value.trim();
-  if (!token) {
-    loginError("Enter the gateway token.");
-    return;
-  }
-  el.login.disabled = true;
-  el.loginError.textContent = "";
-  try {
-    const r = await logIn(token);
-    if (!r.ok) {
-      if (r.status === 401) loginError("Invalid token. Check it and try again.");
-      else if (r.status === 429) loginError("Too many attempts. Wait a moment and try again.");
-      else loginError(`Login failed: ${r.message ?? `HTTP ${r.status}`}`);
+export function LoginView() {
+  const [token, setToken] = useState("");
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  /** @param {Event} e */
+  const submit = async (e) => {
+    e.preventDefault();
+    if (!token.trim()) {
+      setError("Enter the gateway token.");
       return;
     }
-    el.token.value = "";
-    el.token.setAttribute("aria-invalid", "false");
-    showApp();
-  } catch (err) {
-    loginError(`Cannot reach the gateway (${messageOf(err)}).`);
-  } finally {
-    el.login.disabled = false;
-  }
-}
-
-/** @param {string} text */
-function loginError(text) {
-  el.loginError.textContent = text;
-  el.token.setAttribute("aria-invalid", "true");
-  el.token.focus();
-  el.token.select();
-}
-
-export async function onLogout() {
-  setSocketWanted(false);
-  await logOut();
-  showLogin();
+    setBusy(true);
+    try {
+      const r = await logIn(token.trim());
+      if (!r.ok) {
+        setError(r.status === 401 ? `Invalid token${r.message ? `: ${r.message}` : ""}` : (r.message ?? `HTTP ${r.status}`));
+        return;
+      }
+      setError("");
+      setToken("");
+      setSocketWanted(true);
+      connect();
+      update({ loggedIn: true });
+    } catch (err) {
+      setError(`The gateway cannot be reached: ${messageOf(err)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<main id="login-view" class="login-view">
+    <form id="login-form" class="login-card" novalidate onSubmit=${submit}>
+      <h1 class="brand-title"><${Icon} name="message-square" size=${24} /> Pincer Control</h1>
+      <p class="muted">
+        Enter the gateway token to sign in. It is printed when the gateway starts and stored in the gateway's home
+        directory.
+      </p>
+      <label for="token">Gateway token</label>
+      <input
+        id="token"
+        name="token"
+        type="password"
+        autocomplete="current-password"
+        spellcheck="false"
+        required
+        value=${token}
+        onInput=${(/** @type {InputEvent} */ e) => setToken(/** @type {HTMLInputElement} */ (e.target).value)}
+        aria-invalid=${error ? "true" : "false"}
+        aria-describedby="login-error"
+      />
+      <button id="login" type="submit" class="btn primary" disabled=${busy}>Log in</button>
+      <p id="login-error" class="error-text" role="alert" data-testid="login-error">${error}</p>
+    </form>
+  </main>`;
 }

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Everything the WebChat says to the gateway: the WebSocket RPC on /ws (requests matched to
+ * Everything the Control UI says to the gateway: the WebSocket RPC on /ws (requests matched to
  * responses by id, reconnect with backoff while the user is logged in, events handed to hooks) and
  * the HTTP login calls under /auth (which also keep the CSRF token sent on state-changing requests).
  * The UI reaches this module only through `rpc()`, the auth calls and the hooks it installs.
@@ -11,6 +11,7 @@
 /** @template {MethodName} M @typedef {import("../gateway/protocol.ts").MethodResult<M>} MethodResult */
 /** @typedef {import("../gateway/protocol.ts").ChatEvent} ChatEvent */
 /** @typedef {import("../gateway/protocol.ts").SessionEvent} SessionEvent */
+/** @typedef {import("../gateway/protocol.ts").LogRecordWire} LogRecordWire */
 /** @typedef {import("../gateway/protocol.ts").ServerFrame} ServerFrame */
 /** @typedef {import("../gateway/protocol.ts").AuthSessionResult} AuthSessionResult */
 /** @typedef {import("../gateway/protocol.ts").LoginResult} LoginResult */
@@ -24,6 +25,7 @@
  * @property {(message: string) => void} onLoginLost the login cookie is gone
  * @property {(ev: ChatEvent) => void} onChat
  * @property {(ev: SessionEvent) => void} onSession
+ * @property {(rec: LogRecordWire) => void} onLog
  */
 
 const RETRY_MIN_MS = 500;
@@ -40,9 +42,17 @@ export class RpcError extends Error {
 }
 
 /** @type {TransportHooks} */
-const hooks = { onConnState() {}, onOpen() {}, onDropped() {}, onLoginLost() {}, onChat() {}, onSession() {} };
+const hooks = {
+  onConnState() {},
+  onOpen() {},
+  onDropped() {},
+  onLoginLost() {},
+  onChat() {},
+  onSession() {},
+  onLog() {},
+};
 
-/** @param {TransportHooks} h */
+/** @param {Partial<TransportHooks>} h */
 export function setTransportHooks(h) {
   Object.assign(hooks, h);
 }
@@ -204,6 +214,8 @@ function onFrame(data) {
     typeof frame.payload === "object"
   ) {
     hooks.onSession(frame.payload);
+  } else if (frame.type === "event" && frame.event === "log" && frame.payload && typeof frame.payload === "object") {
+    hooks.onLog(frame.payload);
   }
 }
 
