@@ -426,6 +426,52 @@ describe("providers from the environment, and the env block", () => {
   });
 });
 
+describe("$include, as OpenClaw splits a config", () => {
+  it("includes merge in order (objects deep, arrays concatenated, siblings last), nested; config set validates through them", () => {
+    const h = home({
+      "openclaw.json": `{
+        // the main file
+        $include: ["./models.json5", "./agents.json5"],
+        agents: { list: [{ id: "ops" }] },
+        session: { dmScope: "per-peer" },
+      }`,
+      "models.json5": `{ models: { providers: { mock: { api: "openai-completions", baseUrl: "http://127.0.0.1:9/v1", apiKey: "k" } } } }`,
+      "agents.json5": `{ $include: "./parts/defaults.json5", agents: { list: [{ id: "main" }] } }`,
+      "parts/defaults.json5": `{ agents: { defaults: { model: "mock/m1" } } }`,
+    });
+    const loaded = loadConfig({ env: { PINCER_HOME: h } });
+    expect(loaded.config.agents?.list?.map((a) => a.id)).toEqual(["main", "ops"]);
+    expect(loaded.config.agents?.defaults?.model).toBe("mock/m1");
+    expect(loaded.config.session?.dmScope).toBe("per-peer");
+    expect(createProviderRegistry(loaded.config, {}).defaultRef()).toBe("mock/m1");
+    expect(cli(h, ["config", "set", "session.dmScope", "per-channel-peer"]).status).toBe(0);
+    expect(fs.readFileSync(path.join(h, "openclaw.json"), "utf8")).toContain("// the main file");
+    expect(loadConfig({ env: { PINCER_HOME: h } }).config.session?.dmScope).toBe("per-channel-peer");
+  });
+
+  it("an include outside the config directory (by path or symlink), a circle, or a missing file is refused naming it", () => {
+    const outside = home({ "secret.json5": "{ gateway: { port: 1 } }" });
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [
+        { "openclaw.json": `{ $include: "../${path.basename(outside)}/secret.json5" }` },
+        /outside the config directory/,
+      ],
+      [
+        { "openclaw.json": `{ $include: "./a.json5" }`, "a.json5": `{ $include: "./openclaw.json" }` },
+        /circular include/,
+      ],
+      [{ "openclaw.json": `{ $include: "./nope.json5" }` }, /\$include \.\/nope\.json5: cannot read/],
+    ];
+    for (const [files, want] of cases) {
+      const h = home(files);
+      expect(() => loadConfig({ env: { PINCER_HOME: h } })).toThrow(want);
+    }
+    const h = home({ "openclaw.json": `{ $include: "./link.json5" }` });
+    fs.symlinkSync(path.join(outside, "secret.json5"), path.join(h, "link.json5"));
+    expect(() => loadConfig({ env: { PINCER_HOME: h } })).toThrow(/outside the config directory \(symlink\)/);
+  });
+});
+
 describe("legacy keys, OpenClaw-only keys, unknown keys", () => {
   it("top-level agent.* is read as agents.defaults.* (explicit values win) with a warning naming the new place", () => {
     const { config, warnings } = validateConfig(

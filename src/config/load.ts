@@ -13,6 +13,7 @@ import { PincerError } from "../errors.ts";
 import { validateIdentityLinks } from "../keys/routing.ts";
 import { applyConfigEnv, envSchema } from "./env-schema.ts";
 import { substituteEnvRefs } from "./env-subst.ts";
+import { resolveIncludes } from "./includes.ts";
 import { closestKey, knownKeysAt } from "./known-keys.ts";
 import { migrateLegacyKeys } from "./legacy.ts";
 import { configSchema, type PincerConfig } from "./schema.ts";
@@ -216,8 +217,13 @@ export function loadConfig(options: { configPath?: string; env?: NodeJS.ProcessE
   }
   if (!raw || typeof raw !== "object" || Array.isArray(raw))
     throw new ConfigError(file, [`(root): got ${show(raw)}, expected an object`]);
-  // As OpenClaw does: the config's `env` fills in what the environment lacks, then `${VAR}` is
+  // As OpenClaw does: `$include`s first, then the config's `env` fills in what the environment lacks, then `${VAR}` is
   // resolved in every string, before the values are checked and anything reads a key.
+  try {
+    raw = resolveIncludes(raw, file);
+  } catch (err) {
+    throw new ConfigError(file, [(err as Error).message]);
+  }
   const envBlock = envSchema.safeParse((raw as Record<string, unknown>).env);
   if (envBlock.success) applyConfigEnv(envBlock.data, env);
   const missing: string[] = [];

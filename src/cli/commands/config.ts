@@ -10,6 +10,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import JSON5 from "json5";
+import { resolveIncludes } from "../../config/includes.ts";
 import { ConfigError, loadConfig, resolveHome, validateConfig } from "../../config/load.ts";
 import {
   ConfigEditError,
@@ -124,9 +125,9 @@ function checkAndWrite(io: CliIO, file: string, next: string): number {
     throw new CliError(`${file}: the edit would not be valid JSON5 (${(err as Error).message}); nothing written`);
   }
   try {
-    validateConfig(raw, file);
+    validateConfig(resolveIncludes(raw, file), file);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
+    if (!(err instanceof ConfigError)) throw new CliError(`${file}: ${(err as Error).message}; nothing written`);
     for (const issue of err.issues) io.err(`${file}: ${issue}`);
     io.err(
       `not written: the config would be invalid (${err.issues.length} problem${err.issues.length === 1 ? "" : "s"})`,

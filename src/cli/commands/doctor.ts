@@ -11,6 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import JSON5 from "json5";
+import { resolveIncludes } from "../../config/includes.ts";
 import { ConfigError, loadConfig, resolveHome, validateConfig } from "../../config/load.ts";
 import { getAt, parseConfigPath, setInText, unsetInText } from "../../config/json5-edit.ts";
 import { legacyAgentMoves } from "../../config/legacy.ts";
@@ -77,7 +78,7 @@ function listDir(dir: string): string[] {
 function editConfigFile(file: string, edits: Array<(text: string) => string | null>): boolean {
   let text = fs.readFileSync(file, "utf8");
   for (const e of edits) text = e(text) ?? text;
-  validateConfig(JSON5.parse(text), file);
+  validateConfig(resolveIncludes(JSON5.parse(text), file), file);
   const mode = fs.statSync(file).mode & 0o777;
   const tmp = `${file}.${process.pid}.doctor.tmp`;
   fs.writeFileSync(tmp, text, { mode, flag: "wx" });

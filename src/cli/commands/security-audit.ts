@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import JSON5 from "json5";
+import { resolveIncludes } from "../../config/includes.ts";
 import { ConfigError, loadConfig, resolveHome } from "../../config/load.ts";
 import { resolveAgents } from "../../config/resolve.ts";
 import { openAgentStore } from "../../session/open-store.ts";
@@ -36,7 +37,7 @@ export async function securityAudit(
   let rawConfig: Record<string, unknown> | null = null;
   if (file) {
     try {
-      rawConfig = JSON5.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+      rawConfig = resolveIncludes(JSON5.parse(fs.readFileSync(file, "utf8")), file) as Record<string, unknown>;
     } catch {
       rawConfig = null;
     }
