@@ -227,45 +227,70 @@ export class ChannelManager {
     await this.ledger.close();
   }
 
-  /** One inbound platform message of `account` (the adapter awaits this before acknowledging). */
+  /**
+   * One inbound platform message of `account` (the adapter awaits this before acknowledging). It is
+   * in the reply ledger (fsync) before anything else, so a crash at any later step is finished by
+   * the next start (`replay`), however far it got: the dedupe claim, the gate, the record.
+   */
   async ingest(account: ChannelAccount, msg: ChannelInbound): Promise<IngestResult> {
     const { channel, accountId } = account.settings;
     const env: ChannelInbound["envelope"] = { ...msg.envelope, channel, accountId };
     this.opts.onMetric?.({ type: "received", channel, accountId });
     if (this.closed) return { status: "refused", reason: "gateway shutting down" };
-    if (!(await this.dedupe.claim(channel, accountId, conversationOf(env), env.messageId))) {
-      this.opts.onMetric?.({ type: "duplicate", channel, accountId });
-      return { status: "duplicate" };
-    }
-    const decision = await this.gate.decide(
-      { envelope: env, ...(msg.mention ? { mention: msg.mention } : {}) },
-      account.access,
-    );
-    const refused = await this.applyRefusal(decision, account, env, msg.reply);
-    if (refused) return refused;
-    const accepted = (decision as Extract<GateDecision, { action: "accept" }>).envelope;
-    this.rememberRoute(env, msg.reply);
     const entry: LedgerEntry = {
       id: ledgerId(env),
       at: this.now(),
-      inbound: { envelope: { ...env, ...accepted, channel, accountId, messageId: env.messageId }, reply: msg.reply },
+      inbound: { envelope: env, reply: msg.reply, ...(msg.mention ? { mention: msg.mention } : {}) },
     };
+    // A redelivery while the first delivery is still being worked on.
+    if (this.ledger.has(entry.id)) return this.duplicate(channel, accountId);
     await this.ledger.add(entry);
+    if (!(await this.dedupe.claim(channel, accountId, conversationOf(env), env.messageId))) {
+      await this.ledger.done(entry.id);
+      return this.duplicate(channel, accountId);
+    }
+    return this.admit(account, entry, false);
+  }
+
+  private duplicate(channel: ChannelName, accountId: string): IngestResult {
+    this.opts.onMetric?.({ type: "duplicate", channel, accountId });
+    return { status: "duplicate" };
+  }
+
+  /** The gate, then the record; the answer is enqueued when the turn ends (`answer`). */
+  private async admit(account: ChannelAccount, entry: LedgerEntry, replayed: boolean): Promise<IngestResult> {
+    const { channel, accountId } = account.settings;
+    const {
+      envelope: env,
+      reply,
+      mention,
+    } = entry.inbound as LedgerEntry["inbound"] & { envelope: ChannelInbound["envelope"] };
+    const decision = await this.gate.decide({ envelope: env, ...(mention ? { mention } : {}) }, account.access);
+    const refused = await this.applyRefusal(decision, account, env, reply);
+    if (refused) {
+      await this.ledger.done(entry.id);
+      return refused;
+    }
+    const accepted = (decision as Extract<GateDecision, { action: "accept" }>).envelope;
+    this.rememberRoute(env, reply);
     let submitted;
     try {
-      submitted = await this.rt.submit(entry.inbound.envelope, { surface: "channel" });
+      submitted = await this.rt.submit(
+        { ...accepted, channel, accountId, messageId: env.messageId },
+        { surface: "channel" },
+      );
     } catch (err) {
       // Not stored: a redelivery of it is taken again.
       await this.ledger.done(entry.id);
-      await this.dedupe.release(channel, accountId, conversationOf(env), env.messageId);
+      if (!replayed) await this.dedupe.release(channel, accountId, conversationOf(env), env.messageId);
       this.log.warn({ channel, accountId, err: (err as Error).message }, "channel message not accepted");
       this.opts.onMetric?.({ type: "refused", channel, accountId, reason: "invalid" });
       return { status: "refused", reason: (err as Error).message };
     }
     const adapter = this.supervisors.get(accountKey(channel, accountId))?.adapter;
     const stopTyping =
-      adapter?.caps.typing && adapter.typing ? keepTyping(adapter, msg.reply, this.typingOpts()) : () => undefined;
-    this.track(submitted.done.then((outcome) => this.answer(entry, outcome, false)).finally(stopTyping));
+      adapter?.caps.typing && adapter.typing ? keepTyping(adapter, reply, this.typingOpts()) : () => undefined;
+    this.track(submitted.done.then((outcome) => this.answer(entry, outcome, replayed)).finally(stopTyping));
     return { status: "accepted", sessionKey: submitted.sessionKey };
   }
 
@@ -335,10 +360,15 @@ export class ChannelManager {
     }
   }
 
+  /** An entry left open by the last run: admitted again (the runtime answers a recorded message from its transcript). */
   private async replay(entry: LedgerEntry): Promise<void> {
+    const env = entry.inbound.envelope;
+    const account = this.accounts.find(
+      (a) => a.settings.channel === env.channel && a.settings.accountId === env.accountId,
+    );
     try {
-      const submitted = await this.rt.submit(entry.inbound.envelope, { surface: "channel" });
-      await this.answer(entry, await submitted.done, true);
+      if (!account) throw new Error(`account ${env.channel}/${env.accountId ?? ""} is no longer configured`);
+      await this.admit(account, entry, true);
     } catch (err) {
       this.log.error({ err }, "channel message from before the restart could not be answered");
       await this.ledger.done(entry.id).catch(() => undefined);

@@ -1,7 +1,7 @@
 /**
  * The channel messages whose answer is not yet in the delivery queue. A channel message is written
- * here (fsync) before the adapter may acknowledge it, and closed once its reply is enqueued in the
- * outbox (or it turned out to need none). If the process dies between the reply being recorded in
+ * here (fsync) first — before the dedupe claim, the gate and the record — and closed once it was
+ * refused, held or found a redelivery, or once its reply is enqueued in the outbox. If the process dies between the reply being recorded in
  * the transcript and `DeliveryQueue.enqueue`, the next start finds the entry still open and submits
  * the message again: the runtime's retry path (same `messageId`) answers it from the transcript — or
  * runs it, when it was never answered — and that answer is enqueued. Nothing recorded is silently
@@ -14,7 +14,8 @@ import type { ChannelInbound } from "./types.ts";
 export interface LedgerEntry {
   id: string;
   at: number;
-  inbound: Pick<ChannelInbound, "envelope" | "reply">;
+  /** The message as the adapter handed it over (before the gate). */
+  inbound: Pick<ChannelInbound, "envelope" | "reply" | "mention">;
 }
 
 type Line = { t: "open"; e: LedgerEntry } | { t: "done"; id: string };

@@ -92,6 +92,7 @@ describe("pincer pairing / pincer channels", () => {
     await platform.waitForSent(1);
     const code = /Pairing code: (\w{8})/.exec(platform.sent[0]!.text)![1]!;
 
+    await gw.channels!.idle();
     const status = await cli(home, ["channels", "status", "--url", gw.url, "--probe"]);
     expect(status.code).toBe(0);
     expect(status.out).toMatch(

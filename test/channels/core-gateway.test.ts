@@ -320,6 +320,55 @@ describe("channel layer in the gateway", () => {
     expect(platform3.sent).toHaveLength(0);
   });
 
+  it("a message the last run took but never recorded (it died after the ledger line) is admitted on start", async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-chgw-"));
+    homes.push(home);
+    fs.mkdirSync(path.join(home, "channels"), { recursive: true, mode: 0o700 });
+    const line = (id: string, senderId: string, text: string) =>
+      JSON.stringify({
+        t: "open",
+        e: {
+          id,
+          at: Date.now(),
+          inbound: {
+            envelope: {
+              channel: "telegram",
+              accountId: "default",
+              chatType: "direct",
+              peerId: senderId,
+              senderId,
+              text,
+              messageId: `m-${id}`,
+            },
+            reply: { channel: "telegram", accountId: "default", to: senderId },
+          },
+        },
+      });
+    // One from an allowed sender, one the gate refuses.
+    fs.writeFileSync(
+      path.join(home, "channels", "replies.jsonl"),
+      `${line("a1", "7", "left over")}\n${line("b2", "8", "stranger")}\n`,
+    );
+    const platform = new FakePlatform();
+    const { gw, provider } = await start(telegram({ dmPolicy: "allowlist", allowFrom: ["7"] }), platform, { home });
+    await platform.waitForSent(1);
+    await gw.channels!.idle();
+    expect(platform.sent.map((c) => [c.target.to, c.text])).toEqual([["7", "re: left over"]]);
+    expect(provider.requests).toHaveLength(1);
+    await gw.stop(1000);
+    running.splice(running.indexOf(gw), 1);
+    // Both entries are closed: the next start answers nothing.
+    const platform2 = new FakePlatform();
+    const provider2 = new ScriptedProvider();
+    const again = await start(telegram({ dmPolicy: "allowlist", allowFrom: ["7"] }), platform2, {
+      home,
+      provider: provider2,
+    });
+    await again.gw.channels!.idle();
+    expect(platform2.sent).toHaveLength(0);
+    expect(provider2.requests).toHaveLength(0);
+  });
+
   it("channels.status over WS, the /status line and the channel metrics", async () => {
     const platform = new FakePlatform();
     const { gw } = await start(
