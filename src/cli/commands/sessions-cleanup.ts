@@ -15,6 +15,7 @@ import { classify, type DiskFile } from "../../store/fs/disk-files.ts";
 import { openDiskIndex } from "../../store/fs/disk-index.ts";
 import type { SessionRow, SessionStore } from "../../store/types.ts";
 import { openTarget, selectStores, type CliContext, type StoreSelection } from "../context.ts";
+import { compactDryRun } from "../cleanup-dry-run.ts";
 import { progressBar } from "../progress.ts";
 import { displayModel, formatAge, formatFlags, tableLine, truncateKey } from "../session-rows.ts";
 import { displayDefaults } from "./display-defaults.ts";
@@ -39,6 +40,15 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
   const configuredMode = settings.mode;
   const mode = opts.enforce ? "enforce" : configuredMode;
   const now = ctx.io.now();
+  // The preview of one fs store without a disk budget: planned in columns and written as it goes.
+  if (opts.dryRun && !opts.fixMissing && !aggregate && targets[0]!.kind === "fs" && settings.maxDiskBytes === null) {
+    const target = targets[0]!;
+    const protectedKeys = new Set([mainSessionKey(ctx, target.agentId)]);
+    if (opts.activeKey) protectedKeys.add(opts.activeKey);
+    const defaults = opts.json ? null : displayDefaults(ctx); // as the general path: only the table needs them
+    const o = { json: !!opts.json, configuredMode, mode, settings, protectedKeys, now, defaults };
+    if (await compactDryRun(ctx, target, o)) return 0;
+  }
   const summaries: StoreSummary[] = [];
   const text: string[] = [];
   for (const target of targets) {
