@@ -125,6 +125,16 @@ describe("the openclaw.json OpenClaw's onboard wrote", () => {
     expect(v.stderr).toContain("tools.profile: not supported by Pincer (ignored)");
   });
 
+  it("OpenClaw's older file names are read too (after pincer.json and openclaw.json)", () => {
+    const h = home({ "moltbot.json": `{ session: { dmScope: "per-peer" } }` });
+    expect(loadConfig({ env: { PINCER_HOME: h } })).toMatchObject({
+      path: path.join(h, "moltbot.json"),
+      config: { session: { dmScope: "per-peer" } },
+    });
+    fs.writeFileSync(path.join(h, "openclaw.json"), "{}");
+    expect(loadConfig({ env: { PINCER_HOME: h } }).path).toBe(path.join(h, "openclaw.json"));
+  });
+
   it("`pincer gateway` starts on it and answers through its provider (its maxTokens sent)", async () => {
     const h = home({ "openclaw.json": fs.readFileSync(ONBOARD, "utf8") });
     // The provider's server: pointed at a local one with pincer's own config set (comments and order kept).

@@ -48,6 +48,9 @@ export function configNotes(config: PincerConfig): { warnings: string[]; notices
   return notesOf.get(config) ?? { warnings: [], notices: [] };
 }
 
+/** Where a home's config is looked for, in order: Pincer's, OpenClaw's, OpenClaw's older names. */
+export const CONFIG_FILE_NAMES = ["pincer.json", "openclaw.json", "clawdbot.json", "moldbot.json", "moltbot.json"];
+
 export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
   const raw = env.PINCER_HOME?.trim();
   if (!raw) return path.join(os.homedir(), ".pincer");
@@ -61,7 +64,7 @@ function pickConfigFile(
 ): { file: string | null; explicit: boolean } {
   const explicit = configPath?.trim() || env.PINCER_CONFIG?.trim();
   if (explicit) return { file: path.resolve(explicit), explicit: true };
-  for (const name of ["pincer.json", "openclaw.json"]) {
+  for (const name of CONFIG_FILE_NAMES) {
     const candidate = path.join(home, name);
     if (fs.existsSync(candidate)) return { file: candidate, explicit: false };
   }

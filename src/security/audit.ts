@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PincerConfig } from "../config/schema.ts";
+import { CONFIG_FILE_NAMES } from "../config/load.ts";
 import { resolveMaintenance } from "../config/resolve.ts";
 import { isLoopback } from "../gateway/settings.ts";
 import type { SessionStore } from "../store/types.ts";
@@ -241,7 +242,7 @@ export function loosePermissions(home: string): Array<{ file: string; mode: numb
   };
   check(home, 0o700);
   check(path.join(home, "gateway.token"), 0o600);
-  for (const f of ["pincer.json", "openclaw.json"]) check(path.join(home, f), 0o600);
+  for (const f of CONFIG_FILE_NAMES) check(path.join(home, f), 0o600);
   // Pairing approvals and OpenClaw's channel credentials.
   const creds = path.join(home, "credentials");
   check(creds, 0o700);
@@ -303,7 +304,7 @@ function permissionFinding(home: string, p: { file: string; mode: number; want: 
       remediation: fix,
     };
   }
-  if (path.dirname(p.file) === home && (name === "openclaw.json" || name === "pincer.json")) {
+  if (path.dirname(p.file) === home && CONFIG_FILE_NAMES.includes(name)) {
     if (writable)
       return {
         checkId: "fs.config.perms_writable",

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import JSON5 from "json5";
 import { resolveIncludes } from "../../config/includes.ts";
-import { ConfigError, loadConfig, resolveHome, validateConfig } from "../../config/load.ts";
+import { CONFIG_FILE_NAMES, ConfigError, loadConfig, resolveHome, validateConfig } from "../../config/load.ts";
 import {
   ConfigEditError,
   getAt,
@@ -43,7 +43,7 @@ export function configFileFor(io: CliIO, configPath: string | undefined): string
   const explicit = configPath?.trim() || io.env.PINCER_CONFIG?.trim();
   if (explicit) return path.resolve(explicit);
   const home = resolveHome(io.env);
-  for (const name of ["pincer.json", "openclaw.json"]) {
+  for (const name of CONFIG_FILE_NAMES) {
     const f = path.join(home, name);
     if (fs.existsSync(f)) return f;
   }
