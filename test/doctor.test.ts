@@ -61,7 +61,17 @@ function openclawHome(): string {
     JSON.stringify({ pid: process.pid, createdAt: new Date().toISOString() }),
   );
   fs.mkdirSync(path.join(home, "agents", "main", "agent"), { recursive: true });
-  fs.writeFileSync(path.join(home, "agents", "main", "agent", "auth-profiles.json"), "{}", { mode: 0o600 });
+  fs.writeFileSync(
+    path.join(home, "agents", "main", "agent", "auth-profiles.json"),
+    JSON.stringify({
+      version: 1,
+      profiles: {
+        "anthropic:default": { type: "api_key", provider: "anthropic", key: "sk-ant-doctor" },
+        "openai-codex:default": { type: "oauth", provider: "openai-codex" },
+      },
+    }),
+    { mode: 0o600 },
+  );
   fs.mkdirSync(path.join(home, "sessions"));
   fs.writeFileSync(path.join(home, "sessions", "sessions.json"), "{}", { mode: 0o600 });
   fs.chmodSync(home, 0o755);
@@ -95,6 +105,10 @@ describe("pincer doctor", () => {
       "browser: not supported by Pincer (ignored)",
     );
     expect(checks.find((c) => c.id === "bindings.peer_id_case")!.message).toContain("bindings[1].match.peer.id");
+    const profiles = checks.find((c) => c.id === "openclaw.auth_profiles")!.message;
+    expect(profiles).toContain("read for ANTHROPIC_API_KEY");
+    expect(profiles).toContain("not usable by Pincer: openai-codex:default");
+    expect(profiles).not.toContain("sk-ant-doctor");
     expect(checks.filter((c) => c.id === "state.permissions").map((c) => c.message)).toEqual(
       expect.arrayContaining([
         expect.stringContaining(`${home} has mode 0755`),

@@ -4,6 +4,7 @@
  * (aliases, `{ primary, fallbacks }`, implied providers), so a listing never shows a default the
  * gateway would not use, and a config the gateway refuses is refused here with the same message.
  */
+import { envWithAuthProfiles } from "../../config/auth-profiles.ts";
 import { createProviderRegistry } from "../../providers/registry.ts";
 import { resolveAgentSettings } from "../../runtime/agent-settings.ts";
 import { DEFAULT_CONTEXT_TOKENS, type DisplayDefaults } from "../session-rows.ts";
@@ -14,7 +15,7 @@ export function displayDefaults(ctx: CliContext): DisplayDefaults {
   let model: string;
   let window: number | undefined;
   try {
-    const registry = createProviderRegistry(ctx.config, ctx.io.env);
+    const registry = createProviderRegistry(ctx.config, envWithAuthProfiles(ctx.io.env, ctx.home, ctx.defaultAgentId));
     const ref = resolveAgentSettings(ctx.config.agents, ctx.defaultAgentId, ctx.home).modelRef ?? registry.defaultRef();
     const resolved = registry.resolve(ref);
     model = resolved.model;

@@ -14,6 +14,7 @@ import JSON5 from "json5";
 import { resolveIncludes } from "../../config/includes.ts";
 import { ConfigError, loadConfig, resolveHome, validateConfig } from "../../config/load.ts";
 import { getAt, parseConfigPath, setInText, unsetInText } from "../../config/json5-edit.ts";
+import { envWithAuthProfiles, readAuthProfileKeys } from "../../config/auth-profiles.ts";
 import { legacyAgentMoves } from "../../config/legacy.ts";
 import { resolveAgents } from "../../config/resolve.ts";
 import type { PincerConfig } from "../../config/schema.ts";
@@ -168,8 +169,18 @@ export async function doctor(
   if (config) {
     // --- Models: the default resolves, and what the providers cannot do.
     try {
-      const registry = createProviderRegistry(config, env);
+      const agentId = resolveAgents(config).defaultAgentId;
+      const registry = createProviderRegistry(config, envWithAuthProfiles(env, home, agentId));
       add({ id: "models.default", level: "info", message: `default model ${registry.defaultRef()}` });
+      // OpenClaw runs anthropic/claude-opus-4-6 when no model is configured; Pincer runs its offline echo.
+      if (!config.agents?.defaults?.model && raw.auth !== undefined)
+        add({
+          id: "models.default_echo",
+          level: "warn",
+          message:
+            "no agents.defaults.model: OpenClaw would run anthropic/claude-opus-4-6 here, Pincer runs its offline echo model",
+          fix: "pincer config set agents.defaults.model anthropic/claude-opus-4-6",
+        });
       for (const w of registry.warnings) add({ id: "models.provider", level: "warn", message: w });
     } catch (err) {
       add({ id: "models.default", level: "error", message: (err as Error).message });
@@ -271,14 +282,24 @@ export async function doctor(
         ...(fixed ? { fixed } : {}),
       });
     }
-    const profiles = path.join(home, "agents", agentId, "agent", "auth-profiles.json");
-    if (fs.existsSync(profiles))
+    const profiles = readAuthProfileKeys(home, agentId);
+    if (profiles.file && path.dirname(path.dirname(profiles.file)) === path.join(home, "agents", agentId)) {
+      const used = Object.keys(profiles.keys);
       add({
         id: "openclaw.auth_profiles",
-        level: "warn",
-        message: `${profiles}: OpenClaw auth profiles are not read by Pincer`,
-        fix: 'give each provider an apiKey ("${VAR}") in models.providers, or set ANTHROPIC_API_KEY / OPENAI_API_KEY',
+        level: profiles.unusable.length > 0 ? "warn" : "info",
+        message:
+          `${profiles.file}: ${used.length > 0 ? `read for ${used.join(", ")} (the environment's own keys win)` : "no API-key profile Pincer can use"}` +
+          (profiles.unusable.length > 0
+            ? `; not usable by Pincer: ${profiles.unusable.join(", ")} (OAuth / token profiles)`
+            : ""),
+        ...(profiles.unusable.length > 0
+          ? {
+              fix: 'give the provider an apiKey ("${VAR}") in models.providers, or set ANTHROPIC_API_KEY / OPENAI_API_KEY',
+            }
+          : {}),
       });
+    }
   }
 
   const count = (l: Level) => checks.filter((c) => c.level === l).length;
