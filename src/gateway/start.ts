@@ -9,6 +9,8 @@ import type { PincerConfig } from "../config/schema.ts";
 import * as path from "node:path";
 import { resolveMaintenance, resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
 import { configNotes } from "../config/load.ts";
+import { envWithAuthProfiles } from "../config/auth-profiles.ts";
+import { resolveAgents } from "../config/resolve.ts";
 import { storeBackend } from "../store/backends.ts";
 import type { Clock } from "../lifecycle/clock.ts";
 import { createProviderRegistry } from "../providers/registry.ts";
@@ -152,7 +154,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         : logger.warn(e, "not adopting a session row under OpenClaw's form of the key: it could be another peer's"),
   });
   const tools = options.tools ?? new ToolRegistry();
-  const providers = createProviderRegistry(config, env);
+  // Keys OpenClaw's onboard put in the agent's auth store count as ANTHROPIC_API_KEY / OPENAI_API_KEY.
+  const providers = createProviderRegistry(
+    config,
+    envWithAuthProfiles(env, home, resolveAgents(config).defaultAgentId),
+  );
   // What the config load and the providers found, once at start: OpenClaw keys Pincer ignores, by path.
   // (OpenClaw-only channels are logged once, with the channel layer below.)
   const channelLines = new Set(
