@@ -168,7 +168,11 @@ function buildProvider(
           baseURL,
           apiKey: apiKey ?? implied,
           headers: c.headers,
-          models: models.map((m) => ({ id: m.id, ...(m.contextWindow ? { contextWindow: m.contextWindow } : {}) })),
+          models: models.map((m) => ({
+            id: m.id,
+            ...(m.contextWindow ? { contextWindow: m.contextWindow } : {}),
+            ...(m.reasoning === false ? { reasoning: false } : {}),
+          })),
         },
         env,
       );

@@ -82,14 +82,14 @@ export function createChatCompletionsProvider(options: ChatCompletionsOptions): 
   const api = "openai-completions";
 
   /** Resolves with the response once its headers are in; rejects (Pincer's errors) before that. */
-  function send(body: string, signal: AbortSignal | undefined): Promise<http.IncomingMessage> {
+  function send(body: Buffer, signal: AbortSignal | undefined): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new ProviderError("aborted"));
       const req = transport.request(
         url,
         {
           method: "POST",
-          headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+          headers: { ...headers, "content-length": String(body.length) },
           agent,
           ...(signal ? { signal } : {}),
         },
@@ -98,7 +98,7 @@ export function createChatCompletionsProvider(options: ChatCompletionsOptions): 
       req.setTimeout(IDLE_TIMEOUT_MS, () =>
         req.destroy(new Error(`no data from ${url.origin} for ${IDLE_TIMEOUT_MS} ms`)),
       );
-      req.once("error", (err) => {
+      req.on("error", (err) => {
         if (signal?.aborted) reject(new ProviderError("aborted"));
         else reject(new ProviderError(`Cannot connect to API: ${err.message}`, undefined, { cause: err }));
       });
@@ -118,7 +118,7 @@ export function createChatCompletionsProvider(options: ChatCompletionsOptions): 
         throw new ProviderError(
           "OpenAI API key is missing. Pass it using the 'apiKey' parameter or the OPENAI_API_KEY environment variable.",
         );
-      let body: string;
+      let body: Buffer;
       try {
         const effort =
           req.thinking === undefined || noReasoning.has(req.model)

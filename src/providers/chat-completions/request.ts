@@ -1,7 +1,8 @@
 /**
- * The Chat Completions request body, written as JSON text directly from Pincer's transcript
- * messages: each message object's JSON is kept (transcript messages do not change once written),
- * so a turn serialises only what is new since the last one. The body matches what the AI SDK's
+ * The Chat Completions request body, written as UTF-8 JSON directly from Pincer's transcript
+ * messages: each message object's encoded JSON is kept (transcript messages do not change once
+ * written), and so are the system prompt's and each tool's, so a turn serialises and encodes only
+ * what is new since the last one (the history and a 20 KB system prompt are most of the bytes). The body matches what the AI SDK's
  * `openai` and `openai-compatible` chat adapters send for the same call (same messages, tools,
  * `max_tokens`, `reasoning_effort`, `stream_options.include_usage`), including OpenAI's rules for
  * its reasoning models (system prompt as `developer`, `max_completion_tokens`).
@@ -11,8 +12,8 @@ import type { ToolSpec } from "../types.ts";
 import type { WireKind } from "./chunks.ts";
 
 interface Converted {
-  /** The wire messages' JSON, comma-joined (a tool result is one message); null: nothing is sent. */
-  json: string | null;
+  /** The wire message's JSON, UTF-8; null: nothing is sent. */
+  json: Buffer | null;
   role: AgentMessage["role"];
   /** Ids of the tool calls an assistant message makes, or the id a tool result answers. */
   ids: string[];
@@ -22,7 +23,13 @@ const cache: Record<WireKind, WeakMap<AgentMessage, Converted>> = {
   openai: new WeakMap(),
   "openai-compatible": new WeakMap(),
 };
-const toolCache = new WeakMap<ToolSpec, string>();
+const toolCache = new WeakMap<ToolSpec, Buffer>();
+/** Encoded system prompts by role and text (a few per gateway: one per agent and purpose). */
+const systemCache = { system: new Map<string, Buffer>(), developer: new Map<string, Buffer>() };
+const MAX_SYSTEM_PROMPTS = 16;
+const COMMA = Buffer.from(",");
+
+const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value), "utf8");
 
 function isParsableJson(text: string): unknown {
   try {
@@ -53,17 +60,17 @@ function unsupported(what: string): Error {
 function convert(kind: WireKind, m: AgentMessage): Converted {
   if (m.role === "user") {
     if (typeof m.content === "string")
-      return { json: JSON.stringify({ role: "user", content: m.content }), role: "user", ids: [] };
+      return { json: encode({ role: "user", content: m.content }), role: "user", ids: [] };
     const blocks = m.content.filter((b) => b.type !== "text" || b.text !== "");
     if (blocks.length === 1 && blocks[0]!.type === "text")
-      return { json: JSON.stringify({ role: "user", content: blocks[0]!.text }), role: "user", ids: [] };
+      return { json: encode({ role: "user", content: blocks[0]!.text }), role: "user", ids: [] };
     const content = blocks.map((b) => {
       if (b.type === "text") return { type: "text", text: b.text };
       if (!b.mimeType.startsWith("image/")) throw unsupported(`file part media type ${b.mimeType}`);
       const mediaType = b.mimeType === "image/*" ? "image/jpeg" : b.mimeType;
       return { type: "image_url", image_url: { url: `data:${mediaType};base64,${b.data}` } };
     });
-    return { json: JSON.stringify({ role: "user", content }), role: "user", ids: [] };
+    return { json: encode({ role: "user", content }), role: "user", ids: [] };
   }
   if (m.role === "assistant") {
     // Thinking is not replayed to Chat Completions servers (only Anthropic takes it back).
@@ -79,7 +86,7 @@ function convert(kind: WireKind, m: AgentMessage): Converted {
         });
     }
     if (text === "" && calls.length === 0) return { json: null, role: "assistant", ids: [] };
-    const json = JSON.stringify({
+    const json = encode({
       role: "assistant",
       content: calls.length > 0 ? text || null : text,
       ...(calls.length > 0 ? { tool_calls: calls } : {}),
@@ -88,7 +95,7 @@ function convert(kind: WireKind, m: AgentMessage): Converted {
   }
   const text = m.content.map((b) => (b.type === "text" ? b.text : "[image]")).join("\n");
   return {
-    json: JSON.stringify({ role: "tool", tool_call_id: m.toolCallId, content: text }),
+    json: encode({ role: "tool", tool_call_id: m.toolCallId, content: text }),
     role: "toolResult",
     ids: [m.toolCallId],
   };
@@ -110,10 +117,10 @@ function missingResults(ids: Set<string>): Error {
   );
 }
 
-function toolJson(t: ToolSpec): string {
+function toolJson(t: ToolSpec): Buffer {
   let json = toolCache.get(t);
   if (json === undefined) {
-    json = JSON.stringify({
+    json = encode({
       type: "function",
       function: { name: t.name, description: t.description, parameters: t.parameters },
     });
@@ -148,10 +155,21 @@ export interface BodyInput {
   reasoningEffort?: string;
 }
 
+function systemJson(role: "system" | "developer", text: string): Buffer {
+  const cache = systemCache[role];
+  let json = cache.get(text);
+  if (json === undefined) {
+    json = encode({ role, content: text });
+    if (cache.size >= MAX_SYSTEM_PROMPTS) cache.delete(cache.keys().next().value!);
+    cache.set(text, json);
+  }
+  return json;
+}
+
 /** The JSON body of a streamed call; throws (before anything is sent) on a tool call left without its result. */
-export function requestBody(kind: WireKind, input: BodyInput): string {
-  const parts: string[] = [];
-  let systemRole = "system";
+export function requestBody(kind: WireKind, input: BodyInput): Buffer {
+  const parts: Buffer[] = [];
+  let systemRole: "system" | "developer" = "system";
   let effort = input.reasoningEffort;
   let maxKey = "max_tokens";
   if (kind === "openai") {
@@ -162,7 +180,7 @@ export function requestBody(kind: WireKind, input: BodyInput): string {
     }
     if (effort !== undefined && caps.efforts !== undefined && !caps.efforts.includes(effort)) effort = undefined;
   }
-  if (input.system) parts.push(JSON.stringify({ role: systemRole, content: input.system }));
+  if (input.system) parts.push(systemJson(systemRole, input.system));
   let open: Set<string> | null = null;
   for (const m of input.messages) {
     const c = convertedOf(kind, m);
@@ -174,11 +192,23 @@ export function requestBody(kind: WireKind, input: BodyInput): string {
     parts.push(c.json);
   }
   if (open !== null && open.size > 0) throw missingResults(open);
-  let body = `{"model":${JSON.stringify(input.model)}`;
-  if (input.maxOutputTokens) body += `,"${maxKey}":${input.maxOutputTokens}`;
-  if (effort !== undefined) body += `,"reasoning_effort":${JSON.stringify(effort)}`;
-  body += `,"messages":[${parts.join(",")}]`;
-  if (input.tools && input.tools.length > 0)
-    body += `,"tools":[${input.tools.map(toolJson).join(",")}],"tool_choice":"auto"`;
-  return body + `,"stream":true,"stream_options":{"include_usage":true}}`;
+  let head = `{"model":${JSON.stringify(input.model)}`;
+  if (input.maxOutputTokens) head += `,"${maxKey}":${input.maxOutputTokens}`;
+  if (effort !== undefined) head += `,"reasoning_effort":${JSON.stringify(effort)}`;
+  const out: Buffer[] = [Buffer.from(`${head},"messages":[`)];
+  joinInto(out, parts);
+  if (input.tools && input.tools.length > 0) {
+    out.push(Buffer.from(`],"tools":[`));
+    joinInto(out, input.tools.map(toolJson));
+    out.push(Buffer.from(`],"tool_choice":"auto"`));
+  } else out.push(Buffer.from("]"));
+  out.push(Buffer.from(`,"stream":true,"stream_options":{"include_usage":true}}`));
+  return Buffer.concat(out);
+}
+
+function joinInto(out: Buffer[], parts: readonly Buffer[]): void {
+  parts.forEach((p, i) => {
+    if (i > 0) out.push(COMMA);
+    out.push(p);
+  });
 }
