@@ -135,9 +135,41 @@ export class AccessGate {
     return { group, topic };
   }
 
+  /**
+   * Discord with `guilds` configured (OpenClaw's shape): the guild must be listed (id or "*") under
+   * `allowlist`; a guild with `channels` admits only those (thread: its parent's entry); `users` /
+   * `roles` (channel's, else guild's) admit a sender matching either.
+   */
+  private guildAccess(env: InboundEnvelope, access: AccessSettings): { refuse?: string; requireMention: boolean } {
+    const guilds = access.guilds;
+    const guild = (Object.hasOwn(guilds, env.guildId!) ? guilds[env.guildId!] : undefined) ?? guilds["*"];
+    if (!guild)
+      return access.groupPolicy === "allowlist"
+        ? { refuse: "groupPolicy=allowlist (guild not allowlisted)", requireMention: true }
+        : { requireMention: true };
+    const chans = guild.channels ?? {};
+    const pick = (id: string | undefined) => (id !== undefined && Object.hasOwn(chans, id) ? chans[id] : undefined);
+    const chan = pick(env.peerId) ?? pick(env.parentPeerId) ?? pick("*");
+    if (chan?.allow === false || chan?.enabled === false) return { refuse: "channel disabled", requireMention: true };
+    if (access.groupPolicy === "allowlist" && Object.keys(chans).length > 0 && !chan)
+      return { refuse: "groupPolicy=allowlist (channel not allowlisted)", requireMention: true };
+    const users = chan?.users ?? guild.users ?? [];
+    const roles = chan?.roles ?? guild.roles ?? [];
+    if (users.length + roles.length > 0) {
+      const ok = senderAllowed(users, env.channel, env.senderId) || roles.some((r) => env.roles?.includes(r) === true);
+      if (!ok) return { refuse: "guild allowlist (sender not in users/roles)", requireMention: true };
+    }
+    return { requireMention: chan?.requireMention ?? guild.requireMention ?? true };
+  }
+
   private async group(input: GateInput, access: AccessSettings): Promise<GateDecision> {
     const env = input.envelope;
     if (access.groupPolicy === "disabled") return { action: "refuse", reason: "groupPolicy=disabled" };
+    if (env.guildId !== undefined && Object.keys(access.guilds).length > 0) {
+      const g = this.guildAccess(env, access);
+      if (g.refuse) return { action: "refuse", reason: g.refuse };
+      return this.mentionGate(input, access, g.requireMention);
+    }
     const { group, topic } = this.groupRule(access, env);
     const groupsConfigured = Object.keys(access.groups).length > 0;
     if (group?.enabled === false || topic?.enabled === false) return { action: "refuse", reason: "group disabled" };
@@ -154,7 +186,12 @@ export class AccessGate {
       return { action: "refuse", reason: "groupPolicy=open (sender not in the group's allowFrom)" };
     }
 
-    const requireMention = topic?.requireMention ?? group?.requireMention ?? true;
+    return this.mentionGate(input, access, topic?.requireMention ?? group?.requireMention ?? true);
+  }
+
+  /** Mention gating, pending history, and the admitted envelope (with the history before it). */
+  private async mentionGate(input: GateInput, access: AccessSettings, requireMention: boolean): Promise<GateDecision> {
+    const env = input.envelope;
     const canDetect =
       input.mention !== undefined || access.mentionPatterns.length > 0 || env.wasMentioned !== undefined;
     const mentioned =

@@ -26,6 +26,17 @@ export interface GroupRule {
   topics?: Record<string, { enabled?: boolean; requireMention?: boolean; allowFrom?: string[] }>;
 }
 
+/** Discord's guild allowlist: a guild (id or "*"), its channels (id or "*"), sender users/roles. */
+export interface GuildRule {
+  requireMention?: boolean;
+  users?: string[];
+  roles?: string[];
+  channels?: Record<
+    string,
+    { allow?: boolean; enabled?: boolean; requireMention?: boolean; users?: string[]; roles?: string[] }
+  >;
+}
+
 /** What the gate needs for one account. */
 export interface AccessSettings {
   channel: ChannelName;
@@ -40,6 +51,8 @@ export interface AccessSettings {
   /** Group lines kept for the next triggered turn (0: none). */
   historyLimit: number;
   mentionPatterns: RegExp[];
+  /** Discord `guilds` (empty: none configured; guild messages then follow `groups`). */
+  guilds: Record<string, GuildRule>;
 }
 
 export interface ChannelAccount {
@@ -143,10 +156,11 @@ export function resolveChannelAccounts(
         dmPolicy: raw.dmPolicy ?? "pairing",
         allowFrom: raw.allowFrom ?? [],
         groupPolicy: raw.groupPolicy ?? "allowlist",
-        groups: raw.groups ?? {},
+        groups: groupsOf(channel, raw),
         groupAllowFrom: raw.groupAllowFrom ?? [],
         historyLimit: raw.historyLimit ?? globalHistory,
         mentionPatterns: patterns,
+        guilds: channel === "discord" ? (raw.guilds ?? {}) : {},
       };
       const enabled = block.enabled !== false && raw.enabled !== false;
       const account: ChannelAccount = { settings, access, enabled };
@@ -157,6 +171,22 @@ export function resolveChannelAccounts(
     }
   }
   return out;
+}
+
+/** `groups`, plus Slack's `channels.<id>` allowlist in the same form (an explicit `groups` entry wins). */
+function groupsOf(channel: ChannelName, raw: AccountConfig): Record<string, GroupRule> {
+  const groups: Record<string, GroupRule> = {};
+  if (channel === "slack")
+    for (const [id, rule] of Object.entries(raw.channels ?? {})) {
+      // Names (`#general`) need a lookup at start in OpenClaw; ids are what messages carry.
+      if (id.startsWith("#")) continue;
+      groups[id] = {
+        ...(rule.allow === false || rule.enabled === false ? { enabled: false } : {}),
+        ...(rule.requireMention !== undefined ? { requireMention: rule.requireMention } : {}),
+        ...(rule.users ? { allowFrom: rule.users } : {}),
+      };
+    }
+  return { ...groups, ...raw.groups };
 }
 
 function missingCredential(s: AccountSettings): string | undefined {

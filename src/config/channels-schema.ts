@@ -51,6 +51,31 @@ const groupSchema = z.strictObject({ ...mentionGate, topics: z.record(z.string()
 
 const port = z.number().int().min(0).max(65535);
 
+/**
+ * OpenClaw's Discord guild allowlist (`guilds.<guildId|"*">`, `…channels.<channelId|"*">`) and
+ * Slack's channel allowlist (`channels.<channelId>`): the keys the gate reads are typed, the rest
+ * of OpenClaw's per-guild/channel options pass through.
+ */
+const discordChannelRule = z.looseObject({
+  allow: z.boolean().optional(),
+  enabled: z.boolean().optional(),
+  requireMention: z.boolean().optional(),
+  users: allowList.optional(),
+  roles: allowList.optional(),
+});
+const discordGuildRule = z.looseObject({
+  requireMention: z.boolean().optional(),
+  users: allowList.optional(),
+  roles: allowList.optional(),
+  channels: z.record(z.string(), discordChannelRule).optional(),
+});
+const slackChannelRule = z.looseObject({
+  allow: z.boolean().optional(),
+  enabled: z.boolean().optional(),
+  requireMention: z.boolean().optional(),
+  users: allowList.optional(),
+});
+
 /** Keys of one account block (also the channel level, which accounts inherit). */
 const accountShape = {
   enabled: z.boolean().optional(),
@@ -77,6 +102,10 @@ const accountShape = {
   webhookHost: z.string().min(1).optional(),
   webhookPort: port.optional(),
   pollingTimeoutSec: z.number().int().min(0).max(50).optional(),
+  /** Discord: the guild allowlist (OpenClaw's shape). */
+  guilds: z.record(z.string(), discordGuildRule).optional(),
+  /** Slack: the channel allowlist by channel id (OpenClaw's shape). */
+  channels: z.record(z.string(), slackChannelRule).optional(),
   /** Base URL overrides (tests, self-hosted endpoints). */
   apiRoot: z.url().optional(),
   apiUrl: z.url().optional(),
@@ -111,8 +140,6 @@ const accountShape = {
     "customCommands",
     "userToken",
     "userTokenReadOnly",
-    "guilds",
-    "channels",
     "intents",
     "threadBindings",
     "thread",

@@ -31,6 +31,7 @@ function access(over: Partial<AccessSettings> = {}): AccessSettings {
     groupAllowFrom: [],
     historyLimit: 50,
     mentionPatterns: [],
+    guilds: {},
     ...over,
   };
 }
@@ -246,6 +247,50 @@ describe("groups: groupPolicy × group allowlist × sender allowlist", () => {
     const gate = new AccessGate({ config: {}, pairing });
     const d = await gate.decide({ envelope: grp("-1", "5"), mention: { explicit: true, replyToBot: false } }, access());
     expect(d.action).toBe("refuse");
+  });
+});
+
+describe("discord guilds (OpenClaw's guild allowlist)", () => {
+  const msg = (extra: Partial<InboundEnvelope>) =>
+    grp("c1", "u1", "@bot hi", { channel: "discord", chatType: "channel", guildId: "g1", ...extra });
+  const mention = { explicit: true, replyToBot: false };
+  const d = (over: Partial<AccessSettings>) => access({ channel: "discord", ...over });
+  it.each([
+    ["an unlisted guild is refused under allowlist", { g2: {} }, {}, "refuse"],
+    ["a listed guild without channels admits every channel", { g1: {} }, {}, "accept"],
+    ['"*" lists every guild', { "*": {} }, {}, "accept"],
+    ["a guild with channels admits only those", { g1: { channels: { c2: {} } } }, {}, "refuse"],
+    ["a listed channel", { g1: { channels: { c1: { allow: true } } } }, {}, "accept"],
+    [
+      "a thread follows its parent channel's entry",
+      { g1: { channels: { c1: {} } } },
+      { peerId: "t9", parentPeerId: "c1" },
+      "accept",
+    ],
+    ["allow: false refuses the channel", { g1: { channels: { c1: { allow: false } } } }, {}, "refuse"],
+    ["users admits listed senders", { g1: { users: ["u1"] } }, {}, "accept"],
+    ["users refuses others", { g1: { users: ["u2"] } }, {}, "refuse"],
+    ["roles admit a sender with the role", { g1: { users: ["u2"], roles: ["r1"] } }, { roles: ["r1"] }, "accept"],
+  ] as const)("%s", async (_n, guilds, extra, expected) => {
+    const gate = new AccessGate({ config: {}, pairing });
+    const r = await gate.decide(
+      { envelope: msg(extra as Partial<InboundEnvelope>), mention },
+      d({ guilds: guilds as AccessSettings["guilds"] }),
+    );
+    expect(r.action).toBe(expected);
+  });
+
+  it("requireMention per guild and channel; open policy admits unlisted guilds", async () => {
+    const gate = new AccessGate({ config: {}, pairing });
+    const none = { explicit: false, replyToBot: false };
+    const guilds = { g1: { requireMention: false, channels: { c1: {}, c2: { requireMention: true } } } };
+    expect((await gate.decide({ envelope: msg({}), mention: none }, d({ guilds }))).action).toBe("accept");
+    expect((await gate.decide({ envelope: msg({ peerId: "c2" }), mention: none }, d({ guilds }))).action).toBe(
+      "pending",
+    );
+    expect(
+      (await gate.decide({ envelope: msg({ guildId: "g9" }), mention }, d({ guilds, groupPolicy: "open" }))).action,
+    ).toBe("accept");
   });
 });
 

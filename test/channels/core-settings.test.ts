@@ -159,6 +159,46 @@ describe("channels config", () => {
     );
   });
 
+  it("OpenClaw's Discord guilds and Slack channels allowlists are read into the gate's rules", () => {
+    const { config } = validateConfig(
+      {
+        channels: {
+          discord: {
+            token: "d",
+            guilds: {
+              "123": {
+                requireMention: true,
+                users: [987],
+                channels: { general: { allow: true }, help: { ignoreOtherMentions: true } },
+              },
+            },
+          },
+          slack: {
+            botToken: "b",
+            appToken: "a",
+            channels: {
+              C01: { allow: true, requireMention: false },
+              C02: { allow: false },
+              "#general": { allow: true },
+            },
+            groups: { C01: { requireMention: true } },
+          },
+        },
+      },
+      null,
+    );
+    const accounts = resolveChannelAccounts(config, home, {});
+    const discord = accounts.find((a) => a.settings.channel === "discord")!.access;
+    expect(discord.guilds["123"]).toMatchObject({
+      requireMention: true,
+      users: ["987"],
+      channels: { general: { allow: true } },
+    });
+    const slack = accounts.find((a) => a.settings.channel === "slack")!.access;
+    expect(slack.groups).toEqual({ C01: { requireMention: true }, C02: { enabled: false } });
+    expect(slack.guilds).toEqual({});
+  });
+
   it("a tokenFile that cannot be read fails naming the key", () => {
     const { config } = validateConfig({ channels: { telegram: { tokenFile: "missing.token" } } }, null);
     expect(() => resolveChannelAccounts(config, home, {})).toThrow(ChannelSettingsError);
