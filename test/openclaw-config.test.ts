@@ -139,6 +139,8 @@ describe("the openclaw.json OpenClaw's onboard wrote", () => {
     const h = home({ "openclaw.json": fs.readFileSync(ONBOARD, "utf8") });
     // The provider's server: pointed at a local one with pincer's own config set (comments and order kept).
     expect(cli(h, ["config", "set", "models.providers.mock.baseUrl", `${ok.url}/v1`]).status).toBe(0);
+    // Its workspace is the absolute path of the home OpenClaw ran in: moved into this one.
+    expect(cli(h, ["config", "set", "agents.defaults.workspace", path.join(h, "workspace")]).status).toBe(0);
     const token = (
       JSON.parse(fs.readFileSync(path.join(h, "openclaw.json"), "utf8")) as { gateway: { auth: { token: string } } }
     ).gateway.auth.token;
@@ -174,6 +176,37 @@ describe("the openclaw.json OpenClaw's onboard wrote", () => {
       await new Promise((r) => child.once("exit", r));
     }
   }, 60_000);
+});
+
+describe("an OpenClaw state dir onboarded with an Anthropic key (kept in its auth store)", () => {
+  const dir = path.resolve(import.meta.dirname, "fixtures/openclaw-config/onboard-anthropic");
+  it("runs anthropic/… with the key from agents/main/agent/auth-profiles.json, no env key needed", async () => {
+    const h = home({
+      "openclaw.json": fs.readFileSync(path.join(dir, "openclaw.json"), "utf8"),
+      "agents/main/agent/auth-profiles.json": fs.readFileSync(
+        path.join(dir, "agents/main/agent/auth-profiles.json"),
+        "utf8",
+      ),
+    });
+    // OpenClaw's default model is Claude; Pincer's is echo until one is named (doctor says so).
+    expect(cli(h, ["doctor"]).stdout).toContain("OpenClaw would run anthropic/claude-opus-4-6 here");
+    expect(cli(h, ["config", "set", "agents.defaults.model", "anthropic/claude-test"]).status).toBe(0);
+    expect(cli(h, ["config", "set", "agents.defaults.workspace", path.join(h, "workspace")]).status).toBe(0);
+    const token = (
+      JSON.parse(fs.readFileSync(path.join(h, "openclaw.json"), "utf8")) as { gateway: { auth: { token: string } } }
+    ).gateway.auth.token;
+    const gw = await gatewayOn(h, { ANTHROPIC_BASE_URL: `${anthropic.url}/v1` });
+    try {
+      anthropic.script({ text: "claude via the auth store" });
+      expect(await inbound(gw.url, "hello", token)).toMatchObject({
+        httpStatus: 200,
+        reply: "claude via the auth store",
+      });
+    } finally {
+      await gw.stop(2000);
+    }
+    expect(JSON.parse(cli(h, ["status", "--json"]).stdout).sessions.defaults.model).toBe("claude-test");
+  }, 30_000);
 });
 
 describe("agents.defaults.model { primary, fallbacks }", () => {
