@@ -77,16 +77,20 @@ export class AccessGate {
   private readonly config: PincerConfig;
   private readonly pairing: PairingStore;
   private readonly activation: ((env: InboundEnvelope) => Promise<string | undefined>) | undefined;
+  private readonly agentPatterns: ((env: InboundEnvelope) => RegExp[] | undefined) | undefined;
 
   /** `activation`: the group session's `groupActivation` (`/activation always` turns mention gating off). */
   constructor(opts: {
     config: PincerConfig;
     pairing: PairingStore;
     activation?: (env: InboundEnvelope) => Promise<string | undefined>;
+    /** The routed agent's own `agents.list[].groupChat.mentionPatterns` (they win over `messages.groupChat`). */
+    agentPatterns?: (env: InboundEnvelope) => RegExp[] | undefined;
   }) {
     this.config = opts.config;
     this.pairing = opts.pairing;
     this.activation = opts.activation;
+    this.agentPatterns = opts.agentPatterns;
   }
 
   async decide(input: GateInput, access: AccessSettings): Promise<GateDecision> {
@@ -192,13 +196,13 @@ export class AccessGate {
   /** Mention gating, pending history, and the admitted envelope (with the history before it). */
   private async mentionGate(input: GateInput, access: AccessSettings, requireMention: boolean): Promise<GateDecision> {
     const env = input.envelope;
-    const canDetect =
-      input.mention !== undefined || access.mentionPatterns.length > 0 || env.wasMentioned !== undefined;
+    const patterns = this.agentPatterns?.(env) ?? access.mentionPatterns;
+    const canDetect = input.mention !== undefined || patterns.length > 0 || env.wasMentioned !== undefined;
     const mentioned =
       input.mention?.explicit === true ||
       input.mention?.replyToBot === true ||
       env.wasMentioned === true ||
-      access.mentionPatterns.some((p) => p.test(env.text));
+      patterns.some((p) => p.test(env.text));
     const key = historyKey(access, env);
     if (requireMention && canDetect && !mentioned && !this.authorizedCommand(env) && !(await this.always(env))) {
       this.remember(key, access.historyLimit, {

@@ -94,6 +94,31 @@ function conversationOf(env: Pick<InboundEnvelope, "peerId" | "topicId" | "threa
   return sub ? `${env.peerId}:${sub}` : env.peerId;
 }
 
+const agentPatternCache = new WeakMap<PincerConfig, Map<string, RegExp[] | undefined>>();
+
+/** `agents.list[].groupChat.mentionPatterns` of one agent (OpenClaw reads them before `messages.groupChat`). */
+function agentMentionPatterns(config: PincerConfig, agentId: string): RegExp[] | undefined {
+  let cache = agentPatternCache.get(config);
+  if (!cache) agentPatternCache.set(config, (cache = new Map()));
+  if (cache.has(agentId)) return cache.get(agentId);
+  const agent = config.agents?.list?.find((a) => a.id.toLowerCase() === agentId);
+  const raw = (agent as { groupChat?: { mentionPatterns?: unknown } } | undefined)?.groupChat?.mentionPatterns;
+  let patterns: RegExp[] | undefined;
+  if (Array.isArray(raw) && raw.length > 0) {
+    patterns = [];
+    for (const p of raw) {
+      if (typeof p !== "string") continue;
+      try {
+        patterns.push(new RegExp(p, "i"));
+      } catch {
+        // An invalid pattern is skipped, as OpenClaw does.
+      }
+    }
+  }
+  cache.set(agentId, patterns);
+  return patterns;
+}
+
 /** `textChunkLimit`: the adapter as it is, with a smaller message limit for the chunker. */
 function withChunkLimit(adapter: ChannelAdapter, limit: number | undefined): ChannelAdapter {
   if (limit === undefined || limit >= adapter.caps.maxChars) return adapter;
@@ -145,6 +170,13 @@ export class ChannelManager {
       activation: async (env) => {
         const route = this.rt.manager.routeOf(env);
         return (await this.rt.manager.get(route.agentId, route.sessionKey))?.groupActivation;
+      },
+      agentPatterns: (env) => {
+        try {
+          return agentMentionPatterns(opts.config, this.rt.manager.routeOf(env).agentId);
+        } catch {
+          return undefined;
+        }
       },
     });
     const dir = path.join(opts.home, "channels");

@@ -149,11 +149,6 @@ export class AccountSupervisor {
     this.lastOutboundAt = this.now();
   }
 
-  /** A send failed with "auth": the token no longer works — same as a fatal transport error. */
-  authFailed(err: unknown): void {
-    if (this.st === "running") this.fail(new ChannelFatalError(message(err), { cause: err }), this.generation);
-  }
-
   status(): AccountStatus {
     const t = this.st === "running" ? this.current?.status() : undefined;
     const now = this.now();

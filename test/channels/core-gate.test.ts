@@ -368,6 +368,13 @@ describe("mention gating and pending history", () => {
     expect((await gate.decide({ envelope: grp("-2", "1"), mention: none }, open())).action).toBe("pending");
   });
 
+  it("the routed agent's own mention patterns win over messages.groupChat", async () => {
+    const gate = new AccessGate({ config: {}, pairing, agentPatterns: () => [/\bclaw\b/i] });
+    const a = open({ mentionPatterns: [/\bpincer\b/i] });
+    expect((await gate.decide({ envelope: grp("-1", "1", "hey CLAW"), mention: none }, a)).action).toBe("accept");
+    expect((await gate.decide({ envelope: grp("-1", "1", "hey pincer"), mention: none }, a)).action).toBe("pending");
+  });
+
   it("historyLimit 0 keeps nothing", async () => {
     const gate = new AccessGate({ config: {}, pairing });
     const a = open({ historyLimit: 0 });

@@ -120,7 +120,13 @@ describe("channel layer in the gateway", () => {
 
   it("groups: refused groups create nothing; unmentioned lines ride along with the next mention", async () => {
     const platform = new FakePlatform();
-    const { gw, provider } = await start(telegram({ groups: { "-100": { requireMention: true } } }), platform);
+    const { gw, provider } = await start(
+      {
+        ...telegram({ groups: { "-100": { requireMention: true } } }),
+        agents: { list: [{ id: "main", groupChat: { mentionPatterns: ["\\bclaw\\b"] } }] },
+      },
+      platform,
+    );
     const a = platform.current!;
     const none = { mention: { explicit: false, replyToBot: false } };
     expect(
@@ -142,6 +148,10 @@ describe("channel layer in the gateway", () => {
     const prompt = provider.requests[0]!.messages.at(-1)!;
     expect(JSON.stringify(prompt.content)).toContain("Bo: lunch at 12");
     expect(platform.sent[0]!.target.to).toBe("-100");
+    // The agent's own mention pattern (agents.list[].groupChat) triggers without a native mention.
+    const byPattern = await a.inject({ chatType: "group", peerId: "-100", senderId: "2", text: "claw, status?" }, none);
+    expect(byPattern).toMatchObject({ status: "accepted" });
+    await platform.waitForSent(2);
   });
 
   it("textChunkLimit splits replies under the configured size, nothing lost", async () => {
