@@ -487,6 +487,30 @@ describe("Pincer's Chat Completions client on its own", () => {
     expect(b.error?.message).toMatch(/^Cannot connect to API: connect ECONNREFUSED/);
   });
 
+  it("encodes a message object once: the next call with the same history does not read it again", async () => {
+    const own = both("openai-compatible").own;
+    let reads = 0;
+    const first: AgentMessage = {
+      role: "user",
+      get content() {
+        reads++;
+        return "the history's first message";
+      },
+      timestamp: 1,
+    };
+    const key = "scenario:once";
+    const drain = async (messages: AgentMessage[]) => {
+      for await (const e of own.stream({ model: "m", system: "sys", messages })) void e;
+    };
+    await drain([first, user(key)]);
+    const afterFirst = reads;
+    expect(afterFirst).toBeGreaterThan(0);
+    await drain([first, user("second"), user(key)]);
+    expect(reads).toBe(afterFirst);
+    const sent = JSON.parse(bodies.get(key)!.at(-1)!) as { messages: Array<{ content: unknown }> };
+    expect(sent.messages.map((m) => m.content)).toEqual(["sys", "the history's first message", "second", key]);
+  });
+
   it("reasoning: false models get no reasoning_effort", async () => {
     const r = await compare(
       "openai-compatible",
