@@ -578,6 +578,9 @@ export class SessionManager {
           next = { ...cur! };
         }
         next.updatedAt = now;
+        // OpenClaw marks the session's first turn (system prompt, skills) when it prepares it: a
+        // recorded message is answered by such a turn.
+        if (recordMessage) next.systemSent = true;
         if (interactive) next.lastInteractionAt = now;
         else if (!resetReason && cur?.sessionId === current?.sessionId) {
           next.lastInteractionAt ??= legacy.lastInteractionAt;
