@@ -487,6 +487,7 @@ describe("$include, as OpenClaw splits a config", () => {
     expect(loaded.config.agents?.defaults?.model).toBe("mock/m1");
     expect(loaded.config.session?.dmScope).toBe("per-peer");
     expect(createProviderRegistry(loaded.config, {}).defaultRef()).toBe("mock/m1");
+    expect(cli(h, ["config", "get", "agents.defaults.model"]).stdout.trim()).toBe("mock/m1");
     expect(cli(h, ["config", "set", "session.dmScope", "per-channel-peer"]).status).toBe(0);
     expect(fs.readFileSync(path.join(h, "openclaw.json"), "utf8")).toContain("// the main file");
     expect(loadConfig({ env: { PINCER_HOME: h } }).config.session?.dmScope).toBe("per-channel-peer");

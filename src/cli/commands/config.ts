@@ -80,6 +80,12 @@ export function configGet(io: CliIO, configPath: string | undefined, key: string
   } catch (err) {
     throw new CliError(`${file}: not valid JSON5: ${(err as Error).message}`);
   }
+  try {
+    // What the config says, `$include`d files too (set/unset edit this file only).
+    root = resolveIncludes(root, file);
+  } catch (err) {
+    throw new CliError(`${file}: ${(err as Error).message}`);
+  }
   const p = parseConfigPath(key);
   const value = getAt(root, p);
   if (value === undefined) {
