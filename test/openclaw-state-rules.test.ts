@@ -119,6 +119,25 @@ describe("rows OpenClaw wrote under its own key form", () => {
     expect(r.sessionId).toBe(sid);
   });
 
+  it("a linked identity's row with no sender recorded (OpenClaw's agent RPC writes none) is adopted; one naming another sender is not", async () => {
+    const config: ManagerConfig = {
+      session: { dmScope: "per-channel-peer", identityLinks: { bob: ["telegram:777"] }, reset: { mode: "none" } },
+    };
+    const env = { channel: "telegram", chatType: "direct", peerId: "777", senderId: "777", text: "hi" };
+    await putRow("agent:main:telegram:direct:bob", {
+      sessionId: "aaaaaaaa-0000-4000-8000-000000000006",
+      updatedAt: NOW,
+    });
+    expect((await manager(config).recordInbound(env)).sessionId).toBe("aaaaaaaa-0000-4000-8000-000000000006");
+    await store.putMany([{ key: "agent:main:telegram:direct:~bob", entry: null }]);
+    await putRow("agent:main:telegram:direct:bob", {
+      sessionId: "aaaaaaaa-0000-4000-8000-000000000007",
+      updatedAt: NOW,
+      origin: { from: "telegram:999" },
+    });
+    expect((await manager(config).recordInbound(env)).sessionId).not.toBe("aaaaaaaa-0000-4000-8000-000000000007");
+  });
+
   it("a peer id with a non-ASCII capital (OpenClaw folded it with toLowerCase) is adopted", async () => {
     const sid = "aaaaaaaa-0000-4000-8000-000000000005";
     writeTranscript(sid, sid, NOW - 10 * MIN, [["user", NOW - 9 * MIN]]);

@@ -1,7 +1,7 @@
 /**
- * An OpenClaw 2026.3.13 state dir (test/fixtures/openclaw-state: its openclaw.json written by
- * OpenClaw's own `config set`, rows and transcripts in the formats its gateway writes, from an old
- * home `/home/olduser/.openclaw`): Pincer's gateway starts on it with that config, reads every
+ * An OpenClaw 2026.3.13 state dir (test/fixtures/openclaw-state: written by OpenClaw's own gateway
+ * and `config set` in the home `/tmp/oc-old-home/.openclaw`, see its README): Pincer's gateway
+ * starts on it with its openclaw.json, reads every
  * session's history, continues each DM, group, forum topic, DM topic, Signal/Matrix row and linked
  * identity with the same session id, in the same file, with an unbroken parent chain — and then
  * OpenClaw's own CLI reads the result and finds every transcript.

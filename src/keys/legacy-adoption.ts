@@ -50,6 +50,10 @@ function uuidFolded(key: string): string | undefined {
   }
 }
 
+function rowNamesAnySender(row: LegacyRow): boolean {
+  return [row.origin?.from, row.lastTo, row.deliveryContext?.to].some((v) => typeof v === "string" && v.trim() !== "");
+}
+
 /** Whether the row records this message's sender (or, for a linked identity, one of its ids). */
 function rowNamesSender(row: LegacyRow, ctx: LegacyContext): boolean {
   const recorded = [row.origin?.from, row.lastTo, row.deliveryContext?.to]
@@ -74,6 +78,11 @@ export function legacyAdoption(
   // Case variants of a UUID are the same UUID (Signal service ids): no other peer can own it.
   if (uuidFolded(pincerKey) === legacyKey) return { adopt: true, why: "the ids differ only in a UUID's case" };
   if (rowNamesSender(row, ctx)) return { adopt: true, why: "the row's origin is this sender" };
+  // OpenClaw keyed the linked name and a raw peer of that name alike, so their conversations were
+  // already one there: with no sender on record, the linked identity continues it.
+  if (ctx.linkedIds !== undefined && !rowNamesAnySender(row)) {
+    return { adopt: true, why: "a linked identity's row with no sender recorded" };
+  }
   return {
     adopt: false,
     why: "Pincer gives that key to another peer, and the row does not show it is this sender's",
