@@ -257,6 +257,50 @@ describe("agents.defaults.model { primary, fallbacks }", () => {
     }
   }, 30_000);
 
+  it("each OpenClaw API name Pincer drives reaches its wire (ollama under <baseUrl>/v1, responses through chat)", async () => {
+    const reg = createProviderRegistry(
+      {
+        models: {
+          providers: {
+            am: { api: "anthropic-messages", baseUrl: `${anthropic.url}/v1`, apiKey: "k" },
+            oc: { api: "openai-completions", baseUrl: `${ok.url}/v1`, apiKey: "k" },
+            or: { api: "openai-responses", baseUrl: `${ok.url}/v1`, apiKey: "k" },
+            ol: { api: "ollama", baseUrl: ok.url },
+            // OpenAI's wire by default; its model "c" Anthropic's, at the same base URL.
+            mixed: {
+              api: "openai-completions",
+              baseUrl: `${anthropic.url}/v1`,
+              apiKey: "k",
+              models: [{ id: "c", name: "c", api: "anthropic-messages" }],
+            },
+          },
+        },
+      },
+      {},
+    );
+    const say = async (ref: string) => {
+      const { provider, model } = reg.resolve(ref);
+      let last: ModelEvent | undefined;
+      for await (const e of provider.stream({ model, messages: [{ role: "user", content: "x", timestamp: 1 }] }))
+        last = e;
+      return last?.type === "finish" ? last.message : undefined;
+    };
+    for (const [ref, server, api] of [
+      ["am/claude-x", anthropic, "anthropic-messages"],
+      ["oc/m", ok, "openai-completions"],
+      ["or/m", ok, "openai-completions"],
+      ["ol/llama3", ok, "openai-completions"],
+    ] as const) {
+      server.script({ text: `hi ${ref}` });
+      const before = server.requests.length;
+      expect(await say(ref), ref).toMatchObject({ api, content: [{ type: "text", text: `hi ${ref}` }] });
+      expect(server.requests.length).toBe(before + 1);
+    }
+    // A model with its own api inside a provider: that model goes to its own wire.
+    anthropic.script({ text: "per-model api" });
+    expect(await say("mixed/c")).toMatchObject({ api: "anthropic-messages" });
+  });
+
   it("an API Pincer cannot drive is reported at start and fails over; every model failing is one error", async () => {
     const reg = createProviderRegistry(
       {
