@@ -304,7 +304,7 @@ export function ChatPage() {
               <h3 id="status-heading">Session status</h3>
               <${Button} icon="x" label="Close status" iconOnly onClick=${() => setStatus(null)} />
             </div>
-            <pre id="status-card" data-testid="status-card">${status}</pre>
+            <pre id="status-card" tabindex="0" data-testid="status-card">${status}</pre>
           </section>`
         : null}
       <${Notice} notice=${notice} />

@@ -82,7 +82,7 @@ export function ConfigPage() {
       </section>
       <section class="card wide" aria-labelledby="cfg-resolved">
         <h2 id="cfg-resolved">Resolved config</h2>
-        <pre class="pre-card" data-testid="resolved-config">${view ? JSON.stringify(view.config, null, 2) : "Loading…"}</pre>
+        <pre class="pre-card" tabindex="0" data-testid="resolved-config">${view ? JSON.stringify(view.config, null, 2) : "Loading…"}</pre>
       </section>
     </div>
   </div>`;

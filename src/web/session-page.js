@@ -179,11 +179,11 @@ export function SessionPage({ sessionKey }) {
       </section>
       <section class="card" aria-labelledby="status-heading">
         <h2 id="status-heading">Status</h2>
-        <pre id="status-card" class="pre-card" data-testid="status-card">${card}</pre>
+        <pre id="status-card" class="pre-card" tabindex="0" data-testid="status-card">${card}</pre>
       </section>
       <section class="card" aria-labelledby="context-heading">
         <h2 id="context-heading">Context</h2>
-        <pre class="pre-card" data-testid="context-detail">${context}</pre>
+        <pre class="pre-card" tabindex="0" data-testid="context-detail">${context}</pre>
       </section>
       <section class="card wide" aria-labelledby="history-heading">
         <h2 id="history-heading">History</h2>

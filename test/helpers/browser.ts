@@ -41,21 +41,19 @@ export interface AxeViolation {
   id: string;
   impact: string | null;
   help: string;
-  nodes: Array<{ target: unknown; html: string }>;
+  nodes: Array<{ target: unknown; html: string; failureSummary?: string }>;
 }
 
 /** The serious and critical axe-core violations of the page as it is now (WCAG 2.x A and AA rules). */
 export async function seriousViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: AXE }).catch(async () => {
-    // A CSP-locked page refuses inline script tags: evaluate the source instead (CDP runs it).
-    await page.evaluate(AXE);
-  });
+  // Evaluated through the DevTools protocol: the page's CSP would refuse an inline script tag.
+  if (!(await page.evaluate("typeof window.axe === 'object'"))) await page.evaluate(AXE);
   const result = (await page.evaluate(
     `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })`,
   )) as { violations: AxeViolation[] };
   return result.violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.html.slice(0, 120)).join(" | ")}`);
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => `${n.html.slice(0, 120)} [${n.failureSummary ?? ""}]`).join(" | ")}`);
 }
 
 /** Screenshots of the page at 1280×800 and 390×844 in the light and the dark theme: 4 files. */

@@ -109,7 +109,7 @@ export function createControlUiModel(): ModelProvider {
         const line = "0123456789 abcdefghij klmnopqrst uvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 abcdefghijklmnopq\n";
         let streamed = "";
         for (let i = 0; i < 500; i++) {
-          const chunk = line.slice(0, 99) + "\n";
+          const chunk = line.repeat(2).slice(0, 99) + "\n";
           streamed += chunk;
           yield { type: "text-delta", text: chunk };
           await sleep(4);
