@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAiSdkProvider } from "../src/providers/ai-sdk.ts";
 import { ChatStream } from "../src/providers/chat-completions/chunks.ts";
 import { createChatCompletionsProvider } from "../src/providers/chat-completions/provider.ts";
-import { SseReader } from "../src/providers/chat-completions/sse.ts";
+import { MAX_LINE_BYTES, SseReader } from "../src/providers/chat-completions/sse.ts";
 import { createProviderRegistry } from "../src/providers/registry.ts";
 import type { ModelEvent, ModelProvider, ModelRequest } from "../src/providers/types.ts";
 import { emptyUsage, type AgentMessage, type AssistantMessage } from "../src/transcript/entries.ts";
@@ -592,6 +592,18 @@ describe("split anywhere", () => {
         ),
       ).toEqual(whole);
     }
+  });
+
+  it("a line that never ends fails past 16 MB instead of buffering on; pieces are joined once, at the line end", () => {
+    const seen: string[] = [];
+    const reader = new SseReader((d) => seen.push(d));
+    reader.push(Buffer.from("data: "));
+    for (let i = 0; i < 1000; i++) reader.push(Buffer.from("x"));
+    reader.push(Buffer.from("\n\n"));
+    expect(seen).toEqual(["x".repeat(1000)]);
+    const endless = new SseReader(() => {});
+    endless.push(Buffer.from("data: "));
+    expect(() => endless.push(Buffer.alloc(MAX_LINE_BYTES, 0x61))).toThrow(/longer than 16777216 bytes/);
   });
 
   it("random splits over real HTTP: both clients agree with each other and with the unsplit stream (fast-check)", async () => {

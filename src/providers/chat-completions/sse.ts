@@ -15,8 +15,13 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 /** "data" */
 const DATA = Buffer.from("data", "latin1");
 
+/** A line this long is not a Chat Completions chunk: the stream fails instead of buffering on. */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
+
 export class SseReader {
-  private pending: Buffer | null = null;
+  /** The unfinished line's bytes, in pieces: joined only once a line end arrives. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private lines: string[] = [];
   private atStart = true;
 
@@ -26,15 +31,21 @@ export class SseReader {
     this.onData = onData;
   }
 
+  /** Throws when a line outgrows MAX_LINE_BYTES. */
   push(chunk: Buffer): void {
-    let buf = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
-    this.pending = null;
+    if (this.pendingBytes > 0 && !this.atStart && chunk.indexOf(LF) === -1 && chunk.indexOf(CR) === -1) {
+      this.hold(chunk);
+      return;
+    }
+    let buf = this.pendingBytes === 0 ? chunk : Buffer.concat([...this.pending, chunk]);
+    this.pending = [];
+    this.pendingBytes = 0;
     if (this.atStart) {
       // A UTF-8 byte order mark opens the stream at most once (TextDecoder drops it too).
       const n = Math.min(buf.length, 3);
       if (buf.subarray(0, n).equals(BOM.subarray(0, n))) {
         if (n < 3) {
-          this.pending = buf;
+          this.hold(buf);
           return;
         }
         buf = buf.subarray(3);
@@ -66,7 +77,13 @@ export class SseReader {
       this.line(buf, pos, end);
       pos = next;
     }
-    if (pos < buf.length) this.pending = buf.subarray(pos);
+    if (pos < buf.length) this.hold(buf.subarray(pos));
+  }
+
+  private hold(piece: Buffer): void {
+    this.pendingBytes += piece.length;
+    if (this.pendingBytes > MAX_LINE_BYTES) throw new Error(`an event-stream line longer than ${MAX_LINE_BYTES} bytes`);
+    this.pending.push(piece);
   }
 
   private line(buf: Buffer, start: number, end: number): void {
