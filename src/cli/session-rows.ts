@@ -238,6 +238,25 @@ export function rawUsageTotals(row: RawRow): unknown {
   return isRawObject(raw) ? JSON.parse(raw) : undefined;
 }
 
+const RAW_VALUES = new Array<string | undefined>(ROW_FIELDS.length);
+const KIND_JSON: Record<ListKind, string> = {
+  direct: '"direct"',
+  group: '"group"',
+  global: '"global"',
+  unknown: '"unknown"',
+};
+let lastAgent: { prefix: string; fallback: string; json: string } | null = null;
+
+/** `JSON.stringify(agentIdOf(key, fallback))`, the last agent's kept: rows of one store share it. */
+function agentIdJson(key: string, fallback: string): string {
+  if (lastAgent && lastAgent.fallback === fallback && key.startsWith(lastAgent.prefix)) return lastAgent.json;
+  const id = agentIdOf(key, fallback);
+  const prefix = `agent:${id}:`;
+  // Only a key that starts with `agent:<id>:` has that id (any other falls back, and is not cached).
+  if (key.startsWith(prefix) && !id.includes(":")) lastAgent = { prefix, fallback, json: JSON.stringify(id) };
+  return JSON.stringify(id);
+}
+
 /**
  * `projectRowJson` of a row read by `RowScanner` with `RAW_ROW_FIELDS`: the same bytes, from the
  * fields' JSON text as the snapshot holds it (JSON.stringify is canonical, so a value written back
@@ -273,33 +292,32 @@ export function projectRawRowJson(
           ? "group"
           : "direct";
   const usage = v[RAW.usageTotals];
-  // In ROW_FIELDS order, as JSON text (undefined = omitted).
-  const values: Array<string | undefined> = [
-    row.keyJson,
-    updatedAt === null ? "null" : updatedAtRaw,
-    updatedAt === null ? "null" : JSON.stringify(Math.max(0, now - updatedAt)),
-    v[RAW.sessionId],
-    v[RAW.systemSent],
-    v[RAW.abortedLastRun],
-    v[RAW.thinkingLevel],
-    v[RAW.verboseLevel],
-    v[RAW.reasoningLevel],
-    v[RAW.elevatedLevel],
-    v[RAW.responseUsage],
-    v[RAW.groupActivation],
-    v[RAW.inputTokens],
-    v[RAW.outputTokens],
-    fresh ? v[RAW.totalTokens] : "null",
-    fresh ? "true" : "false",
-    model,
-    v[RAW.modelProvider],
-    v[RAW.providerOverride],
-    v[RAW.modelOverride],
-    ctx !== undefined && ctx !== "null" ? ctx : JSON.stringify(defaults.contextTokens),
-    JSON.stringify(agentIdOf(row.key, storeAgentId)),
-    JSON.stringify(kind),
-    isRawObject(usage) ? usage : undefined,
-  ];
+  // In ROW_FIELDS order, as JSON text (undefined = omitted); one array reused for every row.
+  const values = RAW_VALUES;
+  values[0] = row.keyJson;
+  values[1] = updatedAt === null ? "null" : updatedAtRaw;
+  values[2] = updatedAt === null ? "null" : String(Math.max(0, now - updatedAt));
+  values[3] = v[RAW.sessionId];
+  values[4] = v[RAW.systemSent];
+  values[5] = v[RAW.abortedLastRun];
+  values[6] = v[RAW.thinkingLevel];
+  values[7] = v[RAW.verboseLevel];
+  values[8] = v[RAW.reasoningLevel];
+  values[9] = v[RAW.elevatedLevel];
+  values[10] = v[RAW.responseUsage];
+  values[11] = v[RAW.groupActivation];
+  values[12] = v[RAW.inputTokens];
+  values[13] = v[RAW.outputTokens];
+  values[14] = fresh ? v[RAW.totalTokens] : "null";
+  values[15] = fresh ? "true" : "false";
+  values[16] = model;
+  values[17] = v[RAW.modelProvider];
+  values[18] = v[RAW.providerOverride];
+  values[19] = v[RAW.modelOverride];
+  values[20] = ctx !== undefined && ctx !== "null" ? ctx : JSON.stringify(defaults.contextTokens);
+  values[21] = agentIdJson(row.key, storeAgentId);
+  values[22] = KIND_JSON[kind];
+  values[23] = isRawObject(usage) ? usage : undefined;
   let prefixes = prefixesByIndent.get(indent);
   if (!prefixes) prefixesByIndent.set(indent, (prefixes = fieldPrefixes(indent)));
   const inner = `\n${indent}  `;

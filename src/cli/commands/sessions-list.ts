@@ -209,7 +209,8 @@ async function streamJson(
       const at: SessionRow = { key: raw.key, entry: { sessionId: "", updatedAt: rawUpdatedAt(raw) } };
       while (next < puts.length && compareRows(puts[next]!, at) < 0) await out.add(emit(puts[next++]!));
     }
-    usage.add(agentIdOf(raw.key, target.agentId), rawUsageTotals(raw));
+    const totals = rawUsageTotals(raw);
+    if (totals !== undefined) usage.add(agentIdOf(raw.key, target.agentId), totals);
     await out.add(`${written++ ? "," : ""}\n    ${projectRawRowJson(raw, now, target.agentId, defaults, "    ")}`);
   }
   while (next < puts.length) await out.add(emit(puts[next++]!));

@@ -218,15 +218,15 @@ function replayJournal(
  * a raw newline).
  */
 function* snapshotBatches(fd: number): Generator<string> {
-  // Under Node's 1 MB threshold for external strings: those are freed only by a full GC.
-  let chunk = Buffer.allocUnsafe(256 * 1024);
-  let pending = "";
+  // Cut in bytes at the last row end, so each batch is decoded once and never concatenated; small
+  // enough to stay a young-generation string (a bigger one lives until a full GC).
+  let chunk = Buffer.allocUnsafe(BATCH_BYTES);
   let carried = 0;
   let position = 0;
-  let started = false;
+  let from = -1; // where rows start in the first chunk (after the opening brace)
   for (;;) {
     if (carried === chunk.length) {
-      // A line longer than the buffer (a huge field): grow it.
+      // A row longer than the buffer (a huge field): grow it.
       const bigger = Buffer.allocUnsafe(chunk.length * 2);
       chunk.copy(bigger, 0, 0, carried);
       chunk = bigger;
@@ -234,28 +234,27 @@ function* snapshotBatches(fd: number): Generator<string> {
     const n = fs.readSync(fd, chunk, carried, chunk.length - carried, position);
     if (n === 0) return;
     position += n;
-    // Cut at the last newline so no UTF-8 sequence is split (a newline byte is never inside one).
     const filled = carried + n;
-    const cut = chunk.lastIndexOf(0x0a, filled - 1);
-    if (cut < 0) {
+    if (from < 0) {
+      if (chunk[0] !== 0x7b) return;
+      from = 1;
+    }
+    // A row ends at a line that is exactly "  }" (ASCII: no UTF-8 sequence is split there).
+    const cut = chunk.lastIndexOf(ROW_END, filled - 1);
+    if (cut < from) {
       carried = filled;
       continue;
     }
-    pending += chunk.toString("utf8", 0, cut + 1);
-    chunk.copy(chunk, 0, cut + 1, filled);
-    carried = filled - cut - 1;
-    if (!started) {
-      if (!pending.startsWith("{")) return;
-      pending = pending.slice(1);
-      started = true;
-    }
-    const end = pending.lastIndexOf("\n  }");
-    if (end < 0) continue;
-    const batch = pending.slice(0, end + 4);
-    pending = pending.slice(end + 4);
+    const batch = chunk.toString("utf8", from, cut + ROW_END.length);
+    chunk.copy(chunk, 0, cut + ROW_END.length, filled);
+    carried = filled - cut - ROW_END.length;
+    from = 0;
     yield batch;
   }
 }
+
+const ROW_END = Buffer.from("\n  }");
+const BATCH_BYTES = Number(process.env.PINCER_BATCH_KB ?? 256) * 1024;
 
 function unusableRow(storePath: string, key: string): ReadIssue {
   return {
@@ -301,11 +300,11 @@ function* streamRawRows(
   const idAt = scanner.fields.indexOf("sessionId");
   if (idAt < 0) throw new Error("snapshotRawRows: the scanner must read sessionId");
   const rows: RawRow[] = [];
-  const copy = (r: RawRow): void => void rows.push({ keyJson: r.keyJson, key: r.key, values: r.values.slice() });
+  const take = (r: RawRow): void => void rows.push(r);
   const odd = (r: { key: string }): void => onIssue(unusableRow(storePath, r.key));
   for (const batch of snapshotBatches(fd)) {
     rows.length = 0;
-    scanner.scan(batch, copy, odd);
+    scanner.scan(batch, take, odd);
     for (const row of rows) {
       const id = row.values[idAt];
       // The common id needs no parse: its characters are never escaped.

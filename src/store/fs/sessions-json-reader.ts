@@ -34,36 +34,42 @@ const FIELD_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 export class RowScanner {
   readonly fields: readonly string[];
   private readonly re: RegExp;
-  private readonly index: Map<string, number>;
+  /** Field indexes by name length and first character: told apart without allocating the name. */
+  private readonly buckets = new Map<number, Array<[name: string, index: number]>>();
 
   constructor(fields: readonly string[]) {
     for (const f of fields) if (!FIELD_NAME.test(f)) throw new Error(`not a plain field name: ${f}`);
     this.fields = fields;
-    this.index = new Map(fields.map((f, i) => [f, i]));
-    // A row's key line (group 1: the key's JSON text) or one of the fields' lines (group 2: its name).
-    this.re = new RegExp(`\\n {2}("(?:[^"\\\\\\n]|\\\\.)*"): |\\n {4}"(${fields.join("|")})": `, "g");
+    fields.forEach((f, i) => {
+      const b = bucketOf(f.length, f.charCodeAt(0));
+      const list = this.buckets.get(b) ?? [];
+      list.push([f, i]);
+      this.buckets.set(b, list);
+    });
+    // A row's key line or one of the fields' lines; used with `test` (no match object is built):
+    // where the match ends is all it takes to find what it matched.
+    this.re = new RegExp(`\\n  (?:"(?:[^"\\\\\\n]|\\\\.)*"|  "(?:${fields.join("|")})"): `, "g");
   }
 
   /**
    * Calls `onRow` for each row of `text`: complete rows as they appear between the file's braces,
-   * each starting at the newline before its key line (a separating comma before it is fine). The
-   * `values` array of a row is reused for the next row: copy what must outlive the call.
+   * each starting at the newline before its key line (a separating comma before it is fine).
    */
   scan(text: string, onRow: (row: RawRow) => void, onOdd: (row: OddRow) => void): void {
     const re = this.re;
     re.lastIndex = 0;
-    const values = new Array<string | undefined>(this.fields.length);
+    const width = this.fields.length;
     let row: RawRow | null = null;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const start = m.index + m[0].length;
-      if (m[1] !== undefined) {
+    while (re.test(text)) {
+      const start = re.lastIndex; // the value's first character
+      const line = text.lastIndexOf("\n", start - 1);
+      if (text.charCodeAt(line + 3) === 0x22 /* " : a key line */) {
         if (row) onRow(row);
         row = null;
-        const keyJson = m[1];
+        const keyJson = text.slice(line + 3, start - 2);
         const key = keyJson.includes("\\") ? (JSON.parse(keyJson) as string) : keyJson.slice(1, -1);
         if (text.charCodeAt(start) === 0x7b /* { */ && text.charCodeAt(start + 1) === 0x0a) {
-          values.fill(undefined);
-          row = { keyJson, key, values };
+          row = { keyJson, key, values: new Array<string | undefined>(width).fill(undefined) };
           continue;
         }
         // Not an object with fields: the value runs to its closing bracket at the row's depth, or to the line's end.
@@ -75,16 +81,32 @@ export class RowScanner {
         continue;
       }
       if (!row) continue; // a field line outside a row cannot occur in a well-formed batch
+      const at = this.fieldAt(text, line + 6, start - 3 - (line + 6));
       const opener = text.charCodeAt(start);
       let end: number;
       if ((opener === 0x7b || opener === 0x5b) && text.charCodeAt(start + 1) === 0x0a) {
         end = text.indexOf(opener === 0x7b ? "\n    }" : "\n    ]", start) + 6;
         re.lastIndex = end; // nested lines cannot match, but there is no need to look at them
-      } else end = lineEnd(text, start);
-      values[this.index.get(m[2]!)!] = stripComma(text.slice(start, end));
+      } else {
+        end = lineEnd(text, start);
+        if (text.charCodeAt(end - 1) === 0x2c /* , */) end--;
+      }
+      row.values[at] = text.slice(start, end);
     }
     if (row) onRow(row);
   }
+
+  /** The index of the field whose name is `text[from, from + length)` (the regex matched one of them). */
+  private fieldAt(text: string, from: number, length: number): number {
+    const list = this.buckets.get(bucketOf(length, text.charCodeAt(from)))!;
+    if (list.length === 1) return list[0]![1];
+    for (const [name, index] of list) if (text.startsWith(name, from)) return index;
+    throw new Error("unreachable: the regex matched a field name");
+  }
+}
+
+function bucketOf(length: number, firstChar: number): number {
+  return length * 0x10000 + firstChar;
 }
 
 function lineEnd(text: string, from: number): number {
