@@ -23,8 +23,9 @@ const CONFIG = `// written by OpenClaw, edited by hand
   agent: {
     // the old place
     contextPruning: { mode: "cache-ttl", ttl: "5m" },
+    compaction: { reserveTokens: 1000, keepRecentTokens: 500 },
   },
-  agents: { list: [{ id: "main" }, { id: "work" }] },
+  agents: { defaults: { compaction: { reserveTokens: 2000 } }, list: [{ id: "main" }, { id: "work" }] },
   bindings: [
     { agentId: "work", match: { channel: "telegram", peer: { kind: "dm", id: "42" } } },
     { agentId: "work", match: { channel: "slack", peer: { kind: "direct", id: "U0ABC" } } },
@@ -125,11 +126,13 @@ describe("pincer doctor", () => {
     expect(text).toContain("// written by OpenClaw, edited by hand");
     const parsed = JSON5.parse(text) as {
       agent?: unknown;
-      agents: { defaults: { contextPruning: unknown } };
+      agents: { defaults: { contextPruning: unknown; compaction: unknown } };
       bindings: Array<{ match: { peer: { kind: string } } }>;
     };
     expect(parsed.agent).toBeUndefined();
     expect(parsed.agents.defaults.contextPruning).toEqual({ mode: "cache-ttl", ttl: "5m" });
+    // Merged key by key as the load reads it: the value already at the new place wins.
+    expect(parsed.agents.defaults.compaction).toEqual({ reserveTokens: 2000, keepRecentTokens: 500 });
     expect(parsed.bindings[0]!.match.peer.kind).toBe("direct");
     expect(fs.statSync(path.join(home, "openclaw.json")).mode & 0o777).toBe(0o600);
     expect(fs.statSync(home).mode & 0o777).toBe(0o700);

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import JSON5 from "json5";
 import { resolveIncludes } from "../../config/includes.ts";
 import { ConfigError, loadConfig, resolveHome, validateConfig } from "../../config/load.ts";
-import { getAt, parseConfigPath, setInText, unsetInText } from "../../config/json5-edit.ts";
+import { getAt, parseConfigPath, setInText, unsetInText, type PathSegment } from "../../config/json5-edit.ts";
 import { envWithAuthProfiles, readAuthProfileKeys } from "../../config/auth-profiles.ts";
 import { legacyAgentMoves } from "../../config/legacy.ts";
 import { resolveAgents } from "../../config/resolve.ts";
@@ -117,15 +117,19 @@ export async function doctor(
     const done: string[] = [];
     const agent = rec(raw.agent);
     if (Object.keys(agent).length > 0) {
-      for (const m of legacyAgentMoves(agent)) {
-        const from = parseConfigPath(m.from);
-        const to = parseConfigPath(m.to);
+      // As the load reads them: what the new place lacks is filled in, key by key; set values win.
+      const move = (from: PathSegment[], to: PathSegment[]) => {
         const value = getAt(raw, from);
-        if (getAt(raw, to) === undefined) {
+        const there = getAt(raw, to);
+        const shown = (p: PathSegment[]) => p.join(".");
+        if (there === undefined) {
           edits.push((t) => setInText(t, to, value));
-          done.push(`${m.from} → ${m.to}`);
-        } else done.push(`${m.from} dropped (${m.to} is already set)`);
-      }
+          done.push(`${shown(from)} → ${shown(to)}`);
+        } else if (value && there && typeof value === "object" && typeof there === "object" && !Array.isArray(value))
+          for (const k of Object.keys(value)) move([...from, k], [...to, k]);
+        else done.push(`${shown(from)} dropped (${shown(to)} is already set)`);
+      };
+      for (const m of legacyAgentMoves(agent)) move(parseConfigPath(m.from), parseConfigPath(m.to));
       edits.push((t) => unsetInText(t, ["agent"]));
     }
     (Array.isArray(raw.bindings) ? raw.bindings : []).forEach((b, i) => {
