@@ -145,58 +145,48 @@ export function planCompact(
     else if (!unitOf.has(id)) unitOf.set(id, unitOf.size);
   }
 
-  // Transcript-shaped files of the directory → the session ids that claim them (null: none yet);
-  // archives past their retention, by the time in their name.
-  const claims = new Map<string, string | string[] | null>();
+  // Who claims a transcript-shaped file (planMaintenance's fileClaims): every row `<id>.jsonl`, a
+  // row's `sessionFile` naming another file of the directory, and — for a file nobody claims that
+  // way — the session id its name starts with (`<id>-topic-<thread>.jsonl`), if some row has it.
+  const hasRows = (id: string): boolean => keptRefs.has(id) || unitOf.has(id);
+  const byFile = new Map<string, string[]>();
+  for (const [i, name] of rows.extraClaims) {
+    const list = byFile.get(name);
+    if (!list) byFile.set(name, [ids[i]!]);
+    else if (!list.includes(ids[i]!)) list.push(ids[i]!);
+  }
+  // A released file (no claimant keeps a row) goes with the first removal unit among its claimants.
+  const unitFiles = new Array<string | string[] | undefined>(unitOf.size);
   const deleteFiles: string[] = [];
+  const release = (name: string, claimants: readonly string[] | string): void => {
+    let owner = Infinity;
+    if (typeof claimants === "string") {
+      if (keptRefs.get(claimants)) return;
+      owner = unitOf.get(claimants)!;
+    } else
+      for (const id of claimants) {
+        if (keptRefs.get(id)) return;
+        owner = Math.min(owner, unitOf.get(id)!);
+      }
+    const had = unitFiles[owner];
+    unitFiles[owner] = had === undefined ? name : typeof had === "string" ? [had, name] : [...had, name];
+  };
   for (const name of disk.names) {
     const c = disk.classOf(name);
-    if (c.kind === "transcript") claims.set(name, null);
-    else if (c.kind === "archive" && c.at !== null) {
+    if (c.kind === "archive" && c.at !== null) {
+      // Archives past their retention, by the time in their name.
       const retention =
         c.reason === "reset" ? settings.resetArchiveRetentionMs : c.reason === "deleted" ? settings.pruneAfterMs : null;
       if (retention !== null && c.at < now - retention) deleteFiles.push(name);
+      continue;
     }
-  }
-  const claim = (name: string, id: string): void => {
-    const v = claims.get(name);
-    if (v === undefined) return;
-    if (v === null) claims.set(name, id);
-    else if (typeof v === "string") {
-      if (v !== id) claims.set(name, [v, id]);
-    } else if (!v.includes(id)) v.push(id);
-  };
-  if (claims.size > 0) {
-    for (let i = 0; i < n; i++) {
-      claim(`${ids[i]!}.jsonl`, ids[i]!);
-      const extra = rows.extraClaims.get(i);
-      if (extra !== undefined) claim(extra, ids[i]!);
-    }
-    // OpenClaw's `<id>-topic-<thread>.jsonl` belongs to `<id>` even when no row records it.
-    for (const [name, v] of claims) {
-      if (v !== null) continue;
-      const c = disk.classOf(name);
-      if (c.kind === "transcript" && (keptRefs.has(c.sessionId) || unitOf.has(c.sessionId)))
-        claims.set(name, c.sessionId);
-    }
-  }
-
-  // A file is released when none of its claimants keeps a row; it goes with the first unit among them.
-  const unitFiles = new Array<string | string[] | undefined>(unitOf.size);
-  for (const [name, v] of claims) {
-    if (v === null) continue;
-    let owner = Infinity;
-    let released = true;
-    for (const id of typeof v === "string" ? [v] : v) {
-      if (keptRefs.get(id)) {
-        released = false;
-        break;
-      }
-      owner = Math.min(owner, unitOf.get(id)!);
-    }
-    if (!released) continue;
-    const had = unitFiles[owner];
-    unitFiles[owner] = had === undefined ? name : typeof had === "string" ? [had, name] : [...had, name];
+    if (c.kind !== "transcript") continue;
+    const own = name.endsWith(".jsonl") ? name.slice(0, -6) : null;
+    const byDefault = own !== null && hasRows(own) ? own : null;
+    const extra = byFile.get(name);
+    if (extra) release(name, byDefault === null || extra.includes(byDefault) ? extra : [byDefault, ...extra]);
+    else if (byDefault !== null) release(name, byDefault);
+    else if (hasRows(c.sessionId)) release(name, c.sessionId);
   }
   const archive: string[] = [];
   for (const f of unitFiles) {
