@@ -173,6 +173,20 @@ describe("rows OpenClaw wrote under its own key form", () => {
     expect(own.sessionId).toBe(sid);
   });
 
+  it("a Signal group row whose recorded origin spells this group exactly is adopted", async () => {
+    const sid = "aaaaaaaa-0000-4000-8000-000000000008";
+    await putRow("agent:main:signal:group:xyzw", {
+      sessionId: sid,
+      updatedAt: NOW,
+      origin: { from: "signal:group:xYzW" },
+    });
+    const m = manager({ session: { reset: { mode: "none" } } });
+    const env = { channel: "signal", chatType: "group", peerId: "xYzW", senderId: "+1555", text: "hi" };
+    expect((await m.recordInbound(env)).sessionId).toBe(sid);
+    // Another case variant of the same legacy key finds no row any more (it moved).
+    expect((await m.resolve({ ...env, peerId: "XYZW" })).legacy).toBeUndefined();
+  });
+
   it("refuses a legacy-form key whose row Pincer itself wrote for that conversation", async () => {
     const sid = "aaaaaaaa-0000-4000-8000-000000000004";
     // Pincer's row of Signal peer `+1555x` — also OpenClaw's (lower-cased) form of peer `+1555X`'s key.

@@ -6,7 +6,7 @@
  * someone else — the collision the encoding exists to prevent. Such rows are refused unless the
  * row itself shows it is this peer's.
  */
-import { decodeSegment } from "./segment.ts";
+import { decodeSegment, isCaseSensitiveChannel } from "./segment.ts";
 import { parseSessionKey, buildSessionKey } from "./session-key-codec.ts";
 
 /** The parts of a stored row the decision reads (structural: keys/ imports nothing of Pincer). */
@@ -20,6 +20,8 @@ export interface LegacyRow {
 export interface LegacyContext {
   channel: string;
   senderId: string;
+  /** Groups and channels: the conversation's id (OpenClaw records the group as the origin). */
+  groupPeerId?: string;
   /** For a linked identity: every id configured for it (`telegram:111`, `987`). */
   linkedIds?: readonly string[];
 }
@@ -54,14 +56,26 @@ function rowNamesAnySender(row: LegacyRow): boolean {
   return [row.origin?.from, row.lastTo, row.deliveryContext?.to].some((v) => typeof v === "string" && v.trim() !== "");
 }
 
-/** Whether the row records this message's sender (or, for a linked identity, one of its ids). */
+/**
+ * Whether the row records this conversation: its sender (or, for a linked identity, one of its
+ * ids), or for a group the group itself. On channels whose ids are case-sensitive the spelling must
+ * be exact — a case variant is precisely the other peer the legacy key could belong to.
+ */
 function rowNamesSender(row: LegacyRow, ctx: LegacyContext): boolean {
+  const fold = isCaseSensitiveChannel(ctx.channel) ? (v: string) => v.trim() : (v: string) => v.trim().toLowerCase();
   const recorded = [row.origin?.from, row.lastTo, row.deliveryContext?.to]
     .filter((v): v is string => typeof v === "string")
-    .map((v) => v.trim().toLowerCase());
-  const ids = [`${ctx.channel}:${ctx.senderId}`];
+    .map(fold);
+  const ids =
+    ctx.groupPeerId !== undefined
+      ? [
+          `${ctx.channel}:group:${ctx.groupPeerId}`,
+          `${ctx.channel}:channel:${ctx.groupPeerId}`,
+          `${ctx.channel}:${ctx.groupPeerId}`,
+        ]
+      : [`${ctx.channel}:${ctx.senderId}`];
   for (const id of ctx.linkedIds ?? []) ids.push(id.includes(":") ? id : `${ctx.channel}:${id}`);
-  return ids.some((id) => recorded.includes(id.trim().toLowerCase()));
+  return ids.some((id) => recorded.includes(fold(id)));
 }
 
 export function legacyAdoption(

@@ -437,6 +437,7 @@ export class SessionManager {
     const verdict = legacyAdoption(key, route.sessionKey, row, {
       channel: route.channel,
       senderId: envelope.senderId,
+      ...(envelope.chatType !== "direct" ? { groupPeerId: envelope.peerId.trim() } : {}),
       ...(route.peerLinkIds ? { linkedIds: route.peerLinkIds } : {}),
     });
     return { key, row, verdict };
