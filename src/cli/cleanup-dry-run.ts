@@ -34,9 +34,40 @@ const TABLE_FIELDS = [
 interface Read {
   rows: RowColumns;
   names: readonly string[];
-  /** Per row, with the table: the Model and Flags cells. */
-  model: string[];
-  flags: string[];
+  /** With the table: the Model and Flags cells, each row's an index into a table of distinct texts (few). */
+  cells: Cells;
+}
+
+/** Distinct cell texts and, per row, which one: a 100 000-row table holds a handful of strings. */
+class Cells {
+  readonly texts: string[] = [];
+  private readonly seen = new Map<string, number>();
+  model = new Uint32Array(1024);
+  /** The Flags cell without the session id that ends it (`formatFlags` of the row with an empty id). */
+  flags = new Uint32Array(1024);
+
+  add(i: number, e: SessionEntry, defaults: DisplayDefaults): void {
+    if (i === this.model.length) {
+      const m = new Uint32Array(i * 2);
+      m.set(this.model);
+      this.model = m;
+      const f = new Uint32Array(i * 2);
+      f.set(this.flags);
+      this.flags = f;
+    }
+    this.model[i] = this.intern(displayModel(e, defaults));
+    this.flags[i] = this.intern(formatFlags({ ...e, sessionId: "" }));
+  }
+
+  private intern(text: string): number {
+    let at = this.seen.get(text);
+    if (at === undefined) {
+      at = this.texts.length;
+      this.texts.push(text);
+      this.seen.set(text, at);
+    }
+    return at;
+  }
 }
 
 /** The rows as `store.all()` lists them (snapshot order, the journals applied as to a Map), in columns; null: use the store. */
@@ -45,21 +76,17 @@ function readColumns(ctx: CliContext, storePath: string, table: DisplayDefaults 
   if (!index) return null;
   for (const [, e] of index.ops) if (e && typeof e.updatedAt !== "number") return null;
   const rows = new RowColumns(path.dirname(storePath));
-  const model: string[] = [];
-  const flags: string[] = [];
+  const cells = new Cells();
   const addEntry = (key: string, e: SessionEntry): void => {
-    rows.add(key, e.sessionId, e.updatedAt, e.pinned, e.sessionFile);
-    if (table) {
-      model.push(displayModel(e, table));
-      flags.push(formatFlags(e));
-    }
+    const i = rows.add(key, e.sessionId, e.updatedAt, e.pinned, e.sessionFile);
+    if (table) cells.add(i, e, table);
   };
   const scanner = new RowScanner(table ? [...PLAN_FIELDS, ...TABLE_FIELDS] : PLAN_FIELDS);
   const addRaw = (raw: RawRow): void => {
     const v = raw.values;
     // Fresh strings from JSON.parse: a slice would keep the whole 256 KB batch it was cut from alive.
     const sessionId = JSON.parse(v[0]!) as string;
-    rows.add(
+    const i = rows.add(
       JSON.parse(raw.keyJson) as string,
       sessionId,
       isRawNumber(v[1]) ? Number(v[1]) : 0,
@@ -69,8 +96,7 @@ function readColumns(ctx: CliContext, storePath: string, table: DisplayDefaults 
     if (table) {
       const e: Record<string, unknown> = { sessionId };
       for (let f = 0; f < TABLE_FIELDS.length; f++) e[TABLE_FIELDS[f]!] = rawValue(v[PLAN_FIELDS.length + f]);
-      model.push(displayModel(e as unknown as SessionEntry, table));
-      flags.push(formatFlags(e as unknown as SessionEntry));
+      cells.add(i, e as unknown as SessionEntry, table);
     }
   };
   // A Map of the snapshot's rows with the journals applied in order: a put of a row still in place
@@ -95,7 +121,7 @@ function readColumns(ctx: CliContext, storePath: string, table: DisplayDefaults 
     }
   }
   for (const [k, e] of after) addEntry(k, e);
-  return { rows, names: index.files, model, flags };
+  return { rows, names: index.files, cells };
 }
 
 export interface DryRunOptions {
@@ -183,7 +209,8 @@ async function writeText(out: ChunkedOut, target: StoreTarget, o: DryRunOptions,
     ]),
   );
   await out.add(lines.join("\n"));
-  const { keys, updatedAt } = read.rows;
+  const { keys, ids, updatedAt } = read.rows;
+  const { texts, model, flags } = read.cells;
   const order = Array.from({ length: read.rows.count }, (_, i) => i);
   order.sort((a, b) => (updatedAt[b]! || 0) - (updatedAt[a]! || 0));
   for (const i of order) {
@@ -193,8 +220,8 @@ async function writeText(out: ChunkedOut, target: StoreTarget, o: DryRunOptions,
         [ACTION_NAMES[plan.action[i]!]!, 12],
         [truncateKey(keys[i]!), 26],
         [formatAge(u > 0 ? o.now - u : null), 9],
-        [read.model[i]!, 14],
-        [read.flags[i]!, 0],
+        [texts[model[i]!]!, 14],
+        [texts[flags[i]!]! + ids[i]!, 0],
       ])}`,
     );
   }

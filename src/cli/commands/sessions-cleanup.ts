@@ -17,9 +17,13 @@ import type { SessionRow, SessionStore } from "../../store/types.ts";
 import { openTarget, selectStores, type CliContext, type StoreSelection } from "../context.ts";
 import { compactDryRun } from "../cleanup-dry-run.ts";
 import { progressBar } from "../progress.ts";
-import { displayModel, formatAge, formatFlags, tableLine, truncateKey } from "../session-rows.ts";
-import { displayDefaults } from "./display-defaults.ts";
+import { displayModel, formatAge, formatFlags, tableLine, truncateKey, type DisplayDefaults } from "../session-rows.ts";
 import { mainSessionKey } from "./keys.ts";
+
+/** Loaded only for the text preview: resolving them loads the provider registry (and the model SDKs). */
+async function displayDefaults(ctx: CliContext): Promise<DisplayDefaults> {
+  return (await import("./display-defaults.ts")).displayDefaults(ctx);
+}
 
 export interface CleanupOptions extends StoreSelection {
   dryRun?: boolean;
@@ -45,7 +49,7 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
     const target = targets[0]!;
     const protectedKeys = new Set([mainSessionKey(ctx, target.agentId)]);
     if (opts.activeKey) protectedKeys.add(opts.activeKey);
-    const defaults = opts.json ? null : displayDefaults(ctx); // as the general path: only the table needs them
+    const defaults = opts.json ? null : await displayDefaults(ctx); // as the general path: only the table needs them
     const o = { json: !!opts.json, configuredMode, mode, settings, protectedKeys, now, defaults };
     if (await compactDryRun(ctx, target, o)) return 0;
   }
@@ -100,7 +104,8 @@ export async function sessionsCleanup(ctx: CliContext, opts: CleanupOptions): Pr
         );
       }
       if (opts.dryRun) {
-        if (!opts.json) text.push(...dryRunText(ctx, target, aggregate, configuredMode, plan, now));
+        if (!opts.json)
+          text.push(...dryRunText(target, aggregate, configuredMode, plan, now, await displayDefaults(ctx)));
       } else if (store) {
         const files = plannedFiles(plan);
         const bar = progressBar(
@@ -233,12 +238,12 @@ async function missingTranscriptCheck(
 }
 
 function dryRunText(
-  ctx: CliContext,
   target: { agentId: string; path: string },
   aggregate: boolean,
   configuredMode: string,
   plan: MaintenancePlan,
   now: number,
+  defaults: DisplayDefaults,
 ): string[] {
   const lines: string[] = [];
   if (aggregate) lines.push(`Agent: ${target.agentId}`);
@@ -268,7 +273,6 @@ function dryRunText(
       ["Flags", 0],
     ]),
   );
-  const defaults = displayDefaults(ctx);
   const ordered = [...plan.actions].sort((a, b) => (b.entry.updatedAt || 0) - (a.entry.updatedAt || 0));
   for (const a of ordered) {
     lines.push(
