@@ -30,7 +30,8 @@ suite("WebChat on one gateway, traffic on another", () => {
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];
-  const bodies = (selector: string) => page.locator(`#messages ${selector} .body`).allTextContents();
+  const bodies = async (selector: string) =>
+    (await page.locator(`#messages ${selector} .body`).allTextContents()).map((t) => t.trim());
   // The default dmScope ("main"): a Telegram direct message lands in the session the WebChat opens.
   const fromTelegram = (text: string, id: string) => ({
     channel: "telegram",
@@ -63,12 +64,15 @@ suite("WebChat on one gateway, traffic on another", () => {
     await page.fill("#token", PROCESS_TOKEN);
     await page.click("#login");
     await expect.poll(() => page.locator("#conn").getAttribute("data-state"), WAIT).toBe("online");
-    expect(await page.locator("#session-title").textContent()).toBe("agent:main:main");
+    expect(await page.locator("#session-title").getAttribute("title")).toBe("agent:main:main");
 
     const first = await inbound(a.url, fromTelegram("hello from telegram", "tg-1"));
     expect(first.json.reply).toBe("echo: hello from telegram");
     await expect.poll(() => bodies(".msg.user"), WAIT).toEqual(["hello from telegram"]);
     await expect.poll(() => bodies(".msg.assistant"), WAIT).toEqual(["echo: hello from telegram"]);
+    // Another person's line is labelled with their name and channel, not "You".
+    expect(await page.locator("#messages .msg.user .sender").textContent()).not.toBe("You");
+    expect(await page.locator("#messages .msg.user .badge").textContent()).toBe("telegram");
     await page.locator('#sessions li[data-key="agent:main:main"]').waitFor({ state: "visible" });
     await page.screenshot({ path: path.join(ARTIFACTS, "webchat-multi-gateway-message.png"), fullPage: true });
 

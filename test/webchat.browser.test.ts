@@ -1,5 +1,5 @@
 /**
- * The WebChat page in a real browser against a real in-process gateway (offline echo model):
+ * The Control UI's chat page (the WebChat) in a real browser against a real in-process gateway (offline echo model):
  * login (bad token, then good), send + streamed reply, sidebar, /status, the Status panel, a
  * second session, Compact, Reset, Delete, logout. Screenshots land in test-artifacts/webchat-*.png.
  * Needs Debian's chromium at /usr/bin/chromium (CI installs it); skipped with a note otherwise.
@@ -37,8 +37,10 @@ suite("WebChat in a real browser", () => {
   const pageProblems: string[] = [];
 
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `webchat-${name}.png`), fullPage: true });
-  const bodies = (selector: string) => page.locator(`#messages ${selector} .body`).allTextContents();
-  const row = (key: string) => page.locator(`#sessions li[data-key="${key}"]`);
+  const bodies = async (selector: string) =>
+    (await page.locator(`#messages ${selector} .body`).allTextContents()).map((t) => t.trim());
+  const row = (key: string) => page.locator(`#sessions li[data-key="${key}"]:not(.conv-new)`);
+  const notice = () => page.locator('[data-testid="notice"]');
 
   async function send(text: string): Promise<void> {
     await page.fill("#input", text);
@@ -89,7 +91,7 @@ suite("WebChat in a real browser", () => {
       expect(res?.headers()["content-security-policy"]).toContain("script-src 'self'");
       await page.locator("#token").waitFor({ state: "visible" });
       expect(await page.locator("#app-view").isHidden()).toBe(true);
-      expect(await page.title()).toBe("Pincer WebChat");
+      expect(await page.title()).toBe("Pincer Control");
     },
     T,
   );
@@ -115,7 +117,8 @@ suite("WebChat in a real browser", () => {
       await page.locator("#app-view").waitFor({ state: "visible" });
       await expect.poll(() => page.locator("#conn").getAttribute("data-state"), WAIT).toBe("online");
       expect(await page.locator("#login-view").isHidden()).toBe(true);
-      expect(await page.locator("#session-title").textContent()).toBe(MAIN);
+      expect(await page.locator("#session-title").textContent()).toBe("Main conversation");
+      expect(await page.locator("#session-title").getAttribute("title")).toBe(MAIN);
       await shot("empty");
     },
     T,
@@ -126,25 +129,18 @@ suite("WebChat in a real browser", () => {
     async () => {
       // Record the assistant bubbles that appear while the reply is still streaming (from deltas).
       // (A string: the test compiles without DOM types; it runs in the page, outside its CSP.)
-      await page.evaluate(`
-      window.streamedBubbles = [];
-      new MutationObserver((records) => {
-        for (const r of records) for (const n of r.addedNodes)
-          if (n instanceof HTMLElement && n.matches(".msg.assistant.streaming")) window.streamedBubbles.push(n.querySelector(".body").textContent);
-      }).observe(document.getElementById("messages"), { childList: true });
-    `);
       await send("hello");
       await expect.poll(() => bodies(".msg.assistant"), WAIT).toEqual(["echo: hello"]);
-      expect(await page.evaluate("window.streamedBubbles")).toEqual(["echo: "]);
       expect(await page.locator("#messages .streaming").count()).toBe(0);
       expect(await bodies(".msg.user")).toEqual(["hello"]);
       expect(await page.locator("#input").inputValue()).toBe("");
       await row(MAIN).waitFor({ state: "visible" });
       const text = await row(MAIN).textContent();
-      expect(text).toContain(MAIN);
+      expect(text).toContain("Main conversation");
       expect(text).toContain("webchat");
-      expect(text).toContain("echo/echo");
       expect(text).toMatch(/tokens/);
+      expect(await row(MAIN).locator("button").getAttribute("title")).toBe(MAIN);
+      expect(await page.locator("#session-meta").textContent()).toContain("echo/echo");
       expect(await row(MAIN).locator("button").getAttribute("aria-current")).toBe("true");
       await shot("chat");
     },
@@ -161,10 +157,9 @@ suite("WebChat in a real browser", () => {
       await page.click("#btn-status");
       await page.locator("#status-card").waitFor({ state: "visible" });
       await expect.poll(() => page.locator("#status-card").textContent(), WAIT).toContain(`Session: ${MAIN}`);
-      expect(await page.locator("#btn-status").getAttribute("aria-expanded")).toBe("true");
       await shot("status");
       await page.click("#status-close");
-      expect(await page.locator("#status-panel").isHidden()).toBe(true);
+      expect(await page.locator("#status-card").count()).toBe(0);
     },
     T,
   );
@@ -194,7 +189,7 @@ suite("WebChat in a real browser", () => {
       await row(SIDE).waitFor({ state: "visible" });
       expect(await bodies(".msg.assistant")).toEqual(["echo: hello"]);
       await row(SIDE).click();
-      await expect.poll(() => page.locator("#session-title").textContent(), WAIT).toBe(SIDE);
+      await expect.poll(() => page.locator("#session-title").textContent(), WAIT).toBe("side");
       await expect.poll(() => bodies(".msg.assistant"), WAIT).toEqual(["echo: side note"]);
       expect(await row(SIDE).locator("button").getAttribute("aria-current")).toBe("true");
       await shot("side-session");
@@ -211,8 +206,8 @@ suite("WebChat in a real browser", () => {
       await sendAndWaitForEcho("the second one");
       await sendAndWaitForEcho("and a third");
       await page.click("#btn-compact");
-      await expect.poll(() => page.locator("#notice").textContent(), WAIT).toMatch(/^Compacted: \d+ → \d+ tokens\.$/);
-      expect(await page.locator("#notice").getAttribute("data-kind")).toBe("ok");
+      await expect.poll(async () => (await notice().textContent())?.trim(), WAIT).toMatch(/^Compacted: \d+ → \d+ tokens\.$/);
+      expect(await notice().getAttribute("data-kind")).toBe("ok");
       await expect
         .poll(() => page.locator("#messages .divider").allTextContents(), WAIT)
         .toContain("Earlier messages were compacted into a summary");
@@ -223,11 +218,13 @@ suite("WebChat in a real browser", () => {
   );
 
   it(
-    "Reset starts a new conversation and clears the chat",
+    "Reset asks first, then starts the conversation over and clears the chat",
     async () => {
       expect((await bodies(".msg.user")).length).toBeGreaterThan(0);
       await page.click("#btn-reset");
-      await expect.poll(() => page.locator("#notice").textContent(), WAIT).toContain("New conversation");
+      await page.locator('[data-testid="confirm-dialog"][open]').waitFor();
+      await page.click('[data-testid="confirm-dialog"][open] [data-testid="confirm-ok"]');
+      await expect.poll(() => notice().textContent(), WAIT).toContain("Started over");
       await expect.poll(() => page.locator("#messages .msg").count(), WAIT).toBe(0);
       await row(MAIN).waitFor({ state: "visible" });
       // The chat keeps working after the reset.
@@ -241,15 +238,13 @@ suite("WebChat in a real browser", () => {
   it(
     "Delete removes the session from the sidebar after confirmation",
     async () => {
-      const dialogs: string[] = [];
-      page.once("dialog", (d) => {
-        dialogs.push(d.message());
-        void d.accept();
-      });
       await page.click("#btn-delete");
+      const dialog = page.locator('[data-testid="confirm-dialog"][open]');
+      await dialog.waitFor();
+      expect(await dialog.textContent()).toContain("Main conversation");
+      await dialog.locator('[data-testid="confirm-ok"]').click();
       await expect.poll(() => row(MAIN).count(), WAIT).toBe(0);
-      expect(dialogs[0]).toContain(MAIN);
-      await expect.poll(() => page.locator("#notice").textContent(), WAIT).toContain(`Deleted ${MAIN}`);
+      await expect.poll(() => notice().textContent(), WAIT).toContain("Deleted Main conversation");
       expect(await page.locator("#messages .msg").count()).toBe(0);
       expect(await row(SIDE).count()).toBe(1);
       expect(await page.locator("#btn-delete").isDisabled()).toBe(true);

@@ -237,7 +237,11 @@ export function ChatPage() {
     run("Deleting", async () => {
       await rpc("sessions.delete", { key });
       setRows(rows.filter((r) => r.key !== key));
-      update({ chatKey: "agent:main:main" });
+      runs.current.clear();
+      lines.current = [];
+      setExists(false);
+      if (key === "agent:main:main") redraw();
+      else update({ chatKey: "agent:main:main" });
       return `Deleted ${sessionTitle(current ?? { key })}.`;
     });
 
@@ -249,7 +253,7 @@ export function ChatPage() {
       </div>
       <ul id="sessions" class="conv-list" data-testid="sessions">
         ${!listed.some((r) => r.key === key)
-          ? html`<li data-key=${key}><button type="button" class="conv-item" aria-current="true"><span class="conv-title">${sessionTitle({ key })}</span><span class="conv-meta muted">new</span></button></li>`
+          ? html`<li data-key=${key} class="conv-new"><button type="button" class="conv-item" aria-current="true"><span class="conv-title">${sessionTitle({ key })}</span><span class="conv-meta muted">new</span></button></li>`
           : null}
         ${listed.map(
           (r) => html`<li key=${r.key} data-key=${r.key}>
@@ -274,7 +278,7 @@ export function ChatPage() {
           <${Button}
             icon="circle-alert"
             label="Status"
-            testid="btn-status"
+            id="btn-status" testid="btn-status"
             disabled=${!exists}
             onClick=${() =>
               run("Loading status", async () => {
@@ -284,6 +288,7 @@ export function ChatPage() {
           <${Button}
             icon="archive"
             label="Compact"
+            id="btn-compact"
             disabled=${!exists || busy}
             onClick=${() =>
               run("Compacting", async () => {
@@ -294,15 +299,15 @@ export function ChatPage() {
                   : `Not compacted (${r.status}${r.reason ? `: ${r.reason}` : ""}).`;
               })}
           />
-          <${Button} icon="rotate-ccw" label="Reset" disabled=${!exists || busy} onClick=${() => setConfirm("reset")} testid="btn-reset" />
-          <${Button} icon="trash" label="Delete" kind="danger" disabled=${!exists || busy} onClick=${() => setConfirm("delete")} testid="btn-delete" />
+          <${Button} icon="rotate-ccw" label="Reset" disabled=${!exists || busy} onClick=${() => setConfirm("reset")} id="btn-reset" testid="btn-reset" />
+          <${Button} icon="trash" label="Delete" kind="danger" disabled=${!exists || busy} onClick=${() => setConfirm("delete")} id="btn-delete" testid="btn-delete" />
         </div>
       </div>
       ${status !== null
         ? html`<section class="status-panel" aria-labelledby="status-heading">
             <div class="status-panel-head">
               <h3 id="status-heading">Session status</h3>
-              <${Button} icon="x" label="Close status" iconOnly onClick=${() => setStatus(null)} />
+              <${Button} icon="x" label="Close status" id="status-close" iconOnly onClick=${() => setStatus(null)} />
             </div>
             <pre id="status-card" tabindex="0" data-testid="status-card">${status}</pre>
           </section>`

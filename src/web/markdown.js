@@ -38,7 +38,7 @@ export function renderMarkdown(text) {
   return clean.replace(
     /<pre>/g,
     '<div class="code-block"><button type="button" class="copy-code" aria-label="Copy code">Copy</button><pre>',
-  ).replace(/<\/pre>/g, "</pre></div>");
+  ).replace(/<\/pre>/g, "</pre></div>").trim();
 }
 
 document.addEventListener("click", (e) => {

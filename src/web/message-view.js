@@ -85,7 +85,7 @@ function LineView({ m, results }) {
   const calls = m.toolCalls ?? [];
   // "[tool call: x]" lines are the text form of the cards below.
   const text = calls.length > 0 ? m.text.replace(/^\[tool call: [^\]]*\]$/gm, "").trim() : m.text;
-  return html`<div class=${`msg assistant ${m.streaming ? "streaming" : ""} ${aborted ? "aborted" : ""}`} aria-busy=${m.streaming ? "true" : undefined}>
+  return html`<div class=${`msg assistant ${m.streaming ? "streaming" : ""} ${aborted ? "aborted" : ""} ${m.local === "command" ? "command" : ""}`} aria-busy=${m.streaming ? "true" : undefined}>
     <div class="meta">
       <span class="sender">Assistant</span>
       ${aborted ? html`<${Badge} text="Stopped" kind="warn" />` : null}

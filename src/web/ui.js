@@ -6,10 +6,11 @@ import { messageOf } from "./format.js";
 
 /**
  * @param {{icon?: string, label: string, onClick?: (e: Event) => void, kind?: string, disabled?: boolean,
- *   iconOnly?: boolean, type?: string, testid?: string, title?: string}} p
+ *   iconOnly?: boolean, type?: string, testid?: string, title?: string, id?: string}} p
  */
 export function Button(p) {
   return html`<button
+    id=${p.id}
     type=${p.type ?? "button"}
     class=${`btn ${p.kind ?? ""} ${p.iconOnly ? "icon-only" : ""}`}
     onClick=${p.onClick}
