@@ -155,7 +155,11 @@ export interface BodyInput {
   reasoningEffort?: string;
 }
 
+/** The last prompt encoded: a turn's prompt is usually the last one, rebuilt as a new string (no cached hash). */
+let lastSystem: { role: string; text: string; json: Buffer } | null = null;
+
 function systemJson(role: "system" | "developer", text: string): Buffer {
+  if (lastSystem !== null && lastSystem.role === role && lastSystem.text === text) return lastSystem.json;
   const cache = systemCache[role];
   let json = cache.get(text);
   if (json === undefined) {
@@ -163,6 +167,7 @@ function systemJson(role: "system" | "developer", text: string): Buffer {
     if (cache.size >= MAX_SYSTEM_PROMPTS) cache.delete(cache.keys().next().value!);
     cache.set(text, json);
   }
+  lastSystem = { role, text, json };
   return json;
 }
 
