@@ -4,6 +4,9 @@
  * checkout and, with PINCER_BENCH_BASELINE=<checkout dir>, for that checkout's bin/pincer.js on the
  * same home in the same run. Each command is run PINCER_BENCH_CLI_RUNS times (default 3); the best
  * run counts. A run past PINCER_BENCH_CLI_TIMEOUT_MS (default 60 s) is killed and reported as such.
+ * PINCER_BENCH_CLI_ONLY=listJson,cleanupDryRunJson runs only those commands (for iterating). CPU
+ * time (user + system, from /usr/bin/time) is reported beside wall time: on a shared machine it
+ * drifts far less.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -14,6 +17,7 @@ const HERE = path.join(import.meta.dirname, "..");
 
 interface Run {
   ms: number;
+  cpuMs: number;
   peakRssMb: number;
   bytes: number;
   timedOut: boolean;
@@ -35,7 +39,7 @@ function runOnce(checkout: string, args: string[], env: NodeJS.ProcessEnv, timeo
   const bin = path.join(checkout, "bin", "pincer.js");
   const rssFile = path.join(env.PINCER_HOME!, `.rss-${process.pid}`);
   const [cmd, argv] = TIME_BIN
-    ? [TIME_BIN, ["-o", rssFile, "-f", "%M", process.execPath, bin, ...args]]
+    ? [TIME_BIN, ["-o", rssFile, "-f", "%M %U %S", process.execPath, bin, ...args]]
     : [process.execPath, [bin, ...args]];
   return new Promise((resolve, reject) => {
     const started = performance.now();
@@ -60,11 +64,14 @@ function runOnce(checkout: string, args: string[], env: NodeJS.ProcessEnv, timeo
         reject(new Error(`${bin} ${args.join(" ")} exited ${code}: ${stderr.slice(0, 500)}`));
         return;
       }
+      let cpuMs = NaN;
       if (TIME_BIN && !timedOut) {
-        hwm = Number(fs.readFileSync(rssFile, "utf8").trim().split("\n").pop());
+        const [kb, user, sys] = fs.readFileSync(rssFile, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
+        hwm = kb!;
+        cpuMs = Math.round((user! + sys!) * 1000);
         fs.rmSync(rssFile, { force: true });
       }
-      resolve({ ms, peakRssMb: Math.round(hwm / 1024), bytes, timedOut });
+      resolve({ ms, cpuMs, peakRssMb: Math.round(hwm / 1024), bytes, timedOut });
     });
   });
 }
@@ -86,8 +93,10 @@ async function measure(
   if (done.length === 0) return { timedOut: true, msAtLeast: timeoutMs, runs: all.length };
   return {
     ms: Math.min(...done.map((r) => r.ms)),
+    cpuMs: Math.min(...done.map((r) => r.cpuMs)),
     peakRssMb: Math.min(...done.map((r) => r.peakRssMb)),
     runsMs: done.map((r) => r.ms),
+    runsCpuMs: done.map((r) => r.cpuMs),
     runsPeakRssMb: done.map((r) => r.peakRssMb),
     outputBytes: done[0]!.bytes,
   };
@@ -139,14 +148,24 @@ export async function benchCli(sessions: number): Promise<Record<string, unknown
       },
     };
     const results: Record<string, unknown> = {};
+    const only = process.env.PINCER_BENCH_CLI_ONLY?.split(",").map((s) => s.trim());
     for (const [name, c] of Object.entries(commands)) {
+      if (only && !only.includes(name)) {
+        results[name] = { current: { skipped: true } };
+        continue;
+      }
       // Interleaved: the baseline right after this checkout, so both see the same machine load.
       const current = await measure(HERE, c.args, c.env, runs, timeoutMs);
       const base = baseline ? await measure(baseline, c.args, c.env, runs, timeoutMs) : undefined;
       results[name] = {
         current,
         ...(base
-          ? { baseline: base, speedup: ratio(current, base, "ms"), rssRatio: ratio(current, base, "peakRssMb") }
+          ? {
+              baseline: base,
+              speedup: ratio(current, base, "ms"),
+              cpuRatio: ratio(current, base, "cpuMs"),
+              rssRatio: ratio(current, base, "peakRssMb"),
+            }
           : {}),
       };
     }

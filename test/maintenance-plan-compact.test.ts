@@ -16,7 +16,10 @@ const DIR = "/state/agents/main/sessions";
 const NOW = 1_800_000_000_000;
 const DAY = 86_400_000;
 
-const id = fc.constantFrom("a", "b", "c1", "d.e", "f-g", "h_i", "j");
+const id = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom("a", "b", "c1", "d.e", "f-g", "h_i", "j") },
+  { weight: 1, arbitrary: fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,6}$/) },
+);
 const sessionFile = (sid: string) =>
   fc.oneof(
     fc.constant(undefined),
@@ -94,10 +97,10 @@ describe("planCompact", () => {
             disk,
             diskDir: DIR,
           });
-          const cols = new RowColumns(DIR);
+          const cols = new RowColumns(DIR, protectedKeys);
           for (const r of rows)
             cols.add(r.key, r.entry.sessionId, r.entry.updatedAt, r.entry.pinned, r.entry.sessionFile);
-          const compact = planCompact(cols, { names, classOf: classify }, settings, protectedKeys, NOW);
+          const compact = planCompact(cols, { names, classOf: classify }, settings, NOW);
 
           expect([...compact.action].map((a) => ACTION_NAMES[a])).toEqual(plan.actions.map((a) => a.action));
           expect(compact.beforeCount).toBe(plan.beforeCount);
@@ -116,6 +119,26 @@ describe("planCompact", () => {
     );
   });
 
+  it("keeps keys and ids in its buffers exactly, past every growth and rehash", () => {
+    const cols = new RowColumns(DIR, new Set(["k-7"]));
+    const n = 20_000;
+    for (let i = 0; i < n; i++) {
+      const key = i % 3 ? `k-${i}` : `k-"${i}" ü 🦀 \ud800`;
+      cols.add(key, `id-${i % 7_000}`, i, i % 5 === 0, undefined);
+    }
+    expect(cols.count).toBe(n);
+    expect(cols.ids.count).toBe(7_000);
+    for (let i = 0; i < n; i++) {
+      const key = i % 3 ? `k-${i}` : `k-"${i}" ü 🦀 \ud800`;
+      expect(cols.keyAt(i)).toBe(key);
+      expect(cols.keyJsonAt(i)).toBe(JSON.stringify(key));
+      expect(cols.idAt(i)).toBe(`id-${i % 7_000}`);
+      expect(cols.ids.find(`xid-${i % 7_000}.jsonl`, 1, `xid-${i % 7_000}`.length)).toBe(cols.idOf[i]);
+      expect(cols.fixed[i]).toBe(i % 5 === 0 || i === 7 ? 1 : 0);
+    }
+    expect(cols.ids.find("id-7000", 0, 7)).toBe(-1);
+  });
+
   it("refuses a disk budget (planMaintenance's alone)", () => {
     const settings = {
       mode: "enforce" as const,
@@ -126,7 +149,7 @@ describe("planCompact", () => {
       maxDiskBytes: 1000,
       highWaterBytes: 800,
     };
-    expect(() => planCompact(new RowColumns(DIR), { names: [], classOf: classify }, settings, new Set(), NOW)).toThrow(
+    expect(() => planCompact(new RowColumns(DIR, new Set()), { names: [], classOf: classify }, settings, NOW)).toThrow(
       /disk budget/,
     );
   });

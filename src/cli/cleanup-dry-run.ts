@@ -11,6 +11,7 @@ import { ACTION_NAMES, KEEP, planCompact, RowColumns, type CompactPlan } from ".
 import type { SessionEntry } from "../store/entry.ts";
 import { classify } from "../store/fs/disk-files.ts";
 import { openDiskIndex } from "../store/fs/disk-index.ts";
+import { isValidSessionId } from "../keys/ids.ts";
 import { isRawNumber, rawString, rawValue, RowScanner, type RawRow } from "../store/fs/sessions-json-reader.ts";
 import type { CliContext, StoreTarget } from "./context.ts";
 import { ChunkedOut } from "./io.ts";
@@ -71,11 +72,17 @@ class Cells {
 }
 
 /** The rows as `store.all()` lists them (snapshot order, the journals applied as to a Map), in columns; null: use the store. */
-function readColumns(ctx: CliContext, storePath: string, table: DisplayDefaults | null): Read | null {
+function readColumns(
+  ctx: CliContext,
+  storePath: string,
+  protectedKeys: ReadonlySet<string>,
+  table: DisplayDefaults | null,
+): Read | null {
   const index = openDiskIndex(storePath, (i) => ctx.io.err(`warning: ${i.file}: ${i.reason}`));
   if (!index) return null;
-  for (const [, e] of index.ops) if (e && typeof e.updatedAt !== "number") return null;
-  const rows = new RowColumns(path.dirname(storePath));
+  for (const [, e] of index.ops)
+    if (e && (typeof e.updatedAt !== "number" || !isValidSessionId(e.sessionId))) return null;
+  const rows = new RowColumns(path.dirname(storePath), protectedKeys);
   const cells = new Cells();
   const addEntry = (key: string, e: SessionEntry): void => {
     const i = rows.add(key, e.sessionId, e.updatedAt, e.pinned, e.sessionFile);
@@ -84,14 +91,15 @@ function readColumns(ctx: CliContext, storePath: string, table: DisplayDefaults 
   const scanner = new RowScanner(table ? [...PLAN_FIELDS, ...TABLE_FIELDS] : PLAN_FIELDS);
   const addRaw = (raw: RawRow): void => {
     const v = raw.values;
-    // Fresh strings from JSON.parse: a slice would keep the whole 256 KB batch it was cut from alive.
-    const sessionId = JSON.parse(v[0]!) as string;
+    // Nothing of the row is kept as a string (RowColumns copies key and id into its buffers).
+    const sessionId = rawString(v[0])!;
     const i = rows.add(
-      JSON.parse(raw.keyJson) as string,
+      raw.key,
       sessionId,
       isRawNumber(v[1]) ? Number(v[1]) : 0,
       v[2] === "true",
       rawString(v[3]),
+      raw.keyJson,
     );
     if (table) {
       const e: Record<string, unknown> = { sessionId };
@@ -138,9 +146,9 @@ export interface DryRunOptions {
 
 /** Prints the preview of one fs store; false when it must go through the store instead. */
 export async function compactDryRun(ctx: CliContext, target: StoreTarget, o: DryRunOptions): Promise<boolean> {
-  const read = readColumns(ctx, target.path, o.json ? null : o.defaults);
+  const read = readColumns(ctx, target.path, o.protectedKeys, o.json ? null : o.defaults);
   if (!read) return false;
-  const plan = planCompact(read.rows, { names: read.names, classOf: classify }, o.settings, o.protectedKeys, o.now);
+  const plan = planCompact(read.rows, { names: read.names, classOf: classify }, o.settings, o.now);
   const out = new ChunkedOut(ctx.io);
   if (o.json) await writeJson(out, target, o, read, plan);
   else await writeText(out, target, o, read, plan);
@@ -170,13 +178,13 @@ async function writeJson(out: ChunkedOut, target: StoreTarget, o: DryRunOptions,
     archivesPurged: plan.deleteFiles.length,
   };
   await out.add(`${JSON.stringify(head, null, 2).slice(0, -2)},\n  "remove": [`);
-  const { keys } = read.rows;
+  const { rows } = read;
   let any = false;
   for (let i = 0; i < plan.action.length; i++) {
     const a = plan.action[i]!;
     if (a === KEEP) continue;
     await out.add(
-      `${any ? "," : ""}\n    {\n      "key": ${JSON.stringify(keys[i])},\n      "action": "${ACTION_NAMES[a]}"\n    }`,
+      `${any ? "," : ""}\n    {\n      "key": ${rows.keyJsonAt(i)},\n      "action": "${ACTION_NAMES[a]}"\n    }`,
     );
     any = true;
   }
@@ -209,7 +217,8 @@ async function writeText(out: ChunkedOut, target: StoreTarget, o: DryRunOptions,
     ]),
   );
   await out.add(lines.join("\n"));
-  const { keys, ids, updatedAt } = read.rows;
+  const { rows } = read;
+  const { updatedAt } = rows;
   const { texts, model, flags } = read.cells;
   const order = Array.from({ length: read.rows.count }, (_, i) => i);
   order.sort((a, b) => (updatedAt[b]! || 0) - (updatedAt[a]! || 0));
@@ -218,10 +227,10 @@ async function writeText(out: ChunkedOut, target: StoreTarget, o: DryRunOptions,
     await out.add(
       `\n${tableLine([
         [ACTION_NAMES[plan.action[i]!]!, 12],
-        [truncateKey(keys[i]!), 26],
+        [truncateKey(rows.keyAt(i)), 26],
         [formatAge(u > 0 ? o.now - u : null), 9],
         [texts[model[i]!]!, 14],
-        [texts[flags[i]!]! + ids[i]!, 0],
+        [texts[flags[i]!]! + rows.idAt(i), 0],
       ])}`,
     );
   }

@@ -89,6 +89,7 @@ export function openDiskIndex(storePath: string, onIssue: (issue: ReadIssue) => 
 /** Regular files only, as `diskInventory` lists them (journals are regular files too). */
 function listFiles(dir: string): string[] {
   const out: string[] = [];
+  // readdirSync, not opendir: the inventory's order (sorted by name) is part of what a dry run prints.
   for (const d of fs.readdirSync(dir, { withFileTypes: true })) if (d.isFile()) out.push(d.name);
   return out;
 }
