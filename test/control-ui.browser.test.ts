@@ -179,7 +179,7 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
       await expect.poll(() => page.locator("#sessions li").count(), WAIT).toBe(3);
       await page.locator(`#sessions li[data-key="${first}"] button`).click();
       await expect.poll(() => bodies(".msg.assistant"), WAIT).toEqual(["echo: first topic"]);
-      expect(await page.locator("#session-title").textContent()).toBe("first topic");
+      await expect.poll(() => page.locator("#session-title").textContent(), WAIT).toBe("first topic");
       await page.locator(`#sessions li[data-key="${second}"] button`).click();
       await expect.poll(() => bodies(".msg.assistant"), WAIT).toEqual(["echo: second topic"]);
     },
@@ -202,6 +202,27 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
       const after = (await page.locator("#messages .msg.assistant.aborted .body").textContent()) ?? "";
       expect(after.trim()).toBe(before.trim());
       expect(await page.locator("#messages .msg.assistant.aborted .badge").textContent()).toBe("Stopped");
+    },
+    T,
+  );
+
+  it(
+    "reconnects after a dropped socket mid-reply with no line lost or doubled",
+    async () => {
+      await send("slow short please");
+      await expect.poll(async () => (await bodies(".msg.assistant.streaming")).join(""), WAIT).toContain("partial chunk 5.");
+      // The gateway drops every socket (as a proxy restart would); the run goes on.
+      const sockets = (gw.server as unknown as { wss: { clients: Set<{ terminate(): void }> } }).wss.clients;
+      for (const ws of sockets) ws.terminate();
+      await expect.poll(() => page.locator("#conn").getAttribute("data-state"), WAIT).not.toBe("online");
+      await page.locator("#conn[data-state=online]").waitFor();
+      await expect
+        .poll(async () => (await bodies(".msg.assistant")).filter((t) => t.includes("partial chunk 39.")).length, WAIT)
+        .toBe(1);
+      await expect.poll(() => page.locator("#messages .streaming").count(), WAIT).toBe(0);
+      expect((await bodies(".msg.user")).filter((t) => t === "slow short please")).toHaveLength(1);
+      // (The stopped reply of the test before is this conversation's other "partial chunk" line.)
+      expect((await bodies(".msg.assistant:not(.aborted)")).filter((t) => t.startsWith("partial chunk 0."))).toHaveLength(1);
     },
     T,
   );

@@ -97,7 +97,8 @@ export function createControlUiModel(): ModelProvider {
       else if (said.startsWith("md")) text = MARKDOWN_REPLY;
       else if (said.startsWith("slow")) {
         let streamed = "";
-        for (let i = 0; i < 250 && !req.abortSignal?.aborted; i++) {
+        const chunks = said.includes("short") ? 40 : 250;
+        for (let i = 0; i < chunks && !req.abortSignal?.aborted; i++) {
           const chunk = `partial chunk ${i}. `;
           streamed += chunk;
           yield { type: "text-delta", text: chunk };
