@@ -107,11 +107,12 @@ describe("config loading", () => {
   it("checks the gateway's sections the same way", () => {
     write(
       "pincer.json",
-      `{ gateway: { port: "http", auth: { token: "short" } }, hooks: { endpoints: [{ id: "Bad Hook", token: "t" }] }, cron: { jobs: [{ id: "j", schedule: "* * * * *" }] }, messages: { queue: { cap: 0 } } }`,
+      `{ gateway: { port: "http", auth: { token: "" } }, hooks: { endpoints: [{ id: "Bad Hook", token: "t" }] }, cron: { jobs: [{ id: "j", schedule: "* * * * *" }] }, messages: { queue: { cap: 0 } } }`,
     );
     const issues = issuesOf(load);
     expect(issues).toContain('gateway.port: got "http", expected a number');
-    expect(issues).toContain('gateway.auth.token: got "short", expected length >= 16');
+    // A short token loads (OpenClaw allows one; gateway/settings.ts decides by the bind address).
+    expect(issues).toContain('gateway.auth.token: got "", expected length >= 1');
     expect(issues).toContain(
       'hooks.endpoints[0].id: got "Bad Hook", expected a hook id matching ^[a-z0-9][a-z0-9_-]{0,63}$',
     );

@@ -18,7 +18,9 @@ export const gatewaySchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   auth: z
     .strictObject({
-      token: z.string().min(16, "a token of at least 16 characters").optional(),
+      // Any length loads (OpenClaw accepts short tokens); gateway/settings.ts refuses one under 16
+      // characters beyond loopback and warns on loopback.
+      token: z.string().min(1, "a non-empty token").optional(),
       ...openclawOnly("mode", "password", "allowTailscale", "rateLimit", "trustedProxy"),
     })
     .optional(),

@@ -20,6 +20,8 @@ export interface GatewaySettings {
   token: string;
   /** Where the token came from, for the startup log (never the token itself). */
   tokenSource: "config" | "env" | "file";
+  /** A configured token under 16 characters (accepted on loopback only; the start-up log warns). */
+  weakToken: boolean;
   clients: ClientToken[];
   maxBodyBytes: number;
   webSession: { idleMs: number; absoluteMs: number };
@@ -57,6 +59,8 @@ export function ensureTokenFile(home: string): string {
   return token;
 }
 
+const MIN_TOKEN_CHARS = 16;
+
 export function resolveGatewaySettings(
   config: PincerConfig,
   home: string,
@@ -73,9 +77,13 @@ export function resolveGatewaySettings(
   }
   const port = overrides.port ?? envPort ?? g.port ?? DEFAULT_PORT;
   const configured = g.auth?.token ?? (env.PINCER_GATEWAY_TOKEN || undefined);
-  if (configured !== undefined && configured.length < 16)
+  const tokenKey = g.auth?.token ? "gateway.auth.token" : "PINCER_GATEWAY_TOKEN";
+  // A short token (OpenClaw allows them) is tolerated only where the network cannot reach it.
+  const weakToken = configured !== undefined && configured.length < MIN_TOKEN_CHARS;
+  if (weakToken && (!isLoopback(host) || !g.auth?.token))
     throw new GatewaySettingsError(
-      "PINCER_GATEWAY_TOKEN: got a token shorter than 16 characters, expected at least 16",
+      `${tokenKey}: got a token of ${configured.length} characters, expected at least ${MIN_TOKEN_CHARS}` +
+        (g.auth?.token ? ` when the gateway binds beyond loopback (${host})` : ""),
     );
   if (!configured && !isLoopback(host)) {
     throw new GatewaySettingsError(
@@ -111,6 +119,7 @@ export function resolveGatewaySettings(
     port,
     token,
     tokenSource: g.auth?.token ? "config" : env.PINCER_GATEWAY_TOKEN ? "env" : "file",
+    weakToken,
     clients,
     // A body must fit the largest message with its envelope, so the message limit is the one people meet.
     maxBodyBytes: g.maxBodyBytes ?? (g.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) + 64 * 1024,

@@ -323,6 +323,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     },
     defaultModel.provider.offline ? "gateway listening (model: built-in offline echo provider)" : "gateway listening",
   );
+  if (settings.weakToken)
+    logger.warn(
+      "gateway.auth.token is shorter than 16 characters: accepted on loopback only; `pincer doctor` and `pincer security audit` report it",
+    );
   let stopping: Promise<void> | null = null;
   return {
     url: addr.url,
