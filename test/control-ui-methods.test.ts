@@ -36,7 +36,9 @@ describe("Control UI WS methods", () => {
     const config = {
       gateway: { auth: { token: TOKEN }, clients: [{ id: "tg-bridge", token: BRIDGE, channels: ["telegram"] }] },
       session: { dmScope: "per-channel-peer" },
-      cron: { jobs: [{ id: "nightly", schedule: "0 3 * * *", message: "night", deliver: { channel: "telegram", to: "42" } }] },
+      cron: {
+        jobs: [{ id: "nightly", schedule: "0 3 * * *", message: "night", deliver: { channel: "telegram", to: "42" } }],
+      },
     } as unknown as PincerConfig;
     gw = await startGateway({
       config,
@@ -61,7 +63,15 @@ describe("Control UI WS methods", () => {
     const res = await fetch(`${gw.url}/v1/inbound`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify({ channel: "telegram", chatType: "direct", peerId: "42", senderId: "42", senderName: "Bob", text: "hi", messageId: "tg-1" }),
+      body: JSON.stringify({
+        channel: "telegram",
+        chatType: "direct",
+        peerId: "42",
+        senderId: "42",
+        senderName: "Bob",
+        text: "hi",
+        messageId: "tg-1",
+      }),
     });
     expect(res.status).toBe(200);
     await op.call("sessions.patch", { key: "agent:main:telegram:direct:42", label: "Bob" });
@@ -75,13 +85,19 @@ describe("Control UI WS methods", () => {
   });
 
   it("sessions.query pages, filters and sorts on the server; a scoped client sees only its channels", async () => {
-    const all = (await op.call("sessions.query", { limit: 2 })) as { total: number; sessions: Array<{ key: string }>; channels: string[] };
+    const all = (await op.call("sessions.query", { limit: 2 })) as {
+      total: number;
+      sessions: Array<{ key: string }>;
+      channels: string[];
+    };
     expect(all.total).toBe(3);
     expect(all.sessions).toHaveLength(2);
     expect(all.channels).toEqual(["telegram", "webchat"]);
     const page2 = (await op.call("sessions.query", { limit: 2, offset: 2 })) as { sessions: unknown[] };
     expect(page2.sessions).toHaveLength(1);
-    const tg = (await op.call("sessions.query", { channel: "telegram" })) as { sessions: Array<{ key: string; label?: string }> };
+    const tg = (await op.call("sessions.query", { channel: "telegram" })) as {
+      sessions: Array<{ key: string; label?: string }>;
+    };
     expect(tg.sessions.map((s) => s.key)).toEqual(["agent:main:telegram:direct:42"]);
     const labelled = (await op.call("sessions.query", { label: "bo" })) as { sessions: Array<{ label?: string }> };
     expect(labelled.sessions.map((s) => s.label)).toEqual(["Bob"]);
@@ -90,7 +106,9 @@ describe("Control UI WS methods", () => {
       sessions: Array<{ key: string; usageTokens?: number }>;
     };
     expect(byTokens.sessions[0]!.key).toBe("agent:main:webchat:direct:chat-a");
-    const asc = (await op.call("sessions.query", { sort: "tokens", order: "asc" })) as { sessions: Array<{ key: string }> };
+    const asc = (await op.call("sessions.query", { sort: "tokens", order: "asc" })) as {
+      sessions: Array<{ key: string }>;
+    };
     expect(asc.sessions.at(-1)!.key).toBe("agent:main:webchat:direct:chat-a");
     const scoped = (await bridge.call("sessions.query", {})) as { total: number; sessions: Array<{ key: string }> };
     expect(scoped.sessions.map((s) => s.key)).toEqual(["agent:main:telegram:direct:42"]);
@@ -141,7 +159,8 @@ describe("Control UI WS methods", () => {
     expect(typeof list.jobs[0]!.nextRunAt).toBe("number");
     expect(await op.call("cron.run", { id: "nightly" })).toEqual({ ok: true, started: true });
     for (let i = 0; i < 100; i++) {
-      const j = ((await op.call("cron.list", {})) as { jobs: Array<{ last?: { status: string; reply?: string } }> }).jobs[0]!;
+      const j = ((await op.call("cron.list", {})) as { jobs: Array<{ last?: { status: string; reply?: string } }> })
+        .jobs[0]!;
       if (j.last) {
         expect(j.last).toMatchObject({ status: "ok", reply: "echo: night" });
         break;
@@ -162,7 +181,9 @@ describe("Control UI WS methods", () => {
     expect(r.records.some((x) => x.msg.startsWith("gateway listening"))).toBe(true);
     const warn = (await op.call("logs.tail", { level: "warn" })) as { records: Array<{ level: string }> };
     expect(warn.records.every((x) => x.level === "warn" || x.level === "error" || x.level === "fatal")).toBe(true);
-    const follow = (await op.call("logs.tail", { limit: 1, search: "cron job ran", follow: true })) as { following: boolean };
+    const follow = (await op.call("logs.tail", { limit: 1, search: "cron job ran", follow: true })) as {
+      following: boolean;
+    };
     expect(follow.following).toBe(true);
     await op.call("cron.run", { id: "nightly" });
     const ev = await op.waitForEvent((e) => e.msg === "cron job ran" && typeof e.seq === "number");
@@ -171,7 +192,9 @@ describe("Control UI WS methods", () => {
   });
 
   it("config.get masks secrets; config.validate names the key; security.audit lists findings with remediations", async () => {
-    const c = (await op.call("config.get", {})) as { config: { gateway: { auth: { token: string }; clients: Array<{ token: string }> } } };
+    const c = (await op.call("config.get", {})) as {
+      config: { gateway: { auth: { token: string }; clients: Array<{ token: string }> } };
+    };
     expect(c.config.gateway.auth.token).toBe("***");
     expect(c.config.gateway.clients[0]!.token).toBe("***");
     expect(JSON.stringify(c)).not.toContain(TOKEN);
@@ -195,7 +218,9 @@ describe("Control UI WS methods", () => {
   it("a stopped run keeps its partial reply in the transcript (stopReason aborted)", async () => {
     const key = "agent:main:webchat:direct:chat-stop";
     await op.call("chat.send", { sessionKey: key, message: "slow please", idempotencyKey: "stop-1" });
-    await op.waitForEvent((e) => e.state === "delta" && e.sessionKey === key && String(e.text).includes("partial chunk 2."));
+    await op.waitForEvent(
+      (e) => e.state === "delta" && e.sessionKey === key && String(e.text).includes("partial chunk 2."),
+    );
     const abort = (await op.call("chat.abort", { sessionKey: key })) as { aborted: boolean };
     expect(abort.aborted).toBe(true);
     await op.waitForEvent((e) => e.state === "aborted" && e.sessionKey === key);
@@ -208,7 +233,13 @@ describe("Control UI WS methods", () => {
     expect(last.stopReason).toBe("aborted");
     // The next turn still works and the history has the tool card data for tool turns.
     const tools = (await op.call("chat.history", { sessionKey: "agent:main:webchat:direct:chat-a" })) as {
-      messages: Array<{ role: string; toolCalls?: Array<{ name: string }>; toolName?: string; senderId?: string; channel?: string }>;
+      messages: Array<{
+        role: string;
+        toolCalls?: Array<{ name: string }>;
+        toolName?: string;
+        senderId?: string;
+        channel?: string;
+      }>;
     };
     expect(tools.messages.find((m) => m.toolCalls)?.toolCalls?.[0]?.name).toBe("lookup");
     expect(tools.messages.find((m) => m.role === "toolResult")?.toolName).toBe("lookup");

@@ -42,7 +42,15 @@ browserSuite("Control UI scale test")("Sessions page with 10 000 sessions", () =
         channel,
         chatType: group ? "group" : "direct",
         ...(i % 10 === 0 ? { label: `customer ${i}` } : {}),
-        usageTotals: { input: tokens, output: 100, cacheRead: 0, cacheWrite: 0, totalTokens: tokens + 100, cost: 0, calls: 1 },
+        usageTotals: {
+          input: tokens,
+          output: 100,
+          cacheRead: 0,
+          cacheWrite: 0,
+          totalTokens: tokens + 100,
+          cost: 0,
+          calls: 1,
+        },
       };
     }
     fs.writeFileSync(file, JSON.stringify(rows), { mode: 0o600 });
@@ -76,7 +84,9 @@ browserSuite("Control UI scale test")("Sessions page with 10 000 sessions", () =
     await page.goto(`${gw.url}/#/sessions`);
     await page.locator('[data-testid="sessions-table"] tbody tr').nth(49).waitFor();
     const loadMs = performance.now() - t0;
-    expect(await page.locator('[data-testid="pager"]').textContent()).toBe(`1–50 of ${SESSIONS.toLocaleString("en-US")}`);
+    expect(await page.locator('[data-testid="pager"]').textContent()).toBe(
+      `1–50 of ${SESSIONS.toLocaleString("en-US")}`,
+    );
 
     const t1 = performance.now();
     await page.click("#sort-tokens");
@@ -84,10 +94,13 @@ browserSuite("Control UI scale test")("Sessions page with 10 000 sessions", () =
       .poll(() => page.locator("th[aria-sort=descending] #sort-tokens").count(), { timeout: 10_000, interval: 20 })
       .toBe(1);
     await expect
-      .poll(() => page.locator('[data-testid="sessions-table"] tbody tr').first().locator("td.num").first().textContent(), {
-        timeout: 10_000,
-        interval: 20,
-      })
+      .poll(
+        () => page.locator('[data-testid="sessions-table"] tbody tr').first().locator("td.num").first().textContent(),
+        {
+          timeout: 10_000,
+          interval: 20,
+        },
+      )
       .toBe("100.1k");
     const sortMs = performance.now() - t1;
 
@@ -98,7 +111,9 @@ browserSuite("Control UI scale test")("Sessions page with 10 000 sessions", () =
     expect(await page.locator('[data-testid="sessions-table"] tbody').textContent()).toContain("customer 420");
     await page.fill("#session-search", "");
     await page.click("text=Next");
-    await expect.poll(() => page.locator('[data-testid="pager"]').textContent(), { timeout: 10_000 }).toContain("51–100");
+    await expect
+      .poll(() => page.locator('[data-testid="pager"]').textContent(), { timeout: 10_000 })
+      .toContain("51–100");
     expect(await seriousViolations(page)).toEqual([]);
 
     const figures = {

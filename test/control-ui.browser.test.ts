@@ -18,7 +18,14 @@ import { startGateway, type RunningGateway } from "../src/gateway/start.ts";
 import { LogRing } from "../src/gateway/log-ring.ts";
 import { ToolRegistry } from "../src/runtime/tool-registry.ts";
 import { startTelegramFake, type TelegramFake } from "./channels/fakes/telegram.ts";
-import { ARTIFACTS, browserSuite, launchBrowser, seriousViolations, themedShots, watchProblems } from "./helpers/browser.ts";
+import {
+  ARTIFACTS,
+  browserSuite,
+  launchBrowser,
+  seriousViolations,
+  themedShots,
+  watchProblems,
+} from "./helpers/browser.ts";
 import { BIG_REPLY_CHARS, createControlUiModel, lookupTool } from "./helpers/control-ui-model.ts";
 import { WsClient } from "./helpers/gateway-harness.ts";
 
@@ -156,7 +163,9 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
       await page.press("#input", "Tab");
       expect(await page.locator("#input").inputValue()).toBe("/status ");
       await page.press("#input", "Enter");
-      await expect.poll(async () => (await bodies(".msg.assistant")).join("\n"), WAIT).toContain("Session: agent:main:main");
+      await expect
+        .poll(async () => (await bodies(".msg.assistant")).join("\n"), WAIT)
+        .toContain("Session: agent:main:main");
     },
     T,
   );
@@ -173,7 +182,8 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
       await page.click('[data-testid="new-chat"]');
       await send("second topic");
       await expect.poll(() => bodies(".msg.assistant"), WAIT).toEqual(["echo: second topic"]);
-      second = (await page.locator('#sessions [aria-current="true"]').locator("xpath=..").getAttribute("data-key")) ?? "";
+      second =
+        (await page.locator('#sessions [aria-current="true"]').locator("xpath=..").getAttribute("data-key")) ?? "";
       expect(second).not.toBe(first);
       // Named after their first message; the main conversation is still listed too.
       await expect.poll(() => page.locator("#sessions li").count(), WAIT).toBe(3);
@@ -190,7 +200,9 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
     "Stop keeps the partial reply, also after a reload",
     async () => {
       await send("slow please");
-      await expect.poll(async () => (await bodies(".msg.assistant.streaming")).join(""), WAIT).toContain("partial chunk 3.");
+      await expect
+        .poll(async () => (await bodies(".msg.assistant.streaming")).join(""), WAIT)
+        .toContain("partial chunk 3.");
       await page.click("#btn-abort");
       const stopped = page.locator("#messages .msg.assistant.aborted");
       await stopped.waitFor();
@@ -210,7 +222,9 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
     "reconnects after a dropped socket mid-reply with no line lost or doubled",
     async () => {
       await send("slow short please");
-      await expect.poll(async () => (await bodies(".msg.assistant.streaming")).join(""), WAIT).toContain("partial chunk 5.");
+      await expect
+        .poll(async () => (await bodies(".msg.assistant.streaming")).join(""), WAIT)
+        .toContain("partial chunk 5.");
       // The gateway drops every socket (as a proxy restart would); the run goes on.
       const sockets = (gw.server as unknown as { wss: { clients: Set<{ terminate(): void }> } }).wss.clients;
       for (const ws of sockets) ws.terminate();
@@ -222,7 +236,9 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
       await expect.poll(() => page.locator("#messages .streaming").count(), WAIT).toBe(0);
       expect((await bodies(".msg.user")).filter((t) => t === "slow short please")).toHaveLength(1);
       // (The stopped reply of the test before is this conversation's other "partial chunk" line.)
-      expect((await bodies(".msg.assistant:not(.aborted)")).filter((t) => t.startsWith("partial chunk 0."))).toHaveLength(1);
+      expect(
+        (await bodies(".msg.assistant:not(.aborted)")).filter((t) => t.startsWith("partial chunk 0.")),
+      ).toHaveLength(1);
     },
     T,
   );
@@ -260,7 +276,9 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
       );
       const ws = await WsClient.connect(gw.url, TOKEN);
       try {
-        const h = (await ws.call("chat.history", { sessionKey: second, limit: 5 })) as { messages: Array<{ text: string }> };
+        const h = (await ws.call("chat.history", { sessionKey: second, limit: 5 })) as {
+          messages: Array<{ text: string }>;
+        };
         expect(h.messages.at(-1)!.text).toHaveLength(BIG_REPLY_CHARS);
       } finally {
         ws.ws.close();
@@ -293,16 +311,22 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
       await check("sessions");
       await page.locator('[data-testid="sessions-table"] tr[data-key="agent:main:main"] a').click();
       await page.locator("#overrides").waitFor();
-      await expect.poll(() => page.locator('[data-testid="status-card"]').textContent(), WAIT).toContain("agent:main:main");
+      await expect
+        .poll(() => page.locator('[data-testid="status-card"]').textContent(), WAIT)
+        .toContain("agent:main:main");
       await expect.poll(() => page.locator('[data-testid="context-detail"]').textContent(), WAIT).not.toBe("");
       await page.locator('[data-testid="session-history"] .msg').first().waitFor();
       // Client-side: too long a label; server-side: a label another session already has.
       await page.fill("#ov-label", "l".repeat(70));
       await page.click("#ov-save");
-      await expect.poll(() => page.locator('[data-testid="overrides-error"]').textContent(), WAIT).toContain("at most 64");
+      await expect
+        .poll(() => page.locator('[data-testid="overrides-error"]').textContent(), WAIT)
+        .toContain("at most 64");
       await page.fill("#ov-label", "first topic");
       await page.click("#ov-save");
-      await expect.poll(() => page.locator('[data-testid="overrides-error"]').textContent(), WAIT).toContain("label already in use");
+      await expect
+        .poll(() => page.locator('[data-testid="overrides-error"]').textContent(), WAIT)
+        .toContain("label already in use");
       await page.fill("#ov-label", "Main desk");
       await page.selectOption("#ov-thinking", "high");
       await page.selectOption("#ov-queue", "steer");
@@ -395,13 +419,16 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
       await expect.poll(() => page.locator('[data-testid="log-lines"]').textContent(), WAIT).toContain("cron job ran");
       await check("logs");
       await page.fill("#log-search", "cron job ran");
-      await expect.poll(async () => new Set(await page.locator(".log-line .msg").allTextContents()), WAIT).toEqual(
-        new Set(["cron job ran"]),
-      );
+      await expect
+        .poll(async () => new Set(await page.locator(".log-line .msg").allTextContents()), WAIT)
+        .toEqual(new Set(["cron job ran"]));
       await page.fill("#log-search", "");
       await page.selectOption("#log-level", "warn");
       await expect
-        .poll(async () => (await page.locator(".log-line .lvl").allTextContents()).filter((l) => l === "info").length, WAIT)
+        .poll(
+          async () => (await page.locator(".log-line .lvl").allTextContents()).filter((l) => l === "info").length,
+          WAIT,
+        )
         .toBe(0);
     },
     T,
@@ -411,12 +438,16 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
     "shows the resolved config with secrets masked, a validation error and the audit's findings",
     async () => {
       await go("#/config", '[data-testid="resolved-config"]');
-      await expect.poll(() => page.locator('[data-testid="resolved-config"]').textContent(), WAIT).toContain('"token": "***"');
+      await expect
+        .poll(() => page.locator('[data-testid="resolved-config"]').textContent(), WAIT)
+        .toContain('"token": "***"');
       expect(await page.locator('[data-testid="resolved-config"]').textContent()).not.toContain(TOKEN);
       await page.locator('[data-testid="audit-findings"] li').first().waitFor();
       await page.fill("#config-text", '{ session: { dmScope: "sideways" } }');
       await page.click('[data-testid="validate"]');
-      await expect.poll(() => page.locator('[data-testid="validation"]').textContent(), WAIT).toContain("session.dmScope");
+      await expect
+        .poll(() => page.locator('[data-testid="validation"]').textContent(), WAIT)
+        .toContain("session.dmScope");
       expect(await page.locator('[data-testid="validation"]').textContent()).toContain('got "sideways"');
       await check("config");
       await page.fill("#config-text", "{ session: { dmScope: 'main' } }");

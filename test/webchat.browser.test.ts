@@ -206,7 +206,9 @@ suite("WebChat in a real browser", () => {
       await sendAndWaitForEcho("the second one");
       await sendAndWaitForEcho("and a third");
       await page.click("#btn-compact");
-      await expect.poll(async () => (await notice().textContent())?.trim(), WAIT).toMatch(/^Compacted: \d+ → \d+ tokens\.$/);
+      await expect
+        .poll(async () => (await notice().textContent())?.trim(), WAIT)
+        .toMatch(/^Compacted: \d+ → \d+ tokens\.$/);
       expect(await notice().getAttribute("data-kind")).toBe("ok");
       await expect
         .poll(() => page.locator("#messages .divider").allTextContents(), WAIT)

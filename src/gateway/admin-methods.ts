@@ -130,8 +130,14 @@ export const ADMIN_METHODS: { [M in AdminMethodName]: MethodSpec<M> } = {
       const byChannel: Record<string, UsageTotals> = {};
       const byAgent: Record<string, UsageTotals> = {};
       const byDay = new Map<string, { totalTokens: number; cost: number; sessions: number }>();
-      const top: Array<{ key: string; agentId: string; label?: string; channel?: string; totalTokens: number; cost: number }> =
-        [];
+      const top: Array<{
+        key: string;
+        agentId: string;
+        label?: string;
+        channel?: string;
+        totalTokens: number;
+        cost: number;
+      }> = [];
       for await (const { agentId, key, entry } of visibleRows(ctx, p.agentId?.toLowerCase(), since)) {
         count++;
         const t = validTotals(entry.usageTotals);
@@ -210,7 +216,10 @@ export const ADMIN_METHODS: { [M in AdminMethodName]: MethodSpec<M> } = {
         });
         ctx.follow.start(stop);
       }
-      return { records: logs.tail({ limit: p.limit ?? 200, level: p.level, search }), following: !!(p.follow && ctx.follow) };
+      return {
+        records: logs.tail({ limit: p.limit ?? 200, level: p.level, search }),
+        following: !!(p.follow && ctx.follow),
+      };
     },
   },
   "config.get": {

@@ -16,7 +16,14 @@ export interface LogRecord {
   fields: string;
 }
 
-const LEVEL_NAMES: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
+const LEVEL_NAMES: Record<number, string> = {
+  10: "trace",
+  20: "debug",
+  30: "info",
+  40: "warn",
+  50: "error",
+  60: "fatal",
+};
 export const LEVEL_ORDER = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
 const MAX_FIELDS_CHARS = 2000;
 

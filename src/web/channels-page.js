@@ -58,7 +58,9 @@ export function ChannelsPage() {
       if (what === "approve") {
         const r = await rpc("pairing.approve", { channel: q.channel, code: q.code, notify: true });
         await load(false);
-        return r.approved ? `Approved ${q.meta?.username ?? q.id} on ${q.channel}.` : "That request is no longer pending.";
+        return r.approved
+          ? `Approved ${q.meta?.username ?? q.id} on ${q.channel}.`
+          : "That request is no longer pending.";
       }
       const r = await rpc("pairing.reject", { channel: q.channel, code: q.code });
       await load(false);
@@ -76,45 +78,81 @@ export function ChannelsPage() {
     <div class="cards">
       ${accounts?.length === 0 ? html`<p class="muted">No native channels are configured (channels.telegram, …).</p>` : null}
       ${(accounts ?? []).map(
-        (a) => html`<article class="card channel-card" data-channel=${a.channel} data-account=${a.accountId}>
-          <h2>${a.channel} <span class="muted">· ${a.accountId}</span></h2>
-          <p>
-            <${Badge}
-              text=${a.connected ? "connected" : a.state}
-              kind=${a.connected ? "ok" : a.error ? "error" : "warn"}
-            />
-            ${a.enabled ? null : html` <${Badge} text="disabled" />`}
-          </p>
-          <dl class="facts">
-            <dt>Last inbound</dt><dd>${ago(a.lastInboundAt)}</dd>
-            <dt>Last outbound</dt><dd>${ago(a.lastOutboundAt)}</dd>
-            <dt>Delivery queue</dt><dd>${a.queueDepth}</dd>
-            ${a.error ? html`<dt>Error</dt><dd class="error-text">${a.error}</dd>` : null}
-          </dl>
-        </article>`,
+        (a) =>
+          html`<article class="card channel-card" data-channel=${a.channel} data-account=${a.accountId}>
+            <h2>${a.channel} <span class="muted">· ${a.accountId}</span></h2>
+            <p>
+              <${Badge}
+                text=${a.connected ? "connected" : a.state}
+                kind=${a.connected ? "ok" : a.error ? "error" : "warn"}
+              />
+              ${a.enabled ? null : html` <${Badge} text="disabled" />`}
+            </p>
+            <dl class="facts">
+              <dt>Last inbound</dt>
+              <dd>${ago(a.lastInboundAt)}</dd>
+              <dt>Last outbound</dt>
+              <dd>${ago(a.lastOutboundAt)}</dd>
+              <dt>Delivery queue</dt>
+              <dd>${a.queueDepth}</dd>
+              ${
+                a.error
+                  ? html`<dt>Error</dt>
+                      <dd class="error-text">${a.error}</dd>`
+                  : null
+              }
+            </dl>
+          </article>`,
       )}
     </div>
     <section class="card" aria-labelledby="pairing-heading">
       <h2 id="pairing-heading">Pairing requests</h2>
-      ${pairing.length === 0
-        ? html`<p class="muted" data-testid="no-pairing">No pending requests. A sender who DMs a channel with dmPolicy "pairing" shows up here.</p>`
-        : html`<div class="table-wrap"><table class="table" data-testid="pairing-table">
-            <thead><tr><th scope="col">Channel</th><th scope="col">Code</th><th scope="col">Sender</th><th scope="col">Age</th><th scope="col">Decision</th></tr></thead>
-            <tbody>
-              ${pairing.map(
-                (q) => html`<tr key=${`${q.channel}:${q.code}`} data-code=${q.code}>
-                  <td>${q.channel}</td>
-                  <td><code>${q.code}</code></td>
-                  <td>${q.meta?.username ? `${q.meta.username} (${q.id})` : (q.meta?.name ?? q.id)}</td>
-                  <td>${fmtAge(Date.now() - Date.parse(q.createdAt))}</td>
-                  <td class="row-actions">
-                    <${Button} icon="check" label="Approve" kind="primary small" onClick=${() => decide(q, "approve")} testid="approve" />
-                    <${Button} icon="x" label="Reject" kind="small" onClick=${() => decide(q, "reject")} testid="reject" />
-                  </td>
-                </tr>`,
-              )}
-            </tbody>
-          </table></div>`}
+      ${
+        pairing.length === 0
+          ? html`<p class="muted" data-testid="no-pairing">
+              No pending requests. A sender who DMs a channel with dmPolicy "pairing" shows up here.
+            </p>`
+          : html`<div class="table-wrap">
+              <table class="table" data-testid="pairing-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Channel</th>
+                    <th scope="col">Code</th>
+                    <th scope="col">Sender</th>
+                    <th scope="col">Age</th>
+                    <th scope="col">Decision</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${pairing.map(
+                    (q) =>
+                      html`<tr key=${`${q.channel}:${q.code}`} data-code=${q.code}>
+                        <td>${q.channel}</td>
+                        <td><code>${q.code}</code></td>
+                        <td>${q.meta?.username ? `${q.meta.username} (${q.id})` : (q.meta?.name ?? q.id)}</td>
+                        <td>${fmtAge(Date.now() - Date.parse(q.createdAt))}</td>
+                        <td class="row-actions">
+                          <${Button}
+                            icon="check"
+                            label="Approve"
+                            kind="primary small"
+                            onClick=${() => decide(q, "approve")}
+                            testid="approve"
+                          />
+                          <${Button}
+                            icon="x"
+                            label="Reject"
+                            kind="small"
+                            onClick=${() => decide(q, "reject")}
+                            testid="reject"
+                          />
+                        </td>
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>
+            </div>`
+      }
     </section>
   </div>`;
 }

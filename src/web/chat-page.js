@@ -126,7 +126,15 @@ export function ChatPage() {
       if (ev.state === "delta") {
         if (typeof ev.text !== "string" || ev.text === "") return;
         if (!line) {
-          line = { id: null, role: "assistant", text: "", timestamp: null, kind: "message", streaming: true, runId: ev.runId };
+          line = {
+            id: null,
+            role: "assistant",
+            text: "",
+            timestamp: null,
+            kind: "message",
+            streaming: true,
+            runId: ev.runId,
+          };
           runs.current.set(ev.runId, line);
           lines.current = [...lines.current, line];
         }
@@ -150,11 +158,21 @@ export function ChatPage() {
         lines.current = lines.current.map((l) => (l === line ? done : l));
       }
       if (ev.state === "final" && ev.status && typeof ev.message === "string" && ev.message)
-        lines.current = [...lines.current, { id: null, role: "assistant", text: ev.message, timestamp: null, kind: "message", local: "command" }];
+        lines.current = [
+          ...lines.current,
+          { id: null, role: "assistant", text: ev.message, timestamp: null, kind: "message", local: "command" },
+        ];
       if (ev.state === "error")
         lines.current = [
           ...lines.current,
-          { id: null, role: "error", text: ev.errorMessage || "The run failed.", timestamp: null, kind: "message", local: "error" },
+          {
+            id: null,
+            role: "error",
+            text: ev.errorMessage || "The run failed.",
+            timestamp: null,
+            kind: "message",
+            local: "error",
+          },
         ];
       refreshBusy();
       redraw();
@@ -182,7 +200,15 @@ export function ChatPage() {
     const k = state.chatKey;
     const runId = newId();
     /** @type {Line} */
-    const line = { id: null, role: "user", text, timestamp: new Date().toISOString(), kind: "message", local: "sent", runId: `u-${runId}` };
+    const line = {
+      id: null,
+      role: "user",
+      text,
+      timestamp: new Date().toISOString(),
+      kind: "message",
+      local: "sent",
+      runId: `u-${runId}`,
+    };
     lines.current = [...lines.current, line];
     myRuns.current.add(runId);
     refreshBusy();
@@ -199,7 +225,14 @@ export function ChatPage() {
       lines.current = lines.current.map((l) => (l === line ? { ...l, failed: true } : l));
       lines.current = [
         ...lines.current,
-        { id: null, role: "error", text: `Not sent: ${messageOf(err)}`, timestamp: null, kind: "message", local: "error" },
+        {
+          id: null,
+          role: "error",
+          text: `Not sent: ${messageOf(err)}`,
+          timestamp: null,
+          kind: "message",
+          local: "error",
+        },
       ];
       refreshBusy();
       redraw();
@@ -252,19 +285,32 @@ export function ChatPage() {
         <${Button} icon="plus" label="New chat" kind="primary small" onClick=${newChat} testid="new-chat" />
       </div>
       <ul id="sessions" class="conv-list" data-testid="sessions">
-        ${!listed.some((r) => r.key === key)
-          ? html`<li data-key=${key} class="conv-new"><button type="button" class="conv-item" aria-current="true"><span class="conv-title">${sessionTitle({ key })}</span><span class="conv-meta muted">new</span></button></li>`
-          : null}
+        ${
+          !listed.some((r) => r.key === key)
+            ? html`<li data-key=${key} class="conv-new">
+                <button type="button" class="conv-item" aria-current="true">
+                  <span class="conv-title">${sessionTitle({ key })}</span><span class="conv-meta muted">new</span>
+                </button>
+              </li>`
+            : null
+        }
         ${listed.map(
-          (r) => html`<li key=${r.key} data-key=${r.key}>
-            <button type="button" class="conv-item" aria-current=${r.key === key ? "true" : undefined} title=${r.key} onClick=${() => open(r.key)}>
-              <span class="conv-title">${sessionTitle(r)}</span>
-              <span class="conv-meta muted">
-                ${r.channel ? html`<${Badge} text=${r.channel} kind=${`ch ch-${r.channel}`} />` : null}
-                ${fmtAge(Date.now() - r.updatedAt)} · ${fmtTokens(tokensOf(r))} tokens
-              </span>
-            </button>
-          </li>`,
+          (r) =>
+            html`<li key=${r.key} data-key=${r.key}>
+              <button
+                type="button"
+                class="conv-item"
+                aria-current=${r.key === key ? "true" : undefined}
+                title=${r.key}
+                onClick=${() => open(r.key)}
+              >
+                <span class="conv-title">${sessionTitle(r)}</span>
+                <span class="conv-meta muted">
+                  ${r.channel ? html`<${Badge} text=${r.channel} kind=${`ch ch-${r.channel}`} />` : null}
+                  ${fmtAge(Date.now() - r.updatedAt)} · ${fmtTokens(tokensOf(r))} tokens
+                </span>
+              </button>
+            </li>`,
         )}
       </ul>
     </section>
@@ -272,13 +318,16 @@ export function ChatPage() {
       <div class="chat-head">
         <div class="chat-title">
           <h2 id="session-title" data-testid="session-title" title=${key}>${sessionTitle(current ?? { key })}</h2>
-          <p id="session-meta" class="muted small-text">${modelOf(current, defaults)}${current ? ` · ${fmtTokens(tokensOf(current))} tokens` : ""}</p>
+          <p id="session-meta" class="muted small-text">
+            ${modelOf(current, defaults)}${current ? ` · ${fmtTokens(tokensOf(current))} tokens` : ""}
+          </p>
         </div>
         <div class="actions" role="toolbar" aria-label="Session actions">
           <${Button}
             icon="circle-alert"
             label="Status"
-            id="btn-status" testid="btn-status"
+            id="btn-status"
+            testid="btn-status"
             disabled=${!exists}
             onClick=${() =>
               run("Loading status", async () => {
@@ -299,19 +348,36 @@ export function ChatPage() {
                   : `Not compacted (${r.status}${r.reason ? `: ${r.reason}` : ""}).`;
               })}
           />
-          <${Button} icon="rotate-ccw" label="Reset" disabled=${!exists || busy} onClick=${() => setConfirm("reset")} id="btn-reset" testid="btn-reset" />
-          <${Button} icon="trash" label="Delete" kind="danger" disabled=${!exists || busy} onClick=${() => setConfirm("delete")} id="btn-delete" testid="btn-delete" />
+          <${Button}
+            icon="rotate-ccw"
+            label="Reset"
+            disabled=${!exists || busy}
+            onClick=${() => setConfirm("reset")}
+            id="btn-reset"
+            testid="btn-reset"
+          />
+          <${Button}
+            icon="trash"
+            label="Delete"
+            kind="danger"
+            disabled=${!exists || busy}
+            onClick=${() => setConfirm("delete")}
+            id="btn-delete"
+            testid="btn-delete"
+          />
         </div>
       </div>
-      ${status !== null
-        ? html`<section class="status-panel" aria-labelledby="status-heading">
-            <div class="status-panel-head">
-              <h3 id="status-heading">Session status</h3>
-              <${Button} icon="x" label="Close status" id="status-close" iconOnly onClick=${() => setStatus(null)} />
-            </div>
-            <pre id="status-card" tabindex="0" data-testid="status-card">${status}</pre>
-          </section>`
-        : null}
+      ${
+        status !== null
+          ? html`<section class="status-panel" aria-labelledby="status-heading">
+              <div class="status-panel-head">
+                <h3 id="status-heading">Session status</h3>
+                <${Button} icon="x" label="Close status" id="status-close" iconOnly onClick=${() => setStatus(null)} />
+              </div>
+              <pre id="status-card" tabindex="0" data-testid="status-card">${status}</pre>
+            </section>`
+          : null
+      }
       <${Notice} notice=${notice} />
       <${MessageList} lines=${lines.current} />
       <${Composer} onSend=${(/** @type {string} */ t) => void send(t)} onStop=${stop} busy=${busy} />
@@ -347,4 +413,3 @@ function labelFrom(text) {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > 40 ? `${flat.slice(0, 39)}…` : flat;
 }
-

@@ -81,23 +81,32 @@ export function Composer({ onSend, onStop, busy, disabled }) {
       submit();
     }}
   >
-    ${open
-      ? html`<ul id="command-list" class="command-list" role="listbox" aria-label="Commands" data-testid="command-list">
-          ${matches.map(
-            ([c, d], i) => html`<li
-              id=${`cmd-${i}`}
-              role="option"
-              aria-selected=${i === active ? "true" : "false"}
-              onMouseDown=${(/** @type {Event} */ e) => {
-                e.preventDefault();
-                complete(c);
-              }}
-            >
-              <code>${c}</code> <span class="muted">${d}</span>
-            </li>`,
-          )}
-        </ul>`
-      : null}
+    ${
+      open
+        ? html`<ul
+            id="command-list"
+            class="command-list"
+            role="listbox"
+            aria-label="Commands"
+            data-testid="command-list"
+          >
+            ${matches.map(
+              ([c, d], i) =>
+                html`<li
+                  id=${`cmd-${i}`}
+                  role="option"
+                  aria-selected=${i === active ? "true" : "false"}
+                  onMouseDown=${(/** @type {Event} */ e) => {
+                    e.preventDefault();
+                    complete(c);
+                  }}
+                >
+                  <code>${c}</code> <span class="muted">${d}</span>
+                </li>`,
+            )}
+          </ul>`
+        : null
+    }
     <label for="input" class="visually-hidden">Message</label>
     <textarea
       id="input"
@@ -119,9 +128,15 @@ export function Composer({ onSend, onStop, busy, disabled }) {
       }}
       onKeyDown=${onKey}
     ></textarea>
-    ${busy
-      ? html`<button id="btn-abort" type="button" class="btn" onClick=${onStop}><${Icon} name="square" /><span>Stop</span></button>`
-      : null}
-    <button id="send" type="submit" class="btn primary" disabled=${disabled}><${Icon} name="send" /><span>Send</span></button>
+    ${
+      busy
+        ? html`<button id="btn-abort" type="button" class="btn" onClick=${onStop}>
+            <${Icon} name="square" /><span>Stop</span>
+          </button>`
+        : null
+    }
+    <button id="send" type="submit" class="btn primary" disabled=${disabled}>
+      <${Icon} name="send" /><span>Send</span>
+    </button>
   </form>`;
 }

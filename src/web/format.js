@@ -82,8 +82,12 @@ export function sessionTitle(s) {
   if (s.displayName) return s.displayName;
   const parts = s.key.split(":");
   const rest = parts.slice(2);
-  if (rest.length === 1) return rest[0] === "main" ? "Main conversation" : rest[0] ?? s.key;
-  if (rest[0] === "webchat" && rest[1] === "direct") return `Chat ${rest.slice(2).join(":").replace(/^chat-/, "")}`;
+  if (rest.length === 1) return rest[0] === "main" ? "Main conversation" : (rest[0] ?? s.key);
+  if (rest[0] === "webchat" && rest[1] === "direct")
+    return `Chat ${rest
+      .slice(2)
+      .join(":")
+      .replace(/^chat-/, "")}`;
   if (rest[0] === "cron") return `Cron · ${rest[1] ?? ""}`;
   const [channel, kind, ...peer] = rest;
   if (kind === "direct" || kind === "group" || kind === "channel")

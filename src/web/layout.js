@@ -71,11 +71,17 @@ export function Layout({ children }) {
       <nav class="nav" aria-label="Pages">
         <ul>
           ${PAGES.map(
-            (p) => html`<li>
-              <a href=${p.route} class="nav-link" aria-current=${active === p.route ? "page" : undefined} data-page=${p.label.toLowerCase()}>
-                <${Icon} name=${p.icon} /><span>${p.label}</span>
-              </a>
-            </li>`,
+            (p) =>
+              html`<li>
+                <a
+                  href=${p.route}
+                  class="nav-link"
+                  aria-current=${active === p.route ? "page" : undefined}
+                  data-page=${p.label.toLowerCase()}
+                >
+                  <${Icon} name=${p.icon} /><span>${p.label}</span>
+                </a>
+              </li>`,
           )}
         </ul>
       </nav>

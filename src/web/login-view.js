@@ -21,7 +21,9 @@ export function LoginView() {
     try {
       const r = await logIn(token.trim());
       if (!r.ok) {
-        setError(r.status === 401 ? `Invalid token${r.message ? `: ${r.message}` : ""}` : (r.message ?? `HTTP ${r.status}`));
+        setError(
+          r.status === 401 ? `Invalid token${r.message ? `: ${r.message}` : ""}` : (r.message ?? `HTTP ${r.status}`),
+        );
         return;
       }
       setError("");

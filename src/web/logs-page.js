@@ -72,25 +72,34 @@ export function LogsPage() {
     <form class="filters" role="search" onSubmit=${(/** @type {Event} */ e) => e.preventDefault()}>
       <label
         >Level
-        <select id="log-level" value=${level} onChange=${(/** @type {Event} */ e) => setLevel(/** @type {Level} */ (/** @type {HTMLSelectElement} */ (e.target).value))}>
+        <select
+          id="log-level"
+          value=${level}
+          onChange=${(/** @type {Event} */ e) => setLevel(/** @type {Level} */ (/** @type {HTMLSelectElement} */ (e.target).value))}
+        >
           ${LEVELS.map((l) => html`<option value=${l}>${l} and above</option>`)}
         </select></label
       >
       <label
         >Search
-        <input id="log-search" type="search" value=${search} onInput=${(/** @type {Event} */ e) => setSearch(/** @type {HTMLInputElement} */ (e.target).value)} /></label
-      >
+        <input
+          id="log-search"
+          type="search"
+          value=${search}
+          onInput=${(/** @type {Event} */ e) => setSearch(/** @type {HTMLInputElement} */ (e.target).value)}
+      /></label>
     </form>
     <${Notice} notice=${error ? { text: error, kind: "error" } : null} />
     <div class="log-box" ref=${box} role="log" aria-label="Log records" tabindex="0" data-testid="log-lines">
       ${lines.current.length === 0 ? html`<p class="muted">No records yet.</p>` : null}
       ${lines.current.map(
-        (r) => html`<div class=${`log-line lvl-${r.level}`} key=${r.seq}>
-          <time>${new Date(r.time).toLocaleTimeString()}</time>
-          <span class="lvl">${r.level}</span>
-          <span class="msg">${r.msg}</span>
-          ${r.fields ? html`<span class="fields">${r.fields}</span>` : null}
-        </div>`,
+        (r) =>
+          html`<div class=${`log-line lvl-${r.level}`} key=${r.seq}>
+            <time>${new Date(r.time).toLocaleTimeString()}</time>
+            <span class="lvl">${r.level}</span>
+            <span class="msg">${r.msg}</span>
+            ${r.fields ? html`<span class="fields">${r.fields}</span>` : null}
+          </div>`,
       )}
     </div>
   </div>`;

@@ -9,8 +9,7 @@ import { Marked } from "./vendor/marked.js";
 import DOMPurify from "./vendor/purify.js";
 
 /** @param {string} s */
-const escapeHtml = (s) =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const escapeHtml = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 // Raw HTML in a reply is shown as text, never parsed (DOMPurify below is the second line of defence).
 const marked = new Marked({
@@ -35,19 +34,25 @@ export function renderMarkdown(text) {
     FORBID_ATTR: ["style"],
   });
   // Each code block gets a Copy button above it (the handler is installed once, below).
-  return clean.replace(
-    /<pre>/g,
-    '<div class="code-block"><button type="button" class="copy-code" aria-label="Copy code">Copy</button><pre>',
-  ).replace(/<\/pre>/g, "</pre></div>").trim();
+  return clean
+    .replace(
+      /<pre>/g,
+      '<div class="code-block"><button type="button" class="copy-code" aria-label="Copy code">Copy</button><pre>',
+    )
+    .replace(/<\/pre>/g, "</pre></div>")
+    .trim();
 }
 
 document.addEventListener("click", (e) => {
-  const target = /** @type {HTMLElement | null} */ (e.target instanceof HTMLElement ? e.target.closest(".copy-code") : null);
+  const target = /** @type {HTMLElement | null} */ (
+    e.target instanceof HTMLElement ? e.target.closest(".copy-code") : null
+  );
   if (!target) return;
   const code = target.parentElement?.querySelector("pre")?.textContent ?? "";
   const done = () => {
     target.textContent = "Copied";
     setTimeout(() => (target.textContent = "Copy"), 1500);
   };
-  if (window.navigator.clipboard) window.navigator.clipboard.writeText(code).then(done, () => (target.textContent = "Copy failed"));
+  if (window.navigator.clipboard)
+    window.navigator.clipboard.writeText(code).then(done, () => (target.textContent = "Copy failed"));
 });

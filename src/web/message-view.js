@@ -49,7 +49,12 @@ function ToolCard({ call, result }) {
     <div class="tool-body">
       <div class="tool-label">Arguments</div>
       <pre>${args}</pre>
-      ${result ? html`<div class="tool-label">Result</div><pre class="tool-result">${result.text}</pre>` : null}
+      ${
+        result
+          ? html`<div class="tool-label">Result</div>
+              <pre class="tool-result">${result.text}</pre>`
+          : null
+      }
     </div>
   </details>`;
 }
@@ -72,7 +77,9 @@ function LineView({ m, results }) {
   const time = fmtTime(m.timestamp);
   if (m.role === "user") {
     const who = senderOf(m);
-    return html`<div class=${`msg user ${m.failed ? "failed" : ""} ${m.text.trimStart().startsWith("/") ? "command" : ""}`}>
+    return html`<div
+      class=${`msg user ${m.failed ? "failed" : ""} ${m.text.trimStart().startsWith("/") ? "command" : ""}`}
+    >
       <div class="meta">
         <span class="sender">${who}</span>
         ${m.channel ? html`<${Badge} text=${m.channel} kind=${`ch ch-${m.channel}`} />` : null}
@@ -85,11 +92,13 @@ function LineView({ m, results }) {
   const calls = m.toolCalls ?? [];
   // "[tool call: x]" lines are the text form of the cards below.
   const text = calls.length > 0 ? m.text.replace(/^\[tool call: [^\]]*\]$/gm, "").trim() : m.text;
-  return html`<div class=${`msg assistant ${m.streaming ? "streaming" : ""} ${aborted ? "aborted" : ""} ${m.local === "command" ? "command" : ""}`} aria-busy=${m.streaming ? "true" : undefined}>
+  return html`<div
+    class=${`msg assistant ${m.streaming ? "streaming" : ""} ${aborted ? "aborted" : ""} ${m.local === "command" ? "command" : ""}`}
+    aria-busy=${m.streaming ? "true" : undefined}
+  >
     <div class="meta">
       <span class="sender">Assistant</span>
-      ${aborted ? html`<${Badge} text="Stopped" kind="warn" />` : null}
-      ${time ? html`<time>${time}</time>` : null}
+      ${aborted ? html`<${Badge} text="Stopped" kind="warn" />` : null} ${time ? html`<time>${time}</time>` : null}
     </div>
     ${text || m.streaming ? html`<${Markdown} text=${text} streaming=${m.streaming} />` : null}
     ${calls.map((c) => html`<${ToolCard} key=${c.id} call=${c} result=${results.get(c.id)} />`)}

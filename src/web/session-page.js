@@ -54,7 +54,9 @@ export function SessionPage({ sessionKey }) {
       const [h, st, cx] = await Promise.all([
         rpc("chat.history", { sessionKey, limit: 200 }),
         rpc("sessions.status", { key: sessionKey }),
-        rpc("sessions.context", { key: sessionKey }).catch((/** @type {unknown} */ err) => ({ text: `(${messageOf(err)})` })),
+        rpc("sessions.context", { key: sessionKey }).catch((/** @type {unknown} */ err) => ({
+          text: `(${messageOf(err)})`,
+        })),
       ]);
       setHistory(h.messages);
       setCard(st.card);
@@ -131,18 +133,29 @@ export function SessionPage({ sessionKey }) {
   };
 
   if (missing)
-    return html`<div><${PageHeader} title="Session not found">${sessionKey}<//><a href="#/sessions">Back to sessions</a></div>`;
+    return html`<div>
+      <${PageHeader} title="Session not found">${sessionKey}<//><a href="#/sessions">Back to sessions</a>
+    </div>`;
   return html`<div class="session-page">
     <${PageHeader}
       title=${row ? sessionTitle(row) : "Session"}
-      actions=${html`
-        <${Button} icon="message-square" label="Open in chat" onClick=${() => {
-          update({ chatKey: sessionKey });
-          navigate("#/chat");
-        }} />
+      actions=${html` <${Button}
+          icon="message-square"
+          label="Open in chat"
+          onClick=${() => {
+            update({ chatKey: sessionKey });
+            navigate("#/chat");
+          }}
+        />
         <${Button} icon="archive" label="Compact" onClick=${() => setConfirm("compact")} testid="session-compact" />
         <${Button} icon="rotate-ccw" label="Reset" onClick=${() => setConfirm("reset")} testid="session-reset" />
-        <${Button} icon="trash" label="Delete" kind="danger" onClick=${() => setConfirm("delete")} testid="session-delete" />`}
+        <${Button}
+          icon="trash"
+          label="Delete"
+          kind="danger"
+          onClick=${() => setConfirm("delete")}
+          testid="session-delete"
+        />`}
     >
       <code class="key">${sessionKey}</code>
       ${row?.channel ? html` <${Badge} text=${row.channel} kind=${`ch ch-${row.channel}`} />` : null}
@@ -154,21 +167,35 @@ export function SessionPage({ sessionKey }) {
         <h2 id="overrides-heading">Overrides</h2>
         <form id="overrides" class="form-grid" novalidate onSubmit=${save}>
           <label for="ov-model">Model</label>
-          <input id="ov-model" value=${form.model} onInput=${set("model")} placeholder="agent default" aria-describedby="overrides-error" />
+          <input
+            id="ov-model"
+            value=${form.model}
+            onInput=${set("model")}
+            placeholder="agent default"
+            aria-describedby="overrides-error"
+          />
           <label for="ov-thinking">Thinking</label>
           <select id="ov-thinking" value=${form.thinkingLevel} onChange=${set("thinkingLevel")}>
             ${THINKING.map((v) => html`<option value=${v}>${v || "default"}</option>`)}
           </select>
           <label for="ov-send">Send policy</label>
           <select id="ov-send" value=${form.sendPolicy} onChange=${set("sendPolicy")}>
-            <option value="">default</option><option value="allow">allow</option><option value="deny">deny</option>
+            <option value="">default</option>
+            <option value="allow">allow</option>
+            <option value="deny">deny</option>
           </select>
           <label for="ov-queue">Queue mode</label>
           <select id="ov-queue" value=${form.queueMode} onChange=${set("queueMode")}>
             ${QUEUE.map((v) => html`<option value=${v}>${v || "default"}</option>`)}
           </select>
           <label for="ov-label">Label</label>
-          <input id="ov-label" value=${form.label} onInput=${set("label")} maxlength="80" aria-describedby="overrides-error" />
+          <input
+            id="ov-label"
+            value=${form.label}
+            onInput=${set("label")}
+            maxlength="80"
+            aria-describedby="overrides-error"
+          />
           <label for="ov-pinned">Pinned</label>
           <input id="ov-pinned" type="checkbox" checked=${form.pinned} onChange=${set("pinned")} />
           <div class="form-actions">
@@ -190,20 +217,22 @@ export function SessionPage({ sessionKey }) {
         <${MessageList} lines=${history} label="Session history" testid="session-history" />
       </section>
     </div>
-    ${confirm
-      ? html`<${ConfirmDialog}
-          open=${true}
-          title=${titles[confirm][0]}
-          body=${titles[confirm][1]}
-          confirm=${titles[confirm][2]}
-          danger=${confirm === "delete"}
-          onConfirm=${() => {
-            const a = confirm;
-            setConfirm(null);
-            void actions[a]();
-          }}
-          onCancel=${() => setConfirm(null)}
-        />`
-      : null}
+    ${
+      confirm
+        ? html`<${ConfirmDialog}
+            open=${true}
+            title=${titles[confirm][0]}
+            body=${titles[confirm][1]}
+            confirm=${titles[confirm][2]}
+            danger=${confirm === "delete"}
+            onConfirm=${() => {
+              const a = confirm;
+              setConfirm(null);
+              void actions[a]();
+            }}
+            onCancel=${() => setConfirm(null)}
+          />`
+        : null
+    }
   </div>`;
 }

@@ -28,9 +28,13 @@ const tokensOf = (r) => r.usageTokens ?? (r.inputTokens ?? 0) + (r.outputTokens 
 export function SessionsPage() {
   const s = useStore();
   const [filters, setFilters] = useState({ search: "", agentId: "", channel: "", kind: "", active: "", label: "" });
-  const [sort, setSort] = useState(/** @type {{by: "updated" | "tokens", order: "desc" | "asc"}} */ ({ by: "updated", order: "desc" }));
+  const [sort, setSort] = useState(
+    /** @type {{by: "updated" | "tokens", order: "desc" | "asc"}} */ ({ by: "updated", order: "desc" }),
+  );
   const [offset, setOffset] = useState(0);
-  const [page, setPage] = useState(/** @type {import("../gateway/protocol.ts").MethodResult<"sessions.query"> | null} */ (null));
+  const [page, setPage] = useState(
+    /** @type {import("../gateway/protocol.ts").MethodResult<"sessions.query"> | null} */ (null),
+  );
   const [error, setError] = useState("");
   const seq = useRef(0);
   // Typing in the search box waits for a pause before asking the server.
@@ -64,7 +68,8 @@ export function SessionsPage() {
   /** @param {keyof typeof filters} k @returns {(e: Event) => void} */
   const set = (k) => (e) => setFilters({ ...filters, [k]: /** @type {HTMLInputElement} */ (e.target).value });
   /** @param {"updated" | "tokens"} by */
-  const sortBy = (by) => setSort(sort.by === by ? { by, order: sort.order === "desc" ? "asc" : "desc" } : { by, order: "desc" });
+  const sortBy = (by) =>
+    setSort(sort.by === by ? { by, order: sort.order === "desc" ? "asc" : "desc" } : { by, order: "desc" });
   /** @param {"updated" | "tokens"} by */
   const ariaSort = (by) => (sort.by === by ? (sort.order === "desc" ? "descending" : "ascending") : "none");
   const total = page?.total ?? 0;
@@ -73,8 +78,18 @@ export function SessionsPage() {
   return html`<div class="sessions-page">
     <${PageHeader} title="Sessions">${page ? `${total.toLocaleString()} sessions` : "Loading…"}<//>
     <form class="filters" role="search" onSubmit=${(/** @type {Event} */ e) => e.preventDefault()}>
-      <label>Search <input type="search" id="session-search" value=${filters.search} onInput=${set("search")} placeholder="key, id, label" /></label>
-      <label>Agent <input id="filter-agent" value=${filters.agentId} onInput=${set("agentId")} placeholder="any" size="8" /></label>
+      <label
+        >Search
+        <input
+          type="search"
+          id="session-search"
+          value=${filters.search}
+          onInput=${set("search")}
+          placeholder="key, id, label"
+      /></label>
+      <label
+        >Agent <input id="filter-agent" value=${filters.agentId} onInput=${set("agentId")} placeholder="any" size="8"
+      /></label>
       <label
         >Channel
         <select id="filter-channel" value=${filters.channel} onChange=${set("channel")}>
@@ -96,12 +111,16 @@ export function SessionsPage() {
           ${ACTIVE.map(([v, l]) => html`<option value=${v}>${l}</option>`)}
         </select></label
       >
-      <label>Label <input id="filter-label" value=${filters.label} onInput=${set("label")} placeholder="any" size="10" /></label>
+      <label
+        >Label <input id="filter-label" value=${filters.label} onInput=${set("label")} placeholder="any" size="10"
+      /></label>
     </form>
     <${Notice} notice=${error ? { text: error, kind: "error" } : null} />
     <div class="table-wrap">
       <table class="table" data-testid="sessions-table" aria-rowcount=${total}>
-        <caption class="visually-hidden">Sessions, ${sort.by === "tokens" ? "by tokens" : "by last activity"}</caption>
+        <caption class="visually-hidden">
+          Sessions, ${sort.by === "tokens" ? "by tokens" : "by last activity"}
+        </caption>
         <thead>
           <tr>
             <th scope="col">Session</th>
@@ -109,7 +128,9 @@ export function SessionsPage() {
             <th scope="col">Channel</th>
             <th scope="col">Kind</th>
             <th scope="col" aria-sort=${ariaSort("updated")}>
-              <button type="button" class="th-sort" onClick=${() => sortBy("updated")} id="sort-updated">Last activity</button>
+              <button type="button" class="th-sort" onClick=${() => sortBy("updated")} id="sort-updated">
+                Last activity
+              </button>
             </th>
             <th scope="col" aria-sort=${ariaSort("tokens")} class="num">
               <button type="button" class="th-sort" onClick=${() => sortBy("tokens")} id="sort-tokens">Tokens</button>
@@ -119,27 +140,40 @@ export function SessionsPage() {
         </thead>
         <tbody>
           ${rows.map(
-            (r) => html`<tr key=${r.key} data-key=${r.key}>
-              <td>
-                <a href=${`#/sessions/${encodeURIComponent(r.key)}`} title=${r.key}>${sessionTitle(r)}</a>
-                ${r.pinned ? html` <${Badge} text="pinned" />` : null}
-              </td>
-              <td>${r.agentId}</td>
-              <td>${r.channel ? html`<${Badge} text=${r.channel} kind=${`ch ch-${r.channel}`} />` : ""}</td>
-              <td>${r.kind}</td>
-              <td>${fmtAge(Date.now() - r.updatedAt)}</td>
-              <td class="num">${fmtTokens(tokensOf(r))}</td>
-              <td class="num hide-narrow">${r.usageCost ? fmtCost(r.usageCost) : ""}</td>
-            </tr>`,
+            (r) =>
+              html`<tr key=${r.key} data-key=${r.key}>
+                <td>
+                  <a href=${`#/sessions/${encodeURIComponent(r.key)}`} title=${r.key}>${sessionTitle(r)}</a>
+                  ${r.pinned ? html` <${Badge} text="pinned" />` : null}
+                </td>
+                <td>${r.agentId}</td>
+                <td>${r.channel ? html`<${Badge} text=${r.channel} kind=${`ch ch-${r.channel}`} />` : ""}</td>
+                <td>${r.kind}</td>
+                <td>${fmtAge(Date.now() - r.updatedAt)}</td>
+                <td class="num">${fmtTokens(tokensOf(r))}</td>
+                <td class="num hide-narrow">${r.usageCost ? fmtCost(r.usageCost) : ""}</td>
+              </tr>`,
           )}
         </tbody>
       </table>
       ${page && rows.length === 0 ? html`<p class="muted empty">No sessions match.</p>` : null}
     </div>
     <div class="pager">
-      <${Button} label="Previous" icon="arrow-left" disabled=${offset === 0} onClick=${() => setOffset(Math.max(0, offset - PAGE_SIZE))} />
-      <span class="muted" data-testid="pager">${total === 0 ? "0" : `${offset + 1}–${Math.min(total, offset + PAGE_SIZE)} of ${total.toLocaleString()}`}</span>
-      <${Button} label="Next" icon="chevron-right" disabled=${offset + PAGE_SIZE >= total} onClick=${() => setOffset(offset + PAGE_SIZE)} />
+      <${Button}
+        label="Previous"
+        icon="arrow-left"
+        disabled=${offset === 0}
+        onClick=${() => setOffset(Math.max(0, offset - PAGE_SIZE))}
+      />
+      <span class="muted" data-testid="pager"
+        >${total === 0 ? "0" : `${offset + 1}–${Math.min(total, offset + PAGE_SIZE)} of ${total.toLocaleString()}`}</span
+      >
+      <${Button}
+        label="Next"
+        icon="chevron-right"
+        disabled=${offset + PAGE_SIZE >= total}
+        onClick=${() => setOffset(offset + PAGE_SIZE)}
+      />
     </div>
   </div>`;
 }

@@ -31,7 +31,12 @@ export function Badge({ text, kind, title }) {
 /** @param {{notice: {text: string, kind?: string} | null}} p */
 export function Notice({ notice }) {
   if (!notice) return null;
-  return html`<p class="notice" data-kind=${notice.kind ?? "info"} role=${notice.kind === "error" ? "alert" : "status"} data-testid="notice">
+  return html`<p
+    class="notice"
+    data-kind=${notice.kind ?? "info"}
+    role=${notice.kind === "error" ? "alert" : "status"}
+    data-testid="notice"
+  >
     ${notice.text}
   </p>`;
 }
@@ -68,12 +73,23 @@ export function ConfirmDialog(p) {
     if (p.open && !d.open) d.showModal();
     if (!p.open && d.open) d.close();
   }, [p.open]);
-  return html`<dialog ref=${ref} class="dialog" aria-labelledby="confirm-title" onClose=${() => p.open && p.onCancel()} data-testid="confirm-dialog">
+  return html`<dialog
+    ref=${ref}
+    class="dialog"
+    aria-labelledby="confirm-title"
+    onClose=${() => p.open && p.onCancel()}
+    data-testid="confirm-dialog"
+  >
     <h2 id="confirm-title">${p.title}</h2>
     <p>${p.body}</p>
     <div class="dialog-actions">
       <button type="button" class="btn" onClick=${p.onCancel} data-testid="confirm-cancel">Cancel</button>
-      <button type="button" class=${`btn ${p.danger ? "danger" : "primary"}`} onClick=${p.onConfirm} data-testid="confirm-ok">
+      <button
+        type="button"
+        class=${`btn ${p.danger ? "danger" : "primary"}`}
+        onClick=${p.onConfirm}
+        data-testid="confirm-ok"
+      >
         ${p.confirm}
       </button>
     </div>
@@ -83,7 +99,10 @@ export function ConfirmDialog(p) {
 /** @param {{title: string, children?: unknown, actions?: unknown}} p */
 export function PageHeader({ title, children, actions }) {
   return html`<div class="page-head">
-    <div><h1 class="page-title">${title}</h1>${children ? html`<p class="muted">${children}</p>` : null}</div>
+    <div>
+      <h1 class="page-title">${title}</h1>
+      ${children ? html`<p class="muted">${children}</p>` : null}
+    </div>
     ${actions ? html`<div class="page-actions">${actions}</div>` : null}
   </div>`;
 }

@@ -18,16 +18,31 @@ function Breakdown({ title, rows, testid }) {
   const entries = Object.entries(rows).sort(([, a], [, b]) => b.totalTokens - a.totalTokens);
   return html`<section class="card" aria-label=${title}>
     <h2>${title}</h2>
-    ${entries.length === 0
-      ? html`<p class="muted">No usage yet.</p>`
-      : html`<table class="table compact" data-testid=${testid}>
-          <thead><tr><th scope="col">Name</th><th scope="col" class="num">Tokens</th><th scope="col" class="num">Cost</th><th scope="col" class="num">Calls</th></tr></thead>
-          <tbody>
-            ${entries.map(
-              ([k, t]) => html`<tr key=${k}><td>${k}</td><td class="num">${fmtTokens(t.totalTokens)}</td><td class="num">${fmtCost(t.cost)}</td><td class="num">${t.calls}</td></tr>`,
-            )}
-          </tbody>
-        </table>`}
+    ${
+      entries.length === 0
+        ? html`<p class="muted">No usage yet.</p>`
+        : html`<table class="table compact" data-testid=${testid}>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col" class="num">Tokens</th>
+                <th scope="col" class="num">Cost</th>
+                <th scope="col" class="num">Calls</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${entries.map(
+                ([k, t]) =>
+                  html`<tr key=${k}>
+                    <td>${k}</td>
+                    <td class="num">${fmtTokens(t.totalTokens)}</td>
+                    <td class="num">${fmtCost(t.cost)}</td>
+                    <td class="num">${t.calls}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
   </section>`;
 }
 
@@ -55,7 +70,13 @@ function DayChart({ days }) {
         axes: [
           { stroke: dark },
           { scale: "tokens", stroke: dark, values: (_u, vals) => vals.map((v) => fmtTokens(v)) },
-          { scale: "cost", side: 1, stroke: dark, grid: { show: false }, values: (_u, vals) => vals.map((v) => fmtCost(v)) },
+          {
+            scale: "cost",
+            side: 1,
+            stroke: dark,
+            grid: { show: false },
+            values: (_u, vals) => vals.map((v) => fmtCost(v)),
+          },
         ],
         series: [
           {},
@@ -68,7 +89,13 @@ function DayChart({ days }) {
     );
     return () => plot.destroy();
   }, [days]);
-  return html`<div class="chart" ref=${ref} data-testid="usage-chart" role="img" aria-label=${`Tokens and cost per day over ${days.length} days`}></div>`;
+  return html`<div
+    class="chart"
+    ref=${ref}
+    data-testid="usage-chart"
+    role="img"
+    aria-label=${`Tokens and cost per day over ${days.length} days`}
+  ></div>`;
 }
 
 export function UsagePage() {
@@ -91,47 +118,76 @@ export function UsagePage() {
       title="Usage"
       actions=${html`<label
         >Period
-        <select id="usage-days" value=${String(days)} onChange=${(/** @type {Event} */ e) => setDays(Number(/** @type {HTMLSelectElement} */ (e.target).value))}>
-          <option value="1">Today</option><option value="7">7 days</option><option value="30">30 days</option><option value="90">90 days</option>
+        <select
+          id="usage-days"
+          value=${String(days)}
+          onChange=${(/** @type {Event} */ e) => setDays(Number(/** @type {HTMLSelectElement} */ (e.target).value))}
+        >
+          <option value="1">Today</option>
+          <option value="7">7 days</option>
+          <option value="30">30 days</option>
+          <option value="90">90 days</option>
         </select></label
       >`}
     >
       From the sessions' running totals; a session counts on the day it was last active
     <//>
     <${Notice} notice=${error ? { text: error, kind: "error" } : null} />
-    ${t
-      ? html`<div class="stats" data-testid="usage-totals">
-          <div class="stat"><span class="stat-value">${fmtTokens(t.totalTokens)}</span><span class="muted">tokens</span></div>
-          <div class="stat"><span class="stat-value">${fmtCost(t.cost) || "$0.00"}</span><span class="muted">cost</span></div>
-          <div class="stat"><span class="stat-value">${t.calls}</span><span class="muted">model calls</span></div>
-          <div class="stat"><span class="stat-value">${data?.rows ?? 0}</span><span class="muted">sessions</span></div>
-        </div>`
-      : null}
+    ${
+      t
+        ? html`<div class="stats" data-testid="usage-totals">
+            <div class="stat">
+              <span class="stat-value">${fmtTokens(t.totalTokens)}</span><span class="muted">tokens</span>
+            </div>
+            <div class="stat">
+              <span class="stat-value">${fmtCost(t.cost) || "$0.00"}</span><span class="muted">cost</span>
+            </div>
+            <div class="stat"><span class="stat-value">${t.calls}</span><span class="muted">model calls</span></div>
+            <div class="stat">
+              <span class="stat-value">${data?.rows ?? 0}</span><span class="muted">sessions</span>
+            </div>
+          </div>`
+        : null
+    }
     <section class="card" aria-labelledby="per-day">
       <h2 id="per-day">Per day</h2>
       ${data && data.byDay.length === 0 ? html`<p class="muted">No usage in this period.</p>` : null}
       ${data ? html`<${DayChart} days=${data.byDay} />` : null}
     </section>
-    ${data
-      ? html`<div class="cards">
-          <${Breakdown} title="Per model" rows=${data.byModel} testid="usage-models" />
-          <${Breakdown} title="Per channel" rows=${data.byChannel} testid="usage-channels" />
-          <${Breakdown} title="Per agent" rows=${data.byAgent} testid="usage-agents" />
-        </div>
-        <section class="card" aria-labelledby="top-sessions">
-          <h2 id="top-sessions">Top sessions</h2>
-          <table class="table compact" data-testid="usage-top">
-            <thead><tr><th scope="col">Session</th><th scope="col">Channel</th><th scope="col" class="num">Tokens</th><th scope="col" class="num">Cost</th></tr></thead>
-            <tbody>
-              ${data.topSessions.map(
-                (r) => html`<tr key=${r.key}>
-                  <td><a href=${`#/sessions/${encodeURIComponent(r.key)}`} title=${r.key}>${sessionTitle(r)}</a></td>
-                  <td>${r.channel ?? ""}</td><td class="num">${fmtTokens(r.totalTokens)}</td><td class="num">${fmtCost(r.cost)}</td>
-                </tr>`,
-              )}
-            </tbody>
-          </table>
-        </section>`
-      : null}
+    ${
+      data
+        ? html`<div class="cards">
+              <${Breakdown} title="Per model" rows=${data.byModel} testid="usage-models" />
+              <${Breakdown} title="Per channel" rows=${data.byChannel} testid="usage-channels" />
+              <${Breakdown} title="Per agent" rows=${data.byAgent} testid="usage-agents" />
+            </div>
+            <section class="card" aria-labelledby="top-sessions">
+              <h2 id="top-sessions">Top sessions</h2>
+              <table class="table compact" data-testid="usage-top">
+                <thead>
+                  <tr>
+                    <th scope="col">Session</th>
+                    <th scope="col">Channel</th>
+                    <th scope="col" class="num">Tokens</th>
+                    <th scope="col" class="num">Cost</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${data.topSessions.map(
+                    (r) =>
+                      html`<tr key=${r.key}>
+                        <td>
+                          <a href=${`#/sessions/${encodeURIComponent(r.key)}`} title=${r.key}>${sessionTitle(r)}</a>
+                        </td>
+                        <td>${r.channel ?? ""}</td>
+                        <td class="num">${fmtTokens(r.totalTokens)}</td>
+                        <td class="num">${fmtCost(r.cost)}</td>
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>
+            </section>`
+        : null
+    }
   </div>`;
 }

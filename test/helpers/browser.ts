@@ -53,7 +53,10 @@ export async function seriousViolations(page: Page): Promise<string[]> {
   )) as { violations: AxeViolation[] };
   return result.violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => `${n.html.slice(0, 120)} [${n.failureSummary ?? ""}]`).join(" | ")}`);
+    .map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => `${n.html.slice(0, 120)} [${n.failureSummary ?? ""}]`).join(" | ")}`,
+    );
 }
 
 /** Screenshots of the page at 1280×800 and 390×844 in the light and the dark theme: 4 files. */

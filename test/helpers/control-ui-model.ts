@@ -89,7 +89,11 @@ export function createControlUiModel(): ModelProvider {
       }
       if (said.startsWith("tool") && last?.role === "user") {
         yield { type: "tool-call", id: "call-1", name: "lookup", arguments: { word: "pincer" } };
-        yield reply(req, [{ type: "toolCall", id: "call-1", name: "lookup", arguments: { word: "pincer" } }], "toolUse");
+        yield reply(
+          req,
+          [{ type: "toolCall", id: "call-1", name: "lookup", arguments: { word: "pincer" } }],
+          "toolUse",
+        );
         return;
       }
       let text: string;
@@ -107,7 +111,8 @@ export function createControlUiModel(): ModelProvider {
         yield reply(req, [{ type: "text", text: streamed }], "stop");
         return;
       } else if (said.startsWith("big")) {
-        const line = "0123456789 abcdefghij klmnopqrst uvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 abcdefghijklmnopq\n";
+        const line =
+          "0123456789 abcdefghij klmnopqrst uvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 abcdefghijklmnopq\n";
         let streamed = "";
         for (let i = 0; i < 500; i++) {
           const chunk = line.repeat(2).slice(0, 99) + "\n";
