@@ -182,6 +182,42 @@ describe("a model marked reasoning: false", () => {
       void _;
     expect(openai.requests.at(-1)!).not.toHaveProperty("reasoning_effort");
   });
+
+  it("set in models.providers.<p>.models[] keeps /think high off the wire (OpenAI and Anthropic, through the registry)", async () => {
+    const config = (kind: "openai" | "anthropic", url: string) => ({
+      models: {
+        providers: {
+          [kind]: {
+            api: kind,
+            baseUrl: `${url}/v1`,
+            apiKey: "sk-test",
+            models: [
+              { id: "plain", reasoning: false },
+              { id: "thinker", reasoning: true },
+            ],
+          },
+        },
+      },
+      agents: { defaults: { model: `${kind}/plain`, models: { [`${kind}/thinker`]: { alias: "thinker" } } } },
+    });
+    gw = await startTestGateway(config("openai", openai.url));
+    await post(`${gw.url}/v1/inbound`, dm("/think high"));
+    await post(`${gw.url}/v1/inbound`, dm("think"));
+    expect(openai.requests.at(-1)!.model).toBe("plain");
+    expect(openai.requests.at(-1)!).not.toHaveProperty("reasoning_effort");
+    // The same provider's other model still gets the level.
+    await post(`${gw.url}/v1/inbound`, dm("/model thinker"));
+    await post(`${gw.url}/v1/inbound`, dm("think now"));
+    expect(openai.requests.at(-1)!.model).toBe("thinker");
+    expect(openai.requests.at(-1)!.reasoning_effort).toBe("high");
+    await gw.cleanup();
+
+    gw = await startTestGateway(config("anthropic", anthropic.url));
+    await post(`${gw.url}/v1/inbound`, dm("/think high"));
+    await post(`${gw.url}/v1/inbound`, dm("think"));
+    expect(anthropic.requests.at(-1)!.model).toBe("plain");
+    expect(anthropic.requests.at(-1)!.thinking).toBeUndefined();
+  });
 });
 
 describe("Anthropic thinking in the tool loop", () => {
