@@ -4,30 +4,15 @@
  * outbound queue depth; `--probe` also asks each platform who the bot is. Also the small WS client
  * `pincer pairing approve --notify` uses.
  */
-import * as fs from "node:fs";
 import WebSocket from "ws";
-import { DEFAULT_PORT, tokenFilePath } from "../../gateway/settings.ts";
 import type { CliContext } from "../context.ts";
+import { gatewayBaseUrl, gatewayToken, gatewayWsUrl } from "../gateway-target.ts";
 import { CliError } from "../io.ts";
 
 export interface GatewayOpts {
   url?: string;
   token?: string;
   timeout?: string;
-}
-
-function gatewayToken(ctx: CliContext, opts: GatewayOpts): string {
-  if (opts.token) return opts.token;
-  if (ctx.io.env.PINCER_GATEWAY_TOKEN) return ctx.io.env.PINCER_GATEWAY_TOKEN;
-  const configured = ctx.config.gateway?.auth?.token;
-  if (configured) return configured;
-  try {
-    return fs.readFileSync(tokenFilePath(ctx.home), "utf8").trim();
-  } catch {
-    throw new CliError(
-      `no gateway token: pass --token, set PINCER_GATEWAY_TOKEN, or start the gateway once so it writes ${tokenFilePath(ctx.home)}`,
-    );
-  }
 }
 
 /** Unreachable gateway (as opposed to an error it answered). */
@@ -40,9 +25,8 @@ export async function gatewayCall(
   method: string,
   params: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
-  const base =
-    opts.url ?? ctx.io.env.PINCER_GATEWAY_URL ?? `http://127.0.0.1:${ctx.config.gateway?.port ?? DEFAULT_PORT}`;
-  const ws = new WebSocket(base.replace(/^http/, "ws").replace(/\/$/, "") + "/ws", {
+  const base = gatewayBaseUrl(ctx, opts);
+  const ws = new WebSocket(gatewayWsUrl(base), {
     headers: { authorization: `Bearer ${gatewayToken(ctx, opts)}` },
   });
   const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : 30_000;

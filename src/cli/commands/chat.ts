@@ -3,11 +3,10 @@
  * WebSocket and prints the reply as it streams. The token comes from --token,
  * PINCER_GATEWAY_TOKEN, or the gateway's token file in $PINCER_HOME.
  */
-import * as fs from "node:fs";
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
-import { DEFAULT_PORT, tokenFilePath } from "../../gateway/settings.ts";
 import type { CliContext } from "../context.ts";
+import { gatewayBaseUrl, gatewayToken, gatewayWsUrl } from "../gateway-target.ts";
 import { CliError } from "../io.ts";
 
 interface ChatOpts {
@@ -18,29 +17,14 @@ interface ChatOpts {
   timeout?: string;
 }
 
-function readToken(ctx: CliContext, opts: ChatOpts): string {
-  if (opts.token) return opts.token;
-  if (ctx.io.env.PINCER_GATEWAY_TOKEN) return ctx.io.env.PINCER_GATEWAY_TOKEN;
-  const configured = ctx.config.gateway?.auth?.token;
-  if (configured) return configured;
-  try {
-    return fs.readFileSync(tokenFilePath(ctx.home), "utf8").trim();
-  } catch {
-    throw new CliError(
-      `no gateway token: pass --token, set PINCER_GATEWAY_TOKEN, or start the gateway once so it writes ${tokenFilePath(ctx.home)}`,
-    );
-  }
-}
-
 export async function chat(ctx: CliContext, text: string[], opts: ChatOpts): Promise<number> {
   const message = text.join(" ");
   if (message.trim() === "") throw new CliError('nothing to send: pincer chat "your message"');
-  const base =
-    opts.url ?? ctx.io.env.PINCER_GATEWAY_URL ?? `http://127.0.0.1:${ctx.config.gateway?.port ?? DEFAULT_PORT}`;
-  const wsUrl = base.replace(/^http/, "ws").replace(/\/$/, "") + "/ws";
+  const base = gatewayBaseUrl(ctx, opts);
+  const wsUrl = gatewayWsUrl(base);
   const sessionKey = opts.session ?? "agent:main:main";
   const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : 120_000;
-  const token = readToken(ctx, opts);
+  const token = gatewayToken(ctx, opts);
   const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` } });
   const runId = randomUUID();
   let streamed = false;
