@@ -155,6 +155,32 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
   );
 
   it(
+    "shows a message's attachments by name and size",
+    async () => {
+      const rt = gw.runtime;
+      const entry = (await rt.manager.get("main", "agent:main:main"))!;
+      await rt.manager.appendToSession("main", "agent:main:main", entry.sessionId, [
+        {
+          type: "message",
+          message: {
+            role: "user",
+            content: [
+              { type: "text", text: "see the photo" },
+              { type: "image", data: Buffer.alloc(2048).toString("base64"), mimeType: "image/png" },
+            ],
+            timestamp: Date.now(),
+          },
+        },
+      ]);
+      await page.reload();
+      const chip = page.locator("#messages .attachment").first();
+      await chip.waitFor();
+      expect((await chip.textContent())?.replace(/\s+/g, " ").trim()).toBe("image-1.png 2.0 kB");
+    },
+    T,
+  );
+
+  it(
     "completes /commands from the keyboard",
     async () => {
       await page.fill("#input", "/sta");

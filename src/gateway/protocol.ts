@@ -122,6 +122,8 @@ export const HistoryItemSchema = z.object({
   isError: z.boolean().optional(),
   /** Assistant lines cut short (`aborted`: stopped by the user; the text is the partial reply). */
   stopReason: z.string().optional(),
+  /** Images and files in the message, by name, type and size. */
+  attachments: z.array(z.object({ name: z.string(), mimeType: z.string(), bytes: z.number() })).optional(),
 });
 export type HistoryItem = z.infer<typeof HistoryItemSchema>;
 

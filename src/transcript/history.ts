@@ -18,6 +18,8 @@ export interface HistoryItem {
   toolName?: string;
   isError?: boolean;
   stopReason?: string;
+  /** Images and files carried in the message (the UI shows them by name and size). */
+  attachments?: Array<{ name: string; mimeType: string; bytes: number }>;
 }
 
 const MAX_ARGS_CHARS = 4000;
@@ -26,6 +28,23 @@ const str = (v: unknown): string | undefined => (typeof v === "string" && v !== 
 /** What a UI shows beside the text: sender and channel, tool calls and results, a cut-short reply. */
 function detailsOf(line: TranscriptLine, message: Record<string, unknown>): Partial<HistoryItem> {
   const out: Partial<HistoryItem> = {};
+  if (Array.isArray(message.content)) {
+    const files = (message.content as Array<Record<string, unknown>>).filter(
+      (b) => b?.type === "image" && typeof b.data === "string",
+    );
+    if (files.length > 0)
+      out.attachments = files.map((b, i) => {
+        const mimeType = typeof b.mimeType === "string" ? b.mimeType : "application/octet-stream";
+        const data = b.data as string;
+        const ext = mimeType.split("/")[1]?.replace(/[^a-z0-9]/gi, "") || "bin";
+        return {
+          name: typeof b.name === "string" ? b.name : `image-${i + 1}.${ext}`,
+          mimeType,
+          // Base64 → bytes, without decoding.
+          bytes: Math.floor((data.length * 3) / 4) - (data.endsWith("==") ? 2 : data.endsWith("=") ? 1 : 0),
+        };
+      });
+  }
   if (message.role === "user") {
     const meta = (line.pincer ?? {}) as Record<string, unknown>;
     if (str(meta.senderName)) out.senderName = str(meta.senderName);

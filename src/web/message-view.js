@@ -9,7 +9,7 @@
 import { html, useEffect, useMemo, useRef, useState } from "./vendor/preact.js";
 import { Icon } from "./icons.js";
 import { renderMarkdown } from "./markdown.js";
-import { fmtTime } from "./format.js";
+import { fmtBytes, fmtTime } from "./format.js";
 import { Badge } from "./ui.js";
 
 /** @typedef {import("../gateway/protocol.ts").HistoryItem} HistoryItem */
@@ -59,6 +59,19 @@ function ToolCard({ call, result }) {
   </details>`;
 }
 
+/** @param {{files: Line["attachments"]}} p */
+function Attachments({ files }) {
+  if (!files || files.length === 0) return null;
+  return html`<ul class="attachments" aria-label="Attachments">
+    ${files.map(
+      (f) =>
+        html`<li class="attachment" title=${f.mimeType}>
+          <${Icon} name="archive" size=${14} /> ${`${f.name} `} <span class="muted">${fmtBytes(f.bytes)}</span>
+        </li>`,
+    )}
+  </ul>`;
+}
+
 /** @param {Line} m */
 function senderOf(m) {
   if (m.channel && m.channel !== "webchat") return m.senderName ?? m.senderId ?? "Someone";
@@ -86,6 +99,7 @@ function LineView({ m, results }) {
         ${time ? html`<time>${time}</time>` : null}
       </div>
       <div class="body">${m.text}</div>
+      <${Attachments} files=${m.attachments} />
     </div>`;
   }
   const aborted = m.stopReason === "aborted";
@@ -102,6 +116,7 @@ function LineView({ m, results }) {
     </div>
     ${text || m.streaming ? html`<${Markdown} text=${text} streaming=${m.streaming} />` : null}
     ${calls.map((c) => html`<${ToolCard} key=${c.id} call=${c} result=${results.get(c.id)} />`)}
+    <${Attachments} files=${m.attachments} />
   </div>`;
 }
 
