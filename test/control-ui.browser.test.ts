@@ -120,6 +120,27 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
   );
 
   it(
+    "works from the keyboard: skip link, visible focus, pages by Tab and Enter",
+    async () => {
+      await page.evaluate("document.activeElement && document.activeElement.blur()");
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate("document.activeElement.className")).toBe("skip-link");
+      const outline = (await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")) as string;
+      expect(outline).not.toBe("none");
+      await page.keyboard.press("Enter");
+      expect(await page.evaluate("document.activeElement.id")).toBe("main");
+      expect(await page.evaluate("location.hash")).not.toBe("#main");
+      await page.focus('.nav-link[href="#/sessions"]');
+      await page.keyboard.press("Enter");
+      await page.locator('[data-testid="sessions-table"]').waitFor();
+      await page.focus('.nav-link[href="#/chat"]');
+      await page.keyboard.press("Enter");
+      await page.locator("#input").waitFor();
+    },
+    T,
+  );
+
+  it(
     "renders markdown safely (bold, code with Copy, a table, noopener links, no raw HTML) and a tool card",
     async () => {
       await send("md please");

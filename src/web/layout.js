@@ -40,13 +40,25 @@ async function onLogout() {
   update({ loggedIn: false });
 }
 
+// A change of the system theme re-renders the toggle (its icon names the other theme).
+window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => update({}));
+
 /** @param {{children: unknown}} p */
 export function Layout({ children }) {
   const s = useStore();
   const active = PAGES.find((p) => s.route === p.route || s.route.startsWith(`${p.route}/`))?.route ?? "#/chat";
   const toTheme = nextTheme();
   return html`<div id="app-view" class="app-view">
-    <a class="skip-link" href="#main">Skip to content</a>
+    <a
+      class="skip-link"
+      href="#main"
+      onClick=${(/** @type {Event} */ e) => {
+        // The hash is the page's route: move focus without navigating.
+        e.preventDefault();
+        document.getElementById("main")?.focus();
+      }}
+      >Skip to content</a
+    >
     <header class="topbar">
       <span class="brand"><${Icon} name="message-square" size=${20} /> Pincer</span>
       <span id="conn" class="conn" role="status" data-state=${s.conn}>${CONN_TEXT[s.conn]}</span>

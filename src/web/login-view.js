@@ -3,12 +3,13 @@
 import { html, useState } from "./vendor/preact.js";
 import { Icon } from "./icons.js";
 import { messageOf } from "./format.js";
-import { update } from "./store.js";
+import { state, update } from "./store.js";
 import { connect, logIn, setSocketWanted } from "./transport.js";
 
 export function LoginView() {
   const [token, setToken] = useState("");
-  const [error, setError] = useState("");
+  // A login that expired while the page was open says so here.
+  const [error, setError] = useState(state.loginError);
   const [busy, setBusy] = useState(false);
   /** @param {Event} e */
   const submit = async (e) => {
