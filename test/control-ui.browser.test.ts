@@ -4,8 +4,8 @@
  * login; chat with markdown, a tool card and /command completion; two conversations; Stop and
  * reload keeping the partial reply; a 50 000-character stream while typing; session overrides;
  * a pairing request approved from the Channels page; the usage chart; cron run now; the live log
- * tail; config validation and the audit. Every page gets an axe-core pass (no serious or critical
- * violations) and screenshots at 1280×800 and 390×844 in both themes (test-artifacts/).
+ * tail; config validation and the audit. Every page gets an axe-core pass in each theme (no
+ * serious or critical violations) and screenshots at 1280×800 and 390×844 in both themes (test-artifacts/).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -56,8 +56,13 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
   }
   /** axe on the page as shown, then the four screenshots. */
   async function check(name: string) {
-    a11y[name] = await seriousViolations(page);
-    expect(a11y[name], `${name}: axe-core serious/critical violations`).toEqual([]);
+    // Both themes: contrast is checked against each palette.
+    await page.evaluate("delete document.documentElement.dataset.theme");
+    for (const theme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme: theme });
+      a11y[`${name}-${theme}`] = await seriousViolations(page);
+      expect(a11y[`${name}-${theme}`], `${name} (${theme}): axe-core serious/critical violations`).toEqual([]);
+    }
     await themedShots(page, name);
   }
 
