@@ -63,6 +63,12 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
       a11y[`${name}-${theme}`] = await seriousViolations(page);
       expect(a11y[`${name}-${theme}`], `${name} (${theme}): axe-core serious/critical violations`).toEqual([]);
     }
+    // And at phone width, where labels become icon-only.
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.setViewportSize({ width: 390, height: 844 });
+    a11y[`${name}-390`] = await seriousViolations(page);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    expect(a11y[`${name}-390`], `${name} (390 px): axe-core serious/critical violations`).toEqual([]);
     await themedShots(page, name);
   }
 
