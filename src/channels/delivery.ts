@@ -37,6 +37,12 @@ export interface DeliveryRequest {
   target: ReplyTarget;
   markdown: string;
   origin: DeliveryOrigin;
+  /**
+   * The caller's id for this message (a reply's ledger entry, a sub-agent's announce): an enqueue
+   * whose id the journal already holds — pending, sent, or failed within retention — returns the
+   * first outbox id and enqueues nothing, across restarts too.
+   */
+  dedupeId?: string;
 }
 
 export type DeliveryEvent = {
@@ -93,7 +99,12 @@ export class DeliveryRejectedError extends PincerError {
 }
 
 /** Unknown fields are dropped: the journal keeps only what delivery needs. */
-const requestSchema = z.object({ target: targetSchema, markdown: z.string(), origin: originSchema });
+const requestSchema = z.object({
+  target: targetSchema,
+  markdown: z.string(),
+  origin: originSchema,
+  dedupeId: z.string().min(1).max(512).optional(),
+});
 
 const DEFAULT_RETRY: RetryPolicy = { baseMs: 500, maxMs: 30_000, maxAttempts: 8, maxRateLimited: 20 };
 
@@ -148,6 +159,8 @@ export class DeliveryQueue {
   private readonly readyQueue: Lane[] = [];
   private readonly running = new Set<Promise<void>>();
   private idleWaiters: Array<() => void> = [];
+  /** Enqueues with a dedupe id whose record is not yet on disk: a second caller waits for the first. */
+  private readonly enqueuing = new Map<string, Promise<string>>();
   private pollTimer: NodeJS.Timeout | undefined;
   private opened = false;
   private closed = false;
@@ -197,11 +210,33 @@ export class DeliveryQueue {
       const issue = parsed.error.issues[0]!;
       throw new DeliveryRejectedError(`delivery request: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
     }
-    const { target, origin, markdown } = parsed.data as {
+    const { target, origin, markdown, dedupeId } = parsed.data as {
       target: ReplyTarget;
       origin: DeliveryOrigin;
       markdown: string;
+      dedupeId?: string;
     };
+    if (dedupeId !== undefined) {
+      const first = this.enqueuing.get(dedupeId);
+      if (first) return first;
+      const known = this.outbox.idFor(dedupeId);
+      if (known !== undefined) {
+        this.log.info({ id: known, dedupeId, origin: origin.kind }, "delivery: already enqueued; not enqueued again");
+        return known;
+      }
+      const p = this.append(target, origin, markdown, dedupeId).finally(() => this.enqueuing.delete(dedupeId));
+      this.enqueuing.set(dedupeId, p);
+      return p;
+    }
+    return this.append(target, origin, markdown, undefined);
+  }
+
+  private async append(
+    target: ReplyTarget,
+    origin: DeliveryOrigin,
+    markdown: string,
+    dedupeId: string | undefined,
+  ): Promise<string> {
     const t = target;
     const at = this.now();
     const id = newOutboxId(at);
@@ -213,7 +248,19 @@ export class DeliveryQueue {
     } catch {
       chunks = undefined; // the lane retries it and fails the item, logged, if rendering keeps throwing
     }
-    await this.outbox.record({ t: "enq", id, at, target, origin, markdown, ...(chunks ? { chunks } : {}) }, at);
+    await this.outbox.record(
+      {
+        t: "enq",
+        id,
+        at,
+        target,
+        origin,
+        markdown,
+        ...(chunks ? { chunks } : {}),
+        ...(dedupeId !== undefined ? { dedupe: dedupeId } : {}),
+      },
+      at,
+    );
     if (!this.closed) {
       const lane = this.laneFor(target);
       lane.ids.push(id);

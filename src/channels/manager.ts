@@ -298,7 +298,7 @@ export class ChannelManager {
       mention,
     } = entry.inbound as LedgerEntry["inbound"] & { envelope: ChannelInbound["envelope"] };
     const decision = await this.gate.decide({ envelope: env, ...(mention ? { mention } : {}) }, account.access);
-    const refused = await this.applyRefusal(decision, account, env, reply);
+    const refused = await this.applyRefusal(decision, account, env, reply, entry.id);
     if (refused) {
       await this.ledger.done(entry.id);
       return refused;
@@ -345,6 +345,7 @@ export class ChannelManager {
     account: ChannelAccount,
     env: InboundEnvelope,
     reply: ReplyTarget | undefined,
+    entryId: string,
   ): Promise<IngestResult | null> {
     const { channel, accountId } = account.settings;
     switch (decision.action) {
@@ -360,6 +361,7 @@ export class ChannelManager {
             { ...reply, replyToMessageId: undefined } as ReplyTarget,
             pairingReply(channel, env.senderId, decision.code),
             { agentId: "main", kind: "pairing" },
+            `pairing:${entryId}`,
           );
         }
         this.opts.onMetric?.({ type: "refused", channel, accountId, reason: "pairing" });
@@ -379,11 +381,18 @@ export class ChannelManager {
     try {
       const wanted = outcome.reply !== null && outcome.delivered && (replayed || outcome.status !== "duplicate");
       if (wanted && outcome.reply!.trim() !== "") {
-        await this.deliver(entry.inbound.reply, outcome.reply!, {
-          agentId: outcome.agentId,
-          sessionKey: outcome.sessionKey,
-          kind: outcome.status === "command" ? "command" : "reply",
-        });
+        // The ledger entry's id: a restart that finds the entry open (died after the enqueue,
+        // before `done`) answers it again, and the outbox keeps the first enqueue only.
+        await this.deliver(
+          entry.inbound.reply,
+          outcome.reply!,
+          {
+            agentId: outcome.agentId,
+            sessionKey: outcome.sessionKey,
+            kind: outcome.status === "command" ? "command" : "reply",
+          },
+          `reply:${entry.id}`,
+        );
       }
       await this.ledger.done(entry.id);
     } catch (err) {
@@ -410,12 +419,13 @@ export class ChannelManager {
   /**
    * The one outbound point: the send policy (and `/send off`) of the session, then the durable
    * queue. Returns the outbox id, or undefined when nothing was enqueued (denied, or no such
-   * channel account).
+   * channel account). A `dedupeId` seen before returns the first message's outbox id.
    */
   async deliver(
     target: ReplyTarget,
     markdown: string,
     origin: { agentId: string; sessionKey?: string; kind: OriginKind },
+    dedupeId?: string,
   ): Promise<string | undefined> {
     if (
       !this.accounts.some((a) => a.settings.channel === target.channel && a.settings.accountId === target.accountId)
@@ -437,7 +447,7 @@ export class ChannelManager {
       )
         return undefined;
     }
-    return this.delivery.enqueue({ target, markdown, origin });
+    return this.delivery.enqueue({ target, markdown, origin, ...(dedupeId ? { dedupeId } : {}) });
   }
 
   /** A session's last route as a reply target (row `deliveryContext`), if it is a native channel. */
@@ -458,7 +468,12 @@ export class ChannelManager {
     const target = this.targetFromRoute(msg.route);
     if (!target) return;
     try {
-      await this.deliver(target, msg.text, { agentId: msg.agentId, sessionKey: msg.sessionKey, kind: "announce" });
+      await this.deliver(
+        target,
+        msg.text,
+        { agentId: msg.agentId, sessionKey: msg.sessionKey, kind: "announce" },
+        msg.dedupeId ? `announce:${msg.dedupeId}` : undefined,
+      );
     } catch (err) {
       this.log.error({ err, sessionKey: msg.sessionKey }, "announce not enqueued");
     }
@@ -487,11 +502,14 @@ export class ChannelManager {
         : undefined;
     }
     if (!target) return undefined;
-    return this.deliver(target, outcome.reply, {
-      agentId: outcome.agentId,
-      sessionKey: outcome.sessionKey,
-      kind: "cron",
-    });
+    // Nothing re-runs a cron fire after a restart (croner does not catch up), so the run id only
+    // guards a second call for the same run.
+    return this.deliver(
+      target,
+      outcome.reply,
+      { agentId: outcome.agentId, sessionKey: outcome.sessionKey, kind: "cron" },
+      `cron:${outcome.runId}`,
+    );
   }
 
   /** `POST /v1/inbound`: the gate for a bridged envelope whose channel has a `channels.<ch>` block. */

@@ -7,6 +7,11 @@
  * outcome, which is resent only to an adapter whose sends are idempotent and otherwise marked
  * uncertain (OpenClaw #22780/#78264: duplicate replies are the complaint users make most).
  *
+ * An item may carry a caller's dedupe id (a reply's ledger entry, a sub-agent's announce): an
+ * enqueue with an id already known returns the first item. Done items leave the journal at
+ * compaction, so their ids stay behind as `seen` records (7 days, at most 10 000): the crash window
+ * "enqueued, then died before the caller noted it" cannot send a message twice.
+ *
  * Replaying a record twice changes nothing, so a compaction (atomic rewrite of the live items as
  * `item` records) may run while later records are still queued behind it. A torn last line (a crash
  * mid-write) or any unreadable line is skipped and reported; the rewrite at open drops it.
@@ -31,6 +36,8 @@ export interface OutboxItem {
   at: number;
   target: ReplyTarget;
   origin: DeliveryOrigin;
+  /** The caller's dedupe id: a second enqueue with it returns this item. */
+  dedupeId?: string;
   /** The markdown as enqueued; dropped from the journal once `chunks` is recorded. */
   markdown?: string;
   /** Rendered chunks, fixed once recorded: the idempotency key `<id>:<index>` always means the same text. */
@@ -70,6 +77,7 @@ const itemSchema = z.object({
   at: z.number(),
   target: targetSchema,
   origin: originSchema,
+  dedupeId: z.string().optional(),
   markdown: z.string().optional(),
   chunks: z.array(z.string()).optional(),
   sent: z.array(z.array(z.string()).nullable()),
@@ -91,6 +99,7 @@ const recordSchema = z.discriminatedUnion("t", [
     origin: originSchema,
     markdown: z.string(),
     chunks: z.array(z.string()).optional(),
+    dedupe: z.string().optional(),
   }),
   z.object({ t: z.literal("chunks"), id: z.string(), chunks: z.array(z.string()) }),
   z.object({ t: z.literal("try"), id: z.string(), i: idx }),
@@ -100,6 +109,8 @@ const recordSchema = z.discriminatedUnion("t", [
   z.object({ t: z.literal("unc"), id: z.string(), i: idx, reason: z.string(), at: z.number() }),
   z.object({ t: z.literal("fail"), id: z.string(), i: idx, kind: z.string(), reason: z.string(), at: z.number() }),
   z.object({ t: z.literal("item"), item: itemSchema }),
+  /** The dedupe id of an item that is done and compacted away. */
+  z.object({ t: z.literal("seen"), key: z.string(), id: z.string(), at: z.number() }),
 ]);
 
 export type OutboxRecord = z.infer<typeof recordSchema>;
@@ -114,6 +125,9 @@ export interface OutboxOptions {
   /** Failed items are kept (inspectable) this long, and at most `keepFailed` of them. */
   keepFailedMs?: number;
   keepFailed?: number;
+  /** Dedupe ids of delivered items are remembered this long (default 7 days), at most `keepSeen` of them. */
+  keepSeenMs?: number;
+  keepSeen?: number;
   /** Compact once this many records were appended since the last rewrite (and most are dead). */
   compactAfter?: number;
 }
@@ -125,6 +139,10 @@ export class Outbox {
   private readonly keepFailedMs: number;
   private readonly keepFailed: number;
   private readonly compactAfter: number;
+  private readonly keepSeenMs: number;
+  private readonly keepSeen: number;
+  /** Every known dedupe id → its outbox id and enqueue time (live items and compacted `seen` ones). */
+  private readonly dedupe = new Map<string, { id: string; at: number }>();
   private compacting = false;
 
   constructor(opts: OutboxOptions) {
@@ -133,6 +151,8 @@ export class Outbox {
     this.keepFailedMs = opts.keepFailedMs ?? 7 * 24 * 3600_000;
     this.keepFailed = opts.keepFailed ?? 1000;
     this.compactAfter = opts.compactAfter ?? 2000;
+    this.keepSeenMs = opts.keepSeenMs ?? 7 * 24 * 3600_000;
+    this.keepSeen = opts.keepSeen ?? 10_000;
   }
 
   /** Replays the journal, rewrites it compacted, opens it for appending. Returns the lines it skipped. */
@@ -150,6 +170,11 @@ export class Outbox {
     return this.items.get(id);
   }
 
+  /** The outbox id already enqueued under `dedupeId` (pending, done, or failed within retention). */
+  idFor(dedupeId: string): string | undefined {
+    return this.dedupe.get(dedupeId)?.id;
+  }
+
   /** Every item in journal order (enqueue order). */
   all(): IterableIterator<OutboxItem> {
     return this.items.values();
@@ -163,7 +188,10 @@ export class Outbox {
     } catch (err) {
       // An enqueue that is not durable did not happen (the caller sees the error); a later record
       // that failed leaves memory ahead of the disk, which replay after a restart reads as "in doubt".
-      if (rec.t === "enq") this.items.delete(rec.id);
+      if (rec.t === "enq") {
+        this.items.delete(rec.id);
+        if (rec.dedupe && this.dedupe.get(rec.dedupe)?.id === rec.id) this.dedupe.delete(rec.dedupe);
+      }
       throw err;
     }
     this.maybeCompact(now);
@@ -199,8 +227,24 @@ export class Outbox {
     const expired = failed.filter(
       (it, i) => now - (it.endedAt ?? it.at) > this.keepFailedMs || failed.length - i > this.keepFailed,
     );
-    for (const it of expired) this.items.delete(it.id);
+    for (const it of expired) {
+      this.items.delete(it.id);
+      if (it.dedupeId && this.dedupe.get(it.dedupeId)?.id === it.id) this.dedupe.delete(it.dedupeId);
+    }
+    // Ids of delivered items: the newest `keepSeen` within `keepSeenMs` (the map is in enqueue order).
+    let seen = 0;
+    for (const v of this.dedupe.values()) if (!this.items.has(v.id)) seen++;
+    for (const [key, v] of this.dedupe) {
+      if (this.items.has(v.id)) continue;
+      if (seen > this.keepSeen || now - v.at > this.keepSeenMs) {
+        this.dedupe.delete(key);
+        seen--;
+      }
+    }
     let out = "";
+    for (const [key, v] of this.dedupe) {
+      if (!this.items.has(v.id)) out += JSON.stringify({ t: "seen", key, ...v } satisfies OutboxRecord) + "\n";
+    }
     for (const it of this.items.values()) out += JSON.stringify({ t: "item", item: it } satisfies OutboxRecord) + "\n";
     return out;
   }
@@ -209,6 +253,11 @@ export class Outbox {
   private apply(rec: OutboxRecord): void {
     if (rec.t === "item") {
       this.items.set(rec.item.id, rec.item as OutboxItem);
+      if (rec.item.dedupeId) this.noteDedupe(rec.item.dedupeId, rec.item.id, rec.item.at);
+      return;
+    }
+    if (rec.t === "seen") {
+      this.noteDedupe(rec.key, rec.id, rec.at);
       return;
     }
     if (rec.t === "enq") {
@@ -218,6 +267,7 @@ export class Outbox {
         at: rec.at,
         target: rec.target,
         origin: rec.origin,
+        ...(rec.dedupe ? { dedupeId: rec.dedupe } : {}),
         markdown: rec.markdown,
         sent: [],
         uncertain: [],
@@ -225,6 +275,7 @@ export class Outbox {
         status: "pending",
       };
       this.items.set(rec.id, item);
+      if (rec.dedupe) this.noteDedupe(rec.dedupe, rec.id, rec.at);
       if (rec.chunks) this.setChunks(item, rec.chunks, rec.at);
       return;
     }
@@ -255,6 +306,11 @@ export class Outbox {
         item.endedAt = rec.at;
         return;
     }
+  }
+
+  /** The first item under a dedupe id keeps it. */
+  private noteDedupe(key: string, id: string, at: number): void {
+    if (!this.dedupe.has(key)) this.dedupe.set(key, { id, at });
   }
 
   private setChunks(item: OutboxItem, chunks: string[], at: number): void {

@@ -103,6 +103,8 @@ export interface OutboundMessage {
   sessionKey: string;
   route: { channel?: string; to?: string; accountId?: string; threadId?: string };
   text: string;
+  /** Stable id of this announce (e.g. the sub-agent's key): the channel outbox enqueues it once, across restarts. */
+  dedupeId?: string;
 }
 
 export interface RuntimeObserver {
@@ -245,7 +247,12 @@ export class AgentRuntime implements CommandContext {
   }
 
   /** Sends text to a session's last route, unless its send policy denies delivery. */
-  async deliverToRoute(agentId: string, sessionKey: string, text: string): Promise<boolean> {
+  async deliverToRoute(
+    agentId: string,
+    sessionKey: string,
+    text: string,
+    opts: { dedupeId?: string } = {},
+  ): Promise<boolean> {
     const entry = await this.manager.get(agentId, sessionKey);
     if (!entry || this.sendDecision(entry, sessionKey) === "deny") return false;
     const route = {
@@ -255,6 +262,7 @@ export class AgentRuntime implements CommandContext {
     };
     if (!route.channel) return false;
     const msg: OutboundMessage = { agentId, sessionKey, route, text };
+    if (opts.dedupeId) msg.dedupeId = opts.dedupeId;
     this.outbound.emit(msg);
     await this.outboundSink?.(msg);
     return true;

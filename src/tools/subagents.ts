@@ -192,7 +192,8 @@ export class SubagentManager {
       this.deliveredRuns.add(run);
       if (this.deliveredRuns.size > 10_000)
         this.deliveredRuns.delete(this.deliveredRuns.values().next().value as string);
-      await this.rt.deliverToRoute(parentAgent, parentKey, outcome.reply);
+      // Keyed by the child: a restart between this enqueue and "announced" below posts nothing twice.
+      await this.rt.deliverToRoute(parentAgent, parentKey, outcome.reply, { dedupeId: `subagent:${childKey}` });
     }
     await this.rt.manager.patchSession(childAgent, childKey, (cur, now) =>
       cur ? { ...cur, subagentState: "announced" satisfies SubagentState, updatedAt: now } : undefined,
