@@ -14,7 +14,7 @@ import {
   formatFlags,
   formatTokens,
   kindOf,
-  projectRawRowJson,
+  appendRawRowJson,
   projectRowJson,
   RAW_ROW_FIELDS,
   rawUpdatedAt,
@@ -202,17 +202,30 @@ async function streamJson(
     usage.add(agentIdOf(row.key, target.agentId), row.entry.usageTotals);
     return `${written++ ? "," : ""}\n    ${projectRowJson(row.key, row.entry, now, target.agentId, defaults, "    ")}`;
   };
-  // Snapshot rows are printed from their fields' JSON text (session-rows.ts: same bytes), never parsed.
+  // Snapshot rows are printed from their fields' JSON text (session-rows.ts: same bytes), never
+  // parsed, as pieces joined once per few hundred rows.
+  const pieces: string[] = [];
+  const drain = async (): Promise<void> => {
+    if (pieces.length === 0) return;
+    await out.add(pieces.join(""));
+    pieces.length = 0;
+  };
   for (const raw of index.snapshotRawRows(new RowScanner(RAW_ROW_FIELDS))) {
     if (changed.has(raw.key)) continue;
     if (next < puts.length) {
       const at: SessionRow = { key: raw.key, entry: { sessionId: "", updatedAt: rawUpdatedAt(raw) } };
-      while (next < puts.length && compareRows(puts[next]!, at) < 0) await out.add(emit(puts[next++]!));
+      while (next < puts.length && compareRows(puts[next]!, at) < 0) {
+        await drain();
+        await out.add(emit(puts[next++]!));
+      }
     }
     const totals = rawUsageTotals(raw);
     if (totals !== undefined) usage.add(agentIdOf(raw.key, target.agentId), totals);
-    await out.add(`${written++ ? "," : ""}\n    ${projectRawRowJson(raw, now, target.agentId, defaults, "    ")}`);
+    pieces.push(written++ ? ",\n    " : "\n    ");
+    appendRawRowJson(pieces, raw, now, target.agentId, defaults, "    ");
+    if (pieces.length >= 8192) await drain();
   }
+  await drain();
   while (next < puts.length) await out.add(emit(puts[next++]!));
   await out.add(jsonTail(written > 0, usage));
   await out.flush();

@@ -309,7 +309,7 @@ function* streamRawRows(
     for (const row of rows) {
       const id = row.values[idAt];
       // The common id needs no parse: its characters are never escaped.
-      if (id === undefined || !(VALID_ID_TEXT.test(id) || isValidSessionId(rawString(id)))) {
+      if (id === undefined || !(isPlainIdText(id) || isValidSessionId(rawString(id)))) {
         onIssue(unusableRow(storePath, row.key));
         continue;
       }
@@ -318,7 +318,17 @@ function* streamRawRows(
   }
 }
 
-const VALID_ID_TEXT = /^"[a-z0-9][a-z0-9._-]{0,127}"$/;
+/** `/^"[a-z0-9][a-z0-9._-]{0,127}"$/` (a valid id needs no escape), without a regex per row. */
+function isPlainIdText(t: string): boolean {
+  const n = t.length;
+  if (n < 3 || n > 130 || t.charCodeAt(0) !== 0x22 || t.charCodeAt(n - 1) !== 0x22) return false;
+  for (let i = 1; i < n - 1; i++) {
+    const c = t.charCodeAt(i);
+    const alnum = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
+    if (!alnum && (i === 1 || (c !== 0x2e && c !== 0x5f && c !== 0x2d))) return false;
+  }
+  return true;
+}
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
 
 function firstKey(obj: Record<string, unknown>): string {
