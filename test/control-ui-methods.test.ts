@@ -14,6 +14,7 @@ import type { PincerConfig } from "../src/config/schema.ts";
 import { LogRing } from "../src/gateway/log-ring.ts";
 import { startGateway, type RunningGateway } from "../src/gateway/start.ts";
 import { maskSecrets } from "../src/gateway/admin.ts";
+import { CronScheduler } from "../src/gateway/cron.ts";
 import { ToolRegistry } from "../src/runtime/tool-registry.ts";
 import { createControlUiModel, lookupTool } from "./helpers/control-ui-model.ts";
 import { WsClient } from "./helpers/gateway-harness.ts";
@@ -151,7 +152,7 @@ describe("Control UI WS methods", () => {
     }
   });
 
-  it("cron.list shows the job; cron.run runs it now; cron.update disables and enables it", async () => {
+  it("cron.list shows the job; cron.run runs it now; cron.update disables and enables it, kept in a state file", async () => {
     const list = (await op.call("cron.list", {})) as { jobs: Array<Record<string, unknown>> };
     expect(list.jobs).toHaveLength(1);
     expect(list.jobs[0]).toMatchObject({ id: "nightly", schedule: "0 3 * * *", enabled: true, running: false });
@@ -170,8 +171,21 @@ describe("Control UI WS methods", () => {
     const off = (await op.call("cron.update", { id: "nightly", enabled: false })) as { job: Record<string, unknown> };
     expect(off.job.enabled).toBe(false);
     expect(off.job.nextRunAt).toBeUndefined();
+    // Kept across a restart: the state file (0600) is read by the next scheduler.
+    const stateFile = path.join(home, "cron-state.json");
+    expect(JSON.parse(fs.readFileSync(stateFile, "utf8"))).toEqual({ enabled: { nightly: false } });
+    expect(fs.statSync(stateFile).mode & 0o777).toBe(0o600);
     const on = (await op.call("cron.update", { id: "nightly", enabled: true })) as { job: Record<string, unknown> };
     expect(typeof on.job.nextRunAt).toBe("number");
+    expect(JSON.parse(fs.readFileSync(stateFile, "utf8"))).toEqual({ enabled: {} });
+    await op.call("cron.update", { id: "nightly", enabled: false });
+    gw.cron.stop(); // croner's job names are process-wide: the restarted scheduler takes "nightly" over
+    const next = new CronScheduler(gw.runtime, pino({ level: "silent" }), {
+      jobs: [{ id: "nightly", schedule: "0 3 * * *", message: "night" }],
+    });
+    next.useStateFile(stateFile);
+    expect(next.list()[0]).toMatchObject({ id: "nightly", enabled: false });
+    next.stop();
     expect((await op.request("cron.run", { id: "nope" })).error).toMatchObject({ code: "NOT_FOUND" });
   });
 

@@ -5,11 +5,13 @@
  * `cron.sessionRetention` (default 24h) are reaped and their transcripts archived.
  */
 import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
 import { Cron } from "croner";
 import type { Logger } from "pino";
 import { parseDurationMs } from "../util/units.ts";
 import { cronRunSessionKey, cronSessionKey, isCronRunKey } from "../keys/session-key-helpers.ts";
 import type { AgentRuntime, TurnOutcome } from "../runtime/runtime.ts";
+import { writeFileAtomicSync } from "../store/fs/secure-fs.ts";
 
 export interface CronJobConfig {
   id: string;
@@ -63,6 +65,7 @@ export class CronScheduler {
   private reaper: NodeJS.Timeout | null = null;
   private readonly agentIds = new Set<string>(["main"]);
   private readonly states = new Map<string, JobState>();
+  private stateFile: string | null = null;
 
   /** Posts a finished job's reply to its channel (set by the gateway when channels are configured). */
   deliver: ((job: CronJobConfig, outcome: TurnOutcome) => Promise<void>) | null = null;
@@ -117,14 +120,46 @@ export class CronScheduler {
     }));
   }
 
-  /** Pauses or resumes a job's schedule in this process (the config file is not rewritten). */
+  /**
+   * Pauses or resumes a job's schedule. The config file is not rewritten: the choice is kept in the
+   * state file (when one is set), which wins over the job's `enabled` until the job leaves the config.
+   */
   setEnabled(id: string, enabled: boolean): boolean {
     const s = this.states.get(id);
     if (!s) return false;
     s.enabled = enabled;
     if (enabled) s.cron.resume();
     else s.cron.pause();
+    if (this.stateFile) {
+      const overrides = Object.fromEntries(
+        [...this.states.values()]
+          .filter((j) => j.enabled !== (j.job.enabled !== false))
+          .map((j) => [j.job.id, j.enabled]),
+      );
+      writeFileAtomicSync(this.stateFile, `${JSON.stringify({ enabled: overrides }, null, 2)}\n`);
+    }
     return true;
+  }
+
+  /** Reads (and from now on writes) the enable/disable choices made through `cron.update`. */
+  useStateFile(file: string): void {
+    this.stateFile = file;
+    let saved: unknown;
+    try {
+      saved = (JSON.parse(fs.readFileSync(file, "utf8")) as { enabled?: unknown }).enabled;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+        this.logger.warn({ file, err }, "cron: the state file could not be read; using the config's enabled flags");
+      return;
+    }
+    if (saved === null || typeof saved !== "object") return;
+    for (const [id, enabled] of Object.entries(saved))
+      if (typeof enabled === "boolean" && this.states.has(id)) {
+        const s = this.states.get(id)!;
+        s.enabled = enabled;
+        if (enabled) s.cron.resume();
+        else s.cron.pause();
+      }
   }
 
   /** Starts a configured job now; resolves when it was accepted (not when it finished). */
@@ -200,7 +235,12 @@ export class CronScheduler {
     } catch (err) {
       if (state) {
         state.running = false;
-        state.last = { at: Date.now(), status: "error", sessionKey, error: err instanceof Error ? err.message : String(err) };
+        state.last = {
+          at: Date.now(),
+          status: "error",
+          sessionKey,
+          error: err instanceof Error ? err.message : String(err),
+        };
       }
       throw err;
     }

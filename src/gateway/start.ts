@@ -291,6 +291,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     : null;
   const cron = new CronScheduler(runtime, logger, config.cron, cronClaim);
   admin.cron = cron;
+  // Enable/disable from the Control UI outlives a restart (not with the memory store: no files).
+  if (webSessionFile) cron.useStateFile(path.join(home, "cron-state.json"));
   if (channels) cron.deliver = (job, outcome) => channels.deliverCron(outcome, job.deliver).then(() => undefined);
   const addr = await server.listen().catch(async (err: unknown) => {
     await homeLock?.release();

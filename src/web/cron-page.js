@@ -29,7 +29,10 @@ export function CronPage() {
   }, [s.epoch]);
 
   return html`<div class="cron-page">
-    <${PageHeader} title="Cron">Scheduled agent turns (cron.jobs in the config; enable/disable lasts until restart)<//>
+    <${PageHeader} title="Cron"
+      >Scheduled agent turns (cron.jobs in the config; enable/disable is kept by the gateway, not written to the
+      config)<//
+    >
     <${Notice} notice=${notice ?? (error ? { text: error, kind: "error" } : null)} />
     ${jobs?.length === 0 ? html`<p class="muted">No cron jobs are configured.</p>` : null}
     ${
