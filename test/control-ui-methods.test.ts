@@ -229,6 +229,29 @@ describe("Control UI WS methods", () => {
     });
   });
 
+  it("serves the UI's libraries from node_modules by a fixed list only", async () => {
+    for (const [p, type] of [
+      ["/vendor/preact.js", "text/javascript"],
+      ["/vendor/marked.js", "text/javascript"],
+      ["/vendor/purify.js", "text/javascript"],
+      ["/vendor/uplot.js", "text/javascript"],
+      ["/vendor/uplot.css", "text/css"],
+    ] as const) {
+      const r = await fetch(`${gw.url}${p}`);
+      expect(r.status, p).toBe(200);
+      expect(r.headers.get("content-type")).toContain(type);
+      expect(r.headers.get("content-security-policy")).toContain("script-src 'self'");
+      expect((await r.text()).length).toBeGreaterThan(1000);
+    }
+    for (const p of [
+      "/vendor/nope.js",
+      "/vendor/../package.json",
+      "/node_modules/htm/package.json",
+      "/vendor/preact.d.ts",
+    ])
+      expect((await fetch(`${gw.url}${p}`)).status, p).toBe(404);
+  });
+
   it("a stopped run keeps its partial reply in the transcript (stopReason aborted)", async () => {
     const key = "agent:main:webchat:direct:chat-stop";
     await op.call("chat.send", { sessionKey: key, message: "slow please", idempotencyKey: "stop-1" });

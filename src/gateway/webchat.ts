@@ -4,10 +4,13 @@
  * from node_modules under fixed /vendor/ names, each one ESM file, so there is no build step.
  */
 import * as fs from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 
 const WEB_DIR = new URL("../web/", import.meta.url);
-const MODULES_DIR = new URL("../../node_modules/", import.meta.url);
 /** Every module the page loads; a file in web/ that is not listed here is never served. */
 export const WEB_MODULES = [
   "app.js",
@@ -33,14 +36,30 @@ export const WEB_MODULES = [
 ] as const;
 const JS = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
-/** The libraries, by the URL the page imports them under: a file of node_modules each. */
-const VENDOR: Record<string, { file: string; type: string }> = {
-  "/vendor/preact.js": { file: "htm/preact/standalone.module.js", type: JS },
-  "/vendor/marked.js": { file: "marked/lib/marked.esm.js", type: JS },
-  "/vendor/purify.js": { file: "dompurify/dist/purify.es.mjs", type: JS },
-  "/vendor/uplot.js": { file: "uplot/dist/uPlot.esm.js", type: JS },
-  "/vendor/uplot.css": { file: "uplot/dist/uPlot.min.css", type: CSS },
+/** The libraries, by the URL the page imports them under: one file of a package each. */
+const VENDOR: Record<string, { pkg: string; file: string; type: string }> = {
+  "/vendor/preact.js": { pkg: "htm", file: "preact/standalone.module.js", type: JS },
+  "/vendor/marked.js": { pkg: "marked", file: "lib/marked.esm.js", type: JS },
+  "/vendor/purify.js": { pkg: "dompurify", file: "dist/purify.es.mjs", type: JS },
+  "/vendor/uplot.js": { pkg: "uplot", file: "dist/uPlot.esm.js", type: JS },
+  "/vendor/uplot.css": { pkg: "uplot", file: "dist/uPlot.min.css", type: CSS },
 };
+
+/**
+ * A package's directory wherever npm installed it (hoisted or not): its entry point resolved as
+ * Node would, then up to the package.json naming it (the files above are not in its exports map).
+ */
+function packageDir(pkg: string): URL {
+  let dir = path.dirname(createRequire(import.meta.url).resolve(pkg));
+  for (;;) {
+    const manifest = path.join(dir, "package.json");
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: unknown }).name === pkg)
+      return pathToFileURL(`${dir}/`);
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`the ${pkg} package was not found (npm install)`);
+    dir = up;
+  }
+}
 const ASSETS: Record<string, { url: URL; type: string }> = {
   "/": { url: new URL("index.html", WEB_DIR), type: "text/html; charset=utf-8" },
   "/index.html": { url: new URL("index.html", WEB_DIR), type: "text/html; charset=utf-8" },
@@ -48,7 +67,7 @@ const ASSETS: Record<string, { url: URL; type: string }> = {
   // The page's ES modules: app.js is the entry, the others are what it imports.
   ...Object.fromEntries(WEB_MODULES.map((file) => [`/${file}`, { url: new URL(file, WEB_DIR), type: JS }])),
   ...Object.fromEntries(
-    Object.entries(VENDOR).map(([p, v]) => [p, { url: new URL(v.file, MODULES_DIR), type: v.type }]),
+    Object.entries(VENDOR).map(([p, v]) => [p, { url: new URL(v.file, packageDir(v.pkg)), type: v.type }]),
   ),
 };
 /** Every path the page is served under (the HTTP route table routes exactly these). */
