@@ -47,7 +47,26 @@ class Cells {
   /** The Flags cell without the session id that ends it (`formatFlags` of the row with an empty id). */
   flags = new Uint32Array(1024);
 
-  add(i: number, e: SessionEntry, defaults: DisplayDefaults): void {
+  private readonly bySource = new Map<string, number>();
+
+  /** Gives row `i` the cells of an earlier row whose display fields read `source`; false if none. */
+  reuse(i: number, source: string): boolean {
+    const from = this.bySource.get(source);
+    if (from === undefined) return false;
+    this.grow(i);
+    this.model[i] = this.model[from]!;
+    this.flags[i] = this.flags[from]!;
+    return true;
+  }
+
+  add(i: number, e: SessionEntry, defaults: DisplayDefaults, source?: string): void {
+    this.grow(i);
+    this.model[i] = this.intern(displayModel(e, defaults));
+    this.flags[i] = this.intern(formatFlags({ ...e, sessionId: "" }));
+    if (source !== undefined) this.bySource.set(source, i);
+  }
+
+  private grow(i: number): void {
     if (i === this.model.length) {
       const m = new Uint32Array(i * 2);
       m.set(this.model);
@@ -56,8 +75,6 @@ class Cells {
       f.set(this.flags);
       this.flags = f;
     }
-    this.model[i] = this.intern(displayModel(e, defaults));
-    this.flags[i] = this.intern(formatFlags({ ...e, sessionId: "" }));
   }
 
   private intern(text: string): number {
@@ -102,9 +119,12 @@ function readColumns(
       raw.keyJson,
     );
     if (table) {
+      // Rows with the same display fields (JSON text never holds a raw NUL) share their cells.
+      const same = v.slice(PLAN_FIELDS.length).join("\u0000");
+      if (cells.reuse(i, same)) return;
       const e: Record<string, unknown> = { sessionId };
       for (let f = 0; f < TABLE_FIELDS.length; f++) e[TABLE_FIELDS[f]!] = rawValue(v[PLAN_FIELDS.length + f]);
-      cells.add(i, e as unknown as SessionEntry, table);
+      cells.add(i, e as unknown as SessionEntry, table, same);
     }
   };
   // A Map of the snapshot's rows with the journals applied in order: a put of a row still in place
@@ -222,17 +242,26 @@ async function writeText(out: ChunkedOut, target: StoreTarget, o: DryRunOptions,
   const { texts, model, flags } = read.cells;
   const order = Array.from({ length: read.rows.count }, (_, i) => i);
   order.sort((a, b) => (updatedAt[b]! || 0) - (updatedAt[a]! || 0));
+  // Each line as tableLine prints it (cells padded, joined by a space, trailing space trimmed).
+  const lines2: string[] = [];
   for (const i of order) {
     const u = updatedAt[i]!;
-    await out.add(
-      `\n${tableLine([
-        [ACTION_NAMES[plan.action[i]!]!, 12],
-        [truncateKey(rows.keyAt(i)), 26],
-        [formatAge(u > 0 ? o.now - u : null), 9],
-        [texts[model[i]!]!, 14],
-        [texts[flags[i]!]! + rows.idAt(i), 0],
-      ])}`,
-    );
+    const line =
+      ACTION_NAMES[plan.action[i]!]!.padEnd(12) +
+      " " +
+      truncateKey(rows.keyAt(i)).padEnd(26) +
+      " " +
+      formatAge(u > 0 ? o.now - u : null).padEnd(9) +
+      " " +
+      texts[model[i]!]!.padEnd(14) +
+      " " +
+      texts[flags[i]!]! +
+      rows.idAt(i);
+    lines2.push(line.trimEnd());
+    if (lines2.length === 512) {
+      await out.add(`\n${lines2.join("\n")}`);
+      lines2.length = 0;
+    }
   }
-  await out.add("\n");
+  await out.add(lines2.length ? `\n${lines2.join("\n")}\n` : "\n");
 }
