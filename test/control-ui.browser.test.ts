@@ -419,6 +419,12 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
       expect(code).toBeTruthy();
       await go("#/channels", ".channel-card");
       expect(await page.locator('.channel-card[data-channel="telegram"]').count()).toBe(1);
+      // Probe asks the adapter again; the card says it is connected.
+      await page.click('[data-testid="probe"]');
+      await expect.poll(() => page.locator('[data-testid="notice"]').count(), WAIT).toBe(0);
+      await expect
+        .poll(() => page.locator('.channel-card[data-channel="telegram"] .badge').first().textContent(), WAIT)
+        .toBe("connected");
       const row = page.locator(`[data-testid="pairing-table"] tr[data-code="${code}"]`);
       await row.waitFor();
       await check("channels");
