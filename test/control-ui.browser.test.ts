@@ -152,6 +152,24 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
   );
 
   it(
+    "switches the theme with the toggle and keeps the choice across a reload",
+    async () => {
+      const bg = () => page.evaluate("getComputedStyle(document.body).backgroundColor");
+      const light = await bg();
+      await page.click("#theme-toggle");
+      expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark");
+      expect(await bg()).not.toBe(light);
+      await page.reload();
+      await page.locator("#conn[data-state=online]").waitFor();
+      expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark");
+      await page.click("#theme-toggle");
+      expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("light");
+      expect(await bg()).toBe(light);
+    },
+    T,
+  );
+
+  it(
     "renders markdown safely (bold, code with Copy, a table, noopener links, no raw HTML) and a tool card",
     async () => {
       await send("md please");
