@@ -62,7 +62,10 @@ describe("planCompact", () => {
         fc.oneof(fc.constant(null), fc.integer({ min: 1, max: 20 })),
         days,
         fc.boolean(),
-        (specs, names, pruneAfterMs, maxEntries, resetArchiveRetentionMs, protectFirst) => {
+        fc.boolean(),
+        (specs, names, pruneAfterMs, maxEntries, resetArchiveRetentionMs, protectFirst, newestFirst) => {
+          // Newest first (as a snapshot is read) takes the cap's one-pass ordering; any other order sorts.
+          if (newestFirst) specs.sort((a, b) => (a.age ?? Infinity) - (b.age ?? Infinity));
           const seen = new Set<string>();
           const rows: SessionRow[] = [];
           for (const s of specs) {

@@ -104,6 +104,26 @@ class IdTable {
   }
 }
 
+/**
+ * `rows` in planMaintenance's capping order: a stable sort by `updatedAt || -Infinity`, oldest
+ * first. Rows read from a snapshot come newest first, so that is usually the sequence's runs of
+ * equal times in reverse order, each run as it was: found in one pass, else sorted.
+ */
+function oldestFirstOf(rows: number[], updatedAt: Float64Array): number[] {
+  const t = (i: number): number => updatedAt[i]! || -Infinity;
+  for (let k = 1; k < rows.length; k++) if (t(rows[k]!) > t(rows[k - 1]!)) return rows.sort((a, b) => t(a) - t(b));
+  const out = new Array<number>(rows.length);
+  let end = rows.length;
+  let at = 0;
+  while (end > 0) {
+    let start = end - 1;
+    while (start > 0 && t(rows[start - 1]!) === t(rows[end - 1]!)) start--;
+    for (let k = start; k < end; k++) out[at++] = rows[k]!;
+    end = start;
+  }
+  return out;
+}
+
 /** FNV-1a over UTF-16 code units. */
 function hashOf(s: string, from: number, to: number): number {
   let h = 0x811c9dc5;
@@ -239,9 +259,8 @@ export function planCompact(
     for (let i = 0; i < n; i++) if (action[i] === KEEP) kept.push(i);
     if (kept.length > settings.maxEntries) {
       let excess = kept.length - settings.maxEntries;
-      // The same stable sort as planMaintenance (0 sorts with the oldest; NaN comparisons are ties).
-      kept.sort((a, b) => (updatedAt[a]! || -Infinity) - (updatedAt[b]! || -Infinity));
-      for (const i of kept) {
+      const oldestFirst = oldestFirstOf(kept, updatedAt);
+      for (const i of oldestFirst) {
         if (excess <= 0) break;
         if (fixed[i]) continue;
         action[i] = CAP_OVERFLOW;
