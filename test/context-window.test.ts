@@ -5,6 +5,7 @@
  * of 3k tokens does not compact and one of 7k does. Real gateway, real OpenAI SDK client, a local
  * Chat Completions server reporting the usage the test asks for.
  */
+import * as net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { compactionBudget, contextWindowOf } from "../src/runtime/context-window.ts";
 import { resolveAgentSettings } from "../src/runtime/agent-settings.ts";
@@ -90,6 +91,43 @@ describe("the window of the answering model", () => {
     const card = await status(gw);
     expect(card).toMatch(/📚 Context: 1\.0k\/200k/);
     expect(card).not.toContain("Reserve:");
+  });
+
+  it("a fallback that answers: the row records its model, provider and window, and compaction uses that window", async () => {
+    const dead = net.createServer();
+    await new Promise<void>((r) => dead.listen(0, "127.0.0.1", () => r()));
+    const port = (dead.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => dead.close(() => r()));
+    gw = await startTestGateway({
+      models: {
+        providers: {
+          dead: {
+            api: "openai",
+            baseUrl: `http://127.0.0.1:${port}/v1`,
+            apiKey: "sk-x",
+            models: [{ id: "gone", contextWindow: 200_000 }],
+          },
+          openai: {
+            api: "openai",
+            baseUrl: `${server.url}/v1`,
+            apiKey: "sk-test",
+            models: [{ id: "small", contextWindow: 8192 }],
+          },
+        },
+      },
+      agents: {
+        defaults: {
+          model: { primary: "dead/gone", fallbacks: ["openai/small"] },
+          compaction: { memoryFlush: { enabled: false } },
+        },
+      },
+    });
+    await post(`${gw.url}/v1/inbound`, dm("hello tokens:3000"));
+    const row = (await gw.runtime.manager.get("main", KEY))!;
+    expect(row).toMatchObject({ model: "small", modelProvider: "openai", contextTokens: 8192, totalTokens: 3000 });
+    // 7 005 tokens: over the 8k fallback's threshold (6 144), far under the failed primary's 200k.
+    await post(`${gw.url}/v1/inbound`, dm("much more tokens:7000"));
+    expect(thresholdCompactions(gw)).toBe(1);
   });
 });
 

@@ -199,7 +199,9 @@ export class TurnRunner {
         view = null;
         if (result.status === "ok" && result.usage) {
           const used = result.usage.input + result.usage.cacheRead + result.usage.cacheWrite + result.usage.output;
-          if (!compactedThisRun && used > compactionBudget(window, settings.compaction).compactAbove) {
+          // Against the window of the model that answered (a fallback may have stood in).
+          const answeredWindow = this.answeredWindow(settings, provider, model, window, result, entry);
+          if (!compactedThisRun && used > compactionBudget(answeredWindow, settings.compaction).compactAbove) {
             const outcome = await compactSession({
               manager,
               agentId: req.agentId,
@@ -240,6 +242,25 @@ export class TurnRunner {
         );
         return { status: "error", reply: null, silent: true, errorMessage: message, model, provider: provider.name };
       }
+    }
+  }
+
+  /** The window of the model that answered: `window` unless a fallback stood in for `provider/model`. */
+  private answeredWindow(
+    settings: AgentSettings,
+    provider: ModelProvider,
+    model: string,
+    window: number,
+    answered: { provider?: string; model?: string },
+    entry: SessionEntry | undefined,
+  ): number {
+    if (!answered.provider || !answered.model || (answered.provider === provider.name && answered.model === model))
+      return window;
+    try {
+      const r = this.deps.resolveRef?.(`${answered.provider}/${answered.model}`);
+      return r ? contextWindowOf(settings, r.provider, r.model, entry) : window;
+    } catch {
+      return window; // not a ref the registry knows (a test double's name)
     }
   }
 
@@ -365,9 +386,10 @@ export class TurnRunner {
           (cur, now) => ({
             ...cur,
             updatedAt: now,
-            model,
-            modelProvider: provider.name,
-            contextTokens: window,
+            // The model that answered, as OpenClaw records it after a fallback.
+            model: answered.model,
+            modelProvider: answered.provider,
+            contextTokens: this.answeredWindow(settings, provider, model, window, answered, cur),
             inputTokens: usage.input,
             outputTokens: usage.output,
             cacheRead: usage.cacheRead,
