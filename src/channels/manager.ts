@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import type { Logger } from "pino";
+import { unmatchableTelegramAllowEntries } from "../config/channels-schema.ts";
 import type { PincerConfig } from "../config/schema.ts";
 import type { InboundEnvelope } from "../keys/envelope.ts";
 import type { AgentRuntime, OutboundMessage, TurnOutcome } from "../runtime/runtime.ts";
@@ -209,6 +210,11 @@ export class ChannelManager {
     const { pending, bad } = this.ledger.open();
     if (bad > 0) this.log.warn({ bad }, "reply ledger: unreadable lines skipped");
     this.rt.outboundSink = (msg) => this.announce(msg);
+    for (const { path: key, entry } of unmatchableTelegramAllowEntries(this.opts.config.channels?.telegram))
+      this.log.warn(
+        { key, entry },
+        `${key}: ${JSON.stringify(entry)} never matches: Telegram senders are allowed by numeric user id only (a @username can change hands); replace it with the user's id`,
+      );
     for (const account of this.accounts) this.startAccount(account);
     // Messages recorded before the last stop whose answer never reached the outbox.
     for (const entry of pending) this.track(this.replay(entry));

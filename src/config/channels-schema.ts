@@ -217,3 +217,42 @@ export function unsupportedChannels(channels: ChannelsConfig | undefined): strin
   if (!channels) return [];
   return OPENCLAW_ONLY_CHANNELS.filter((name) => channels[name] !== undefined);
 }
+
+/**
+ * Telegram allowlist entries that can never match: Telegram authorises senders by numeric user id
+ * only (`tg:`/`telegram:` prefixes stripped), as OpenClaw 2026.3.13 does — a `@username` can be
+ * renamed or taken over by someone else, so it is not an identity. Reported (start log, security
+ * audit) with the key, never matched. Reads a raw `channels.telegram` block.
+ */
+export function unmatchableTelegramAllowEntries(telegram: unknown): Array<{ path: string; entry: string }> {
+  const out: Array<{ path: string; entry: string }> = [];
+  const rec = (v: unknown): Record<string, unknown> | undefined =>
+    v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  const scan = (where: string, list: unknown): void => {
+    if (!Array.isArray(list)) return;
+    for (const raw of list) {
+      const entry = (typeof raw === "string" || typeof raw === "number" ? String(raw) : "")
+        .trim()
+        .replace(/^(telegram|tg):/i, "")
+        .trim();
+      if (entry && entry !== "*" && !/^-?\d+$/.test(entry)) out.push({ path: where, entry });
+    }
+  };
+  const block = (prefix: string, b: Record<string, unknown>): void => {
+    scan(`${prefix}.allowFrom`, b.allowFrom);
+    scan(`${prefix}.groupAllowFrom`, b.groupAllowFrom);
+    for (const [gid, g] of Object.entries(rec(b.groups) ?? {})) {
+      scan(`${prefix}.groups.${gid}.allowFrom`, rec(g)?.allowFrom);
+      for (const [tid, t] of Object.entries(rec(rec(g)?.topics) ?? {}))
+        scan(`${prefix}.groups.${gid}.topics.${tid}.allowFrom`, rec(t)?.allowFrom);
+    }
+  };
+  const top = rec(telegram);
+  if (!top) return out;
+  block("channels.telegram", top);
+  for (const [id, a] of Object.entries(rec(top.accounts) ?? {})) {
+    const acc = rec(a);
+    if (acc) block(`channels.telegram.accounts.${id}`, acc);
+  }
+  return out;
+}

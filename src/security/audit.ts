@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { unmatchableTelegramAllowEntries } from "../config/channels-schema.ts";
 import type { PincerConfig } from "../config/schema.ts";
 import { CONFIG_FILE_NAMES } from "../config/load.ts";
 import { resolveMaintenance } from "../config/resolve.ts";
@@ -520,6 +521,21 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
           'Run: pincer config set session.dmScope "per-channel-peer" (or "per-account-channel-peer" for multi-account channels) to isolate DM sessions per sender.',
       });
     }
+  // Telegram allowlists authorise numeric user ids only: a @username entry never matches (OpenClaw's finding).
+  const badTelegram = [
+    ...new Set(unmatchableTelegramAllowEntries(asRecord(raw.channels).telegram).map((x) => x.entry)),
+  ];
+  if (badTelegram.length > 0) {
+    const examples = badTelegram.slice(0, 5);
+    const more = badTelegram.length > examples.length ? ` (+${badTelegram.length - examples.length} more)` : "";
+    add({
+      checkId: "channels.telegram.allowFrom.invalid_entries",
+      severity: "warn",
+      title: "Telegram allowlist contains non-numeric entries",
+      detail: `Telegram sender authorization requires numeric Telegram user IDs. Found non-numeric allowFrom entries: ${examples.join(", ")}${more}.`,
+      remediation: "Replace @username entries with numeric Telegram user IDs, then re-run the audit.",
+    });
+  }
   // --- Channels whose messages arrive through the inbound API with no channels.<ch> block: no gate.
   const configured = new Set(surfaces.map((d) => d.channel));
   const envelopeChannels = new Set<string>();
