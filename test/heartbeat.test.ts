@@ -5,6 +5,7 @@
  * freshness does not move; a busy session, an empty HEARTBEAT.md and quiet hours are skipped.
  * The model is a local Anthropic wire-format server behind the real SDK client.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import pino from "pino";
@@ -19,7 +20,8 @@ import { runContext } from "../src/runtime/context-cache.ts";
 import type { TranscriptLine } from "../src/store/types.ts";
 import type { TranscriptDerived } from "../src/transcript/parsed-cache.ts";
 import { startFakeAnthropic, type ScriptedReply } from "./fixtures/fake-providers.ts";
-import { startTestGateway, until } from "./helpers/gateway-harness.ts";
+import { startTestGateway, until, WsClient } from "./helpers/gateway-harness.ts";
+import { sanitizeHistory } from "../src/tools/history-sanitize.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -166,6 +168,57 @@ describe("heartbeat", () => {
       await h.gw.runtime.submit(alice("ok, thanks"), { surface: "http" })
     ).done;
     expect(JSON.stringify(h.model.requests.at(-1)!.messages)).toContain("The backup failed last night.");
+  });
+
+  it("an acknowledged heartbeat is hidden from chat.history, sessions history and sessions_history, and kept in the transcript", async () => {
+    const h = await setup({ every: "30m" });
+    await (
+      await h.gw.runtime.submit(alice("hi"), { surface: "http" })
+    ).done;
+    expect(await h.scheduler.runOnce("main")).toEqual({ status: "ack" });
+    await (
+      await h.gw.runtime.submit(alice("anything new?"), { surface: "http" })
+    ).done;
+    h.setHeartbeatReply({ text: "The backup failed last night." });
+    expect(await h.scheduler.runOnce("main")).toMatchObject({ status: "replied" });
+    const visible = [
+      "hi",
+      "hello alice",
+      "anything new?",
+      "hello alice",
+      DEFAULT_HEARTBEAT_PROMPT,
+      "The backup failed last night.",
+    ];
+
+    const ws = await WsClient.connect(h.gw.url);
+    cleanups.push(async () => ws.close());
+    const wsHistory = await ws.call("chat.history", { sessionKey: "agent:main:main" });
+    expect((wsHistory.messages as Array<{ text: string }>).map((m) => m.text)).toEqual(visible);
+    const own = await h.gw.runtime.manager.history("main", "agent:main:main");
+    expect(own.items.map((m) => m.text)).toEqual(visible);
+    const entry = (await h.gw.runtime.manager.get("main", "agent:main:main"))!;
+    // What the sessions_history tool hands another agent.
+    const { lines } = await h.gw.runtime.manager.transcriptLines("main", entry.sessionId);
+    const forAgent = sanitizeHistory(lines, { limit: 200, includeTools: false }).messages;
+    expect(forAgent.map((m) => (m.content as Array<{ text: string }>)[0]!.text)).toEqual(visible);
+
+    await h.gw.stop(2000);
+    const out = spawnSync(
+      process.execPath,
+      [path.join(import.meta.dirname, "..", "bin", "pincer.js"), "sessions", "history", "agent:main:main", "--json"],
+      { env: { ...process.env, PINCER_HOME: h.gw.home, PINCER_CONFIG: "" }, encoding: "utf8" },
+    );
+    expect(out.status, out.stderr).toBe(0);
+    expect((JSON.parse(out.stdout) as { messages: Array<{ text: string }> }).messages.map((m) => m.text)).toEqual(
+      visible,
+    );
+    // The file keeps the acknowledged exchange.
+    const file = fs.readFileSync(
+      path.join(h.gw.home, "agents", "main", "sessions", `${entry.sessionId}.jsonl`),
+      "utf8",
+    );
+    expect(file).toContain('"HEARTBEAT_OK"');
+    expect(file.split(DEFAULT_HEARTBEAT_PROMPT).length - 1).toBe(2);
   });
 
   it("skips a busy session, an empty HEARTBEAT.md, a missing session and quiet hours", async () => {

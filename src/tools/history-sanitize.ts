@@ -3,6 +3,7 @@
  * images replaced by a size note, and the whole result capped in bytes by dropping the oldest.
  */
 import type { TranscriptLine } from "../store/types.ts";
+import { withoutAckedHeartbeats } from "../transcript/history.ts";
 
 const MAX_TEXT = 4000;
 const MAX_BYTES = 80 * 1024;
@@ -56,7 +57,7 @@ export function sanitizeHistory(
 ): SanitizedHistory {
   const flags = { redacted: false, truncated: false };
   const out: Array<Record<string, unknown>> = [];
-  for (const line of lines) {
+  for (const line of withoutAckedHeartbeats(lines)) {
     if (line.type !== "message") continue;
     const m = line.message as
       | { role?: string; content?: unknown; timestamp?: unknown; toolName?: unknown; provenance?: { kind?: string } }

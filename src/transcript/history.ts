@@ -1,6 +1,6 @@
 /**
  * Reading transcripts for people and UIs (as OpenClaw's `chat.history` does): messages in order, with a synthetic
- * system line where a compaction happened; other entry types are skipped.
+ * system line where a compaction happened; other entry types are skipped, and so are acknowledged heartbeats.
  */
 import type { TranscriptLine } from "../store/types.ts";
 
@@ -88,10 +88,29 @@ function textOf(content: unknown): string {
     .join("\n");
 }
 
+/**
+ * The lines without acknowledged heartbeats. OpenClaw truncates a HEARTBEAT_OK run back out of the
+ * transcript; Pincer keeps it on disk (the reply tagged `pincer.heartbeat: "ack"`, every line of the
+ * run `pincer.after` its prompt) and leaves the prompt and the run out of what people and agents read.
+ */
+export function withoutAckedHeartbeats(lines: readonly TranscriptLine[]): readonly TranscriptLine[] {
+  const acked = new Set<string>();
+  for (const line of lines) {
+    const meta = line.pincer as { after?: unknown; heartbeat?: unknown } | undefined;
+    if (meta?.heartbeat === "ack" && typeof meta.after === "string") acked.add(meta.after);
+  }
+  if (acked.size === 0) return lines;
+  return lines.filter((line) => {
+    if (typeof line.id === "string" && acked.has(line.id)) return false;
+    const after = (line.pincer as { after?: unknown } | undefined)?.after;
+    return !(typeof after === "string" && acked.has(after));
+  });
+}
+
 /** `details`: also who sent each user line and the tool calls/results (the Control UI's chat). */
 export function historyFromLines(lines: readonly TranscriptLine[], options: { details?: boolean } = {}): HistoryItem[] {
   const out: HistoryItem[] = [];
-  for (const line of lines) {
+  for (const line of withoutAckedHeartbeats(lines)) {
     const id = typeof line.id === "string" ? line.id : null;
     const timestamp = typeof line.timestamp === "string" ? line.timestamp : null;
     if (line.type === "compaction") {
