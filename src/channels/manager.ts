@@ -90,6 +90,11 @@ function ledgerId(env: InboundEnvelope & { accountId?: string }): string {
     .slice(0, 32);
 }
 
+function shorten(text: string, max: number): string {
+  const one = text.replace(/\s+/g, " ").trim();
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
 function conversationOf(env: Pick<InboundEnvelope, "peerId" | "topicId" | "threadId">): string {
   const sub = env.topicId ?? env.threadId;
   return sub ? `${env.peerId}:${sub}` : env.peerId;
@@ -641,7 +646,9 @@ export class ChannelManager {
               ? "connected"
               : state.state;
       const depth = this.delivery.depth(channel, accountId);
-      return `${name} ${word}${depth > 0 ? ` (${depth} queued)` : ""}`;
+      // A stopped account says why (a revoked token: "fatal: 401 …"), shortened for the card.
+      const why = state && !state.connected && state.lastError ? `: ${shorten(state.lastError, 80)}` : "";
+      return `${name} ${word}${why}${depth > 0 ? ` (${depth} queued)` : ""}`;
     });
     return `📡 Channels: ${parts.join(" · ")}`;
   }

@@ -7,7 +7,7 @@ import { PairingStore } from "../../src/channels/pairing-store.ts";
 import type { CliIO } from "../../src/cli/io.ts";
 import { runCli } from "../../src/cli/main.ts";
 import { startGateway, type RunningGateway } from "../../src/gateway/start.ts";
-import { ScriptedProvider, TOKEN } from "../helpers/gateway-harness.ts";
+import { ScriptedProvider, TOKEN, until } from "../helpers/gateway-harness.ts";
 import { FakePlatform } from "./core-fake-adapter.ts";
 
 const homes: string[] = [];
@@ -113,5 +113,32 @@ describe("pincer pairing / pincer channels", () => {
     gateways.pop();
     const down = await cli(home, ["channels", "status", "--url", gw.url]);
     expect(down).toMatchObject({ code: 1, err: expect.stringMatching(/cannot reach the gateway/) });
+  });
+
+  it("channels status after a revoked token: the account stopped with the fatal error, exit 1", async () => {
+    const home = tmpHome();
+    const config = { channels: { telegram: { botToken: "123:abc" } }, gateway: { auth: { token: TOKEN } } };
+    fs.writeFileSync(path.join(home, "pincer.json"), JSON.stringify(config));
+    const platform = new FakePlatform();
+    platform.behaviour.fatal = true;
+    const provider = new ScriptedProvider();
+    const gw = await startGateway({
+      config,
+      home,
+      port: 0,
+      env: { PINCER_HOME: home },
+      logger: pino({ level: "silent" }),
+      resolveModelRef: () => ({ provider, model: "scripted", ref: "scripted/scripted" }),
+      channelAdapters: { telegram: platform.factory },
+    });
+    gateways.push(gw);
+    await until(async () => (await gw.channels!.status())[0]!.state === "fatal", 10_000);
+    const status = await cli(home, ["channels", "status", "--url", gw.url]);
+    expect(status.code).toBe(1);
+    expect(status.out).toMatch(
+      /^telegram\/default {2}fatal {2}not connected .*error: 401 Unauthorized: token revoked\n$/,
+    );
+    expect(platform.startAttempts).toBe(1);
+    expect(gw.runtime.channelsLine?.()).toBe("📡 Channels: telegram fatal: 401 Unauthorized: token revoked");
   });
 });

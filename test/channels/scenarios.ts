@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PincerConfig } from "../../src/config/schema.ts";
 import type { RunningGateway } from "../../src/gateway/start.ts";
-import { startTestGateway, until, WsClient } from "../helpers/gateway-harness.ts";
+import { post, startTestGateway, until, WsClient } from "../helpers/gateway-harness.ts";
 import type { FakeSent, FakeUser, PlatformFake } from "./platform-fake.ts";
 
 type Gateway = RunningGateway & { home: string; cleanup(): Promise<void> };
@@ -251,6 +251,13 @@ export function defineChannelScenarios(name: string, startFake: () => Promise<Pl
         connected: false,
         error: expect.any(String),
       });
+      // The /status card's channels line says it, with the reason.
+      const card = await post(
+        `${gw.url}/v1/inbound`,
+        { channel: "webchat-test", chatType: "direct", peerId: "op", senderId: "op", text: "/status" },
+        {},
+      );
+      expect(String(card.json.reply)).toMatch(new RegExp(`📡 Channels: ${f.channel} fatal: \\S`));
     });
   });
 }
