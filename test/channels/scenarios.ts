@@ -236,6 +236,25 @@ export function defineChannelScenarios(name: string, startFake: () => Promise<Pl
       expect(gw.metrics.render()).toMatch(/pincer_channel_delivery_total\{[^}]*result="retried"\} 1/);
     });
 
+    it("the bot's own posts coming back as inbound are skipped: no reply loop", async () => {
+      const f = await fake();
+      const gw = await gateway(f, open, home());
+      // What the bot posted, arriving as if someone wrote it: in a DM and mentioned in a group.
+      await f.sendDirect(f.bot, "echo: from myself");
+      await f.sendGroup(group, f.bot, "echo: from myself in the group", { mention: true });
+      await f.sendDirect(alice, "a person");
+      const [reply] = await exactly(f, 1);
+      expect(reply!.text).toContain("a person");
+      const skipped = () =>
+        Number(
+          new RegExp(
+            `pincer_channel_inbound_total\\{[^}]*channel="${f.channel}"[^}]*outcome="skipped"[^}]*\\} (\\d+)`,
+          ).exec(gw.metrics.render())?.[1] ?? 0,
+        );
+      await until(() => skipped() >= 2, 5000);
+      expect(await keys(gw)).toEqual([`agent:main:${f.channel}:direct:${f.directPeer(alice.id)}`]);
+    });
+
     it("a revoked token stops the adapter for good and shows in channels status", async () => {
       const f = await fake();
       const gw = await gateway(f, open, home());
