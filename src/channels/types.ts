@@ -111,6 +111,11 @@ export interface TransportStatus {
   lastTransportActivityAt?: number;
 }
 
+/** An adapter's `status()`: `lastTransportActivityAt` only once something has moved. */
+export function transportStatus(connected: boolean, mode: string, lastActivity: number | undefined): TransportStatus {
+  return { connected, mode, ...(lastActivity !== undefined ? { lastTransportActivityAt: lastActivity } : {}) };
+}
+
 export interface ChannelAdapter {
   readonly channel: ChannelName;
   readonly accountId: string;

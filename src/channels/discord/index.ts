@@ -15,7 +15,7 @@ import type {
   ReplyTarget,
   TransportStatus,
 } from "../types.ts";
-import { ChannelFatalError } from "../types.ts";
+import { ChannelFatalError, transportStatus } from "../types.ts";
 import { classifySendError, fatalCloseCode, fatalStartError } from "./errors.ts";
 import { toInbound } from "./inbound.ts";
 
@@ -175,11 +175,7 @@ class DiscordAdapter implements ChannelAdapter {
   }
 
   status(): TransportStatus {
-    return {
-      connected: this.connected,
-      mode: "gateway",
-      ...(this.lastActivity !== undefined ? { lastTransportActivityAt: this.lastActivity } : {}),
-    };
+    return transportStatus(this.connected, "gateway", this.lastActivity);
   }
 
   /** Discord renders Markdown itself. */

@@ -16,7 +16,7 @@ import type {
   ReplyTarget,
   TransportStatus,
 } from "../types.ts";
-import { ChannelFatalError, ChannelSendError } from "../types.ts";
+import { ChannelFatalError, ChannelSendError, transportStatus } from "../types.ts";
 import { mapSignalReceive, type SignalSelf } from "./inbound.ts";
 import { markdownToPlain } from "./render.ts";
 import { httpFailure, networkFailure, SignalRpc, SignalRpcError, toSendError } from "./rpc.ts";
@@ -257,11 +257,7 @@ export class SignalAdapter implements ChannelAdapter {
   }
 
   status(): TransportStatus {
-    return {
-      connected: this.connected,
-      mode: "sse",
-      ...(this.lastActivity !== undefined ? { lastTransportActivityAt: this.lastActivity } : {}),
-    };
+    return transportStatus(this.connected, "sse", this.lastActivity);
   }
 
   render(markdown: string): string {

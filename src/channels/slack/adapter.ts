@@ -19,7 +19,7 @@ import type {
   ProbeResult,
   TransportStatus,
 } from "../types.ts";
-import { ChannelFatalError, ChannelSendError } from "../types.ts";
+import { ChannelFatalError, ChannelSendError, transportStatus } from "../types.ts";
 import { DeferredAckReceiver } from "./deferred-ack.ts";
 import { isSlackAuthError, slackErrorCode, toSendError } from "./errors.ts";
 import {
@@ -352,11 +352,7 @@ export class SlackAdapter implements ChannelAdapter {
   }
 
   status(): TransportStatus {
-    return {
-      connected: this.connected,
-      mode: this.settings?.mode ?? "socket",
-      ...(this.lastActivity !== undefined ? { lastTransportActivityAt: this.lastActivity } : {}),
-    };
+    return transportStatus(this.connected, this.settings?.mode ?? "socket", this.lastActivity);
   }
 
   render(markdown: string): string {

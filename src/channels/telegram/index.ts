@@ -16,7 +16,7 @@ import type {
   ReplyTarget,
   TransportStatus,
 } from "../types.ts";
-import { ChannelSendError } from "../types.ts";
+import { ChannelSendError, transportStatus } from "../types.ts";
 import { classifySendError, isEntityParseError, startError } from "./errors.ts";
 import { mapUpdate, updateIdOf } from "./inbound.ts";
 import type { BotIdentity } from "./mentions.ts";
@@ -185,11 +185,7 @@ class TelegramAdapter implements ChannelAdapter {
   }
 
   status(): TransportStatus {
-    return {
-      connected: this.connected,
-      mode: this.options?.mode ?? "polling",
-      ...(this.lastActivity !== undefined ? { lastTransportActivityAt: this.lastActivity } : {}),
-    };
+    return transportStatus(this.connected, this.options?.mode ?? "polling", this.lastActivity);
   }
 
   render(markdown: string): string {
