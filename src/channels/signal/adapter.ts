@@ -17,14 +17,14 @@ import type {
   TransportStatus,
 } from "../types.ts";
 import { ChannelFatalError, ChannelSendError, transportStatus } from "../types.ts";
+import { backoffMs, type BackoffPolicy } from "../backoff.ts";
 import { mapSignalReceive, type SignalSelf } from "./inbound.ts";
 import { markdownToPlain } from "./render.ts";
 import { httpFailure, networkFailure, SignalRpc, SignalRpcError, toSendError } from "./rpc.ts";
 import { resolveSignalSettings, type SignalSettings } from "./settings.ts";
 import { SseParser } from "./sse.ts";
 
-const FIRST_DELAY_MS = 1000;
-const MAX_DELAY_MS = 10_000;
+const REOPEN_BACKOFF: BackoffPolicy = { firstMs: 1000, maxMs: 10_000, factor: 2, jitter: 0.2 };
 /** Consecutive failed reopenings before the supervisor takes over. */
 const MAX_ATTEMPTS = 8;
 
@@ -150,8 +150,7 @@ export class SignalAdapter implements ChannelAdapter {
         return;
       }
       if (failures > 0) {
-        const base = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (failures - 1));
-        await this.sleep(base * (0.8 + Math.random() * 0.4));
+        await this.sleep(backoffMs(failures, REOPEN_BACKOFF));
         if (this.stopping) return;
       }
       failures++;

@@ -4,10 +4,9 @@
  * policy), at most 12 attempts; then the supervisor takes over. An auth refusal stops at once.
  */
 import type { Logger } from "pino";
+import { backoffMs, type BackoffPolicy } from "../backoff.ts";
 
-const FIRST_DELAY_MS = 2000;
-const MAX_DELAY_MS = 30_000;
-const FACTOR = 1.8;
+const BACKOFF: BackoffPolicy = { firstMs: 2000, maxMs: 30_000, factor: 1.8, jitter: 0.2 };
 const MAX_ATTEMPTS = 12;
 
 export interface ReconnectOptions {
@@ -55,8 +54,7 @@ export class ReconnectLoop {
     let last: unknown;
     for (let attempt = 0; attempt < MAX_ATTEMPTS && !this.cancelled; attempt++) {
       if (attempt > 0) {
-        const base = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * FACTOR ** (attempt - 1));
-        await this.sleep(base * (0.8 + Math.random() * 0.4));
+        await this.sleep(backoffMs(attempt, BACKOFF));
         if (this.cancelled) return;
       }
       try {

@@ -9,6 +9,7 @@
 import type { Api } from "grammy";
 import { GrammyError } from "grammy";
 import type { Logger } from "pino";
+import { backoffMs, type BackoffPolicy } from "../backoff.ts";
 import type { ChannelStateStore } from "../types.ts";
 import { conflictError, startError } from "./errors.ts";
 import { updateIdOf } from "./inbound.ts";
@@ -122,7 +123,7 @@ export class Poller {
         this.deps.log.warn({ err, failures }, "telegram getUpdates failed");
         if (failures >= MAX_POLL_FAILURES) return this.deps.onLost(err);
         const retryAfter = err instanceof GrammyError ? Number(err.parameters.retry_after) * 1000 : NaN;
-        await this.sleep(Number.isFinite(retryAfter) ? retryAfter : backoffMs(failures));
+        await this.sleep(Number.isFinite(retryAfter) ? retryAfter : backoffMs(failures, POLL_BACKOFF));
       }
     }
   }
@@ -212,10 +213,7 @@ export class Poller {
 }
 
 /** 0.5 s, 1 s, 2 s … up to 15 s, with ±25 % jitter so many accounts do not poll in step. */
-function backoffMs(failures: number): number {
-  const base = Math.min(15_000, 500 * 2 ** (failures - 1));
-  return base * (0.75 + Math.random() * 0.5);
-}
+const POLL_BACKOFF: BackoffPolicy = { firstMs: 500, maxMs: 15_000, factor: 2, jitter: 0.25 };
 
 const CHAT_FIELDS = ["message", "edited_message", "channel_post", "edited_channel_post", "my_chat_member"];
 
