@@ -183,8 +183,11 @@ export class SubagentManager {
       },
     );
     const first = await accepted.done;
-    // Recorded before a restart but never answered: run the parent on what it already holds.
-    const outcome = first.status === "duplicate" ? await this.rt.resume(parentAgent, parentKey) : first;
+    // Recorded before a restart but never answered: run the parent on what it already holds. A
+    // duplicate the parent already answered carries that answer (the runtime read it from the
+    // transcript): announced with it, without a second model turn.
+    const outcome =
+      first.status === "duplicate" && first.reply === null ? await this.rt.resume(parentAgent, parentKey) : first;
     if (this.rt.shuttingDown && outcome.status === "aborted") return;
     // The parent's answer to the announce goes to the parent's channel (the user who asked).
     const run = outcome.batchRunId ?? outcome.runId;

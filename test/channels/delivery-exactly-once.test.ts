@@ -168,6 +168,12 @@ describe("exactly once through a gateway restart (Telegram)", () => {
     await first.runtime.manager.patchSession("main", child.key, (cur) =>
       cur ? { ...cur, subagentState: "finished" } : undefined,
     );
+    const assistantTurns = async (gw: typeof first) => {
+      const row = (await gw.runtime.manager.get("main", parentKey))!;
+      const { lines } = await gw.runtime.manager.transcriptLines("main", row.sessionId, parentKey);
+      return lines.filter((l) => (l.message as { role?: string } | undefined)?.role === "assistant").length;
+    };
+    const turnsBefore = await assistantTurns(first);
     await first.stop(2000);
 
     const second = await gateway(dir);
@@ -177,5 +183,7 @@ describe("exactly once through a gateway restart (Telegram)", () => {
     );
     await second.channels!.idle();
     await settle(base + 2);
+    // The parent's recorded answer to the announce is used again, not a second model turn.
+    expect(await assistantTurns(second)).toBe(turnsBefore);
   });
 });
