@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { costOf, formatTokenCount, formatUsd, usageFooter, type UsageTotals } from "../src/runtime/usage.ts";
 import { post, startTestGateway, TOKEN } from "./helpers/gateway-harness.ts";
 import { startFakeAnthropic, type FakeServer } from "./fixtures/fake-providers.ts";
+import { startUsageOpenAI } from "./fixtures/usage-openai.ts";
 
 type Gw = Awaited<ReturnType<typeof startTestGateway>>;
 let gw: Gw | null = null;
@@ -192,5 +193,51 @@ describe("formatting (OpenClaw's usage-format)", () => {
     const none = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0, cost: 0, calls: 1 };
     expect(usageFooter("full", none, undefined, "k")).toBeNull();
     expect(usageFooter("off", { ...none, input: 5 }, undefined, "k")).toBeNull();
+  });
+});
+
+describe("memory flush and compaction calls", () => {
+  it("count in the row's totals (as their own kind), the process totals and /metrics", async () => {
+    const server = await startUsageOpenAI();
+    try {
+      gw = await startTestGateway({
+        models: {
+          providers: {
+            openai: {
+              api: "openai",
+              baseUrl: `${server.url}/v1`,
+              apiKey: "sk-test",
+              models: [
+                { id: "small", contextWindow: 8192, cost: { input: 1, output: 2, cacheRead: 0, cacheWrite: 0 } },
+              ],
+            },
+          },
+        },
+        agents: { defaults: { model: "openai/small" } },
+      });
+      // 5 005 tokens: over the flush line of an 8k window (4 096), under its compaction line (6 144).
+      await say(gw, "hello tokens:5000");
+      // The flush runs before this turn (its prompt reports 20 tokens), the turn's 7 005 tokens compact (summary: 20).
+      await say(gw, "much more tokens:7000");
+      const purposes = server.requests.map((r) => JSON.stringify(r.messages));
+      expect(purposes.some((m) => m.includes("Pre-compaction memory flush"))).toBe(true);
+      expect(purposes.some((m) => m.includes("Summarise the conversation above."))).toBe(true);
+      expect(server.requests).toHaveLength(4);
+      expect([...gw.metrics.compactions.values.keys()].some((k) => k.includes('status="compacted"'))).toBe(true);
+
+      const row = (await gw.runtime.manager.get("main", "agent:main:main"))!;
+      const totals = row.usageTotals as UsageTotals & { byKind: Record<string, UsageTotals> };
+      expect(totals).toMatchObject({ input: 12_040, output: 20, calls: 4 });
+      expect(totals.cost).toBeCloseTo((12_040 * 1 + 20 * 2) / 1e6, 12);
+      expect(totals.byKind.memoryFlush).toMatchObject({ input: 20, output: 5, calls: 1 });
+      expect(totals.byKind.compaction).toMatchObject({ input: 20, output: 5, calls: 1 });
+      expect(totals.byKind.compaction!.cost).toBeCloseTo(30 / 1e6, 12);
+      expect(gw.runtime.usage.forAgent("main")).toMatchObject({ input: 12_040, output: 20, calls: 4 });
+      expect(gw.metrics.render()).toContain(
+        'pincer_model_tokens_total{agent="main",model="small",provider="openai",type="input"} 12040',
+      );
+    } finally {
+      await server.close();
+    }
   });
 });

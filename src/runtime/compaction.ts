@@ -8,6 +8,7 @@ import type { ModelProvider } from "../providers/types.ts";
 import type { AgentMessage, AssistantMessage } from "../transcript/entries.ts";
 import { buildContext, estimateTokens, messageChars, messageText } from "./context-build.ts";
 import { isGroupSessionKey, withSenderName } from "./sender-lines.ts";
+import { addSessionUsage, addUsage, costOf, type ModelCost, type UsageTotals } from "./usage.ts";
 
 export interface CompactionOutcome {
   status: "compacted" | "skipped" | "failed";
@@ -15,6 +16,8 @@ export interface CompactionOutcome {
   tokensBefore: number;
   tokensAfter: number;
   firstKeptEntryId?: string;
+  /** The summary call's tokens and cost (also added to the row's `usageTotals`), when the model answered. */
+  usage?: { provider: string; model: string; totals: UsageTotals };
 }
 
 export const SUMMARY_SYSTEM_PROMPT =
@@ -65,6 +68,8 @@ export async function compactSession(input: {
   keepRecentTokens: number;
   instructions?: string;
   abortSignal?: AbortSignal;
+  /** The configured price of a model, so the summary call is priced as a turn's calls are. */
+  costOf?(provider: string, model: string): ModelCost | undefined;
 }): Promise<CompactionOutcome> {
   const entry = await input.manager.get(input.agentId, input.sessionKey);
   if (!entry) return { status: "skipped", reason: "no session", tokensBefore: 0, tokensAfter: 0 };
@@ -82,8 +87,9 @@ export async function compactSession(input: {
     .filter(Boolean)
     .join("\nFocus: ");
   let summary: string;
+  let reply: AssistantMessage | undefined;
   try {
-    const reply = await completeOnce(input.provider, {
+    reply = await completeOnce(input.provider, {
       model: input.model,
       system: SUMMARY_SYSTEM_PROMPT,
       messages: [...toSummarise, { role: "user", content: instruction, timestamp: Date.now() }],
@@ -94,6 +100,7 @@ export async function compactSession(input: {
       throw new Error(reply.errorMessage ?? reply.stopReason);
     summary = messageText(reply).trim();
   } catch (err) {
+    await recordUsage(input, entry.sessionId, reply);
     return {
       status: "failed",
       reason: err instanceof Error ? err.message : String(err),
@@ -101,13 +108,25 @@ export async function compactSession(input: {
       tokensAfter: tokensBefore,
     };
   }
-  if (summary === "")
+  const answered = reply!;
+  const price = input.costOf?.(answered.provider, answered.model);
+  const cost = price ? costOf(answered.usage, price) : undefined;
+  const ref = `${answered.provider}/${answered.model}`;
+  const usage = {
+    provider: answered.provider,
+    model: answered.model,
+    totals: addUsage(undefined, answered.usage, cost),
+  };
+  if (summary === "") {
+    await recordUsage(input, entry.sessionId, answered);
     return {
       status: "failed",
       reason: "the model returned an empty summary; history kept",
       tokensBefore,
       tokensAfter: tokensBefore,
+      usage,
     };
+  }
   const tokensAfter = Math.ceil(summary.length / 4) + estimateTokens(ctx.messages.slice(cut));
   const written = await input.manager.appendToSession(
     input.agentId,
@@ -121,6 +140,7 @@ export async function compactSession(input: {
         updatedAt: now,
         totalTokens: tokensAfter,
         totalTokensFresh: true,
+        usageTotals: addSessionUsage(cur.usageTotals, answered.usage, cost, ref, "compaction"),
       };
       delete next.inputTokens;
       delete next.outputTokens;
@@ -131,5 +151,30 @@ export async function compactSession(input: {
   );
   if (!written)
     return { status: "skipped", reason: "the session was reset meanwhile", tokensBefore, tokensAfter: tokensBefore };
-  return { status: "compacted", tokensBefore, tokensAfter, firstKeptEntryId };
+  return { status: "compacted", tokensBefore, tokensAfter, firstKeptEntryId, usage };
+}
+
+/** A summary call that answered but changed nothing still spent tokens: they go on the row. */
+async function recordUsage(
+  input: Parameters<typeof compactSession>[0],
+  sessionId: string,
+  reply: AssistantMessage | undefined,
+): Promise<void> {
+  if (!reply || reply.usage.input + reply.usage.output + reply.usage.cacheRead + reply.usage.cacheWrite === 0) return;
+  const price = input.costOf?.(reply.provider, reply.model);
+  const cost = price ? costOf(reply.usage, price) : undefined;
+  await input.manager.patchSession(input.agentId, input.sessionKey, (cur) =>
+    cur && cur.sessionId === sessionId
+      ? {
+          ...cur,
+          usageTotals: addSessionUsage(
+            cur.usageTotals,
+            reply.usage,
+            cost,
+            `${reply.provider}/${reply.model}`,
+            "compaction",
+          ),
+        }
+      : undefined,
+  );
 }

@@ -28,7 +28,7 @@ import type { SystemPromptReport } from "./context-report.ts";
 import { recordedAnswer } from "./recorded-answer.ts";
 import { assertMessageSize, DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.ts";
 import { configuredAgentIds, UnknownAgentError } from "./unknown-agent.ts";
-import { modelCostOf, usageFooter, usageModeOf, UsageLedger, type UsageTotals } from "./usage.ts";
+import { modelCostOf, usageFooter, usageModeOf, UsageLedger, type UsageKind, type UsageTotals } from "./usage.ts";
 
 export type Surface = "http" | "ws" | "webchat" | "webhook" | "cron" | "openai" | "cli" | "internal" | "channel";
 
@@ -115,8 +115,8 @@ export interface RuntimeObserver {
   queueDepth?(delta: number): void;
   memoryFlush?(): void;
   security?(event: Record<string, unknown>): void;
-  /** One run's model calls added up (metrics per agent and model). */
-  usage?(event: { agentId: string; provider: string; model: string; usage: UsageTotals }): void;
+  /** One run's model calls added up (metrics per agent and model); `kind` for a memory flush's or a summary's. */
+  usage?(event: { agentId: string; provider: string; model: string; usage: UsageTotals; kind?: UsageKind }): void;
   /** A run that ended in an error: who, on which model, and why (the gateway logs it). */
   turnFailed?(event: {
     agentId: string;
@@ -199,6 +199,10 @@ export class AgentRuntime implements CommandContext {
       onSecurityEvent: (e) => this.observer.security?.(e),
       costOf: (p, m) => modelCostOf(this.config, p, m),
       resolveRef: (ref) => this.resolveRef(ref),
+      onUsage: (e) => {
+        this.usage.add(e.agentId, `${e.provider}/${e.model}`, e.usage);
+        this.observer.usage?.(e);
+      },
     });
     this.scheduler = new RunScheduler({
       runBatch: (run) => this.runBatch(run),
@@ -656,7 +660,9 @@ export class AgentRuntime implements CommandContext {
             keepRecentTokens: this.settingsFor(agentId).compaction.keepRecentTokens,
             instructions: instructions ?? this.settingsFor(agentId).compaction.customInstructions,
             abortSignal: signal,
+            costOf: (p, m) => modelCostOf(this.config, p, m),
           });
+          this.runner.reportUsage(agentId, outcome.usage, "compaction");
           this.observer.compaction?.(outcome, "manual");
           resolve(outcome);
           return { runId, status: "ok", reply: null, delivered: false };

@@ -22,7 +22,15 @@ import { isHeartbeatAck } from "./heartbeat.ts";
 import { HEARTBEAT_TOKEN } from "./system-prompt.ts";
 import { compactionBudget, contextWindowOf } from "./context-window.ts";
 import { isThinkLevel, type ThinkLevel } from "../providers/reasoning.ts";
-import { addSessionUsage, addUsage, costBlock, costOf, type ModelCost, type UsageTotals } from "./usage.ts";
+import {
+  addSessionUsage,
+  addUsage,
+  costBlock,
+  costOf,
+  type ModelCost,
+  type UsageKind,
+  type UsageTotals,
+} from "./usage.ts";
 
 export const SILENT_REPLY = "NO_REPLY";
 const MAX_TOOL_ROUNDS = 8;
@@ -51,6 +59,8 @@ export interface RunnerDeps {
   costOf?(provider: string, model: string): ModelCost | undefined;
   /** Security events (the isolation guard refusing a prompt). */
   onSecurityEvent?(event: Record<string, unknown>): void;
+  /** Model calls outside a turn's own (memory flush, compaction summary): for the process totals and metrics. */
+  onUsage?(event: { agentId: string; provider: string; model: string; usage: UsageTotals; kind: UsageKind }): void;
 }
 
 export interface RunRequest {
@@ -210,7 +220,9 @@ export class TurnRunner {
               model,
               keepRecentTokens: settings.compaction.keepRecentTokens,
               instructions: settings.compaction.customInstructions,
+              costOf: this.deps.costOf,
             });
+            this.reportUsage(req.agentId, outcome.usage, "compaction");
             this.deps.onCompaction?.(outcome, "threshold");
           }
         }
@@ -227,7 +239,9 @@ export class TurnRunner {
               model,
               keepRecentTokens: settings.compaction.keepRecentTokens,
               instructions: settings.compaction.customInstructions,
+              costOf: this.deps.costOf,
             });
+            this.reportUsage(req.agentId, outcome.usage, "compaction");
             this.deps.onCompaction?.(outcome, "overflow");
             compactedThisRun = outcome.status === "compacted";
           }
@@ -243,6 +257,16 @@ export class TurnRunner {
         return { status: "error", reply: null, silent: true, errorMessage: message, model, provider: provider.name };
       }
     }
+  }
+
+  /** A flush's or a summary's model calls, to the process totals (the row has them already). */
+  reportUsage(
+    agentId: string,
+    usage: { provider: string; model: string; totals: UsageTotals } | undefined,
+    kind: UsageKind,
+  ): void {
+    if (usage)
+      this.deps.onUsage?.({ agentId, provider: usage.provider, model: usage.model, usage: usage.totals, kind });
   }
 
   /** The window of the model that answered: `window` unless a fallback stood in for `provider/model`. */
@@ -519,6 +543,13 @@ export class TurnRunner {
       model,
       memoryTool,
     );
+    // Each call is counted on the row and in the totals as a memory flush of the model that answered it.
+    const spent: Array<{
+      usage: AssistantMessage["usage"];
+      cost: number | undefined;
+      provider: string;
+      model: string;
+    }> = [];
     for (let round = 0; round < 4; round++) {
       let final: AssistantMessage | null = null;
       for await (const ev of provider.stream({
@@ -531,6 +562,13 @@ export class TurnRunner {
       }))
         if (ev.type === "finish") final = ev.message;
       if (!final) break;
+      const price = this.deps.costOf?.(final.provider, final.model);
+      spent.push({
+        usage: final.usage,
+        cost: price ? costOf(final.usage, price) : undefined,
+        provider: final.provider,
+        model: final.model,
+      });
       messages.push(final);
       const calls = final.content.filter(
         (b): b is Extract<AssistantMessage["content"][number], { type: "toolCall" }> => b.type === "toolCall",
@@ -557,9 +595,28 @@ export class TurnRunner {
     this.deps.onMemoryFlush?.();
     await this.deps.manager.patchSession(req.agentId, req.sessionKey, (cur, at) =>
       cur && cur.sessionId === req.sessionId
-        ? { ...cur, memoryFlushAt: at, memoryFlushCompactionCount: cur.compactionCount ?? 0 }
+        ? {
+            ...cur,
+            memoryFlushAt: at,
+            memoryFlushCompactionCount: cur.compactionCount ?? 0,
+            ...(spent.length > 0
+              ? {
+                  usageTotals: spent.reduce<unknown>(
+                    (t, c) => addSessionUsage(t, c.usage, c.cost, `${c.provider}/${c.model}`, "memoryFlush"),
+                    cur.usageTotals,
+                  ),
+                }
+              : {}),
+          }
         : undefined,
     );
+    const byModel = new Map<string, { provider: string; model: string; totals: UsageTotals }>();
+    for (const c of spent) {
+      const ref = `${c.provider}/${c.model}`;
+      const prev = byModel.get(ref);
+      byModel.set(ref, { provider: c.provider, model: c.model, totals: addUsage(prev?.totals, c.usage, c.cost) });
+    }
+    for (const u of byModel.values()) this.reportUsage(req.agentId, u, "memoryFlush");
   }
 }
 

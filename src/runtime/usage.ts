@@ -120,25 +120,49 @@ export function addUsage(totals: UsageTotals | undefined, usage: Usage, cost: nu
   return t;
 }
 
-/** A row's `usageTotals`: the session's totals, and the same per `provider/model` it used. */
-export type SessionUsageTotals = UsageTotals & { byModel?: Record<string, UsageTotals> };
+/** Model calls that are not a turn's own: the silent memory flush and the compaction summary. */
+export type UsageKind = "memoryFlush" | "compaction";
+export const USAGE_KINDS: readonly UsageKind[] = ["memoryFlush", "compaction"];
 
-/** The row's totals plus one call of `modelRef` (a new object). */
+/**
+ * A row's `usageTotals`: the session's totals over every model call, the same per `provider/model`
+ * it used, and the part of them spent on memory flushes and compaction summaries (`byKind`; the
+ * rest is the turns').
+ */
+export type SessionUsageTotals = UsageTotals & {
+  byModel?: Record<string, UsageTotals>;
+  byKind?: Partial<Record<UsageKind, UsageTotals>>;
+};
+
+/** Valid totals per key of a stored map (rows are user-editable files). */
+function validMap(raw: unknown, keys?: readonly string[]): Record<string, UsageTotals> {
+  const out: Record<string, UsageTotals> = {};
+  if (raw === null || typeof raw !== "object") return out;
+  for (const [k, t] of Object.entries(raw)) {
+    const valid = keys && !keys.includes(k) ? undefined : validTotals(t);
+    if (valid) out[k] = valid;
+  }
+  return out;
+}
+
+/** The row's totals plus one call of `modelRef` (a new object); `kind` for a flush or summary call. */
 export function addSessionUsage(
   raw: unknown,
   usage: Usage,
   cost: number | undefined,
   modelRef: string,
+  kind?: UsageKind,
 ): SessionUsageTotals {
-  const byModel: Record<string, UsageTotals> = {};
-  const stored = (raw as { byModel?: unknown } | null | undefined)?.byModel;
-  if (stored !== null && typeof stored === "object")
-    for (const [ref, t] of Object.entries(stored)) {
-      const valid = validTotals(t);
-      if (valid) byModel[ref] = valid;
-    }
+  const stored = raw as { byModel?: unknown; byKind?: unknown } | null | undefined;
+  const byModel = validMap(stored?.byModel);
   byModel[modelRef] = addUsage(byModel[modelRef], usage, cost);
-  return { ...addUsage(validTotals(raw), usage, cost), byModel };
+  const byKind = validMap(stored?.byKind, USAGE_KINDS);
+  if (kind) byKind[kind] = addUsage(byKind[kind], usage, cost);
+  return {
+    ...addUsage(validTotals(raw), usage, cost),
+    byModel,
+    ...(Object.keys(byKind).length > 0 ? { byKind } : {}),
+  };
 }
 
 /**
