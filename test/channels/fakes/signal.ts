@@ -10,6 +10,7 @@ import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FakeSent, FakeUser, PlatformFake } from "../platform-fake.ts";
+import { Waiters } from "./waiters.ts";
 
 export interface SignalFake extends PlatformFake {
   readonly account: string;
@@ -49,8 +50,8 @@ export async function startSignalFake(opts: { account?: string } = {}): Promise<
   const streams = new Set<http.ServerResponse>();
   const queued: string[] = [];
   const removed = new Set<string>();
-  const sentWaiters: Array<() => void> = [];
-  const streamWaiters: Array<() => void> = [];
+  const sentWaiters = new Waiters();
+  const streamWaiters = new Waiters();
   let opened = 0;
   let revoked = false;
   let rateLimit: number | undefined;
@@ -109,7 +110,7 @@ export async function startSignalFake(opts: { account?: string } = {}): Promise<
         const timestamp = nextTimestamp();
         const to = groupId ? `group:${groupId}` : (recipients[0] ?? "");
         sent.push({ to, text: message });
-        for (const w of sentWaiters.splice(0)) w();
+        sentWaiters.wake();
         const results = (groupId ? ["member"] : recipients).map((r) => ({
           recipientAddress: { number: r.startsWith("+") ? r : null, uuid: r.startsWith("+") ? null : r },
           type: "SUCCESS",
@@ -143,7 +144,7 @@ export async function startSignalFake(opts: { account?: string } = {}): Promise<
       opened++;
       res.on("close", () => streams.delete(res));
       for (const frame of queued.splice(0)) res.write(frame);
-      for (const w of streamWaiters.splice(0)) w();
+      streamWaiters.wake();
       return;
     }
     if (req.method === "POST" && url.pathname === "/api/v1/rpc") {
@@ -223,33 +224,19 @@ export async function startSignalFake(opts: { account?: string } = {}): Promise<
     },
     sent: () => [...sent],
     async waitForSent(n, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (sent.length < n) {
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`signal fake: ${sent.length} of ${n} sends after ${timeoutMs} ms`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, left);
-          sentWaiters.push(() => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
-      }
+      await sentWaiters.until(
+        () => sent.length >= n,
+        timeoutMs,
+        () => `signal fake: ${sent.length} of ${n} sends after ${timeoutMs} ms`,
+      );
       return [...sent];
     },
     async waitForStreams(n, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (opened < n) {
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`signal fake: ${opened} of ${n} streams after ${timeoutMs} ms`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, left);
-          streamWaiters.push(() => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
-      }
+      await streamWaiters.until(
+        () => opened >= n,
+        timeoutMs,
+        () => `signal fake: ${opened} of ${n} streams after ${timeoutMs} ms`,
+      );
     },
     // What the adapter makes of a sender: `uuid:<id>` as is, a number in E.164 form.
     directPeer: (userId) => (userId.startsWith("uuid:") || userId.startsWith("+") ? userId : `+${userId}`),

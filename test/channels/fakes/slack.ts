@@ -11,6 +11,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { FakeSent, FakeUser, PlatformFake } from "../platform-fake.ts";
+import { Waiters } from "./waiters.ts";
 
 export interface SlackEnvelope {
   envelope_id: string;
@@ -91,8 +92,8 @@ export async function startSlackFake(): Promise<SlackFake> {
   const pushedAt = new Map<string, number>();
   const acks = new Map<string, number>();
   const ackWaiters = new Map<string, Array<() => void>>();
-  const sentWaiters: Array<() => void> = [];
-  const connWaiters: Array<() => void> = [];
+  const sentWaiters = new Waiters();
+  const connWaiters = new Waiters();
   let socket: WebSocket | undefined;
   let connections = 0;
   let revoked = false;
@@ -179,7 +180,7 @@ export async function startSlackFake(): Promise<SlackFake> {
         const ts = nextTs();
         const threadTs = typeof body.thread_ts === "string" && body.thread_ts ? body.thread_ts : undefined;
         sent.push({ to: channel, text, ...(threadTs ? { threadId: threadTs } : {}) });
-        for (const w of sentWaiters.splice(0)) w();
+        sentWaiters.wake();
         return json(res, 200, {
           ok: true,
           channel,
@@ -221,7 +222,7 @@ export async function startSlackFake(): Promise<SlackFake> {
     socket?.terminate();
     socket = ws;
     connections++;
-    for (const w of connWaiters.splice(0)) w();
+    connWaiters.wake();
     const ping = setInterval(() => ws.ping(), 5000);
     ping.unref();
     ws.on("close", () => {
@@ -360,18 +361,11 @@ export async function startSlackFake(): Promise<SlackFake> {
     },
     sent: () => [...sent],
     async waitForSent(n, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (sent.length < n) {
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`slack fake: ${sent.length} of ${n} posts after ${timeoutMs} ms`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, left);
-          sentWaiters.push(() => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
-      }
+      await sentWaiters.until(
+        () => sent.length >= n,
+        timeoutMs,
+        () => `slack fake: ${sent.length} of ${n} posts after ${timeoutMs} ms`,
+      );
       return [...sent];
     },
     directPeer: (userId) => userId.toLowerCase(),
@@ -391,18 +385,11 @@ export async function startSlackFake(): Promise<SlackFake> {
       socket?.send(JSON.stringify({ type: "disconnect", reason, debug_info: { host: "fake-slack" } }));
     },
     async waitForConnections(n, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (connections < n) {
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`slack fake: ${connections} of ${n} connections after ${timeoutMs} ms`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, left);
-          connWaiters.push(() => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
-      }
+      await connWaiters.until(
+        () => connections >= n,
+        timeoutMs,
+        () => `slack fake: ${connections} of ${n} connections after ${timeoutMs} ms`,
+      );
     },
     rateLimitNextSend(sec) {
       rateLimit = sec;

@@ -14,6 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startTelegramServer, type StartedTelegramServer } from "@openclaw/crabline";
 import type { FakeSent, FakeUser, PlatformFake } from "../platform-fake.ts";
+import { Waiters } from "./waiters.ts";
 
 export interface TelegramCall {
   method: string;
@@ -61,7 +62,7 @@ export class TelegramFake implements PlatformFake {
   private readonly raw: RawUpdate[] = [];
   private readonly polls = new Set<Poll>();
   private readonly posts: FakeSent[] = [];
-  private readonly waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
   private readonly faults: Array<{ method: string; status: number; body: Json }> = [];
   private readonly forums = new Set<number>();
   private readonly titled = new Set<number>();
@@ -226,18 +227,12 @@ export class TelegramFake implements PlatformFake {
   }
 
   async waitForSent(n: number, timeoutMs = 10_000): Promise<FakeSent[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.posts.length < n) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`telegram fake: ${this.posts.length} of ${n} posts after ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 200));
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+    await this.waiters.until(
+      () => this.posts.length >= n,
+      timeoutMs,
+      () => `telegram fake: ${this.posts.length} of ${n} posts after ${timeoutMs} ms`,
+      200,
+    );
     return this.sent();
   }
 
@@ -384,7 +379,7 @@ export class TelegramFake implements PlatformFake {
         text: String(body.text),
         ...(reply?.message_id !== undefined ? { replyTo: String(reply.message_id) } : {}),
       });
-      for (const w of this.waiters.splice(0)) w();
+      this.waiters.wake();
     }
   }
 
