@@ -4,9 +4,6 @@
  * SSE stream coming back after a drop, sends/typing over JSON-RPC and their failure kinds.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { once } from "node:events";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -16,13 +13,12 @@ import { markdownToPlain } from "../../src/channels/signal/render.ts";
 import { SseParser } from "../../src/channels/signal/sse.ts";
 import {
   ChannelFatalError,
-  ChannelSendError,
   type ChannelAdapter,
   type OutboundChunk,
   type ReplyTarget,
 } from "../../src/channels/types.ts";
 import { startSignalFake, type SignalFake } from "./fakes/signal.ts";
-import { recorder, type Recorder } from "./fakes/slack-signal-context.ts";
+import { freePort, recorder, sendError, type Recorder } from "./fakes/slack-signal-context.ts";
 
 let fake: SignalFake;
 let adapter: ChannelAdapter;
@@ -38,23 +34,6 @@ const settings = (f: { account: string; httpUrl: string }, raw: Record<string, u
 
 const target = (to: string): ReplyTarget => ({ channel: "signal", accountId: "default", to });
 const chunk = (to: string, text: string): OutboundChunk => ({ target: target(to), text, idempotencyKey: `${to}:0` });
-
-async function sendError(a: ChannelAdapter, c: OutboundChunk): Promise<ChannelSendError> {
-  return a.send(c).then(
-    () => {
-      throw new Error("send succeeded");
-    },
-    (e: unknown) => e as ChannelSendError,
-  );
-}
-
-async function closedPort(): Promise<number> {
-  const s = http.createServer().listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   fake = await startSignalFake();
@@ -316,7 +295,7 @@ describe("signal stream: drops and fatal errors", () => {
     a2 = createSignalAdapter(settings(f2));
     await expect(a2.start(recorder().ctx)).rejects.toBeInstanceOf(ChannelFatalError);
     const gone = createSignalAdapter(
-      settings({ account: "+15550001111", httpUrl: `http://127.0.0.1:${await closedPort()}` }),
+      settings({ account: "+15550001111", httpUrl: `http://127.0.0.1:${await freePort()}` }),
     );
     const err = await gone.start(recorder().ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
@@ -355,7 +334,7 @@ describe("signal send and typing", () => {
 
   it("a refused connection is transient", async () => {
     const dead = createSignalAdapter(
-      settings({ account: fake.account, httpUrl: `http://127.0.0.1:${await closedPort()}` }),
+      settings({ account: fake.account, httpUrl: `http://127.0.0.1:${await freePort()}` }),
     );
     expect((await sendError(dead, chunk(alice.id, "x"))).kind).toBe("transient");
   });

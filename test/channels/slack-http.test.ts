@@ -3,9 +3,6 @@
  * bad signatures refused, the response held until ingest resolved, retries deduped by message id,
  * URL verification; and once end to end against crabline's Slack server (it signs and delivers).
  */
-import { once } from "node:events";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -14,23 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSlackAdapter } from "../../src/channels/slack/index.ts";
 import type { ChannelAdapter } from "../../src/channels/types.ts";
 import { startSlackFake, type SlackFake } from "./fakes/slack.ts";
-import { recorder, type Recorder } from "./fakes/slack-signal-context.ts";
-
-async function freePort(): Promise<number> {
-  const s = http.createServer().listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { freePort, recorder, until, type Recorder } from "./fakes/slack-signal-context.ts";
 
 describe("slack HTTP Events mode against signed requests", () => {
   let fake: SlackFake;

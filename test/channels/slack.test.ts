@@ -3,22 +3,11 @@
  * become envelopes, when envelopes are acked, what is skipped, redeliveries, reconnects, sends and
  * how their failures look to the channel layer.
  */
-import { once } from "node:events";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createSlackAdapter } from "../../src/channels/slack/index.ts";
 import { ChannelFatalError, ChannelSendError, type ChannelAdapter } from "../../src/channels/types.ts";
 import { startSlackFake, type SlackFake } from "./fakes/slack.ts";
-import { recorder, type Recorder } from "./fakes/slack-signal-context.ts";
-
-async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { freePort, recorder, sendError, until, type Recorder } from "./fakes/slack-signal-context.ts";
 
 let fake: SlackFake;
 let adapter: ChannelAdapter;
@@ -387,45 +376,28 @@ describe("slack send", () => {
   });
 
   it("too long and unknown channels are permanent", async () => {
-    const long = await adapter
-      .send({
-        target: { channel: "slack", accountId: "default", to: "CGENERAL1" },
-        text: "y".repeat(40_001),
-        idempotencyKey: "l:0",
-      })
-      .then(
-        () => {
-          throw new Error("send succeeded");
-        },
-        (e: unknown) => e as ChannelSendError,
-      );
+    const long = await sendError(adapter, {
+      target: { channel: "slack", accountId: "default", to: "CGENERAL1" },
+      text: "y".repeat(40_001),
+      idempotencyKey: "l:0",
+    });
     expect(long.kind).toBe("permanent");
     expect(long.message).toContain("msg_too_long");
-    const none = await adapter
-      .send({ target: { channel: "slack", accountId: "default", to: "" }, text: "x", idempotencyKey: "n:0" })
-      .then(
-        () => {
-          throw new Error("send succeeded");
-        },
-        (e: unknown) => e as ChannelSendError,
-      );
+    const none = await sendError(adapter, {
+      target: { channel: "slack", accountId: "default", to: "" },
+      text: "x",
+      idempotencyKey: "n:0",
+    });
     expect(none.kind).toBe("permanent");
   });
 
   it("a refused connection is transient", async () => {
-    const closed = http.createServer().listen(0, "127.0.0.1");
-    await once(closed, "listening");
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((r) => closed.close(r));
-    const dead = createSlackAdapter({ ...settings(), baseUrl: `http://127.0.0.1:${port}/api/` });
-    const err = await dead
-      .send({ target: { channel: "slack", accountId: "default", to: "C1" }, text: "x", idempotencyKey: "d:0" })
-      .then(
-        () => {
-          throw new Error("send succeeded");
-        },
-        (e: unknown) => e as ChannelSendError,
-      );
+    const dead = createSlackAdapter({ ...settings(), baseUrl: `http://127.0.0.1:${await freePort()}/api/` });
+    const err = await sendError(dead, {
+      target: { channel: "slack", accountId: "default", to: "C1" },
+      text: "x",
+      idempotencyKey: "d:0",
+    });
     expect(err).toBeInstanceOf(ChannelSendError);
     expect(err.kind).toBe("transient");
   });
@@ -484,14 +456,11 @@ describe("slack socket mode: reconnects and fatal errors", () => {
     await a2.start(r2.ctx);
     f2.revokeToken();
     expect(await r2.nextDisconnect()).toBeInstanceOf(ChannelFatalError);
-    const err = await a2
-      .send({ target: { channel: "slack", accountId: "default", to: "C1" }, text: "x", idempotencyKey: "a:0" })
-      .then(
-        () => {
-          throw new Error("send succeeded");
-        },
-        (e: unknown) => e as ChannelSendError,
-      );
+    const err = await sendError(a2, {
+      target: { channel: "slack", accountId: "default", to: "C1" },
+      text: "x",
+      idempotencyKey: "a:0",
+    });
     expect(err.kind).toBe("auth");
   });
 

@@ -1,6 +1,16 @@
 /** A small AdapterContext for driving one adapter directly: records what it ingests, skips and reports. */
+import { once } from "node:events";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import pino from "pino";
-import type { AdapterContext, ChannelInbound, IngestResult } from "../../../src/channels/types.ts";
+import type {
+  AdapterContext,
+  ChannelAdapter,
+  ChannelInbound,
+  ChannelSendError,
+  IngestResult,
+  OutboundChunk,
+} from "../../../src/channels/types.ts";
 
 export interface Recorder {
   ctx: AdapterContext;
@@ -18,12 +28,31 @@ export interface Recorder {
   nextDisconnect(timeoutMs?: number): Promise<unknown>;
 }
 
-async function until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+export async function until(pred: () => boolean, timeoutMs = 10_000, what = "a condition"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A loopback port nothing listens on (now): for a refused connection, or a listener of one's own. */
+export async function freePort(): Promise<number> {
+  const s = http.createServer().listen(0, "127.0.0.1");
+  await once(s, "listening");
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** The error a send that must fail failed with. */
+export async function sendError(a: ChannelAdapter, c: OutboundChunk): Promise<ChannelSendError> {
+  return a.send(c).then(
+    () => {
+      throw new Error("send succeeded");
+    },
+    (e: unknown) => e as ChannelSendError,
+  );
 }
 
 /** `dedupe`: answer "duplicate" for a message id seen before, as the layer's InboundDedupe does. */
