@@ -313,7 +313,7 @@ describe("valid configs", () => {
       modelRef: undefined,
       contextTokens: undefined,
       workspace: path.join("/h", "agents", "main", "workspace"),
-      bootstrap: { maxChars: 20_000, totalMaxChars: 150_000 },
+      bootstrap: { maxChars: 20_000, totalMaxChars: 150_000, truncationWarning: "once" },
       userTimezone: undefined,
       heartbeat: {
         enabled: true,

@@ -54,7 +54,10 @@ for (const wire of ["anthropic", "openai"] as const) {
         expect(next - start, f.name).toBe(f.injectedChars);
       }
       const projectStart = sent.indexOf("\n# Project Context");
-      const projectEnd = sent.indexOf("\n\n## Runtime");
+      // The truncation warning follows the workspace files (a per-turn part), then the runtime line.
+      expect(sent).toContain("⚠ Bootstrap truncation warning:\n- AGENTS.md: ");
+      expect(report.bootstrapTruncation).toMatchObject({ warningMode: "once", warningShown: true, truncatedFiles: 1 });
+      const projectEnd = sent.indexOf("\n\n## Bootstrap Truncation");
       expect(report.systemPrompt.projectContextChars).toBe(projectEnd - projectStart);
       // Tool entries: the tools the request carried.
       const sentTools = (model.requests.at(-1)!.tools as Array<{ name?: string; function?: { name: string } }>).map(

@@ -71,8 +71,25 @@ for (const wire of ["anthropic", "openai"] as const) {
       expect(userTexts(model.requests[0]!)).toEqual(["Alice: what are we reading?"]);
       expect(userTexts(model.requests[1]!)).toEqual(["Alice: what are we reading?", "Bob Stone: and when do we meet?"]);
 
-      // Nothing changed between the turns: the same bytes, so the provider's prompt cache hits.
-      expect(second).toBe(first);
+      // OpenClaw's truncation warning, once per truncation (default "once"), after the stable parts.
+      const warning =
+        "\n\n## Bootstrap Truncation\n⚠ Bootstrap truncation warning:\n" +
+        `- SOUL.md: ${SOUL.trimEnd().length} raw -> ` +
+        `${Number(/SOUL\.md: \d+ raw -> (\d+) injected/.exec(first)?.[1])} injected (~`;
+      expect(first).toContain(warning);
+      expect(first).toMatch(/% removed; max\/file\)\.\n- If unintentional, raise agents\.defaults\.bootstrapMaxChars/);
+      expect(first.indexOf("## Bootstrap Truncation")).toBeGreaterThan(first.indexOf("## MEMORY.md"));
+      const stored = (await gw.runtime.manager.get("main", "agent:main:telegram:group:-100777"))
+        ?.systemPromptReport as {
+        bootstrapTruncation?: Record<string, unknown>;
+      };
+      expect(stored?.bootstrapTruncation).toMatchObject({ warningMode: "once", truncatedFiles: 1 });
+      expect(second).not.toContain("Bootstrap truncation warning");
+
+      // Nothing else changed between the turns: the same bytes up to the warning, so the provider's prompt cache hits.
+      const cut = first.indexOf("\n\n## Bootstrap Truncation");
+      expect(second.slice(0, cut)).toBe(first.slice(0, cut));
+      expect(second).toBe(first.replace(/\n\n## Bootstrap Truncation\n[^#]*?(?=\n\n## )/, ""));
     });
 
     it("a workspace edit reaches the next turn's prompt; a direct chat has no group part", async () => {

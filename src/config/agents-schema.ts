@@ -144,6 +144,8 @@ export const agentDefaultsSchema = z.strictObject({
   bootstrapMaxChars: z.number().int().positive().optional(),
   /** All workspace files together (default 150000 chars). */
   bootstrapTotalMaxChars: z.number().int().positive().optional(),
+  /** Tell the agent when workspace files were cut (OpenClaw's; default "once" per truncation and session). */
+  bootstrapPromptTruncationWarning: z.enum(["off", "once", "always"]).optional(),
   /** The zone of the date in the system prompt (default: `session.timeZone`, else the host's). */
   userTimezone: timeZoneSchema.optional(),
   heartbeat: heartbeatSchema.optional(),
@@ -159,7 +161,6 @@ export const agentDefaultsSchema = z.strictObject({
     "pdfMaxBytesMb",
     "pdfMaxPages",
     "repoRoot",
-    "bootstrapPromptTruncationWarning",
     "timeFormat",
     "envelopeTimezone",
     "envelopeTimestamp",

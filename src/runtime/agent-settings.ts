@@ -14,6 +14,7 @@ import { parseSizeBytes } from "../util/units.ts";
 import { resolveWorkspaceDir } from "../workspace/layout.ts";
 import { DEFAULT_BOOTSTRAP_MAX_CHARS, DEFAULT_BOOTSTRAP_TOTAL_MAX_CHARS } from "../workspace/bootstrap-files.ts";
 import { resolveHeartbeat, type HeartbeatSettings } from "./heartbeat.ts";
+import { DEFAULT_TRUNCATION_WARNING_MODE, type TruncationWarningMode } from "./bootstrap-warning.ts";
 
 export interface CompactionSettings {
   reserveTokens: number;
@@ -38,7 +39,7 @@ export interface AgentSettings {
   compaction: CompactionSettings;
   workspace: string;
   /** Caps of the workspace files in the system prompt (`bootstrapMaxChars`, `bootstrapTotalMaxChars`). */
-  bootstrap: { maxChars: number; totalMaxChars: number };
+  bootstrap: { maxChars: number; totalMaxChars: number; truncationWarning: TruncationWarningMode };
   /** `agents.defaults.userTimezone`: the zone of the system prompt's date (undefined: the session's). */
   userTimezone: string | undefined;
   heartbeat: HeartbeatSettings;
@@ -92,6 +93,7 @@ export function resolveAgentSettings(agents: AgentsConfig | undefined, agentId: 
     bootstrap: {
       maxChars: defaults.bootstrapMaxChars ?? DEFAULT_BOOTSTRAP_MAX_CHARS,
       totalMaxChars: defaults.bootstrapTotalMaxChars ?? DEFAULT_BOOTSTRAP_TOTAL_MAX_CHARS,
+      truncationWarning: defaults.bootstrapPromptTruncationWarning ?? DEFAULT_TRUNCATION_WARNING_MODE,
     },
     userTimezone: defaults.userTimezone,
     heartbeat: resolveHeartbeat(agents, agentId),

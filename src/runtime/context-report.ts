@@ -5,6 +5,7 @@
  */
 import type { ToolSpec } from "../providers/types.ts";
 import type { InjectedFile, WorkspaceFile } from "../workspace/bootstrap-files.ts";
+import type { BootstrapTruncationMeta } from "./bootstrap-warning.ts";
 
 export interface InjectedFileStats {
   name: string;
@@ -29,6 +30,8 @@ export interface SystemPromptReport {
   sandbox: { mode: string; sandboxed: boolean };
   systemPrompt: { chars: number; projectContextChars: number; nonProjectContextChars: number };
   injectedWorkspaceFiles: InjectedFileStats[];
+  /** OpenClaw's truncation-warning state (bootstrap-warning.ts); its seen signatures keep `once` once. */
+  bootstrapTruncation?: BootstrapTruncationMeta;
   skills: { promptChars: number; entries: Array<{ name: string; blockChars: number }> };
   tools: {
     listChars: number;
@@ -52,6 +55,9 @@ export interface ReportInput {
   files: readonly WorkspaceFile[];
   injected: readonly InjectedFile[];
   tools: readonly ToolSpec[];
+  /** Per-file sizes when the caller measured them already (the truncation warning needs them first). */
+  fileStats?: InjectedFileStats[];
+  bootstrapTruncation?: BootstrapTruncationMeta;
 }
 
 type ToolEntry = SystemPromptReport["tools"]["entries"][number];
@@ -73,9 +79,13 @@ function toolEntry(t: ToolSpec): ToolEntry {
   return e;
 }
 
-export function buildSystemPromptReport(input: ReportInput): SystemPromptReport {
-  const byPath = new Map(input.injected.map((f) => [f.path, f.content]));
-  const files = input.files.map((f): InjectedFileStats => {
+/** Raw and injected size of each workspace file, and whether the caps cut it. */
+export function injectedFileStats(
+  workspaceFiles: readonly WorkspaceFile[],
+  injected: readonly InjectedFile[],
+): InjectedFileStats[] {
+  const byPath = new Map(injected.map((f) => [f.path, f.content]));
+  return workspaceFiles.map((f): InjectedFileStats => {
     const rawChars = f.missing ? 0 : (f.content ?? "").trimEnd().length;
     const injectedChars = byPath.get(f.path)?.length ?? 0;
     return {
@@ -87,6 +97,10 @@ export function buildSystemPromptReport(input: ReportInput): SystemPromptReport 
       truncated: !f.missing && injectedChars < rawChars,
     };
   });
+}
+
+export function buildSystemPromptReport(input: ReportInput): SystemPromptReport {
+  const files = input.fileStats ?? injectedFileStats(input.files, input.injected);
   const tools = input.tools.map(toolEntry);
   const chars = input.systemPrompt.length;
   return {
@@ -106,6 +120,7 @@ export function buildSystemPromptReport(input: ReportInput): SystemPromptReport 
       nonProjectContextChars: Math.max(0, chars - input.projectContextChars),
     },
     injectedWorkspaceFiles: files,
+    ...(input.bootstrapTruncation ? { bootstrapTruncation: input.bootstrapTruncation } : {}),
     skills: { promptChars: 0, entries: [] },
     tools: {
       listChars: input.toolListChars,

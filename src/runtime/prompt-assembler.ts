@@ -9,7 +9,8 @@ import type { SessionEntry } from "../store/entry.ts";
 import { isCronRunKey, isSubagentKey } from "../keys/session-key-helpers.ts";
 import { injectFiles, WorkspaceReader } from "../workspace/bootstrap-files.ts";
 import type { AgentSettings } from "./agent-settings.ts";
-import { buildSystemPromptReport, type SystemPromptReport } from "./context-report.ts";
+import { buildSystemPromptReport, injectedFileStats, type SystemPromptReport } from "./context-report.ts";
+import { seenSignatures, truncationWarning } from "./bootstrap-warning.ts";
 import { buildSystemPrompt, dateIn } from "./system-prompt.ts";
 
 /** The host's zone, read once (resolving it builds a formatter). */
@@ -51,6 +52,13 @@ export class PromptAssembler {
     const minimalFiles = subagent || isCronRunKey(req.sessionKey);
     const files = await this.reader.load(settings.workspace, minimalFiles);
     const injected = injectFiles(files, settings.bootstrap);
+    const fileStats = injectedFileStats(files, injected);
+    const warning = truncationWarning(
+      fileStats,
+      settings.bootstrap,
+      settings.bootstrap.truncationWarning,
+      seenSignatures(entry?.systemPromptReport),
+    );
     const zone = settings.userTimezone ?? req.timeZone ?? HOST_ZONE;
     const { date, weekday } = dateIn(req.now, zone);
     const chatType = entry?.chatType;
@@ -75,6 +83,7 @@ export class PromptAssembler {
         timeZone: zone,
       },
       extra: req.extra,
+      truncationWarning: warning.lines,
     });
     const report = buildSystemPromptReport({
       source: req.source,
@@ -91,6 +100,8 @@ export class PromptAssembler {
       files,
       injected,
       tools: req.tools,
+      fileStats,
+      bootstrapTruncation: warning.meta,
     });
     return { text: built.text, report };
   }

@@ -44,6 +44,8 @@ export interface PromptInputs {
   runtime: PromptRuntime;
   /** Extra instructions for this turn only (a memory flush's system prompt, a client's system messages). */
   extra?: string;
+  /** OpenClaw's bootstrap truncation warning lines (bootstrap-warning.ts); empty or absent: none. */
+  truncationWarning?: readonly string[];
 }
 
 export interface BuiltPrompt {
@@ -151,6 +153,15 @@ export function buildSystemPrompt(input: PromptInputs): BuiltPrompt {
       `You are in the group chat${name}${where}. Each user message starts with its sender's name ("Name: text"); several people may be talking.`,
     );
   }
+
+  // Shown once per truncation by default, so it is a per-turn part: after everything stable.
+  if (input.truncationWarning && input.truncationWarning.length > 0)
+    out.push(
+      "",
+      "## Bootstrap Truncation",
+      "⚠ Bootstrap truncation warning:",
+      ...input.truncationWarning.map((l) => `- ${l}`),
+    );
 
   if (input.extra && input.extra.trim() !== "") out.push("", "## Instructions for this turn", input.extra.trim());
 
