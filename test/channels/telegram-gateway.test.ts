@@ -28,16 +28,28 @@ async function gatewayFor(fake: TelegramFake, home: string, extra: Record<string
   return gw;
 }
 
+/** A fresh fake and home, both removed after the test. */
+async function fakeAndHome(): Promise<{ fake: TelegramFake; home: string }> {
+  const fake = await startTelegramFake();
+  cleanups.push(() => fake.close());
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-tg-gw-"));
+  cleanups.push(async () => fs.rmSync(home, { recursive: true, force: true }));
+  return { fake, home };
+}
+
+/** A fake, a home and a gateway on them, all cleaned up after the test. */
+async function started(extra: Record<string, unknown> = {}) {
+  const { fake, home } = await fakeAndHome();
+  const gw = await gatewayFor(fake, home, extra);
+  cleanups.push(() => gw.cleanup());
+  return { fake, gw };
+}
+
 const alice = { id: "1001", name: "Alice" };
 
 describe("telegram through the gateway", () => {
   it("a DM is answered in its chat as a reply; a forum topic's answer lands in that topic", async () => {
-    const fake = await startTelegramFake();
-    cleanups.push(() => fake.close());
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-tg-gw-"));
-    cleanups.push(async () => fs.rmSync(home, { recursive: true, force: true }));
-    const gw = await gatewayFor(fake, home);
-    cleanups.push(() => gw.cleanup());
+    const { fake } = await started();
     const id = await fake.sendDirect(alice, "hello there");
     const [reply] = await fake.waitForSent(1);
     expect(reply).toMatchObject({ to: "1001", replyTo: id });
@@ -52,12 +64,7 @@ describe("telegram through the gateway", () => {
   });
 
   it("bot, self, edited and bot-removed updates get no answer and are counted as skipped", async () => {
-    const fake = await startTelegramFake();
-    cleanups.push(() => fake.close());
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-tg-gw-"));
-    cleanups.push(async () => fs.rmSync(home, { recursive: true, force: true }));
-    const gw = await gatewayFor(fake, home);
-    cleanups.push(() => gw.cleanup());
+    const { fake, gw } = await started();
     const chat = { id: 1001, type: "private" };
     const bot = { id: Number(fake.bot.id), is_bot: true, first_name: "Pincer", username: fake.bot.name };
     fake.sendRaw({ message: { chat, from: { id: 2002, is_bot: true, first_name: "Other" }, text: "ping" } });
@@ -84,12 +91,7 @@ describe("telegram through the gateway", () => {
   });
 
   it("a long reply is split under 4 096 characters with nothing lost", async () => {
-    const fake = await startTelegramFake();
-    cleanups.push(() => fake.close());
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-tg-gw-"));
-    cleanups.push(async () => fs.rmSync(home, { recursive: true, force: true }));
-    const gw = await gatewayFor(fake, home);
-    cleanups.push(() => gw.cleanup());
+    const { fake } = await started();
     const words = Array.from({ length: 1200 }, (_, i) => `w${i}`);
     await fake.sendDirect(alice, words.join(" "));
     // ~6 000 characters of echo: two chunks hold all of it, so every word must be in the first two.
@@ -102,12 +104,7 @@ describe("telegram through the gateway", () => {
   });
 
   it("a 429 on the reply is waited out and the reply is posted once", async () => {
-    const fake = await startTelegramFake();
-    cleanups.push(() => fake.close());
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-tg-gw-"));
-    cleanups.push(async () => fs.rmSync(home, { recursive: true, force: true }));
-    const gw = await gatewayFor(fake, home);
-    cleanups.push(() => gw.cleanup());
+    const { fake } = await started();
     fake.rateLimitNextSend(1);
     await fake.sendDirect(alice, "limited");
     const [reply] = await fake.waitForSent(1);
@@ -117,18 +114,13 @@ describe("telegram through the gateway", () => {
   });
 
   it("webhook mode: the gateway's own listener takes Telegram's deliveries and the DM is answered", async () => {
-    const fake = await startTelegramFake();
-    cleanups.push(() => fake.close());
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-tg-gw-"));
-    cleanups.push(async () => fs.rmSync(home, { recursive: true, force: true }));
     const port = await freePort();
-    const gw = await gatewayFor(fake, home, {
+    const { fake } = await started({
       mode: "webhook",
       webhookUrl: `http://127.0.0.1:${port}/telegram-webhook`,
       webhookSecret: "gw_secret-1",
       webhookPort: port,
     });
-    cleanups.push(() => gw.cleanup());
     await fake.sendDirect(alice, "over the webhook");
     const [reply] = await fake.waitForSent(1);
     expect(reply!.text).toContain("over the webhook");
@@ -136,10 +128,7 @@ describe("telegram through the gateway", () => {
   });
 
   it("a restart on the same home answers what arrived while it was down, and nothing twice", async () => {
-    const fake = await startTelegramFake();
-    cleanups.push(() => fake.close());
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-tg-gw-"));
-    cleanups.push(async () => fs.rmSync(home, { recursive: true, force: true }));
+    const { fake, home } = await fakeAndHome();
     const first = await gatewayFor(fake, home);
     await fake.sendDirect(alice, "before");
     await fake.waitForSent(1);
