@@ -18,6 +18,7 @@ import {
   chooseSession,
   configuredModelRef,
   contentText,
+  openAiEnvelope,
   promptTokens,
   sseError,
   sseHeaders,
@@ -96,13 +97,7 @@ export async function handleResponses(req: IncomingMessage, res: ServerResponse,
     throw new HttpError(400, "invalid_request", "tools: client tools are not supported here");
   const { text, system } = readInput(body);
   const user = userOf(body.user);
-  const envelope = {
-    channel: "openai",
-    chatType: "direct",
-    peerId: user ?? "anonymous",
-    senderId: user ?? "anonymous",
-    text,
-  };
+  const envelope = openAiEnvelope(user, text);
   const target = await chooseSession(
     ctx,
     req.headers["x-pincer-session-key"],

@@ -104,6 +104,11 @@ export function userOf(value: unknown): string | undefined {
   return value;
 }
 
+/** The inbound envelope of one OpenAI-compatible request: a direct chat with its `user` (or "anonymous"). */
+export function openAiEnvelope(user: string | undefined, text: string): Record<string, unknown> {
+  return { channel: "openai", chatType: "direct", peerId: user ?? "anonymous", senderId: user ?? "anonymous", text };
+}
+
 export async function chooseSession(
   ctx: { rt: AgentRuntime; principal: Principal },
   headerKey: string | string[] | undefined,
@@ -235,13 +240,7 @@ export async function handleChatCompletions(
   if (!body || typeof body !== "object") throw new HttpError(400, "invalid_request", "expected a JSON object");
   const { text, system } = readMessages(body.messages);
   const user = userOf(body.user);
-  const envelope = {
-    channel: "openai",
-    chatType: "direct",
-    peerId: user ?? "anonymous",
-    senderId: user ?? "anonymous",
-    text,
-  };
+  const envelope = openAiEnvelope(user, text);
   const target = await chooseSession(ctx, req.headers["x-pincer-session-key"], body.model, user, envelope);
   const modelRef = configuredModelRef(ctx.rt, body.model);
   const stream = body.stream === true;
