@@ -17,6 +17,7 @@ import type {
   TransportStatus,
 } from "../types.ts";
 import { ChannelFatalError, ChannelSendError, transportStatus } from "../types.ts";
+import { settleSettings } from "../adapter-settings.ts";
 import { backoffMs, type BackoffPolicy } from "../backoff.ts";
 import { mapSignalReceive, type SignalSelf } from "./inbound.ts";
 import { markdownToPlain } from "./render.ts";
@@ -61,13 +62,7 @@ export class SignalAdapter implements ChannelAdapter {
 
   constructor(settings: AccountSettings) {
     this.accountId = settings.accountId;
-    let resolved: SignalSettings | undefined;
-    let error: unknown;
-    try {
-      resolved = resolveSignalSettings(settings);
-    } catch (err) {
-      error = err;
-    }
+    const { settings: resolved, error } = settleSettings(() => resolveSignalSettings(settings));
     this.settings = resolved;
     this.settingsError = error;
     this.self = { number: resolved?.account ?? "" };

@@ -20,6 +20,7 @@ import type {
   TransportStatus,
 } from "../types.ts";
 import { ChannelFatalError, ChannelSendError, transportStatus } from "../types.ts";
+import { settleSettings } from "../adapter-settings.ts";
 import { DeferredAckReceiver } from "./deferred-ack.ts";
 import { isSlackAuthError, slackErrorCode, toSendError } from "./errors.ts";
 import {
@@ -77,13 +78,7 @@ export class SlackAdapter implements ChannelAdapter {
 
   constructor(settings: AccountSettings) {
     this.accountId = settings.accountId;
-    let resolved: SlackSettings | undefined;
-    let error: unknown;
-    try {
-      resolved = resolveSlackSettings(settings);
-    } catch (err) {
-      error = err;
-    }
+    const { settings: resolved, error } = settleSettings(() => resolveSlackSettings(settings));
     this.settings = resolved;
     this.settingsError = error;
     this.caps = { maxChars: resolved?.maxChars ?? 4000, countUnit: "chars", typing: false };
