@@ -351,6 +351,45 @@ describe("agents.defaults.model { primary, fallbacks }", () => {
     expect(ok.requests.at(-1)!.model).toBe("m-work");
   });
 
+  it("an agent's { fallbacks } without a primary: the default primary with the agent's fallbacks (gateway turn)", async () => {
+    const config = {
+      gateway: { auth: { token: TOKEN } },
+      models: {
+        providers: {
+          down: { api: "openai-completions", baseUrl: await refusedUrl(), apiKey: "k" },
+          good: { api: "openai-completions", baseUrl: `${ok.url}/v1`, apiKey: "k" },
+        },
+      },
+      agents: {
+        defaults: { model: { primary: "down/m0", fallbacks: ["good/defaults-fallback"] } },
+        list: [{ id: "work", default: true, model: { fallbacks: ["good/m-work"] } }, { id: "other" }],
+      },
+    };
+    const h = home({ "pincer.json": JSON.stringify(config) });
+    const gw = await gatewayOn(h);
+    try {
+      ok.script({ text: "work's own fallback" });
+      expect(await inbound(gw.url, "hello")).toMatchObject({ httpStatus: 200, reply: "work's own fallback" });
+      expect(ok.requests.at(-1)!.model).toBe("m-work");
+      const switches = gw.lines().filter((l) => l.msg === "model failed: trying the next fallback");
+      expect(switches.map((l) => `${String(l.from)} -> ${String(l.to)}`)).toEqual(["down/m0 -> good/m-work"]);
+    } finally {
+      await gw.stop(2000);
+    }
+    // In the registry: the agent's chain for any ref it runs; another agent (or none) keeps the defaults'.
+    const reg = createProviderRegistry(config, {});
+    const lastModel = async (agentId: string | undefined) => {
+      ok.script({ text: "x" });
+      const { provider, model } = reg.resolve("down/m0", agentId);
+      for await (const _ of provider.stream({ model, messages: [{ role: "user", content: "x", timestamp: 1 }] }))
+        void _;
+      return ok.requests.at(-1)!.model;
+    };
+    expect(await lastModel("work")).toBe("m-work");
+    expect(await lastModel("other")).toBe("defaults-fallback");
+    expect(await lastModel(undefined)).toBe("defaults-fallback");
+  }, 30_000);
+
   it("a failure after output has streamed is the turn's failure, not a fallback; an abort stops", async () => {
     const calls: string[] = [];
     const fake = (name: string, events: ModelEvent[], fail?: Error): ModelProvider => ({

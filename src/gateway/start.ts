@@ -52,7 +52,10 @@ export interface StartGatewayOptions {
   /** Replaces the configured store backend (tests). */
   storeFor?: (agentId: string) => Promise<SessionStore>;
   /** Replaces the configured model providers (tests drive the queue with a controllable model). */
-  resolveModelRef?: (ref: string | undefined) => { provider: ModelProvider; model: string; ref: string };
+  resolveModelRef?: (
+    ref: string | undefined,
+    agentId?: string,
+  ) => { provider: ModelProvider; model: string; ref: string };
   /** The agent tools (default: the built-in registry). */
   tools?: ToolRegistry;
   /** Time for browser-login expiry (tests inject a manual clock). */
@@ -179,9 +182,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     version: PINCER_VERSION,
     resolveModelRef:
       options.resolveModelRef ??
-      ((ref) => {
+      ((ref, agentId) => {
         const r = ref ?? providers.defaultRef();
-        const resolved = providers.resolve(r);
+        const resolved = providers.resolve(r, agentId);
         return { ...resolved, ref: `${resolved.provider.name}/${resolved.model}` };
       }),
     observer: {

@@ -31,8 +31,11 @@ export interface ProviderRegistryConfig {
 }
 
 export interface ProviderRegistry {
-  /** The provider for a ref; with the configured fallbacks behind it when the ref has any. */
-  resolve(ref: string): { provider: ModelProvider; model: string };
+  /**
+   * The provider for a ref; with the configured fallbacks behind it when the ref has any. With an
+   * agent id, that agent's own `model.fallbacks` (when it sets the key) are the chain for any ref it runs.
+   */
+  resolve(ref: string, agentId?: string): { provider: ModelProvider; model: string };
   defaultRef(): string;
   has(name: string): boolean;
   /** Providers or keys configured in a way Pincer cannot use (logged at gateway start). */
@@ -281,38 +284,41 @@ export function createProviderRegistry(config: ProviderRegistryConfig, env: Node
     }
   });
 
-  // An agent's own `{ primary, fallbacks }` (OpenClaw's fallbacksOverride): its fallbacks replace the
-  // defaults' for that primary, and the defaults' primary is not appended. The first agent naming a primary wins.
+  // An agent's own `model.fallbacks` (OpenClaw's fallbacksOverride, set whenever the key is, with or
+  // without a primary): its fallbacks replace the defaults' for every ref that agent runs, and the
+  // defaults' primary is not appended. A call that names no agent finds them by the agent's explicit
+  // primary (the first agent naming it wins).
   const overrides = new Map<string, Array<ChainLink & { ref: string }>>();
+  const agentOverrides = new Map<string, Array<ChainLink & { ref: string }>>();
   for (const [i, agent] of (config.agents?.list ?? []).entries()) {
     const m = agent.model;
-    if (typeof m !== "object" || !m.primary || m.fallbacks === undefined) continue;
+    if (typeof m !== "object" || m.fallbacks === undefined) continue;
+    const links: Array<ChainLink & { ref: string }> = [];
+    m.fallbacks.forEach((f, j) => {
+      try {
+        if (f.trim()) links.push(link(f));
+      } catch (err) {
+        warn(`agents.list[${i}].model.fallbacks[${j}]: ${err instanceof Error ? err.message : String(err)} (skipped)`);
+      }
+    });
+    const id = agent.id.toLowerCase();
+    if (!agentOverrides.has(id)) agentOverrides.set(id, links);
+    if (!m.primary?.trim()) continue;
     try {
       const ref = normalise(m.primary).ref;
-      if (overrides.has(ref)) continue;
-      const links: Array<ChainLink & { ref: string }> = [];
-      m.fallbacks.forEach((f, j) => {
-        try {
-          if (f.trim()) links.push(link(f));
-        } catch (err) {
-          warn(
-            `agents.list[${i}].model.fallbacks[${j}]: ${err instanceof Error ? err.message : String(err)} (skipped)`,
-          );
-        }
-      });
-      overrides.set(ref, links);
+      if (!overrides.has(ref)) overrides.set(ref, links);
     } catch {
       // The agent's primary itself is checked where the agent's model is resolved.
     }
   }
 
   /** OpenClaw's candidates: the ref, the fallbacks (when the ref is the default's provider or one of them), the default. */
-  const chainOf = (first: ChainLink & { ref: string }): ChainLink[] => {
+  const chainOf = (first: ChainLink & { ref: string }, agentId: string | undefined): ChainLink[] => {
     const out: Array<ChainLink & { ref: string }> = [first];
     const add = (l: ChainLink & { ref: string }) => {
       if (!out.some((o) => o.ref === l.ref)) out.push(l);
     };
-    const own = overrides.get(first.ref);
+    const own = agentId !== undefined ? agentOverrides.get(agentId.toLowerCase()) : overrides.get(first.ref);
     if (own) {
       own.forEach(add);
       return out;
@@ -327,18 +333,19 @@ export function createProviderRegistry(config: ProviderRegistryConfig, env: Node
   const chains = new Map<string, { provider: ModelProvider; model: string }>();
   const registry: ProviderRegistry = {
     warnings,
-    resolve(ref: string) {
-      const cached = chains.get(ref);
+    resolve(ref: string, agentId?: string) {
+      const key = agentId === undefined ? ref : `${agentId.toLowerCase()}\0${ref}`;
+      const cached = chains.get(key);
       if (cached) return cached;
       const first = link(ref);
-      const chain = chainOf(first);
+      const chain = chainOf(first, agentId);
       const resolved = {
         provider:
           chain.length === 1 ? first.provider : withFallbacks(chain, (a, b, e) => registry.onFallback?.(a, b, e)),
         model: first.model,
       };
       if (chains.size >= MAX_CHAINS) chains.delete(chains.keys().next().value!);
-      chains.set(ref, resolved);
+      chains.set(key, resolved);
       return resolved;
     },
     defaultRef: () => primary?.ref ?? ECHO_REF,

@@ -133,7 +133,8 @@ export interface RuntimeOptions {
   config: PincerConfig;
   home: string;
   manager: SessionManager;
-  resolveModelRef(ref: string | undefined): ResolvedModel & { ref: string };
+  /** `agentId`: the agent the model runs for (its own `model.fallbacks` apply). */
+  resolveModelRef(ref: string | undefined, agentId?: string): ResolvedModel & { ref: string };
   now?: () => number;
   observer?: RuntimeObserver;
   tools?: ToolRegistry;
@@ -225,12 +226,12 @@ export class AgentRuntime implements CommandContext {
   modelFor(agentId: string, entry: SessionEntry | undefined): ResolvedModel & { ref: string } {
     if (entry?.providerOverride && entry.modelOverride) {
       try {
-        return this.resolveRef(`${entry.providerOverride}/${entry.modelOverride}`);
+        return this.resolveRef(`${entry.providerOverride}/${entry.modelOverride}`, agentId);
       } catch {
         // A provider removed from the config since: fall back to the agent's model.
       }
     }
-    return this.resolveRef(this.settingsFor(agentId).modelRef);
+    return this.resolveRef(this.settingsFor(agentId).modelRef, agentId);
   }
 
   resolveModelRef(ref: string): ResolvedModel & { ref: string } {
