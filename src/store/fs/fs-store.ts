@@ -57,6 +57,7 @@ import {
   type DiskFile,
 } from "./disk-files.ts";
 import { livenessSuffix, ownerIsDead, processLivenessToken } from "./liveness.ts";
+import { copyRow, freezeShared } from "./row-copy.ts";
 
 export interface FsStoreOptions {
   /** Path of `sessions.json`; its directory holds the transcripts. */
@@ -574,6 +575,8 @@ export class FsSessionStore implements SessionStore, DiskOps {
       const [outcome] = this.append([rec]);
       if (outcome === "applied") {
         this.afterWrite();
+        // The row kept in memory is `next`: its report and totals are frozen, so copies share them.
+        if (next !== null) freezeShared(next);
         return { before: cloneOpt(before), after: next === null ? undefined : cloneEntry(next), changed: true };
       }
       if (attempt >= 3)
@@ -887,9 +890,9 @@ export class FsSessionStore implements SessionStore, DiskOps {
   }
 }
 
-/** Rows are plain JSON (that is how they are stored), so a JSON round trip is an exact, fast copy. */
+/** Rows are plain JSON (that is how they are stored): a copy as a JSON round trip makes it (row-copy.ts). */
 function cloneEntry(entry: SessionEntry): SessionEntry {
-  return JSON.parse(JSON.stringify(entry)) as SessionEntry;
+  return copyRow(entry);
 }
 
 function cloneOpt(entry: SessionEntry | undefined): SessionEntry | undefined {
