@@ -11,7 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { SubmitOptions, TurnOutcome } from "../runtime/runtime.ts";
+import type { TurnOutcome } from "../runtime/runtime.ts";
 import type { UsageTotals } from "../runtime/usage.ts";
 import { HttpError, readJson, sendJson } from "./http-util.ts";
 import {
@@ -19,6 +19,7 @@ import {
   configuredModelRef,
   contentText,
   openAiEnvelope,
+  openAiSubmitOptions,
   promptTokens,
   sseError,
   sseHeaders,
@@ -140,13 +141,7 @@ export async function handleResponses(req: IncomingMessage, res: ServerResponse,
     content,
   });
   const part = (t: string) => ({ type: "output_text", text: t, annotations: [], logprobs: [] });
-  const options: SubmitOptions = {
-    surface: "openai",
-    target,
-    commandAuthorized: ctx.principal.kind === "operator",
-    ...(system ? { extraSystem: system } : {}),
-    ...(modelRef ? { modelRef } : {}),
-  };
+  const options = openAiSubmitOptions(ctx, target, system, modelRef);
 
   if (!stream) {
     const outcome = await submitStreaming(ctx, envelope, options, null);

@@ -104,6 +104,22 @@ export function userOf(value: unknown): string | undefined {
   return value;
 }
 
+/** How both endpoints submit: an operator token may run commands; a system message and a configured model ride along. */
+export function openAiSubmitOptions(
+  ctx: OpenAiContext,
+  target: { agentId: string; sessionKey: string },
+  system: string | undefined,
+  modelRef: string | undefined,
+): SubmitOptions {
+  return {
+    surface: "openai",
+    target,
+    commandAuthorized: ctx.principal.kind === "operator",
+    ...(system ? { extraSystem: system } : {}),
+    ...(modelRef ? { modelRef } : {}),
+  };
+}
+
 /** The inbound envelope of one OpenAI-compatible request: a direct chat with its `user` (or "anonymous"). */
 export function openAiEnvelope(user: string | undefined, text: string): Record<string, unknown> {
   return { channel: "openai", chatType: "direct", peerId: user ?? "anonymous", senderId: user ?? "anonymous", text };
@@ -256,13 +272,7 @@ export async function handleChatCompletions(
   // With include_usage every chunk carries `usage: null` and a last chunk with no choices carries the usage.
   const writeChunk = (delta: Record<string, unknown>, finish: string | null) =>
     frame([{ index: 0, delta, finish_reason: finish }], includeUsage ? { usage: null } : {});
-  const options: SubmitOptions = {
-    surface: "openai",
-    target,
-    commandAuthorized: ctx.principal.kind === "operator",
-    ...(system ? { extraSystem: system } : {}),
-    ...(modelRef ? { modelRef } : {}),
-  };
+  const options = openAiSubmitOptions(ctx, target, system, modelRef);
   if (stream) {
     sseHeaders(res, target.sessionKey);
     writeChunk({ role: "assistant", content: "" }, null);
