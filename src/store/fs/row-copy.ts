@@ -2,9 +2,10 @@
  * Copies of session rows for the file store's callers. A row is plain JSON, and every get/patch
  * hands out a copy the caller may change. Since `systemPromptReport` is written on every run a
  * row is ~3 KB, most of it that report: a JSON round trip of the whole row on every get and patch
- * was a tenth of an echo turn's CPU. So the big sub-objects no one changes in place are frozen
- * when the row is stored and shared by reference; the rest is copied by a walk that gives exactly
- * what `JSON.parse(JSON.stringify(row))` gives.
+ * was a tenth of an echo turn's CPU. So the big sub-objects that are only ever replaced whole (the
+ * turn runner, compaction and usage.ts build new ones; nothing changes them in place) are frozen at
+ * their top level when the row is stored and shared by reference; the rest is copied by a walk that
+ * gives exactly what `JSON.parse(JSON.stringify(row))` gives.
  */
 import type { SessionEntry } from "../entry.ts";
 
@@ -17,7 +18,11 @@ const shared = new WeakSet<object>();
 export function freezeShared(entry: SessionEntry): void {
   for (const field of SHARED_FIELDS) {
     const v = (entry as Record<string, unknown>)[field];
-    if (v !== null && typeof v === "object" && !shared.has(v) && isPlainJson(v)) deepFreeze(v);
+    if (v !== null && typeof v === "object" && !shared.has(v) && isPlainJson(v)) {
+      // Only the top level is frozen: freezing every nested object cost more than the copy it saves.
+      Object.freeze(v);
+      shared.add(v);
+    }
   }
 }
 
@@ -37,8 +42,8 @@ function copyArray(a: readonly unknown[]): unknown[] {
   const out = new Array<unknown>(a.length);
   for (let i = 0; i < a.length; i++) {
     const v = a[i];
-    // JSON writes undefined, functions, symbols and non-finite numbers in an array as null.
-    out[i] = skipped(v) || (typeof v === "number" && !Number.isFinite(v)) ? null : copyJsonValue(v);
+    // JSON writes undefined, functions and symbols in an array as null.
+    out[i] = skipped(v) ? null : copyJsonValue(v);
   }
   return out;
 }
@@ -49,15 +54,25 @@ function copyObject(o: Record<string, unknown>): Record<string, unknown> {
   for (const k in o) {
     if (!Object.hasOwn(o, k)) continue;
     const v = o[k];
-    // JSON leaves out undefined, functions and symbols in an object; non-finite numbers become null.
+    // JSON leaves out undefined, functions and symbols in an object.
     if (skipped(v)) continue;
-    out[k] = typeof v === "number" && !Number.isFinite(v) ? null : copyJsonValue(v);
+    // JSON.parse makes an own "__proto__" key; an assignment would set the prototype instead.
+    if (k === "__proto__")
+      Object.defineProperty(out, k, { value: copyJsonValue(v), enumerable: true, writable: true, configurable: true });
+    else out[k] = copyJsonValue(v);
   }
   return out;
 }
 
 function copyJsonValue(v: unknown): unknown {
+  if (typeof v === "number") return jsonNumber(v);
   return typeof v === "object" && v !== null ? copyValue(v) : v;
+}
+
+/** JSON writes non-finite numbers as null and -0 as 0. */
+function jsonNumber(n: number): number | null {
+  if (!Number.isFinite(n)) return null;
+  return n === 0 ? 0 : n;
 }
 
 function skipped(v: unknown): boolean {
@@ -67,7 +82,7 @@ function skipped(v: unknown): boolean {
 /** Only plain objects and arrays of JSON values are frozen and shared (a Date or a class instance is copied). */
 function isPlainJson(v: unknown): boolean {
   if (v === null || typeof v === "string" || typeof v === "boolean") return true;
-  if (typeof v === "number") return Number.isFinite(v);
+  if (typeof v === "number") return Number.isFinite(v) && !Object.is(v, -0);
   if (typeof v !== "object") return false;
   if (shared.has(v)) return true;
   if (Object.isFrozen(v)) return false;
@@ -84,11 +99,4 @@ function isPlainJson(v: unknown): boolean {
 
 function isPlainJsonItem(v: unknown): boolean {
   return v !== undefined && isPlainJson(v);
-}
-
-function deepFreeze(v: object): void {
-  if (shared.has(v)) return;
-  Object.freeze(v);
-  shared.add(v);
-  for (const x of Object.values(v)) if (x !== null && typeof x === "object") deepFreeze(x);
 }
