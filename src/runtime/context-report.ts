@@ -40,14 +40,11 @@ export interface SystemPromptReport {
   };
 }
 
-export interface ReportInput {
-  source: "run" | "estimate";
-  generatedAt: number;
-  sessionId?: string;
-  sessionKey?: string;
-  provider?: string;
-  model?: string;
-  workspaceDir: string;
+/** The report's header fields come as they are; the sizes are measured from the rest. */
+export interface ReportInput extends Pick<
+  SystemPromptReport,
+  "source" | "generatedAt" | "sessionId" | "sessionKey" | "provider" | "model" | "workspaceDir" | "bootstrapTruncation"
+> {
   caps: { maxChars: number; totalMaxChars: number };
   systemPrompt: string;
   projectContextChars: number;
@@ -57,7 +54,6 @@ export interface ReportInput {
   tools: readonly ToolSpec[];
   /** Per-file sizes when the caller measured them already (the truncation warning needs them first). */
   fileStats?: InjectedFileStats[];
-  bootstrapTruncation?: BootstrapTruncationMeta;
 }
 
 type ToolEntry = SystemPromptReport["tools"]["entries"][number];
