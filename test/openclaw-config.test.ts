@@ -24,6 +24,7 @@ import { withFallbacks } from "../src/providers/fallback.ts";
 import { createProviderRegistry } from "../src/providers/registry.ts";
 import { ProviderError, type ModelEvent, type ModelProvider } from "../src/providers/types.ts";
 import { emptyUsage } from "../src/transcript/entries.ts";
+import { RESPONSES_USAGE, startFakeOpenAIResponses } from "./fixtures/fake-openai-responses.ts";
 import { startFakeAnthropic, startFakeOpenAI, type FakeServer } from "./fixtures/fake-providers.ts";
 
 const BIN = path.resolve(import.meta.dirname, "../bin/pincer.js");
@@ -257,14 +258,13 @@ describe("agents.defaults.model { primary, fallbacks }", () => {
     }
   }, 30_000);
 
-  it("each OpenClaw API name Pincer drives reaches its wire (ollama under <baseUrl>/v1, responses through chat)", async () => {
+  it("each OpenClaw API name Pincer drives reaches its wire (ollama under <baseUrl>/v1)", async () => {
     const reg = createProviderRegistry(
       {
         models: {
           providers: {
             am: { api: "anthropic-messages", baseUrl: `${anthropic.url}/v1`, apiKey: "k" },
             oc: { api: "openai-completions", baseUrl: `${ok.url}/v1`, apiKey: "k" },
-            or: { api: "openai-responses", baseUrl: `${ok.url}/v1`, apiKey: "k" },
             ol: { api: "ollama", baseUrl: ok.url },
             // OpenAI's wire by default; its model "c" Anthropic's, at the same base URL.
             mixed: {
@@ -288,7 +288,6 @@ describe("agents.defaults.model { primary, fallbacks }", () => {
     for (const [ref, server, api] of [
       ["am/claude-x", anthropic, "anthropic-messages"],
       ["oc/m", ok, "openai-completions"],
-      ["or/m", ok, "openai-completions"],
       ["ol/llama3", ok, "openai-completions"],
     ] as const) {
       server.script({ text: `hi ${ref}` });
@@ -299,6 +298,89 @@ describe("agents.defaults.model { primary, fallbacks }", () => {
     // A model with its own api inside a provider: that model goes to its own wire.
     anthropic.script({ text: "per-model api" });
     expect(await say("mixed/c")).toMatchObject({ api: "anthropic-messages" });
+  });
+
+  it("openai-responses goes to POST <baseUrl>/responses (the AI SDK's Responses model): text, a tool call, usage; a failure falls back", async () => {
+    const responses = await startFakeOpenAIResponses();
+    try {
+      const reg = createProviderRegistry(
+        {
+          models: {
+            providers: {
+              or: {
+                api: "openai-responses",
+                baseUrl: `${responses.url}/v1`,
+                apiKey: "sk-r",
+                models: [{ id: "gpt-r", name: "gpt-r", contextWindow: 400_000 }],
+              },
+              good: { api: "openai-completions", baseUrl: `${ok.url}/v1`, apiKey: "k" },
+            },
+          },
+          agents: { defaults: { model: { primary: "or/gpt-r", fallbacks: ["good/m-after"] } } },
+        },
+        {},
+      );
+      const { provider, model } = reg.resolve(reg.defaultRef());
+      expect(provider.contextWindow(model)).toBe(400_000);
+      const tools = [{ name: "lookup", description: "look a word up", parameters: { type: "object", properties: {} } }];
+      const run = async () => {
+        const events: ModelEvent[] = [];
+        for await (const e of provider.stream({
+          model,
+          system: "be brief",
+          messages: [{ role: "user", content: "hello", timestamp: 1 }],
+          tools,
+        }))
+          events.push(e);
+        return events;
+      };
+      responses.script({ text: "hi from responses", toolCalls: [{ id: "call_9", name: "lookup", input: { q: "x" } }] });
+      const events = await run();
+      expect(events.filter((e) => e.type === "text-delta").map((e) => e.text)).toEqual(["hi from r", "esponses"]);
+      expect(events.find((e) => e.type === "tool-call")).toEqual({
+        type: "tool-call",
+        id: "call_9",
+        name: "lookup",
+        arguments: { q: "x" },
+      });
+      expect(events.at(-1)).toMatchObject({
+        type: "finish",
+        message: {
+          api: "openai-responses",
+          provider: "or",
+          model: "gpt-r",
+          stopReason: "toolUse",
+          content: [
+            { type: "text", text: "hi from responses" },
+            { type: "toolCall", id: "call_9", name: "lookup", arguments: { q: "x" } },
+          ],
+          usage: { input: RESPONSES_USAGE.input_tokens - 10, cacheRead: 10, output: RESPONSES_USAGE.output_tokens },
+        },
+      });
+      const req = responses.requests.at(-1)!;
+      expect(req.path).toBe("POST /v1/responses");
+      expect(req.body).toMatchObject({
+        model: "gpt-r",
+        stream: true,
+        input: [
+          { role: "system", content: "be brief" },
+          { role: "user", content: [{ type: "input_text", text: "hello" }] },
+        ],
+        tools: [{ type: "function", name: "lookup" }],
+      });
+      // A 500 and a response.failed stream, each before any output: the next model answers.
+      for (const failure of [
+        { status: 500, body: { error: { message: "boom", type: "server_error" } } },
+        { failed: "no capacity" },
+      ]) {
+        responses.script(failure);
+        ok.script({ text: "fallback answered" });
+        const after = await run();
+        expect(after.at(-1)).toMatchObject({ type: "finish", message: { provider: "good", model: "m-after" } });
+      }
+    } finally {
+      await responses.close();
+    }
   });
 
   it("an API Pincer cannot drive is reported at start and fails over; every model failing is one error", async () => {

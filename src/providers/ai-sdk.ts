@@ -1,7 +1,7 @@
 /**
  * Real model providers through the Vercel AI SDK's provider packages: Anthropic's Messages API,
- * OpenAI's Chat Completions, and any OpenAI-compatible server (Ollama, vLLM, llama.cpp) by base
- * URL. Pincer calls a model's `doStream` (LanguageModelV3) itself instead of `streamText`: the
+ * OpenAI's Chat Completions or Responses API (`responses`), and any OpenAI-compatible server
+ * (Ollama, vLLM, llama.cpp) by base URL. Loaded on a provider's first call (lazy-ai-sdk.ts). Pincer calls a model's `doStream` (LanguageModelV3) itself instead of `streamText`: the
  * prompt is built once in the provider-level shape (convert.ts) and not re-validated per call,
  * no step machinery or stream tees run, and Pincer's runner executes the tool calls. One model
  * instance per model id lives as long as the provider, so its response schemas are built (and
@@ -14,6 +14,7 @@ import { APICallError } from "ai";
 import type { AssistantMessage } from "../transcript/entries.ts";
 import { mapFinishReason, mapUsage, parseToolInput, toFunctionTools, toPrompt } from "./convert.ts";
 import { createHttpFetch } from "./http-fetch.ts";
+import { aiSdkApiOf } from "./lazy-ai-sdk.ts";
 import { providerFailure } from "./failure.ts";
 import { reasoningOptions } from "./reasoning.ts";
 import type { CallOptions, ChatModel, ModelUsage, StreamPart } from "./sdk-types.ts";
@@ -33,15 +34,12 @@ export interface AiSdkProviderOptions {
   baseURL?: string;
   apiKey?: string;
   headers?: Record<string, string>;
+  /** OpenAI's Responses API (`POST /responses`, OpenClaw's `openai-responses`) instead of Chat Completions. */
+  responses?: boolean;
   /** `reasoning: false` (OpenClaw's catalogue flag) keeps `/think` parameters off that model's requests. */
   models?: Array<{ id: string; contextWindow?: number; reasoning?: boolean }>;
 }
 
-const API_OF: Record<ProviderKind, string> = {
-  anthropic: "anthropic-messages",
-  openai: "openai-completions",
-  "openai-compatible": "openai-completions",
-};
 /** Model ids may come from a session's `/model`: the instances kept per provider are bounded. */
 const MAX_CACHED_MODELS = 32;
 
@@ -60,6 +58,7 @@ function modelFactory(options: AiSdkProviderOptions): (id: string) => ChatModel 
   }
   if (options.kind === "openai") {
     const p = createOpenAI({ baseURL: options.baseURL, apiKey: options.apiKey, headers: options.headers, fetch });
+    if (options.responses) return (id) => p.responses(id);
     // Chat Completions, the API OpenAI-compatible servers share.
     return (id) => p.chat(id);
   }
@@ -102,7 +101,7 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
   const modelFor = modelCache(modelFactory(options));
   const windows = new Map((options.models ?? []).filter((m) => m.contextWindow).map((m) => [m.id, m.contextWindow!]));
   const noReasoning = new Set((options.models ?? []).filter((m) => m.reasoning === false).map((m) => m.id));
-  const api = API_OF[options.kind];
+  const api = aiSdkApiOf(options);
   // The OpenAI-compatible adapter reads its options under its name up to the first dot.
   const optionsKey = options.name.split(".")[0]!.trim();
 

@@ -7,10 +7,11 @@
  * (model ids may contain more); a bare name is an alias, a provider (`echo`), or an Anthropic
  * model, as in OpenClaw.
  */
-import { createAiSdkProvider, type AiSdkProviderOptions, type ProviderKind } from "./ai-sdk.ts";
+import type { AiSdkProviderOptions, ProviderKind } from "./ai-sdk.ts";
 import { createChatCompletionsProvider } from "./chat-completions/provider.ts";
 import { createEchoProvider } from "./echo.ts";
 import { withFallbacks, type ChainLink } from "./fallback.ts";
+import { createLazyAiSdkProvider } from "./lazy-ai-sdk.ts";
 import { ProviderError, type ModelProvider } from "./types.ts";
 import type { AgentDefaultsConfig, AgentEntryConfig } from "../config/agents-schema.ts";
 import type { ModelApi, ModelEntryConfig, ModelsConfig, ProviderConfig, SecretInput } from "../config/models-schema.ts";
@@ -59,7 +60,7 @@ const DRIVERS: Record<ModelApi, (name: string, baseUrl: string | undefined) => P
   openai: () => "openai",
   "openai-compatible": () => "openai-compatible",
   "openai-completions": (name, baseUrl) => (baseUrl && name !== "openai" ? "openai-compatible" : "openai"),
-  // Through Chat Completions: the AI SDK's Responses model is not wired into the adapter.
+  // The AI SDK's Responses model (`POST <baseUrl>/responses`), as OpenClaw sends it.
   "openai-responses": () => "openai",
   // Ollama serves the OpenAI wire under /v1 beside its native API.
   ollama: () => "openai-compatible",
@@ -94,12 +95,13 @@ function secret(value: SecretInput | undefined, env: NodeJS.ProcessEnv, key: str
 }
 
 /**
- * Chat Completions (OpenAI and OpenAI-compatible) through Pincer's own client, Anthropic through the
- * AI SDK; `PINCER_MODEL_CLIENT=ai-sdk` sends Chat Completions through the AI SDK too (to compare, or
- * to turn the fast path off).
+ * Chat Completions (OpenAI and OpenAI-compatible) through Pincer's own client; Anthropic and OpenAI's
+ * Responses API through the AI SDK (loaded on the first call); `PINCER_MODEL_CLIENT=ai-sdk` sends
+ * Chat Completions through the AI SDK too (to compare, or to turn the fast path off).
  */
 function createDriver(options: AiSdkProviderOptions, env: NodeJS.ProcessEnv): ModelProvider {
-  if (options.kind === "anthropic" || env.PINCER_MODEL_CLIENT?.trim() === "ai-sdk") return createAiSdkProvider(options);
+  if (options.kind === "anthropic" || options.responses || env.PINCER_MODEL_CLIENT?.trim() === "ai-sdk")
+    return createLazyAiSdkProvider(options);
   return createChatCompletionsProvider({ ...options, kind: options.kind });
 }
 
@@ -171,6 +173,7 @@ function buildProvider(
           baseURL,
           apiKey: apiKey ?? implied,
           headers: c.headers,
+          ...(api === "openai-responses" ? { responses: true } : {}),
           models: models.map((m) => ({
             id: m.id,
             ...(m.contextWindow ? { contextWindow: m.contextWindow } : {}),
