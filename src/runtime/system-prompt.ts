@@ -56,28 +56,139 @@ export interface BuiltPrompt {
   toolListChars: number;
 }
 
-/** Formatters by zone: building an Intl.DateTimeFormat costs far more than using one. */
-const formatters = new Map<string, { date: Intl.DateTimeFormat; weekday: Intl.DateTimeFormat }>();
+/**
+ * Formatters by zone: building an Intl.DateTimeFormat costs far more than using one; and the last
+ * answer with its second, since formatting twice per turn still cost more than the rest of the
+ * runtime line (zone offsets are whole seconds, so a date never changes within a second).
+ */
+const formatters = new Map<
+  string,
+  { date: Intl.DateTimeFormat; weekday: Intl.DateTimeFormat; second: number; last: { date: string; weekday: string } }
+>();
 
 /** `YYYY-MM-DD` and the weekday of `now` in `timeZone`. */
 export function dateIn(now: number, timeZone: string): { date: string; weekday: string } {
+  const second = Math.floor(now / 1000);
   let f = formatters.get(timeZone);
   if (!f) {
     f = {
       date: new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }),
       weekday: new Intl.DateTimeFormat("en-US", { timeZone, weekday: "long" }),
+      second: Number.NaN,
+      last: { date: "", weekday: "" },
     };
     formatters.set(timeZone, f);
   }
-  const d = new Date(now);
-  return { date: f.date.format(d), weekday: f.weekday.format(d) };
+  if (f.second !== second) {
+    const d = new Date(now);
+    f.last = { date: f.date.format(d), weekday: f.weekday.format(d) };
+    f.second = second;
+  }
+  return { ...f.last };
 }
 
 function oneLine(s: string): string {
   return s.replace(/\s+/g, " ").trim();
 }
 
+/** The stable part of a prompt: everything before the group section, with its measured sizes. */
+interface StablePart {
+  mode: PromptInputs["mode"];
+  workspaceDir: string;
+  heartbeatPrompt: string | undefined;
+  tools: readonly ToolSpec[];
+  files: ReadonlyArray<{ name: string; content: string }>;
+  text: string;
+  projectContextChars: number;
+  toolListChars: number;
+}
+
+/**
+ * The last stable part per mode and workspace: it is the bulk of the prompt (the workspace files)
+ * and the same on every turn until a file, the tools or the heartbeat prompt change, so it is
+ * built and joined once, not on every turn. Bounded: one entry per (mode, workspace).
+ */
+const stableParts = new Map<string, StablePart>();
+const MAX_STABLE_PARTS = 256;
+
+function sameStable(c: StablePart, input: PromptInputs): boolean {
+  if (c.heartbeatPrompt !== input.heartbeatPrompt) return false;
+  if (c.tools.length !== input.tools.length || c.files.length !== input.files.length) return false;
+  for (let i = 0; i < c.tools.length; i++) {
+    const a = c.tools[i]!;
+    const b = input.tools[i]!;
+    if (a !== b && (a.name !== b.name || a.description !== b.description)) return false;
+  }
+  for (let i = 0; i < c.files.length; i++) {
+    const a = c.files[i]!;
+    const b = input.files[i]!;
+    if (a.name !== b.name || a.content !== b.content) return false;
+  }
+  return true;
+}
+
+function stablePart(input: PromptInputs): StablePart {
+  const key = `${input.mode}\0${input.workspaceDir}`;
+  const hit = stableParts.get(key);
+  if (hit && sameStable(hit, input)) return hit;
+  const built = buildStable(input);
+  if (!hit && stableParts.size >= MAX_STABLE_PARTS) stableParts.delete(stableParts.keys().next().value!);
+  stableParts.set(key, built);
+  return built;
+}
+
 export function buildSystemPrompt(input: PromptInputs): BuiltPrompt {
+  const stable = stablePart(input);
+  const out: string[] = [];
+
+  if (input.group) {
+    const where = input.group.channel ? ` on ${input.group.channel}` : "";
+    const name = input.group.name ? ` "${oneLine(input.group.name)}"` : "";
+    out.push(
+      "",
+      "## Group Chat",
+      `You are in the group chat${name}${where}. Each user message starts with its sender's name ("Name: text"); several people may be talking.`,
+    );
+  }
+
+  // Shown once per truncation by default, so it is a per-turn part: after everything stable.
+  if (input.truncationWarning && input.truncationWarning.length > 0)
+    out.push(
+      "",
+      "## Bootstrap Truncation",
+      "⚠ Bootstrap truncation warning:",
+      ...input.truncationWarning.map((l) => `- ${l}`),
+    );
+
+  if (input.extra && input.extra.trim() !== "") out.push("", "## Instructions for this turn", input.extra.trim());
+
+  const rt = input.runtime;
+  const runtimeLine = [
+    `agent=${rt.agentId}`,
+    rt.channel ? `channel=${rt.channel}` : null,
+    rt.chatType ? `chat=${rt.chatType}` : null,
+    `model=${rt.model}`,
+    rt.thinking ? `thinking=${rt.thinking}` : null,
+  ]
+    .filter((p): p is string => p !== null)
+    .join(" | ");
+  out.push(
+    "",
+    "## Runtime",
+    `Runtime: ${runtimeLine}`,
+    `Current date: ${rt.date} (${rt.weekday}), time zone ${rt.timeZone}. Ask session_status for the time of day.`,
+  );
+
+  return {
+    // The stable part starts with fixed text and the rest ends with the runtime line: the whole
+    // prompt trimmed, as before, without copying the stable part again.
+    text: `${stable.text}\n${out.join("\n").trimEnd()}`,
+    projectContextChars: stable.projectContextChars,
+    toolListChars: stable.toolListChars,
+  };
+}
+
+function buildStable(input: PromptInputs): StablePart {
   const full = input.mode === "full";
   const names = new Set(input.tools.map((t) => t.name));
   const out: string[] = [];
@@ -144,46 +255,13 @@ export function buildSystemPrompt(input: PromptInputs): BuiltPrompt {
     out.push(...section);
   }
 
-  if (input.group) {
-    const where = input.group.channel ? ` on ${input.group.channel}` : "";
-    const name = input.group.name ? ` "${oneLine(input.group.name)}"` : "";
-    out.push(
-      "",
-      "## Group Chat",
-      `You are in the group chat${name}${where}. Each user message starts with its sender's name ("Name: text"); several people may be talking.`,
-    );
-  }
-
-  // Shown once per truncation by default, so it is a per-turn part: after everything stable.
-  if (input.truncationWarning && input.truncationWarning.length > 0)
-    out.push(
-      "",
-      "## Bootstrap Truncation",
-      "⚠ Bootstrap truncation warning:",
-      ...input.truncationWarning.map((l) => `- ${l}`),
-    );
-
-  if (input.extra && input.extra.trim() !== "") out.push("", "## Instructions for this turn", input.extra.trim());
-
-  const rt = input.runtime;
-  const runtimeLine = [
-    `agent=${rt.agentId}`,
-    rt.channel ? `channel=${rt.channel}` : null,
-    rt.chatType ? `chat=${rt.chatType}` : null,
-    `model=${rt.model}`,
-    rt.thinking ? `thinking=${rt.thinking}` : null,
-  ]
-    .filter((p): p is string => p !== null)
-    .join(" | ");
-  out.push(
-    "",
-    "## Runtime",
-    `Runtime: ${runtimeLine}`,
-    `Current date: ${rt.date} (${rt.weekday}), time zone ${rt.timeZone}. Ask session_status for the time of day.`,
-  );
-
   return {
-    text: out.join("\n").trim(),
+    mode: input.mode,
+    workspaceDir: input.workspaceDir,
+    heartbeatPrompt: input.heartbeatPrompt,
+    tools: [...input.tools],
+    files: input.files.map((f) => ({ name: f.name, content: f.content })),
+    text: out.join("\n"),
     projectContextChars,
     toolListChars: toolLines.join("\n").length,
   };
