@@ -362,6 +362,7 @@ describe("agents.defaults.model { primary, fallbacks }", () => {
       expect(req.body).toMatchObject({
         model: "gpt-r",
         stream: true,
+        store: false,
         input: [
           { role: "system", content: "be brief" },
           { role: "user", content: [{ type: "input_text", text: "hello" }] },

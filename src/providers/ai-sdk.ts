@@ -122,9 +122,13 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
       let finished = false;
       try {
         const tools = toFunctionTools(req.tools);
-        const providerOptions = noReasoning.has(req.model)
+        const reasoning = noReasoning.has(req.model)
           ? undefined
           : reasoningOptions(options.kind, optionsKey, req.thinking, req.model);
+        // As OpenClaw (pi-ai) sends Responses calls: nothing stored server-side, the whole context each time.
+        const providerOptions = options.responses
+          ? { ...reasoning, openai: { ...reasoning?.openai, store: false } }
+          : reasoning;
         const { stream } = await modelFor(req.model).doStream({
           prompt: toPrompt(req.messages, req.system, { replayThinking: options.kind === "anthropic" }),
           ...(tools ? { tools, toolChoice: { type: "auto" as const } } : {}),
