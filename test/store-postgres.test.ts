@@ -176,6 +176,40 @@ const viaPort = (url: string, port: number): string => {
 };
 
 describe("postgres backend specifics", () => {
+  it("reads the row with the lease only once the lease row is locked: a fenced write still in flight is seen", async () => {
+    const db = await createTestDatabase();
+    let clock = 1_000;
+    const a = await PostgresSessionStore.open({ url: db, scope: "main", now: () => clock });
+    const b = await PostgresSessionStore.open({ url: db, scope: "main", now: () => clock });
+    track(a);
+    track(b);
+    const old = await a.acquireLease("session:k", { ttlMs: 100 });
+    // The old holder's fenced write in flight: lease row share-locked, row written, not yet committed.
+    await withAdmin(db, async (c) => {
+      await c.query("BEGIN");
+      await c.query("SELECT 1 FROM leases WHERE scope = 'main' AND name = 'session:k' FOR SHARE");
+      await c.query("INSERT INTO sessions (scope, key, entry, updated_at) VALUES ('main', 'k', $1, 1)", [
+        JSON.stringify({ sessionId: "s-old", updatedAt: 1 }),
+      ]);
+      clock = 2_000; // the old lease has run out
+      const taking = b.acquireLeaseWithRow("session:k", "k", { waitMs: 10_000 });
+      // Commit only once the taker waits on the lease row: its reads must come after that wait.
+      for (;;) {
+        const w = await withAdmin(db, (d) =>
+          d.query<{ n: string }>(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+          ),
+        );
+        if (Number(w.rows[0]!.n) > 0) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await c.query("COMMIT");
+      const got = await taking;
+      expect(got.lease.epoch).toBe(old.epoch + 1);
+      expect(got.row?.sessionId).toBe("s-old");
+    });
+  });
+
   it("keeps scopes apart in one database and lists them", async () => {
     const url = await createTestDatabase();
     const main = await PostgresSessionStore.open({ url, scope: "main" });
@@ -335,7 +369,9 @@ describe("postgres backend specifics", () => {
       expect(await counted(() => store.patch("k", () => undefined))).toBe(2); // no change
       expect(await counted(() => store.appendTranscript(SID, [{ type: "message" }]))).toBe(2);
       expect(await counted(() => store.appendTranscript(SID, [{ type: "message" }], lease))).toBe(2);
-      expect(await counted(() => store.renewLease(lease))).toBe(2);
+      // Lease renewal and acquisition need no answer in between: BEGIN … COMMIT in one trip.
+      expect(await counted(() => store.renewLease(lease))).toBe(1);
+      expect(await counted(() => store.acquireLease("other", { waitMs: 0 }))).toBe(1);
       // A turn's reply: the fenced append and the row patch in one transaction, still two trips.
       expect(
         await counted(() =>
@@ -624,7 +660,7 @@ describe("session manager turns on postgres", () => {
     }
   });
 
-  it("runs a whole turn on a session it held last in seven round trips: the row comes with the lease", async () => {
+  it("runs a whole turn on a session it held last in six round trips: the row comes with the lease", async () => {
     const { SessionManager } = await import("../src/session/manager.ts");
     const db = await createTestDatabase();
     const counter = await startTripCounter(db);
@@ -646,8 +682,9 @@ describe("session manager turns on postgres", () => {
       const first = await turn("one");
       const before = counter.trips();
       const second = await turn("two");
-      // Lease with the row (2), message with its row patch (2), reply with its row patch (2), release (1).
-      expect(counter.trips() - before).toBe(7);
+      // Lease with the row (1: BEGIN, upsert, reads, COMMIT together), message with its row patch (2),
+      // reply with its row patch (2), release (1).
+      expect(counter.trips() - before).toBe(6);
       expect(second.sessionId).toBe(first.sessionId);
       expect((await manager.history("main", key)).items.map((i) => i.text)).toEqual([
         "one",

@@ -805,6 +805,15 @@ export class PostgresSessionStore implements SessionStore {
     return this.acquire(name, key, options);
   }
 
+  /**
+   * One round trip, one commit: BEGIN, a conditional upsert that takes the lease when it is free or
+   * expired (judged by the clock read after the lease row is locked: `ON CONFLICT DO UPDATE` locks
+   * the row before its WHERE and SET run), the lease as it now stands, the row, COMMIT. The row is
+   * read by a statement of its own after the upsert, so with a fresh snapshot: every fenced write of
+   * an earlier holder committed before the lock was granted, and later ones fail their fence. The
+   * lock is held to COMMIT. Retrying after a lost connection is safe: a take that did commit is
+   * found again as this owner's live lease.
+   */
   private async acquire(
     name: string,
     rowKey: string | null,
@@ -813,71 +822,116 @@ export class PostgresSessionStore implements SessionStore {
     const ttl = options.ttlMs ?? this.leaseTtlMs;
     // The wait is a local duration; expiry itself is judged by the lease clock.
     const deadline = Date.now() + (options.waitMs ?? 10_000);
-    let entry: SessionEntry | undefined;
     for (;;) {
-      // A placeholder row makes the first acquisition lockable like every later one. (It is the
-      // one write sent with the reads: a free placeholder means the same as no row at all.)
-      const placeholder = {
-        sql: "INSERT INTO leases (scope, name, owner, epoch, expires_at, free) VALUES ($1, $2, '', 0, 0, true) ON CONFLICT (scope, name) DO NOTHING",
-        params: [this.scope, name],
-      };
-      const lease = this.leaseReads(name, "UPDATE");
-      // Read after the lease row is locked: no fenced write of an earlier holder can land after it.
-      const rowRead =
-        rowKey === null
-          ? []
-          : [{ sql: "SELECT entry FROM sessions WHERE scope = $1 AND key = $2", params: [this.scope, rowKey] }];
-      const got = await this.tx(
-        { reads: [placeholder, ...lease, ...rowRead] },
-        (_c, reads): TxDone<{ lease: Lease } | { held: LeaseRow }> => {
-          if (rowKey !== null) {
-            const found = (reads[1 + lease.length] as QueryResult<{ entry: string }>).rows[0];
-            entry = found ? (JSON.parse(found.entry) as SessionEntry) : undefined;
-          }
-          const { cur: row, now } = this.leaseAndClock(reads.slice(1));
-          const cur = row!;
-          if (!cur.free && now < Number(cur.expires_at)) {
-            if (cur.owner !== this.owner) return { value: { held: cur } };
-            return {
-              value: {
-                lease: { name, owner: this.owner, epoch: Number(cur.epoch), expiresAt: Number(cur.expires_at) },
-              },
-            };
-          }
-          const epoch = Number(cur.epoch) + 1;
-          const update = {
-            sql: "UPDATE leases SET owner = $3, epoch = $4, expires_at = $5, free = false WHERE scope = $1 AND name = $2",
-            params: [this.scope, name, this.owner, epoch, now + ttl],
-          };
-          return { value: { lease: { name, owner: this.owner, epoch, expiresAt: now + ttl } }, writes: [update] };
+      const now = this.injectedNow ? this.injectedNow() : null;
+      const clock = "COALESCE($4::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)";
+      const stmts: Stmt[] = [
+        { sql: "BEGIN" },
+        {
+          sql: `INSERT INTO leases AS l (scope, name, owner, epoch, expires_at, free) VALUES ($1, $2, $3, 1, ${clock} + $5, false)
+                ON CONFLICT (scope, name) DO UPDATE SET owner = $3, epoch = l.epoch + 1, expires_at = ${clock} + $5, free = false
+                WHERE l.free OR l.expires_at <= ${clock} RETURNING epoch, expires_at`,
+          params: [this.scope, name, this.owner, now, ttl],
         },
-      );
-      if ("lease" in got) return { lease: got.lease, row: entry };
+        {
+          sql: `SELECT owner, epoch, expires_at, free, ${clock.replace("$4", "$3")} AS n FROM leases WHERE scope = $1 AND name = $2`,
+          params: [this.scope, name, now],
+        },
+      ];
+      if (rowKey !== null)
+        stmts.push({ sql: "SELECT entry FROM sessions WHERE scope = $1 AND key = $2", params: [this.scope, rowKey] });
+      stmts.push({ sql: "COMMIT" });
+      const res = await this.oneTrip(stmts);
+      const taken = (res[1] as QueryResult<{ epoch: string; expires_at: string }>).rows[0];
+      const cur = (res[2] as QueryResult<LeaseRow & { n: string }>).rows[0]!;
+      const found = rowKey === null ? undefined : (res[3] as QueryResult<{ entry: string }>).rows[0];
+      const row = found ? (JSON.parse(found.entry) as SessionEntry) : undefined;
+      const live = !cur.free && Number(cur.n) < Number(cur.expires_at);
+      if (taken || (live && cur.owner === this.owner)) {
+        const epoch = Number(taken?.epoch ?? cur.epoch);
+        const expiresAt = Number(taken?.expires_at ?? cur.expires_at);
+        return { lease: { name, owner: this.owner, epoch, expiresAt }, row };
+      }
+      if (!live) continue; // freed between the upsert and the read: try again at once
       if (Date.now() >= deadline) {
-        const held = got.held;
         throw new LeaseTimeoutError(
-          `${this.location}: lease ${JSON.stringify(name)} is held by ${held.owner} (epoch ${held.epoch}) until ${new Date(Number(held.expires_at)).toISOString()}`,
+          `${this.location}: lease ${JSON.stringify(name)} is held by ${cur.owner} (epoch ${cur.epoch}) until ${new Date(Number(cur.expires_at)).toISOString()}`,
         );
       }
       await sleep(5 + Math.random() * 10);
     }
   }
 
+  /**
+   * `stmts` (BEGIN … COMMIT) in one round trip, run again from the start on a connection or
+   * serialization failure: only for transactions whose repetition is harmless.
+   */
+  private async oneTrip(stmts: readonly Stmt[]): Promise<QueryResult[]> {
+    let last: unknown;
+    for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
+      this.assertOpen();
+      let client: PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        last = err;
+        if (attempt < this.retry.attempts) await this.backoff(attempt);
+        continue;
+      }
+      try {
+        const res = await pipelined(client, stmts);
+        if (res[res.length - 1]!.command !== "COMMIT")
+          throw new StoreError(`${this.location}: the transaction was rolled back at COMMIT`);
+        client.release();
+        return res;
+      } catch (err) {
+        const lost = isConnectionError(err);
+        if (lost) client.release(err as Error);
+        else {
+          try {
+            await client.query("ROLLBACK");
+            client.release();
+          } catch (rollbackErr) {
+            client.release(rollbackErr as Error);
+          }
+        }
+        if (!lost && !isSerializationError(err)) throw err;
+        last = err;
+        if (attempt < this.retry.attempts) await this.backoff(attempt);
+      }
+    }
+    throw this.gaveUp(this.retry.attempts, last);
+  }
+
+  /**
+   * One round trip: BEGIN, the lease row locked, the conditional extension (its clock read after the
+   * lock is held, as a statement of its own), COMMIT. Repeating it after a lost connection is harmless.
+   */
   async renewLease(lease: Lease, ttlMs = this.leaseTtlMs): Promise<Lease> {
-    return this.tx({ reads: this.leaseReads(lease.name, "UPDATE") }, (_c, reads): TxDone<Lease> => {
-      if (!this.fenceHolds(lease, reads))
-        throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
-      const expiresAt = this.leaseAndClock(reads).now + ttlMs;
-      return {
-        value: { ...lease, expiresAt },
-        writes: [
-          {
-            sql: "UPDATE leases SET expires_at = $3 WHERE scope = $1 AND name = $2",
-            params: [this.scope, lease.name, expiresAt],
-          },
-        ],
-      };
-    });
+    const clock = "COALESCE($5::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)";
+    const params = [
+      this.scope,
+      lease.name,
+      lease.owner,
+      lease.epoch,
+      this.injectedNow ? this.injectedNow() : null,
+      ttlMs,
+    ];
+    const res = await this.oneTrip([
+      { sql: "BEGIN" },
+      { sql: "SELECT 1 FROM leases WHERE scope = $1 AND name = $2 FOR UPDATE", params: [this.scope, lease.name] },
+      {
+        sql: `UPDATE leases SET expires_at = ${clock} + $6
+              WHERE scope = $1 AND name = $2 AND owner = $3 AND epoch = $4 AND NOT free AND expires_at > ${clock}
+              RETURNING expires_at`,
+        params,
+      },
+      { sql: "COMMIT" },
+    ]);
+    const row = (res[2] as QueryResult<{ expires_at: string }>).rows[0];
+    if (!row) throw new FencedError(`lease ${JSON.stringify(lease.name)} epoch ${lease.epoch} was lost`);
+    return { ...lease, expiresAt: Number(row.expires_at) };
   }
 
   async releaseLease(lease: Lease): Promise<void> {
