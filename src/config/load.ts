@@ -48,6 +48,13 @@ export function configNotes(config: PincerConfig): { warnings: string[]; notices
   return notesOf.get(config) ?? { warnings: [], notices: [] };
 }
 
+const fileOf = new WeakMap<object, string>();
+
+/** The file `loadConfig` read this config from; null for built-in defaults or a config built in code. */
+export function configFileOf(config: PincerConfig): string | null {
+  return fileOf.get(config) ?? null;
+}
+
 /** Where a home's config is looked for, in order: Pincer's, OpenClaw's, OpenClaw's older names. */
 export const CONFIG_FILE_NAMES = ["pincer.json", "openclaw.json", "clawdbot.json", "moldbot.json", "moltbot.json"];
 
@@ -239,5 +246,7 @@ export function loadConfig(options: { configPath?: string; env?: NodeJS.ProcessE
   );
   const { config, warnings, notices } = validateConfig(resolved, file);
   warnings.push(...missing);
+  // The gateway writes the Control UI's cron enable/disable back here and audits this file.
+  fileOf.set(config, file);
   return { config, path: file, home, warnings, notices };
 }

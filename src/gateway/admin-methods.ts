@@ -6,7 +6,7 @@
  * a transcript per row.
  */
 import { isCronRunKey } from "../keys/session-key-helpers.ts";
-import { validTotals, sumTotals, emptyTotals, type UsageTotals } from "../runtime/usage.ts";
+import { validTotals, sumTotals, emptyTotals, utcDayOf, validDays, type UsageTotals } from "../runtime/usage.ts";
 import type { SessionEntry } from "../store/entry.ts";
 import { contextText } from "../runtime/command-handlers.ts";
 import { canAccessKey } from "./auth.ts";
@@ -65,9 +65,6 @@ function addTo(map: Record<string, UsageTotals>, key: string, t: UsageTotals): v
   map[key] = sumTotals(map[key], t);
 }
 
-/** The UTC day (YYYY-MM-DD) of an epoch ms. */
-const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-
 export const ADMIN_METHODS: { [M in AdminMethodName]: MethodSpec<M> } = {
   "sessions.query": {
     ...WS_METHODS["sessions.query"],
@@ -124,7 +121,10 @@ export const ADMIN_METHODS: { [M in AdminMethodName]: MethodSpec<M> } = {
       adminOf(ctx);
       const now = ctx.rt.now();
       const since = now - (p.days ?? 30) * 86_400_000;
+      // The chart's first day: "7 days" is today and the 6 before it (UTC).
+      const firstDay = utcDayOf(now - ((p.days ?? 30) - 1) * 86_400_000);
       let count = 0;
+      let undated = 0;
       let totals = emptyTotals();
       const byModel: Record<string, UsageTotals> = {};
       const byChannel: Record<string, UsageTotals> = {};
@@ -151,12 +151,21 @@ export const ADMIN_METHODS: { [M in AdminMethodName]: MethodSpec<M> } = {
             const valid = validTotals(m);
             if (valid) addTo(byModel, ref, valid);
           }
-        const day = dayOf(entry.lastInteractionAt ?? entry.updatedAt);
-        const d = byDay.get(day) ?? { totalTokens: 0, cost: 0, sessions: 0 };
-        d.totalTokens += t.totalTokens;
-        d.cost += t.cost;
-        d.sessions += 1;
-        byDay.set(day, d);
+        const ledger = validDays((entry.usageTotals as { byDay?: unknown }).byDay);
+        const days = Object.entries(ledger);
+        if (days.length === 0) {
+          // A row from before the per-day ledger (or OpenClaw's): its totals on its last active day.
+          undated++;
+          days.push([utcDayOf(entry.lastInteractionAt ?? entry.updatedAt), { ...t }]);
+        }
+        for (const [day, u] of days) {
+          if (day < firstDay || u.calls === 0) continue;
+          const d = byDay.get(day) ?? { totalTokens: 0, cost: 0, sessions: 0 };
+          d.totalTokens += u.totalTokens;
+          d.cost += u.cost;
+          d.sessions += 1;
+          byDay.set(day, d);
+        }
         top.push({
           key,
           agentId,
@@ -172,6 +181,7 @@ export const ADMIN_METHODS: { [M in AdminMethodName]: MethodSpec<M> } = {
       return {
         ts: now,
         rows: count,
+        undatedRows: undated,
         totals,
         byDay: [...byDay].sort(([a], [b]) => (a < b ? -1 : 1)).map(([day, d]) => ({ day, ...d })),
         byModel,
@@ -198,10 +208,11 @@ export const ADMIN_METHODS: { [M in AdminMethodName]: MethodSpec<M> } = {
   "cron.update": {
     ...WS_METHODS["cron.update"],
     async run(ctx, p) {
-      const cron = adminOf(ctx).cron;
-      if (!cron?.setEnabled(p.id, p.enabled))
+      const admin = adminOf(ctx);
+      const saved = admin.setCronEnabled(p.id, p.enabled);
+      if (!saved || !admin.cron)
         throw new RpcError("NOT_FOUND", `no cron job ${JSON.stringify(p.id)} (cron.jobs[].id)`);
-      return { ok: true, job: cron.list().find((j) => j.id === p.id)! };
+      return { ok: true, job: admin.cron.list().find((j) => j.id === p.id)!, ...saved };
     },
   },
   "logs.tail": {

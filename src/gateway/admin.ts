@@ -3,12 +3,15 @@
  * the resolved config (secrets masked), config validation and the security audit. Built by
  * start.ts and handed to the WS methods (admin-methods.ts); every read here is read-only.
  */
+import * as fs from "node:fs";
 import JSON5 from "json5";
-import { configNotes, ConfigError, validateConfig } from "../config/load.ts";
+import { resolveIncludes } from "../config/includes.ts";
+import { configFileOf, configNotes, ConfigError, validateConfig } from "../config/load.ts";
 import type { PincerConfig } from "../config/schema.ts";
 import { runAudit, type AuditReport } from "../security/audit.ts";
 import type { SessionStore } from "../store/types.ts";
 import type { CronScheduler } from "./cron.ts";
+import { writeCronEnabled } from "./cron-config-write.ts";
 import type { LogRing } from "./log-ring.ts";
 
 /** Keys whose string values are secrets (tokens, passwords, API keys, signing secrets, …). */
@@ -33,6 +36,12 @@ export function maskSecrets(value: unknown, key = ""): unknown {
   }
   return value;
 }
+
+/** Where `cron.update` kept an enable/disable choice (the Control UI says so). */
+export type CronSaved =
+  | { savedTo: "config"; file: string }
+  | { savedTo: "state"; file: string; note: string }
+  | { savedTo: "memory"; note: string };
 
 export interface AdminOptions {
   config: PincerConfig;
@@ -84,6 +93,44 @@ export class AdminSurface {
     }
   }
 
+  /**
+   * Enables or disables a cron job: written to the config file the gateway was started from
+   * (`cron.jobs[i].enabled`, in place), else kept in `$PINCER_HOME/cron-state.json`. Null for an
+   * unknown job.
+   */
+  setCronEnabled(id: string, enabled: boolean): CronSaved | null {
+    const cron = this.cron;
+    if (!cron?.has(id)) return null;
+    const file = configFileOf(this.opts.config);
+    const write = file ? writeCronEnabled(file, id, enabled) : null;
+    cron.setEnabled(id, enabled, { inConfig: write?.written === true });
+    if (file && write?.written) return { savedTo: "config", file };
+    const why = file
+      ? `not written to the config file: ${(write as { reason: string }).reason}`
+      : "the gateway was started without a config file";
+    const state = cron.stateFilePath;
+    if (state) return { savedTo: "state", file: state, note: `${why}; kept in ${state}` };
+    return { savedTo: "memory", note: `${why}; with the memory store it lasts until the gateway stops` };
+  }
+
+  /**
+   * The config file as written (`$include`s merged, `${VAR}`s and legacy keys left as they are),
+   * as `pincer security audit` reads it; the resolved config when there is no file to read.
+   */
+  private rawConfig(): Record<string, unknown> {
+    const file = configFileOf(this.opts.config);
+    if (file) {
+      try {
+        const text = fs.readFileSync(file, "utf8");
+        const raw: unknown = resolveIncludes(text.trim() === "" ? {} : JSON5.parse(text), file);
+        if (raw !== null && typeof raw === "object" && !Array.isArray(raw)) return raw as Record<string, unknown>;
+      } catch {
+        // Unreadable since start (moved, edited into bad JSON5): audit what the gateway runs on.
+      }
+    }
+    return structuredClone(this.opts.config) as Record<string, unknown>;
+  }
+
   /** `pincer security audit` over the running gateway's config and stores (read-only). */
   async audit(): Promise<AuditReport> {
     const stores: Array<{ agentId: string; store: SessionStore }> = [];
@@ -96,7 +143,8 @@ export class AdminSurface {
     }
     return runAudit({
       config: this.opts.config,
-      rawConfig: structuredClone(this.opts.config) as Record<string, unknown>,
+      rawConfig: this.rawConfig(),
+      configFile: configFileOf(this.opts.config),
       home: this.opts.home,
       env: this.opts.env,
       stores,

@@ -50,6 +50,8 @@ interface JobState {
   job: CronJobConfig;
   cron: Cron;
   enabled: boolean;
+  /** The job's `enabled` in the config file (as loaded, or as `cron.update` wrote it back). */
+  configEnabled: boolean;
   running: boolean;
   last?: CronLastRun;
 }
@@ -100,7 +102,8 @@ export class CronScheduler {
         );
       }
       this.jobs.push(cron);
-      this.states.set(job.id, { job, cron, enabled: job.enabled !== false, running: false });
+      const enabled = job.enabled !== false;
+      this.states.set(job.id, { job, cron, enabled, configEnabled: enabled, running: false });
     }
   }
 
@@ -120,21 +123,30 @@ export class CronScheduler {
     }));
   }
 
+  has(id: string): boolean {
+    return this.states.has(id);
+  }
+
+  /** The state file enable/disable choices are kept in when the config file is not written (or null). */
+  get stateFilePath(): string | null {
+    return this.stateFile;
+  }
+
   /**
-   * Pauses or resumes a job's schedule. The config file is not rewritten: the choice is kept in the
-   * state file (when one is set), which wins over the job's `enabled` until the job leaves the config.
+   * Pauses or resumes a job's schedule. `inConfig`: the caller wrote the choice to the config file
+   * (admin.ts), so the state file drops its override; otherwise the state file (when one is set)
+   * keeps it, winning over the job's `enabled` until the job leaves the config.
    */
-  setEnabled(id: string, enabled: boolean): boolean {
+  setEnabled(id: string, enabled: boolean, opts: { inConfig?: boolean } = {}): boolean {
     const s = this.states.get(id);
     if (!s) return false;
     s.enabled = enabled;
+    if (opts.inConfig) s.configEnabled = enabled;
     if (enabled) s.cron.resume();
     else s.cron.pause();
     if (this.stateFile) {
       const overrides = Object.fromEntries(
-        [...this.states.values()]
-          .filter((j) => j.enabled !== (j.job.enabled !== false))
-          .map((j) => [j.job.id, j.enabled]),
+        [...this.states.values()].filter((j) => j.enabled !== j.configEnabled).map((j) => [j.job.id, j.enabled]),
       );
       writeFileAtomicSync(this.stateFile, `${JSON.stringify({ enabled: overrides }, null, 2)}\n`);
     }

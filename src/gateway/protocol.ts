@@ -353,8 +353,10 @@ export const UsageSummaryResult = z.object({
   ts: z.number(),
   /** Rows read (every session of the agents asked for). */
   rows: z.number(),
+  /** Rows without a per-day ledger (written before it): their totals count on their last active day. */
+  undatedRows: z.number(),
   totals: UsageTotalsSchema,
-  /** Per UTC day of the session's last activity (rows keep running totals, not a per-day ledger). */
+  /** Per UTC day of the model calls (the rows' `usageTotals.byDay`), from the period's first day. */
   byDay: z.array(z.object({ day: z.string(), totalTokens: z.number(), cost: z.number(), sessions: z.number() })),
   byModel: z.record(z.string(), UsageTotalsSchema),
   byChannel: z.record(z.string(), UsageTotalsSchema),
@@ -399,7 +401,14 @@ const cronId = nonBlank(200);
 export const CronRunParams = z.strictObject({ id: cronId });
 export const CronRunResult = z.object({ ok, started: z.boolean() });
 export const CronUpdateParams = z.strictObject({ id: cronId, enabled: z.boolean().describe("true or false") });
-export const CronUpdateResult = z.object({ ok, job: CronJobSchema });
+export const CronUpdateResult = z.object({
+  ok,
+  job: CronJobSchema,
+  /** Where the choice was kept: the config file, else `cron-state.json` (why in `note`), else memory. */
+  savedTo: z.enum(["config", "state", "memory"]),
+  file: z.string().optional(),
+  note: z.string().optional(),
+});
 
 export const LOG_LEVEL_NAMES = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
 export const LogRecordSchema = z.object({

@@ -140,7 +140,7 @@ export async function compactSession(input: {
         updatedAt: now,
         totalTokens: tokensAfter,
         totalTokensFresh: true,
-        usageTotals: addSessionUsage(cur.usageTotals, answered.usage, cost, ref, "compaction"),
+        usageTotals: addSessionUsage(cur.usageTotals, answered.usage, cost, ref, "compaction", now),
       };
       delete next.inputTokens;
       delete next.outputTokens;
@@ -163,7 +163,7 @@ async function recordUsage(
   if (!reply || reply.usage.input + reply.usage.output + reply.usage.cacheRead + reply.usage.cacheWrite === 0) return;
   const price = input.costOf?.(reply.provider, reply.model);
   const cost = price ? costOf(reply.usage, price) : undefined;
-  await input.manager.patchSession(input.agentId, input.sessionKey, (cur) =>
+  await input.manager.patchSession(input.agentId, input.sessionKey, (cur, at) =>
     cur && cur.sessionId === sessionId
       ? {
           ...cur,
@@ -173,6 +173,7 @@ async function recordUsage(
             cost,
             `${reply.provider}/${reply.model}`,
             "compaction",
+            at,
           ),
         }
       : undefined,

@@ -422,7 +422,7 @@ export class TurnRunner {
             totalTokensFresh: true,
             abortedLastRun: false,
             systemPromptReport: prompt.report,
-            usageTotals: addSessionUsage(cur.usageTotals, roundUsage, callCost, modelRef),
+            usageTotals: addSessionUsage(cur.usageTotals, roundUsage, callCost, modelRef, undefined, now),
           }),
         );
         if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
@@ -474,7 +474,7 @@ export class TurnRunner {
         (cur, now) => ({
           ...cur,
           updatedAt: now,
-          usageTotals: addSessionUsage(cur.usageTotals, roundUsage, callCost, modelRef),
+          usageTotals: addSessionUsage(cur.usageTotals, roundUsage, callCost, modelRef, undefined, now),
         }),
       );
       if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
@@ -602,7 +602,7 @@ export class TurnRunner {
             ...(spent.length > 0
               ? {
                   usageTotals: spent.reduce<unknown>(
-                    (t, c) => addSessionUsage(t, c.usage, c.cost, `${c.provider}/${c.model}`, "memoryFlush"),
+                    (t, c) => addSessionUsage(t, c.usage, c.cost, `${c.provider}/${c.model}`, "memoryFlush", at),
                     cur.usageTotals,
                   ),
                 }

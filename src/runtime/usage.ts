@@ -132,7 +132,56 @@ export const USAGE_KINDS: readonly UsageKind[] = ["memoryFlush", "compaction"];
 export type SessionUsageTotals = UsageTotals & {
   byModel?: Record<string, UsageTotals>;
   byKind?: Partial<Record<UsageKind, UsageTotals>>;
+  /** Per UTC day (`YYYY-MM-DD`) of the calls, the last `USAGE_DAYS_KEPT` days (the Control UI's chart). */
+  byDay?: Record<string, DayUsage>;
 };
+
+/** One day of a row's ledger: just what the per-day chart shows (rows stay small). */
+export interface DayUsage {
+  totalTokens: number;
+  cost: number;
+  calls: number;
+}
+
+/** Days a row's `byDay` keeps: older days are dropped as new ones are written. */
+export const USAGE_DAYS_KEPT = 90;
+
+/** The UTC day (`YYYY-MM-DD`) of an epoch ms. */
+export const utcDayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+const DAY_KEY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A stored `byDay` with only well-formed days and numbers (rows are user-editable files). */
+export function validDays(raw: unknown): Record<string, DayUsage> {
+  const out: Record<string, DayUsage> = {};
+  if (raw === null || typeof raw !== "object") return out;
+  for (const [day, d] of Object.entries(raw as Record<string, unknown>)) {
+    if (!DAY_KEY.test(day) || d === null || typeof d !== "object") continue;
+    const r = d as Record<string, unknown>;
+    out[day] = { totalTokens: num(r.totalTokens), cost: num(r.cost), calls: num(r.calls) };
+  }
+  return out;
+}
+
+/** `days` plus one call on the day of `at`, keeping the `USAGE_DAYS_KEPT` days up to it. */
+function addDay(days: Record<string, DayUsage>, usage: Usage, cost: number | undefined, at: number) {
+  const day = utcDayOf(at);
+  const d = days[day] ?? { totalTokens: 0, cost: 0, calls: 0 };
+  days[day] = {
+    totalTokens: d.totalTokens + usage.input + usage.cacheRead + usage.cacheWrite + usage.output,
+    cost: d.cost + (cost ?? 0),
+    calls: d.calls + 1,
+  };
+  const oldest = utcDayOf(at - (USAGE_DAYS_KEPT - 1) * 86_400_000);
+  const keys = Object.keys(days).sort();
+  // Bounded by age and by count (a clock set back must not grow the row either).
+  for (const [i, k] of keys.entries()) if (k < oldest || i < keys.length - USAGE_DAYS_KEPT) delete days[k];
+  return Object.fromEntries(
+    Object.keys(days)
+      .sort()
+      .map((k) => [k, days[k]!]),
+  );
+}
 
 /** Valid totals per key of a stored map (rows are user-editable files). */
 function validMap(raw: unknown, keys?: readonly string[]): Record<string, UsageTotals> {
@@ -145,15 +194,19 @@ function validMap(raw: unknown, keys?: readonly string[]): Record<string, UsageT
   return out;
 }
 
-/** The row's totals plus one call of `modelRef` (a new object); `kind` for a flush or summary call. */
+/**
+ * The row's totals plus one call of `modelRef` (a new object); `kind` for a flush or summary call;
+ * `at` (epoch ms, the runtime's clock) is the day the call counts on in `byDay`.
+ */
 export function addSessionUsage(
   raw: unknown,
   usage: Usage,
   cost: number | undefined,
   modelRef: string,
   kind?: UsageKind,
+  at: number = Date.now(),
 ): SessionUsageTotals {
-  const stored = raw as { byModel?: unknown; byKind?: unknown } | null | undefined;
+  const stored = raw as { byModel?: unknown; byKind?: unknown; byDay?: unknown } | null | undefined;
   const byModel = validMap(stored?.byModel);
   byModel[modelRef] = addUsage(byModel[modelRef], usage, cost);
   const byKind = validMap(stored?.byKind, USAGE_KINDS);
@@ -162,6 +215,7 @@ export function addSessionUsage(
     ...addUsage(validTotals(raw), usage, cost),
     byModel,
     ...(Object.keys(byKind).length > 0 ? { byKind } : {}),
+    byDay: addDay(validDays(stored?.byDay), usage, cost, at),
   };
 }
 

@@ -35,6 +35,8 @@ export interface AuditInput {
   configError?: string;
   /** The config file as written (JSON5-parsed, unvalidated), for checks the schema would refuse. */
   rawConfig: Record<string, unknown> | null;
+  /** The config file read, wherever it lives (`--config`, `$PINCER_CONFIG`): its mode is checked too. */
+  configFile?: string | null;
   home: string;
   env: NodeJS.ProcessEnv;
   /** Every agent's store (read-only). */
@@ -235,7 +237,10 @@ function listNames(dir: string): string[] {
 }
 
 /** State files whose mode lets group or others read: the home, agent dirs, stores, transcripts, the token. */
-export function loosePermissions(home: string): Array<{ file: string; mode: number; want: number }> {
+export function loosePermissions(
+  home: string,
+  configFile?: string | null,
+): Array<{ file: string; mode: number; want: number }> {
   const out: Array<{ file: string; mode: number; want: number }> = [];
   const check = (file: string, want: number) => {
     const mode = modeOf(file);
@@ -244,6 +249,7 @@ export function loosePermissions(home: string): Array<{ file: string; mode: numb
   check(home, 0o700);
   check(path.join(home, "gateway.token"), 0o600);
   for (const f of CONFIG_FILE_NAMES) check(path.join(home, f), 0o600);
+  if (configFile && !isHomeConfig(home, configFile)) check(configFile, 0o600);
   // Pairing approvals and OpenClaw's channel credentials.
   const creds = path.join(home, "credentials");
   check(creds, 0o700);
@@ -275,7 +281,14 @@ export function loosePermissions(home: string): Array<{ file: string; mode: numb
 const octal = (m: number) => m.toString(8).padStart(3, "0");
 
 /** One loose file as a finding: OpenClaw's checkId, severity and texts for the files OpenClaw checks. */
-function permissionFinding(home: string, p: { file: string; mode: number; want: number }): Finding {
+const isHomeConfig = (home: string, file: string) =>
+  path.dirname(file) === home && CONFIG_FILE_NAMES.includes(path.basename(file));
+
+function permissionFinding(
+  home: string,
+  p: { file: string; mode: number; want: number },
+  configFile?: string | null,
+): Finding {
   const name = path.basename(p.file);
   const fix = `chmod ${p.want.toString(8)} ${p.file}`;
   const detail = (why: string) => `${p.file} mode=${octal(p.mode)}; ${why}`;
@@ -305,7 +318,7 @@ function permissionFinding(home: string, p: { file: string; mode: number; want: 
       remediation: fix,
     };
   }
-  if (path.dirname(p.file) === home && CONFIG_FILE_NAMES.includes(name)) {
+  if (isHomeConfig(home, p.file) || p.file === configFile) {
     if (writable)
       return {
         checkId: "fs.config.perms_writable",
@@ -779,7 +792,8 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   }
 
   // --- Files others can read, under OpenClaw's checkIds where OpenClaw checks the same file.
-  for (const p of loosePermissions(input.home)) add(permissionFinding(input.home, p));
+  for (const p of loosePermissions(input.home, input.configFile))
+    add(permissionFinding(input.home, p, input.configFile));
 
   add({
     checkId: "gateway.http.session_key_override_enabled",

@@ -30,8 +30,8 @@ export function CronPage() {
 
   return html`<div class="cron-page">
     <${PageHeader} title="Cron"
-      >Scheduled agent turns (cron.jobs in the config; enable/disable is kept by the gateway, not written to the
-      config)<//
+      >Scheduled agent turns (cron.jobs in the config; enable/disable is written back to the config file, or kept by the
+      gateway when it runs without one)<//
     >
     <${Notice} notice=${notice ?? (error ? { text: error, kind: "error" } : null)} />
     ${jobs?.length === 0 ? html`<p class="muted">No cron jobs are configured.</p>` : null}
@@ -97,11 +97,13 @@ export function CronPage() {
                             data-testid="cron-enabled"
                             onChange=${(/** @type {Event} */ e) =>
                               run(j.enabled ? "Disabling" : "Enabling", async () => {
-                                await rpc("cron.update", {
+                                const r = await rpc("cron.update", {
                                   id: j.id,
                                   enabled: /** @type {HTMLInputElement} */ (e.target).checked,
                                 });
                                 await load();
+                                const what = `${j.name ?? j.id} ${r.job.enabled ? "enabled" : "disabled"}`;
+                                return r.savedTo === "config" ? `${what}; saved in ${r.file}` : `${what}; ${r.note}`;
                               })}
                           />
                           Enabled

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * Usage: tokens and cost per day (a uPlot chart), per model, channel and agent, and the top
- * sessions, from `usage.summary` (the sessions' running totals, read once per row).
+ * sessions, from `usage.summary` (the chart from the rows' per-day ledger, the rest from their
+ * running totals; read once per row).
  */
 import { html, useEffect, useRef, useState } from "./vendor/preact.js";
 import uPlot from "./vendor/uplot.js";
@@ -80,7 +81,16 @@ function DayChart({ days }) {
         ],
         series: [
           {},
-          { label: "Tokens", scale: "tokens", stroke: accent, fill: `${accent}33`, width: 2, points: { show: true } },
+          {
+            label: "Tokens",
+            scale: "tokens",
+            stroke: accent,
+            fill: `${accent}55`,
+            width: 1,
+            // One bar per day (a day with no calls has no bar, not a line through zero).
+            paths: uPlot.paths.bars?.({ size: [0.6, 48] }),
+            points: { show: false },
+          },
           { label: "Cost (USD)", scale: "cost", stroke: ok, width: 2, points: { show: true } },
         ],
       },
@@ -130,7 +140,8 @@ export function UsagePage() {
         </select></label
       >`}
     >
-      From the sessions' running totals; a session counts on the day it was last active
+      Per day from each session's daily ledger (UTC days, the last 90 kept per session); the breakdowns are the running
+      totals of the sessions active in the period
     <//>
     <${Notice} notice=${error ? { text: error, kind: "error" } : null} />
     ${

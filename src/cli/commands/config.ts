@@ -20,6 +20,7 @@ import {
   setInText,
   unsetInText,
 } from "../../config/json5-edit.ts";
+import { writeConfigFileAtomic } from "../../config/write-config-file.ts";
 import { CliError, type CliIO } from "../io.ts";
 
 export function configValidate(io: CliIO, configPath: string | undefined): number {
@@ -97,31 +98,6 @@ export function configGet(io: CliIO, configPath: string | undefined, key: string
   return 0;
 }
 
-/** Writes `text` over `file` atomically (temp + fsync + rename), keeping the file's mode. */
-function writeAtomic(file: string, text: string): void {
-  let mode = 0o600;
-  try {
-    mode = fs.statSync(file).mode & 0o777;
-  } catch {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  }
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const fd = fs.openSync(tmp, "wx", mode);
-  try {
-    fs.writeFileSync(fd, text);
-    fs.fchmodSync(fd, mode);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
 /** Validates the edited text as a config; refuses (nothing written) with every problem. */
 function checkAndWrite(io: CliIO, file: string, next: string): number {
   let raw: unknown;
@@ -140,7 +116,7 @@ function checkAndWrite(io: CliIO, file: string, next: string): number {
     );
     return 1;
   }
-  writeAtomic(file, next);
+  writeConfigFileAtomic(file, next);
   return 0;
 }
 

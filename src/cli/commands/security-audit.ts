@@ -55,7 +55,7 @@ export async function securityAudit(
   }
   let report: AuditReport;
   try {
-    report = await runAudit({ config, configError, rawConfig, home, env, stores, now: io.now() });
+    report = await runAudit({ config, configError, rawConfig, configFile: file, home, env, stores, now: io.now() });
   } finally {
     for (const s of stores) await s.store.close();
   }
