@@ -146,7 +146,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       : {}),
     config,
     storeFor,
-    workspaceFor: (agentId) => resolveAgentSettings(config.agents, agentId, home).workspace,
+    // The runtime's settings are resolved once per agent: no stat of the workspace dir on every turn.
+    workspaceFor: (agentId) =>
+      (runtimeRef?.settingsFor(agentId) ?? resolveAgentSettings(config.agents, agentId, home)).workspace,
     maintenance,
     onMaintenanceWarning: (w) => logger.warn({ warning: w }, "session store maintenance"),
     onBackgroundError: (err) => logger.error({ err }, "background store work failed"),
