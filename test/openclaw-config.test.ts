@@ -311,7 +311,7 @@ describe("agents.defaults.model { primary, fallbacks }", () => {
                 api: "openai-responses",
                 baseUrl: `${responses.url}/v1`,
                 apiKey: "sk-r",
-                models: [{ id: "gpt-r", name: "gpt-r", contextWindow: 400_000 }],
+                models: [{ id: "gpt-r", name: "gpt-r", contextWindow: 400_000, reasoning: true }],
               },
               good: { api: "openai-completions", baseUrl: `${ok.url}/v1`, apiKey: "k" },
             },
@@ -368,6 +368,29 @@ describe("agents.defaults.model { primary, fallbacks }", () => {
           { role: "user", content: [{ type: "input_text", text: "hello" }] },
         ],
         tools: [{ type: "function", name: "lookup" }],
+      });
+      // With /think on: the effort and a reasoning summary, as OpenClaw asks; the summary is the thinking block.
+      responses.script({ text: "thought it through", reasoningSummary: "weighing it" });
+      const thought: ModelEvent[] = [];
+      for await (const e of provider.stream({
+        model,
+        thinking: "high",
+        messages: [{ role: "user", content: "think", timestamp: 1 }],
+      }))
+        thought.push(e);
+      expect(responses.requests.at(-1)!.body).toMatchObject({
+        store: false,
+        reasoning: { effort: "high", summary: "auto" },
+        include: ["reasoning.encrypted_content"],
+      });
+      expect(thought.at(-1)).toMatchObject({
+        type: "finish",
+        message: {
+          content: [
+            { type: "thinking", thinking: "weighing it" },
+            { type: "text", text: "thought it through" },
+          ],
+        },
       });
       // A 500 and a response.failed stream, each before any output: the next model answers.
       for (const failure of [

@@ -36,7 +36,10 @@ export interface AiSdkProviderOptions {
   headers?: Record<string, string>;
   /** OpenAI's Responses API (`POST /responses`, OpenClaw's `openai-responses`) instead of Chat Completions. */
   responses?: boolean;
-  /** `reasoning: false` (OpenClaw's catalogue flag) keeps `/think` parameters off that model's requests. */
+  /**
+   * `reasoning: false` (OpenClaw's catalogue flag) keeps `/think` parameters off that model's requests;
+   * `true` marks a Responses model as a reasoning one whatever its id (the SDK guesses from the id).
+   */
   models?: Array<{ id: string; contextWindow?: number; reasoning?: boolean }>;
 }
 
@@ -101,6 +104,7 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
   const modelFor = modelCache(modelFactory(options));
   const windows = new Map((options.models ?? []).filter((m) => m.contextWindow).map((m) => [m.id, m.contextWindow!]));
   const noReasoning = new Set((options.models ?? []).filter((m) => m.reasoning === false).map((m) => m.id));
+  const reasoningModels = new Set((options.models ?? []).filter((m) => m.reasoning === true).map((m) => m.id));
   const api = aiSdkApiOf(options);
   // The OpenAI-compatible adapter reads its options under its name up to the first dot.
   const optionsKey = options.name.split(".")[0]!.trim();
@@ -125,9 +129,19 @@ export function createAiSdkProvider(options: AiSdkProviderOptions): ModelProvide
         const reasoning = noReasoning.has(req.model)
           ? undefined
           : reasoningOptions(options.kind, optionsKey, req.thinking, req.model);
-        // As OpenClaw (pi-ai) sends Responses calls: nothing stored server-side, the whole context each time.
+        // As OpenClaw (pi-ai) sends Responses calls: nothing stored server-side (the whole context each
+        // time), and with an effort a reasoning summary, which streams back as the thinking block.
+        const effort = reasoning?.openai?.reasoningEffort;
         const providerOptions = options.responses
-          ? { ...reasoning, openai: { ...reasoning?.openai, store: false } }
+          ? {
+              ...reasoning,
+              openai: {
+                ...reasoning?.openai,
+                store: false,
+                ...(effort !== undefined ? { reasoningSummary: "auto" } : {}),
+                ...(effort !== undefined && reasoningModels.has(req.model) ? { forceReasoning: true } : {}),
+              },
+            }
           : reasoning;
         const { stream } = await modelFor(req.model).doStream({
           prompt: toPrompt(req.messages, req.system, { replayThinking: options.kind === "anthropic" }),

@@ -177,7 +177,7 @@ function buildProvider(
           models: models.map((m) => ({
             id: m.id,
             ...(m.contextWindow ? { contextWindow: m.contextWindow } : {}),
-            ...(m.reasoning === false ? { reasoning: false } : {}),
+            ...(m.reasoning !== undefined ? { reasoning: m.reasoning } : {}),
           })),
         },
         env,
