@@ -14,7 +14,7 @@ import { securityAudit } from "../src/cli/commands/security-audit.ts";
 import type { CliIO } from "../src/cli/io.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { startGateway, type RunningGateway } from "../src/gateway/start.ts";
-import type { AuditReport } from "../src/security/audit.ts";
+import { runAudit, type AuditReport } from "../src/security/audit.ts";
 import { addSessionUsage, USAGE_DAYS_KEPT } from "../src/runtime/usage.ts";
 import { createControlUiModel } from "./helpers/control-ui-model.ts";
 import { WsClient } from "./helpers/gateway-harness.ts";
@@ -244,4 +244,26 @@ describe("security.audit over WS", () => {
     expect(fileFindings(viaWs).map((f) => f.id)).toContain("warn:hooks.request_session_key_enabled");
     expect(viaWs.findings.map((f) => f.checkId)).toEqual(viaCli.findings.map((f) => f.checkId));
   }, 30_000);
+
+  it("a token written as a ${VAR} reference is judged by the variable's value, not the placeholder's letters", async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-ledger-"));
+    homes.push(home);
+    const rawConfig = {
+      gateway: { auth: { token: "${GW_TOKEN}" }, clients: [{ id: "b", token: "${BRIDGE_TOKEN}" }] },
+      hooks: { endpoints: [{ id: "h", path: "/h", token: "${HOOK_TOKEN}", message: "x" }] },
+    };
+    const strong = "Zr8Qm2Lx7Vt4Np9Ks3Hd6Wf1Jc5Yb0GuEaTo-PiRl";
+    const audit = (env: NodeJS.ProcessEnv) =>
+      runAudit({ config: {}, rawConfig, home, env, stores: [], now: 0 }).then((r) => r.findings.map((f) => f.checkId));
+    const ok = await audit({ GW_TOKEN: strong, BRIDGE_TOKEN: strong, HOOK_TOKEN: strong });
+    expect(ok).not.toContain("gateway.token_weak");
+    expect(ok).not.toContain("gateway.client_token_weak");
+    expect(ok).not.toContain("hooks.token_weak");
+    const weak = await audit({ GW_TOKEN: "short", BRIDGE_TOKEN: "short", HOOK_TOKEN: "short" });
+    expect(weak).toEqual(
+      expect.arrayContaining(["gateway.token_weak", "gateway.client_token_weak", "hooks.token_weak"]),
+    );
+    // Unset: no token at all.
+    expect(await audit({})).toContain("hooks.token_missing");
+  });
 });

@@ -438,6 +438,16 @@ export function storeUrlFindings(raw: string): Finding[] {
   return out;
 }
 
+/**
+ * A secret as written in the file, with a whole-value `${VAR}` reference read from the environment
+ * (the raw file keeps references: the placeholder's own letters are not the token's strength).
+ */
+function secretOf(v: unknown, env: NodeJS.ProcessEnv): string | undefined {
+  if (typeof v !== "string") return undefined;
+  const ref = /^\$\{([A-Z_][A-Z0-9_]*)\}$/.exec(v);
+  return ref ? env[ref[1]!] || undefined : v;
+}
+
 export async function runAudit(input: AuditInput): Promise<AuditReport> {
   const findings: Finding[] = [];
   const add = (f: Finding) => findings.push(f);
@@ -600,7 +610,7 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   // --- Gateway exposure.
   const gw = asRecord(raw.gateway);
   const host = input.env.PINCER_GATEWAY_HOST ?? (typeof gw.host === "string" ? gw.host : "127.0.0.1");
-  const token = (asRecord(gw.auth).token as string | undefined) ?? input.env.PINCER_GATEWAY_TOKEN;
+  const token = secretOf(asRecord(gw.auth).token, input.env) ?? input.env.PINCER_GATEWAY_TOKEN;
   const remote = !isLoopback(host);
   if (remote && !token) {
     add({
@@ -639,7 +649,7 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   const storeUrl = asRecord(asRecord(raw.session).store).url;
   if (typeof storeUrl === "string") for (const f of storeUrlFindings(storeUrl)) add(f);
   for (const [i, c] of (Array.isArray(gw.clients) ? gw.clients : []).entries()) {
-    const t = asRecord(c).token;
+    const t = secretOf(asRecord(c).token, input.env);
     if (typeof t !== "string" || tokenEntropyBits(t) < 128)
       add({
         checkId: "gateway.client_token_weak",
@@ -653,7 +663,7 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   // --- Hooks.
   const endpoints = asRecord(raw.hooks).endpoints;
   for (const [i, h] of (Array.isArray(endpoints) ? endpoints : []).entries()) {
-    const hook = asRecord(h);
+    const hook: Record<string, unknown> = { ...asRecord(h), token: secretOf(asRecord(h).token, input.env) };
     if (typeof hook.token !== "string" || hook.token.length === 0) {
       add({
         checkId: "hooks.token_missing",

@@ -63,8 +63,9 @@ function DayChart({ days }) {
         width,
         height: 240,
         scales: {
-          // A day either side, so a single day is a point in the middle rather than at the edge.
-          x: { time: true, range: (_u, min, max) => [min - 86_400, max + 86_400] },
+          // The period's days and one either side (from the data, not the scale's own padding), so a
+          // single day is a bar in the middle rather than at the edge.
+          x: { time: true, range: () => [(xs[0] ?? 0) - 86_400, (xs.at(-1) ?? 0) + 86_400] },
           tokens: { auto: true, range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] },
           cost: { auto: true, range: (_u, _min, max) => [0, Math.max(0.01, max) * 1.1] },
         },
