@@ -577,7 +577,7 @@ export class FsSessionStore implements SessionStore, DiskOps {
         this.afterWrite();
         // The row kept in memory is `next`: its report and totals are frozen, so copies share them.
         if (next !== null) freezeShared(next);
-        return { before: cloneOpt(before), after: next === null ? undefined : cloneEntry(next), changed: true };
+        return changedResult(before, next === null ? undefined : cloneEntry(next));
       }
       if (attempt >= 3)
         throw new FencedError(`${this.location}: write to ${JSON.stringify(key)} refused: the writer lease was lost`);
@@ -897,6 +897,26 @@ function cloneEntry(entry: SessionEntry): SessionEntry {
 
 function cloneOpt(entry: SessionEntry | undefined): SessionEntry | undefined {
   return entry ? cloneEntry(entry) : undefined;
+}
+
+/**
+ * A changed patch's result whose `before` is copied only when read (most callers never do). The
+ * replaced row is out of the map and nothing changes a stored row in place: a later copy is the same.
+ */
+function changedResult(before: SessionEntry | undefined, after: SessionEntry | undefined): PatchResult {
+  let copy: SessionEntry | undefined;
+  let copied = false;
+  return {
+    get before() {
+      if (!copied) {
+        copy = cloneOpt(before);
+        copied = true;
+      }
+      return copy;
+    },
+    after,
+    changed: true,
+  };
 }
 
 function tryClose(fd: number): void {
