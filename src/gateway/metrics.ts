@@ -5,10 +5,21 @@
 type Labels = Record<string, string>;
 
 function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
+  const keys = Object.keys(labels);
+  // Called on every observation (several per turn): no sort, regexes or array for the usual cases.
+  if (keys.length === 0) return "";
+  if (keys.length === 1) return `${keys[0]!}="${escapeLabel(labels[keys[0]!]!)}"`;
   return keys
-    .map((k) => `${k}="${labels[k]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+    .sort()
+    .map((k) => `${k}="${escapeLabel(labels[k]!)}"`)
     .join(",");
+}
+
+const NEEDS_ESCAPE = /[\\"\n]/;
+
+function escapeLabel(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
 class Counter {
