@@ -20,7 +20,8 @@ export function transcriptIdOf(entry: Pick<SessionEntry, "sessionId" | "sessionF
   const file = entry.sessionFile;
   if (typeof file !== "string") return entry.sessionId;
   // Either separator: a home written on another system still resolves by its last component.
-  const base = file.trim().split(/[\\/]/).pop() ?? "";
+  const trimmed = file.trim();
+  const base = trimmed.slice(Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\")) + 1);
   if (!base.endsWith(JSONL)) return entry.sessionId;
   const id = base.slice(0, -JSONL.length);
   if (!isValidSessionId(id)) return entry.sessionId;
