@@ -462,7 +462,12 @@ describe("agents.defaults.model { primary, fallbacks }", () => {
       gateway: { auth: { token: TOKEN } },
       models: {
         providers: {
-          down: { api: "openai-completions", baseUrl: await refusedUrl(), apiKey: "k" },
+          down: {
+            api: "openai-completions",
+            baseUrl: await refusedUrl(),
+            apiKey: "k",
+            models: [{ id: "m0", name: "m0" }],
+          },
           good: { api: "openai-completions", baseUrl: `${ok.url}/v1`, apiKey: "k" },
         },
       },
@@ -479,6 +484,15 @@ describe("agents.defaults.model { primary, fallbacks }", () => {
       expect(ok.requests.at(-1)!.model).toBe("m-work");
       const switches = gw.lines().filter((l) => l.msg === "model failed: trying the next fallback");
       expect(switches.map((l) => `${String(l.from)} -> ${String(l.to)}`)).toEqual(["down/m0 -> good/m-work"]);
+      // A turn that names its model (the OpenAI endpoint's `model`) keeps the agent's fallbacks too.
+      ok.script({ text: "named model, work's fallback" });
+      const named = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ model: "down/m0", messages: [{ role: "user", content: "hi" }] }),
+      });
+      expect(named.status).toBe(200);
+      expect(ok.requests.at(-1)!.model).toBe("m-work");
     } finally {
       await gw.stop(2000);
     }

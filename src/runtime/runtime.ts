@@ -199,7 +199,7 @@ export class AgentRuntime implements CommandContext {
       onMemoryFlush: () => this.observer.memoryFlush?.(),
       onSecurityEvent: (e) => this.observer.security?.(e),
       costOf: (p, m) => modelCostOf(this.config, p, m),
-      resolveRef: (ref) => this.resolveRef(ref),
+      resolveRef: (ref, agentId) => this.resolveRef(ref, agentId),
       onUsage: (e) => {
         this.usage.add(e.agentId, `${e.provider}/${e.model}`, e.usage);
         this.observer.usage?.(e);

@@ -47,7 +47,8 @@ export interface RunnerDeps {
   settingsFor(agentId: string): AgentSettings;
   resolveModel(agentId: string, entry: SessionEntry | undefined): ResolvedModel;
   /** A `provider/model` ref as the registry resolves it (a run's `modelRef`). */
-  resolveRef?(ref: string): ResolvedModel;
+  /** A named model, with the fallbacks of the agent that runs it (OpenClaw: an agent's `fallbacks` follow any model it runs). */
+  resolveRef?(ref: string, agentId?: string): ResolvedModel;
   timeZone: string | undefined;
   now(): number;
   onCompaction?(outcome: CompactionOutcome, trigger: "threshold" | "overflow" | "manual"): void;
@@ -172,7 +173,7 @@ export class TurnRunner {
       return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
     const { provider, model } =
       req.modelRef && this.deps.resolveRef
-        ? this.deps.resolveRef(req.modelRef)
+        ? this.deps.resolveRef(req.modelRef, req.agentId)
         : this.deps.resolveModel(req.agentId, entry);
     const window = this.windowFor(settings, provider, model, entry);
     const pruneSettings = resolvePruneSettings(settings.contextPruning);
