@@ -60,12 +60,12 @@ export interface StartGatewayOptions {
   tools?: ToolRegistry;
   /** Time for browser-login expiry (tests inject a manual clock). */
   clock?: Clock;
-  /** Replaces the channel adapter factories (tests drive the channel layer with a fake adapter). */
-  channelAdapters?: Partial<Record<ChannelName, AdapterFactory>>;
   /** `--log-format pretty|json`; else `PINCER_LOG_FORMAT`, else pretty on a TTY (gateway/logger.ts). */
   logFormat?: string;
   /** The recent-log ring the Control UI tails (tests feed it from their own logger with `ring.tee`). */
   logRing?: LogRing;
+  /** Replaces the channel adapter factories (tests drive the channel layer with a fake adapter). */
+  channelAdapters?: Partial<Record<ChannelName, AdapterFactory>>;
 }
 
 export interface RunningGateway {
@@ -305,6 +305,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   homeLock?.note("port", addr.port);
   cron.start();
+  // After listen: replies recorded before the last stop are enqueued, adapters connect.
+  await channels?.start();
   const heartbeat = new HeartbeatScheduler({
     rt: runtime,
     agentIds: () => agentIds(),
@@ -315,8 +317,6 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       : {}),
   });
   heartbeat.start();
-  // After listen: replies recorded before the last stop are enqueued, adapters connect.
-  await channels?.start();
   // Sub-agents interrupted by the last stop run again; finished ones announce (exactly once).
   const recovered = await subagents.recover();
   if (recovered.resumed + recovered.announced > 0) logger.info(recovered, "sub-agents recovered after restart");
@@ -350,9 +350,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     stop(drainMs = 10_000) {
       stopping ??= (async () => {
         cron.stop();
-        heartbeat.stop();
         // No new channel messages; turns in flight finish and their answers still reach the outbox.
         await channels?.stopInbound();
+        heartbeat.stop();
         await server.close(drainMs);
         await channels?.close();
         relay?.();
