@@ -14,7 +14,9 @@ const WEB_DIR = new URL("../web/", import.meta.url);
 /** Every module the page loads; a file in web/ that is not listed here is never served. */
 export const WEB_MODULES = [
   "app.js",
+  "chat-lines.js",
   "chat-page.js",
+  "conversation-list.js",
   "channels-page.js",
   "composer.js",
   "config-page.js",

@@ -7,58 +7,17 @@
  */
 import { html, useEffect, useRef, useState } from "./vendor/preact.js";
 import { Composer } from "./composer.js";
-import { fmtAge, fmtTokens, messageOf, modelOf, newId, sessionTitle, tokensOf } from "./format.js";
+import { ConversationList, newChatKey, useSessionList } from "./conversation-list.js";
+import { fmtTokens, messageOf, modelOf, newId, sessionTitle, tokensOf } from "./format.js";
+import { applyChatEvent } from "./chat-lines.js";
 import { MessageList, useFrameRender } from "./message-view.js";
 import { bus, state, update, useStore } from "./store.js";
 import { rpc, RpcError } from "./transport.js";
-import { Badge, Button, ConfirmDialog, Notice, useNotice } from "./ui.js";
+import { Button, ConfirmDialog, Notice, useNotice } from "./ui.js";
 
 /** @typedef {import("../gateway/protocol.ts").SessionRow} SessionRow */
 /** @typedef {import("../gateway/protocol.ts").ChatEvent} ChatEvent */
 /** @typedef {import("./message-view.js").Line} Line */
-
-/** A new WebChat conversation: its own session, keyed like a channel DM (`webchat` / `direct`). */
-export function newChatKey() {
-  return `agent:main:webchat:direct:chat-${newId().replace(/-/g, "").slice(0, 8)}`;
-}
-
-/** The conversation list, refreshed on session events (coalesced). */
-function useSessionList() {
-  const [rows, setRows] = useState(/** @type {SessionRow[]} */ ([]));
-  const [defaults, setDefaults] = useState(/** @type {{modelProvider: string, model: string} | null} */ (null));
-  const s = useStore();
-  useEffect(() => {
-    let timer = /** @type {ReturnType<typeof setTimeout> | null} */ (null);
-    let alive = true;
-    const load = async () => {
-      try {
-        const r = await rpc("sessions.list", { limit: 200 });
-        if (!alive) return;
-        setRows(r.sessions);
-        setDefaults(r.defaults);
-      } catch {
-        // Offline: the list comes back with the socket.
-      }
-    };
-    const soon = () => {
-      if (timer) return;
-      timer = setTimeout(() => {
-        timer = null;
-        void load();
-      }, 250);
-    };
-    void load();
-    const off1 = bus.on("session", soon);
-    const off2 = bus.on("chat", (/** @type {ChatEvent} */ ev) => ev.state !== "delta" && soon());
-    return () => {
-      alive = false;
-      off1();
-      off2();
-      if (timer) clearTimeout(timer);
-    };
-  }, [s.epoch]);
-  return { rows, defaults, setRows };
-}
 
 export function ChatPage() {
   const s = useStore();
@@ -122,58 +81,12 @@ export function ChatPage() {
         refreshBusy();
         return;
       }
-      let line = runs.current.get(ev.runId);
+      lines.current = applyChatEvent(lines.current, runs.current, ev);
       if (ev.state === "delta") {
-        if (typeof ev.text !== "string" || ev.text === "") return;
-        if (!line) {
-          line = {
-            id: null,
-            role: "assistant",
-            text: "",
-            timestamp: null,
-            kind: "message",
-            streaming: true,
-            runId: ev.runId,
-          };
-          runs.current.set(ev.runId, line);
-          lines.current = [...lines.current, line];
-        }
-        line.text += ev.text;
-        // A new object, so the line's view re-renders (the list is keyed by run id).
-        const next = { ...line };
-        runs.current.set(ev.runId, next);
-        lines.current = lines.current.map((l) => (l === line ? next : l));
         refreshBusy();
         redraw();
         return;
       }
-      runs.current.delete(ev.runId);
-      if (line) {
-        const done = {
-          ...line,
-          streaming: false,
-          ...(ev.state === "final" && typeof ev.message === "string" ? { text: ev.message } : {}),
-          ...(ev.state === "aborted" ? { stopReason: "aborted" } : {}),
-        };
-        lines.current = lines.current.map((l) => (l === line ? done : l));
-      }
-      if (ev.state === "final" && ev.status && typeof ev.message === "string" && ev.message)
-        lines.current = [
-          ...lines.current,
-          { id: null, role: "assistant", text: ev.message, timestamp: null, kind: "message", local: "command" },
-        ];
-      if (ev.state === "error")
-        lines.current = [
-          ...lines.current,
-          {
-            id: null,
-            role: "error",
-            text: ev.errorMessage || "The run failed.",
-            timestamp: null,
-            kind: "message",
-            local: "error",
-          },
-        ];
       refreshBusy();
       redraw();
       // The gateway's transcript is the truth: reload it once nothing streams (commands answer without one).
@@ -259,7 +172,6 @@ export function ChatPage() {
   };
 
   const current = rows.find((r) => r.key === key);
-  const listed = rows;
   const doReset = () =>
     run("Resetting", async () => {
       await rpc("sessions.reset", { key });
@@ -279,41 +191,7 @@ export function ChatPage() {
     });
 
   return html`<div class="chat-page">
-    <section class="conversations" aria-labelledby="conv-heading">
-      <div class="conv-head">
-        <h2 id="conv-heading">Conversations</h2>
-        <${Button} icon="plus" label="New chat" kind="primary small" onClick=${newChat} testid="new-chat" />
-      </div>
-      <ul id="sessions" class="conv-list" data-testid="sessions">
-        ${
-          !listed.some((r) => r.key === key)
-            ? html`<li data-key=${key} class="conv-new">
-                <button type="button" class="conv-item" aria-current="true">
-                  <span class="conv-title">${sessionTitle({ key })}</span><span class="conv-meta muted">new</span>
-                </button>
-              </li>`
-            : null
-        }
-        ${listed.map(
-          (r) =>
-            html`<li key=${r.key} data-key=${r.key}>
-              <button
-                type="button"
-                class="conv-item"
-                aria-current=${r.key === key ? "true" : undefined}
-                title=${r.key}
-                onClick=${() => open(r.key)}
-              >
-                <span class="conv-title">${sessionTitle(r)}</span>
-                <span class="conv-meta muted">
-                  ${r.channel ? html`<${Badge} text=${r.channel} kind=${`ch ch-${r.channel}`} />` : null}
-                  ${fmtAge(Date.now() - r.updatedAt)} · ${fmtTokens(tokensOf(r))} tokens
-                </span>
-              </button>
-            </li>`,
-        )}
-      </ul>
-    </section>
+    <${ConversationList} rows=${rows} current=${key} onOpen=${open} onNew=${newChat} />
     <section class="conversation" aria-labelledby="session-title">
       <div class="chat-head">
         <div class="chat-title">
