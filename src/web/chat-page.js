@@ -8,7 +8,7 @@
 import { html, useEffect, useRef, useState } from "./vendor/preact.js";
 import { Composer } from "./composer.js";
 import { ConversationList, newChatKey, useSessionList } from "./conversation-list.js";
-import { fmtTokens, messageOf, modelOf, newId, sessionTitle, tokensOf } from "./format.js";
+import { fmtTokens, labelFrom, messageOf, modelOf, newId, sessionTitle, tokensOf } from "./format.js";
 import { applyChatEvent } from "./chat-lines.js";
 import { MessageList, useFrameRender } from "./message-view.js";
 import { bus, state, update, useStore } from "./store.js";
@@ -124,11 +124,15 @@ export function ChatPage() {
     };
     lines.current = [...lines.current, line];
     myRuns.current.add(runId);
+    // A history read already on its way may predate this message: its answer must not replace the lines.
+    historySeq.current++;
     refreshBusy();
     redraw();
     const first = !exists && !rows.some((r) => r.key === k);
     try {
       await rpc("chat.send", { sessionKey: k, message: text, idempotencyKey: runId });
+      // Reads that started before the message was durable are stale; later ones include it.
+      historySeq.current++;
       setExists(true);
       // A new WebChat conversation is named after its first message (the label is editable later).
       if (first && k.includes(":webchat:") && !text.trimStart().startsWith("/"))
@@ -284,10 +288,4 @@ export function ChatPage() {
       onCancel=${() => setConfirm(null)}
     />
   </div>`;
-}
-
-/** @param {string} text */
-function labelFrom(text) {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > 40 ? `${flat.slice(0, 39)}…` : flat;
 }

@@ -94,3 +94,9 @@ export function sessionTitle(s) {
     return `${channel} ${kind === "direct" ? "DM" : kind} · ${peer.join(":")}`;
   return rest.join(":");
 }
+
+/** A conversation's label from its first message: one line, at most 40 characters. @param {string} text */
+export function labelFrom(text) {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > 40 ? `${flat.slice(0, 39)}…` : flat;
+}
