@@ -36,8 +36,11 @@ export function applyTheme(theme) {
 async function onLogout() {
   setSocketWanted(false);
   closeSocket();
-  await logOut();
-  update({ loggedIn: false });
+  const confirmed = await logOut();
+  update({
+    loggedIn: false,
+    ...(confirmed ? {} : { loginError: "The gateway did not confirm the logout: the login may still be valid." }),
+  });
 }
 
 // A change of the system theme re-renders the toggle (its icon names the other theme).

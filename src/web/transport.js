@@ -264,13 +264,25 @@ export async function logIn(token) {
   return { ok: true };
 }
 
+/**
+ * Ends the login on the gateway. A POST is never retried by the browser, so one sent on a keep-alive
+ * connection the server had just closed fails: it is sent again (at most 3 times); a 403 means the
+ * CSRF token changed (a login elsewhere in this browser): refreshed, then sent again.
+ * @returns {Promise<boolean>} whether the gateway confirmed it
+ */
 export async function logOut() {
-  try {
-    const logout = () =>
-      fetch("/auth/logout", { method: "POST", credentials: "same-origin", headers: { "x-csrf-token": csrfToken } });
-    // A login made elsewhere in this browser changes the token: refresh it once and retry.
-    if ((await logout()).status === 403 && (await checkLoggedIn())) await logout();
-  } catch {
-    // Gateway unreachable: the server-side login expires on its own.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const res = await fetch("/auth/logout", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "x-csrf-token": csrfToken },
+      });
+      if (res.ok || res.status === 401) return true;
+      if (res.status === 403 && !(await checkLoggedIn())) return true;
+    } catch {
+      // The request did not get an answer: try again.
+    }
   }
+  return false;
 }
