@@ -213,18 +213,7 @@ export class TurnRunner {
           // Against the window of the model that answered (a fallback may have stood in).
           const answeredWindow = this.answeredWindow(settings, provider, model, window, result, entry);
           if (!compactedThisRun && used > compactionBudget(answeredWindow, settings.compaction).compactAbove) {
-            const outcome = await compactSession({
-              manager,
-              agentId: req.agentId,
-              sessionKey: req.sessionKey,
-              provider,
-              model,
-              keepRecentTokens: settings.compaction.keepRecentTokens,
-              instructions: settings.compaction.customInstructions,
-              costOf: this.deps.costOf,
-            });
-            this.reportUsage(req.agentId, outcome.usage, "compaction");
-            this.deps.onCompaction?.(outcome, "threshold");
+            await this.compact(req, settings, provider, model, "threshold");
           }
         }
         return result;
@@ -232,18 +221,7 @@ export class TurnRunner {
         if (req.signal.aborted) return { status: "aborted", reply: null, silent: true };
         if (err instanceof ContextOverflowError && attempt < MAX_OVERFLOW_ATTEMPTS) {
           if (!compactedThisRun) {
-            const outcome = await compactSession({
-              manager,
-              agentId: req.agentId,
-              sessionKey: req.sessionKey,
-              provider,
-              model,
-              keepRecentTokens: settings.compaction.keepRecentTokens,
-              instructions: settings.compaction.customInstructions,
-              costOf: this.deps.costOf,
-            });
-            this.reportUsage(req.agentId, outcome.usage, "compaction");
-            this.deps.onCompaction?.(outcome, "overflow");
+            const outcome = await this.compact(req, settings, provider, model, "overflow");
             compactedThisRun = outcome.status === "compacted";
           }
           view = null;
@@ -268,6 +246,29 @@ export class TurnRunner {
   ): void {
     if (usage)
       this.deps.onUsage?.({ agentId, provider: usage.provider, model: usage.model, usage: usage.totals, kind });
+  }
+
+  /** Compacts the session with the turn's model; the summary call's usage is counted and the outcome reported. */
+  private async compact(
+    req: RunRequest,
+    settings: AgentSettings,
+    provider: ModelProvider,
+    model: string,
+    trigger: "threshold" | "overflow",
+  ): Promise<CompactionOutcome> {
+    const outcome = await compactSession({
+      manager: this.deps.manager,
+      agentId: req.agentId,
+      sessionKey: req.sessionKey,
+      provider,
+      model,
+      keepRecentTokens: settings.compaction.keepRecentTokens,
+      instructions: settings.compaction.customInstructions,
+      costOf: this.deps.costOf,
+    });
+    this.reportUsage(req.agentId, outcome.usage, "compaction");
+    this.deps.onCompaction?.(outcome, trigger);
+    return outcome;
   }
 
   /** The window of the model that answered: `window` unless a fallback stood in for `provider/model`. */
