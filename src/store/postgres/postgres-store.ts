@@ -398,16 +398,8 @@ export class PostgresSessionStore implements SessionStore {
     first.push(...(plan.reads ?? []));
     let last: unknown;
     for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
-      this.assertOpen();
-      let client: PoolClient;
-      try {
-        client = await this.pool.connect();
-      } catch (err) {
-        if (!isConnectionError(err)) throw err;
-        last = err;
-        if (attempt < this.retry.attempts) await this.backoff(attempt);
-        continue;
-      }
+      const client = await this.connectFor(attempt, (err) => (last = err));
+      if (!client) continue;
       let done: TxDone<T> | null = null;
       let xid: string | null = null;
       let committing = false;
@@ -863,22 +855,30 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   /**
+   * A pooled connection for one attempt of a retried transaction; null after a connection error
+   * (handed to `failed`, backed off when attempts remain). Any other error is thrown.
+   */
+  private async connectFor(attempt: number, failed: (err: unknown) => void): Promise<PoolClient | null> {
+    this.assertOpen();
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+      failed(err);
+      if (attempt < this.retry.attempts) await this.backoff(attempt);
+      return null;
+    }
+  }
+
+  /**
    * `stmts` (BEGIN … COMMIT) in one round trip, run again from the start on a connection or
    * serialization failure: only for transactions whose repetition is harmless.
    */
   private async oneTrip(stmts: readonly Stmt[]): Promise<QueryResult[]> {
     let last: unknown;
     for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
-      this.assertOpen();
-      let client: PoolClient;
-      try {
-        client = await this.pool.connect();
-      } catch (err) {
-        if (!isConnectionError(err)) throw err;
-        last = err;
-        if (attempt < this.retry.attempts) await this.backoff(attempt);
-        continue;
-      }
+      const client = await this.connectFor(attempt, (err) => (last = err));
+      if (!client) continue;
       try {
         const res = await pipelined(client, stmts);
         if (res[res.length - 1]!.command !== "COMMIT")
