@@ -205,6 +205,24 @@ describe.each([
       ws.close();
     }
   });
+
+  it("the other gateway's chat.history shows every message written since it last read (no stale copy)", async () => {
+    const ws = await WsClient.connect(b.url, PROCESS_TOKEN);
+    const key = "agent:main:telegram:direct:history-reader";
+    const texts = async () =>
+      ((await ws.call("chat.history", { sessionKey: key })) as { messages: Array<{ text: string }> }).messages.map(
+        (m) => m.text,
+      );
+    try {
+      expect((await inbound(a.url, dm("history-reader", "first", "hr-1"))).status).toBe(200);
+      expect(await texts()).toEqual(["first", "echo: first"]);
+      // B holds no lease on the session: what it read before is no copy to answer from.
+      expect((await inbound(a.url, dm("history-reader", "second", "hr-2"))).status).toBe(200);
+      expect(await texts()).toEqual(["first", "echo: first", "second", "echo: second"]);
+    } finally {
+      ws.close();
+    }
+  });
 });
 
 describe("a gateway killed mid-traffic", () => {

@@ -352,6 +352,9 @@ export class SessionManager {
     });
     const after = patched ? (patched as PatchResult).after : undefined;
     if (patched) this.heldRows?.remember(agentId, sessionKey, this.learn(store, after));
+    // The write renewed the lease on its way: the background renewal can wait.
+    const renewedTo = patched ? (patched as PatchResult).leaseExpiresAt : undefined;
+    if (fence && renewedTo !== undefined) this.leases?.renewedBy(agentId, sessionKey, fence, renewedTo);
     return { written, after };
   }
 
@@ -748,7 +751,10 @@ export class SessionManager {
   ): Promise<{ lines: TranscriptLine[]; issues: number }> {
     const read = async () => this.writerFor(await this.storeFor(agentId)).readAll(sessionId);
     // Given the key, the read is ordered with the session's writes (see InboundOptions.onRecorded).
-    return sessionKey === undefined ? read() : this.inSession(agentId, sessionKey, read);
+    if (sessionKey !== undefined) return this.inSession(agentId, sessionKey, read);
+    // Without it, on a shared store, another gateway may have appended since any copy cached here.
+    if (this.leases) return this.writerFor(await this.storeFor(agentId)).readUncached(sessionId);
+    return read();
   }
 
   /**

@@ -176,6 +176,15 @@ export class TranscriptWriter {
   }
 
   /**
+   * The whole transcript read from the store, leaving the caches alone: for a reader that does not
+   * hold the session on a shared store, where another process may have appended since any copy here.
+   */
+  async readUncached(sessionId: string): Promise<{ lines: TranscriptLine[]; issues: number }> {
+    const read = await this.store.readTranscript(this.nameOf(sessionId));
+    return { lines: read.lines, issues: read.issues.length };
+  }
+
+  /**
    * The whole transcript without a copy, for a reader that keeps state derived from it between
    * turns (see TranscriptView). A transcript too large to cache is read afresh, with nothing kept.
    */
