@@ -679,6 +679,8 @@ describe("session manager turns on postgres", () => {
       return inbound;
     };
     try {
+      // The LISTEN connection (for requests to let a kept lease go) is not part of a turn.
+      await store.eventsReady();
       const first = await turn("one");
       const before = counter.trips();
       const second = await turn("two");

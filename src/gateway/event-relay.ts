@@ -2,7 +2,9 @@
  * Chat and session events across gateways sharing one store: a run on gateway A streams to a
  * WebChat connected to gateway B, and a message or reset on A makes that WebChat reload. Local
  * events are published through the store's event channel (postgres LISTEN/NOTIFY, redis pub/sub)
- * in small batches; events from other gateways are handed to the local listeners (WebSocket
+ * in batches, one publication in flight per agent (what comes meanwhile makes the next batch); where
+ * the store offers `publishSoon` a batch rides along with a write transaction that happens anyway
+ * (on postgres a NOTIFY is a commit: events then cost none of their own); events from other gateways are handed to the local listeners (WebSocket
  * clients, SSE) exactly as local ones, and never published again.
  */
 import { randomUUID } from "node:crypto";
@@ -18,7 +20,10 @@ const BATCH = "batch";
 
 type Relayed = { kind: typeof CHAT; payload: ChatEvent } | { kind: typeof SESSION; payload: SessionEvent };
 
-/** How long events wait to share one publication (a Postgres NOTIFY serialises commits cluster-wide). */
+/**
+ * How long events wait to share one publication (a Postgres NOTIFY serialises commits cluster-wide);
+ * a store with `publishSoon` does its own waiting too, for a write to ride along with.
+ */
 const BATCH_MS = 5;
 
 /** Starts relaying; returns the function that stops it. */
@@ -49,34 +54,39 @@ export async function relayEvents(
     );
   }
 
-  // Events of one agent published within BATCH_MS go out together, in order, split by size.
+  // Events of one agent go out in order, split by size, one publication at a time: what arrives
+  // while one is in flight waits and goes out with the next, so a busy agent coalesces by itself.
   const pending = new Map<string, Array<{ item: Relayed; bytes: number }>>();
-  const publishing = new Map<string, Promise<void>>();
-  const flush = (agentId: string): void => {
-    const items = pending.get(agentId) ?? [];
-    pending.delete(agentId);
-    const batches: Relayed[][] = [];
-    let size = 0;
-    for (const { item, bytes } of items) {
-      if (batches.length === 0 || size + bytes > MAX_RELAYED_EVENT_BYTES) {
-        batches.push([]);
-        size = 0;
+  const draining = new Set<string>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  const drain = async (agentId: string): Promise<void> => {
+    draining.add(agentId);
+    try {
+      const events = (await storeFor(agentId)).capabilities.events;
+      for (;;) {
+        const items = pending.get(agentId);
+        // Checked and left in one synchronous step: an event queued after this starts a new drain.
+        if (!items?.length) break;
+        pending.delete(agentId);
+        if (!events) continue; // nothing to relay through: dropped, as before
+        for (const batch of batchesOf(items)) {
+          const event = { origin, kind: BATCH, payload: batch };
+          await (events.publishSoon ? events.publishSoon(event) : events.publish(event)).catch((err: unknown) =>
+            logger.warn({ err }, "could not publish events to the other gateways"),
+          );
+        }
       }
-      batches[batches.length - 1]!.push(item);
-      size += bytes;
+    } catch (err) {
+      logger.warn({ err }, "could not publish events to the other gateways");
+    } finally {
+      draining.delete(agentId);
     }
-    // One publication at a time per agent, so batches arrive in the order they were made.
-    const previous = publishing.get(agentId) ?? Promise.resolve();
-    const next = previous
-      .then(async () => {
-        const store = await storeFor(agentId);
-        for (const batch of batches) await store.capabilities.events?.publish({ origin, kind: BATCH, payload: batch });
-      })
-      .catch((err: unknown) => logger.warn({ err }, "could not publish events to the other gateways"));
-    publishing.set(agentId, next);
-    void next.then(() => {
-      if (publishing.get(agentId) === next) publishing.delete(agentId);
-    });
+  };
+  const flush = (agentId: string): void => {
+    const timer = timers.get(agentId);
+    if (timer) clearTimeout(timer);
+    timers.delete(agentId);
+    if (!draining.has(agentId)) void drain(agentId);
   };
   const enqueue = (agentId: string, item: Relayed): void => {
     let bytes = Buffer.byteLength(JSON.stringify(item));
@@ -88,9 +98,14 @@ export async function relayEvents(
     if (!items) {
       items = [];
       pending.set(agentId, items);
-      setTimeout(() => flush(agentId), BATCH_MS);
     }
     items.push({ item, bytes });
+    // A drain in flight takes it with its next batch; otherwise wait a little for company.
+    if (!draining.has(agentId) && !timers.has(agentId))
+      timers.set(
+        agentId,
+        setTimeout(() => flush(agentId), BATCH_MS),
+      );
   };
   stops.push(
     runtime.onChat((chat) => {
@@ -106,6 +121,21 @@ export async function relayEvents(
     for (const stop of stops.splice(0)) stop();
     for (const agentId of [...pending.keys()]) flush(agentId);
   };
+}
+
+/** Items in batches of at most MAX_RELAYED_EVENT_BYTES (one item alone may be up to that). */
+function batchesOf(items: ReadonlyArray<{ item: Relayed; bytes: number }>): Relayed[][] {
+  const batches: Relayed[][] = [];
+  let size = 0;
+  for (const { item, bytes } of items) {
+    if (batches.length === 0 || size + bytes > MAX_RELAYED_EVENT_BYTES) {
+      batches.push([]);
+      size = 0;
+    }
+    batches[batches.length - 1]!.push(item);
+    size += bytes;
+  }
+  return batches;
 }
 
 /**

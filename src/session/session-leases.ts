@@ -8,8 +8,15 @@
  * which fences any late write of the dead one.
  *
  * Holds are counted per session in this process (the manager's lane and the runtime's queue both
- * hold), and the lease is released when the count drops to zero.
+ * hold), and the lease is released when the count drops to zero — or, on a store with an event
+ * channel (`capabilities.events`), kept for a linger period when this process held the session
+ * continuously (nobody else took it since our last hold): its next turn then takes no lease at all,
+ * and its cached row and transcript stay valid. Anyone else who wants a lingering lease (another
+ * gateway, the CLI) publishes a `lease-wanted` event and the holder lets go at once; a lease wanted
+ * while work runs is released as soon as that work ends. Fenced writes that renew the lease as they
+ * go (`renewedBy`) keep the background renewal off the per-turn path.
  */
+import { randomUUID } from "node:crypto";
 import type { SessionEntry } from "../store/entry.ts";
 import { LeaseTimeoutError, type Fence, type Lease, type SessionStore } from "../store/types.ts";
 import { refKey } from "./session-ref.ts";
@@ -36,7 +43,19 @@ export interface SessionLeaseOptions {
   ) => Promise<void>;
   /** The lease was lost while held (a renewal failed): work in flight must stop. */
   onLost?: (agentId: string, sessionKey: string, err: unknown) => void;
+  /**
+   * How long an idle, continuously held lease is kept (still renewed) before it is released; 0
+   * releases at once. Default: `ttlMs`. Only stores with `capabilities.events` linger.
+   */
+  lingerMs?: number;
 }
+
+/** The event that asks a lease's holder to let it go (`payload: { name }`). */
+export const LEASE_WANTED = "lease-wanted";
+/** How long a taker waits quietly before asking the holder to let go (a release may be on its way). */
+const ASK_AFTER_MS = 20;
+/** While waiting, the request is repeated this often (a holder may have missed it, or taken the lease since). */
+const ASK_EVERY_MS = 500;
 
 /** One process-wide hold on a session; give it back with `release`. */
 export interface SessionHold {
@@ -52,6 +71,14 @@ interface Held extends SessionHold {
   refs: number;
   timer: NodeJS.Timeout;
   lost: boolean;
+  /** Whether it may linger when idle: taken continuously, on a store that can ask for it back. */
+  mayLinger: boolean;
+  /** Someone else asked for the lease: release it as soon as it falls idle. */
+  wanted: boolean;
+  /** Set while idle and kept: releases the lease when the linger period ends. */
+  linger: NodeJS.Timeout | null;
+  /** Local time of the last renewal (by the timer or by a fenced write). */
+  renewedAt: number;
 }
 
 const MAX_REMEMBERED = 16_384;
@@ -64,10 +91,16 @@ export class SessionLeases {
   private readonly releasing = new Map<string, Promise<void>>();
   /** The epoch of each session's last hold here (bounded), to tell whether anyone came between. */
   private readonly lastEpoch = new Map<string, number>();
+  /** Stores whose `lease-wanted` events this process listens to (subscribed at the first linger). */
+  private readonly listening = new Map<SessionStore, () => void>();
+  /** This holder, as the origin of its `lease-wanted` requests (it ignores its own). */
+  private readonly origin = `leases-${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly options: SessionLeaseOptions;
+  private readonly lingerMs: number;
 
   constructor(options: SessionLeaseOptions) {
     this.options = options;
+    this.lingerMs = Math.max(0, options.lingerMs ?? options.ttlMs);
   }
 
   /** Takes (or joins) this process's hold on the session, waiting for another gateway to let go. */
@@ -103,7 +136,11 @@ export class SessionLeases {
   /** Joins a hold this process already has (synchronous); null when it has none. */
   retain(agentId: string, sessionKey: string): SessionHold | null {
     const cur = this.live(agentId, sessionKey);
-    if (cur) cur.refs++;
+    if (cur) {
+      cur.refs++;
+      if (cur.linger) clearTimeout(cur.linger);
+      cur.linger = null;
+    }
     return cur;
   }
 
@@ -111,6 +148,19 @@ export class SessionLeases {
     const cur = hold as Held;
     cur.refs--;
     if (cur.refs > 0) return;
+    if (cur.mayLinger && !cur.wanted && !cur.lost && this.lingerMs > 0 && this.held.get(cur.key) === cur) {
+      cur.linger = setTimeout(() => this.letGo(cur), this.lingerMs);
+      cur.linger.unref();
+      return;
+    }
+    this.letGo(cur);
+  }
+
+  /** Releases the store lease of an idle hold (at once, or when its linger period ends). */
+  private letGo(cur: Held): void {
+    if (cur.refs > 0) return;
+    if (cur.linger) clearTimeout(cur.linger);
+    cur.linger = null;
     clearInterval(cur.timer);
     if (this.held.get(cur.key) === cur) this.held.delete(cur.key);
     if (cur.lost) return;
@@ -134,10 +184,28 @@ export class SessionLeases {
     return this.live(agentId, sessionKey);
   }
 
+  /**
+   * A fenced write of `fence` extended its lease to `expiresAt` (lease clock) as it went: the
+   * background renewal can wait.
+   */
+  renewedBy(agentId: string, sessionKey: string, fence: Fence, expiresAt: number): void {
+    const cur = this.live(agentId, sessionKey);
+    if (!cur || cur.lease.epoch !== fence.epoch || cur.lease.owner !== fence.owner) return;
+    cur.lease = { ...cur.lease, expiresAt: Math.max(cur.lease.expiresAt, expiresAt) };
+    cur.renewedAt = Date.now();
+  }
+
+  /** Whether this process keeps the session's lease while nothing runs on it (the linger period). */
+  isLingering(agentId: string, sessionKey: string): boolean {
+    return this.live(agentId, sessionKey)?.linger != null;
+  }
+
   /** The fence for writes to this session, while held. */
   fence(agentId: string, sessionKey: string): Fence | undefined {
     const cur = this.live(agentId, sessionKey);
-    return cur ? { name: cur.lease.name, owner: cur.lease.owner, epoch: cur.lease.epoch } : undefined;
+    if (!cur) return undefined;
+    // A write under this fence may renew the lease as it goes (see `renewedBy`).
+    return { name: cur.lease.name, owner: cur.lease.owner, epoch: cur.lease.epoch, renewTtlMs: this.options.ttlMs };
   }
 
   private live(agentId: string, sessionKey: string): Held | null {
@@ -168,9 +236,13 @@ export class SessionLeases {
   async releaseAll(): Promise<void> {
     const all = [...this.held.values()];
     this.held.clear();
+    for (const stop of this.listening.values()) stop();
+    this.listening.clear();
     await Promise.all(
       all.map(async (h) => {
         clearInterval(h.timer);
+        if (h.linger) clearTimeout(h.linger);
+        h.linger = null;
         if (h.lost) return;
         // Holders that let go later find nothing left to release.
         h.lost = true;
@@ -185,11 +257,7 @@ export class SessionLeases {
     const store = await this.options.storeFor(agentId);
     await this.releasing.get(laneKey(agentId, sessionKey));
     const name = `session:${sessionKey}`;
-    const options = { ttlMs: this.options.ttlMs, waitMs };
-    // Where the store can, the row comes with the lease: the turn's first read costs no round trip.
-    const got = store.acquireLeaseWithRow
-      ? await store.acquireLeaseWithRow(name, sessionKey, options)
-      : { lease: await store.acquireLease(name, options), row: null };
+    const got = await this.takeOrAsk(store, name, sessionKey, waitMs);
     const lease = got.lease;
     const held: Held = {
       agentId,
@@ -199,10 +267,20 @@ export class SessionLeases {
       store,
       refs: 0,
       lost: false,
-      timer: setInterval(() => void this.renew(held), Math.max(50, Math.floor(this.options.ttlMs / 3))),
+      mayLinger: false,
+      wanted: false,
+      linger: null,
+      renewedAt: Date.now(),
+      // Ticks at a sixth of the lease time but renews only after a third without renewal (see `renew`).
+      timer: setInterval(() => void this.renew(held), Math.max(25, Math.floor(this.options.ttlMs / 6))),
     };
     held.timer.unref();
     const continuous = this.lastEpoch.get(held.key) === lease.epoch - 1;
+    // Another process may want a lingering lease: only a store that can tell us so lets it linger.
+    if (continuous && this.lingerMs > 0 && store.capabilities.events) {
+      held.mayLinger = true;
+      this.listenForWanted(agentId, store);
+    }
     try {
       const read = got.row === null ? null : { hold: held, row: got.row };
       await this.options.onAcquired(agentId, sessionKey, store, continuous, read);
@@ -216,6 +294,54 @@ export class SessionLeases {
     return held;
   }
 
+  /**
+   * The lease (and the row, where the store reads it in the same round trip). When another process
+   * holds it for longer than a release takes, asks it to let go (it may be keeping it idle), and
+   * asks again now and then for the rest of the wait.
+   */
+  private async takeOrAsk(store: SessionStore, name: string, sessionKey: string, waitMs: number) {
+    const attempt = async (wait: number) => {
+      const options = { ttlMs: this.options.ttlMs, waitMs: wait };
+      // Where the store can, the row comes with the lease: the turn's first read costs no round trip.
+      return store.acquireLeaseWithRow
+        ? await store.acquireLeaseWithRow(name, sessionKey, options)
+        : { lease: await store.acquireLease(name, options), row: null };
+    };
+    const events = store.capabilities.events;
+    if (!events || waitMs <= 0) return attempt(waitMs);
+    const deadline = Date.now() + waitMs;
+    let wait = Math.min(waitMs, ASK_AFTER_MS);
+    for (;;) {
+      try {
+        return await attempt(wait);
+      } catch (err) {
+        const left = deadline - Date.now();
+        if (!(err instanceof LeaseTimeoutError) || left <= 0) throw err;
+        await events.publish({ origin: this.origin, kind: LEASE_WANTED, payload: { name } }).catch(() => undefined);
+        wait = Math.min(left, ASK_EVERY_MS);
+      }
+    }
+  }
+
+  /** Subscribes (once per store) to requests for the leases this process keeps. */
+  private listenForWanted(agentId: string, store: SessionStore): void {
+    const events = store.capabilities.events;
+    if (!events || this.listening.has(store)) return;
+    const prefix = "session:";
+    this.listening.set(
+      store,
+      events.subscribe((ev) => {
+        if (ev.kind !== LEASE_WANTED || ev.origin === this.origin) return;
+        const name = (ev.payload as { name?: unknown } | null)?.name;
+        if (typeof name !== "string" || !name.startsWith(prefix)) return;
+        const cur = this.held.get(laneKey(agentId, name.slice(prefix.length)));
+        if (!cur || cur.lost || cur.store !== store) return;
+        cur.wanted = true;
+        if (cur.refs === 0) this.letGo(cur);
+      }),
+    );
+  }
+
   private rememberEpoch(key: string, epoch: number): void {
     this.lastEpoch.delete(key);
     this.lastEpoch.set(key, epoch);
@@ -225,14 +351,18 @@ export class SessionLeases {
   /** Runs from a timer, so it never throws: a rejection here would end the process. */
   private async renew(held: Held): Promise<void> {
     if (held.lost || this.held.get(held.key) !== held) return;
+    // A fenced write that renewed the lease recently is as good as a renewal.
+    if (Date.now() - held.renewedAt < this.options.ttlMs / 3) return;
     try {
       held.lease = await held.store.renewLease(held.lease, this.options.ttlMs);
+      held.renewedAt = Date.now();
     } catch (err) {
       // A failed renewal may be a passing network error (or a full disk); only give up once the
       // lease has run out.
       if (Date.now() < held.lease.expiresAt) return;
       held.lost = true;
       clearInterval(held.timer);
+      if (held.refs === 0) this.letGo(held); // a lingering hold: nothing runs, nothing to keep
       try {
         this.options.onLost?.(held.agentId, held.sessionKey, err);
       } catch {

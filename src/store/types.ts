@@ -13,6 +13,12 @@ export interface Fence {
   name: string;
   owner: string;
   epoch: number;
+  /**
+   * When set, the backend may extend the lease to now + `renewTtlMs` in the same transaction as the
+   * fenced write (the write proves its holder alive); it then reports the new expiry as
+   * `PatchResult.leaseExpiresAt`. A backend that does not simply ignores it.
+   */
+  renewTtlMs?: number;
 }
 
 export interface Lease extends Fence {
@@ -36,6 +42,8 @@ export interface PatchResult {
   before: SessionEntry | undefined;
   after: SessionEntry | undefined;
   changed: boolean;
+  /** Set when a fenced write renewed its lease (`Fence.renewTtlMs`): the new expiry, lease clock. */
+  leaseExpiresAt?: number;
 }
 
 export interface ListFilter {
@@ -93,6 +101,12 @@ export interface StoreEvent {
 /** Cross-process notifications of a shared store (LISTEN/NOTIFY, Redis pub/sub). */
 export interface StoreEvents {
   publish(event: StoreEvent): Promise<void>;
+  /**
+   * Like `publish`, but the backend may hold the event for a few milliseconds to send it together
+   * with a write it makes anyway (postgres: inside that write's transaction, so no commit of its
+   * own). Events given here are delivered in call order; resolves once sent. Optional.
+   */
+  publishSoon?(event: StoreEvent): Promise<void>;
   subscribe(listener: (event: StoreEvent) => void): () => void;
 }
 

@@ -83,6 +83,15 @@ export interface PostgresStoreOptions {
 export const EVENTS_CHANNEL = "pincer_events";
 /** NOTIFY refuses payloads of 8000 bytes or more; stay clear of the limit. */
 const MAX_NOTIFY_BYTES = 7900;
+/** How long an event given to `publishSoon` waits for a write transaction to ride along with. */
+const RIDE_ALONG_MS = 5;
+
+/** An event waiting for a write transaction (`publishSoon`). */
+interface Riding {
+  text: string;
+  sent: () => void;
+  failed: (err: unknown) => void;
+}
 
 /** A transaction lost a race that its locks could not prevent; run it again. */
 class RetryTransaction extends PincerError {
@@ -247,6 +256,9 @@ export class PostgresSessionStore implements SessionStore {
   private listenStarting: Promise<void> | null = null;
   private relistenTimer: NodeJS.Timeout | null = null;
   private relistenDelay = 100;
+  /** Events for the next write's COMMIT (in order), and the timer that sends them alone if none comes. */
+  private riding: Riding[] = [];
+  private rideTimer: NodeJS.Timeout | null = null;
 
   private constructor(options: PostgresStoreOptions) {
     this.url = options.url;
@@ -271,6 +283,7 @@ export class PostgresSessionStore implements SessionStore {
     this.pool.on("connect", (client) => client.on("error", () => {}));
     this.events = {
       publish: (event) => this.publish(event),
+      publishSoon: (event) => this.publishSoon(event),
       subscribe: (listener) => this.subscribe(listener),
     };
     this.capabilities = { shared: true, events: this.events };
@@ -403,18 +416,29 @@ export class PostgresSessionStore implements SessionStore {
       let done: TxDone<T> | null = null;
       let xid: string | null = null;
       let committing = false;
+      let riders: Riding[] = [];
       try {
         const results = await pipelined(client, first);
         xid = (results[1] as QueryResult<{ x: string }>).rows[0]!.x;
         done = await work(client, results.slice(nHead));
         committing = true;
-        const end = await pipelined(client, [...(done.writes ?? []), { sql: "COMMIT" }]);
+        // Waiting events go out with this COMMIT: NOTIFY is delivered at commit, so it costs no commit of its own.
+        riders = this.takeRiders();
+        const notes = riders.map((r) => ({ sql: "SELECT pg_notify($1, $2)", params: [EVENTS_CHANNEL, r.text] }));
+        const end = await pipelined(client, [...(done.writes ?? []), ...notes, { sql: "COMMIT" }]);
         // A COMMIT that found the transaction aborted answers ROLLBACK; the failure itself was thrown above.
         if (end[end.length - 1]!.command !== "COMMIT")
           throw new StoreError(`${this.location}: the transaction was rolled back at COMMIT`);
         client.release();
+        for (const r of riders) r.sent();
         return done.value;
       } catch (err) {
+        // Not sent with this transaction (unless it turns out committed, below): back to the front, in order.
+        const unsent = riders;
+        riders = [];
+        const requeue = (): void => {
+          if (unsent.length) this.requeueRiders(unsent);
+        };
         const lost = isConnectionError(err);
         if (lost) client.release(err as Error);
         else {
@@ -430,13 +454,17 @@ export class PostgresSessionStore implements SessionStore {
           // transaction may or may not have committed. Ask. (A failing write aborts it, so
           // "committed" means every write of `done` took effect.)
           const outcome = await this.commitOutcome(xid);
-          if (outcome === "committed") return done.value;
+          if (outcome === "committed") {
+            for (const r of unsent) r.sent();
+            return done.value;
+          }
+          requeue();
           if (outcome === "unknown")
             throw new StoreUnavailableError(
               `postgres at ${this.endpoint}: the connection was lost during COMMIT and the outcome could not be determined: ${describeError(err)}`,
               { cause: err },
             );
-        }
+        } else requeue();
         const conflict = committing && done?.retryOnConflict === true && (err as PgLikeError).code === "23505";
         if (!lost && !conflict && !isSerializationError(err) && !(err instanceof RetryTransaction)) throw err;
         last = err;
@@ -486,6 +514,25 @@ export class PostgresSessionStore implements SessionStore {
     return { cur, now };
   }
 
+  /**
+   * The fence check that also renews: the lease row locked, then extended to now + `ttlMs` only if
+   * `fence` still holds it (its clock read after the lock, as in `renewLease`). No row back means
+   * fenced. Sent before BEGIN is confirmed: extending one's own live lease is harmless even alone.
+   */
+  private leaseExtension(fence: Fence, ttlMs: number): Stmt[] {
+    const clock = "COALESCE($5::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)";
+    const now = this.injectedNow ? this.injectedNow() : null;
+    return [
+      { sql: "SELECT 1 FROM leases WHERE scope = $1 AND name = $2 FOR UPDATE", params: [this.scope, fence.name] },
+      {
+        sql: `UPDATE leases SET expires_at = ${clock} + $6
+              WHERE scope = $1 AND name = $2 AND owner = $3 AND epoch = $4 AND NOT free AND expires_at > ${clock}
+              RETURNING expires_at`,
+        params: [this.scope, fence.name, fence.owner, fence.epoch, now, ttlMs],
+      },
+    ];
+  }
+
   private fenceHolds(fence: Fence, reads: QueryResult[]): boolean {
     const { cur, now } = this.leaseAndClock(reads);
     if (!cur || cur.free || cur.owner !== fence.owner || Number(cur.epoch) !== fence.epoch) return false;
@@ -523,7 +570,13 @@ export class PostgresSessionStore implements SessionStore {
   ): Promise<PatchResult> {
     assertValidSessionId(sessionId);
     const texts = lines.map((l) => JSON.stringify(l));
-    const lease = fence ? this.leaseReads(fence.name, "SHARE") : [];
+    // A fence asking for renewal is checked by extending the lease (no separate renewal later).
+    const renew = fence?.renewTtlMs !== undefined && fence.renewTtlMs > 0 ? fence : null;
+    const lease = renew
+      ? this.leaseExtension(renew, renew.renewTtlMs!)
+      : fence
+        ? this.leaseReads(fence.name, "SHARE")
+        : [];
     return this.tx(
       {
         locks: [
@@ -533,10 +586,12 @@ export class PostgresSessionStore implements SessionStore {
         reads: [...lease, this.rowRead(key)],
       },
       (_c, reads): TxDone<PatchResult> => {
-        if (fence && !this.fenceHolds(fence, reads))
-          throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
+        const extended = renew ? (reads[1] as QueryResult<{ expires_at: string }>).rows[0] : undefined;
+        if (renew ? !extended : fence && !this.fenceHolds(fence, reads))
+          throw new FencedError(`lease epoch ${fence!.epoch} of ${fence!.owner} is no longer current`);
         const done = this.patchWrites(key, reads[lease.length]!, mutator);
         if (texts.length) done.writes = [this.insertLines(sessionId, texts), ...(done.writes ?? [])];
+        if (extended) done.value.leaseExpiresAt = Number(extended.expires_at);
         return done;
       },
     );
@@ -945,18 +1000,70 @@ export class PostgresSessionStore implements SessionStore {
 
   // ---- events ----
 
+  /** The NOTIFY payload of `event`: without its payload (`truncated`) when it would not fit. */
+  private notifyText(event: StoreEvent): string {
+    const text = JSON.stringify({ origin: event.origin, kind: event.kind, payload: event.payload, scope: this.scope });
+    if (Buffer.byteLength(text, "utf8") <= MAX_NOTIFY_BYTES) return text;
+    return JSON.stringify({
+      origin: event.origin,
+      kind: event.kind,
+      payload: null,
+      truncated: true,
+      scope: this.scope,
+    });
+  }
+
   private async publish(event: StoreEvent): Promise<void> {
-    let text = JSON.stringify({ origin: event.origin, kind: event.kind, payload: event.payload, scope: this.scope });
-    if (Buffer.byteLength(text, "utf8") > MAX_NOTIFY_BYTES) {
-      text = JSON.stringify({
-        origin: event.origin,
-        kind: event.kind,
-        payload: null,
-        truncated: true,
-        scope: this.scope,
-      });
+    await this.q("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, this.notifyText(event)]);
+  }
+
+  /**
+   * Queues the event for the COMMIT of the next write transaction of this store (any session): a
+   * busy gateway's events then cost no commit. If no write comes within RIDE_ALONG_MS, they are
+   * sent by themselves, all in one transaction. Order is kept: the queue is drained front first.
+   */
+  private publishSoon(event: StoreEvent): Promise<void> {
+    this.assertOpen();
+    const text = this.notifyText(event);
+    return new Promise<void>((sent, failed) => {
+      this.riding.push({ text, sent, failed });
+      this.armRideTimer();
+    });
+  }
+
+  private armRideTimer(): void {
+    if (this.rideTimer || this.riding.length === 0) return;
+    this.rideTimer = setTimeout(() => {
+      this.rideTimer = null;
+      void this.sendRiders();
+    }, RIDE_ALONG_MS);
+    this.rideTimer.unref();
+  }
+
+  private takeRiders(): Riding[] {
+    const all = this.riding;
+    this.riding = [];
+    if (this.rideTimer) clearTimeout(this.rideTimer);
+    this.rideTimer = null;
+    return all;
+  }
+
+  private requeueRiders(riders: Riding[]): void {
+    this.riding = [...riders, ...this.riding];
+    this.armRideTimer();
+  }
+
+  /** The waiting events in one transaction of their own (no write came to carry them). */
+  private async sendRiders(): Promise<void> {
+    const riders = this.takeRiders();
+    if (riders.length === 0) return;
+    try {
+      const notes = riders.map((r) => ({ sql: "SELECT pg_notify($1, $2)", params: [EVENTS_CHANNEL, r.text] }));
+      await this.oneTrip([{ sql: "BEGIN" }, ...notes, { sql: "COMMIT" }]);
+      for (const r of riders) r.sent();
+    } catch (err) {
+      for (const r of riders) r.failed(err);
     }
-    await this.q("SELECT pg_notify($1, $2)", [EVENTS_CHANNEL, text]);
   }
 
   private subscribe(listener: (event: StoreEvent) => void): () => void {
@@ -1046,6 +1153,9 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
+    if (this.ended) return this.ended;
+    // Events still waiting for a write go out before the pool closes.
+    if (this.riding.length) await this.sendRiders();
     if (this.ended) return this.ended;
     this.closed = true;
     if (this.relistenTimer) clearTimeout(this.relistenTimer);
