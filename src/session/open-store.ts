@@ -2,7 +2,7 @@
 import type { PincerConfig } from "../config/schema.ts";
 import { resolveStoreOptions, resolveStorePath } from "../config/resolve.ts";
 import { backendForFile, storeBackend, type StoreBackend } from "../store/backends.ts";
-import type { ReadIssue, SessionStore } from "../store/types.ts";
+import { StoreError, type ReadIssue, type SessionStore } from "../store/types.ts";
 import { normalizeAgentId } from "../keys/ids.ts";
 
 export interface OpenStoreOptions {
@@ -60,6 +60,7 @@ export class StoreRegistry {
   private readonly config: PincerConfig;
   private readonly home: string;
   private readonly options: OpenStoreOptions;
+  private closed = false;
 
   constructor(config: PincerConfig, home: string, options: OpenStoreOptions = {}) {
     this.config = config;
@@ -72,6 +73,9 @@ export class StoreRegistry {
     // File-backed stores are one per file (a path template may give agents one); others one per agent.
     const where = backend.storeFile ? file : `${backend.name}:${normalizeAgentId(agentId)}`;
     let store = this.stores.get(where);
+    // A store opened after closeAll would never be closed (an open Redis socket or pool keeps the
+    // process alive on shutdown): late callers get an error instead.
+    if (!store && this.closed) return Promise.reject(new StoreError(`the store of agent ${agentId} is closed`));
     if (!store) {
       store = openAgentStore(this.config, this.home, agentId, this.options);
       this.stores.set(where, store);
@@ -81,8 +85,13 @@ export class StoreRegistry {
   };
 
   async closeAll(): Promise<void> {
+    this.closed = true;
     const all = [...this.stores.values()];
     this.stores.clear();
-    for (const s of all) await (await s).close();
+    // Every store is closed even when another failed to open or to close; the first failure is thrown.
+    const failed = (await Promise.allSettled(all.map(async (s) => (await s).close()))).find(
+      (r) => r.status === "rejected",
+    );
+    if (failed) throw failed.reason;
   }
 }
