@@ -105,7 +105,7 @@ describe("totals per session, agent and model", () => {
 
     const res = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const metrics = await res.text();
-    const labels = 'agent="main",model="claude-test",provider="anthropic"';
+    const labels = 'agent="main",kind="turn",model="claude-test",provider="anthropic"';
     expect(metrics).toContain(`pincer_model_tokens_total{${labels},type="input"} 126`);
     expect(metrics).toContain(`pincer_model_tokens_total{${labels},type="output"} 21`);
     expect(metrics).toContain(`pincer_model_tokens_total{${labels},type="cacheRead"} 15`);
@@ -173,7 +173,7 @@ describe("a fallback that answers", () => {
     expect((await say(gw, "hi")).reply).toBe("from the fallback\nUsage: 42 in / 7 out · est $0.0002");
     const metrics = gw.metrics.render();
     expect(metrics).toContain(
-      'pincer_model_tokens_total{agent="main",model="claude-test",provider="anthropic",type="input"} 42',
+      'pincer_model_tokens_total{agent="main",kind="turn",model="claude-test",provider="anthropic",type="input"} 42',
     );
     expect(metrics).not.toContain('provider="dead"');
   });
@@ -233,9 +233,13 @@ describe("memory flush and compaction calls", () => {
       expect(totals.byKind.compaction).toMatchObject({ input: 20, output: 5, calls: 1 });
       expect(totals.byKind.compaction!.cost).toBeCloseTo(30 / 1e6, 12);
       expect(gw.runtime.usage.forAgent("main")).toMatchObject({ input: 12_040, output: 20, calls: 4 });
-      expect(gw.metrics.render()).toContain(
-        'pincer_model_tokens_total{agent="main",model="small",provider="openai",type="input"} 12040',
-      );
+      // /metrics tells the turns' tokens from the flush's and the summary's.
+      const rendered = gw.metrics.render();
+      const tokens = (kind: string) =>
+        `pincer_model_tokens_total{agent="main",kind="${kind}",model="small",provider="openai",type="input"}`;
+      expect(rendered).toContain(`${tokens("turn")} 12000`);
+      expect(rendered).toContain(`${tokens("memoryFlush")} 20`);
+      expect(rendered).toContain(`${tokens("compaction")} 20`);
     } finally {
       await server.close();
     }

@@ -128,12 +128,12 @@ export class GatewayMetrics {
   );
   readonly modelTokens = new Counter(
     "pincer_model_tokens_total",
-    "Tokens of model calls (turns, memory flushes, compaction summaries), by agent, provider, model and type (input, output, cacheRead, cacheWrite).",
+    "Tokens of model calls, by agent, provider, model, kind (turn, memoryFlush, compaction) and type (input, output, cacheRead, cacheWrite).",
     "counter",
   );
   readonly modelCost = new Counter(
     "pincer_model_cost_usd_total",
-    "Estimated cost of model calls (turns, memory flushes, compaction summaries; USD, from models.providers.*.models[].cost), by agent, provider and model.",
+    "Estimated cost of model calls (USD, from models.providers.*.models[].cost), by agent, provider, model and kind (turn, memoryFlush, compaction).",
     "counter",
   );
   readonly wsAuthTimeouts = new Counter(

@@ -204,8 +204,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       },
       pruned: (chars) => metrics.prunedChars.inc({}, chars),
       memoryFlush: () => metrics.memoryFlushes.inc(),
-      usage: ({ agentId, provider, model, usage }) => {
-        const labels = { agent: agentId, provider, model };
+      usage: ({ agentId, provider, model, usage, kind }) => {
+        // A memory flush's or a compaction summary's tokens are told apart from the turns' own.
+        const labels = { agent: agentId, provider, model, kind: kind ?? "turn" };
         for (const type of ["input", "output", "cacheRead", "cacheWrite"] as const)
           if (usage[type] > 0) metrics.modelTokens.inc({ ...labels, type }, usage[type]);
         if (usage.cost > 0) metrics.modelCost.inc(labels, usage.cost);
