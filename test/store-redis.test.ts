@@ -373,7 +373,7 @@ describe.skipIf(!available)("redis backend", () => {
         await store.close();
       }
     });
-    it("runs a whole turn on a session it held last in five commands", async () => {
+    it("runs a whole turn on a session it held last in four commands: the row comes with the lease", async () => {
       const { SessionManager } = await import("../src/session/manager.ts");
       const store = (await RedisSessionStore.open({ url: server.url, scope: scopeName() })) as RedisSessionStore;
       const manager = new SessionManager({
@@ -391,9 +391,8 @@ describe.skipIf(!available)("redis backend", () => {
       };
       try {
         await turn("one");
-        // Lease, row read, message with its row, reply with its row, release. (The row does not come
-        // with the lease on redis: see acquireLeaseWithRow in store/types.ts.)
-        expect(await commandsDuring(store, () => turn("two"))).toBe(5);
+        // Lease with the row, message with its row, reply with its row, release (releaseAll: no linger).
+        expect(await commandsDuring(store, () => turn("two"))).toBe(4);
         expect((await manager.history("main", key)).items.map((i) => i.text)).toEqual([
           "one",
           "echo: one",

@@ -172,31 +172,56 @@ return 1
 );
 
 /**
- * A fenced append and a row compare-and-set in one step (a turn's reply and its usage on the row).
- * KEYS: rows, vers, pos, idx, applied, transcript list, live-transcripts set, lease.
+ * A fenced append and a row compare-and-set in one step (a turn's message or reply and its row),
+ * which can also renew the fence's lease and publish waiting events (both ride along: no command of
+ * their own). KEYS: rows, vers, pos, idx, applied, transcript list, live-transcripts set, lease.
  * ARGV: key, expected version ('' = absent), op ('put'|'del'|'keep'), new version, json, index
- * member, session id, fence ('1'|'0'), owner, epoch, now (ms, or '' = server TIME), lines...
- * Returns 1 when applied (or already applied by this token), 0 when the row's version moved,
- * -1 when the fence is not current; nothing is written unless it returns 1.
+ * member, session id, fence ('1'|'0'), owner, epoch, now (ms, or '' = server TIME), renew ttl (ms,
+ * '' = no renewal), event channel, event count n, n events, then the lines.
+ * Returns {1, new expiresAt or ''} when applied (or already applied by this token: {1, ''}), 0 when
+ * the row's version moved, -1 when the fence is not current; nothing is written unless applied. The
+ * events are published whenever the script runs (not on a replay: the first run sent them), so
+ * events handed to successive calls go out in call order whatever each write's outcome.
  */
 export const APPEND_AND_PATCH = script(
   "appendAndPatch",
   `${PRELUDE}
-if replayed(KEYS[5]) then return 1 end
-if ARGV[8] == '1' and not fenceOk(KEYS[8], ARGV[9], ARGV[10], ARGV[11]) then return -1 end
+if replayed(KEYS[5]) then return {1, ''} end
+local nEvents = tonumber(ARGV[14])
+for i = 15, 14 + nEvents do redis.call('PUBLISH', ARGV[13], ARGV[i]) end
+local fenced = ARGV[8] == '1'
+local now = 0
+if fenced then
+  now = clock(ARGV[11])
+  if not fenceOk(KEYS[8], ARGV[9], ARGV[10], ms(now)) then return -1 end
+end
 local cur = redis.call('HGET', KEYS[2], ARGV[1]) or ''
 if cur ~= ARGV[2] then return 0 end
 if ARGV[3] ~= 'keep' then
   writeRow(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[3] ~= 'del' and ARGV[5] or nil, ARGV[4], ARGV[6])
 end
-if #ARGV >= 12 then
-  for i = 12, #ARGV, 1000 do
+local first = 15 + nEvents
+if #ARGV >= first then
+  for i = first, #ARGV, 1000 do
     redis.call('RPUSH', KEYS[6], unpack(ARGV, i, math.min(i + 999, #ARGV)))
   end
   redis.call('SADD', KEYS[7], ARGV[7])
 end
+local expiresAt = ''
+if fenced and ARGV[12] ~= '' then
+  expiresAt = ms(now + tonumber(ARGV[12]))
+  redis.call('HSET', KEYS[8], 'expiresAt', expiresAt)
+end
 remember(KEYS[5], '1')
-return 1
+return {1, expiresAt}
+`,
+);
+
+/** Publishes waiting events no write carried. ARGV: channel, events... */
+export const PUBLISH_MANY = script(
+  "publishMany",
+  `for i = 2, #ARGV do redis.call('PUBLISH', ARGV[1], ARGV[i]) end
+return #ARGV - 1
 `,
 );
 
@@ -256,22 +281,27 @@ return 1
 );
 
 /**
- * Acquires a lease. KEYS: lease hash. ARGV: owner, now (ms, or '' = server TIME), ttl (ms).
- * Returns {1|0 (got it), owner, epoch, expiresAt}: on 0, the current holder. Times are strings.
+ * Acquires a lease. KEYS: lease hash [, rows, vers]. ARGV: owner, now (ms, or '' = server TIME),
+ * ttl (ms) [, row key]. Returns {1|0 (got it), owner, epoch, expiresAt}: on 0, the current holder.
+ * Times are strings. With the row keys, a 1 also carries the row's json and version (nil if absent).
  */
 export const ACQUIRE = script(
   "acquire",
   `${PRELUDE}
+local function got(owner, epoch, expiresAt)
+  if #KEYS < 3 then return {1, owner, epoch, expiresAt} end
+  return {1, owner, epoch, expiresAt, redis.call('HGET', KEYS[2], ARGV[4]), redis.call('HGET', KEYS[3], ARGV[4])}
+end
 local now = clock(ARGV[2])
 local h = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'expiresAt', 'free')
 if h[1] and h[4] ~= '1' and now < tonumber(h[3]) then
   if h[1] ~= ARGV[1] then return {0, h[1], h[2], h[3]} end
-  return {1, h[1], h[2], h[3]}
+  return got(h[1], h[2], h[3])
 end
 local e = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 local expiresAt = ms(now + tonumber(ARGV[3]))
 redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'expiresAt', expiresAt, 'free', '0')
-return {1, ARGV[1], tostring(e), expiresAt}
+return got(ARGV[1], tostring(e), expiresAt)
 `,
 );
 

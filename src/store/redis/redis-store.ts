@@ -35,6 +35,7 @@ import {
   type ArchiveReason,
   type Fence,
   type Lease,
+  type LeaseWithRow,
   type ListFilter,
   type ListOptions,
   type ListPage,
@@ -68,6 +69,15 @@ export interface RedisStoreOptions {
 }
 
 const MAX_PATCH_ATTEMPTS = 100;
+/** How long an event given to `publishSoon` waits for a write script to ride along with (ms). */
+const RIDE_ALONG_MS = 5;
+
+/** An event waiting for a write script (`publishSoon`). */
+interface Riding {
+  text: string;
+  sent: () => void;
+  failed: (err: unknown) => void;
+}
 /** Rows whose last known version is kept (see `rowState`). */
 const KNOWN_ROWS = 4096;
 
@@ -198,6 +208,9 @@ export class RedisSessionStore implements SessionStore {
   private subscriber: Redis | null = null;
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private closed = false;
+  /** Events for the next appendAndPatch script (in order), and the timer that sends them alone. */
+  private riding: Riding[] = [];
+  private rideTimer: NodeJS.Timeout | null = null;
 
   private constructor(redis: Redis, options: RedisStoreOptions) {
     this.redis = redis;
@@ -209,6 +222,7 @@ export class RedisSessionStore implements SessionStore {
     this.prefix = `pincer:{${options.scope}}:`;
     this.events = {
       publish: (event) => this.publish(event),
+      publishSoon: (event) => this.publishSoon(event),
       subscribe: (listener) => this.subscribe(listener),
     };
     this.capabilities = { shared: true, events: this.events };
@@ -420,7 +434,11 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  /** A fenced append and a row compare-and-set in one script: one command in the steady state. */
+  /**
+   * A fenced append and a row compare-and-set in one script: one command in the steady state. A
+   * fence with `renewTtlMs` is renewed by the same script (`leaseExpiresAt`), and events waiting in
+   * `publishSoon` are published by it.
+   */
   async appendAndPatch(
     sessionId: string,
     lines: readonly TranscriptLine[],
@@ -430,7 +448,9 @@ export class RedisSessionStore implements SessionStore {
   ): Promise<PatchResult> {
     assertValidSessionId(sessionId);
     const texts = lines.map((l) => JSON.stringify(l));
-    return this.guard(() =>
+    const renewTtl = fence?.renewTtlMs !== undefined && fence.renewTtlMs > 0 ? String(fence.renewTtlMs) : "";
+    let leaseExpiresAt: number | undefined;
+    const result = await this.guard(() =>
       this.serialized(key, () =>
         this.optimistic(key, mutator, true, async (version, op, token, next) => {
           const keys = [
@@ -439,6 +459,7 @@ export class RedisSessionStore implements SessionStore {
             this.k("transcripts"),
             this.k(`lease:${fence?.name ?? ""}`),
           ];
+          const riders = this.takeRiders();
           const args = [
             key,
             version,
@@ -451,17 +472,33 @@ export class RedisSessionStore implements SessionStore {
             fence?.owner ?? "",
             String(fence?.epoch ?? ""),
             fence ? this.leaseNow() : "",
+            fence ? renewTtl : "",
+            this.channel,
+            String(riders.length),
+            ...riders.map((r) => r.text),
             ...texts,
           ];
-          const got = await this.applied(S.APPEND_AND_PATCH, keys, args, token);
-          if (got === -1)
+          let got: unknown;
+          try {
+            got = await this.applied(S.APPEND_AND_PATCH, keys, args, token);
+          } catch (err) {
+            // Lost with the connection (maybe sent, maybe not): pub/sub promises no more than that.
+            for (const r of riders) r.failed(err);
+            throw err;
+          }
+          // The script publishes them whenever it runs, whatever the write's outcome.
+          for (const r of riders) r.sent();
+          const [status, expiresAt] = Array.isArray(got) ? (got as [number, string]) : [got, ""];
+          if (status === -1)
             throw new FencedError(
               `lease ${JSON.stringify(fence?.name)} epoch ${fence?.epoch} of ${fence?.owner} is no longer current`,
             );
-          return got === 1;
+          if (status === 1 && expiresAt) leaseExpiresAt = Number(expiresAt);
+          return status === 1;
         }),
       ),
     );
+    return leaseExpiresAt === undefined ? result : { ...result, leaseExpiresAt };
   }
 
   async putMany(changes: ReadonlyArray<{ key: string; entry: SessionEntry | null }>): Promise<void> {
@@ -622,17 +659,44 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async acquireLease(name: string, options: { ttlMs?: number; waitMs?: number } = {}): Promise<Lease> {
+    return (await this.acquire(name, null, options)).lease;
+  }
+
+  /** The lease and the row `key` in one script; the row's version is remembered for the next patch. */
+  async acquireLeaseWithRow(
+    name: string,
+    key: string,
+    options: { ttlMs?: number; waitMs?: number } = {},
+  ): Promise<LeaseWithRow> {
+    return this.acquire(name, key, options);
+  }
+
+  private async acquire(
+    name: string,
+    rowKey: string | null,
+    options: { ttlMs?: number; waitMs?: number },
+  ): Promise<LeaseWithRow> {
     const ttl = options.ttlMs ?? this.leaseTtlMs;
     // The wait is measured on the local clock; whether the lease is free is the scripts' call.
     const deadline = this.now() + (options.waitMs ?? 10_000);
+    const keys = [this.k(`lease:${name}`), ...(rowKey === null ? [] : [this.k("rows"), this.k("vers")])];
+    const args = [this.owner, this.leaseNow(), String(ttl), ...(rowKey === null ? [] : [rowKey])];
     return this.guard(async () => {
       for (;;) {
-        const [got, owner, epoch, expiresAt] = (await this.eval(
-          S.ACQUIRE,
-          [this.k(`lease:${name}`)],
-          [this.owner, this.leaseNow(), String(ttl)],
-        )) as [number, string, string, string];
-        if (got === 1) return { name, owner, epoch: Number(epoch), expiresAt: Number(expiresAt) };
+        const [got, owner, epoch, expiresAt, json, version] = (await this.eval(S.ACQUIRE, keys, args)) as [
+          number,
+          string,
+          string,
+          string,
+          string | null | undefined,
+          string | null | undefined,
+        ];
+        if (got === 1) {
+          const lease = { name, owner, epoch: Number(epoch), expiresAt: Number(expiresAt) };
+          if (rowKey === null) return { lease, row: undefined };
+          this.knowRow(rowKey, json ?? null, version ?? null);
+          return { lease, row: json ? (JSON.parse(json) as SessionEntry) : undefined };
+        }
         if (this.now() >= deadline) {
           throw new LeaseTimeoutError(
             `${this.location}: lease ${JSON.stringify(name)} is held by ${owner} (epoch ${epoch}) until ${new Date(Number(expiresAt)).toISOString()}`,
@@ -678,6 +742,46 @@ export class RedisSessionStore implements SessionStore {
     );
   }
 
+  /**
+   * Queues the event for the next appendAndPatch script of this store (any session), so a busy
+   * gateway's events cost no command of their own; without one within RIDE_ALONG_MS they are sent
+   * together in one script. Order is kept: the queue is taken whole, front first.
+   */
+  private publishSoon(event: StoreEvent): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreError(`${this.location}: store is closed`));
+    const text = JSON.stringify({ origin: event.origin, kind: event.kind, payload: event.payload });
+    return new Promise<void>((sent, failed) => {
+      this.riding.push({ text, sent, failed });
+      if (this.rideTimer) return;
+      this.rideTimer = setTimeout(() => {
+        this.rideTimer = null;
+        void this.sendRiders();
+      }, RIDE_ALONG_MS);
+      this.rideTimer.unref();
+    });
+  }
+
+  private takeRiders(): Riding[] {
+    const all = this.riding;
+    this.riding = [];
+    if (this.rideTimer) clearTimeout(this.rideTimer);
+    this.rideTimer = null;
+    return all;
+  }
+
+  /** The waiting events in one script of their own (no write came to carry them). */
+  private async sendRiders(): Promise<void> {
+    const riders = this.takeRiders();
+    if (riders.length === 0) return;
+    try {
+      // Not through guard: close() sends what is left after the store is marked closed.
+      await this.eval(S.PUBLISH_MANY, [], [this.channel, ...riders.map((r) => r.text)]);
+      for (const r of riders) r.sent();
+    } catch (err) {
+      for (const r of riders) r.failed(err);
+    }
+  }
+
   private subscribe(listener: (event: StoreEvent) => void): () => void {
     this.listeners.add(listener);
     if (!this.subscriber && !this.closed) {
@@ -715,6 +819,8 @@ export class RedisSessionStore implements SessionStore {
     this.closed = true;
     this.listeners.clear();
     await Promise.allSettled([...this.locks.values()]);
+    // Events still waiting for a write go out before the connection closes.
+    await this.sendRiders();
     const sub = this.subscriber;
     this.subscriber = null;
     if (sub) await quitClient(sub);
