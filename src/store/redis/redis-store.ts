@@ -123,6 +123,27 @@ function isConnectionError(err: unknown): boolean {
   );
 }
 
+function parseRow(json: string | null): SessionEntry | undefined {
+  return json === null ? undefined : (JSON.parse(json) as SessionEntry);
+}
+
+/** A changed patch's result whose `before` is parsed only when read (most callers never do). */
+function changedResult(was: string | null, after: SessionEntry | undefined): PatchResult {
+  let before: SessionEntry | undefined;
+  let parsed = false;
+  return {
+    get before() {
+      if (!parsed) {
+        before = parseRow(was);
+        parsed = true;
+      }
+      return before;
+    },
+    after,
+    changed: true,
+  };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Creates a client and connects it, retrying until `timeoutMs`; the client then reconnects on its own. */
@@ -373,21 +394,29 @@ export class RedisSessionStore implements SessionStore {
   /**
    * Optimistic read-modify-write: the mutator runs on the known (or freshly read) row and `write`
    * sends the compare-and-set ('keep' = no row change, still checked against the version when
-   * `verifyKeep`); retried with jittered backoff while the version moved.
+   * `verifyKeep`); retried with jittered backoff while the version moved. Rows are parsed from their
+   * JSON text rather than copied (the mutator gets a fresh parse), and a changed patch's `before`
+   * only when read.
    */
   private async optimistic(
     key: string,
     mutator: PatchMutator,
     verifyKeep: boolean,
-    write: (version: string, op: "put" | "del" | "keep", token: string, next: SessionEntry | null) => Promise<boolean>,
+    write: (
+      version: string,
+      op: "put" | "del" | "keep",
+      token: string,
+      next: SessionEntry | null,
+      json: string,
+    ) => Promise<boolean>,
   ): Promise<PatchResult> {
     let state = this.rowState(key);
     for (let attempt = 0; attempt < MAX_PATCH_ATTEMPTS; attempt++) {
       const fromMemory = state !== undefined;
       state ??= await this.readRowState(key);
-      const before = state.json === null ? undefined : (JSON.parse(state.json) as SessionEntry);
-      const next = mutator(before ? structuredClone(before) : undefined);
-      const op = next === undefined || (next === null && before === undefined) ? "keep" : next === null ? "del" : "put";
+      const was = state.json;
+      const next = mutator(parseRow(was));
+      const op = next === undefined || (next === null && was === null) ? "keep" : next === null ? "del" : "put";
       if (op === "keep" && !verifyKeep) {
         // Nothing to write, so nothing would check a remembered row: read it.
         if (fromMemory) {
@@ -395,16 +424,19 @@ export class RedisSessionStore implements SessionStore {
           this.known.delete(key);
           continue;
         }
+        const before = parseRow(was);
         return { before, after: before, changed: false };
       }
       await this.registerScope();
       const token = randomUUID();
-      if (await write(state.version ?? "", op, token, next ?? null)) {
-        if (op === "keep") return { before, after: before, changed: false };
-        this.knowRow(key, op === "del" ? null : JSON.stringify(next), op === "del" ? null : token);
-        return op === "del"
-          ? { before, after: undefined, changed: true }
-          : { before, after: structuredClone(next!), changed: true };
+      const json = op === "put" ? JSON.stringify(next) : "";
+      if (await write(state.version ?? "", op, token, next ?? null, json)) {
+        if (op === "keep") {
+          const before = parseRow(was);
+          return { before, after: before, changed: false };
+        }
+        this.knowRow(key, op === "del" ? null : json, op === "del" ? null : token);
+        return changedResult(was, op === "del" ? undefined : (JSON.parse(json) as SessionEntry));
       }
       this.known.delete(key);
       state = undefined;
@@ -425,10 +457,10 @@ export class RedisSessionStore implements SessionStore {
   }
 
   private patchNow(key: string, mutator: PatchMutator): Promise<PatchResult> {
-    return this.optimistic(key, mutator, false, async (version, op, token, next) => {
+    return this.optimistic(key, mutator, false, async (version, op, token, next, json) => {
       const args =
         op === "put"
-          ? [key, version, "put", token, JSON.stringify(next), indexMember(key, next!)]
+          ? [key, version, "put", token, json, indexMember(key, next!)]
           : [key, version, "del", token, "", ""];
       return (await this.applied(S.CAS_ROW, this.rowKeys(token), args, token)) === 1;
     });
@@ -452,7 +484,7 @@ export class RedisSessionStore implements SessionStore {
     let leaseExpiresAt: number | undefined;
     const result = await this.guard(() =>
       this.serialized(key, () =>
-        this.optimistic(key, mutator, true, async (version, op, token, next) => {
+        this.optimistic(key, mutator, true, async (version, op, token, next, json) => {
           const keys = [
             ...this.rowKeys(token),
             this.transcriptKey(sessionId),
@@ -465,7 +497,7 @@ export class RedisSessionStore implements SessionStore {
             version,
             op,
             token,
-            op === "put" ? JSON.stringify(next) : "",
+            json,
             op === "put" ? indexMember(key, next!) : "",
             sessionId,
             fence ? "1" : "0",
@@ -498,7 +530,9 @@ export class RedisSessionStore implements SessionStore {
         }),
       ),
     );
-    return leaseExpiresAt === undefined ? result : { ...result, leaseExpiresAt };
+    // Set, not spread: a spread would read (parse) the lazy `before`.
+    if (leaseExpiresAt !== undefined) result.leaseExpiresAt = leaseExpiresAt;
+    return result;
   }
 
   async putMany(changes: ReadonlyArray<{ key: string; entry: SessionEntry | null }>): Promise<void> {
