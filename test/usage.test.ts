@@ -1,5 +1,5 @@
 /**
- * `/usage off|tokens|full` and the token and cost totals, through a real gateway and the real
+ * `/usage off|tokens|full|cost` and the token and cost totals, through a real gateway and the real
  * Anthropic SDK client against a local Messages API server (42 input, 5 cache-read, 7 output
  * tokens per call). Cost comes from `models.providers.<p>.models[].cost` (USD per million).
  * The footer is OpenClaw's (`Usage: 42 in / 7 out · est $0.0002[ · session \`<key>\`]`), goes on
@@ -35,8 +35,9 @@ const PRICE = { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 };
 // 42·3 + 7·15 + 5·0.3 = 232.5 per million tokens.
 const CALL_COST = 232.5 / 1e6;
 
-async function start(priced = true): Promise<Gw> {
+async function start(priced = true, extra: Record<string, unknown> = {}): Promise<Gw> {
   return startTestGateway({
+    ...extra,
     models: {
       providers: {
         anthropic: {
@@ -88,6 +89,45 @@ describe("/usage footer", () => {
     await say(gw, "/usage full");
     anthropic.script({ text: "Free" });
     expect((await say(gw, "hi")).reply).toBe("Free\nUsage: 42 in / 7 out · session `agent:main:main`");
+  });
+});
+
+describe("/usage cost", () => {
+  const from = (peer: string, text: string) => ({ ...dm(text), peerId: peer, senderId: peer });
+  const perPeer = { session: { dmScope: "per-channel-peer" } };
+
+  it("prints the session's cost and tokens, and the agent's today and over the last 30 days", async () => {
+    gw = await start(true, perPeer);
+    for (const [peer, text] of [
+      ["alice", "one"],
+      ["alice", "two"],
+      ["bob", "three"],
+    ] as const) {
+      anthropic.script({ text: "ok" });
+      await post(`${gw.url}/v1/inbound`, from(peer, text));
+    }
+    const cost = (await post(`${gw.url}/v1/inbound`, from("alice", "/usage cost"))).json.reply;
+    // Alice: 2 calls of 54 tokens; the agent: 3 calls (alice's and bob's), all today.
+    expect(cost).toBe(
+      `💸 Usage cost\nSession ${formatUsd(2 * CALL_COST)} · 108 tokens\nToday ${formatUsd(3 * CALL_COST)}\nLast 30d ${formatUsd(3 * CALL_COST)}`,
+    );
+    // A session that has made no call yet.
+    const carol = (await post(`${gw.url}/v1/inbound`, from("carol", "/usage cost"))).json.reply;
+    expect(carol).toBe(
+      `💸 Usage cost\nSession n/a\nToday ${formatUsd(3 * CALL_COST)}\nLast 30d ${formatUsd(3 * CALL_COST)}`,
+    );
+    // The footer mode is untouched, and an unknown argument names every form.
+    expect((await gw.runtime.manager.get("main", "agent:main:telegram:direct:alice"))?.responseUsage).toBeUndefined();
+    expect((await say(gw, "/usage sideways")).reply).toBe("⚙️ Usage: /usage off|tokens|full|cost");
+  });
+
+  it("says (partial) where calls were made with a model that has no price", async () => {
+    gw = await start(false);
+    anthropic.script({ text: "free" });
+    await say(gw, "hi");
+    expect((await say(gw, "/usage cost")).reply).toBe(
+      "💸 Usage cost\nSession $0.0000 (partial) · 54 tokens\nToday $0.0000 (partial)\nLast 30d $0.0000 (partial)",
+    );
   });
 });
 

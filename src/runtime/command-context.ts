@@ -18,7 +18,7 @@ import type { UsageLedger } from "./usage.ts";
 export type ModelChoice = ResolvedModel & { ref: string };
 
 export interface CommandContext {
-  readonly manager: Pick<SessionManager, "get" | "patchSession" | "transcriptLines" | "freshnessOf" | "clear">;
+  readonly manager: Pick<SessionManager, "get" | "list" | "patchSession" | "transcriptLines" | "freshnessOf" | "clear">;
   readonly config: PincerConfig;
   readonly version: string;
   now(): number;

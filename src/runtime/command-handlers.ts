@@ -11,6 +11,7 @@ import { HELP_TEXT, type ParsedCommand } from "./command-parse.ts";
 import { normalizeQueueDrop, normalizeQueueMode, resolveQueueSettings } from "./queue-settings.ts";
 import type { CommandContext } from "./command-context.ts";
 import { fmtTokens, statusCard } from "./status-card.ts";
+import { usageCostText } from "./usage-cost.ts";
 
 export interface CommandTarget {
   agentId: string;
@@ -114,11 +115,19 @@ export async function handleCommand(rt: CommandContext, cmd: ParsedCommand, t: C
         session: "full",
         off: "off",
       };
+      if (arg === "cost" || arg.startsWith("cost "))
+        return usageCostText({
+          manager: rt.manager,
+          config: rt.config,
+          agentId: t.agentId,
+          entry: await rt.manager.get(t.agentId, t.sessionKey),
+          now: rt.now(),
+        });
       const next =
         arg === ""
           ? (({ off: "tokens", tokens: "full", full: "off" } as Record<string, string>)[cur] ?? "off")
           : aliases[arg];
-      if (!next) return "⚙️ Usage: /usage off|tokens|full";
+      if (!next) return "⚙️ Usage: /usage off|tokens|full|cost";
       await patch((c) => {
         const n = { ...c };
         if (next === "off") delete n.responseUsage;

@@ -95,7 +95,7 @@ export const HELP_TEXT = [
   "/send on|off|inherit — deliver replies or not",
   "/model [provider/model] — show or set the session's model",
   "/activation mention|always — group reply gating",
-  "/think <level> · /usage off|tokens|full · /queue <mode> [debounce:<ms>] [cap:<n>] [drop:<policy>]",
+  "/think <level> · /usage off|tokens|full|cost · /queue <mode> [debounce:<ms>] [cap:<n>] [drop:<policy>]",
   "/stop — abort the current run and clear the queue",
   "/whoami · /help",
 ].join("\n");
