@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startPgWireCounter } from "../bench/pg-wire-counter.ts";
 import { SessionManager } from "../src/session/manager.ts";
 import { PostgresSessionStore } from "../src/store/postgres/postgres-store.ts";
+import type { SessionEntry } from "../src/store/entry.ts";
 import { FencedError, type SessionStore, type StoreEvent } from "../src/store/types.ts";
 import { inbound, startGatewayProcess } from "./helpers/gateway-process.ts";
 import { createTestDatabase, stopTestPostgres } from "./helpers/postgres-server.ts";
@@ -66,7 +67,7 @@ async function turn(m: SessionManager, text: string): Promise<void> {
 }
 
 describe("a session lease kept between turns (postgres)", () => {
-  it("a turn on a session held continuously is its two fenced writes: 4 round trips, 2 commits, no lease call", async () => {
+  it("a turn on a session held continuously is its two fenced writes: 2 round trips, 2 commits, no lease call", async () => {
     const db = await createTestDatabase();
     const counter = await startPgWireCounter(db);
     const raw = await PostgresSessionStore.open({ url: counter.url, scope: "main" });
@@ -83,7 +84,8 @@ describe("a session lease kept between turns (postgres)", () => {
       await turn(m, "three");
       const after = counter.counts();
       expect(calls() - callsBefore).toBe(0);
-      expect(after.roundTrips - before.roundTrips).toBe(4);
+      // Each write in one round trip: the row is known (held), so the patch is a compare-and-set.
+      expect(after.roundTrips - before.roundTrips).toBe(2);
       expect(after.commits - before.commits).toBe(2);
       expect((await m.history("main", KEY)).items.map((i) => i.text)).toEqual([
         "one",
@@ -228,6 +230,48 @@ describe("what rides along with a write (postgres)", () => {
       expect((await s.get(KEY))?.updatedAt).toBe(1);
     } finally {
       await s.close();
+    }
+  });
+
+  it("a write on the known row is one round trip; a row changed behind the holder's back falls back to read-modify-write", async () => {
+    const db = await createTestDatabase();
+    const counter = await startPgWireCounter(db);
+    const s = await PostgresSessionStore.open({ url: counter.url, scope: "main" });
+    const other = await PostgresSessionStore.open({ url: db, scope: "main" });
+    try {
+      const lease = await s.acquireLease(`session:${KEY}`, { ttlMs: 60_000 });
+      const fence = { ...lease, renewTtlMs: 60_000 };
+      const bump = (e: SessionEntry | undefined): SessionEntry => ({
+        sessionId: SID,
+        updatedAt: (e?.updatedAt ?? 0) + 1,
+        ...(e?.label ? { label: e.label } : {}),
+      });
+      const first = await s.appendAndPatch(SID, [{ type: "a" }], fence, KEY, bump); // no row known: read, write
+      const t0 = counter.counts().roundTrips;
+      const second = await s.appendAndPatch(SID, [{ type: "b" }], fence, KEY, bump, { row: first.after });
+      expect(counter.counts().roundTrips - t0).toBe(1);
+      expect(second.before).toEqual(first.after);
+      expect(second.after?.updatedAt).toBe(2);
+      expect(second.leaseExpiresAt).toBeGreaterThan(0);
+      // Someone writes the row without the lease: the known row is stale, the compare-and-set misses,
+      // and the mutator runs on the stored row instead (nothing of the stale attempt is kept).
+      await other.patch(KEY, (e) => ({ ...e!, updatedAt: 10, label: "theirs" }));
+      const third = await s.appendAndPatch(SID, [{ type: "c" }], fence, KEY, bump, { row: second.after });
+      expect(third.before).toMatchObject({ updatedAt: 10, label: "theirs" });
+      expect(third.after).toMatchObject({ updatedAt: 11, label: "theirs" });
+      expect((await other.get(KEY))?.updatedAt).toBe(11);
+      expect((await other.readTranscript(SID)).lines.map((l) => l.type)).toEqual(["a", "b", "c"]);
+      // A stale fence on the fast path: refused, nothing written.
+      await s.releaseLease(lease);
+      await expect(
+        s.appendAndPatch(SID, [{ type: "d" }], fence, KEY, bump, { row: third.after }),
+      ).rejects.toBeInstanceOf(FencedError);
+      expect((await other.get(KEY))?.updatedAt).toBe(11);
+      expect((await other.readTranscript(SID)).lines).toHaveLength(3);
+    } finally {
+      await s.close();
+      await other.close();
+      await counter.close();
     }
   });
 

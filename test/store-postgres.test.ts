@@ -616,7 +616,7 @@ describe("session manager turns on postgres", () => {
     ...(messageId ? { messageId } : {}),
   });
 
-  it("records an inbound message on a held session in one transaction: two round trips", async () => {
+  it("records an inbound message on a held session in one transaction: one round trip", async () => {
     const { SessionManager } = await import("../src/session/manager.ts");
     const db = await createTestDatabase();
     const counter = await startTripCounter(db);
@@ -633,8 +633,9 @@ describe("session manager turns on postgres", () => {
       await manager.appendAssistant("main", key, { text: "echo: one" });
       const before = counter.trips();
       const second = await manager.recordInbound(envelope("two", "m2"));
-      // The fenced append and the row patch together: BEGIN + lease + locks + row, then writes + COMMIT.
-      expect(counter.trips() - before).toBe(2);
+      // The fenced append and the row patch together, on the row the lease came with: BEGIN, locks,
+      // lease renewal + compare-and-set patch + append in one statement, COMMIT.
+      expect(counter.trips() - before).toBe(1);
       expect(second.sessionId).toBe(first.sessionId);
       expect(second.isNewSession).toBe(false);
       expect(second.messageEntry?.parentId).toBe((await manager.history("main", key)).items[1]!.id);
@@ -660,7 +661,7 @@ describe("session manager turns on postgres", () => {
     }
   });
 
-  it("runs a whole turn on a session it held last in six round trips: the row comes with the lease", async () => {
+  it("runs a whole turn on a session it held last in four round trips: the row comes with the lease", async () => {
     const { SessionManager } = await import("../src/session/manager.ts");
     const db = await createTestDatabase();
     const counter = await startTripCounter(db);
@@ -684,9 +685,9 @@ describe("session manager turns on postgres", () => {
       const first = await turn("one");
       const before = counter.trips();
       const second = await turn("two");
-      // Lease with the row (1: BEGIN, upsert, reads, COMMIT together), message with its row patch (2),
-      // reply with its row patch (2), release (1).
-      expect(counter.trips() - before).toBe(6);
+      // Lease with the row (1: BEGIN, upsert, reads, COMMIT together), message with its row patch (1),
+      // reply with its row patch (1), release (1).
+      expect(counter.trips() - before).toBe(4);
       expect(second.sessionId).toBe(first.sessionId);
       expect((await manager.history("main", key)).items.map((i) => i.text)).toEqual([
         "one",

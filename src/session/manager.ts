@@ -345,6 +345,8 @@ export class SessionManager {
                 fence,
                 sessionKey,
                 mutator,
+                // The row as this holder last saw it: the store may write in one round trip.
+                (fence && this.heldRows?.lookup(agentId, sessionKey)) || undefined,
               );
             },
           }

@@ -159,6 +159,9 @@ export interface SessionStore {
    * `appendTranscript` and then `patch`, as one atomic step where the backend can (postgres, redis:
    * one transaction / script, so one commit per turn's reply instead of two); refused as a whole
    * when the fence is not current. Optional: `appendAndPatch()` below runs the two in sequence.
+   * `known`: the row as the caller, holding the fence's lease, last wrote or read it; a backend may
+   * then apply the mutator to it and write in one round trip, compare-and-set on that row (falling
+   * back to its read-modify-write when the stored row differs).
    */
   appendAndPatch?(
     sessionId: string,
@@ -166,6 +169,7 @@ export interface SessionStore {
     fence: Fence | undefined,
     key: string,
     mutator: PatchMutator,
+    known?: { row: SessionEntry | undefined },
   ): Promise<PatchResult>;
   /** The last `tail` lines (all when omitted); torn or garbage lines are skipped and reported. */
   readTranscript(sessionId: string, options?: { tail?: number }): Promise<TranscriptRead>;
@@ -205,8 +209,9 @@ export async function appendAndPatch(
   fence: Fence | undefined,
   key: string,
   mutator: PatchMutator,
+  known?: { row: SessionEntry | undefined },
 ): Promise<PatchResult> {
-  if (store.appendAndPatch) return store.appendAndPatch(sessionId, lines, fence, key, mutator);
+  if (store.appendAndPatch) return store.appendAndPatch(sessionId, lines, fence, key, mutator, known);
   await store.appendTranscript(sessionId, lines, fence);
   return store.patch(key, mutator);
 }

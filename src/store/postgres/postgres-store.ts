@@ -567,11 +567,16 @@ export class PostgresSessionStore implements SessionStore {
     fence: Fence | undefined,
     key: string,
     mutator: PatchMutator,
+    known?: { row: SessionEntry | undefined },
   ): Promise<PatchResult> {
     assertValidSessionId(sessionId);
     const texts = lines.map((l) => JSON.stringify(l));
     // A fence asking for renewal is checked by extending the lease (no separate renewal later).
     const renew = fence?.renewTtlMs !== undefined && fence.renewTtlMs > 0 ? fence : null;
+    if (renew && known?.row) {
+      const atOnce = await this.appendAndPatchAtOnce(sessionId, texts, renew, key, known.row, mutator);
+      if (atOnce) return atOnce;
+    }
     const lease = renew
       ? this.leaseExtension(renew, renew.renewTtlMs!)
       : fence
@@ -595,6 +600,127 @@ export class PostgresSessionStore implements SessionStore {
         return done;
       },
     );
+  }
+
+  /**
+   * `appendAndPatch` in one round trip, for a caller that knows the row (it holds the lease, and
+   * wrote or read the row last): the mutator runs on that row here, and one statement renews the
+   * lease if the fence holds, updates the row only if it is still the known one (compared by hash)
+   * and inserts the lines only if the row was updated. So either all of it happened or none
+   * (beyond the renewal of a lease we hold). Null when the row was not the known one, or the
+   * mutator does not change it: the caller reads and writes as usual.
+   *
+   * A connection lost on the way leaves the outcome open and this round trip carries no
+   * transaction id to ask about; the row tells: it is the new text only if this committed.
+   */
+  private async appendAndPatchAtOnce(
+    sessionId: string,
+    texts: string[],
+    fence: Fence,
+    key: string,
+    known: SessionEntry,
+    mutator: PatchMutator,
+  ): Promise<PatchResult | null> {
+    const knownText = JSON.stringify(known);
+    const next = mutator(structuredClone(known));
+    if (!next) return null;
+    const nextText = JSON.stringify(next);
+    if (nextText === knownText) return null;
+    const clock = "COALESCE($5::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)";
+    const write: Stmt = {
+      sql: `WITH f AS (
+              UPDATE leases SET expires_at = ${clock} + $6
+              WHERE scope = $1 AND name = $2 AND owner = $3 AND epoch = $4 AND NOT free AND expires_at > ${clock}
+              RETURNING expires_at),
+            s AS (
+              UPDATE sessions SET entry = $9, updated_at = $10
+              WHERE scope = $1 AND key = $7 AND md5(entry) = $8 AND EXISTS (SELECT 1 FROM f)
+              RETURNING 1),
+            t AS (
+              INSERT INTO transcript_lines (scope, session_id, seq, line)
+              SELECT $1, $11, (SELECT COALESCE(MAX(seq), -1) FROM transcript_lines WHERE scope = $1 AND session_id = $11) + o, l
+              FROM unnest($12::text[]) WITH ORDINALITY AS u(l, o) WHERE EXISTS (SELECT 1 FROM s)
+              RETURNING 1)
+            SELECT (SELECT expires_at FROM f) AS expires_at, (SELECT count(*) FROM s)::int AS patched,
+                   (SELECT count(*) FROM t)::int AS inserted`,
+      params: [
+        this.scope,
+        fence.name,
+        fence.owner,
+        fence.epoch,
+        this.injectedNow ? this.injectedNow() : null,
+        fence.renewTtlMs,
+        key,
+        createHash("md5").update(knownText).digest("hex"),
+        nextText,
+        Number.isFinite(next.updatedAt) ? next.updatedAt : 0,
+        sessionId,
+        texts,
+      ],
+    };
+    const done = (expiresAt: number | undefined): PatchResult => ({
+      before: known,
+      after: structuredClone(next),
+      changed: true,
+      ...(expiresAt !== undefined ? { leaseExpiresAt: expiresAt } : {}),
+    });
+    let unsent: Riding[] = [];
+    const client = await this.connectFor(this.retry.attempts, () => {});
+    if (!client) return null; // no connection: the usual path retries with backoff
+    try {
+      unsent = this.takeRiders();
+      const notes = unsent.map((r) => ({ sql: "SELECT pg_notify($1, $2)", params: [EVENTS_CHANNEL, r.text] }));
+      const res = await pipelined(client, [
+        { sql: "BEGIN" },
+        { sql: LOCK_SQL, params: ["transcript", this.scope, sessionId] },
+        { sql: LOCK_SQL, params: ["row", this.scope, key] },
+        { sql: "SELECT 1 FROM leases WHERE scope = $1 AND name = $2 FOR UPDATE", params: [this.scope, fence.name] },
+        write,
+        ...notes,
+        { sql: "COMMIT" },
+      ]);
+      if (res[res.length - 1]!.command !== "COMMIT")
+        throw new StoreError(`${this.location}: the transaction was rolled back at COMMIT`);
+      client.release();
+      for (const r of unsent) r.sent();
+      unsent = [];
+      const out = (res[4] as QueryResult<{ expires_at: string | null; patched: number }>).rows[0]!;
+      if (out.expires_at === null)
+        throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
+      return out.patched === 1 ? done(Number(out.expires_at)) : null;
+    } catch (err) {
+      if (err instanceof FencedError) throw err;
+      if (!isConnectionError(err)) {
+        if (unsent.length) this.requeueRiders(unsent);
+        try {
+          await client.query("ROLLBACK");
+          client.release();
+        } catch (rollbackErr) {
+          client.release(rollbackErr as Error);
+        }
+        throw err;
+      }
+      client.release(err as Error);
+      // Committed or not? Only a committed write makes the row the new text (the lease is held).
+      let stored: string | undefined;
+      try {
+        stored = (
+          await this.q<{ entry: string }>("SELECT entry FROM sessions WHERE scope = $1 AND key = $2", [this.scope, key])
+        ).rows[0]?.entry;
+      } catch (readErr) {
+        if (unsent.length) this.requeueRiders(unsent);
+        throw new StoreUnavailableError(
+          `postgres at ${this.endpoint}: the connection was lost during a write and its outcome could not be read: ${describeError(readErr)}`,
+          { cause: err },
+        );
+      }
+      if (stored !== nextText) {
+        if (unsent.length) this.requeueRiders(unsent);
+        return null;
+      }
+      for (const r of unsent) r.sent();
+      return done(undefined);
+    }
   }
 
   private rowRead(key: string): Stmt {
