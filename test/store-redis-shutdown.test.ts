@@ -37,7 +37,7 @@ describe.skipIf(!available)("redis store registry at shutdown", () => {
     const config = { session: { store: { backend: "redis", url: server.url } } } as PincerConfig;
     const registry = new StoreRegistry(config, "/nonexistent-home");
     const store = await registry.storeFor("main");
-    await store.events!.publish({ origin: "test", kind: "x", payload: null });
+    await store.capabilities.events!.publish({ origin: "test", kind: "x", payload: null });
     await registry.closeAll();
     const late = registry.storeFor("main");
     await expect(late).rejects.toBeInstanceOf(StoreError);
