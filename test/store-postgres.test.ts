@@ -331,6 +331,36 @@ describe("postgres backend specifics", () => {
     }
   });
 
+  it("a one-round-trip append and patch (known row) whose COMMIT reply is lost is applied once", async () => {
+    const url = await createTestDatabase();
+    const proxy = await startProxy(Number(new URL(url).port));
+    const store = await PostgresSessionStore.open({ url: viaPort(url, proxy.port), scope: "main" });
+    try {
+      const lease = await store.acquireLease("session:counter", { ttlMs: 60_000 });
+      const fence = { ...lease, renewTtlMs: 60_000 };
+      const bump = (cur: SessionEntry | undefined): SessionEntry => ({
+        ...(cur ?? entry(1)),
+        n: ((cur?.n as number | undefined) ?? 0) + 1,
+      });
+      const first = await store.appendAndPatch(SID, [{ i: 1 }], fence, "counter", bump);
+      const cut = proxy.cutOnReply("COMMIT\0"); // committed; the client never hears it
+      const res = await store.appendAndPatch(SID, [{ i: 2 }], fence, "counter", bump, { row: first.after });
+      await cut;
+      expect(proxy.cuts).toBe(1);
+      expect(res.after?.n).toBe(2);
+      // Cut before anything reached the server: not committed, written once by the usual path.
+      const cut2 = proxy.cutAfter(1);
+      const third = await store.appendAndPatch(SID, [{ i: 3 }], fence, "counter", bump, { row: res.after });
+      await cut2;
+      expect(third.after?.n).toBe(3);
+      expect((await store.get("counter"))?.n).toBe(3);
+      expect((await store.readTranscript(SID)).lines).toEqual([{ i: 1 }, { i: 2 }, { i: 3 }]);
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
+  });
+
   it("keeps a write to two round trips: locks and reads in the first, the writes with COMMIT in the second", async () => {
     const url = await createTestDatabase();
     // Counts round trips: a burst from the client after the server last spoke.
