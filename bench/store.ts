@@ -118,6 +118,20 @@ interface Post {
 }
 
 /** A bare keep-alive HTTP client: cheaper per request than fetch, so the client steals less CPU from the gateways. */
+/**
+ * SIGTERM, then SIGKILL if the gateway has not exited within `ms` (a checkout whose gateway stays
+ * alive after shutdown, as 9f6007a's could on Redis, must not hang the bench); says so when it had to.
+ */
+async function stopWithin(g: GatewayProcess, ms: number): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), ms)));
+  const how = await Promise.race([g.kill().then(() => "exited" as const), late]);
+  clearTimeout(timer);
+  if (how === "exited") return null;
+  await g.kill("SIGKILL");
+  return `gateway pid ${g.child.pid} did not exit within ${ms} ms of SIGTERM: killed`;
+}
+
 function makePoster(base: string, agent: http.Agent): (body: string) => Promise<Post> {
   const u = new URL("/v1/inbound", base);
   return (body) =>
@@ -498,7 +512,8 @@ export async function benchSharedGateways(o: GatewaysRunOptions): Promise<Gatewa
     const non200 = turns - (statusCounts["200"] ?? 0);
     // All gateways stopped before reading back: nothing is in flight any more, and their database
     // sessions have ended, which flushes their transaction statistics.
-    await Promise.all(gws.map((g) => g.kill()));
+    const stuck = await Promise.all(gws.map((g) => stopWithin(g, 20_000)));
+    for (const line of stuck) if (line) firstErrors.push(line);
     const perTurn: Record<string, unknown> = {};
     const per = (n: number): number => round(n / Math.max(1, turns));
     if (pgBefore) {
