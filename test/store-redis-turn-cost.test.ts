@@ -111,6 +111,36 @@ describe.skipIf(!available)("redis: the cost of a turn on a held session", () =>
     }
   });
 
+  it("reads the row with the lease in one command (none when absent), and the next write needs no read", async () => {
+    const scope = scopeName();
+    const store = await RedisSessionStore.open({ url: server.url, scope });
+    const other = await RedisSessionStore.open({ url: server.url, scope });
+    try {
+      const absent = await store.acquireLeaseWithRow("session:none", "none", { waitMs: 0 });
+      expect(absent.row).toBeUndefined();
+      expect(absent.lease.epoch).toBe(1);
+      await other.patch("k", () => ({ sessionId: "s-3", updatedAt: 5, label: "x" }));
+      let got: Awaited<ReturnType<RedisSessionStore["acquireLeaseWithRow"]>> | undefined;
+      const taking = await commandsDuring(store, async () => {
+        got = await store.acquireLeaseWithRow("session:k", "k", { waitMs: 0 });
+      });
+      expect(taking).toHaveLength(1);
+      expect(got!.row).toEqual({ sessionId: "s-3", updatedAt: 5, label: "x" });
+      // Another process holds it now: the taker waits, then gives up naming the holder.
+      await expect(other.acquireLeaseWithRow("session:k", "k", { waitMs: 50 })).rejects.toThrow(/held by/);
+      // Loads the script (another key: the version of "k" stays the one the acquire read).
+      await store.appendAndPatch("s-9", [], undefined, "k9", () => ({ sessionId: "s-9", updatedAt: 1 }));
+      const writing = await commandsDuring(store, () =>
+        store.appendAndPatch("s-3", [{ type: "message" }], got!.lease, "k", (cur) => ({ ...cur!, updatedAt: 6 })),
+      );
+      expect(writing).toEqual(["evalsha"]);
+      expect(await other.get("k")).toEqual({ sessionId: "s-3", updatedAt: 6, label: "x" });
+    } finally {
+      await other.close();
+      await store.close();
+    }
+  });
+
   it("publishes events given to publishSoon inside the next write, in order; alone when no write comes", async () => {
     const scope = scopeName();
     const store = await RedisSessionStore.open({ url: server.url, scope });
