@@ -38,6 +38,8 @@ export interface ResolvedRoute {
   peerKey?: string;
   /** OpenClaw's form of the same key (lower-cased, unencoded), when it differs: a row there may be adopted. */
   legacyKey?: string;
+  /** A Discord thread: its parent channel's session, which a new thread session is forked from. */
+  parentSessionKey?: string;
   /** DMs of a linked identity: the ids configured for it (evidence a legacy row is this identity's). */
   peerLinkIds?: readonly string[];
   /** DMs only: set when peerKey is an identityLinks canonical name (a namespace of its own in the key). */
@@ -63,6 +65,8 @@ interface ThreadPlan {
   keyPeerId?: string;
   /** Where replies go back to inside the conversation (topic or thread id). */
   deliveryThread?: string;
+  /** The channel whose session a new thread session starts as a branch of (OpenClaw's ParentSessionKey). */
+  forkFromChannel?: string;
 }
 
 /**
@@ -103,8 +107,9 @@ function planThread(env: InboundEnvelope, channel: string): ThreadPlan {
   if (channel === "whatsapp" && env.chatType === "group") return { peer: group };
   if (channel === "discord" && env.chatType === "channel" && (parentId !== undefined || threadId !== undefined)) {
     // A Discord thread is a channel: named by the envelope as the peer (with its parent) or as a thread id.
-    if (parentId !== undefined) return { peer: group, parentPeer: { kind: "channel", id: parentId } };
-    return { peer: { kind: "channel", id: threadId! }, parentPeer: group, keyPeerId: threadId! };
+    if (parentId !== undefined)
+      return { peer: group, parentPeer: { kind: "channel", id: parentId }, forkFromChannel: parentId };
+    return { peer: { kind: "channel", id: threadId! }, parentPeer: group, keyPeerId: threadId!, forkFromChannel: id };
   }
   if (env.chatType === "group" && topicId !== undefined) {
     return {
@@ -228,6 +233,10 @@ export function resolveRoute(envelope: InboundEnvelope, cfg: RoutingConfig): Res
   const sessionKey = buildSessionKey({ ...base, ...thread }, codec);
   const legacyKey = openclawKeyOf({ ...base, ...thread } as ThreadableKeyParts);
   const mainSessionKey = buildSessionKey({ kind: "main", agentId, mainKey }, codec);
+  const parentSessionKey =
+    plan.forkFromChannel !== undefined
+      ? buildSessionKey({ kind: "channel", agentId, channel, channelId: plan.forkFromChannel }, codec)
+      : undefined;
   const resetType: ResetType =
     plan.keyThread !== undefined || plan.topicId !== undefined
       ? "thread"
@@ -250,5 +259,6 @@ export function resolveRoute(envelope: InboundEnvelope, cfg: RoutingConfig): Res
     ...(dm?.linked ? { peerLinked: true as const } : {}),
     ...(legacyKey !== sessionKey ? { legacyKey } : {}),
     ...(dm?.linkIds ? { peerLinkIds: dm.linkIds } : {}),
+    ...(parentSessionKey !== undefined && parentSessionKey !== sessionKey ? { parentSessionKey } : {}),
   };
 }

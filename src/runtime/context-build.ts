@@ -95,9 +95,24 @@ export function isHeartbeatAckLine(line: TranscriptLine): boolean {
 }
 
 /**
+ * A thread forked from its parent (session/thread-fork.ts) starts with a copy of the parent's
+ * messages: the header names their owner and the last copied entry. Those lines — up to that
+ * entry's index, and only that owner's — are the session's own history.
+ */
+export function forkAllowance(lines: readonly TranscriptLine[]): { owner: string; end: number } | null {
+  const header = lines[0];
+  if (header?.type !== "session") return null;
+  const fork = header.pincer as { forkedFrom?: unknown; forkLeaf?: unknown } | undefined;
+  if (typeof fork?.forkedFrom !== "string" || typeof fork.forkLeaf !== "string") return null;
+  const end = lines.findIndex((l, i) => i > 0 && l.id === fork.forkLeaf);
+  return end > 0 ? { owner: fork.forkedFrom, end } : null;
+}
+
+/**
  * The isolation guard (issue 6): entries of a context that do not belong to the session being
  * answered. A received message must carry this session's key (or be a provenance-marked
- * inter-session message), and a header naming another session id taints the whole file.
+ * inter-session message, or a forked thread's copy of its parent's: `forkAllowance`), and a header
+ * naming another session id taints the whole file.
  */
 export function foreignEntries(
   lines: readonly TranscriptLine[],
@@ -110,11 +125,13 @@ export function foreignEntries(
   if (header?.type === "session" && typeof header.id === "string" && header.id !== sessionId)
     foreign.push(`header:${header.id}`);
   const included = new Set(ctx.entryIds.filter((x): x is string => x !== null));
-  for (const line of lines) {
+  const fork = forkAllowance(lines);
+  for (const [i, line] of lines.entries()) {
     if (line.type !== "message" || typeof line.id !== "string" || !included.has(line.id)) continue;
     const msg = line.message as { role?: unknown; provenance?: { kind?: unknown } } | undefined;
     const owner = (line.pincer as { sessionKey?: unknown } | undefined)?.sessionKey;
     if (msg?.role !== "user" || owner === undefined || owner === sessionKey) continue;
+    if (fork && i <= fork.end && owner === fork.owner) continue;
     if (msg.provenance?.kind === "inter_session" || msg.provenance?.kind === "internal_system") continue;
     foreign.push(line.id);
   }

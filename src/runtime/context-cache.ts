@@ -16,6 +16,7 @@ import {
   buildContext,
   COMPACTION_SUMMARY_PREFIX,
   foreignEntries,
+  forkAllowance,
   isHeartbeatAckLine,
   messageChars,
 } from "./context-build.ts";
@@ -57,11 +58,17 @@ function anchorOf(line: TranscriptLine): string | undefined {
   return typeof after === "string" ? after : undefined;
 }
 
-/** The guard's rule for one line (as `foreignEntries`): a received message routed elsewhere. */
-function isForeign(line: MessageLine, sessionKey: string): boolean {
+/** The guard's rule for the line at `index` (as `foreignEntries`): a received message routed elsewhere. */
+function isForeign(
+  line: MessageLine,
+  index: number,
+  sessionKey: string,
+  fork: { owner: string; end: number } | null,
+): boolean {
   const msg = line.message as { role?: unknown; provenance?: { kind?: unknown } };
   const owner = (line.pincer as { sessionKey?: unknown } | undefined)?.sessionKey;
   if (msg.role !== "user" || owner === undefined || owner === sessionKey) return false;
+  if (fork && index <= fork.end && owner === fork.owner) return false;
   return msg.provenance?.kind !== "inter_session" && msg.provenance?.kind !== "internal_system";
 }
 
@@ -76,6 +83,8 @@ export class SessionContext implements TranscriptDerived {
   private readonly anchorTargets = new Set<string>();
   private readonly foreign: string[] = [];
   private headerId: string | null = null;
+  /** A forked thread's copy of its parent's messages (see `forkAllowance`). */
+  private fork: { owner: string; end: number } | null = null;
   private chars = 0;
   private anchorId: string | null = null;
   private anchorEnd = -1;
@@ -93,6 +102,7 @@ export class SessionContext implements TranscriptDerived {
     const ctx = new SessionContext(sessionKey);
     const header = lines[0];
     if (header?.type === "session" && typeof header.id === "string") ctx.headerId = header.id;
+    ctx.fork = forkAllowance(lines);
     let start = 0;
     for (let i = length - 1; i >= 0; i--) {
       const line = lines[i]!;
@@ -110,7 +120,7 @@ export class SessionContext implements TranscriptDerived {
       ctx.lastCacheTouch = lastCacheTouchFromEntries([lines[i]]);
     for (let i = start; i < length; i++) {
       const line = lines[i]!;
-      if (isMessageLine(line)) ctx.take(line);
+      if (isMessageLine(line)) ctx.take(line, i);
     }
     ctx.consumed = length;
     return ctx;
@@ -126,7 +136,7 @@ export class SessionContext implements TranscriptDerived {
       const line = lines[i]!;
       const touch = lastCacheTouchFromEntries([line]);
       if (touch !== undefined) this.lastCacheTouch = touch;
-      if (isMessageLine(line)) this.take(line);
+      if (isMessageLine(line)) this.take(line, i);
     }
     this.consumed = length;
     return true;
@@ -137,7 +147,7 @@ export class SessionContext implements TranscriptDerived {
   }
 
   /** The step of `buildContext` for one message line: outputs go right after what they answered. */
-  private take(line: MessageLine): void {
+  private take(line: MessageLine, index: number): void {
     const after = anchorOf(line);
     if (after !== undefined && isHeartbeatAckLine(line)) {
       // As buildContext: an acknowledged heartbeat's prompt and its run's output leave the context.
@@ -175,7 +185,7 @@ export class SessionContext implements TranscriptDerived {
     }
     this.chars += messageChars(message);
     this.bytes += SLOT_BYTES;
-    if (isForeign(line, this.sessionKey)) {
+    if (isForeign(line, index, this.sessionKey, this.fork)) {
       this.foreign.push(line.id);
       this.bytes += ID_BYTES;
     }

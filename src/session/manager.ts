@@ -43,6 +43,7 @@ import { HeldRowCache } from "./held-rows.ts";
 import { SessionLeases } from "./session-leases.ts";
 import { applyRouteFields } from "./row-origin.ts";
 import { SessionNotFoundError } from "./session-not-found.ts";
+import { forkedLines, planThreadFork } from "./thread-fork.ts";
 import { refKey, refOfKey } from "./session-ref.ts";
 import { MaintenanceRunner, type MaintenanceWarning } from "../maintenance/runner.ts";
 import type { MaintenanceSettings } from "../config/maintenance-settings.ts";
@@ -123,6 +124,8 @@ export interface ManagerConfig extends RoutingConfig {
     idleMinutes?: number;
     resetTriggers?: string[];
     timeZone?: string;
+    /** A thread's parent over this many tokens is not copied into it (0: no limit; default 100 000). */
+    parentForkMaxTokens?: number;
   };
 }
 
@@ -517,6 +520,14 @@ export class SessionManager {
       }
 
       const legacy = current ? await this.legacyTimes(store, current) : {};
+      // A thread's first message: its session starts as a branch of its parent channel's.
+      const fork =
+        !current && route.parentSessionKey
+          ? await planThreadFork(store, route.parentSessionKey, {
+              maxTokens: this.config.session?.parentForkMaxTokens,
+              transcriptId: (parent) => this.transcriptId(store, this.learn(store, parent).sessionId),
+            })
+          : null;
       const trigger = commandAuthorized ? detectResetTrigger(envelope.text, this.config.session?.resetTriggers) : null;
       const body = trigger ? trigger.remainder : envelope.text;
       const now = this.clock.now();
@@ -580,6 +591,7 @@ export class SessionManager {
           next = buildResetEntry(cur, { newSessionId: randomUUID(), now });
           // OpenClaw's flag: the new session id has not had its first turn (system prompt) yet.
           next.systemSent = false;
+          if (fork && resetReason === "new-session") next.forkedFromParent = true;
         } else {
           next = { ...cur! };
         }
@@ -640,6 +652,12 @@ export class SessionManager {
         writer.forget(previousSessionId);
         await store.archiveTranscript(this.transcriptId(store, previousSessionId), "reset", now);
       }
+      if (fork?.branch && resetReason === "new-session" && entry.forkedFromParent === true)
+        await writer.startWith(
+          entry.sessionId,
+          forkedLines(fork, entry.sessionId, now, cwd),
+          this.fenceOf(route.agentId, route.sessionKey),
+        );
       let messageEntry: TranscriptEntry | null = null;
       if (recordMessage) {
         const [written] = await writer.append(entry.sessionId, [userEntry()], {

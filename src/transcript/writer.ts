@@ -80,6 +80,27 @@ export class TranscriptWriter {
     tail.exists = true;
   }
 
+  /**
+   * Starts a transcript that does not exist yet with `lines` — a header, then entries copied from
+   * another transcript (a thread forked from its parent) — so later appends chain onto the last of
+   * them. False, and nothing written, when the transcript exists already.
+   */
+  async startWith(sessionId: string, lines: readonly TranscriptLine[], fence?: Fence): Promise<boolean> {
+    const tail = await this.tail(sessionId);
+    if (tail.exists) return false;
+    await this.store.appendTranscript(this.nameOf(sessionId), lines, fence);
+    tail.exists = true;
+    this.full.append(this.prefix + sessionId, lines);
+    // The copied entries are this transcript's chain; their message ids stay the parent's own.
+    for (const line of lines) {
+      if (line.type === "session" || typeof line.id !== "string") continue;
+      tail.leafId = line.id;
+      tail.ids.add(line.id);
+      if (tail.ids.size > RECENT_IDS) tail.ids.delete(tail.ids.values().next().value as string);
+    }
+    return true;
+  }
+
   /** The entry that recorded `messageId` in this session, if it is within the dedupe bounds. */
   async findMessageId(sessionId: string, messageId: string, now: number): Promise<string | null> {
     const tail = await this.tail(sessionId);
