@@ -57,7 +57,7 @@ import {
   type DiskFile,
 } from "./disk-files.ts";
 import { livenessSuffix, ownerIsDead, processLivenessToken } from "./liveness.ts";
-import { copyRow, freezeShared } from "./row-copy.ts";
+import { copyRow, freezeShared } from "../row-copy.ts";
 
 export interface FsStoreOptions {
   /** Path of `sessions.json`; its directory holds the transcripts. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { copyRow, freezeShared } from "../src/store/fs/row-copy.ts";
+import { copyRow, freezeShared } from "../src/store/row-copy.ts";
 import type { SessionEntry } from "../src/store/entry.ts";
 
 const roundTrip = (v: unknown): unknown => JSON.parse(JSON.stringify(v));

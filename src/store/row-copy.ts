@@ -1,13 +1,13 @@
 /**
- * Copies of session rows for the file store's callers. A row is plain JSON, and every get/patch
- * hands out a copy the caller may change. Since `systemPromptReport` is written on every run a
+ * Copies of session rows kept in memory (the file store's rows, the held-row cache of shared
+ * stores). A row is plain JSON, and every get/patch hands out a copy the caller may change. Since `systemPromptReport` is written on every run a
  * row is ~3 KB, most of it that report: a JSON round trip of the whole row on every get and patch
  * was a tenth of an echo turn's CPU. So the big sub-objects that are only ever replaced whole (the
  * turn runner, compaction and usage.ts build new ones; nothing changes them in place) are frozen at
  * their top level when the row is stored and shared by reference; the rest is copied by a walk that
  * gives exactly what `JSON.parse(JSON.stringify(row))` gives.
  */
-import type { SessionEntry } from "../entry.ts";
+import type { SessionEntry } from "./entry.ts";
 
 /** Row fields that are replaced whole, never changed in place (frozen once stored, then shared). */
 const SHARED_FIELDS = ["systemPromptReport", "usageTotals"] as const;
