@@ -368,14 +368,16 @@ export class FsSessionStore implements SessionStore, DiskOps {
     // A torn line left by a crashed writer must not swallow ours: terminate it first.
     const guard = cur.pending.length > 0 ? "\n" : "";
     const buf = Buffer.from(guard + lines.join("\n") + "\n");
+    // The file's size when writableCursor's catch-up last looked (it read up to there).
     const expectedBefore = cur.offset + cur.pending.length;
-    const sizeBefore = fs.fstatSync(cur.fd).size;
     // All or nothing (disk full): a failed write is cut off again and nothing is applied in memory,
     // so neither this process nor any reader sees part of the batch. Should the cut be impossible
     // (another process appended right after), the torn piece is terminated by the next append's guard.
     appendWholeSync(cur.fd, buf, { file: path.join(this.dir, journalName(cur.gen)), fsync: this.fsync });
+    // One stat after the write: the file grew by exactly our bytes since the catch-up's stat only if
+    // nobody else appended in between (a second stat just before the write told nothing more).
     const sizeAfter = fs.fstatSync(cur.fd).size;
-    if (sizeBefore === expectedBefore && sizeAfter === sizeBefore + buf.length && !guard) {
+    if (sizeAfter === expectedBefore + buf.length && !guard) {
       // Nobody else appended in between: our lines are exactly the new bytes.
       cur.offset = sizeAfter;
       return lines.map((line, i) => {
