@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { PincerConfig } from "../src/config/schema.ts";
 import type { OutboundMessage } from "../src/runtime/runtime.ts";
 import { memoryAppendTool, ToolRegistry, type ToolContext } from "../src/runtime/tool-registry.ts";
+import { openAgentStore } from "../src/session/open-store.ts";
 import { startFakeAnthropic, type FakeServer, type Responder, type ScriptedReply } from "./fixtures/fake-providers.ts";
 import { post, startTestGateway, until } from "./helpers/gateway-harness.ts";
 
@@ -198,7 +199,13 @@ describe("sub-agents", () => {
     expect(releaseSlow).not.toBeNull();
     await a.gw.stop(300);
     await turn.catch(() => undefined);
-    expect((await childRow(a.gw))?.entry.subagentState).toBe("finished");
+    // Read from the store itself: a stopped gateway opens no store again.
+    const stopped = await openAgentStore({}, home, "main");
+    try {
+      expect((await stopped.list({ keyPrefix: "agent:main:subagent:" })).rows[0]?.entry.subagentState).toBe("finished");
+    } finally {
+      await stopped.close();
+    }
 
     // Restart on the same home: recovery answers the recorded announce, without recording it again.
     const b = await setup(planner, {}, { tools: new ToolRegistry([memoryAppendTool, slowTool]), home });
