@@ -2,7 +2,8 @@
  * Reads the workspace files that go into the system prompt and caps them as OpenClaw does: a file
  * over `bootstrapMaxChars` keeps its head (70%) and tail (20%) around a visible marker, and all
  * files together stop at `bootstrapTotalMaxChars`. A file is read again only when its size, mtime
- * or inode changed, so a turn costs one stat per file.
+ * or inode changed, so a turn costs one stat per file (two in all when the workspace directory does
+ * not exist).
  */
 import * as fs from "node:fs/promises";
 import { statSync } from "node:fs";
@@ -107,8 +108,13 @@ export class WorkspaceReader {
   async load(dir: string, minimal = false): Promise<WorkspaceFile[]> {
     const names: string[] = minimal ? BOOTSTRAP_FILES.filter((n) => MINIMAL_FILES.has(n)) : [...BOOTSTRAP_FILES];
     const files: WorkspaceFile[] = [];
+    // No workspace directory at all (never set up): every file is missing, and one stat of the
+    // directory tells it instead of one per file. Checked only when the first file is missing, so a
+    // workspace that exists costs nothing more.
+    let noDir = false;
     for (const name of names) {
-      const content = await this.read(dir, name);
+      const content = noDir ? this.forget(dir, name) : await this.read(dir, name);
+      if (content === null && name === names[0]) noDir = !statSync(dir, { throwIfNoEntry: false });
       const p = path.join(dir, name);
       // BOOTSTRAP.md is the first run only: once deleted it is not reported missing.
       if (content === null && name === "BOOTSTRAP.md") continue;
@@ -117,7 +123,7 @@ export class WorkspaceReader {
     if (!minimal) {
       // MEMORY.md when present, else OpenClaw's lower-case fallback; neither is reported missing.
       for (const name of [MEMORY_FILE, MEMORY_FILE_ALT]) {
-        const content = await this.read(dir, name);
+        const content = noDir ? this.forget(dir, name) : await this.read(dir, name);
         if (content === null) continue;
         files.push({ name, path: path.join(dir, name), missing: false, content });
         break;
@@ -146,6 +152,12 @@ export class WorkspaceReader {
     const content = await fs.readFile(real, "utf8");
     this.cache.set(p, { identity, content });
     return content;
+  }
+
+  /** A file known to be absent (its directory is): drops what was cached for it. */
+  private forget(dir: string, name: string): null {
+    this.cache.delete(path.join(dir, name));
+    return null;
   }
 
   private async realRoot(dir: string): Promise<string | null> {
