@@ -66,6 +66,26 @@ describe("held-row cache copies", () => {
     expect(report).toBe((source as unknown as { systemPromptReport: object }).systemPromptReport);
   });
 
+  it("peeks at the kept row itself (frozen) for a store's known row, without a copy", () => {
+    const l = leases();
+    l.take("main", "k");
+    const cache = new HeldRowCache(l.leases);
+    cache.remember("main", "k", row());
+    const seen = cache.peek("main", "k")!.row!;
+    expect(cache.peek("main", "k")!.row).toBe(seen);
+    expect(Object.isFrozen(seen)).toBe(true);
+    expect(() => {
+      (seen as unknown as { label: string }).label = "changed";
+    }).toThrow(TypeError);
+    // A lookup is still a copy the caller may change.
+    const copy = cache.lookup("main", "k")!.row!;
+    expect(copy).not.toBe(seen);
+    (copy as unknown as { label: string }).label = "mine";
+    expect((seen as unknown as { label: string }).label).toBe("x");
+    l.end("main", "k");
+    expect(cache.peek("main", "k")).toBeNull();
+  });
+
   it("forgets the row when the hold it was made under ends", () => {
     const l = leases();
     l.take("main", "k");

@@ -13,7 +13,7 @@ import { WorkspaceReader } from "../src/workspace/bootstrap-files.ts";
 
 const dirs: string[] = [];
 /** node:fs as a CommonJS object: writable, unlike the ESM namespace. */
-const writableFs = createRequire(import.meta.url)("node:fs") as typeof fs;
+const writableFs = createRequire(import.meta.url)("node:fs") as { statSync: typeof fs.statSync };
 const realStat = writableFs.statSync;
 afterEach(() => {
   writableFs.statSync = realStat;

@@ -37,6 +37,21 @@ export class HeldRowCache {
     return { row: c.row ? copyRow(c.row) : undefined };
   }
 
+  /**
+   * The cached row itself, not a copy, for a store's `known` argument (which only reads it: see
+   * SessionStore.appendAndPatch); null as for `lookup`. Never change or hand out what this returns.
+   */
+  peek(agentId: string, sessionKey: string): { readonly row: SessionEntry | undefined } | null {
+    const k = refKey({ agentId, sessionKey });
+    const c = this.rows.get(k);
+    if (!c) return null;
+    if (!this.leases.isCurrent(c.hold)) {
+      this.rows.delete(k);
+      return null;
+    }
+    return { row: c.row };
+  }
+
   /** Records the row as it is now; only call from inside the session's lane. */
   remember(agentId: string, sessionKey: string, row: SessionEntry | undefined): void {
     const hold = this.leases.current(agentId, sessionKey);
@@ -64,5 +79,6 @@ export class HeldRowCache {
 
 function keptCopy(row: SessionEntry): SessionEntry {
   freezeShared(row);
-  return copyRow(row);
+  // Frozen: `peek` hands out this very object, which no one may change.
+  return Object.freeze(copyRow(row));
 }

@@ -348,8 +348,9 @@ export class SessionManager {
                 fence,
                 sessionKey,
                 mutator,
-                // The row as this holder last saw it: the store may write in one round trip.
-                (fence && this.heldRows?.lookup(agentId, sessionKey)) || undefined,
+                // The row as this holder last saw it: the store may write in one round trip. Not a
+                // copy: the store only reads it (and `patched.before`, which may be it, is not used).
+                (fence && this.heldRows?.peek(agentId, sessionKey)) || undefined,
               );
             },
           }

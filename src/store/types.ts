@@ -161,7 +161,9 @@ export interface SessionStore {
    * when the fence is not current. Optional: `appendAndPatch()` below runs the two in sequence.
    * `known`: the row as the caller, holding the fence's lease, last wrote or read it; a backend may
    * then apply the mutator to it and write in one round trip, compare-and-set on that row (falling
-   * back to its read-modify-write when the stored row differs).
+   * back to its read-modify-write when the stored row differs). `known.row` may be the caller's cached
+   * row itself, not a copy: a backend never changes it (it copies before mutating); it may come
+   * back as the result's `before`, which such a caller then must not change either.
    */
   appendAndPatch?(
     sessionId: string,
