@@ -54,9 +54,14 @@ export async function openAgentStore(
   });
 }
 
+/** Agent ids come from configuration and session keys: the memo of their store keys stays small. */
+const MAX_AGENT_TARGETS = 1024;
+
 /** One store per agent (or per store path when agents share one), opened on first use. */
 export class StoreRegistry {
   private readonly stores = new Map<string, Promise<SessionStore>>();
+  /** Agent id as asked → the key of its store in `stores`. */
+  private readonly whereOf = new Map<string, string>();
   private readonly config: PincerConfig;
   private readonly home: string;
   private readonly options: OpenStoreOptions;
@@ -69,9 +74,16 @@ export class StoreRegistry {
   }
 
   storeFor = (agentId: string): Promise<SessionStore> => {
-    const { backend, file } = agentStoreTarget(this.config, this.home, agentId, this.options);
-    // File-backed stores are one per file (a path template may give agents one); others one per agent.
-    const where = backend.storeFile ? file : `${backend.name}:${normalizeAgentId(agentId)}`;
+    // Where an agent's store lives depends only on the registry's config: worked out once per agent
+    // (storeFor runs several times per turn).
+    let where = this.whereOf.get(agentId);
+    if (where === undefined) {
+      const { backend, file } = agentStoreTarget(this.config, this.home, agentId, this.options);
+      // File-backed stores are one per file (a path template may give agents one); others one per agent.
+      where = backend.storeFile ? file : `${backend.name}:${normalizeAgentId(agentId)}`;
+      if (this.whereOf.size >= MAX_AGENT_TARGETS) this.whereOf.clear();
+      this.whereOf.set(agentId, where);
+    }
     let store = this.stores.get(where);
     // A store opened after closeAll would never be closed (an open Redis socket or pool keeps the
     // process alive on shutdown): late callers get an error instead.
