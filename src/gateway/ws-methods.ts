@@ -166,24 +166,29 @@ const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
       if (agentFilter !== undefined && !ctx.agentIds().includes(agentFilter))
         throw new RpcError("NOT_FOUND", new UnknownAgentError(agentFilter).message);
       const sessions: SessionRow[] = [];
+      const filter = p.activeMinutes ? { activeSince: rt.now() - p.activeMinutes * 60_000 } : {};
       for (const agentId of ctx.agentIds()) {
         if (agentFilter && agentFilter !== agentId) continue;
-        const page = await rt.manager.list(
-          agentId,
-          p.activeMinutes ? { activeSince: rt.now() - p.activeMinutes * 60_000 } : {},
-          { limit: limit * 2 + 16 },
-        );
-        for (const row of page.rows) {
-          if (isCronRunKey(row.key) || !canAccessKey(ctx.principal, row.key)) continue;
-          if (
-            search &&
-            ![row.key, row.entry.sessionId, row.entry.label, row.entry.displayName].some(
-              (s) => typeof s === "string" && s.toLowerCase().includes(search),
+        // Rows come newest first: an agent's `limit` newest matches are all the merge below needs,
+        // wherever they sit (a search or a caller's access may skip many newer rows).
+        let found = 0;
+        let cursor: string | null = null;
+        do {
+          const page = await rt.manager.list(agentId, filter, { cursor, limit: limit * 2 + 16 });
+          for (const row of page.rows) {
+            if (isCronRunKey(row.key) || !canAccessKey(ctx.principal, row.key)) continue;
+            if (
+              search &&
+              ![row.key, row.entry.sessionId, row.entry.label, row.entry.displayName].some(
+                (s) => typeof s === "string" && s.toLowerCase().includes(search),
+              )
             )
-          )
-            continue;
-          sessions.push(publicRow(row.key, row.entry));
-        }
+              continue;
+            sessions.push(publicRow(row.key, row.entry));
+            if (++found >= limit) break;
+          }
+          cursor = found >= limit ? null : page.nextCursor;
+        } while (cursor);
       }
       sessions.sort((a, b) => b.updatedAt - a.updatedAt);
       const { provider, model } = rt.modelFor("main", undefined);
