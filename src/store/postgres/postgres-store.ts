@@ -58,6 +58,7 @@ import {
   type TranscriptLine,
   type TranscriptRead,
 } from "../types.ts";
+import { RideAlongQueue, type Rider } from "../ride-along.ts";
 import { migrate } from "./postgres-schema.ts";
 import { maskUrl } from "../url-mask.ts";
 
@@ -83,15 +84,6 @@ export interface PostgresStoreOptions {
 export const EVENTS_CHANNEL = "pincer_events";
 /** NOTIFY refuses payloads of 8000 bytes or more; stay clear of the limit. */
 const MAX_NOTIFY_BYTES = 7900;
-/** How long an event given to `publishSoon` waits for a write transaction to ride along with. */
-const RIDE_ALONG_MS = 5;
-
-/** An event waiting for a write transaction (`publishSoon`). */
-interface Riding {
-  text: string;
-  sent: () => void;
-  failed: (err: unknown) => void;
-}
 
 /** A transaction lost a race that its locks could not prevent; run it again. */
 class RetryTransaction extends PincerError {
@@ -257,8 +249,8 @@ export class PostgresSessionStore implements SessionStore {
   private relistenTimer: NodeJS.Timeout | null = null;
   private relistenDelay = 100;
   /** Events for the next write's COMMIT (in order), and the timer that sends them alone if none comes. */
-  private riding: Riding[] = [];
-  private rideTimer: NodeJS.Timeout | null = null;
+  /** Events waiting for a write transaction's COMMIT (`publishSoon`). */
+  private readonly riding = new RideAlongQueue((riders) => this.sendRiders(riders));
 
   private constructor(options: PostgresStoreOptions) {
     this.url = options.url;
@@ -416,14 +408,14 @@ export class PostgresSessionStore implements SessionStore {
       let done: TxDone<T> | null = null;
       let xid: string | null = null;
       let committing = false;
-      let riders: Riding[] = [];
+      let riders: Rider[] = [];
       try {
         const results = await pipelined(client, first);
         xid = (results[1] as QueryResult<{ x: string }>).rows[0]!.x;
         done = await work(client, results.slice(nHead));
         committing = true;
         // Waiting events go out with this COMMIT: NOTIFY is delivered at commit, so it costs no commit of its own.
-        riders = this.takeRiders();
+        riders = this.riding.take();
         const notes = riders.map((r) => ({ sql: "SELECT pg_notify($1, $2)", params: [EVENTS_CHANNEL, r.text] }));
         const end = await pipelined(client, [...(done.writes ?? []), ...notes, { sql: "COMMIT" }]);
         // A COMMIT that found the transaction aborted answers ROLLBACK; the failure itself was thrown above.
@@ -437,7 +429,7 @@ export class PostgresSessionStore implements SessionStore {
         const unsent = riders;
         riders = [];
         const requeue = (): void => {
-          if (unsent.length) this.requeueRiders(unsent);
+          this.riding.putBack(unsent);
         };
         const lost = isConnectionError(err);
         if (lost) client.release(err as Error);
@@ -664,11 +656,11 @@ export class PostgresSessionStore implements SessionStore {
       changed: true,
       ...(expiresAt !== undefined ? { leaseExpiresAt: expiresAt } : {}),
     });
-    let unsent: Riding[] = [];
+    let unsent: Rider[] = [];
     const client = await this.connectFor(this.retry.attempts, () => {});
     if (!client) return null; // no connection: the usual path retries with backoff
     try {
-      unsent = this.takeRiders();
+      unsent = this.riding.take();
       const notes = unsent.map((r) => ({ sql: "SELECT pg_notify($1, $2)", params: [EVENTS_CHANNEL, r.text] }));
       const res = await pipelined(client, [
         { sql: "BEGIN" },
@@ -691,7 +683,7 @@ export class PostgresSessionStore implements SessionStore {
     } catch (err) {
       if (err instanceof FencedError) throw err;
       if (!isConnectionError(err)) {
-        if (unsent.length) this.requeueRiders(unsent);
+        this.riding.putBack(unsent);
         try {
           await client.query("ROLLBACK");
           client.release();
@@ -708,14 +700,14 @@ export class PostgresSessionStore implements SessionStore {
           await this.q<{ entry: string }>("SELECT entry FROM sessions WHERE scope = $1 AND key = $2", [this.scope, key])
         ).rows[0]?.entry;
       } catch (readErr) {
-        if (unsent.length) this.requeueRiders(unsent);
+        this.riding.putBack(unsent);
         throw new StoreUnavailableError(
           `postgres at ${this.endpoint}: the connection was lost during a write and its outcome could not be read: ${describeError(readErr)}`,
           { cause: err },
         );
       }
       if (stored !== nextText) {
-        if (unsent.length) this.requeueRiders(unsent);
+        this.riding.putBack(unsent);
         return null;
       }
       for (const r of unsent) r.sent();
@@ -1145,44 +1137,16 @@ export class PostgresSessionStore implements SessionStore {
 
   /**
    * Queues the event for the COMMIT of the next write transaction of this store (any session): a
-   * busy gateway's events then cost no commit. If no write comes within RIDE_ALONG_MS, they are
+   * busy gateway's events then cost no commit. If no write comes within a few ms (ride-along.ts), they are
    * sent by themselves, all in one transaction. Order is kept: the queue is drained front first.
    */
   private publishSoon(event: StoreEvent): Promise<void> {
     this.assertOpen();
-    const text = this.notifyText(event);
-    return new Promise<void>((sent, failed) => {
-      this.riding.push({ text, sent, failed });
-      this.armRideTimer();
-    });
-  }
-
-  private armRideTimer(): void {
-    if (this.rideTimer || this.riding.length === 0) return;
-    this.rideTimer = setTimeout(() => {
-      this.rideTimer = null;
-      void this.sendRiders();
-    }, RIDE_ALONG_MS);
-    this.rideTimer.unref();
-  }
-
-  private takeRiders(): Riding[] {
-    const all = this.riding;
-    this.riding = [];
-    if (this.rideTimer) clearTimeout(this.rideTimer);
-    this.rideTimer = null;
-    return all;
-  }
-
-  private requeueRiders(riders: Riding[]): void {
-    this.riding = [...riders, ...this.riding];
-    this.armRideTimer();
+    return this.riding.add(this.notifyText(event));
   }
 
   /** The waiting events in one transaction of their own (no write came to carry them). */
-  private async sendRiders(): Promise<void> {
-    const riders = this.takeRiders();
-    if (riders.length === 0) return;
+  private async sendRiders(riders: Rider[]): Promise<void> {
     try {
       const notes = riders.map((r) => ({ sql: "SELECT pg_notify($1, $2)", params: [EVENTS_CHANNEL, r.text] }));
       await this.oneTrip([{ sql: "BEGIN" }, ...notes, { sql: "COMMIT" }]);
@@ -1281,7 +1245,7 @@ export class PostgresSessionStore implements SessionStore {
   async close(): Promise<void> {
     if (this.ended) return this.ended;
     // Events still waiting for a write go out before the pool closes.
-    if (this.riding.length) await this.sendRiders();
+    await this.riding.flush();
     if (this.ended) return this.ended;
     this.closed = true;
     if (this.relistenTimer) clearTimeout(this.relistenTimer);

@@ -50,6 +50,7 @@ import {
   type TranscriptLine,
   type TranscriptRead,
 } from "../types.ts";
+import { RideAlongQueue, type Rider } from "../ride-along.ts";
 import * as S from "./redis-scripts.ts";
 import { maskUrl } from "../url-mask.ts";
 
@@ -69,15 +70,6 @@ export interface RedisStoreOptions {
 }
 
 const MAX_PATCH_ATTEMPTS = 100;
-/** How long an event given to `publishSoon` waits for a write script to ride along with (ms). */
-const RIDE_ALONG_MS = 5;
-
-/** An event waiting for a write script (`publishSoon`). */
-interface Riding {
-  text: string;
-  sent: () => void;
-  failed: (err: unknown) => void;
-}
 /** Rows whose last known version is kept (see `rowState`). */
 const KNOWN_ROWS = 4096;
 
@@ -230,8 +222,8 @@ export class RedisSessionStore implements SessionStore {
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private closed = false;
   /** Events for the next appendAndPatch script (in order), and the timer that sends them alone. */
-  private riding: Riding[] = [];
-  private rideTimer: NodeJS.Timeout | null = null;
+  /** Events waiting for the next write script (`publishSoon`). */
+  private readonly riding = new RideAlongQueue((riders) => this.sendRiders(riders));
 
   private constructor(redis: Redis, options: RedisStoreOptions) {
     this.redis = redis;
@@ -491,7 +483,7 @@ export class RedisSessionStore implements SessionStore {
             this.k("transcripts"),
             this.k(`lease:${fence?.name ?? ""}`),
           ];
-          const riders = this.takeRiders();
+          const riders = this.riding.take();
           const args = [
             key,
             version,
@@ -778,35 +770,16 @@ export class RedisSessionStore implements SessionStore {
 
   /**
    * Queues the event for the next appendAndPatch script of this store (any session), so a busy
-   * gateway's events cost no command of their own; without one within RIDE_ALONG_MS they are sent
+   * gateway's events cost no command of their own; without one within a few ms (ride-along.ts) they are sent
    * together in one script. Order is kept: the queue is taken whole, front first.
    */
   private publishSoon(event: StoreEvent): Promise<void> {
     if (this.closed) return Promise.reject(new StoreError(`${this.location}: store is closed`));
-    const text = JSON.stringify({ origin: event.origin, kind: event.kind, payload: event.payload });
-    return new Promise<void>((sent, failed) => {
-      this.riding.push({ text, sent, failed });
-      if (this.rideTimer) return;
-      this.rideTimer = setTimeout(() => {
-        this.rideTimer = null;
-        void this.sendRiders();
-      }, RIDE_ALONG_MS);
-      this.rideTimer.unref();
-    });
-  }
-
-  private takeRiders(): Riding[] {
-    const all = this.riding;
-    this.riding = [];
-    if (this.rideTimer) clearTimeout(this.rideTimer);
-    this.rideTimer = null;
-    return all;
+    return this.riding.add(JSON.stringify({ origin: event.origin, kind: event.kind, payload: event.payload }));
   }
 
   /** The waiting events in one script of their own (no write came to carry them). */
-  private async sendRiders(): Promise<void> {
-    const riders = this.takeRiders();
-    if (riders.length === 0) return;
+  private async sendRiders(riders: Rider[]): Promise<void> {
     try {
       // Not through guard: close() sends what is left after the store is marked closed.
       await this.eval(S.PUBLISH_MANY, [], [this.channel, ...riders.map((r) => r.text)]);
@@ -854,7 +827,7 @@ export class RedisSessionStore implements SessionStore {
     this.listeners.clear();
     await Promise.allSettled([...this.locks.values()]);
     // Events still waiting for a write go out before the connection closes.
-    await this.sendRiders();
+    await this.riding.flush();
     const sub = this.subscriber;
     this.subscriber = null;
     if (sub) await quitClient(sub);
