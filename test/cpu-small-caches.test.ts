@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { tokensEqual } from "../src/gateway/auth.ts";
 import { StoreRegistry } from "../src/session/open-store.ts";
+import { utcDayOf } from "../src/runtime/usage.ts";
 
 let home = "";
 afterEach(() => {
@@ -44,5 +45,17 @@ describe("store registry", () => {
     }
     // After closeAll a remembered agent gets an error, not a store that would never be closed.
     await expect(reg.storeFor("main")).rejects.toThrow(/closed/);
+  });
+});
+
+describe("UTC day names", () => {
+  it("are those of toISOString on both sides of day boundaries, asked in any order", () => {
+    const day = 86_400_000;
+    const times: number[] = [];
+    for (const d of [-2, -1, 0, 1, 19_000, 20_423])
+      for (const off of [-1, 0, 1, day / 2, day - 1]) times.push(d * day + off);
+    for (const order of [times, [...times].reverse(), times.map((_, i) => times[(i * 7) % times.length]!)])
+      for (const t of order) expect(utcDayOf(t)).toBe(new Date(t).toISOString().slice(0, 10));
+    expect(() => utcDayOf(Number.NaN)).toThrow(RangeError);
   });
 });

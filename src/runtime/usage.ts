@@ -147,7 +147,17 @@ export interface DayUsage {
 export const USAGE_DAYS_KEPT = 90;
 
 /** The UTC day (`YYYY-MM-DD`) of an epoch ms. */
-export const utcDayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+/** The last UTC day asked for (epoch day number and its name): every call of a turn asks for today. */
+let lastDay = { n: NaN, name: "" };
+
+/** `YYYY-MM-DD` of `ms` in UTC (a UTC day is exactly 86 400 000 ms of epoch time). */
+export const utcDayOf = (ms: number): string => {
+  const n = Math.floor(ms / 86_400_000);
+  if (n === lastDay.n) return lastDay.name;
+  const name = new Date(ms).toISOString().slice(0, 10);
+  lastDay = { n, name };
+  return name;
+};
 
 const DAY_KEY = /^\d{4}-\d{2}-\d{2}$/;
 
