@@ -158,6 +158,9 @@ describe("heartbeat", () => {
     expect(h.outbound).toMatchObject([
       { sessionKey: "agent:main:main", route: { channel: "telegram" }, text: "The backup failed last night." },
     ]);
+    // The alert's outbox dedupe id is its session, day and text: a run repeated after a crash that
+    // came before the row noted the alert is not delivered twice.
+    expect(h.outbound[0]!.dedupeId).toMatch(/^heartbeat:main:agent:main:main:\d{4}-\d{2}-\d{2}:[0-9a-f]{16}$/);
     h.timers.advance(30 * MIN);
     await until(() => h.results.length === 3);
     expect(h.results[2]).toMatchObject({ status: "replied", delivered: false });

@@ -8,10 +8,12 @@
  * HEARTBEAT_OK is an acknowledgement and is never delivered; another reply goes to the session's
  * last route when `target` is `last` (or that route's channel), at most once per 24h per text.
  */
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { mainSessionKey } from "../keys/session-key-helpers.ts";
 import type { AgentRuntime } from "../runtime/runtime.ts";
 import { minuteOfDayIn, withinActiveHours } from "../runtime/heartbeat.ts";
+import { utcDayOf } from "../runtime/usage.ts";
 import { HEARTBEAT_FILE } from "../workspace/layout.ts";
 import { WorkspaceReader } from "../workspace/bootstrap-files.ts";
 
@@ -188,7 +190,11 @@ export class HeartbeatScheduler {
     const now = this.timers.now();
     const sentAt = typeof entry.lastHeartbeatSentAt === "number" ? entry.lastHeartbeatSentAt : undefined;
     if (entry.lastHeartbeatText === text && sentAt !== undefined && now - sentAt < DUPLICATE_WINDOW_MS) return false;
-    const delivered = await rt.deliverToRoute(agentId, sessionKey, text);
+    // Enqueued once per session, day and text even if a crash comes before the row notes it.
+    const digest = createHash("sha256").update(text).digest("hex").slice(0, 16);
+    const delivered = await rt.deliverToRoute(agentId, sessionKey, text, {
+      dedupeId: `heartbeat:${agentId}:${sessionKey}:${utcDayOf(now)}:${digest}`,
+    });
     if (delivered)
       await rt.manager.patchSession(agentId, sessionKey, (cur) =>
         cur ? { ...cur, lastHeartbeatText: text, lastHeartbeatSentAt: now } : undefined,
