@@ -492,6 +492,7 @@ export class AgentRuntime implements CommandContext {
             agentId,
             sessionKey,
             sessionId: entry.sessionId,
+            entry,
             exclude: run.exclude,
             note: run.note,
             signal: run.signal,

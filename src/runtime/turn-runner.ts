@@ -84,6 +84,8 @@ export interface RunRequest {
   extraSystem?: string;
   /** A configured `provider/model` this run answers with instead of the session's model. */
   modelRef?: string;
+  /** The session's row as the caller read it just before the run (saves a second read and copy). */
+  entry?: SessionEntry;
 }
 
 export interface RunResult {
@@ -168,7 +170,7 @@ export class TurnRunner {
   async run(req: RunRequest): Promise<RunResult> {
     const { manager } = this.deps;
     const settings = this.deps.settingsFor(req.agentId);
-    let entry = await manager.get(req.agentId, req.sessionKey);
+    let entry = req.entry ?? (await manager.get(req.agentId, req.sessionKey));
     if (!entry || entry.sessionId !== req.sessionId)
       return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
     const { provider, model } =
