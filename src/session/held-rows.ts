@@ -27,14 +27,9 @@ export class HeldRowCache {
 
   /** The cached row (a copy), or null when there is none valid for the current hold. */
   lookup(agentId: string, sessionKey: string): { row: SessionEntry | undefined } | null {
-    const k = refKey({ agentId, sessionKey });
-    const c = this.rows.get(k);
-    if (!c) return null;
-    if (!this.leases.isCurrent(c.hold)) {
-      this.rows.delete(k);
-      return null;
-    }
-    return { row: c.row ? copyRow(c.row) : undefined };
+    const kept = this.peek(agentId, sessionKey);
+    if (!kept) return null;
+    return { row: kept.row ? copyRow(kept.row) : undefined };
   }
 
   /**
