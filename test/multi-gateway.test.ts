@@ -219,6 +219,11 @@ describe.each([
       // B holds no lease on the session: what it read before is no copy to answer from.
       expect((await inbound(a.url, dm("history-reader", "second", "hr-2"))).status).toBe(200);
       expect(await texts()).toEqual(["first", "echo: first", "second", "echo: second"]);
+      // A limit reads the end of the transcript only, and gives exactly its last messages.
+      const last = (await ws.call("chat.history", { sessionKey: key, limit: 3 })) as {
+        messages: Array<{ text: string }>;
+      };
+      expect(last.messages.map((m) => m.text)).toEqual(["echo: first", "second", "echo: second"]);
     } finally {
       ws.close();
     }

@@ -315,7 +315,10 @@ const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
     async run(ctx, p) {
       const { key, agentId, entry } = await existingKey(ctx, p.sessionKey);
       const limit = p.limit ?? 200;
-      const { lines } = await ctx.rt.manager.transcriptLines(agentId, entry.sessionId);
+      // Some lines are not messages (header, model changes, tool results): read a little more than asked.
+      const { lines } = await ctx.rt.manager.transcriptLines(agentId, entry.sessionId, undefined, {
+        tail: limit * 3 + 16,
+      });
       const messages = historyFromLines(lines, { details: true })
         .filter((m) => !(m.role === "assistant" && m.text.trimStart().startsWith("NO_REPLY")))
         .slice(-limit);

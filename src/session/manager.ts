@@ -769,12 +769,14 @@ export class SessionManager {
     agentId: string,
     sessionId: string,
     sessionKey?: string,
+    /** A reader that needs only the end: read from the store, at least this many last lines may do. */
+    options: { tail?: number } = {},
   ): Promise<{ lines: TranscriptLine[]; issues: number }> {
     const read = async () => this.writerFor(await this.storeFor(agentId)).readAll(sessionId);
     // Given the key, the read is ordered with the session's writes (see InboundOptions.onRecorded).
     if (sessionKey !== undefined) return this.inSession(agentId, sessionKey, read);
     // Without it, on a shared store, another gateway may have appended since any copy cached here.
-    if (this.leases) return this.writerFor(await this.storeFor(agentId)).readUncached(sessionId);
+    if (this.leases) return this.writerFor(await this.storeFor(agentId)).readUncached(sessionId, options.tail);
     return read();
   }
 

@@ -197,11 +197,12 @@ export class TranscriptWriter {
   }
 
   /**
-   * The whole transcript read from the store, leaving the caches alone: for a reader that does not
-   * hold the session on a shared store, where another process may have appended since any copy here.
+   * The transcript (or its last `tail` lines) read from the store, leaving the caches alone: for a
+   * reader that does not hold the session on a shared store, where another process may have
+   * appended since any copy here.
    */
-  async readUncached(sessionId: string): Promise<{ lines: TranscriptLine[]; issues: number }> {
-    const read = await this.store.readTranscript(this.nameOf(sessionId));
+  async readUncached(sessionId: string, tail?: number): Promise<{ lines: TranscriptLine[]; issues: number }> {
+    const read = await this.store.readTranscript(this.nameOf(sessionId), tail !== undefined ? { tail } : {});
     return { lines: read.lines, issues: read.issues.length };
   }
 
