@@ -26,7 +26,50 @@ function slowRelease(store: SqliteSessionStore, ms: number): SessionStore {
   });
 }
 
+/** A store with an event channel (so idle holds are kept) whose lease renewals fail once `fail()` is called. */
+function failingRenewals(store: SqliteSessionStore): { store: SessionStore; fail(): void } {
+  let failing = false;
+  const events = { publish: async () => undefined, subscribe: () => () => undefined };
+  const proxy = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === "capabilities") return { ...target.capabilities, events };
+      if (prop === "renewLease" && failing) return async () => Promise.reject(new Error("database unreachable"));
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { store: proxy, fail: () => (failing = true) };
+}
+
 describe("SessionLeases", () => {
+  it("a kept lease lost while idle is reported as idle; one lost under work as busy", async () => {
+    const base = SqliteSessionStore.open({
+      file: path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-leases-")), "s.sqlite"),
+    });
+    const { store, fail } = failingRenewals(base);
+    const lost: string[] = [];
+    const leases = new SessionLeases({
+      storeFor: async () => store,
+      ttlMs: 300,
+      waitMs: 1000,
+      // Kept well past the lease time: the failed renewals, not the linger's end, let it go.
+      lingerMs: 60_000,
+      onAcquired: async () => undefined,
+      onLost: (_a, key, _err, state) => void lost.push(`${key} ${state.idle ? "idle" : "busy"}`),
+    });
+    // Held twice in a row (continuous): the second hold is kept when it falls idle.
+    leases.release(await leases.acquire("main", "agent:main:a"));
+    leases.release(await leases.acquire("main", "agent:main:a"));
+    expect(leases.isLingering("main", "agent:main:a")).toBe(true);
+    const busy = await leases.acquire("main", "agent:main:b");
+    fail();
+    const deadline = Date.now() + 10_000;
+    while (lost.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(lost.sort()).toEqual(["agent:main:a idle", "agent:main:b busy"]);
+    leases.release(busy);
+    base.close();
+  });
+
   it("a hold taken right after a release is not freed by that release", async () => {
     const base = SqliteSessionStore.open({
       file: path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-leases-")), "s.sqlite"),

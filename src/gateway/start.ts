@@ -134,7 +134,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
           sharedSessions: {
             leaseTtlMs: storeOptions.leaseTtlMs,
             leaseWaitMs: Math.max(30_000, storeOptions.leaseTtlMs * 3),
-            onLost: (agentId: string, sessionKey: string, err: unknown) => {
+            onLost: (agentId: string, sessionKey: string, err: unknown, { idle }: { idle: boolean }) => {
+              // A lease only kept between turns that could not be renewed stops nothing.
+              if (idle) {
+                logger.warn({ agentId, sessionKey, err }, "kept session lease lost while idle (nothing was running)");
+                return;
+              }
               logger.error(
                 { agentId, sessionKey, err },
                 "session lease lost: aborting the run here (another gateway owns the session now)",

@@ -147,7 +147,7 @@ export interface SessionManagerOptions {
   sharedSessions?: {
     leaseTtlMs: number;
     leaseWaitMs: number;
-    onLost?: (agentId: string, sessionKey: string, err: unknown) => void;
+    onLost?: (agentId: string, sessionKey: string, err: unknown, state: { idle: boolean }) => void;
   };
   /** Memory for whole transcripts kept parsed between turns, all agents together (default 64 MiB). */
   transcriptCacheBytes?: number;

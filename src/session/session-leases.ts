@@ -41,8 +41,11 @@ export interface SessionLeaseOptions {
     continuous: boolean,
     read: { hold: SessionHold; row: SessionEntry | undefined } | null,
   ) => Promise<void>;
-  /** The lease was lost while held (a renewal failed): work in flight must stop. */
-  onLost?: (agentId: string, sessionKey: string, err: unknown) => void;
+  /**
+   * The lease was lost while held (a renewal failed): work in flight must stop. `idle`: the hold
+   * was only being kept (nothing ran on the session), so nothing had to stop.
+   */
+  onLost?: (agentId: string, sessionKey: string, err: unknown, state: { idle: boolean }) => void;
   /**
    * How long an idle, continuously held lease is kept (still renewed) before it is released; 0
    * releases at once. Default: `ttlMs`. Only stores with `capabilities.events` linger.
@@ -362,9 +365,10 @@ export class SessionLeases {
       if (Date.now() < held.lease.expiresAt) return;
       held.lost = true;
       clearInterval(held.timer);
-      if (held.refs === 0) this.letGo(held); // a lingering hold: nothing runs, nothing to keep
+      const idle = held.refs === 0;
+      if (idle) this.letGo(held); // a lingering hold: nothing runs, nothing to keep
       try {
-        this.options.onLost?.(held.agentId, held.sessionKey, err);
+        this.options.onLost?.(held.agentId, held.sessionKey, err, { idle });
       } catch {
         // The hold is already marked lost; the listener's own failure changes nothing here.
       }
