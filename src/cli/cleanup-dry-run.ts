@@ -15,7 +15,14 @@ import { isValidSessionId } from "../keys/ids.ts";
 import { isRawNumber, rawString, rawValue, RowScanner, type RawRow } from "../store/fs/sessions-json-reader.ts";
 import type { CliContext, StoreTarget } from "./context.ts";
 import { ChunkedOut } from "./io.ts";
-import { displayModel, formatAge, formatFlags, tableLine, truncateKey, type DisplayDefaults } from "./session-rows.ts";
+import {
+  displayModel,
+  formatAge,
+  formatFlags,
+  plannedActionsHead,
+  truncateKey,
+  type DisplayDefaults,
+} from "./session-rows.ts";
 
 /** What the plan reads of a row, then what the preview's table shows. */
 const PLAN_FIELDS = ["sessionId", "updatedAt", "pinned", "sessionFile"] as const;
@@ -226,16 +233,7 @@ async function writeText(out: ChunkedOut, target: StoreTarget, o: DryRunOptions,
   if (plan.deleteFiles.length) lines.push(`Would purge archives: ${plan.deleteFiles.length}`);
   if (plan.archive.length) lines.push(`Would archive transcripts: ${plan.archive.length}`);
   if (plan.deleteFiles.length) lines.push(`Would delete files: ${plan.deleteFiles.length}`);
-  lines.push("", "Planned session actions:");
-  lines.push(
-    tableLine([
-      ["Action", 12],
-      ["Key", 26],
-      ["Age", 9],
-      ["Model", 14],
-      ["Flags", 0],
-    ]),
-  );
+  lines.push(...plannedActionsHead());
   await out.add(lines.join("\n"));
   const { rows } = read;
   const { updatedAt } = rows;

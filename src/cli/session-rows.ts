@@ -192,6 +192,21 @@ export function truncateKey(key: string): string {
   return key.length > 26 ? `${key.slice(0, 16)}...${key.slice(-6)}` : key;
 }
 
+/** The head of `sessions cleanup --dry-run`'s table of planned actions (a blank line, a title, the columns). */
+export function plannedActionsHead(): string[] {
+  return [
+    "",
+    "Planned session actions:",
+    tableLine([
+      ["Action", 12],
+      ["Key", 26],
+      ["Age", 9],
+      ["Model", 14],
+      ["Flags", 0],
+    ]),
+  ];
+}
+
 /** One line of the text table (cells padded, never cut, as OpenClaw does). */
 export function tableLine(cells: Array<[string, number]>): string {
   return cells

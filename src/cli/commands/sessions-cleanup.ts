@@ -17,7 +17,15 @@ import type { SessionRow, SessionStore } from "../../store/types.ts";
 import { openTarget, selectStores, type CliContext, type StoreSelection } from "../context.ts";
 import { compactDryRun } from "../cleanup-dry-run.ts";
 import { progressBar } from "../progress.ts";
-import { displayModel, formatAge, formatFlags, tableLine, truncateKey, type DisplayDefaults } from "../session-rows.ts";
+import {
+  displayModel,
+  formatAge,
+  formatFlags,
+  plannedActionsHead,
+  tableLine,
+  truncateKey,
+  type DisplayDefaults,
+} from "../session-rows.ts";
 import { mainSessionKey } from "./keys.ts";
 
 /** Loaded only for the text preview: resolving them loads the provider registry (and the model SDKs). */
@@ -263,16 +271,7 @@ function dryRunText(
   const files = plannedFiles(plan);
   if (files.archive.length) lines.push(`Would archive transcripts: ${files.archive.length}`);
   if (files.delete.length) lines.push(`Would delete files: ${files.delete.length}`);
-  lines.push("", "Planned session actions:");
-  lines.push(
-    tableLine([
-      ["Action", 12],
-      ["Key", 26],
-      ["Age", 9],
-      ["Model", 14],
-      ["Flags", 0],
-    ]),
-  );
+  lines.push(...plannedActionsHead());
   const ordered = [...plan.actions].sort((a, b) => (b.entry.updatedAt || 0) - (a.entry.updatedAt || 0));
   for (const a of ordered) {
     lines.push(
