@@ -205,6 +205,25 @@ function prepared(sql: string, params: readonly unknown[] | undefined): QueryCon
  * Throws the first failure in statement order: a later one is only its consequence ("current
  * transaction is aborted").
  */
+/**
+ * Gives back a client whose transaction failed with `err`: one whose connection was lost is
+ * discarded; otherwise the transaction is rolled back first (a client that cannot even do that is
+ * discarded). Returns whether the connection was lost.
+ */
+async function releaseFailed(client: PoolClient, err: unknown): Promise<boolean> {
+  if (isConnectionError(err)) {
+    client.release(err as Error);
+    return true;
+  }
+  try {
+    await client.query("ROLLBACK");
+    client.release();
+  } catch (rollbackErr) {
+    client.release(rollbackErr as Error);
+  }
+  return false;
+}
+
 async function pipelined(c: PoolClient, stmts: readonly Stmt[]): Promise<QueryResult[]> {
   // One socket write for the whole batch: pg corks each query on its own, and on this path the
   // write system calls (each waking the server) cost more than everything else in the client.
@@ -431,16 +450,7 @@ export class PostgresSessionStore implements SessionStore {
         const requeue = (): void => {
           this.riding.putBack(unsent);
         };
-        const lost = isConnectionError(err);
-        if (lost) client.release(err as Error);
-        else {
-          try {
-            await client.query("ROLLBACK");
-            client.release();
-          } catch (rollbackErr) {
-            client.release(rollbackErr as Error);
-          }
-        }
+        const lost = await releaseFailed(client, err);
         if (lost && committing && done && xid) {
           // The connection died while the final writes and COMMIT were on the wire: the
           // transaction may or may not have committed. Ask. (A failing write aborts it, so
@@ -682,17 +692,10 @@ export class PostgresSessionStore implements SessionStore {
       return out.patched === 1 ? done(Number(out.expires_at)) : null;
     } catch (err) {
       if (err instanceof FencedError) throw err;
-      if (!isConnectionError(err)) {
+      if (!(await releaseFailed(client, err))) {
         this.riding.putBack(unsent);
-        try {
-          await client.query("ROLLBACK");
-          client.release();
-        } catch (rollbackErr) {
-          client.release(rollbackErr as Error);
-        }
         throw err;
       }
-      client.release(err as Error);
       // Committed or not? Only a committed write makes the row the new text (the lease is held).
       let stored: string | undefined;
       try {
@@ -1059,16 +1062,7 @@ export class PostgresSessionStore implements SessionStore {
         client.release();
         return res;
       } catch (err) {
-        const lost = isConnectionError(err);
-        if (lost) client.release(err as Error);
-        else {
-          try {
-            await client.query("ROLLBACK");
-            client.release();
-          } catch (rollbackErr) {
-            client.release(rollbackErr as Error);
-          }
-        }
+        const lost = await releaseFailed(client, err);
         if (!lost && !isSerializationError(err)) throw err;
         last = err;
         if (attempt < this.retry.attempts) await this.backoff(attempt);
