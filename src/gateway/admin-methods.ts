@@ -5,15 +5,14 @@
  * sessions it may address (as `sessions.list`). Each reads rows a page at a time: O(rows), never
  * a transcript per row.
  */
-import { isCronRunKey } from "../keys/session-key-helpers.ts";
 import { validTotals, sumTotals, emptyTotals, utcDayOf, validDays, type UsageTotals } from "../runtime/usage.ts";
 import type { SessionEntry } from "../store/entry.ts";
 import { contextText } from "../runtime/command-handlers.ts";
-import { canAccessKey } from "./auth.ts";
 import { existingKey, publicRow, RpcError, type MethodSpec, type RpcContext } from "./ws-methods.ts";
 import { WS_METHODS, type ControlSessionRow } from "./protocol.ts";
 import type { AdminSurface } from "./admin.ts";
 import { matches as matchesFilter } from "./log-ring.ts";
+import { visibleRowsOf } from "./visible-rows.ts";
 
 type AdminMethodName =
   | "sessions.query"
@@ -45,17 +44,7 @@ async function* visibleRows(
     throw new RpcError("NOT_FOUND", `unknown agent ${JSON.stringify(agentFilter)}`);
   for (const agentId of ctx.agentIds()) {
     if (agentFilter && agentFilter !== agentId) continue;
-    let cursor: string | null = null;
-    do {
-      const page = await ctx.rt.manager.list(agentId, activeSince !== undefined ? { activeSince } : {}, {
-        cursor,
-        limit: PAGE,
-      });
-      for (const row of page.rows)
-        if (!isCronRunKey(row.key) && canAccessKey(ctx.principal, row.key))
-          yield { agentId, key: row.key, entry: row.entry };
-      cursor = page.nextCursor;
-    } while (cursor);
+    yield* visibleRowsOf(ctx, agentId, activeSince, PAGE);
   }
 }
 

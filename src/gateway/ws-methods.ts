@@ -6,7 +6,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { z } from "zod";
-import { agentIdFromKey, isCronRunKey } from "../keys/session-key-helpers.ts";
+import { agentIdFromKey } from "../keys/session-key-helpers.ts";
 import { normalizeSessionKey } from "../keys/session-key-normalize.ts";
 import type { AgentRuntime } from "../runtime/runtime.ts";
 import { statusCard } from "../runtime/status-card.ts";
@@ -21,6 +21,7 @@ import { outcomeBody } from "./inbound-routes.ts";
 import type { ChannelManager } from "../channels/manager.ts";
 import type { AdminSurface } from "./admin.ts";
 import { ADMIN_METHODS } from "./admin-methods.ts";
+import { visibleRowsOf } from "./visible-rows.ts";
 import {
   paramsProblem,
   WS_METHODS,
@@ -166,29 +167,23 @@ const METHODS: { [M in RpcMethodName]: MethodSpec<M> } = {
       if (agentFilter !== undefined && !ctx.agentIds().includes(agentFilter))
         throw new RpcError("NOT_FOUND", new UnknownAgentError(agentFilter).message);
       const sessions: SessionRow[] = [];
-      const filter = p.activeMinutes ? { activeSince: rt.now() - p.activeMinutes * 60_000 } : {};
+      const activeSince = p.activeMinutes ? rt.now() - p.activeMinutes * 60_000 : undefined;
       for (const agentId of ctx.agentIds()) {
         if (agentFilter && agentFilter !== agentId) continue;
         // Rows come newest first: an agent's `limit` newest matches are all the merge below needs,
         // wherever they sit (a search or a caller's access may skip many newer rows).
         let found = 0;
-        let cursor: string | null = null;
-        do {
-          const page = await rt.manager.list(agentId, filter, { cursor, limit: limit * 2 + 16 });
-          for (const row of page.rows) {
-            if (isCronRunKey(row.key) || !canAccessKey(ctx.principal, row.key)) continue;
-            if (
-              search &&
-              ![row.key, row.entry.sessionId, row.entry.label, row.entry.displayName].some(
-                (s) => typeof s === "string" && s.toLowerCase().includes(search),
-              )
+        for await (const row of visibleRowsOf(ctx, agentId, activeSince, limit * 2 + 16)) {
+          if (
+            search &&
+            ![row.key, row.entry.sessionId, row.entry.label, row.entry.displayName].some(
+              (s) => typeof s === "string" && s.toLowerCase().includes(search),
             )
-              continue;
-            sessions.push(publicRow(row.key, row.entry));
-            if (++found >= limit) break;
-          }
-          cursor = found >= limit ? null : page.nextCursor;
-        } while (cursor);
+          )
+            continue;
+          sessions.push(publicRow(row.key, row.entry));
+          if (++found >= limit) break;
+        }
       }
       sessions.sort((a, b) => b.updatedAt - a.updatedAt);
       const { provider, model } = rt.modelFor("main", undefined);
