@@ -23,25 +23,8 @@ function digest(value: string): Buffer {
   return createHash("sha256").update(value, "utf8").digest();
 }
 
-/**
- * Digests of the expected side (configured tokens: a few, compared on every request), so a request
- * hashes only what it presented. Bounded: web-session secrets are expected values too.
- */
-const expectedDigests = new Map<string, Buffer>();
-const MAX_EXPECTED_DIGESTS = 64;
-
-function expectedDigest(expected: string): Buffer {
-  let d = expectedDigests.get(expected);
-  if (d === undefined) {
-    if (expectedDigests.size >= MAX_EXPECTED_DIGESTS) expectedDigests.clear();
-    d = digest(expected);
-    expectedDigests.set(expected, d);
-  }
-  return d;
-}
-
 export function tokensEqual(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), expectedDigest(expected));
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 export function bearerToken(req: IncomingMessage): string | null {

@@ -146,7 +146,6 @@ export interface DayUsage {
 /** Days a row's `byDay` keeps: older days are dropped as new ones are written. */
 export const USAGE_DAYS_KEPT = 90;
 
-/** The UTC day (`YYYY-MM-DD`) of an epoch ms. */
 /** The last UTC day asked for (epoch day number and its name): every call of a turn asks for today. */
 let lastDay = { n: NaN, name: "" };
 
