@@ -1,7 +1,7 @@
 /**
- * Small per-request memos: the digests of expected tokens (bounded, so many web-session secrets
- * never grow it without end and an evicted one still compares right) and the store key of each
- * agent in the store registry (the same store for the same agent however its id is written).
+ * Small per-request work: token comparison over many distinct expected tokens, the store key of
+ * each agent memoised in the store registry (the same store for the same agent however its id is
+ * written), and the UTC day memo.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -17,8 +17,8 @@ afterEach(() => {
   home = "";
 });
 
-describe("expected-token digests", () => {
-  it("compare right for many distinct expected tokens, before and after the memo is full", () => {
+describe("token comparison", () => {
+  it("compare right for many distinct expected tokens, each several times", () => {
     const tokens = Array.from({ length: 200 }, (_, i) => `token-${i}-0123456789abcdef`);
     for (let round = 0; round < 2; round++)
       for (const [i, t] of tokens.entries()) {
