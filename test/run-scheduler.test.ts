@@ -392,6 +392,39 @@ describe("tasks, failures and leases", () => {
     expect(leases.held).toBe(0);
   });
 
+  it("tells a run whether anything waits behind it (then its last write may free the lease)", async () => {
+    const { runs, send } = setup({ mode: "followup" });
+    const first = send("one");
+    await settle();
+    expect(runs[0]!.run.nothingQueued()).toBe(true);
+    const second = send("two");
+    expect(runs[0]!.run.nothingQueued()).toBe(false);
+    runs[0]!.finish();
+    await first;
+    await settle();
+    expect(runs[1]!.run.nothingQueued()).toBe(true);
+    runs[1]!.finish();
+    await second;
+  });
+
+  it("a queued run whose hold is no longer current (its lease was freed by a write) takes the lease again", async () => {
+    const leases = fakeLeases(false);
+    const { runs, send } = setup({ mode: "followup", leases });
+    const first = send("one");
+    await settle();
+    const second = send("two");
+    // The first run's last write freed the lease (as SessionLeases.freedBy marks it).
+    leases.current = false;
+    runs[0]!.finish();
+    await first;
+    await settle();
+    expect(leases.acquired).toBe(2);
+    runs[1]!.finish();
+    await second;
+    await settle();
+    expect(leases.held).toBe(0);
+  });
+
   it("a session busy on another gateway fails its batch with an error naming it", async () => {
     const leases = fakeLeases(false, new Error("lease wait timed out after 5000 ms"));
     const { runs, send } = setup({ leases });
@@ -455,6 +488,8 @@ function fakeLeases(alreadyHeld: boolean, acquireError?: Error) {
   const state = {
     held: 0,
     acquired: 0,
+    /** Set to false to make the holds taken so far stale; the next acquisition is current again. */
+    current: true,
     retain: () => {
       if (!alreadyHeld) return null;
       state.held++;
@@ -464,11 +499,13 @@ function fakeLeases(alreadyHeld: boolean, acquireError?: Error) {
       if (acquireError) throw acquireError;
       state.acquired++;
       state.held++;
+      state.current = true;
       return hold;
     },
     release: () => {
       state.held--;
     },
+    isCurrent: () => state.current && state.held > 0,
   };
   return state;
 }

@@ -30,12 +30,17 @@ export interface BatchRun {
   runIds(): string[];
   /** Report each model round: steered messages joining after the last one are queued again. */
   onRound(round: number): void;
+  /**
+   * Whether nothing else waits on the session here right now (no queued message, no debounce):
+   * then the run's last write may free the session's lease (SessionLeases.fence).
+   */
+  nothingQueued(): boolean;
 }
 
 /** What a batch run produced, for every submission it answers. */
 export type BatchResult = Omit<QueueOutcome, "runId" | "batchRunId">;
 
-export type LeaseHolds = Pick<SessionLeases, "retain" | "acquire" | "release">;
+export type LeaseHolds = Pick<SessionLeases, "retain" | "acquire" | "release" | "isCurrent">;
 
 export interface RunSchedulerOptions {
   runBatch(run: BatchRun): Promise<BatchResult>;
@@ -206,7 +211,10 @@ export class RunScheduler {
   private async execute(lane: Lane, run: ActiveRun, route: RunRoute): Promise<void> {
     const startedAt = this.now();
     const leases = this.options.leases;
-    if (leases && !lane.hold) {
+    // A hold whose lease the previous run's last write freed (SessionLeases.freedBy) is taken again.
+    if (leases && (!lane.hold || !leases.isCurrent(lane.hold))) {
+      if (lane.hold) leases.release(lane.hold);
+      lane.hold = null;
       try {
         lane.hold = await leases.acquire(lane.ref.agentId, lane.ref.sessionKey);
       } catch (err) {
@@ -243,6 +251,7 @@ export class RunScheduler {
       onRound: (round) => {
         run.round = round;
       },
+      nothingQueued: () => lane.queue.depth === 0 && lane.timer === null,
     });
     const answered = result.status === "ok" || result.status === "silent";
     const requeued = answered ? lane.queue.requeueLateSteers() : [];

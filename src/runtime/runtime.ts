@@ -518,6 +518,7 @@ export class AgentRuntime implements CommandContext {
               .runIds()
               .map((id) => this.turnInputs.get(id)?.modelRef)
               .findLast((r) => r !== undefined),
+            nothingQueued: run.nothingQueued,
           })
         : { status: "aborted" as const, reply: null, silent: true, errorMessage: "the session is gone" };
     } catch (err) {

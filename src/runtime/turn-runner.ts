@@ -86,6 +86,8 @@ export interface RunRequest {
   modelRef?: string;
   /** The session's row as the caller read it just before the run (saves a second read and copy). */
   entry?: SessionEntry;
+  /** Whether nothing else waits on the session (asked at the reply's write, which may then free its lease). */
+  nothingQueued?: () => boolean;
 }
 
 export interface RunResult {
@@ -428,6 +430,7 @@ export class TurnRunner {
             systemPromptReport: prompt.report,
             usageTotals: addSessionUsage(cur.usageTotals, roundUsage, callCost, modelRef, undefined, now),
           }),
+          { last: req.nothingQueued?.() === true },
         );
         if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
         if (touchEntry.length > 0) this.cacheTouch.set(req.sessionId, this.deps.now());

@@ -11,6 +11,8 @@ import type { SessionHold, SessionLeases } from "./session-leases.ts";
 import { refKey } from "./session-ref.ts";
 
 const PRUNE_ABOVE = 4096;
+/** Session ids remembered past their hold (see `lastSessionId`), least recently held dropped first. */
+const MAX_LAST_IDS = 16_384;
 
 interface Cached {
   hold: SessionHold;
@@ -19,6 +21,8 @@ interface Cached {
 
 export class HeldRowCache {
   private readonly rows = new Map<string, Cached>();
+  /** The session id each key's row had when last seen here, kept after the hold ends. */
+  private readonly lastIds = new Map<string, string>();
   private readonly leases: SessionLeases;
 
   constructor(leases: SessionLeases) {
@@ -58,11 +62,25 @@ export class HeldRowCache {
   }
 
   /**
+   * The session id the key's row had when this process last saw it under a hold, even after the
+   * hold ended: a guess (another gateway may have reset the session since) of which transcript the
+   * next hold will want to catch up on.
+   */
+  lastSessionId(agentId: string, sessionKey: string): string | undefined {
+    return this.lastIds.get(refKey({ agentId, sessionKey }));
+  }
+
+  /**
    * Records the row read together with the lease of `hold`, before that hold is visible to anyone
    * (no lane is needed: nothing else can write through this process yet).
    */
   rememberUnder(hold: SessionHold, row: SessionEntry | undefined): void {
     const k = refKey({ agentId: hold.agentId, sessionKey: hold.sessionKey });
+    if (row && this.lastIds.get(k) !== row.sessionId) {
+      this.lastIds.delete(k);
+      this.lastIds.set(k, row.sessionId);
+      if (this.lastIds.size > MAX_LAST_IDS) this.lastIds.delete(this.lastIds.keys().next().value as string);
+    }
     // A JSON-semantics copy sharing the report and totals, frozen in place as the file store does
     // (they are only ever replaced whole): structuredClone of the ~3 KB row on every lookup and
     // remember was ~15 % of a Redis turn's CPU.

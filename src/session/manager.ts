@@ -104,6 +104,11 @@ function lastUserMessageAt(lines: readonly TranscriptLine[]): number | undefined
 
 /** Rows read per store page by findSessions (a label or session-id lookup). */
 const FIND_PAGE_ROWS = 500;
+/**
+ * Transcript lines read with a shared session's lease to catch up on what another gateway appended
+ * since this one last held it: a turn there adds two or three; more falls back to a longer read.
+ */
+const CATCH_UP_LINES = 8;
 
 /** The combined inbound write found the row calling for a reset; it wrote nothing. */
 class CombinedWriteDeclined extends Error {
@@ -284,7 +289,15 @@ export class SessionManager {
             if (continuous) return;
             // Another gateway may have appended since this one last held the session.
             const row = read ? read.row : await store.get(sessionKey);
-            if (row) await this.writerFor(store).refresh(row.sessionId);
+            if (!row) return;
+            const tail = read?.tail?.sessionId === this.transcriptId(store, row.sessionId) ? read.tail : undefined;
+            await this.writerFor(store).refresh(row.sessionId, tail);
+          },
+          tailHint: (agentId, sessionKey, store) => {
+            // Only a transcript this process has state of needs catching up (see TranscriptWriter.refresh).
+            const sessionId = this.heldRows?.lastSessionId(agentId, sessionKey);
+            if (!sessionId || !this.writerFor(store).knows(sessionId)) return undefined;
+            return { sessionId: this.transcriptId(store, sessionId), lines: CATCH_UP_LINES };
           },
         })
       : null;
@@ -331,8 +344,10 @@ export class SessionManager {
     entries: readonly NewEntry[],
     now: number,
     mutator: PatchMutator | undefined,
+    last = false,
   ): Promise<{ written: TranscriptEntry[]; after: SessionEntry | undefined }> {
-    const fence = this.fenceOf(agentId, sessionKey);
+    // `last`: the caller's last write of its work here; the lease may be freed with it (SessionLeases.fence).
+    const fence = this.leases?.fence(agentId, sessionKey, last && mutator !== undefined);
     let patched: PatchResult | null = null;
     const written = await this.writerFor(store).append(sessionId, entries, {
       now,
@@ -361,6 +376,7 @@ export class SessionManager {
     // The write renewed the lease on its way: the background renewal can wait.
     const renewedTo = patched ? (patched as PatchResult).leaseExpiresAt : undefined;
     if (fence && renewedTo !== undefined) this.leases?.renewedBy(agentId, sessionKey, fence, renewedTo);
+    if (fence && patched && (patched as PatchResult).leaseReleased) this.leases?.freedBy(agentId, sessionKey, fence);
     return { written, after };
   }
 
@@ -726,6 +742,8 @@ export class SessionManager {
   /**
    * Appends entries to the session's transcript if it still has `sessionId` (a reset in between
    * makes this a no-op returning null), then applies `patchRow` to the row in the same lane.
+   * `last`: the caller does nothing more on the session after this (a turn's reply with nothing
+   * queued behind it), so on a shared store the lease may be freed with this write.
    */
   async appendToSession(
     agentId: string,
@@ -733,6 +751,7 @@ export class SessionManager {
     sessionId: string,
     entries: readonly NewEntry[],
     patchRow?: (cur: SessionEntry, now: number) => SessionEntry,
+    options: { last?: boolean } = {},
   ): Promise<TranscriptEntry[] | null> {
     return this.inSession(agentId, sessionKey, async () => {
       const store = await this.storeFor(agentId);
@@ -746,7 +765,8 @@ export class SessionManager {
         if (mutator) await this.patchRow(store, agentId, sessionKey, mutator);
         return [];
       }
-      return (await this.appendThenPatch(store, agentId, sessionKey, sessionId, entries, now, mutator)).written;
+      return (await this.appendThenPatch(store, agentId, sessionKey, sessionId, entries, now, mutator, options.last))
+        .written;
     });
   }
 

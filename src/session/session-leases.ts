@@ -14,11 +14,22 @@
  * and its cached row and transcript stay valid. Anyone else who wants a lingering lease (another
  * gateway, the CLI) publishes a `lease-wanted` event and the holder lets go at once; a lease wanted
  * while work runs is released as soon as that work ends. Fenced writes that renew the lease as they
- * go (`renewedBy`) keep the background renewal off the per-turn path.
+ * go (`renewedBy`) keep the background renewal off the per-turn path, and a hold that would not
+ * linger is freed by its work's last write (`fence(…, last)`, `freedBy`): no release round trip, and
+ * the lease is free before the answer goes out, so the gateway that gets the session's next
+ * message never waits for it. A taker reads the row and the tail of the session's transcript
+ * (`tailHint`) together with the lease.
  */
 import { randomUUID } from "node:crypto";
 import type { SessionEntry } from "../store/entry.ts";
-import { LeaseTimeoutError, type Fence, type Lease, type SessionStore } from "../store/types.ts";
+import {
+  LeaseTimeoutError,
+  type Fence,
+  type Lease,
+  type SessionStore,
+  type TailHint,
+  type TranscriptRead,
+} from "../store/types.ts";
 import { refKey } from "./session-ref.ts";
 
 export interface SessionLeaseOptions {
@@ -32,15 +43,25 @@ export interface SessionLeaseOptions {
    * held the session since this one released it (the epoch is exactly one above the last one held
    * here), so per-session caches are still valid; otherwise another process may have written.
    * `read` is the session's row as read together with the lease, when the store can do that in the
-   * same round trip (`acquireLeaseWithRow`); null when it was not read.
+   * same round trip (`acquireLeaseWithRow`), with the transcript tail `tailHint` asked for when the
+   * store read it too; null when it was not read.
    */
   onAcquired: (
     agentId: string,
     sessionKey: string,
     store: SessionStore,
     continuous: boolean,
-    read: { hold: SessionHold; row: SessionEntry | undefined } | null,
+    read: {
+      hold: SessionHold;
+      row: SessionEntry | undefined;
+      tail: (TranscriptRead & { sessionId: string }) | undefined;
+    } | null,
   ) => Promise<void>;
+  /**
+   * The transcript whose tail to read with the lease (a guess: the one the session had when last
+   * held here), so catching up on another holder's appends costs no round trip of its own.
+   */
+  tailHint?: (agentId: string, sessionKey: string, store: SessionStore) => TailHint | undefined;
   /**
    * The lease was lost while held (a renewal failed): work in flight must stop. `idle`: the hold
    * was only being kept (nothing ran on the session), so nothing had to stop.
@@ -82,6 +103,8 @@ interface Held extends SessionHold {
   linger: NodeJS.Timeout | null;
   /** Local time of the last renewal (by the timer or by a fenced write). */
   renewedAt: number;
+  /** The lease was freed by a fenced write (`Fence.release`): nothing is left to release. */
+  freed: boolean;
 }
 
 const MAX_REMEMBERED = 16_384;
@@ -151,7 +174,7 @@ export class SessionLeases {
     const cur = hold as Held;
     cur.refs--;
     if (cur.refs > 0) return;
-    if (cur.mayLinger && !cur.wanted && !cur.lost && this.lingerMs > 0 && this.held.get(cur.key) === cur) {
+    if (this.willLinger(cur) && this.held.get(cur.key) === cur) {
       cur.linger = setTimeout(() => this.letGo(cur), this.lingerMs);
       cur.linger.unref();
       return;
@@ -166,7 +189,7 @@ export class SessionLeases {
     cur.linger = null;
     clearInterval(cur.timer);
     if (this.held.get(cur.key) === cur) this.held.delete(cur.key);
-    if (cur.lost) return;
+    if (cur.lost || cur.freed) return;
     this.rememberEpoch(cur.key, cur.lease.epoch);
     // The next acquisition of this session waits for the release: were it to overtake it, the
     // backend would hand the still-held lease back and the release would then free it under us.
@@ -203,12 +226,45 @@ export class SessionLeases {
     return this.live(agentId, sessionKey)?.linger != null;
   }
 
-  /** The fence for writes to this session, while held. */
-  fence(agentId: string, sessionKey: string): Fence | undefined {
+  /**
+   * The fence for writes to this session, while held. `last`: the caller's work on the session ends
+   * with this write and nothing else is queued for it here; unless the hold is to linger, the fence
+   * then asks the store to free the lease with the write (`Fence.release`), which saves the
+   * release's own round trip and lets another gateway take the session before this one answers.
+   */
+  fence(agentId: string, sessionKey: string, last = false): Fence | undefined {
     const cur = this.live(agentId, sessionKey);
     if (!cur) return undefined;
     // A write under this fence may renew the lease as it goes (see `renewedBy`).
-    return { name: cur.lease.name, owner: cur.lease.owner, epoch: cur.lease.epoch, renewTtlMs: this.options.ttlMs };
+    const fence: Fence = {
+      name: cur.lease.name,
+      owner: cur.lease.owner,
+      epoch: cur.lease.epoch,
+      renewTtlMs: this.options.ttlMs,
+    };
+    if (last && !this.willLinger(cur)) fence.release = true;
+    return fence;
+  }
+
+  /**
+   * A fenced write freed the lease of `fence` (`PatchResult.leaseReleased`): the hold ends here, and
+   * whoever works on the session next in this process takes the lease again (it is continuous if
+   * nobody else took it meanwhile).
+   */
+  freedBy(agentId: string, sessionKey: string, fence: Fence): void {
+    const cur = this.live(agentId, sessionKey);
+    if (!cur || cur.lease.epoch !== fence.epoch || cur.lease.owner !== fence.owner) return;
+    cur.freed = true;
+    clearInterval(cur.timer);
+    if (cur.linger) clearTimeout(cur.linger);
+    cur.linger = null;
+    this.held.delete(cur.key);
+    this.rememberEpoch(cur.key, cur.lease.epoch);
+  }
+
+  /** Whether an idle `cur` keeps its lease for the linger period rather than releasing it. */
+  private willLinger(cur: Held): boolean {
+    return cur.mayLinger && !cur.wanted && !cur.lost && this.lingerMs > 0;
   }
 
   private live(agentId: string, sessionKey: string): Held | null {
@@ -260,7 +316,8 @@ export class SessionLeases {
     const store = await this.options.storeFor(agentId);
     await this.releasing.get(laneKey(agentId, sessionKey));
     const name = `session:${sessionKey}`;
-    const got = await this.takeOrAsk(store, name, sessionKey, waitMs);
+    const hint = this.options.tailHint?.(agentId, sessionKey, store);
+    const got = await this.takeOrAsk(store, name, sessionKey, waitMs, hint);
     const lease = got.lease;
     const held: Held = {
       agentId,
@@ -274,6 +331,7 @@ export class SessionLeases {
       wanted: false,
       linger: null,
       renewedAt: Date.now(),
+      freed: false,
       // Ticks at a sixth of the lease time but renews only after a third without renewal (see `renew`).
       timer: setInterval(() => void this.renew(held), Math.max(25, Math.floor(this.options.ttlMs / 6))),
     };
@@ -285,7 +343,7 @@ export class SessionLeases {
       this.listenForWanted(agentId, store);
     }
     try {
-      const read = got.row === null ? null : { hold: held, row: got.row };
+      const read = got.row === null ? null : { hold: held, row: got.row, tail: got.tail };
       await this.options.onAcquired(agentId, sessionKey, store, continuous, read);
     } catch (err) {
       clearInterval(held.timer);
@@ -302,12 +360,19 @@ export class SessionLeases {
    * holds it for longer than a release takes, asks it to let go (it may be keeping it idle), and
    * asks again now and then for the rest of the wait.
    */
-  private async takeOrAsk(store: SessionStore, name: string, sessionKey: string, waitMs: number) {
+  private async takeOrAsk(
+    store: SessionStore,
+    name: string,
+    sessionKey: string,
+    waitMs: number,
+    hint: TailHint | undefined,
+  ): Promise<{ lease: Lease; row: SessionEntry | undefined | null; tail?: TranscriptRead & { sessionId: string } }> {
     const attempt = async (wait: number) => {
       const options = { ttlMs: this.options.ttlMs, waitMs: wait };
-      // Where the store can, the row comes with the lease: the turn's first read costs no round trip.
+      // Where the store can, the row (and the hinted tail) come with the lease: the turn's first
+      // reads cost no round trip.
       return store.acquireLeaseWithRow
-        ? await store.acquireLeaseWithRow(name, sessionKey, options)
+        ? await store.acquireLeaseWithRow(name, sessionKey, options, hint)
         : { lease: await store.acquireLease(name, options), row: null };
     };
     const events = store.capabilities.events;

@@ -19,6 +19,12 @@ export interface Fence {
    * `PatchResult.leaseExpiresAt`. A backend that does not simply ignores it.
    */
   renewTtlMs?: number;
+  /**
+   * When set (with `renewTtlMs`), this write is the holder's last under the lease: the backend may
+   * free the lease in the same transaction, and then says so (`PatchResult.leaseReleased`). A
+   * backend that does not leaves the lease held; the holder releases it as usual.
+   */
+  release?: boolean;
 }
 
 export interface Lease extends Fence {
@@ -29,6 +35,14 @@ export interface Lease extends Fence {
 export interface LeaseWithRow {
   lease: Lease;
   row: SessionEntry | undefined;
+  /** The transcript tail asked for (`TailHint`), read after the lease was taken; absent when not asked or not read. */
+  tail?: TranscriptRead & { sessionId: string };
+}
+
+/** A transcript whose last `lines` lines `acquireLeaseWithRow` should read too (the caller's guess of the session's). */
+export interface TailHint {
+  sessionId: string;
+  lines: number;
 }
 
 /**
@@ -44,6 +58,8 @@ export interface PatchResult {
   changed: boolean;
   /** Set when a fenced write renewed its lease (`Fence.renewTtlMs`): the new expiry, lease clock. */
   leaseExpiresAt?: number;
+  /** True when the write also freed its lease (`Fence.release`). */
+  leaseReleased?: boolean;
 }
 
 export interface ListFilter {
@@ -194,9 +210,16 @@ export interface SessionStore {
   /**
    * `acquireLease` and then `get(key)` in the same round trip where the backend can (postgres: the
    * acquiring transaction; redis: its script), so a session's first read costs nothing. Optional:
-   * without it, a caller takes the lease and reads the row when it needs it.
+   * without it, a caller takes the lease and reads the row when it needs it. `tail`: the caller
+   * also wants the last lines of that transcript (to catch up on what another holder appended); a
+   * backend that cannot read them in the same round trip leaves `LeaseWithRow.tail` out.
    */
-  acquireLeaseWithRow?(name: string, key: string, options?: { ttlMs?: number; waitMs?: number }): Promise<LeaseWithRow>;
+  acquireLeaseWithRow?(
+    name: string,
+    key: string,
+    options?: { ttlMs?: number; waitMs?: number },
+    tail?: TailHint,
+  ): Promise<LeaseWithRow>;
   releaseLease(lease: Lease): Promise<void>;
 
   /** Flushes and releases everything; the store is left complete for other tools. */

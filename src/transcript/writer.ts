@@ -10,7 +10,7 @@
  * check on a session whose tail read did not reach the start of the file scans the transcript
  * (through the parsed-transcript cache the session's next turn reads anyway).
  */
-import type { Fence, SessionStore, TranscriptLine } from "../store/types.ts";
+import type { Fence, SessionStore, TranscriptLine, TranscriptRead } from "../store/types.ts";
 import { makeHeader, newEntryId, type NewEntry, type TranscriptEntry } from "./entries.ts";
 import { ParsedTranscriptCache, type TranscriptView } from "./parsed-cache.ts";
 
@@ -157,24 +157,35 @@ export class TranscriptWriter {
 
   /**
    * Brings a session's cached state up to date after another process may have appended (a shared
-   * store): reads a bounded tail and, when the cached leaf is in it, takes on just the newer lines;
-   * otherwise forgets the session so the next use reads it afresh.
+   * store): from `read` (a short tail the caller read with the lease) or else a bounded tail read
+   * here, when the cached leaf is in it, takes on just the newer lines; otherwise forgets the
+   * session so the next use reads it afresh.
    */
-  async refresh(sessionId: string): Promise<void> {
+  async refresh(sessionId: string, read?: TranscriptRead): Promise<void> {
     const tail = this.cache.get(sessionId);
     if (!tail?.leafId) {
       this.forget(sessionId);
       return;
     }
-    const read = await this.store.readTranscript(this.nameOf(sessionId), { tail: TAIL_FOR_RECOVERY });
-    const at = read.lines.findIndex((l) => l.id === tail.leafId);
-    if (at < 0) {
+    const leaf = tail.leafId;
+    // A longer tail when the cached leaf is not in the one given (and that one was cut short).
+    let at = read ? read.lines.findIndex((l) => l.id === leaf) : -1;
+    if (at < 0 && !(read && !read.truncated)) {
+      read = await this.store.readTranscript(this.nameOf(sessionId), { tail: TAIL_FOR_RECOVERY });
+      at = read.lines.findIndex((l) => l.id === leaf);
+    }
+    if (!read || at < 0) {
       this.forget(sessionId);
       return;
     }
     const newer = read.lines.slice(at + 1);
     this.full.append(this.prefix + sessionId, newer);
     for (const line of newer) this.remember(tail, line);
+  }
+
+  /** Whether this writer has state of the session that `refresh` would bring up to date. */
+  knows(sessionId: string): boolean {
+    return this.cache.get(sessionId)?.leafId != null;
   }
 
   /** Forgets a session's cached state (after archive or delete). */

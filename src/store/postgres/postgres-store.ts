@@ -44,6 +44,7 @@ import {
   type Fence,
   type Lease,
   type LeaseWithRow,
+  type TailHint,
   type ListFilter,
   type ListOptions,
   type ListPage,
@@ -59,6 +60,7 @@ import {
   type TranscriptRead,
 } from "../types.ts";
 import { RideAlongQueue, type Rider } from "../ride-along.ts";
+import { copyRow } from "../row-copy.ts";
 import { migrate } from "./postgres-schema.ts";
 import { maskUrl } from "../url-mask.ts";
 
@@ -624,27 +626,30 @@ export class PostgresSessionStore implements SessionStore {
     mutator: PatchMutator,
   ): Promise<PatchResult | null> {
     const knownText = JSON.stringify(known);
-    const next = mutator(structuredClone(known));
+    // A copy sharing the known row's frozen parts (mutators replace those whole): cheaper than a clone.
+    const next = mutator(copyRow(known));
     if (!next) return null;
     const nextText = JSON.stringify(next);
     if (nextText === knownText) return null;
     const clock = "COALESCE($5::bigint, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)";
+    // `k`: the row is the known one. The lease is freed (`Fence.release`) only together with the write.
     const write: Stmt = {
-      sql: `WITH f AS (
-              UPDATE leases SET expires_at = ${clock} + $6
+      sql: `WITH k AS (SELECT 1 FROM sessions WHERE scope = $1 AND key = $7 AND md5(entry) = $8),
+            f AS (
+              UPDATE leases SET expires_at = ${clock} + $6, free = ($13 AND EXISTS (SELECT 1 FROM k))
               WHERE scope = $1 AND name = $2 AND owner = $3 AND epoch = $4 AND NOT free AND expires_at > ${clock}
-              RETURNING expires_at),
+              RETURNING expires_at, free),
             s AS (
               UPDATE sessions SET entry = $9, updated_at = $10
-              WHERE scope = $1 AND key = $7 AND md5(entry) = $8 AND EXISTS (SELECT 1 FROM f)
+              WHERE scope = $1 AND key = $7 AND md5(entry) = $8 AND EXISTS (SELECT 1 FROM f) AND EXISTS (SELECT 1 FROM k)
               RETURNING 1),
             t AS (
               INSERT INTO transcript_lines (scope, session_id, seq, line)
               SELECT $1, $11, (SELECT COALESCE(MAX(seq), -1) FROM transcript_lines WHERE scope = $1 AND session_id = $11) + o, l
               FROM unnest($12::text[]) WITH ORDINALITY AS u(l, o) WHERE EXISTS (SELECT 1 FROM s)
               RETURNING 1)
-            SELECT (SELECT expires_at FROM f) AS expires_at, (SELECT count(*) FROM s)::int AS patched,
-                   (SELECT count(*) FROM t)::int AS inserted`,
+            SELECT (SELECT expires_at FROM f) AS expires_at, (SELECT free FROM f) AS released,
+                   (SELECT count(*) FROM s)::int AS patched, (SELECT count(*) FROM t)::int AS inserted`,
       params: [
         this.scope,
         fence.name,
@@ -658,13 +663,16 @@ export class PostgresSessionStore implements SessionStore {
         Number.isFinite(next.updatedAt) ? next.updatedAt : 0,
         sessionId,
         texts,
+        fence.release === true,
       ],
     };
-    const done = (expiresAt: number | undefined): PatchResult => ({
+    const done = (expiresAt: number | undefined, released: boolean): PatchResult => ({
       before: known,
-      after: structuredClone(next),
+      // Nothing here keeps `next` (it was stored as text): the caller may have it as it is.
+      after: next,
       changed: true,
       ...(expiresAt !== undefined ? { leaseExpiresAt: expiresAt } : {}),
+      ...(released ? { leaseReleased: true } : {}),
     });
     let unsent: Rider[] = [];
     const client = await this.connectFor(this.retry.attempts, () => {});
@@ -686,10 +694,11 @@ export class PostgresSessionStore implements SessionStore {
       client.release();
       for (const r of unsent) r.sent();
       unsent = [];
-      const out = (res[4] as QueryResult<{ expires_at: string | null; patched: number }>).rows[0]!;
+      const out = (res[4] as QueryResult<{ expires_at: string | null; released: boolean | null; patched: number }>)
+        .rows[0]!;
       if (out.expires_at === null)
         throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
-      return out.patched === 1 ? done(Number(out.expires_at)) : null;
+      return out.patched === 1 ? done(Number(out.expires_at), out.released === true) : null;
     } catch (err) {
       if (err instanceof FencedError) throw err;
       if (!(await releaseFailed(client, err))) {
@@ -714,7 +723,8 @@ export class PostgresSessionStore implements SessionStore {
         return null;
       }
       for (const r of unsent) r.sent();
-      return done(undefined);
+      // Committed: a release asked for went with it (the holder releasing again later is harmless).
+      return done(undefined, fence.release === true);
     }
   }
 
@@ -865,16 +875,25 @@ export class PostgresSessionStore implements SessionStore {
     );
   }
 
+  /** The last `tail` lines of a transcript, and one more to tell whether there are more (see `tailOf`). */
+  private tailRead(sessionId: string, tail: number): Stmt {
+    return {
+      sql: "SELECT seq, line FROM transcript_lines WHERE scope = $1 AND session_id = $2 ORDER BY seq DESC LIMIT $3",
+      params: [this.scope, sessionId, tail + 1],
+    };
+  }
+
+  private tailOf(sessionId: string, tail: number, r: QueryResult<{ seq: string; line: string }>): TranscriptRead {
+    const rows = r.rows.reverse();
+    const truncated = rows.length > tail;
+    return { ...this.parseLines(sessionId, truncated ? rows.slice(1) : rows), truncated };
+  }
+
   async readTranscript(sessionId: string, options: { tail?: number } = {}): Promise<TranscriptRead> {
     assertValidSessionId(sessionId);
     if (options.tail !== undefined) {
-      const r = await this.q<{ seq: string; line: string }>(
-        "SELECT seq, line FROM transcript_lines WHERE scope = $1 AND session_id = $2 ORDER BY seq DESC LIMIT $3",
-        [this.scope, sessionId, options.tail + 1],
-      );
-      const rows = r.rows.reverse();
-      const truncated = rows.length > options.tail;
-      return { ...this.parseLines(sessionId, truncated ? rows.slice(1) : rows), truncated };
+      const { sql, params } = this.tailRead(sessionId, options.tail);
+      return this.tailOf(sessionId, options.tail, await this.q<{ seq: string; line: string }>(sql, params));
     }
     const r = await this.q<{ seq: string; line: string }>(
       "SELECT seq, line FROM transcript_lines WHERE scope = $1 AND session_id = $2 ORDER BY seq",
@@ -961,16 +980,17 @@ export class PostgresSessionStore implements SessionStore {
   // ---- leases ----
 
   async acquireLease(name: string, options: { ttlMs?: number; waitMs?: number } = {}): Promise<Lease> {
-    return (await this.acquire(name, null, options)).lease;
+    return (await this.acquire(name, null, options, undefined)).lease;
   }
 
-  /** The lease and the row `key`, read in the acquiring transaction's first round trip. */
+  /** The lease, the row `key` and the `tail` asked for, read in the acquiring transaction's one round trip. */
   async acquireLeaseWithRow(
     name: string,
     key: string,
     options: { ttlMs?: number; waitMs?: number } = {},
+    tail?: TailHint,
   ): Promise<LeaseWithRow> {
-    return this.acquire(name, key, options);
+    return this.acquire(name, key, options, tail);
   }
 
   /**
@@ -986,7 +1006,9 @@ export class PostgresSessionStore implements SessionStore {
     name: string,
     rowKey: string | null,
     options: { ttlMs?: number; waitMs?: number },
+    tail: TailHint | undefined,
   ): Promise<LeaseWithRow> {
+    if (tail) assertValidSessionId(tail.sessionId);
     const ttl = options.ttlMs ?? this.leaseTtlMs;
     // The wait is a local duration; expiry itself is judged by the lease clock.
     const deadline = Date.now() + (options.waitMs ?? 10_000);
@@ -1008,17 +1030,21 @@ export class PostgresSessionStore implements SessionStore {
       ];
       if (rowKey !== null)
         stmts.push({ sql: "SELECT entry FROM sessions WHERE scope = $1 AND key = $2", params: [this.scope, rowKey] });
+      if (rowKey !== null && tail) stmts.push(this.tailRead(tail.sessionId, tail.lines));
       stmts.push({ sql: "COMMIT" });
       const res = await this.oneTrip(stmts);
       const taken = (res[1] as QueryResult<{ epoch: string; expires_at: string }>).rows[0];
       const cur = (res[2] as QueryResult<LeaseRow & { n: string }>).rows[0]!;
       const found = rowKey === null ? undefined : (res[3] as QueryResult<{ entry: string }>).rows[0];
-      const row = found ? (JSON.parse(found.entry) as SessionEntry) : undefined;
       const live = !cur.free && Number(cur.n) < Number(cur.expires_at);
       if (taken || (live && cur.owner === this.owner)) {
         const epoch = Number(taken?.epoch ?? cur.epoch);
         const expiresAt = Number(taken?.expires_at ?? cur.expires_at);
-        return { lease: { name, owner: this.owner, epoch, expiresAt }, row };
+        const row = found ? (JSON.parse(found.entry) as SessionEntry) : undefined;
+        const lease = { name, owner: this.owner, epoch, expiresAt };
+        if (rowKey === null || !tail) return { lease, row };
+        const lines = this.tailOf(tail.sessionId, tail.lines, res[4] as QueryResult<{ seq: string; line: string }>);
+        return { lease, row, tail: { ...lines, sessionId: tail.sessionId } };
       }
       if (!live) continue; // freed between the upsert and the read: try again at once
       if (Date.now() >= deadline) {

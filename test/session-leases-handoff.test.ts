@@ -1,0 +1,160 @@
+/**
+ * Issue 17 §3 on a real PostgreSQL: a session whose messages alternate between two gateways hands
+ * its lease over without round trips of its own. The taker reads the row and the lines the other
+ * gateway appended together with the lease; the holder's reply write frees the lease, so nobody
+ * waits for a release after the answer. Counts come from the wire (bench/pg-wire-counter.ts).
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { startPgWireCounter } from "../bench/pg-wire-counter.ts";
+import { SessionManager } from "../src/session/manager.ts";
+import { PostgresSessionStore } from "../src/store/postgres/postgres-store.ts";
+import type { SessionStore } from "../src/store/types.ts";
+import { createTestDatabase, stopTestPostgres } from "./helpers/postgres-server.ts";
+
+afterAll(async () => {
+  await stopTestPostgres();
+});
+
+const KEY = "agent:main:telegram:direct:42";
+const envelope = (text: string) => ({ channel: "telegram", chatType: "direct", peerId: "42", senderId: "42", text });
+
+/** A store that counts calls of the named methods. */
+function counting(store: SessionStore, names: readonly string[]): { store: SessionStore; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const proxy = new Proxy(store, {
+    get(target, prop, receiver) {
+      const v: unknown = Reflect.get(target, prop, receiver);
+      if (typeof v !== "function") return v;
+      const fn = (v as (...a: unknown[]) => unknown).bind(target);
+      const name = String(prop);
+      return names.includes(name) ? (...a: unknown[]) => (calls.set(name, (calls.get(name) ?? 0) + 1), fn(...a)) : fn;
+    },
+  });
+  return { store: proxy, calls };
+}
+
+function gatewayManager(store: SessionStore): SessionManager {
+  return new SessionManager({
+    config: { session: { dmScope: "per-channel-peer" as const } },
+    storeFor: async () => store,
+    sharedSessions: { leaseTtlMs: 60_000, leaseWaitMs: 20_000 },
+  });
+}
+
+/**
+ * One turn as the runtime runs it: the message, then the reply as the run's last write (nothing
+ * queued behind it). `afterReply` runs once the reply is written, before the hold is given back.
+ */
+async function turn(m: SessionManager, text: string, afterReply?: () => Promise<void>): Promise<void> {
+  const hold = await m.leases!.acquire("main", KEY);
+  try {
+    const { sessionId } = await m.recordInbound(envelope(text));
+    const reply = { role: "assistant", content: [{ type: "text", text: `echo: ${text}` }], timestamp: 0 };
+    const written = await m.appendToSession(
+      "main",
+      KEY,
+      sessionId,
+      [{ type: "message", message: reply } as never],
+      (cur, now) => ({ ...cur, updatedAt: now }),
+      { last: true },
+    );
+    expect(written).toHaveLength(1);
+    await afterReply?.();
+  } finally {
+    m.leases!.release(hold);
+  }
+}
+
+describe("a session lease handed between gateways (postgres)", () => {
+  it("a turn on a session alternating between two gateways is 3 round trips and 3 commits, with no release or tail read of its own", async () => {
+    const db = await createTestDatabase();
+    const counter = await startPgWireCounter(db);
+    const names = ["acquireLease", "acquireLeaseWithRow", "releaseLease", "readTranscript"];
+    const rawA = await PostgresSessionStore.open({ url: counter.url, scope: "main" });
+    const rawB = await PostgresSessionStore.open({ url: counter.url, scope: "main" });
+    const ca = counting(rawA, names);
+    const cb = counting(rawB, names);
+    const a = gatewayManager(ca.store);
+    const b = gatewayManager(cb.store);
+    const sum = (name: string) => (ca.calls.get(name) ?? 0) + (cb.calls.get(name) ?? 0);
+    try {
+      await Promise.all([rawA.eventsReady(), rawB.eventsReady()]);
+      // Both gateways have read the session once (their first holds read the whole transcript).
+      await turn(a, "one");
+      await turn(b, "two");
+      await turn(a, "three");
+      await turn(b, "four");
+      const before = counter.counts();
+      const calls = new Map(names.map((n) => [n, sum(n)]));
+      await turn(a, "five");
+      await turn(b, "six");
+      const after = counter.counts();
+      expect(after.roundTrips - before.roundTrips).toBe(6);
+      expect(after.commits - before.commits).toBe(6);
+      expect(sum("acquireLeaseWithRow") - calls.get("acquireLeaseWithRow")!).toBe(2);
+      expect(sum("releaseLease") - calls.get("releaseLease")!).toBe(0);
+      expect(sum("readTranscript") - calls.get("readTranscript")!).toBe(0);
+      const texts = ["one", "two", "three", "four", "five", "six"].flatMap((t) => [t, `echo: ${t}`]);
+      // Each gateway's cached transcript took on the other's lines: its history is complete.
+      for (const m of [a, b]) {
+        const hold = await m.leases!.acquire("main", KEY);
+        expect((await m.history("main", KEY)).items.map((i) => i.text)).toEqual(texts);
+        m.leases!.release(hold);
+      }
+    } finally {
+      await a.leases!.releaseAll();
+      await b.leases!.releaseAll();
+      await rawA.close();
+      await rawB.close();
+      await counter.close();
+    }
+  });
+
+  it("the reply's write frees the lease: another gateway takes it at once, before the holder gives its hold back", async () => {
+    const url = await createTestDatabase();
+    const [sa, other] = [
+      await PostgresSessionStore.open({ url, scope: "main" }),
+      await PostgresSessionStore.open({ url, scope: "main" }),
+    ];
+    const a = gatewayManager(sa);
+    try {
+      await turn(a, "one", async () => {
+        expect(a.leases!.current("main", KEY)).toBeNull();
+        const lease = await other.acquireLease(`session:${KEY}`, { waitMs: 0 });
+        await other.releaseLease(lease);
+      });
+      // The next turn here takes the lease again and sees the session as it was left.
+      await turn(a, "two");
+      expect((await a.history("main", KEY)).items.map((i) => i.text)).toEqual(["one", "echo: one", "two", "echo: two"]);
+    } finally {
+      await a.leases!.releaseAll();
+      await sa.close();
+      await other.close();
+    }
+  });
+
+  it("a reply that is not the last write keeps the lease (a held write never frees it)", async () => {
+    const url = await createTestDatabase();
+    const [sa, other] = [
+      await PostgresSessionStore.open({ url, scope: "main" }),
+      await PostgresSessionStore.open({ url, scope: "main" }),
+    ];
+    const a = gatewayManager(sa);
+    try {
+      const hold = await a.leases!.acquire("main", KEY);
+      const { sessionId } = await a.recordInbound(envelope("one"));
+      const reply = { role: "assistant", content: [{ type: "text", text: "echo: one" }], timestamp: 0 };
+      await a.appendToSession("main", KEY, sessionId, [{ type: "message", message: reply } as never], (cur, now) => ({
+        ...cur,
+        updatedAt: now,
+      }));
+      expect(a.leases!.isCurrent(hold)).toBe(true);
+      await expect(other.acquireLease(`session:${KEY}`, { waitMs: 0 })).rejects.toThrow(/held by/);
+      a.leases!.release(hold);
+    } finally {
+      await a.leases!.releaseAll();
+      await sa.close();
+      await other.close();
+    }
+  });
+});
