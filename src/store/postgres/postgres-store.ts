@@ -183,8 +183,33 @@ interface TxDone<T> {
 
 const SERVER_CLOCK_SQL = "SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS n";
 /** The advisory lock of one key: the same expression (hashed by the server) as every earlier version. */
-const LOCK_SQL =
-  "SELECT pg_advisory_xact_lock(hashtextextended($1::text || chr(31) || $2::text || chr(31) || $3::text, 0))";
+const lockExpr = (p: number) =>
+  `pg_advisory_xact_lock(hashtextextended($${p}::text || chr(31) || $${p + 1}::text || chr(31) || $${p + 2}::text, 0))`;
+
+/**
+ * One statement taking `locks` in order (the server evaluates a select list left to right) and,
+ * with `leaseName`, then locking that lease's row: one statement instead of one each, so the
+ * statement after it still runs with a snapshot taken once every lock is held.
+ */
+function lockStatement(
+  scope: string,
+  locks: ReadonlyArray<readonly [LockKind, string]>,
+  leaseName?: string,
+): Stmt | null {
+  const exprs: string[] = [];
+  const params: unknown[] = [];
+  for (const [kind, id] of locks) {
+    exprs.push(lockExpr(params.length + 1));
+    params.push(kind, scope, id);
+  }
+  if (leaseName !== undefined) {
+    exprs.push(
+      `(SELECT 1 FROM leases WHERE scope = $${params.length + 1} AND name = $${params.length + 2} FOR UPDATE) AS lease`,
+    );
+    params.push(scope, leaseName);
+  }
+  return exprs.length ? { sql: `SELECT ${exprs.join(", ")}`, params } : null;
+}
 
 const statementNames = new Map<string, string>();
 
@@ -419,7 +444,8 @@ export class PostgresSessionStore implements SessionStore {
     work: (c: PoolClient, reads: QueryResult[]) => Promise<TxDone<T>> | TxDone<T>,
   ): Promise<T> {
     const first: Stmt[] = [{ sql: "BEGIN" }, { sql: "SELECT pg_current_xact_id()::text AS x" }];
-    for (const [kind, id] of plan.locks ?? []) first.push({ sql: LOCK_SQL, params: [kind, this.scope, id] });
+    const locks = lockStatement(this.scope, plan.locks ?? []);
+    if (locks) first.push(locks);
     const nHead = first.length;
     first.push(...(plan.reads ?? []));
     let last: unknown;
@@ -682,9 +708,14 @@ export class PostgresSessionStore implements SessionStore {
       const notes = unsent.map((r) => ({ sql: "SELECT pg_notify($1, $2)", params: [EVENTS_CHANNEL, r.text] }));
       const res = await pipelined(client, [
         { sql: "BEGIN" },
-        { sql: LOCK_SQL, params: ["transcript", this.scope, sessionId] },
-        { sql: LOCK_SQL, params: ["row", this.scope, key] },
-        { sql: "SELECT 1 FROM leases WHERE scope = $1 AND name = $2 FOR UPDATE", params: [this.scope, fence.name] },
+        lockStatement(
+          this.scope,
+          [
+            ["transcript", sessionId],
+            ["row", key],
+          ],
+          fence.name,
+        )!,
         write,
         ...notes,
         { sql: "COMMIT" },
@@ -694,7 +725,7 @@ export class PostgresSessionStore implements SessionStore {
       client.release();
       for (const r of unsent) r.sent();
       unsent = [];
-      const out = (res[4] as QueryResult<{ expires_at: string | null; released: boolean | null; patched: number }>)
+      const out = (res[2] as QueryResult<{ expires_at: string | null; released: boolean | null; patched: number }>)
         .rows[0]!;
       if (out.expires_at === null)
         throw new FencedError(`lease epoch ${fence.epoch} of ${fence.owner} is no longer current`);
@@ -996,8 +1027,9 @@ export class PostgresSessionStore implements SessionStore {
   /**
    * One round trip, one commit: BEGIN, a conditional upsert that takes the lease when it is free or
    * expired (judged by the clock read after the lease row is locked: `ON CONFLICT DO UPDATE` locks
-   * the row before its WHERE and SET run), the lease as it now stands, the row, COMMIT. The row is
-   * read by a statement of its own after the upsert, so with a fresh snapshot: every fenced write of
+   * the row before its WHERE and SET run), the lease as it now stands with the row, the transcript
+   * tail asked for, COMMIT. Row and tail are read by statements after the upsert, so with a fresh
+   * snapshot: every fenced write of
    * an earlier holder committed before the lock was granted, and later ones fail their fence. The
    * lock is held to COMMIT. Retrying after a lost connection is safe: a take that did commit is
    * found again as this owner's live lease.
@@ -1023,27 +1055,32 @@ export class PostgresSessionStore implements SessionStore {
                 WHERE l.free OR l.expires_at <= ${clock} RETURNING epoch, expires_at`,
           params: [this.scope, name, this.owner, now, ttl],
         },
-        {
-          sql: `SELECT owner, epoch, expires_at, free, ${clock.replace("$4", "$3")} AS n FROM leases WHERE scope = $1 AND name = $2`,
-          params: [this.scope, name, now],
-        },
+        // The lease as it now stands and, in the same statement, the row it guards.
+        rowKey === null
+          ? {
+              sql: `SELECT owner, epoch, expires_at, free, ${clock.replace("$4", "$3")} AS n FROM leases WHERE scope = $1 AND name = $2`,
+              params: [this.scope, name, now],
+            }
+          : {
+              sql: `SELECT owner, epoch, expires_at, free, ${clock.replace("$4", "$3")} AS n,
+                           (SELECT entry FROM sessions WHERE scope = $1 AND key = $4) AS entry
+                    FROM leases WHERE scope = $1 AND name = $2`,
+              params: [this.scope, name, now, rowKey],
+            },
       ];
-      if (rowKey !== null)
-        stmts.push({ sql: "SELECT entry FROM sessions WHERE scope = $1 AND key = $2", params: [this.scope, rowKey] });
       if (rowKey !== null && tail) stmts.push(this.tailRead(tail.sessionId, tail.lines));
       stmts.push({ sql: "COMMIT" });
       const res = await this.oneTrip(stmts);
       const taken = (res[1] as QueryResult<{ epoch: string; expires_at: string }>).rows[0];
-      const cur = (res[2] as QueryResult<LeaseRow & { n: string }>).rows[0]!;
-      const found = rowKey === null ? undefined : (res[3] as QueryResult<{ entry: string }>).rows[0];
+      const cur = (res[2] as QueryResult<LeaseRow & { n: string; entry?: string | null }>).rows[0]!;
       const live = !cur.free && Number(cur.n) < Number(cur.expires_at);
       if (taken || (live && cur.owner === this.owner)) {
         const epoch = Number(taken?.epoch ?? cur.epoch);
         const expiresAt = Number(taken?.expires_at ?? cur.expires_at);
-        const row = found ? (JSON.parse(found.entry) as SessionEntry) : undefined;
+        const row = cur.entry ? (JSON.parse(cur.entry) as SessionEntry) : undefined;
         const lease = { name, owner: this.owner, epoch, expiresAt };
         if (rowKey === null || !tail) return { lease, row };
-        const lines = this.tailOf(tail.sessionId, tail.lines, res[4] as QueryResult<{ seq: string; line: string }>);
+        const lines = this.tailOf(tail.sessionId, tail.lines, res[3] as QueryResult<{ seq: string; line: string }>);
         return { lease, row, tail: { ...lines, sessionId: tail.sessionId } };
       }
       if (!live) continue; // freed between the upsert and the read: try again at once
