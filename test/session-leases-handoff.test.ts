@@ -1,19 +1,74 @@
 /**
- * Issue 17 §3 on a real PostgreSQL: a session whose messages alternate between two gateways hands
- * its lease over without round trips of its own. The taker reads the row and the lines the other
- * gateway appended together with the lease; the holder's reply write frees the lease, so nobody
- * waits for a release after the answer. Counts come from the wire (bench/pg-wire-counter.ts).
+ * Issue 17 §3 on a real PostgreSQL and a real Redis: a session whose messages alternate between two
+ * gateways hands its lease over without round trips of its own. The taker reads the row and the
+ * lines the other gateway appended together with the lease; the holder's reply write frees the
+ * lease, so nobody waits for a release after the answer. Counts come from the wire: Postgres round
+ * trips and commits (bench/pg-wire-counter.ts), Redis commands as the client sends them.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPgWireCounter } from "../bench/pg-wire-counter.ts";
 import { SessionManager } from "../src/session/manager.ts";
 import { PostgresSessionStore } from "../src/store/postgres/postgres-store.ts";
+import { RedisSessionStore } from "../src/store/redis/redis-store.ts";
 import type { SessionStore } from "../src/store/types.ts";
 import { createTestDatabase, stopTestPostgres } from "./helpers/postgres-server.ts";
+import { redisAvailable, startTestRedis, type TestRedis } from "./helpers/redis-server.ts";
 
+let redis: TestRedis | null = null;
+beforeAll(async () => {
+  if (redisAvailable()) redis = await startTestRedis();
+}, 30_000);
 afterAll(async () => {
   await stopTestPostgres();
+  await redis?.stop();
 });
+
+/** Two store instances (two gateways) on one backend, and what they sent on the wire so far. */
+interface Pair {
+  stores: [SessionStore, SessionStore];
+  /** Postgres: round trips and commits; Redis: commands (a script call is one), as both count. */
+  wire(): { roundTrips: number; commits: number };
+  close(): Promise<void>;
+}
+
+async function postgresPair(): Promise<Pair> {
+  const counter = await startPgWireCounter(await createTestDatabase());
+  const stores = [
+    await PostgresSessionStore.open({ url: counter.url, scope: "main" }),
+    await PostgresSessionStore.open({ url: counter.url, scope: "main" }),
+  ] as const;
+  await Promise.all(stores.map((s) => s.eventsReady()));
+  return {
+    stores: [...stores],
+    wire: () => counter.counts(),
+    close: async () => {
+      for (const s of stores) await s.close();
+      await counter.close();
+    },
+  };
+}
+
+async function redisPair(): Promise<Pair> {
+  const scope = `h-${randomUUID().slice(0, 8)}`;
+  const stores = [
+    await RedisSessionStore.open({ url: redis!.url, scope }),
+    await RedisSessionStore.open({ url: redis!.url, scope }),
+  ] as const;
+  let sent = 0;
+  for (const store of stores) {
+    const client = (store as unknown as { redis: { sendCommand: (...a: unknown[]) => unknown } }).redis;
+    const send = client.sendCommand;
+    client.sendCommand = (...a: unknown[]) => (sent++, send.apply(client, a));
+  }
+  return {
+    stores: [...stores],
+    wire: () => ({ roundTrips: sent, commits: sent }),
+    close: async () => {
+      for (const s of stores) await s.close();
+    },
+  };
+}
 
 const KEY = "agent:main:telegram:direct:42";
 const envelope = (text: string) => ({ channel: "telegram", chatType: "direct", peerId: "42", senderId: "42", text });
@@ -65,80 +120,81 @@ async function turn(m: SessionManager, text: string, afterReply?: () => Promise<
   }
 }
 
-describe("a session lease handed between gateways (postgres)", () => {
-  it("a turn on a session alternating between two gateways is 3 round trips and 3 commits, with no release or tail read of its own", async () => {
-    const db = await createTestDatabase();
-    const counter = await startPgWireCounter(db);
-    const names = ["acquireLease", "acquireLeaseWithRow", "releaseLease", "readTranscript"];
-    const rawA = await PostgresSessionStore.open({ url: counter.url, scope: "main" });
-    const rawB = await PostgresSessionStore.open({ url: counter.url, scope: "main" });
-    const ca = counting(rawA, names);
-    const cb = counting(rawB, names);
-    const a = gatewayManager(ca.store);
-    const b = gatewayManager(cb.store);
-    const sum = (name: string) => (ca.calls.get(name) ?? 0) + (cb.calls.get(name) ?? 0);
-    try {
-      await Promise.all([rawA.eventsReady(), rawB.eventsReady()]);
-      // Both gateways have read the session once (their first holds read the whole transcript).
-      await turn(a, "one");
-      await turn(b, "two");
-      await turn(a, "three");
-      await turn(b, "four");
-      const before = counter.counts();
-      const calls = new Map(names.map((n) => [n, sum(n)]));
-      await turn(a, "five");
-      await turn(b, "six");
-      const after = counter.counts();
-      expect(after.roundTrips - before.roundTrips).toBe(6);
-      expect(after.commits - before.commits).toBe(6);
-      expect(sum("acquireLeaseWithRow") - calls.get("acquireLeaseWithRow")!).toBe(2);
-      expect(sum("releaseLease") - calls.get("releaseLease")!).toBe(0);
-      expect(sum("readTranscript") - calls.get("readTranscript")!).toBe(0);
-      const texts = ["one", "two", "three", "four", "five", "six"].flatMap((t) => [t, `echo: ${t}`]);
-      // Each gateway's cached transcript took on the other's lines: its history is complete.
-      for (const m of [a, b]) {
-        const hold = await m.leases!.acquire("main", KEY);
-        expect((await m.history("main", KEY)).items.map((i) => i.text)).toEqual(texts);
-        m.leases!.release(hold);
+describe.each([
+  { backend: "postgres", pair: postgresPair, skip: false },
+  { backend: "redis", pair: redisPair, skip: !redisAvailable() },
+])("a session lease handed between gateways ($backend)", ({ pair, skip }) => {
+  it.skipIf(skip)(
+    "a turn on a session alternating between two gateways is 3 round trips (3 commits), with no release or tail read of its own",
+    async () => {
+      const p = await pair();
+      const names = ["acquireLease", "acquireLeaseWithRow", "releaseLease", "readTranscript"];
+      const ca = counting(p.stores[0], names);
+      const cb = counting(p.stores[1], names);
+      const a = gatewayManager(ca.store);
+      const b = gatewayManager(cb.store);
+      const sum = (name: string) => (ca.calls.get(name) ?? 0) + (cb.calls.get(name) ?? 0);
+      try {
+        // Both gateways have read the session once (their first holds read the whole transcript).
+        await turn(a, "one");
+        await turn(b, "two");
+        await turn(a, "three");
+        await turn(b, "four");
+        const before = p.wire();
+        const calls = new Map(names.map((n) => [n, sum(n)]));
+        await turn(a, "five");
+        await turn(b, "six");
+        const after = p.wire();
+        expect(after.roundTrips - before.roundTrips).toBe(6);
+        expect(after.commits - before.commits).toBe(6);
+        expect(sum("acquireLeaseWithRow") - calls.get("acquireLeaseWithRow")!).toBe(2);
+        expect(sum("releaseLease") - calls.get("releaseLease")!).toBe(0);
+        expect(sum("readTranscript") - calls.get("readTranscript")!).toBe(0);
+        const texts = ["one", "two", "three", "four", "five", "six"].flatMap((t) => [t, `echo: ${t}`]);
+        // Each gateway's cached transcript took on the other's lines: its history is complete.
+        for (const m of [a, b]) {
+          const hold = await m.leases!.acquire("main", KEY);
+          expect((await m.history("main", KEY)).items.map((i) => i.text)).toEqual(texts);
+          m.leases!.release(hold);
+        }
+      } finally {
+        await a.leases!.releaseAll();
+        await b.leases!.releaseAll();
+        await p.close();
       }
-    } finally {
-      await a.leases!.releaseAll();
-      await b.leases!.releaseAll();
-      await rawA.close();
-      await rawB.close();
-      await counter.close();
-    }
-  });
+    },
+  );
 
-  it("the reply's write frees the lease: another gateway takes it at once, before the holder gives its hold back", async () => {
-    const url = await createTestDatabase();
-    const [sa, other] = [
-      await PostgresSessionStore.open({ url, scope: "main" }),
-      await PostgresSessionStore.open({ url, scope: "main" }),
-    ];
-    const a = gatewayManager(sa);
-    try {
-      await turn(a, "one", async () => {
-        expect(a.leases!.current("main", KEY)).toBeNull();
-        const lease = await other.acquireLease(`session:${KEY}`, { waitMs: 0 });
-        await other.releaseLease(lease);
-      });
-      // The next turn here takes the lease again and sees the session as it was left.
-      await turn(a, "two");
-      expect((await a.history("main", KEY)).items.map((i) => i.text)).toEqual(["one", "echo: one", "two", "echo: two"]);
-    } finally {
-      await a.leases!.releaseAll();
-      await sa.close();
-      await other.close();
-    }
-  });
+  it.skipIf(skip)(
+    "the reply's write frees the lease: another gateway takes it at once, before the holder gives its hold back",
+    async () => {
+      const p = await pair();
+      const [sa, other] = p.stores;
+      const a = gatewayManager(sa);
+      try {
+        await turn(a, "one", async () => {
+          expect(a.leases!.current("main", KEY)).toBeNull();
+          const lease = await other.acquireLease(`session:${KEY}`, { waitMs: 0 });
+          await other.releaseLease(lease);
+        });
+        // The next turn here takes the lease again and sees the session as it was left.
+        await turn(a, "two");
+        expect((await a.history("main", KEY)).items.map((i) => i.text)).toEqual([
+          "one",
+          "echo: one",
+          "two",
+          "echo: two",
+        ]);
+      } finally {
+        await a.leases!.releaseAll();
+        await p.close();
+      }
+    },
+  );
 
-  it("a reply that is not the last write keeps the lease (a held write never frees it)", async () => {
-    const url = await createTestDatabase();
-    const [sa, other] = [
-      await PostgresSessionStore.open({ url, scope: "main" }),
-      await PostgresSessionStore.open({ url, scope: "main" }),
-    ];
+  it.skipIf(skip)("a reply that is not the last write keeps the lease (a held write never frees it)", async () => {
+    const p = await pair();
+    const [sa, other] = p.stores;
     const a = gatewayManager(sa);
     try {
       const hold = await a.leases!.acquire("main", KEY);
@@ -153,8 +209,7 @@ describe("a session lease handed between gateways (postgres)", () => {
       a.leases!.release(hold);
     } finally {
       await a.leases!.releaseAll();
-      await sa.close();
-      await other.close();
+      await p.close();
     }
   });
 });

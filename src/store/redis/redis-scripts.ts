@@ -176,9 +176,11 @@ return 1
  * which can also renew the fence's lease and publish waiting events (both ride along: no command of
  * their own). KEYS: rows, vers, pos, idx, applied, transcript list, live-transcripts set, lease.
  * ARGV: key, expected version ('' = absent), op ('put'|'del'|'keep'), new version, json, index
- * member, session id, fence ('1'|'0'), owner, epoch, now (ms, or '' = server TIME), renew ttl (ms,
- * '' = no renewal), event channel, event count n, n events, then the lines.
- * Returns {1, new expiresAt or ''} when applied (or already applied by this token: {1, ''}), 0 when
+ * member, session id, fence ('0' none, '1' fenced, '2' fenced and free the lease once written),
+ * owner, epoch, now (ms, or '' = server TIME), renew ttl (ms, '' = no renewal), event channel, event
+ * count n, n events, then the lines.
+ * Returns {1, new expiresAt or '', '1' when the lease was freed else ''} when applied (or already
+ * applied by this token: {1, '', ''}), 0 when
  * the row's version moved, -1 when the fence is not current; nothing is written unless applied. The
  * events are published whenever the script runs (not on a replay: the first run sent them), so
  * events handed to successive calls go out in call order whatever each write's outcome.
@@ -186,10 +188,10 @@ return 1
 export const APPEND_AND_PATCH = script(
   "appendAndPatch",
   `${PRELUDE}
-if replayed(KEYS[5]) then return {1, ''} end
+if replayed(KEYS[5]) then return {1, '', ''} end
 local nEvents = tonumber(ARGV[14])
 for i = 15, 14 + nEvents do redis.call('PUBLISH', ARGV[13], ARGV[i]) end
-local fenced = ARGV[8] == '1'
+local fenced = ARGV[8] ~= '0'
 local now = 0
 if fenced then
   now = clock(ARGV[11])
@@ -212,8 +214,13 @@ if fenced and ARGV[12] ~= '' then
   expiresAt = ms(now + tonumber(ARGV[12]))
   redis.call('HSET', KEYS[8], 'expiresAt', expiresAt)
 end
+local freed = ''
+if ARGV[8] == '2' then
+  redis.call('HSET', KEYS[8], 'free', '1')
+  freed = '1'
+end
 remember(KEYS[5], '1')
-return {1, expiresAt}
+return {1, expiresAt, freed}
 `,
 );
 
@@ -281,16 +288,23 @@ return 1
 );
 
 /**
- * Acquires a lease. KEYS: lease hash [, rows, vers]. ARGV: owner, now (ms, or '' = server TIME),
- * ttl (ms) [, row key]. Returns {1|0 (got it), owner, epoch, expiresAt}: on 0, the current holder.
- * Times are strings. With the row keys, a 1 also carries the row's json and version (nil if absent).
+ * Acquires a lease. KEYS: lease hash [, rows, vers [, transcript list]]. ARGV: owner, now (ms, or
+ * '' = server TIME), ttl (ms) [, row key [, tail lines n]]. Returns {1|0 (got it), owner, epoch,
+ * expiresAt}: on 0, the current holder. Times are strings. With the row keys, a 1 also carries the
+ * row's json and version (false if absent); with the transcript, then its length and its last n + 1
+ * lines.
  */
 export const ACQUIRE = script(
   "acquire",
   `${PRELUDE}
 local function got(owner, epoch, expiresAt)
   if #KEYS < 3 then return {1, owner, epoch, expiresAt} end
-  return {1, owner, epoch, expiresAt, redis.call('HGET', KEYS[2], ARGV[4]), redis.call('HGET', KEYS[3], ARGV[4])}
+  local r = {1, owner, epoch, expiresAt, redis.call('HGET', KEYS[2], ARGV[4]), redis.call('HGET', KEYS[3], ARGV[4])}
+  if #KEYS >= 4 then
+    table.insert(r, redis.call('LLEN', KEYS[4]))
+    table.insert(r, redis.call('LRANGE', KEYS[4], -(tonumber(ARGV[5]) + 1), -1))
+  end
+  return r
 end
 local now = clock(ARGV[2])
 local h = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'expiresAt', 'free')

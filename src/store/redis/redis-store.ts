@@ -36,6 +36,7 @@ import {
   type Fence,
   type Lease,
   type LeaseWithRow,
+  type TailHint,
   type ListFilter,
   type ListOptions,
   type ListPage,
@@ -474,6 +475,7 @@ export class RedisSessionStore implements SessionStore {
     const texts = lines.map((l) => JSON.stringify(l));
     const renewTtl = fence?.renewTtlMs !== undefined && fence.renewTtlMs > 0 ? String(fence.renewTtlMs) : "";
     let leaseExpiresAt: number | undefined;
+    let leaseReleased = false;
     const result = await this.guard(() =>
       this.serialized(key, () =>
         this.optimistic(key, mutator, true, async (version, op, token, next, json) => {
@@ -492,7 +494,8 @@ export class RedisSessionStore implements SessionStore {
             json,
             op === "put" ? indexMember(key, next!) : "",
             sessionId,
-            fence ? "1" : "0",
+            // '2': free the lease with this write (Fence.release; only with a renewal, as on postgres).
+            fence ? (fence.release && renewTtl ? "2" : "1") : "0",
             fence?.owner ?? "",
             String(fence?.epoch ?? ""),
             fence ? this.leaseNow() : "",
@@ -512,18 +515,20 @@ export class RedisSessionStore implements SessionStore {
           }
           // The script publishes them whenever it runs, whatever the write's outcome.
           for (const r of riders) r.sent();
-          const [status, expiresAt] = Array.isArray(got) ? (got as [number, string]) : [got, ""];
+          const [status, expiresAt, freed] = Array.isArray(got) ? (got as [number, string, string]) : [got, "", ""];
           if (status === -1)
             throw new FencedError(
               `lease ${JSON.stringify(fence?.name)} epoch ${fence?.epoch} of ${fence?.owner} is no longer current`,
             );
           if (status === 1 && expiresAt) leaseExpiresAt = Number(expiresAt);
+          if (status === 1 && freed === "1") leaseReleased = true;
           return status === 1;
         }),
       ),
     );
     // Set, not spread: a spread would read (parse) the lazy `before`.
     if (leaseExpiresAt !== undefined) result.leaseExpiresAt = leaseExpiresAt;
+    if (leaseReleased) result.leaseReleased = true;
     return result;
   }
 
@@ -688,40 +693,61 @@ export class RedisSessionStore implements SessionStore {
     return (await this.acquire(name, null, options)).lease;
   }
 
-  /** The lease and the row `key` in one script; the row's version is remembered for the next patch. */
+  /**
+   * The lease, the row `key` and the `tail` asked for in one script; the row's version is
+   * remembered for the next patch.
+   */
   async acquireLeaseWithRow(
     name: string,
     key: string,
     options: { ttlMs?: number; waitMs?: number } = {},
+    tail?: TailHint,
   ): Promise<LeaseWithRow> {
-    return this.acquire(name, key, options);
+    if (tail) assertValidSessionId(tail.sessionId);
+    return this.acquire(name, key, options, tail);
   }
 
   private async acquire(
     name: string,
     rowKey: string | null,
     options: { ttlMs?: number; waitMs?: number },
+    tail?: TailHint,
   ): Promise<LeaseWithRow> {
     const ttl = options.ttlMs ?? this.leaseTtlMs;
     // The wait is measured on the local clock; whether the lease is free is the scripts' call.
     const deadline = this.now() + (options.waitMs ?? 10_000);
-    const keys = [this.k(`lease:${name}`), ...(rowKey === null ? [] : [this.k("rows"), this.k("vers")])];
-    const args = [this.owner, this.leaseNow(), String(ttl), ...(rowKey === null ? [] : [rowKey])];
+    const keys = [this.k(`lease:${name}`)];
+    const args = [this.owner, this.leaseNow(), String(ttl)];
+    if (rowKey !== null) {
+      keys.push(this.k("rows"), this.k("vers"));
+      args.push(rowKey);
+      if (tail) {
+        keys.push(this.transcriptKey(tail.sessionId));
+        args.push(String(Math.max(0, Math.floor(tail.lines))));
+      }
+    }
     return this.guard(async () => {
       for (;;) {
-        const [got, owner, epoch, expiresAt, json, version] = (await this.eval(S.ACQUIRE, keys, args)) as [
+        const [got, owner, epoch, expiresAt, json, version, total, raw] = (await this.eval(S.ACQUIRE, keys, args)) as [
           number,
           string,
           string,
           string,
           string | null | undefined,
           string | null | undefined,
+          number | undefined,
+          string[] | undefined,
         ];
         if (got === 1) {
           const lease = { name, owner, epoch: Number(epoch), expiresAt: Number(expiresAt) };
           if (rowKey === null) return { lease, row: undefined };
           this.knowRow(rowKey, json ?? null, version ?? null);
-          return { lease, row: json ? (JSON.parse(json) as SessionEntry) : undefined };
+          const row = json ? (JSON.parse(json) as SessionEntry) : undefined;
+          if (!tail || raw === undefined) return { lease, row };
+          const truncated = raw.length > tail.lines;
+          const lines = truncated ? raw.slice(raw.length - tail.lines) : raw;
+          const read = this.parseLines(tail.sessionId, lines, Number(total) - lines.length + 1);
+          return { lease, row, tail: { ...read, truncated, sessionId: tail.sessionId } };
         }
         if (this.now() >= deadline) {
           throw new LeaseTimeoutError(
