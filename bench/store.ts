@@ -7,7 +7,8 @@
  * - `benchSharedStores`: two `pincer gateway` processes on one PostgreSQL database and on one Redis,
  *   both run durable (`durable-servers.ts`: Postgres `fsync=on`, `synchronous_commit=on`; Redis
  *   `appendonly yes`, `appendfsync everysec`), every session's messages alternating between them
- *   (or all sent to one of them), each session with one request in flight at a time; for this
+ *   (or all sent to one of them; or, on Postgres, each session to one of them: the no-hand-off
+ *   ceiling), each session with one request in flight at a time; for this
  *   checkout and a baseline checkout (`PINCER_BENCH_BASELINE`) in the same run. Per turn it counts
  *   Postgres commits (pg_stat_database), statements and round trips (a short run through
  *   `pg-wire-counter.ts`) and Redis commands (INFO commandstats). Afterwards every transcript is
@@ -163,6 +164,8 @@ function makePoster(base: string, agent: http.Agent): (body: string) => Promise<
 }
 
 interface SessionState {
+  /** Position in the session list (`partitioned` sends session j to gateway j % 2). */
+  index: number;
   peer: string;
   /** Next message index. */
   next: number;
@@ -334,11 +337,19 @@ function redisDelta(before: Record<string, number>, after: Record<string, number
 
 export type SharedBackend = "postgres" | "redis";
 
+/**
+ * How messages reach the gateways: `alternating` — message i of a session goes to gateway A when i
+ * is even, B when odd (every message hands the session over); `oneGateway` — all to A (B runs idle
+ * on the same database); `partitioned` — session j always to gateway j % 2 (both busy, no hand-off:
+ * the ceiling of any hand-off scheme, forwarding to the holder included, on this machine).
+ */
+export type GatewaysMode = "alternating" | "oneGateway" | "partitioned";
+
 export interface GatewaysRunOptions {
   backend: SharedBackend;
   /** The database to use (fresh and empty). */
   url: string;
-  mode: "alternating" | "oneGateway";
+  mode: GatewaysMode;
   sessions: number;
   concurrency: number;
   durationS: number;
@@ -365,7 +376,7 @@ const SETTLE_MESSAGES = 3;
 export interface GatewaysRun {
   backend: SharedBackend;
   checkout: string;
-  mode: "alternating" | "oneGateway";
+  mode: GatewaysMode;
   gateways: number;
   sessions: number;
   concurrency: number;
@@ -399,8 +410,7 @@ export interface GatewaysRun {
  * `sessions` sessions on one fresh database behind two gateways; `concurrency` client loops, each
  * taking the longest-idle session, sending its next message and putting it back: every session has
  * at most one request in flight, and messages of a session are sent strictly one after another.
- * `alternating`: message i of a session goes to gateway A when i is even, B when odd.
- * `oneGateway`: every message goes to A (B runs idle on the same database).
+ * `mode`: see GatewaysMode.
  */
 export async function benchSharedGateways(o: GatewaysRunOptions): Promise<GatewaysRun> {
   const { backend, url, mode, concurrency, durationS } = o;
@@ -421,6 +431,7 @@ export async function benchSharedGateways(o: GatewaysRunOptions): Promise<Gatewa
   try {
     const posts = gws.map((g) => makePoster(g.url, agent));
     const sessions: SessionState[] = Array.from({ length: sessionCount }, (_, i) => ({
+      index: i,
       peer: `p${i}`,
       next: 0,
       acked: [],
@@ -459,7 +470,7 @@ export async function benchSharedGateways(o: GatewaysRunOptions): Promise<Gatewa
           return;
         }
         const n = s.next++;
-        const post = posts[mode === "alternating" ? n % 2 : 0]!;
+        const post = posts[mode === "alternating" ? n % 2 : mode === "partitioned" ? s.index % 2 : 0]!;
         const body = JSON.stringify({
           channel: "bench",
           chatType: "direct",
@@ -551,7 +562,7 @@ export async function benchSharedGateways(o: GatewaysRunOptions): Promise<Gatewa
       backend,
       checkout: o.root ?? "current",
       mode,
-      gateways: mode === "alternating" ? 2 : 1,
+      gateways: mode === "oneGateway" ? 1 : 2,
       sessions: sessionCount,
       concurrency,
       durationS: round(seconds),
@@ -591,12 +602,17 @@ export interface SharedStoreBench {
   runs: GatewaysRun[];
   /** current / baseline of turns/s per case (same run, same machine). */
   ratios: Record<string, number>;
+  /**
+   * Two gateways with no hand-off at all (`partitioned`), this checkout: how far the alternating
+   * case could go on this machine, and that ceiling against the baseline's alternating case.
+   */
+  ceiling: { alternatingOverPartitioned?: number; partitionedOverBaselineAlternating?: number };
   targets: Record<string, unknown>;
   pass: Record<string, boolean>;
 }
 
 /**
- * Two gateways on one durable PostgreSQL (alternating, one gateway) and on one durable Redis, for
+ * Two gateways on one durable PostgreSQL (alternating, one gateway, partitioned) and on one durable Redis (alternating, one gateway), for
  * this checkout and, when given, the baseline checkout, interleaved; then short counting runs
  * through the wire counter (Postgres) for the per-turn statements and round trips.
  */
@@ -613,7 +629,8 @@ export async function benchSharedStores(opts: {
   const runs: GatewaysRun[] = [];
   const common = { sessions: opts.sessions, concurrency: opts.concurrency };
   try {
-    for (const mode of ["alternating", "oneGateway"] as const)
+    // `partitioned` only on Postgres: the ceiling the alternating case is measured against.
+    for (const mode of ["alternating", "oneGateway", "partitioned"] as const)
       for (const root of checkouts)
         runs.push(
           await benchSharedGateways({
@@ -699,7 +716,7 @@ export async function benchSharedStores(opts: {
   const ratios: Record<string, number> = {};
   if (opts.baseline)
     for (const backend of ["postgres", "redis"] as const)
-      for (const mode of ["alternating", "oneGateway"]) {
+      for (const mode of ["alternating", "oneGateway", "partitioned"]) {
         const cur = find(backend, mode, false);
         const base = find(backend, mode, true);
         if (cur && base) ratios[`${backend}.${mode}.turnsPerSecond`] = round(cur.turnsPerSecond / base.turnsPerSecond);
@@ -717,11 +734,18 @@ export async function benchSharedStores(opts: {
   };
   if (opts.baseline)
     pass.postgresTwoGatewaysAtLeast2xBaseline = (ratios["postgres.alternating.turnsPerSecond"] ?? 0) >= 2;
+  const partitioned = find("postgres", "partitioned", false);
+  const baseTwo = opts.baseline ? find("postgres", "alternating", true) : undefined;
+  const ceiling: SharedStoreBench["ceiling"] = {};
+  if (two && partitioned) ceiling.alternatingOverPartitioned = round(two.turnsPerSecond / partitioned.turnsPerSecond);
+  if (partitioned && baseTwo)
+    ceiling.partitionedOverBaselineAlternating = round(partitioned.turnsPerSecond / baseTwo.turnsPerSecond);
   return {
     durability: { postgres: pgServer.settings, ...(redis ? { redis: redis.settings } : {}) },
     baseline: opts.baseline ?? null,
     runs,
     ratios,
+    ceiling,
     targets: {
       postgresTwoGateways: { minRatioToBaseline: 2, maxP99Ms: 100 },
       postgresSteadyTurn: { maxCommits: 2, maxRoundTrips: 5 },
