@@ -12,6 +12,7 @@ import { SessionManager } from "../src/session/manager.ts";
 import { PostgresSessionStore } from "../src/store/postgres/postgres-store.ts";
 import { RedisSessionStore } from "../src/store/redis/redis-store.ts";
 import type { SessionStore } from "../src/store/types.ts";
+import { post, ScriptedProvider, startTestGateway, TOKEN } from "./helpers/gateway-harness.ts";
 import { createTestDatabase, stopTestPostgres } from "./helpers/postgres-server.ts";
 import { redisAvailable, startTestRedis, type TestRedis } from "./helpers/redis-server.ts";
 
@@ -210,6 +211,52 @@ describe.each([
     } finally {
       await a.leases!.releaseAll();
       await p.close();
+    }
+  });
+});
+
+describe("a reply followed by a threshold compaction (postgres, a real gateway)", () => {
+  it("keeps the lease through the compaction: the whole run is one hold, and the reply does not free it", async () => {
+    const url = await createTestDatabase();
+    const provider = new ScriptedProvider();
+    provider.reply = () => [{ type: "text", text: "ok" }];
+    // Every turn uses 110 tokens of a 105-token window: each reply is followed by a compaction.
+    const agents = {
+      defaults: {
+        contextTokens: 105,
+        compaction: { memoryFlush: { enabled: false }, reserveTokensFloor: 0, reserveTokens: 0 },
+      },
+    };
+    const gw = await startTestGateway(
+      { agents, session: { dmScope: "per-channel-peer", store: { backend: "postgres", url } } },
+      { provider },
+    );
+    const reader = await PostgresSessionStore.open({ url, scope: "main" });
+    try {
+      const takesSoFar = async () => {
+        const metrics = await (
+          await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+        ).text();
+        return Number(/^pincer_store_operation_seconds_count\{op="acquireLeaseWithRow"\} (\d+)$/m.exec(metrics)?.[1]);
+      };
+      // The first turn has nothing to compact yet (everything is the kept tail); the second compacts.
+      expect((await post(`${gw.url}/v1/inbound`, envelope("one"))).status).toBe(200);
+      // Another process takes the session in between (asking the gateway to let go of its kept
+      // lease), so the gateway's next hold is not continuous and would not linger.
+      const other = gatewayManager(reader);
+      other.leases!.release(await other.leases!.acquire("main", KEY));
+      await other.leases!.releaseAll();
+      const before = await takesSoFar();
+      expect((await post(`${gw.url}/v1/inbound`, envelope("two"))).status).toBe(200);
+      const row = await reader.get(KEY);
+      const { lines } = await reader.readTranscript(row!.sessionId);
+      // The compaction came after the second reply.
+      expect(lines.map((l) => l.type).slice(-2)).toEqual(["message", "compaction"]);
+      // One hold for the message, the reply and the compaction (a freed lease would be taken again).
+      expect((await takesSoFar()) - before).toBe(1);
+    } finally {
+      await reader.close();
+      await gw.cleanup();
     }
   });
 });

@@ -190,6 +190,11 @@ export class TurnRunner {
     await this.maybeFlushMemory(req, entry, settings, provider, model, window, view).catch(() => undefined);
 
     let compactedThisRun = false;
+    // The reply may free a shared session's lease only when nothing follows it in this run: no
+    // message queued behind, and no threshold compaction (its reads and writes must stay in this hold).
+    const lastWrite = (usage: AssistantMessage["usage"], answered: { provider?: string; model?: string }) =>
+      req.nothingQueued?.() === true &&
+      (compactedThisRun || !this.overCompactionBudget(settings, provider, model, window, usage, answered, entry));
     for (let attempt = 1; ; attempt++) {
       try {
         const prompt = await this.assemblePrompt(
@@ -210,16 +215,16 @@ export class TurnRunner {
           view,
           thinking,
           prompt,
+          lastWrite,
         );
         view = null;
-        if (result.status === "ok" && result.usage) {
-          const used = result.usage.input + result.usage.cacheRead + result.usage.cacheWrite + result.usage.output;
-          // Against the window of the model that answered (a fallback may have stood in).
-          const answeredWindow = this.answeredWindow(settings, provider, model, window, result, entry);
-          if (!compactedThisRun && used > compactionBudget(answeredWindow, settings.compaction).compactAbove) {
-            await this.compact(req, settings, provider, model, "threshold");
-          }
-        }
+        if (
+          result.status === "ok" &&
+          result.usage &&
+          !compactedThisRun &&
+          this.overCompactionBudget(settings, provider, model, window, result.usage, result, entry)
+        )
+          await this.compact(req, settings, provider, model, "threshold");
         return result;
       } catch (err) {
         if (req.signal.aborted) return { status: "aborted", reply: null, silent: true };
@@ -275,6 +280,22 @@ export class TurnRunner {
     return outcome;
   }
 
+  /** Whether a turn that used `usage` calls for a threshold compaction (against the answering model's window). */
+  private overCompactionBudget(
+    settings: AgentSettings,
+    provider: ModelProvider,
+    model: string,
+    window: number,
+    usage: AssistantMessage["usage"],
+    answered: { provider?: string; model?: string },
+    entry: SessionEntry | undefined,
+  ): boolean {
+    const used = usage.input + usage.cacheRead + usage.cacheWrite + usage.output;
+    // Against the window of the model that answered (a fallback may have stood in).
+    const answeredWindow = this.answeredWindow(settings, provider, model, window, answered, entry);
+    return used > compactionBudget(answeredWindow, settings.compaction).compactAbove;
+  }
+
   /** The window of the model that answered: `window` unless a fallback stood in for `provider/model`. */
   private answeredWindow(
     settings: AgentSettings,
@@ -305,6 +326,8 @@ export class TurnRunner {
     firstView: TranscriptView | null,
     thinking: ThinkLevel | undefined,
     prompt: AssembledPrompt,
+    /** Whether the reply's write is the run's last (see `run`). */
+    lastWrite: (usage: AssistantMessage["usage"], answered: { provider?: string; model?: string }) => boolean,
   ): Promise<RunResult> {
     const { manager } = this.deps;
     let final: AssistantMessage | null = null;
@@ -430,7 +453,7 @@ export class TurnRunner {
             systemPromptReport: prompt.report,
             usageTotals: addSessionUsage(cur.usageTotals, roundUsage, callCost, modelRef, undefined, now),
           }),
-          { last: req.nothingQueued?.() === true },
+          { last: lastWrite(usage, answered) },
         );
         if (!written) return { status: "aborted", reply: null, silent: true, errorMessage: "the session was reset" };
         if (touchEntry.length > 0) this.cacheTouch.set(req.sessionId, this.deps.now());
