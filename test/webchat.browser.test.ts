@@ -35,6 +35,8 @@ suite("WebChat in a real browser", () => {
   let browser: Browser;
   let page: Page;
   const pageProblems: string[] = [];
+  /** The page's login requests and their answers, to tell what happened when a login step fails. */
+  const authLog: string[] = [];
 
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `webchat-${name}.png`), fullPage: true });
   const bodies = async (selector: string) =>
@@ -74,6 +76,15 @@ suite("WebChat in a real browser", () => {
       // CSP violations (an inline script or style slipped in) are reported as console errors.
       if (msg.type() === "error" && !/Failed to load resource/.test(msg.text()))
         pageProblems.push(`console: ${msg.text()}`);
+    });
+    const authPath = (url: string) => new URL(url).pathname;
+    page.on("response", (r) => {
+      if (authPath(r.url()).startsWith("/auth/"))
+        authLog.push(`${r.request().method()} ${authPath(r.url())} ${r.status()}`);
+    });
+    page.on("requestfailed", (r) => {
+      if (authPath(r.url()).startsWith("/auth/"))
+        authLog.push(`${r.method()} ${authPath(r.url())} failed: ${r.failure()?.errorText ?? "?"}`);
     });
   }, 120_000);
 
@@ -258,10 +269,25 @@ suite("WebChat in a real browser", () => {
   it(
     "logs out back to the login form",
     async () => {
+      authLog.length = 0;
       await page.click("#logout");
       await page.locator("#login-view").waitFor({ state: "visible" });
+      // The gateway confirmed the logout (otherwise the form says the login may still be valid).
+      expect(await page.locator("#login-view").innerText(), authLog.join("; ")).not.toMatch(/did not confirm/);
       await page.reload();
-      await page.locator("#token").waitFor({ state: "visible" });
+      await page
+        .locator("#token")
+        .waitFor({ state: "visible" })
+        .catch(async (err: unknown) => {
+          const shown = await page
+            .locator("body")
+            .innerText()
+            .catch(() => "?");
+          throw new Error(
+            `no login form after the reload; page: ${JSON.stringify(shown.slice(0, 300))}; login requests: ${authLog.join("; ")}; problems: ${pageProblems.join("; ")}`,
+            { cause: err },
+          );
+        });
       expect(await page.locator("#app-view").isHidden()).toBe(true);
       expect(pageProblems).toEqual([]);
     },
