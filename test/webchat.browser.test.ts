@@ -35,7 +35,7 @@ suite("WebChat in a real browser", () => {
   let browser: Browser;
   let page: Page;
   const pageProblems: string[] = [];
-  /** The page's login requests and their answers, to tell what happened when a login step fails. */
+  /** The page's login requests (and failed ones) with their answers, to tell what happened when a login step fails. */
   const authLog: string[] = [];
 
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `webchat-${name}.png`), fullPage: true });
@@ -77,15 +77,15 @@ suite("WebChat in a real browser", () => {
       if (msg.type() === "error" && !/Failed to load resource/.test(msg.text()))
         pageProblems.push(`console: ${msg.text()}`);
     });
-    const authPath = (url: string) => new URL(url).pathname;
+    // Login requests, and any request that failed or was refused, for the logout test's message.
+    const pathOf = (url: string) => new URL(url).pathname;
     page.on("response", (r) => {
-      if (authPath(r.url()).startsWith("/auth/"))
-        authLog.push(`${r.request().method()} ${authPath(r.url())} ${r.status()}`);
+      if (pathOf(r.url()).startsWith("/auth/") || r.status() >= 400)
+        authLog.push(`${r.request().method()} ${pathOf(r.url())} ${r.status()}`);
     });
-    page.on("requestfailed", (r) => {
-      if (authPath(r.url()).startsWith("/auth/"))
-        authLog.push(`${r.method()} ${authPath(r.url())} failed: ${r.failure()?.errorText ?? "?"}`);
-    });
+    page.on("requestfailed", (r) =>
+      authLog.push(`${r.method()} ${pathOf(r.url())} failed: ${r.failure()?.errorText ?? "?"}`),
+    );
   }, 120_000);
 
   afterAll(async () => {
