@@ -181,6 +181,53 @@ describe("taking a session over from another process", () => {
     await store.close();
     await other.close();
   });
+
+  it("a refresh from a tail read with the lease reads nothing more when the leaf is in it, and more only when it is cut short", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-refresh-tail-")), "s.sqlite");
+    const raw = SqliteSessionStore.open({ file });
+    const other = SqliteSessionStore.open({ file });
+    let reads = 0;
+    const store = new Proxy(raw, {
+      get(target, prop, receiver) {
+        if (prop === "readTranscript")
+          return (...a: Parameters<typeof raw.readTranscript>) => (reads++, target.readTranscript(...a));
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const mine = new TranscriptWriter(store);
+    const theirs = new TranscriptWriter(other);
+    const sid = "0b6f6b1e-8d7e-4a43-9a55-6c8f0b2b3c12";
+    const msg = (text: string) => ({
+      type: "message" as const,
+      message: { role: "user" as const, content: text, timestamp: 1 },
+    });
+    const texts = async () =>
+      (await mine.readAll(sid)).lines.map((l) => (l.message as { content?: string } | undefined)?.content ?? l.type);
+    await mine.append(sid, [msg("one")], { now: 1, cwd: "/" });
+    await texts();
+    // The other process appends two lines: a 3-line tail holds the leaf.
+    await theirs.append(sid, [msg("two"), msg("three")], { now: 2, cwd: "/" });
+    reads = 0;
+    await mine.refresh(sid, await other.readTranscript(sid, { tail: 3 }));
+    expect(reads).toBe(0);
+    expect(await texts()).toEqual(["session", "one", "two", "three"]);
+    // Three more: a 2-line tail is cut short before the leaf, so the writer reads a longer one.
+    await theirs.append(sid, [msg("four"), msg("five"), msg("six")], { now: 3, cwd: "/" });
+    reads = 0;
+    await mine.refresh(sid, await other.readTranscript(sid, { tail: 2 }));
+    expect(reads).toBe(1);
+    expect(await texts()).toEqual(["session", "one", "two", "three", "four", "five", "six"]);
+    // A whole transcript that lacks the leaf (another file under the same id): forgotten, read afresh.
+    const foreign = { lines: [{ type: "session", id: "x" }], issues: [], truncated: false };
+    reads = 0;
+    await mine.refresh(sid, foreign);
+    expect(reads).toBe(0);
+    expect(mine.knows(sid)).toBe(false);
+    expect(await texts()).toEqual(["session", "one", "two", "three", "four", "five", "six"]);
+    await raw.close();
+    await other.close();
+  });
 });
 
 describe("rows of held sessions", () => {
