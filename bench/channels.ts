@@ -17,22 +17,11 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import autocannon from "autocannon";
-import { freePort } from "./processes.ts";
+import { cpuMsOf, freePort } from "./processes.ts";
 
 const TOKEN = "bench-token-0123456789abcdef";
 const BOT_TOKEN = "777:bench-telegram-token";
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
-
-/** CPU time (user + system) of a process so far, in ms (Linux /proc; USER_HZ 100). */
-function cpuMsOf(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return null;
-  }
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;

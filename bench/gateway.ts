@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import autocannon from "autocannon";
-import { freePort, startMockModelServer } from "./processes.ts";
+import { cpuMsOf, freePort, startMockModelServer } from "./processes.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 
@@ -92,21 +92,6 @@ function checkOrdering(home: string, sent: Map<string, number>, concurrentSameSe
   }
   return { sessionsChecked: sessions, messagesChecked: messages, violations };
 }
-
-/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat (Linux only). */
-function cpuMsOf(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return null;
-  }
-}
-/** USER_HZ: 100 on every Linux architecture Node runs on. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface GatewayBenchOptions {
   /** The checkout whose bin/pincer.js runs the gateway (default: this one). */

@@ -29,6 +29,7 @@ import { PROCESS_TOKEN, startGatewayProcess, type GatewayProcess } from "../test
 import { createTestDatabase, stopTestPostgres } from "../test/helpers/postgres-server.ts";
 import { redisAvailable, startTestRedis } from "../test/helpers/redis-server.ts";
 import { benchIngest, type IngestBackend, type IngestResult } from "./ingest.ts";
+import { cpuMsBetween, cpuMsByName, cpuMsOf } from "./processes.ts";
 
 const round = (v: number): number => Math.round(v * 1000) / 1000;
 
@@ -116,6 +117,35 @@ function redisAvailableQuiet(): boolean {
 interface Post {
   status: number;
   body: string;
+}
+
+interface CpuReading {
+  gateways: number | null;
+  database: Map<number, number> | null;
+  client: NodeJS.CpuUsage;
+}
+
+/** CPU used so far by the gateways, the database server's processes and this process. */
+function cpuReading(gws: readonly GatewayProcess[], backend: SharedBackend): CpuReading {
+  const each = gws.map((g) => cpuMsOf(g.child.pid!));
+  return {
+    gateways: each.includes(null) ? null : (each as number[]).reduce((a, b) => a + b, 0),
+    database: cpuMsByName(backend === "postgres" ? "postgres" : "redis-server"),
+    client: process.cpuUsage(),
+  };
+}
+
+function cpuSince(
+  before: CpuReading,
+  after: CpuReading,
+): { gateways: number; database: number | null; client: number } | null {
+  if (before.gateways === null || after.gateways === null) return null;
+  const used = process.cpuUsage(before.client);
+  return {
+    gateways: after.gateways - before.gateways,
+    database: before.database && after.database ? cpuMsBetween(before.database, after.database) : null,
+    client: (used.user + used.system) / 1000,
+  };
 }
 
 /** A bare keep-alive HTTP client: cheaper per request than fetch, so the client steals less CPU from the gateways. */
@@ -400,6 +430,12 @@ export interface GatewaysRun {
    * INFO commandstats.
    */
   perTurn: Record<string, unknown>;
+  /**
+   * CPU time per turn of the measured window (Linux /proc): both gateways, the database server's
+   * processes, this load generator (with the wire counter, when one runs: it is in this process);
+   * and how many cores that kept busy. Null where /proc cannot be read.
+   */
+  cpuMsPerTurn: { gateways: number; database: number | null; client: number; coresBusy: number } | null;
   /** Per gateway: store operations as timed in the gateway (calls, mean ms). */
   storeOps: Array<Record<string, unknown>>;
   ordering: OrderingReport;
@@ -509,10 +545,12 @@ export async function benchSharedGateways(o: GatewaysRunOptions): Promise<Gatewa
     const redisBefore = backend === "redis" ? await redisCommandCounts(url) : null;
     const wireBefore = o.via?.wire();
     const sentBefore = o.viaRedis?.commands();
+    const cpuBefore = cpuReading(gws, backend);
     const begin = performance.now();
     stopAt = begin + durationS * 1000;
     await Promise.all(Array.from({ length: concurrency }, loop));
     const seconds = (performance.now() - begin) / 1000;
+    const cpu = cpuSince(cpuBefore, cpuReading(gws, backend));
     const wireAfter = o.via?.wire();
     const sentAfter = o.viaRedis?.commands();
     const redisAfter = backend === "redis" ? await redisCommandCounts(url) : null;
@@ -585,6 +623,14 @@ export async function benchSharedGateways(o: GatewaysRunOptions): Promise<Gatewa
       statusCounts,
       wrongReplies,
       perTurn,
+      cpuMsPerTurn: cpu
+        ? {
+            gateways: round(cpu.gateways / Math.max(1, turns)),
+            database: cpu.database === null ? null : round(cpu.database / Math.max(1, turns)),
+            client: round(cpu.client / Math.max(1, turns)),
+            coresBusy: round((cpu.gateways + (cpu.database ?? 0) + cpu.client) / (seconds * 1000)),
+          }
+        : null,
       storeOps,
       ordering,
       firstErrors,
