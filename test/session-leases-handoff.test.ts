@@ -12,6 +12,7 @@ import { SessionManager } from "../src/session/manager.ts";
 import { PostgresSessionStore } from "../src/store/postgres/postgres-store.ts";
 import { RedisSessionStore } from "../src/store/redis/redis-store.ts";
 import type { SessionStore } from "../src/store/types.ts";
+import { countingStore } from "./helpers/counting-store.ts";
 import { post, ScriptedProvider, startTestGateway, TOKEN } from "./helpers/gateway-harness.ts";
 import { createTestDatabase, stopTestPostgres } from "./helpers/postgres-server.ts";
 import { redisAvailable, startTestRedis, type TestRedis } from "./helpers/redis-server.ts";
@@ -74,21 +75,6 @@ async function redisPair(): Promise<Pair> {
 const KEY = "agent:main:telegram:direct:42";
 const envelope = (text: string) => ({ channel: "telegram", chatType: "direct", peerId: "42", senderId: "42", text });
 
-/** A store that counts calls of the named methods. */
-function counting(store: SessionStore, names: readonly string[]): { store: SessionStore; calls: Map<string, number> } {
-  const calls = new Map<string, number>();
-  const proxy = new Proxy(store, {
-    get(target, prop, receiver) {
-      const v: unknown = Reflect.get(target, prop, receiver);
-      if (typeof v !== "function") return v;
-      const fn = (v as (...a: unknown[]) => unknown).bind(target);
-      const name = String(prop);
-      return names.includes(name) ? (...a: unknown[]) => (calls.set(name, (calls.get(name) ?? 0) + 1), fn(...a)) : fn;
-    },
-  });
-  return { store: proxy, calls };
-}
-
 function gatewayManager(store: SessionStore): SessionManager {
   return new SessionManager({
     config: { session: { dmScope: "per-channel-peer" as const } },
@@ -130,11 +116,11 @@ describe.each([
     async () => {
       const p = await pair();
       const names = ["acquireLease", "acquireLeaseWithRow", "releaseLease", "readTranscript"];
-      const ca = counting(p.stores[0], names);
-      const cb = counting(p.stores[1], names);
+      const ca = countingStore(p.stores[0], names);
+      const cb = countingStore(p.stores[1], names);
       const a = gatewayManager(ca.store);
       const b = gatewayManager(cb.store);
-      const sum = (name: string) => (ca.calls.get(name) ?? 0) + (cb.calls.get(name) ?? 0);
+      const sum = (name: string) => ca.count(name) + cb.count(name);
       try {
         // Both gateways have read the session once (their first holds read the whole transcript).
         await turn(a, "one");

@@ -14,6 +14,7 @@ import { SessionManager } from "../src/session/manager.ts";
 import { PostgresSessionStore } from "../src/store/postgres/postgres-store.ts";
 import type { SessionEntry } from "../src/store/entry.ts";
 import { FencedError, type SessionStore, type StoreEvent } from "../src/store/types.ts";
+import { countingStore } from "./helpers/counting-store.ts";
 import { inbound, startGatewayProcess } from "./helpers/gateway-process.ts";
 import { createTestDatabase, stopTestPostgres } from "./helpers/postgres-server.ts";
 
@@ -31,21 +32,6 @@ const envelope = (text: string, messageId?: string) => ({
   text,
   ...(messageId ? { messageId } : {}),
 });
-
-/** A store that counts its lease calls (take, renew, release). */
-function countingLeases(store: SessionStore): { store: SessionStore; calls: () => number } {
-  let calls = 0;
-  const names = new Set(["acquireLease", "acquireLeaseWithRow", "renewLease", "releaseLease"]);
-  const proxy = new Proxy(store, {
-    get(target, prop, receiver) {
-      const v: unknown = Reflect.get(target, prop, receiver);
-      if (typeof v !== "function") return v;
-      const fn = (v as (...a: unknown[]) => unknown).bind(target);
-      return names.has(String(prop)) ? (...a: unknown[]) => (calls++, fn(...a)) : fn;
-    },
-  });
-  return { store: proxy, calls: () => calls };
-}
 
 /** A manager as a gateway makes it: one store instance of its own, leases of a minute (so linger a minute). */
 function gatewayManager(store: SessionStore, waitMs = 20_000): SessionManager {
@@ -71,7 +57,8 @@ describe("a session lease kept between turns (postgres)", () => {
     const db = await createTestDatabase();
     const counter = await startPgWireCounter(db);
     const raw = await PostgresSessionStore.open({ url: counter.url, scope: "main" });
-    const { store, calls } = countingLeases(raw);
+    const counted = countingStore(raw, ["acquireLease", "acquireLeaseWithRow", "renewLease", "releaseLease"]);
+    const { store } = counted;
     const m = gatewayManager(store);
     try {
       // The LISTEN connection (requests to let go) opens once, not per turn.
@@ -80,10 +67,10 @@ describe("a session lease kept between turns (postgres)", () => {
       await turn(m, "two"); // continuous (epoch + 1): kept
       expect(m.leases!.isLingering("main", KEY)).toBe(true);
       const before = counter.counts();
-      const callsBefore = calls();
+      const callsBefore = counted.total();
       await turn(m, "three");
       const after = counter.counts();
-      expect(calls() - callsBefore).toBe(0);
+      expect(counted.total() - callsBefore).toBe(0);
       // Each write in one round trip: the row is known (held), so the patch is a compare-and-set.
       expect(after.roundTrips - before.roundTrips).toBe(2);
       expect(after.commits - before.commits).toBe(2);

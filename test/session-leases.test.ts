@@ -10,6 +10,7 @@ import { SessionLeases } from "../src/session/session-leases.ts";
 import { SqliteSessionStore } from "../src/store/sqlite/sqlite-store.ts";
 import { FencedError, type Lease, type SessionStore } from "../src/store/types.ts";
 import { TranscriptWriter } from "../src/transcript/writer.ts";
+import { countingStore } from "./helpers/counting-store.ts";
 
 /** A store whose lease release takes a while, as a round trip to a database does. */
 function slowRelease(store: SqliteSessionStore, ms: number): SessionStore {
@@ -186,16 +187,10 @@ describe("taking a session over from another process", () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-refresh-tail-")), "s.sqlite");
     const raw = SqliteSessionStore.open({ file });
     const other = SqliteSessionStore.open({ file });
-    let reads = 0;
-    const store = new Proxy(raw, {
-      get(target, prop, receiver) {
-        if (prop === "readTranscript")
-          return (...a: Parameters<typeof raw.readTranscript>) => (reads++, target.readTranscript(...a));
-        const v: unknown = Reflect.get(target, prop, receiver);
-        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    const mine = new TranscriptWriter(store);
+    const counted = countingStore(raw, ["readTranscript"]);
+    let readsBefore = 0;
+    const reads = () => counted.count("readTranscript") - readsBefore;
+    const mine = new TranscriptWriter(counted.store);
     const theirs = new TranscriptWriter(other);
     const sid = "0b6f6b1e-8d7e-4a43-9a55-6c8f0b2b3c12";
     const msg = (text: string) => ({
@@ -208,21 +203,21 @@ describe("taking a session over from another process", () => {
     await texts();
     // The other process appends two lines: a 3-line tail holds the leaf.
     await theirs.append(sid, [msg("two"), msg("three")], { now: 2, cwd: "/" });
-    reads = 0;
+    readsBefore = counted.count("readTranscript");
     await mine.refresh(sid, await other.readTranscript(sid, { tail: 3 }));
-    expect(reads).toBe(0);
+    expect(reads()).toBe(0);
     expect(await texts()).toEqual(["session", "one", "two", "three"]);
     // Three more: a 2-line tail is cut short before the leaf, so the writer reads a longer one.
     await theirs.append(sid, [msg("four"), msg("five"), msg("six")], { now: 3, cwd: "/" });
-    reads = 0;
+    readsBefore = counted.count("readTranscript");
     await mine.refresh(sid, await other.readTranscript(sid, { tail: 2 }));
-    expect(reads).toBe(1);
+    expect(reads()).toBe(1);
     expect(await texts()).toEqual(["session", "one", "two", "three", "four", "five", "six"]);
     // A whole transcript that lacks the leaf (another file under the same id): forgotten, read afresh.
     const foreign = { lines: [{ type: "session", id: "x" }], issues: [], truncated: false };
-    reads = 0;
+    readsBefore = counted.count("readTranscript");
     await mine.refresh(sid, foreign);
-    expect(reads).toBe(0);
+    expect(reads()).toBe(0);
     expect(mine.knows(sid)).toBe(false);
     expect(await texts()).toEqual(["session", "one", "two", "three", "four", "five", "six"]);
     await raw.close();
@@ -236,14 +231,8 @@ describe("rows of held sessions", () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pincer-heldrows-")), "s.sqlite");
     const rawA = SqliteSessionStore.open({ file });
     const storeB = SqliteSessionStore.open({ file });
-    let gets = 0;
-    const storeA = new Proxy(rawA, {
-      get(target, prop, receiver) {
-        if (prop === "get") return (key: string) => (gets++, target.get(key));
-        const v: unknown = Reflect.get(target, prop, receiver);
-        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
+    const counted = countingStore(rawA, ["get"]);
+    const storeA = counted.store;
     const shared = { leaseTtlMs: 5000, leaseWaitMs: 5000 };
     const config = { session: { dmScope: "per-channel-peer" as const } };
     const a = new SessionManager({ config, storeFor: async () => storeA, sharedSessions: shared });
@@ -258,12 +247,12 @@ describe("rows of held sessions", () => {
     });
 
     const hold = await a.leases!.acquire("main", key);
-    gets = 0;
+    const getsBefore = counted.count("get");
     const first = await a.recordInbound(envelope("one"));
     await a.appendAssistant("main", key, { text: "echo: one" });
     for (let i = 0; i < 3; i++) expect((await a.get("main", key))?.sessionId).toBe(first.sessionId);
     // The hold was taken before the session existed: its one read happened then, the rest are cached.
-    expect(gets).toBeLessThanOrEqual(1);
+    expect(counted.count("get") - getsBefore).toBeLessThanOrEqual(1);
     a.leases!.release(hold);
     await new Promise((r) => setTimeout(r, 20));
 
