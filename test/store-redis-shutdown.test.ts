@@ -4,12 +4,13 @@
  * which opened a fresh Redis connection nobody closed — and an open ioredis socket keeps the process
  * alive. The registry now refuses to open anything once closed.
  */
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
 import { StoreRegistry } from "../src/session/open-store.ts";
 import { StoreError } from "../src/store/types.ts";
 import type { PincerConfig } from "../src/config/schema.ts";
-import { redisAvailable, startTestRedis, type TestRedis } from "./helpers/redis-server.ts";
+import { redisAvailable } from "./helpers/redis-server.ts";
+import { redisForSuite } from "./helpers/redis-suite.ts";
 
 const available = redisAvailable();
 
@@ -21,20 +22,10 @@ async function otherClients(admin: Redis): Promise<string[]> {
 }
 
 describe.skipIf(!available)("redis store registry at shutdown", () => {
-  let server: TestRedis;
-  let admin: Redis;
-  beforeAll(async () => {
-    server = await startTestRedis();
-    admin = new Redis(server.url);
-    admin.on("error", () => undefined);
-  }, 30_000);
-  afterAll(async () => {
-    await admin?.quit();
-    await server?.stop();
-  });
+  const redis = redisForSuite();
 
   it("opens no store (no connection) once closed, so nothing keeps the process alive", async () => {
-    const config = { session: { store: { backend: "redis", url: server.url } } } as PincerConfig;
+    const config = { session: { store: { backend: "redis", url: redis.server.url } } } as PincerConfig;
     const registry = new StoreRegistry(config, "/nonexistent-home");
     const store = await registry.storeFor("main");
     await store.capabilities.events!.publish({ origin: "test", kind: "x", payload: null });
@@ -44,10 +35,10 @@ describe.skipIf(!available)("redis store registry at shutdown", () => {
     await expect(late).rejects.toThrow(/closed/);
     // Every connection the registry opened is gone (the server drops a quit client at once, but
     // allow it a moment to notice).
-    let left = await otherClients(admin);
+    let left = await otherClients(redis.admin);
     for (let i = 0; i < 100 && left.length > 0; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      left = await otherClients(admin);
+      left = await otherClients(redis.admin);
     }
     expect(left).toEqual([]);
   });

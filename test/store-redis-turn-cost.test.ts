@@ -5,11 +5,11 @@
  * handed to another process that asks for it.
  */
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RedisSessionStore } from "../src/store/redis/redis-store.ts";
 import { FencedError, type StoreEvent } from "../src/store/types.ts";
-import { redisAvailable, startTestRedis, type TestRedis } from "./helpers/redis-server.ts";
+import { redisAvailable } from "./helpers/redis-server.ts";
+import { redisForSuite } from "./helpers/redis-suite.ts";
 
 const available = redisAvailable();
 const scopeName = (): string => `c-${randomUUID().slice(0, 8)}`;
@@ -61,21 +61,11 @@ async function subscribed(listener: RedisSessionStore, publisher: RedisSessionSt
 }
 
 describe.skipIf(!available)("redis: the cost of a turn on a held session", () => {
-  let server: TestRedis;
-  let admin: Redis;
-  beforeAll(async () => {
-    server = await startTestRedis();
-    admin = new Redis(server.url);
-    admin.on("error", () => undefined);
-  }, 30_000);
-  afterAll(async () => {
-    await admin?.quit();
-    await server?.stop();
-  });
+  const redis = redisForSuite();
 
   it("renews the fence's lease inside the fenced write and reports the new expiry; a stale fence renews nothing", async () => {
     const scope = scopeName();
-    const store = await RedisSessionStore.open({ url: server.url, scope });
+    const store = await RedisSessionStore.open({ url: redis.server.url, scope });
     try {
       const lease = await store.acquireLease("session:k", { ttlMs: 1000, waitMs: 0 });
       await store.patch("k", () => ({ sessionId: "s-1", updatedAt: 1 }));
@@ -90,7 +80,7 @@ describe.skipIf(!available)("redis: the cost of a turn on a held session", () =>
         }));
       });
       expect(sent).toHaveLength(1);
-      const stored = Number(await admin.hget(`pincer:{${scope}}:lease:session:k`, "expiresAt"));
+      const stored = Number(await redis.admin.hget(`pincer:{${scope}}:lease:session:k`, "expiresAt"));
       expect(result!.leaseExpiresAt).toBe(stored);
       // Ten minutes from the server's now, not the one second the lease was taken for.
       expect(stored).toBeGreaterThan(lease.expiresAt + 60_000);
@@ -104,7 +94,7 @@ describe.skipIf(!available)("redis: the cost of a turn on a held session", () =>
       await expect(
         store.appendAndPatch("s-1", [{ type: "message" }], { ...fence, epoch: fence.epoch - 1 }, "k", (cur) => cur),
       ).rejects.toBeInstanceOf(FencedError);
-      expect(Number(await admin.hget(`pincer:{${scope}}:lease:session:k`, "expiresAt"))).toBe(stored);
+      expect(Number(await redis.admin.hget(`pincer:{${scope}}:lease:session:k`, "expiresAt"))).toBe(stored);
       expect((await store.readTranscript("s-1")).lines).toHaveLength(1);
     } finally {
       await store.close();
@@ -113,8 +103,8 @@ describe.skipIf(!available)("redis: the cost of a turn on a held session", () =>
 
   it("reads the row with the lease in one command (none when absent), and the next write needs no read", async () => {
     const scope = scopeName();
-    const store = await RedisSessionStore.open({ url: server.url, scope });
-    const other = await RedisSessionStore.open({ url: server.url, scope });
+    const store = await RedisSessionStore.open({ url: redis.server.url, scope });
+    const other = await RedisSessionStore.open({ url: redis.server.url, scope });
     try {
       const absent = await store.acquireLeaseWithRow("session:none", "none", { waitMs: 0 });
       expect(absent.row).toBeUndefined();
@@ -143,8 +133,8 @@ describe.skipIf(!available)("redis: the cost of a turn on a held session", () =>
 
   it("publishes events given to publishSoon inside the next write, in order; alone when no write comes", async () => {
     const scope = scopeName();
-    const store = await RedisSessionStore.open({ url: server.url, scope });
-    const other = await RedisSessionStore.open({ url: server.url, scope });
+    const store = await RedisSessionStore.open({ url: redis.server.url, scope });
+    const other = await RedisSessionStore.open({ url: redis.server.url, scope });
     try {
       await subscribed(other, store);
       const events = store.capabilities.events!;
@@ -177,7 +167,7 @@ describe.skipIf(!available)("redis: the cost of a turn on a held session", () =>
   it("runs a turn on a session whose lease it keeps in two commands: message and reply, each with its row", async () => {
     const { SessionManager } = await import("../src/session/manager.ts");
     const scope = scopeName();
-    const store = (await RedisSessionStore.open({ url: server.url, scope })) as RedisSessionStore;
+    const store = (await RedisSessionStore.open({ url: redis.server.url, scope })) as RedisSessionStore;
     const manager = new SessionManager({
       config: { session: { dmScope: "per-channel-peer" as const } },
       storeFor: async () => store,
@@ -195,11 +185,11 @@ describe.skipIf(!available)("redis: the cost of a turn on a held session", () =>
       await turn("one");
       await turn("two");
       const leaseKey = `pincer:{${scope}}:lease:session:${key}`;
-      const before = Number(await admin.hget(leaseKey, "expiresAt"));
+      const before = Number(await redis.admin.hget(leaseKey, "expiresAt"));
       const sent = await commandsDuring(store, () => turn("three"));
       expect(sent).toEqual(["evalsha", "evalsha"]);
       // The writes renewed the lease (no renewal command of its own).
-      expect(Number(await admin.hget(leaseKey, "expiresAt"))).toBeGreaterThanOrEqual(before);
+      expect(Number(await redis.admin.hget(leaseKey, "expiresAt"))).toBeGreaterThanOrEqual(before);
       expect((await manager.history("main", key)).items.map((i) => i.text)).toEqual([
         "one",
         "echo: one",
@@ -217,8 +207,8 @@ describe.skipIf(!available)("redis: the cost of a turn on a held session", () =>
   it("hands a lingering lease to another process that asks for it, long before the linger ends", async () => {
     const { SessionLeases } = await import("../src/session/session-leases.ts");
     const scope = scopeName();
-    const storeA = await RedisSessionStore.open({ url: server.url, scope });
-    const storeB = await RedisSessionStore.open({ url: server.url, scope });
+    const storeA = await RedisSessionStore.open({ url: redis.server.url, scope });
+    const storeB = await RedisSessionStore.open({ url: redis.server.url, scope });
     const leasesFor = (store: RedisSessionStore, waitMs: number) =>
       new SessionLeases({
         storeFor: async () => store,

@@ -2,8 +2,7 @@ import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   REDIS_SCHEMA_VERSION,
   RedisSessionStore,
@@ -13,24 +12,15 @@ import {
 import { maskUrl } from "../src/store/url-mask.ts";
 import { FencedError, LeaseTimeoutError, type SessionStore, type StoreEvent } from "../src/store/types.ts";
 import { freePort } from "./helpers/postgres-server.ts";
-import { redisAvailable, startTestRedis, startTestRedisOnPort, type TestRedis } from "./helpers/redis-server.ts";
+import { redisAvailable, startTestRedis, startTestRedisOnPort } from "./helpers/redis-server.ts";
+import { redisForSuite } from "./helpers/redis-suite.ts";
 import { runStoreConformance } from "../src/store/conformance/index.ts";
 
 const available = redisAvailable();
 const scopeName = (): string => `t-${randomUUID().slice(0, 8)}`;
 
 describe.skipIf(!available)("redis backend", () => {
-  let server: TestRedis;
-  let admin: Redis;
-  beforeAll(async () => {
-    server = await startTestRedis();
-    admin = new Redis(server.url);
-    admin.on("error", () => undefined);
-  }, 30_000);
-  afterAll(async () => {
-    await admin?.quit();
-    await server?.stop();
-  });
+  const redis = redisForSuite();
 
   let scope = "";
   let unreachablePort = 0;
@@ -40,17 +30,17 @@ describe.skipIf(!available)("redis backend", () => {
     name: "redis",
     async create(now) {
       scope = scopeName();
-      return track(await RedisSessionStore.open({ url: server.url, scope, now }));
+      return track(await RedisSessionStore.open({ url: redis.server.url, scope, now }));
     },
     // A second connection, as another process would open it.
-    another: async (now) => track(await RedisSessionStore.open({ url: server.url, scope, now })),
+    another: async (now) => track(await RedisSessionStore.open({ url: redis.server.url, scope, now })),
     async dispose() {
       for (const s of opened.splice(0)) await s.close();
     },
     // The schema version is the server's, shared by every scope: restored right after.
     schemaVersion: {
-      write: async (version) => void (await admin.set(SCHEMA_VERSION_KEY, String(version))),
-      restore: async () => void (await admin.set(SCHEMA_VERSION_KEY, String(REDIS_SCHEMA_VERSION))),
+      write: async (version) => void (await redis.admin.set(SCHEMA_VERSION_KEY, String(version))),
+      restore: async () => void (await redis.admin.set(SCHEMA_VERSION_KEY, String(REDIS_SCHEMA_VERSION))),
       message: /newer.*\(1\).*pincer store migrate/,
     },
     unreachable: {
@@ -85,11 +75,11 @@ describe.skipIf(!available)("redis backend", () => {
     it("keeps scopes apart and lists the scopes holding data", async () => {
       const s1 = scopeName();
       const s2 = scopeName();
-      const a = await RedisSessionStore.open({ url: server.url, scope: s1 });
-      const b = await RedisSessionStore.open({ url: server.url, scope: s2 });
-      const empty = await RedisSessionStore.open({ url: server.url, scope: scopeName() });
+      const a = await RedisSessionStore.open({ url: redis.server.url, scope: s1 });
+      const b = await RedisSessionStore.open({ url: redis.server.url, scope: s2 });
+      const empty = await RedisSessionStore.open({ url: redis.server.url, scope: scopeName() });
       try {
-        expect(a.location).toBe(`${server.url}#${s1}`);
+        expect(a.location).toBe(`${redis.server.url}#${s1}`);
         await a.patch("agent:main:main", () => row(1));
         await b.appendTranscript("sess-b", [{ type: "session", id: "sess-b" }]);
         expect(await b.get("agent:main:main")).toBeUndefined();
@@ -97,7 +87,7 @@ describe.skipIf(!available)("redis backend", () => {
         expect(await a.transcriptExists("sess-b")).toBe(false);
         expect(await a.listTranscripts()).toEqual([]);
         expect(await b.listTranscripts()).toEqual(["sess-b"]);
-        const scopes = await RedisSessionStore.scopes(server.url);
+        const scopes = await RedisSessionStore.scopes(redis.server.url);
         expect(scopes).toContain(s1);
         expect(scopes).toContain(s2);
         expect(scopes).toEqual([...scopes].sort());
@@ -112,10 +102,10 @@ describe.skipIf(!available)("redis backend", () => {
 
     it("masks the password in its location", async () => {
       // The test server has no password; Redis answers the AUTH with a warning and lets us in.
-      const url = `redis://:s3cret@127.0.0.1:${server.port}`;
+      const url = `redis://:s3cret@127.0.0.1:${redis.server.port}`;
       const s = await RedisSessionStore.open({ url, scope: "masked" });
       await s.close();
-      expect(s.location).toBe(`redis://:***@127.0.0.1:${server.port}#masked`);
+      expect(s.location).toBe(`redis://:***@127.0.0.1:${redis.server.port}#masked`);
       expect(maskUrl("redis://user:p%40ss@db.example:6380/2")).toBe("redis://user:***@db.example:6380/2");
     });
 
@@ -124,10 +114,10 @@ describe.skipIf(!available)("redis backend", () => {
       const name = "session:agent:main:main";
       const realNow = Date.now.bind(Date);
       const serverNow = async (): Promise<number> => {
-        const [sec, usec] = (await admin.call("TIME")) as [string, string];
+        const [sec, usec] = (await redis.admin.call("TIME")) as [string, string];
         return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
       };
-      const a = await RedisSessionStore.open({ url: server.url, scope });
+      const a = await RedisSessionStore.open({ url: redis.server.url, scope });
       let ahead: RedisSessionStore | undefined;
       let behind: RedisSessionStore | undefined;
       try {
@@ -140,7 +130,7 @@ describe.skipIf(!available)("redis backend", () => {
         // but the server's clock decides, so it is refused and cannot write under a stale fence.
         const spy = vi.spyOn(Date, "now").mockImplementation(() => realNow() + 60_000);
         try {
-          ahead = await RedisSessionStore.open({ url: server.url, scope });
+          ahead = await RedisSessionStore.open({ url: redis.server.url, scope });
           await expect(ahead.acquireLease(name, { ttlMs: 300, waitMs: 0 })).rejects.toBeInstanceOf(LeaseTimeoutError);
         } finally {
           spy.mockRestore();
@@ -157,7 +147,7 @@ describe.skipIf(!available)("redis backend", () => {
         const spyBehind = vi.spyOn(Date, "now").mockImplementation(() => realNow() - 60_000);
         let taken;
         try {
-          behind = await RedisSessionStore.open({ url: server.url, scope });
+          behind = await RedisSessionStore.open({ url: redis.server.url, scope });
           taken = await behind.acquireLease(name, { ttlMs: 5000, waitMs: 0 });
         } finally {
           spyBehind.mockRestore();
@@ -175,8 +165,8 @@ describe.skipIf(!available)("redis backend", () => {
 
     it("survives killed connections mid-traffic without losing or duplicating an update", async () => {
       const scope = scopeName();
-      const a = await RedisSessionStore.open({ url: server.url, scope });
-      const b = await RedisSessionStore.open({ url: server.url, scope });
+      const a = await RedisSessionStore.open({ url: redis.server.url, scope });
+      const b = await RedisSessionStore.open({ url: redis.server.url, scope });
       try {
         const work: Promise<unknown>[] = [];
         let killed = 0;
@@ -186,7 +176,7 @@ describe.skipIf(!available)("redis backend", () => {
           if (i === 30 || i === 70) {
             // Let some commands reach the server, kill every client connection (ours are in flight).
             await new Promise((r) => setTimeout(r, 2));
-            killed += Number(await admin.call("CLIENT", "KILL", "TYPE", "normal"));
+            killed += Number(await redis.admin.call("CLIENT", "KILL", "TYPE", "normal"));
             // Keep queueing while the clients reconnect, then let them come back for the second kill.
             if (i === 30) await new Promise((r) => setTimeout(r, 500));
           }
@@ -232,9 +222,9 @@ describe.skipIf(!available)("redis backend", () => {
     // Delivery between instances and unsubscribing are the kit's "events" case; this is the scopes.
     it("keeps one scope's events away from another scope's listeners", async () => {
       const scope = scopeName();
-      const a = await RedisSessionStore.open({ url: server.url, scope });
-      const b = await RedisSessionStore.open({ url: server.url, scope });
-      const other = await RedisSessionStore.open({ url: server.url, scope: scopeName() });
+      const a = await RedisSessionStore.open({ url: redis.server.url, scope });
+      const b = await RedisSessionStore.open({ url: redis.server.url, scope });
+      const other = await RedisSessionStore.open({ url: redis.server.url, scope: scopeName() });
       try {
         const got: StoreEvent[] = [];
         const leaked: StoreEvent[] = [];
@@ -259,7 +249,7 @@ describe.skipIf(!available)("redis backend", () => {
 
     it("exports exactly what was imported, replaces atomically and reports garbage lines", async () => {
       const scope = scopeName();
-      const s = await RedisSessionStore.open({ url: server.url, scope });
+      const s = await RedisSessionStore.open({ url: redis.server.url, scope });
       try {
         const text =
           [
@@ -286,7 +276,7 @@ describe.skipIf(!available)("redis backend", () => {
         const name = await s.archiveTranscript("imp-1", "deleted", Date.UTC(2026, 0, 2, 3, 4, 5));
         expect(name).toBe("imp-1.jsonl.deleted.2026-01-02T03-04-05.000Z");
         expect(await s.listTranscripts()).toEqual(["imp-2"]);
-        expect(await admin.lrange(`pincer:{${scope}}:archive:${name}`, 0, -1)).toHaveLength(3);
+        expect(await redis.admin.lrange(`pincer:{${scope}}:archive:${name}`, 0, -1)).toHaveLength(3);
       } finally {
         await s.close();
       }
@@ -309,7 +299,7 @@ describe.skipIf(!available)("redis backend", () => {
     };
 
     it("sends a steady-state turn's writes as one command each: the row it wrote last is not read again", async () => {
-      const store = (await RedisSessionStore.open({ url: server.url, scope: scopeName() })) as RedisSessionStore;
+      const store = (await RedisSessionStore.open({ url: redis.server.url, scope: scopeName() })) as RedisSessionStore;
       try {
         const lease = await store.acquireLease("session:k", { waitMs: 0 });
         const row = { sessionId: "s-1", updatedAt: 1 };
@@ -323,7 +313,7 @@ describe.skipIf(!available)("redis backend", () => {
         ).toBe(1);
         // Another writer moved the row: one failed compare-and-set, one read, one write; never a lost update.
         const other = await RedisSessionStore.open({
-          url: server.url,
+          url: redis.server.url,
           scope: (store as unknown as { scope: string }).scope,
         });
         try {
@@ -344,7 +334,7 @@ describe.skipIf(!available)("redis backend", () => {
     });
     it("records an inbound message on a held session as one command", async () => {
       const { SessionManager } = await import("../src/session/manager.ts");
-      const store = (await RedisSessionStore.open({ url: server.url, scope: scopeName() })) as RedisSessionStore;
+      const store = (await RedisSessionStore.open({ url: redis.server.url, scope: scopeName() })) as RedisSessionStore;
       const manager = new SessionManager({
         config: { session: { dmScope: "per-channel-peer" as const } },
         storeFor: async () => store,
@@ -375,7 +365,7 @@ describe.skipIf(!available)("redis backend", () => {
     });
     it("runs a whole turn on a session it held last in four commands: the row comes with the lease", async () => {
       const { SessionManager } = await import("../src/session/manager.ts");
-      const store = (await RedisSessionStore.open({ url: server.url, scope: scopeName() })) as RedisSessionStore;
+      const store = (await RedisSessionStore.open({ url: redis.server.url, scope: scopeName() })) as RedisSessionStore;
       const manager = new SessionManager({
         config: { session: { dmScope: "per-channel-peer" as const } },
         storeFor: async () => store,
@@ -409,8 +399,8 @@ describe.skipIf(!available)("redis backend", () => {
     it("runs turns and keeps the sessions across a restart", async () => {
       const { post, startTestGateway } = await import("./helpers/gateway-harness.ts");
       const home = fs.mkdtempSync(path.join(os.tmpdir(), "pincer-redis-gw-"));
-      await admin.flushdb();
-      const config = { session: { store: { backend: "redis" as const, url: server.url } } };
+      await redis.admin.flushdb();
+      const config = { session: { store: { backend: "redis" as const, url: redis.server.url } } };
       const a = await startTestGateway(config, { home });
       const r = await post(`${a.url}/v1/inbound`, {
         channel: "telegram",
@@ -421,7 +411,7 @@ describe.skipIf(!available)("redis backend", () => {
       });
       expect(r.json.reply).toBe("echo: hello redis");
       await a.stop();
-      expect(await RedisSessionStore.scopes(server.url)).toEqual(["main"]);
+      expect(await RedisSessionStore.scopes(redis.server.url)).toEqual(["main"]);
       const b = await startTestGateway(config, { home });
       const history = await b.runtime.manager.history("main", "agent:main:main");
       expect(history.items.map((i) => i.text)).toEqual(["hello redis", "echo: hello redis"]);
