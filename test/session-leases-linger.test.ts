@@ -42,6 +42,34 @@ function gatewayManager(store: SessionStore, waitMs = 20_000): SessionManager {
   });
 }
 
+/**
+ * Two gateways on one fresh database (a store instance and a manager each, B waiting `bWaitMs`
+ * for a lease); both let go of everything and closed after `work`.
+ */
+async function withTwoGateways(
+  work: (g: {
+    a: SessionManager;
+    b: SessionManager;
+    sa: PostgresSessionStore;
+    sb: PostgresSessionStore;
+  }) => Promise<void>,
+  bWaitMs?: number,
+): Promise<void> {
+  const url = await createTestDatabase();
+  const sa = await PostgresSessionStore.open({ url, scope: "main" });
+  const sb = await PostgresSessionStore.open({ url, scope: "main" });
+  const a = gatewayManager(sa);
+  const b = gatewayManager(sb, bWaitMs);
+  try {
+    await work({ a, b, sa, sb });
+  } finally {
+    await a.leases!.releaseAll();
+    await b.leases!.releaseAll();
+    await sa.close();
+    await sb.close();
+  }
+}
+
 async function turn(m: SessionManager, text: string): Promise<void> {
   const hold = await m.leases!.acquire("main", KEY);
   try {
@@ -90,14 +118,7 @@ describe("a session lease kept between turns (postgres)", () => {
   });
 
   it("another gateway that wants a kept lease gets it at once, and the first takes it back with what was written", async () => {
-    const url = await createTestDatabase();
-    const [sa, sb] = [
-      await PostgresSessionStore.open({ url, scope: "main" }),
-      await PostgresSessionStore.open({ url, scope: "main" }),
-    ];
-    const a = gatewayManager(sa);
-    const b = gatewayManager(sb);
-    try {
+    await withTwoGateways(async ({ a, b, sa }) => {
       await turn(a, "one");
       await turn(a, "two");
       expect(a.leases!.isLingering("main", KEY)).toBe(true);
@@ -119,23 +140,11 @@ describe("a session lease kept between turns (postgres)", () => {
         "four",
         "echo: four",
       ]);
-    } finally {
-      await a.leases!.releaseAll();
-      await b.leases!.releaseAll();
-      await sa.close();
-      await sb.close();
-    }
+    });
   });
 
   it("a lease wanted while a turn runs is let go when the turn ends, not kept", async () => {
-    const url = await createTestDatabase();
-    const [sa, sb] = [
-      await PostgresSessionStore.open({ url, scope: "main" }),
-      await PostgresSessionStore.open({ url, scope: "main" }),
-    ];
-    const a = gatewayManager(sa);
-    const b = gatewayManager(sb);
-    try {
+    await withTwoGateways(async ({ a, b, sa }) => {
       await turn(a, "one");
       await turn(a, "two");
       // Listeners run in order: once this one has seen the request, A's leases have too.
@@ -153,23 +162,11 @@ describe("a session lease kept between turns (postgres)", () => {
       expect(a.leases!.current("main", KEY)).toBeNull();
       const got = await other;
       b.leases!.release(got);
-    } finally {
-      await a.leases!.releaseAll();
-      await b.leases!.releaseAll();
-      await sa.close();
-      await sb.close();
-    }
+    });
   });
 
   it("shutdown (releaseAll) lets a kept lease go: another process takes it without waiting", async () => {
-    const url = await createTestDatabase();
-    const [sa, sb] = [
-      await PostgresSessionStore.open({ url, scope: "main" }),
-      await PostgresSessionStore.open({ url, scope: "main" }),
-    ];
-    const a = gatewayManager(sa);
-    const b = gatewayManager(sb, 0);
-    try {
+    await withTwoGateways(async ({ a, b }) => {
       await turn(a, "one");
       await turn(a, "two");
       expect(a.leases!.isLingering("main", KEY)).toBe(true);
@@ -178,11 +175,7 @@ describe("a session lease kept between turns (postgres)", () => {
       const got = await b.leases!.tryAcquire("main", KEY);
       expect(got).not.toBeNull();
       b.leases!.release(got!);
-    } finally {
-      await b.leases!.releaseAll();
-      await sa.close();
-      await sb.close();
-    }
+    }, 0);
   });
 });
 
