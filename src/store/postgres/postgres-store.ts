@@ -211,6 +211,11 @@ function lockStatement(
   return exprs.length ? { sql: `SELECT ${exprs.join(", ")}`, params } : null;
 }
 
+/** One NOTIFY per waiting event, to be sent inside a transaction (delivered at its COMMIT). */
+function notifyStatements(riders: readonly Rider[]): Stmt[] {
+  return riders.map((r) => ({ sql: "SELECT pg_notify($1, $2)", params: [EVENTS_CHANNEL, r.text] }));
+}
+
 const statementNames = new Map<string, string>();
 
 /**
@@ -227,11 +232,6 @@ function prepared(sql: string, params: readonly unknown[] | undefined): QueryCon
   return { name, text: sql, values: params as unknown[] };
 }
 
-/**
- * Sends `stmts` back to back on a pipelined connection (one round trip) and waits for every reply.
- * Throws the first failure in statement order: a later one is only its consequence ("current
- * transaction is aborted").
- */
 /**
  * Gives back a client whose transaction failed with `err`: one whose connection was lost is
  * discarded; otherwise the transaction is rolled back first (a client that cannot even do that is
@@ -251,6 +251,11 @@ async function releaseFailed(client: PoolClient, err: unknown): Promise<boolean>
   return false;
 }
 
+/**
+ * Sends `stmts` back to back on a pipelined connection (one round trip) and waits for every reply.
+ * Throws the first failure in statement order: a later one is only its consequence ("current
+ * transaction is aborted").
+ */
 async function pipelined(c: PoolClient, stmts: readonly Stmt[]): Promise<QueryResult[]> {
   // One socket write for the whole batch: pg corks each query on its own, and on this path the
   // write system calls (each waking the server) cost more than everything else in the client.
@@ -294,8 +299,7 @@ export class PostgresSessionStore implements SessionStore {
   private listenStarting: Promise<void> | null = null;
   private relistenTimer: NodeJS.Timeout | null = null;
   private relistenDelay = 100;
-  /** Events for the next write's COMMIT (in order), and the timer that sends them alone if none comes. */
-  /** Events waiting for a write transaction's COMMIT (`publishSoon`). */
+  /** Events waiting for a write transaction's COMMIT (`publishSoon`), in order; sent alone if no write comes. */
   private readonly riding = new RideAlongQueue((riders) => this.sendRiders(riders));
 
   private constructor(options: PostgresStoreOptions) {
@@ -463,8 +467,7 @@ export class PostgresSessionStore implements SessionStore {
         committing = true;
         // Waiting events go out with this COMMIT: NOTIFY is delivered at commit, so it costs no commit of its own.
         riders = this.riding.take();
-        const notes = riders.map((r) => ({ sql: "SELECT pg_notify($1, $2)", params: [EVENTS_CHANNEL, r.text] }));
-        const end = await pipelined(client, [...(done.writes ?? []), ...notes, { sql: "COMMIT" }]);
+        const end = await pipelined(client, [...(done.writes ?? []), ...notifyStatements(riders), { sql: "COMMIT" }]);
         // A COMMIT that found the transaction aborted answers ROLLBACK; the failure itself was thrown above.
         if (end[end.length - 1]!.command !== "COMMIT")
           throw new StoreError(`${this.location}: the transaction was rolled back at COMMIT`);
@@ -705,7 +708,6 @@ export class PostgresSessionStore implements SessionStore {
     if (!client) return null; // no connection: the usual path retries with backoff
     try {
       unsent = this.riding.take();
-      const notes = unsent.map((r) => ({ sql: "SELECT pg_notify($1, $2)", params: [EVENTS_CHANNEL, r.text] }));
       const res = await pipelined(client, [
         { sql: "BEGIN" },
         lockStatement(
@@ -717,7 +719,7 @@ export class PostgresSessionStore implements SessionStore {
           fence.name,
         )!,
         write,
-        ...notes,
+        ...notifyStatements(unsent),
         { sql: "COMMIT" },
       ]);
       if (res[res.length - 1]!.command !== "COMMIT")
@@ -1205,8 +1207,7 @@ export class PostgresSessionStore implements SessionStore {
   /** The waiting events in one transaction of their own (no write came to carry them). */
   private async sendRiders(riders: Rider[]): Promise<void> {
     try {
-      const notes = riders.map((r) => ({ sql: "SELECT pg_notify($1, $2)", params: [EVENTS_CHANNEL, r.text] }));
-      await this.oneTrip([{ sql: "BEGIN" }, ...notes, { sql: "COMMIT" }]);
+      await this.oneTrip([{ sql: "BEGIN" }, ...notifyStatements(riders), { sql: "COMMIT" }]);
       for (const r of riders) r.sent();
     } catch (err) {
       for (const r of riders) r.failed(err);

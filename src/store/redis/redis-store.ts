@@ -222,8 +222,7 @@ export class RedisSessionStore implements SessionStore {
   private subscriber: Redis | null = null;
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private closed = false;
-  /** Events for the next appendAndPatch script (in order), and the timer that sends them alone. */
-  /** Events waiting for the next write script (`publishSoon`). */
+  /** Events waiting for the next write script (`publishSoon`), in order; sent alone if no write comes. */
   private readonly riding = new RideAlongQueue((riders) => this.sendRiders(riders));
 
   private constructor(redis: Redis, options: RedisStoreOptions) {
@@ -630,12 +629,18 @@ export class RedisSessionStore implements SessionStore {
     return this.guard(async () => {
       const tail = options.tail === undefined ? -1 : Math.max(0, Math.floor(options.tail));
       const reply = (await this.eval(S.READ_TAIL, [this.transcriptKey(sessionId)], [tail])) as [number, ...string[]];
-      const total = Number(reply[0]);
-      let raw = reply.slice(1) as string[];
-      const truncated = tail >= 0 && raw.length > tail;
-      if (truncated) raw = raw.slice(raw.length - tail);
-      return { ...this.parseLines(sessionId, raw, total - raw.length + 1), truncated };
+      return this.tailOf(sessionId, tail, Number(reply[0]), reply.slice(1) as string[]);
     });
+  }
+
+  /**
+   * The transcript read from a script's reply: its length `total` and its last lines `raw` (the
+   * last `tail` + 1, to tell whether there are more; all of them when `tail` is -1).
+   */
+  private tailOf(sessionId: string, tail: number, total: number, raw: string[]): TranscriptRead {
+    const truncated = tail >= 0 && raw.length > tail;
+    const lines = truncated ? raw.slice(raw.length - tail) : raw;
+    return { ...this.parseLines(sessionId, lines, total - lines.length + 1), truncated };
   }
 
   async transcriptExists(sessionId: string): Promise<boolean> {
@@ -718,12 +723,13 @@ export class RedisSessionStore implements SessionStore {
     const deadline = this.now() + (options.waitMs ?? 10_000);
     const keys = [this.k(`lease:${name}`)];
     const args = [this.owner, this.leaseNow(), String(ttl)];
+    const tailLines = tail ? Math.max(0, Math.floor(tail.lines)) : 0;
     if (rowKey !== null) {
       keys.push(this.k("rows"), this.k("vers"));
       args.push(rowKey);
       if (tail) {
         keys.push(this.transcriptKey(tail.sessionId));
-        args.push(String(Math.max(0, Math.floor(tail.lines))));
+        args.push(String(tailLines));
       }
     }
     return this.guard(async () => {
@@ -744,10 +750,8 @@ export class RedisSessionStore implements SessionStore {
           this.knowRow(rowKey, json ?? null, version ?? null);
           const row = json ? (JSON.parse(json) as SessionEntry) : undefined;
           if (!tail || raw === undefined) return { lease, row };
-          const truncated = raw.length > tail.lines;
-          const lines = truncated ? raw.slice(raw.length - tail.lines) : raw;
-          const read = this.parseLines(tail.sessionId, lines, Number(total) - lines.length + 1);
-          return { lease, row, tail: { ...read, truncated, sessionId: tail.sessionId } };
+          const read = this.tailOf(tail.sessionId, tailLines, Number(total), raw);
+          return { lease, row, tail: { ...read, sessionId: tail.sessionId } };
         }
         if (this.now() >= deadline) {
           throw new LeaseTimeoutError(
