@@ -3,9 +3,10 @@
  * WebChat connected to gateway B, and a message or reset on A makes that WebChat reload. Local
  * events are published through the store's event channel (postgres LISTEN/NOTIFY, redis pub/sub)
  * in batches, one publication in flight per agent (what comes meanwhile makes the next batch); where
- * the store offers `publishSoon` a batch rides along with a write transaction that happens anyway
- * (on postgres a NOTIFY is a commit: events then cost none of their own); events from other gateways are handed to the local listeners (WebSocket
- * clients, SSE) exactly as local ones, and never published again.
+ * the store offers `publishSoon` a batch waits there a few milliseconds to ride along with a write
+ * that happens anyway (on postgres a NOTIFY is a commit: events then cost none of their own), which
+ * is also what gathers a batch. Events from other gateways are handed to the local listeners
+ * (WebSocket clients, SSE) exactly as local ones, and never published again.
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
@@ -19,12 +20,6 @@ const SESSION = "session";
 const BATCH = "batch";
 
 type Relayed = { kind: typeof CHAT; payload: ChatEvent } | { kind: typeof SESSION; payload: SessionEvent };
-
-/**
- * How long events wait to share one publication (a Postgres NOTIFY serialises commits cluster-wide);
- * a store with `publishSoon` does its own waiting too, for a write to ride along with.
- */
-const BATCH_MS = 5;
 
 /** Starts relaying; returns the function that stops it. */
 export async function relayEvents(
@@ -58,7 +53,6 @@ export async function relayEvents(
   // while one is in flight waits and goes out with the next, so a busy agent coalesces by itself.
   const pending = new Map<string, Array<{ item: Relayed; bytes: number }>>();
   const draining = new Set<string>();
-  const timers = new Map<string, NodeJS.Timeout>();
   const drain = async (agentId: string): Promise<void> => {
     draining.add(agentId);
     try {
@@ -82,12 +76,6 @@ export async function relayEvents(
       draining.delete(agentId);
     }
   };
-  const flush = (agentId: string): void => {
-    const timer = timers.get(agentId);
-    if (timer) clearTimeout(timer);
-    timers.delete(agentId);
-    if (!draining.has(agentId)) void drain(agentId);
-  };
   const enqueue = (agentId: string, item: Relayed): void => {
     let bytes = Buffer.byteLength(JSON.stringify(item));
     if (bytes > MAX_RELAYED_EVENT_BYTES && item.kind === CHAT) {
@@ -100,12 +88,9 @@ export async function relayEvents(
       pending.set(agentId, items);
     }
     items.push({ item, bytes });
-    // A drain in flight takes it with its next batch; otherwise wait a little for company.
-    if (!draining.has(agentId) && !timers.has(agentId))
-      timers.set(
-        agentId,
-        setTimeout(() => flush(agentId), BATCH_MS),
-      );
+    // A drain in flight takes it with its next batch; one started now takes everything queued
+    // before it reads (it first waits for the store), so events of one tick go out together.
+    if (!draining.has(agentId)) void drain(agentId);
   };
   stops.push(
     runtime.onChat((chat) => {
@@ -117,9 +102,9 @@ export async function relayEvents(
       if (!relayed.has(change)) enqueue(change.agentId, { kind: SESSION, payload: change });
     }),
   );
+  // Nothing waits here without a drain under way to send it: stopping only ends the listening.
   return () => {
     for (const stop of stops.splice(0)) stop();
-    for (const agentId of [...pending.keys()]) flush(agentId);
   };
 }
 
