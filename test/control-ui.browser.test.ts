@@ -24,6 +24,7 @@ import {
   launchBrowser,
   seriousViolations,
   themedShots,
+  reloadUntil,
   watchProblems,
 } from "./helpers/browser.ts";
 import { BIG_REPLY_CHARS, createControlUiModel, lookupTool } from "./helpers/control-ui-model.ts";
@@ -159,8 +160,7 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
       await page.click("#theme-toggle");
       expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark");
       expect(await bg()).not.toBe(light);
-      await page.reload();
-      await page.locator("#conn[data-state=online]").waitFor();
+      await reloadUntil(page, "#conn[data-state=online]");
       expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark");
       await page.click("#theme-toggle");
       expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("light");
@@ -222,7 +222,7 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
           },
         },
       ]);
-      await page.reload();
+      await reloadUntil(page, "#conn[data-state=online]");
       const chip = page.locator("#messages .attachment").first();
       await chip.waitFor();
       expect((await chip.textContent())?.replace(/\s+/g, " ").trim()).toBe("image-1.png 2.0 kB");
@@ -284,8 +284,7 @@ browserSuite("Control UI browser tests")("Control UI in a real browser", () => {
       await stopped.waitFor();
       const before = (await stopped.locator(".body").textContent()) ?? "";
       expect(before).toMatch(/^partial chunk 0\. /);
-      await page.reload();
-      await page.locator("#conn[data-state=online]").waitFor();
+      await reloadUntil(page, "#conn[data-state=online]");
       await page.locator("#messages .msg.assistant.aborted").waitFor();
       const after = (await page.locator("#messages .msg.assistant.aborted .body").textContent()) ?? "";
       expect(after.trim()).toBe(before.trim());

@@ -11,6 +11,7 @@ import pino from "pino";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type RunningGateway } from "../src/gateway/start.ts";
+import { reloadUntil } from "./helpers/browser.ts";
 import { WsClient } from "./helpers/gateway-harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -178,8 +179,7 @@ suite("WebChat in a real browser", () => {
   it(
     "keeps the login and reloads the history after a page reload",
     async () => {
-      await page.reload();
-      await page.locator("#app-view").waitFor({ state: "visible" });
+      await reloadUntil(page, "#app-view");
       await expect.poll(() => bodies(".msg.assistant"), WAIT).toEqual(["echo: hello"]);
       expect(await bodies(".msg.user")).toEqual(["hello"]);
     },
@@ -274,20 +274,7 @@ suite("WebChat in a real browser", () => {
       await page.locator("#login-view").waitFor({ state: "visible" });
       // The gateway confirmed the logout (otherwise the form says the login may still be valid).
       expect(await page.locator("#login-view").innerText(), authLog.join("; ")).not.toMatch(/did not confirm/);
-      await page.reload();
-      await page
-        .locator("#token")
-        .waitFor({ state: "visible" })
-        .catch(async (err: unknown) => {
-          const shown = await page
-            .locator("body")
-            .innerText()
-            .catch(() => "?");
-          throw new Error(
-            `no login form after the reload; page: ${JSON.stringify(shown.slice(0, 300))}; login requests: ${authLog.join("; ")}; problems: ${pageProblems.join("; ")}`,
-            { cause: err },
-          );
-        });
+      await reloadUntil(page, "#token");
       expect(await page.locator("#app-view").isHidden()).toBe(true);
       expect(pageProblems).toEqual([]);
     },

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createRequire } from "node:module";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Page, type Request, type Response } from "playwright-core";
 import { describe } from "vitest";
 
 export const CHROMIUM = "/usr/bin/chromium";
@@ -33,6 +33,43 @@ export function watchProblems(page: Page, problems: string[]): void {
   page.on("console", (msg) => {
     if (msg.type() === "error" && !/Failed to load resource/.test(msg.text())) problems.push(`console: ${msg.text()}`);
   });
+}
+
+/**
+ * Reloads the page and waits until `ready` shows. In full-suite runs a reloaded page twice never
+ * came up (no app, no login form; cause not found, not reproduced alone or under CPU load): such a
+ * reload is reported with the requests that failed or were refused, and done once more. What the
+ * test asserts afterwards is unchanged.
+ */
+export async function reloadUntil(page: Page, ready: string, firstWaitMs = 15_000): Promise<void> {
+  const seen: string[] = [];
+  const failed = (r: Request) =>
+    seen.push(`${r.method()} ${new URL(r.url()).pathname} failed: ${r.failure()?.errorText}`);
+  const refused = (r: Response) => {
+    if (r.status() >= 400) seen.push(`${r.request().method()} ${new URL(r.url()).pathname} ${r.status()}`);
+  };
+  page.on("requestfailed", failed);
+  page.on("response", refused);
+  try {
+    await page.reload();
+    try {
+      await page.locator(ready).waitFor({ state: "visible", timeout: firstWaitMs });
+      return;
+    } catch {
+      const shown = await page
+        .locator("body")
+        .innerText()
+        .catch(() => "?");
+      console.warn(
+        `reload: ${ready} not shown after ${firstWaitMs} ms, reloading once more; page: ${JSON.stringify(shown.slice(0, 200))}; requests: ${seen.join("; ") || "none failed"}`,
+      );
+    }
+    await page.reload();
+    await page.locator(ready).waitFor({ state: "visible" });
+  } finally {
+    page.off("requestfailed", failed);
+    page.off("response", refused);
+  }
 }
 
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
